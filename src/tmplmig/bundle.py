@@ -1,0 +1,109 @@
+"""The DBA review bundle: rendered parts as psql-runnable files plus a MANIFEST.
+
+Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
+when the part is transactional (as yoyo wraps it). PostgreSQL-only syntax goes to
+``.pgsql`` files, as the seed's convention asks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tmplmig.config import LoadedConfig
+from tmplmig.parts import Part, config_digest
+
+MANIFEST = "MANIFEST"
+STEP_MARK = "-- step: "
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file of the bundle: its name, direction and text."""
+
+    name: str
+    part: str
+    direction: str
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def _file_name(part: Part, direction: str) -> str:
+    ext = "pgsql" if part.dialect_specific else "sql"
+    return f"{part.id}.{ext}" if direction == "apply" else f"{part.id}.rollback.{ext}"
+
+
+def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) -> str:
+    steps = part.steps if direction == "apply" else tuple(reversed(part.steps))
+    header = [
+        f"-- tmplmig {direction}: {part.id} — {part.title}",
+        f"-- environment: {config.env}",
+        f"-- tenant: {config.tenant or '-'}",
+        f"-- template: {part.template}",
+        f"-- config digest: sha256:{digest}",
+        "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>",
+        "",
+    ]
+    body: list[str] = []
+    for s in steps:
+        sql = s.apply if direction == "apply" else s.rollback
+        if sql is not None:
+            body += [f"{STEP_MARK}{s.name}", sql, ""]
+    if part.transactional:
+        body = ["BEGIN;", "", *body, "COMMIT;", ""]
+    return "\n".join(header + body)
+
+
+def build_bundle(parts: list[Part], config: LoadedConfig) -> list[BundleFile]:
+    """Apply files in part order, then rollback files in reverse part order."""
+    digest = config_digest(config)
+    files = [
+        BundleFile(_file_name(p, "apply"), p.id, "apply", _render_file(p, "apply", config, digest))
+        for p in parts
+    ]
+    files += [
+        BundleFile(_file_name(p, "rollback"), p.id, "rollback", _render_file(p, "rollback", config, digest))
+        for p in reversed(parts)
+    ]
+    return files
+
+
+def manifest_text(files: list[BundleFile], config: LoadedConfig) -> str:
+    """The run order and sha256 of every file, apply first, then rollback."""
+    lines = [
+        "# tmplmig bundle",
+        f"# environment: {config.env}",
+        f"# tenant: {config.tenant or '-'}",
+        f"# config digest: sha256:{config_digest(config)}",
+        "# run each section in order with: psql -v ON_ERROR_STOP=1 -f FILE",
+    ]
+    for direction in ("apply", "rollback"):
+        lines.append(f"[{direction}]")
+        lines += [f"{f.sha256}  {f.name}" for f in files if f.direction == direction]
+    return "\n".join(lines) + "\n"
+
+
+def bundle_contents(parts: list[Part], config: LoadedConfig) -> dict[str, str]:
+    """File name to text for the whole bundle, MANIFEST included."""
+    files = build_bundle(parts, config)
+    contents = {f.name: f.text for f in files}
+    contents[MANIFEST] = manifest_text(files, config)
+    return contents
+
+
+def write_bundle(contents: dict[str, str], out: Path) -> list[Path]:
+    """Write the bundle into ``out``, replacing stale files of an earlier bundle."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.iterdir():
+        if stale.is_file() and (stale.suffix in (".sql", ".pgsql") or stale.name == MANIFEST):
+            stale.unlink()
+    written = []
+    for name, text in sorted(contents.items()):
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,74 @@
+"""Read what a database holds, as comparable sets, to prove applies and rollbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+USER_SCHEMAS = "n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
+#: yoyo's own bookkeeping tables are not part of what a migration creates or drops.
+NOT_YOYO = "{rel} NOT IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock')"
+NOT_EXTENSION_MEMBER = (
+    "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
+)
+
+QUERIES: dict[str, str] = {
+    "schemas": f"""
+        SELECT n.nspname, n.nspacl::text FROM pg_catalog.pg_namespace n WHERE {USER_SCHEMAS}""",
+    "tables": f"""
+        SELECT n.nspname, c.relname, c.relkind::text, c.relacl::text
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {USER_SCHEMAS}
+          AND {NOT_YOYO.format(rel="c.relname")}""",
+    "indexes": f"""
+        SELECT n.nspname, c.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisvalid
+        FROM pg_catalog.pg_index i
+        JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(rel="i.indrelid::regclass::text")}""",
+    "constraints": f"""
+        SELECT n.nspname, co.conrelid::regclass::text, co.conname, co.contype::text,
+               co.convalidated, pg_catalog.pg_get_constraintdef(co.oid)
+        FROM pg_catalog.pg_constraint co
+        JOIN pg_catalog.pg_namespace n ON n.oid = co.connamespace
+        WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(rel="co.conrelid::regclass::text")}""",
+    "functions": f"""
+        SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
+               p.prosecdef, p.proconfig::text, p.proacl::text
+        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}""",
+    "triggers": """
+        SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled::text
+        FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal""",
+    "roles": """
+        SELECT r.rolname, r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'""",
+    "default_privileges": """
+        SELECT pg_catalog.pg_get_userbyid(d.defaclrole), n.nspname, d.defaclobjtype::text,
+               d.defaclacl::text
+        FROM pg_catalog.pg_default_acl d
+        LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace""",
+}
+
+Snapshot = dict[str, frozenset[tuple[Any, ...]]]
+
+
+def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
+    """Every user-visible schema object, grant and role, as sets of rows per kind."""
+    with conn.cursor() as cur:
+        result: Snapshot = {}
+        for kind, query in QUERIES.items():
+            cur.execute(query)
+            result[kind] = frozenset(tuple(row) for row in cur.fetchall())
+    return result
+
+
+def difference(before: Snapshot, after: Snapshot) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
+    """Rows added and removed per kind; empty when the two snapshots are the same."""
+    out: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    for kind in before.keys() | after.keys():
+        added = sorted(after.get(kind, frozenset()) - before.get(kind, frozenset()), key=repr)
+        removed = sorted(before.get(kind, frozenset()) - after.get(kind, frozenset()), key=repr)
+        if added or removed:
+            out[kind] = {"added": added, "removed": removed}
+    return out

@@ -1,0 +1,86 @@
+"""``tmplmig``: a thin argparse layer over :mod:`tmplmig.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tmplmig import commands
+from tmplmig.cluster import ClusterError
+from tmplmig.config import ConfigError
+from tmplmig.sqlrender import RenderError
+
+USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tmplmig", description=__doc__)
+    parser.add_argument("--project", type=Path, default=Path.cwd(),
+                        help="folder holding config/, templates/ and migrations/ (default: .)")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    def verb(name: str, help_: str, *, env: bool = True) -> argparse.ArgumentParser:
+        p = verbs.add_parser(name, help=help_)
+        if env:
+            p.add_argument("--env", required=True, help="dev, staging, prod, ...")
+            p.add_argument("--tenant", help="tenant file under config/tenants/")
+        return p
+
+    render = verb("render", "print or write the rendered apply and rollback SQL")
+    render.add_argument("--out", type=Path, help="write the psql-runnable bundle here")
+    for name, help_ in (("apply", "apply pending migrations"),
+                        ("status", "show which migrations are applied")):
+        verb(name, help_).add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
+    rollback = verb("rollback", "roll back applied migrations")
+    rollback.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
+    which = rollback.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every applied migration")
+    which.add_argument("--part", help="this migration and those after it")
+    demo = verb("demo", "apply and roll back on a throwaway local cluster", env=False)
+    demo.add_argument("--env", default="dev")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    project: Path = args.project
+    if args.verb == "render":
+        if args.out:
+            for path in commands.write_render(project, args.env, args.out, args.tenant):
+                print(path)
+            return 0
+        for name, text in commands.render_bundle(project, args.env, args.tenant).items():
+            if name != "MANIFEST":
+                print(text)
+        return 0
+    if args.verb == "apply":
+        applied = commands.apply(project, args.env, args.tenant, args.database)
+        print("applied: " + (", ".join(applied) or "nothing, already up to date"))
+        return 0
+    if args.verb == "rollback":
+        done = commands.rollback(project, args.env, args.tenant, args.database, args.part)
+        print("rolled back: " + (", ".join(done) or "nothing"))
+        return 0
+    if args.verb == "status":
+        for row in commands.status(project, args.env, args.tenant, args.database):
+            print(f"{'applied' if row.applied else 'pending':8} {row.id}")
+        return 0
+    if args.verb == "demo":
+        from tmplmig.demo import run_demo
+
+        return 0 if run_demo(project, args.env) else 1
+    raise AssertionError(args.verb)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``tmplmig`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except USER_ERRORS as exc:
+        print(f"tmplmig: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

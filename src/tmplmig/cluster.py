@@ -1,0 +1,101 @@
+"""A throwaway local PostgreSQL cluster from the machine's own binaries, for demos and tests."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN_VAR = "TMPLMIG_PG_BIN"
+
+
+class ClusterError(RuntimeError):
+    """The throwaway cluster could not be created or started."""
+
+
+def find_bindir() -> Path:
+    """Directory with initdb/pg_ctl: $TMPLMIG_PG_BIN, else the newest Debian install, else PATH."""
+    candidates = [os.environ.get(BIN_VAR, "")]
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    )
+    on_path = shutil.which("initdb")
+    candidates.append(str(Path(on_path).resolve().parent) if on_path else "")
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "initdb").is_file():
+            return Path(candidate)
+    raise ClusterError(
+        "no PostgreSQL server binaries found (initdb); install postgresql or set " + BIN_VAR
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run_as() -> str | None:
+    """initdb refuses root: when root, run the server as the ``postgres`` system user."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise ClusterError("running as root needs a 'postgres' system user to own the cluster") from None
+    return "postgres"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A running throwaway cluster; ``dsn`` connects as its superuser."""
+
+    datadir: Path
+    port: int
+    bindir: Path
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+
+def _pg(bindir: Path, user: str | None, *args: str) -> None:
+    result = subprocess.run(
+        [str(bindir / args[0]), *args[1:]], user=user, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ClusterError(f"{args[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """Create, start and finally stop and delete a private cluster on a free loopback port."""
+    bindir = find_bindir()
+    user = _run_as()
+    root = Path(tempfile.mkdtemp(prefix="tmplmig-pg-"))
+    datadir, port = root / "data", _free_port()
+    if user:
+        shutil.chown(root, user)
+    try:
+        _pg(bindir, user, "initdb", "-D", str(datadir), "-U", "postgres", "-A", "trust",
+            "-E", "UTF8", "--locale=C", "--no-sync")
+        options = (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        _pg(bindir, user, "pg_ctl", "-D", str(datadir), "-l", str(root / "server.log"),
+            "-o", options, "-w", "-t", "60", "start")
+        try:
+            yield Cluster(datadir=datadir, port=port, bindir=bindir)
+        finally:
+            _pg(bindir, user, "pg_ctl", "-D", str(datadir), "-m", "immediate", "-w", "stop")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,123 @@
+"""One plain function per CLI verb, usable from Python and tests alike."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yoyo import get_backend, read_migrations
+from yoyo.backends import DatabaseBackend
+from yoyo.migrations import MigrationList
+
+from tmplmig.bundle import bundle_contents, write_bundle
+from tmplmig.config import load_config
+from tmplmig.parts import Part, render_all
+from tmplmig.yoyo_glue import selected
+
+DATABASE_URL_VAR = "TMPLMIG_DATABASE_URL"
+LOCK_TIMEOUT_SECONDS = 60
+
+
+class CommandError(Exception):
+    """A command cannot run as asked (missing URL, unknown part, ...)."""
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The yoyo URL: the argument, else $TMPLMIG_DATABASE_URL; forces the psycopg 3 driver."""
+    url = explicit or os.environ.get(DATABASE_URL_VAR, "")
+    if not url:
+        raise CommandError(f"no database: set {DATABASE_URL_VAR} (never put it in config files)")
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    raise CommandError(f"{DATABASE_URL_VAR} must be a postgresql:// URL")
+
+
+def render(project: Path, env: str, tenant: str | None = None) -> list[Part]:
+    """Render every part for an environment (and tenant) without touching a database."""
+    return render_all(project, load_config(project, env, tenant))
+
+
+def render_bundle(project: Path, env: str, tenant: str | None = None) -> dict[str, str]:
+    """The DBA review bundle as file name to text."""
+    config = load_config(project, env, tenant)
+    return bundle_contents(render_all(project, config), config)
+
+
+def write_render(project: Path, env: str, out: Path, tenant: str | None = None) -> list[Path]:
+    """Write the bundle for review into ``out``."""
+    return write_bundle(render_bundle(project, env, tenant), out)
+
+
+@contextmanager
+def _migrations(project: Path, env: str, tenant: str | None, url: str | None) -> Iterator[
+    tuple[DatabaseBackend, MigrationList]
+]:
+    load_config(project, env, tenant)  # fail on bad config before connecting
+    with selected(env, tenant):
+        backend = get_backend(database_url(url))
+        try:
+            migrations = read_migrations(str(project / "migrations"))
+            for migration in migrations:
+                migration.load()
+            yield backend, migrations
+        finally:
+            backend.connection.close()
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """Whether one migration is recorded as applied."""
+
+    id: str
+    applied: bool
+
+
+def apply(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
+    """Apply every pending migration; return the ids applied."""
+    with _migrations(project, env, tenant, url) as (backend, migrations):
+        with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+            return [m.id for m in pending]
+
+
+def rollback(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    part: str | None = None,
+) -> list[str]:
+    """Roll back all applied migrations, or ``part`` and those that depend on it."""
+    with _migrations(project, env, tenant, url) as (backend, migrations):
+        if part is not None:
+            ids = {m.id for m in migrations}
+            if part not in ids:
+                raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
+            index = [m.id for m in migrations].index(part)
+            migrations = migrations[index:]
+        with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
+            targets = backend.to_rollback(migrations)
+            backend.rollback_migrations(targets)
+            return [m.id for m in targets]
+
+
+def status(
+    project: Path, env: str, tenant: str | None = None, url: str | None = None
+) -> list[MigrationStatus]:
+    """Each migration and whether it is applied."""
+    with _migrations(project, env, tenant, url) as (backend, migrations):
+        applied = backend.get_applied_migration_hashes()
+        return [MigrationStatus(m.id, m.hash in applied) for m in migrations]
+
+
+def connect(url: str) -> Any:
+    """A psycopg connection for a yoyo-style or libpq URL."""
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)

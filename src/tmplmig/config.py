@@ -1,0 +1,286 @@
+"""Load layered YAML config, validate it, and report errors with file and key path.
+
+Layers merge in this order, later winning: ``config/base.yaml`` < ``config/<env>.yaml``
+< ``config/tenants/<tenant>.yaml``. Mappings merge key by key; any other value replaces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tmplmig.identifiers import IdentifierError, check_identifier, check_role_name
+
+KeyPath = tuple[str | int, ...]
+
+ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(Exception):
+    """A config problem, located by file and key path."""
+
+    def __init__(self, file: Path | str, key_path: KeyPath, problem: str) -> None:
+        self.file = str(file)
+        self.key_path = key_path
+        self.problem = problem
+        super().__init__(f"{self.file}: {format_key_path(key_path) or '<top>'}: {problem}")
+
+
+def format_key_path(key_path: KeyPath) -> str:
+    """Render ``("schemas", "auth")`` as ``schemas.auth`` and list indexes as ``[0]``."""
+    out = ""
+    for key in key_path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def _identifier(value: str) -> str:
+    try:
+        return check_identifier(value)
+    except IdentifierError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _role(value: str) -> str:
+    try:
+        return check_role_name(value)
+    except IdentifierError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+RoleName = Annotated[str, AfterValidator(_role)]
+Days = Annotated[int, Field(gt=0, le=36500)]
+Duration = Annotated[str, Field(pattern=r"^[0-9]{1,7}(ms|s|min)$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Schemas(_Strict):
+    """Names of the application schemas; each tenant may map them to its own."""
+
+    auth: Identifier
+    experiments: Identifier
+    production: Identifier
+    audits: Identifier
+    providers: Identifier
+    quarantine: Identifier
+    system: Identifier
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Schemas:
+        _reject_duplicates(self.model_dump(), "schema")
+        return self
+
+
+class Roles(_Strict):
+    """Group roles (NOLOGIN) that carry the application's privileges."""
+
+    readonly: RoleName
+    readwrite: RoleName
+    admin: RoleName
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Roles:
+        _reject_duplicates(self.model_dump(), "role")
+        return self
+
+
+class Privileges(_Strict):
+    """Switches on what the group roles may do."""
+
+    readwrite_can_delete: bool
+
+
+class Retention(_Strict):
+    """Days to keep each data class before the purge may delete it."""
+
+    audit_log: Days
+    experiments: Days
+    analysis_sessions: Days
+    quarantined_records: Days
+    provider_health: Days
+    provider_usage: Days
+
+
+class ConnectionPool(_Strict):
+    """Pool settings the application reads from ``connection_pool_settings``."""
+
+    min_size: Annotated[int, Field(ge=0, le=10000)]
+    max_size: Annotated[int, Field(ge=1, le=10000)]
+    idle_timeout_seconds: Annotated[int, Field(ge=0)]
+    max_lifetime_seconds: Annotated[int, Field(ge=0)]
+    statement_timeout_ms: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConnectionPool:
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size ({self.min_size}) exceeds max_size ({self.max_size})")
+        return self
+
+
+class Ddl(_Strict):
+    """How DDL steps behave on a live database."""
+
+    lock_timeout: Duration
+
+
+class Settings(_Strict):
+    """The validated, merged configuration of one environment (and tenant)."""
+
+    environment: Annotated[str, Field(pattern=ENV_NAME.pattern)]
+    extensions_schema: Identifier
+    schemas: Schemas
+    roles: Roles
+    privileges: Privileges
+    retention: Retention
+    connection_pool: ConnectionPool
+    ddl: Ddl
+    sensitive_columns: Annotated[list[Identifier], Field(min_length=1)]
+
+
+def _reject_duplicates(names: Mapping[str, str], kind: str) -> None:
+    seen: dict[str, str] = {}
+    for key, name in names.items():
+        if name in seen:
+            raise ValueError(f"{kind} name {name!r} is used by both {seen[name]} and {key}")
+        seen[name] = key
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """Settings plus where they came from, for headers, digests and error messages."""
+
+    settings: Settings
+    files: tuple[Path, ...]
+    env: str
+    tenant: str | None = None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(path, (), f"not valid YAML{where}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(path, (), f"cannot read: {exc.strerror}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, (), f"top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def merge_layers(
+    layers: list[tuple[Path, dict[str, Any]]],
+) -> tuple[dict[str, Any], dict[KeyPath, Path]]:
+    """Deep-merge mappings in order; return the result and which file set each key path."""
+    merged: dict[str, Any] = {}
+    origin: dict[KeyPath, Path] = {}
+
+    def merge(into: dict[str, Any], data: Mapping[Any, Any], path: KeyPath, file: Path) -> None:
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise ConfigError(file, path, f"key {key!r} must be a string")
+            here = (*path, key)
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value, here, file)
+            else:
+                into[key] = _copy(value)
+                for known in [p for p in origin if p[: len(here)] == here]:
+                    del origin[known]
+            origin[here] = file
+
+    for file, data in layers:
+        merge(merged, data, (), file)
+    return merged, origin
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _blame(loc: KeyPath, origin: Mapping[KeyPath, Path], fallback: Path) -> Path:
+    """The file that last set ``loc`` or its nearest ancestor."""
+    for depth in range(len(loc), 0, -1):
+        if loc[:depth] in origin:
+            return origin[loc[:depth]]
+    return fallback
+
+
+def validate(data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Path) -> Settings:
+    """Validate merged data; raise the first problem as a located ConfigError."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc: KeyPath = tuple(err["loc"])
+        problem = _describe(err)
+        if err["type"] == "missing":
+            raise ConfigError(_blame(loc[:-1], origin, fallback), loc, problem) from None
+        raise ConfigError(_blame(loc, origin, fallback), loc, problem) from None
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required value is missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if "input" in err and kind not in ("value_error",):
+        return f"{message} (got {err['input']!r})"
+    return message
+
+
+def config_files(project: Path, env: str, tenant: str | None = None) -> list[Path]:
+    """The layer files for an environment (and tenant), in merge order."""
+    config_dir = project / "config"
+    if not ENV_NAME.match(env):
+        raise ConfigError(config_dir, (), f"environment name {env!r} is not a plain lower-case name")
+    files = [config_dir / "base.yaml", config_dir / f"{env}.yaml"]
+    if tenant is not None:
+        if not ENV_NAME.match(tenant):
+            raise ConfigError(config_dir / "tenants", (), f"tenant name {tenant!r} is not valid")
+        files.append(config_dir / "tenants" / f"{tenant}.yaml")
+    for file in files:
+        if not file.is_file():
+            raise ConfigError(file, (), "file not found")
+    return files
+
+
+def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedConfig:
+    """Read, merge and validate the config of ``env`` (and ``tenant``) under ``project``."""
+    files = config_files(project, env, tenant)
+    layers = [(file, _read_yaml(file)) for file in files]
+    data, origin = merge_layers(layers)
+    data.setdefault("environment", env)
+    settings = validate(data, origin, files[-1])
+    if settings.environment != env:
+        raise ConfigError(
+            _blame(("environment",), origin, files[-1]),
+            ("environment",),
+            f"says {settings.environment!r} but the file is for environment {env!r}",
+        )
+    return LoadedConfig(settings=settings, files=tuple(files), env=env, tenant=tenant)
+
+
+def available_envs(project: Path) -> list[str]:
+    """Environments that have an overlay file next to base.yaml."""
+    return sorted(
+        p.stem for p in (project / "config").glob("*.yaml") if p.stem != "base"
+    )

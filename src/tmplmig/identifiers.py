@@ -1,0 +1,36 @@
+"""What PostgreSQL accepts as a name we create, checked before any SQL is rendered."""
+
+from __future__ import annotations
+
+MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
+RESERVED_ROLE_NAMES = frozenset({"public", "none", "current_user", "session_user", "current_role"})
+
+
+class IdentifierError(ValueError):
+    """A name that cannot be used as a PostgreSQL identifier."""
+
+
+def check_identifier(name: str) -> str:
+    """Return ``name`` if the server would keep it exactly as written, else raise."""
+    if not isinstance(name, str):
+        raise IdentifierError(f"identifier must be a string, got {type(name).__name__}")
+    if name == "":
+        raise IdentifierError("identifier is empty")
+    if "\x00" in name:
+        raise IdentifierError("identifier contains a NUL byte")
+    size = len(name.encode("utf-8"))
+    if size > MAX_IDENTIFIER_BYTES:
+        raise IdentifierError(
+            f"identifier {name!r} is {size} bytes; PostgreSQL keeps at most {MAX_IDENTIFIER_BYTES}"
+        )
+    if name.lower().startswith("pg_"):
+        raise IdentifierError(f"identifier {name!r} uses the reserved prefix 'pg_'")
+    return name
+
+
+def check_role_name(name: str) -> str:
+    """Like :func:`check_identifier`, also refusing names that mean something else in GRANT."""
+    check_identifier(name)
+    if name.lower() in RESERVED_ROLE_NAMES:
+        raise IdentifierError(f"role name {name!r} is reserved")
+    return name

@@ -1,0 +1,132 @@
+"""Render templates into migration parts: ordered steps, each an apply paired with its rollback.
+
+This is the one code path behind ``yoyo apply``, ``tmplmig render`` and the DBA bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from tmplmig.config import LoadedConfig
+from tmplmig.sqlrender import RenderError, make_environment, wrap_config
+
+TEMPLATE_SUFFIX = ".sql.j2"
+PART_ID = re.compile(r"^[0-9]{3}[a-z]?_[a-z0-9_]+$")
+_COMMENT_LINE = re.compile(r"^\s*--.*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of change: SQL that applies it and SQL that undoes exactly that."""
+
+    name: str
+    apply: str
+    rollback: str | None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One migration: what yoyo tracks as a single id, rendered for one config."""
+
+    id: str
+    title: str
+    transactional: bool
+    depends: tuple[str, ...]
+    steps: tuple[Step, ...]
+    template: str
+
+    @property
+    def dialect_specific(self) -> bool:
+        """True when the SQL uses PostgreSQL-only syntax (dollar quoting, PL/pgSQL)."""
+        return any("$" in s.apply or "$" in (s.rollback or "") for s in self.steps)
+
+    @property
+    def apply_sql(self) -> str:
+        """All apply steps in order."""
+        return "\n\n".join(s.apply for s in self.steps)
+
+    @property
+    def rollback_sql(self) -> str:
+        """All rollback steps in reverse order (the order yoyo undoes them)."""
+        return "\n\n".join(s.rollback for s in reversed(self.steps) if s.rollback)
+
+
+@dataclass
+class _Collector:
+    steps: list[Step] = field(default_factory=list)
+
+    def step(self, *name: Any, caller: jinja2.runtime.Macro) -> str:
+        """Jinja ``{% call(direction) step(...) %}``: record both directions of one object."""
+        label = " ".join(getattr(n, "value", n) if not isinstance(n, str) else n for n in name)
+        apply = str(caller("apply")).strip()
+        rollback = str(caller("rollback")).strip() or None
+        if not apply:
+            raise RenderError(f"step {label!r} renders no apply SQL")
+        self.steps.append(Step(label, apply, rollback))
+        return ""
+
+
+def template_context(config: LoadedConfig) -> dict[str, Any]:
+    """What templates see: wrapped config values plus environment and tenant names."""
+    data = config.settings.model_dump(mode="python")
+    context = wrap_config(data)
+    context["tenant"] = config.tenant
+    return context
+
+
+def config_digest(config: LoadedConfig) -> str:
+    """sha256 of the validated settings: equal digests render equal SQL from equal templates."""
+    canonical = json.dumps(config.settings.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def part_ids(templates_dir: Path) -> list[str]:
+    """Every part template under ``templates_dir``, in id order."""
+    ids = sorted(p.name.removesuffix(TEMPLATE_SUFFIX) for p in templates_dir.glob(f"*{TEMPLATE_SUFFIX}"))
+    return [i for i in ids if not i.startswith("_")]
+
+
+def render_part(project: Path, part_id: str, config: LoadedConfig) -> Part:
+    """Render one part template for ``config``."""
+    if not PART_ID.match(part_id):
+        raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
+    collector = _Collector()
+    env = make_environment(project / "templates", {"step": collector.step})
+    name = part_id + TEMPLATE_SUFFIX
+    try:
+        template = env.get_template(name)
+        module = template.make_module(template_context(config))
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"templates/{name}: template not found") from None
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f":{line}" if line else ""
+        raise RenderError(f"templates/{name}{where}: {exc}") from None
+    except RenderError as exc:
+        raise RenderError(f"templates/{name}: {exc}") from None
+    stray = _COMMENT_LINE.sub("", str(module)).strip()
+    if stray:
+        raise RenderError(f"templates/{name}: SQL outside a step: {stray[:80]!r}")
+    meta = {k: getattr(module, k, None) for k in ("title", "transactional", "depends")}
+    if not isinstance(meta["title"], str) or not isinstance(meta["transactional"], bool):
+        raise RenderError(f"templates/{name}: must set title (string) and transactional (bool)")
+    return Part(
+        id=part_id,
+        title=meta["title"],
+        transactional=meta["transactional"],
+        depends=tuple(meta["depends"] or ()),
+        steps=tuple(collector.steps),
+        template=f"templates/{name}",
+    )
+
+
+def render_all(project: Path, config: LoadedConfig) -> list[Part]:
+    """Render every part for ``config`` in id order."""
+    return [render_part(project, pid, config) for pid in part_ids(project / "templates")]
