@@ -7,6 +7,7 @@ when the part is transactional (as yoyo wraps it). PostgreSQL-only syntax goes t
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,3 +108,22 @@ def write_bundle(contents: dict[str, str], out: Path) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def check_bundle(contents: dict[str, str], committed: Path) -> str:
+    """A unified diff from the committed bundle to what renders now; empty when they match."""
+    on_disk = {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted(committed.glob("*"))
+        if p.is_file() and (p.suffix in (".sql", ".pgsql") or p.name == MANIFEST)
+    } if committed.is_dir() else {}
+    diff: list[str] = []
+    for name in sorted(on_disk.keys() | contents.keys()):
+        old, new = on_disk.get(name, ""), contents.get(name, "")
+        if old != new:
+            diff += difflib.unified_diff(
+                old.splitlines(keepends=True), new.splitlines(keepends=True),
+                fromfile=f"{committed / name} (committed)" if name in on_disk else "/dev/null",
+                tofile=f"{committed / name} (rendered)" if name in contents else "/dev/null",
+            )
+    return "".join(diff)

@@ -28,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     render = verb("render", "print or write the rendered apply and rollback SQL")
-    render.add_argument("--out", type=Path, help="write the psql-runnable bundle here")
+    target = render.add_mutually_exclusive_group()
+    target.add_argument("--out", type=Path, help="write the psql-runnable bundle here")
+    target.add_argument("--check", type=Path, metavar="DIR",
+                        help="exit 1 with a diff when the bundle in DIR is out of date")
     for name, help_ in (("apply", "apply pending migrations"),
                         ("status", "show which migrations are applied")):
         verb(name, help_).add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
@@ -45,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     project: Path = args.project
     if args.verb == "render":
+        if args.check:
+            diff = commands.check_render(project, args.env, args.check, args.tenant)
+            sys.stdout.write(diff or f"{args.check}: up to date\n")
+            return 1 if diff else 0
         if args.out:
             for path in commands.write_render(project, args.env, args.out, args.tenant):
                 print(path)

@@ -13,7 +13,7 @@ from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
-from tmplmig.bundle import bundle_contents, write_bundle
+from tmplmig.bundle import bundle_contents, check_bundle, write_bundle
 from tmplmig.config import load_config
 from tmplmig.parts import Part, render_all
 from tmplmig.yoyo_glue import selected
@@ -51,6 +51,11 @@ def render_bundle(project: Path, env: str, tenant: str | None = None) -> dict[st
 def write_render(project: Path, env: str, out: Path, tenant: str | None = None) -> list[Path]:
     """Write the bundle for review into ``out``."""
     return write_bundle(render_bundle(project, env, tenant), out)
+
+
+def check_render(project: Path, env: str, committed: Path, tenant: str | None = None) -> str:
+    """Unified diff between a committed bundle and a fresh render; empty when up to date."""
+    return check_bundle(render_bundle(project, env, tenant), committed)
 
 
 @contextmanager

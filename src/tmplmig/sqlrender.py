@@ -2,7 +2,8 @@
 
 Config values reach templates wrapped in :class:`ConfigText`; the only way to turn one
 into SQL text is the ``ident``/``qualified``/``literal`` filters, which validate and quote.
-Any other use (``{{ value }}``, ``~`` concatenation, ``|string``) raises at render time.
+Any other use (``{{ value }}``, ``~`` concatenation, ``|string``, ``|join``, printing the
+list that holds it) raises at render time. Autoescape stays off: SQL is not HTML.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 from psycopg import sql
 
 from tmplmig.identifiers import IdentifierError, check_identifier
@@ -31,16 +31,14 @@ class ConfigText:
         self.value = value
         self.path = path
 
-    def _refuse(self) -> str:
+    def _refuse(self, *_: object) -> str:
         raise RenderError(
             f"config value {self.path} ({self.value!r}) used without |ident, |qualified or |literal"
         )
 
-    __html__ = _refuse
     __str__ = _refuse
-
-    def __repr__(self) -> str:
-        return f"ConfigText({self.value!r}, path={self.path!r})"
+    __repr__ = _refuse
+    __format__ = _refuse
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ConfigText):
@@ -66,7 +64,7 @@ def _unwrap(value: Any) -> Any:
     return value.value if isinstance(value, ConfigText) else value
 
 
-def ident(value: ConfigText | str) -> Markup:
+def ident(value: ConfigText | str) -> str:
     """A validated, double-quoted identifier."""
     name = _unwrap(value)
     try:
@@ -74,62 +72,51 @@ def ident(value: ConfigText | str) -> Markup:
     except IdentifierError as exc:
         where = f" at {value.path}" if isinstance(value, ConfigText) else ""
         raise RenderError(f"{exc}{where}") from None
-    return Markup(sql.Identifier(name).as_string(None))
+    return sql.Identifier(name).as_string(None)
 
 
-def qualified(schema: ConfigText | str, name: ConfigText | str) -> Markup:
+def qualified(schema: ConfigText | str, name: ConfigText | str) -> str:
     """``"schema"."name"``, both parts validated and quoted."""
-    return Markup(f"{ident(schema)}.{ident(name)}")
+    return f"{ident(schema)}.{ident(name)}"
 
 
-def literal(value: Any) -> Markup:
+def literal(value: Any) -> str:
     """An escaped SQL literal for a string, number, boolean or NULL."""
     plain = _unwrap(value)
     if not isinstance(plain, str | int | float | bool) and plain is not None:
         raise RenderError(f"cannot render {type(plain).__name__} as an SQL literal")
-    return Markup(sql.Literal(plain).as_string(None))
+    return sql.Literal(plain).as_string(None)
 
 
-def idents(values: list[Any]) -> Markup:
+def idents(values: list[Any]) -> str:
     """A comma-separated list of quoted identifiers."""
-    return Markup(", ").join(ident(v) for v in values)
+    return ", ".join(ident(v) for v in values)
 
 
-def literals(values: list[Any]) -> Markup:
+def literals(values: list[Any]) -> str:
     """A comma-separated list of escaped literals."""
-    return Markup(", ").join(literal(v) for v in values)
+    return ", ".join(literal(v) for v in values)
 
 
-def dollar_quote(body: str, tag: str = "body") -> Markup:
+def dollar_quote(body: str, tag: str = "body") -> str:
     """Wrap a function body in a dollar quote whose tag does not occur inside it."""
     text = str(body).strip("\n")
     candidate, n = f"${tag}$", 0
     while candidate in text:
         n += 1
         candidate = f"${tag}{n}$"
-    return Markup(f"{candidate}\n{text}\n{candidate}")
+    return f"{candidate}\n{text}\n{candidate}"
 
 
 def _finalize(value: Any) -> Any:
-    """Let only quoted SQL, numbers and booleans out of ``{{ }}``."""
-    if isinstance(value, Markup):
-        return value
+    """Let only text, numbers and booleans out of ``{{ }}``; never config or containers."""
+    if isinstance(value, ConfigText):
+        value._refuse()
     if isinstance(value, bool):
-        return Markup("true" if value else "false")
-    if isinstance(value, int):
-        return Markup(str(value))
-    if isinstance(value, ConfigText):
-        value._refuse()
-    raise RenderError(
-        f"{value!r} reached SQL unquoted; use |ident, |qualified, |literal or |sql"
-    )
-
-
-def trusted_sql(value: str) -> Markup:
-    """Template-authored SQL text (never config) passed through unchanged."""
-    if isinstance(value, ConfigText):
-        value._refuse()
-    return Markup(value)
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return value
+    raise RenderError(f"a {type(value).__name__} cannot be rendered into SQL; render its items")
 
 
 def make_environment(templates_dir: Path, globals_: Mapping[str, Callable[..., Any]]) -> jinja2.Environment:
@@ -137,7 +124,7 @@ def make_environment(templates_dir: Path, globals_: Mapping[str, Callable[..., A
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
-        autoescape=True,
+        autoescape=False,
         finalize=_finalize,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -150,7 +137,6 @@ def make_environment(templates_dir: Path, globals_: Mapping[str, Callable[..., A
         idents=idents,
         literals=literals,
         dollar_quote=dollar_quote,
-        sql=trusted_sql,
     )
     env.globals.update(globals_)
     return env

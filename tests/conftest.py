@@ -1,0 +1,92 @@
+"""Shared fixtures: a real PostgreSQL server and a fresh database per test.
+
+The server comes from $TMPLMIG_TEST_DSN (a superuser DSN) when set; otherwise the session
+starts a throwaway cluster from the machine's PostgreSQL binaries.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tmplmig.cluster import throwaway_cluster
+
+PROJECT = Path(__file__).resolve().parent.parent
+DSN_VAR = "TMPLMIG_TEST_DSN"
+
+
+@pytest.fixture(scope="session")
+def server_dsn() -> Iterator[str]:
+    """Superuser DSN of the server under test."""
+    dsn = os.environ.get(DSN_VAR)
+    if dsn:
+        yield dsn
+        return
+    with throwaway_cluster() as cluster:
+        yield cluster.dsn
+
+
+def dsn_for(server_dsn: str, dbname: str, **overrides: Any) -> str:
+    """The server DSN pointed at another database (and optionally user/password)."""
+    params = conninfo_to_dict(server_dsn)
+    params.update(dbname=dbname, **overrides)
+    return make_conninfo(**params)
+
+
+def url_for(dsn: str) -> str:
+    """A yoyo URL for a libpq DSN."""
+    p = conninfo_to_dict(dsn)
+    auth = p.get("user", "postgres") + (f":{p['password']}" if p.get("password") else "")
+    return f"postgresql+psycopg://{auth}@{p.get('host', 'localhost')}:{p.get('port', 5432)}/{p['dbname']}"
+
+
+@pytest.fixture
+def database(server_dsn: str) -> Iterator[str]:
+    """A fresh, empty database for one test; its libpq DSN. Dropped afterwards."""
+    name = f"tmplmig_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield dsn_for(server_dsn, name)
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_tmplmig_roles(admin)
+
+
+def drop_tmplmig_roles(admin: psycopg.Connection[Any]) -> None:
+    """Roles are cluster-wide: remove those a test's migrations created, once unused."""
+    rows = admin.execute(
+        "SELECT rolname FROM pg_roles"
+        " WHERE shobj_description(oid, 'pg_authid') IN ('created by tmplmig', 'tmplmig test login')"
+    ).fetchall()
+    for (role,) in rows:
+        try:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        except psycopg.errors.DependentObjectsStillExist:
+            pass  # still used by another test's database; dropped after that one
+
+
+@pytest.fixture
+def db_url(database: str) -> str:
+    """The fresh database as a yoyo URL."""
+    return url_for(database)
+
+
+@pytest.fixture
+def conn(database: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit superuser connection to the fresh database."""
+    with psycopg.connect(database, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def project() -> Path:
+    """The repository itself: its config/, templates/ and migrations/."""
+    return PROJECT

@@ -1,0 +1,145 @@
+-- tmplmig apply: 001_baseline — Baseline: application schemas and tables
+-- environment: dev
+-- tenant: -
+-- template: templates/001_baseline.sql.j2
+-- config digest: sha256:42ddba51b084d849160667060eca1c3071000ae1c42475df80a16e8dcb8e7ba0
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+BEGIN;
+
+-- step: schema auth
+CREATE SCHEMA IF NOT EXISTS "auth";
+
+-- step: schema experiments_v1
+CREATE SCHEMA IF NOT EXISTS "experiments_v1";
+
+-- step: schema production
+CREATE SCHEMA IF NOT EXISTS "production";
+
+-- step: schema audits
+CREATE SCHEMA IF NOT EXISTS "audits";
+
+-- step: schema providers
+CREATE SCHEMA IF NOT EXISTS "providers";
+
+-- step: schema quarantine
+CREATE SCHEMA IF NOT EXISTS "quarantine";
+
+-- step: table auth users
+CREATE TABLE IF NOT EXISTS "auth"."users" (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    email text NOT NULL UNIQUE,
+    password_hash text,
+    display_name text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- step: table production projects
+CREATE TABLE IF NOT EXISTS "production"."projects" (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name text NOT NULL,
+    owner_id uuid,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- step: table experiments_v1 experiments
+CREATE TABLE IF NOT EXISTS "experiments_v1"."experiments" (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    name text NOT NULL,
+    status text NOT NULL DEFAULT 'draft'
+        CHECK (status IN ('draft', 'running', 'completed', 'failed', 'archived')),
+    config jsonb NOT NULL DEFAULT '{}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- step: table experiments_v1 evaluations
+CREATE TABLE IF NOT EXISTS "experiments_v1"."evaluations" (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    experiment_id uuid NOT NULL,
+    metric text NOT NULL,
+    score double precision,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- step: table experiments_v1 promotions
+CREATE TABLE IF NOT EXISTS "experiments_v1"."promotions" (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    experiment_id uuid NOT NULL,
+    promoted_by uuid,
+    target text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- step: table production analysis_sessions
+CREATE TABLE IF NOT EXISTS "production"."analysis_sessions" (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    project_id uuid NOT NULL,
+    status text NOT NULL DEFAULT 'open',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    ended_at timestamptz
+);
+
+-- step: table audits audit_log
+CREATE TABLE IF NOT EXISTS "audits"."audit_log" (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    occurred_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    operation text NOT NULL,
+    table_schema name NOT NULL,
+    table_name name NOT NULL,
+    entity_type text NOT NULL,
+    entity_id text,
+    action text NOT NULL,
+    user_id uuid,
+    app_user_id text,
+    db_user name NOT NULL DEFAULT session_user,
+    txid bigint NOT NULL DEFAULT txid_current(),
+    old_row jsonb,
+    new_row jsonb
+);
+
+-- step: table providers user_providers
+CREATE TABLE IF NOT EXISTS "providers"."user_providers" (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    provider text NOT NULL,
+    api_key text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (user_id, provider)
+);
+
+-- step: table providers provider_health
+CREATE TABLE IF NOT EXISTS "providers"."provider_health" (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    provider text NOT NULL,
+    status text NOT NULL,
+    latency_ms integer,
+    checked_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- step: table providers provider_usage
+CREATE TABLE IF NOT EXISTS "providers"."provider_usage" (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id uuid NOT NULL,
+    provider text NOT NULL,
+    usage_date date NOT NULL DEFAULT current_date,
+    tokens bigint NOT NULL DEFAULT 0,
+    cost numeric(12, 4) NOT NULL DEFAULT 0
+);
+
+-- step: table quarantine quarantined_records
+CREATE TABLE IF NOT EXISTS "quarantine"."quarantined_records" (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    experiment_id uuid,
+    source_table text NOT NULL,
+    record jsonb NOT NULL,
+    reason text NOT NULL,
+    status text NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'released', 'purged')),
+    quarantined_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMIT;

@@ -1,0 +1,115 @@
+-- tmplmig apply: 002c_system_tables — 002c: system configuration tables
+-- environment: dev
+-- tenant: -
+-- template: templates/002c_system_tables.sql.j2
+-- config digest: sha256:42ddba51b084d849160667060eca1c3071000ae1c42475df80a16e8dcb8e7ba0
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+BEGIN;
+
+-- step: schema system
+CREATE SCHEMA IF NOT EXISTS "system";
+
+-- step: table system retention_policies
+CREATE TABLE IF NOT EXISTS "system"."retention_policies" (
+    data_class text PRIMARY KEY,
+    target_schema name NOT NULL,
+    target_table name NOT NULL,
+    timestamp_column name NOT NULL,
+    retain_days integer NOT NULL CHECK (retain_days > 0),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- step: table system encryption_keys
+CREATE TABLE IF NOT EXISTS "system"."encryption_keys" (
+    key_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    wrapped_key bytea NOT NULL,
+    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    retired_at timestamptz,
+    CHECK ((status = 'retired') = (retired_at IS NOT NULL))
+);
+
+-- step: table system connection_pool_settings
+CREATE TABLE IF NOT EXISTS "system"."connection_pool_settings" (
+    pool_name text PRIMARY KEY,
+    min_size integer NOT NULL CHECK (min_size >= 0),
+    max_size integer NOT NULL CHECK (max_size >= min_size AND max_size > 0),
+    idle_timeout_seconds integer NOT NULL,
+    max_lifetime_seconds integer NOT NULL,
+    statement_timeout_ms integer NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- step: row retention_policies audit_log
+INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
+VALUES ('audit_log', 'audits', 'audit_log', 'occurred_at', 30)
+ON CONFLICT ("data_class") DO UPDATE SET
+    "target_schema" = EXCLUDED."target_schema",
+    "target_table" = EXCLUDED."target_table",
+    "timestamp_column" = EXCLUDED."timestamp_column",
+    "retain_days" = EXCLUDED."retain_days"
+;
+
+-- step: row retention_policies experiments
+INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
+VALUES ('experiments', 'experiments_v1', 'experiments', 'created_at', 730)
+ON CONFLICT ("data_class") DO UPDATE SET
+    "target_schema" = EXCLUDED."target_schema",
+    "target_table" = EXCLUDED."target_table",
+    "timestamp_column" = EXCLUDED."timestamp_column",
+    "retain_days" = EXCLUDED."retain_days"
+;
+
+-- step: row retention_policies analysis_sessions
+INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
+VALUES ('analysis_sessions', 'production', 'analysis_sessions', 'created_at', 180)
+ON CONFLICT ("data_class") DO UPDATE SET
+    "target_schema" = EXCLUDED."target_schema",
+    "target_table" = EXCLUDED."target_table",
+    "timestamp_column" = EXCLUDED."timestamp_column",
+    "retain_days" = EXCLUDED."retain_days"
+;
+
+-- step: row retention_policies quarantined_records
+INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
+VALUES ('quarantined_records', 'quarantine', 'quarantined_records', 'quarantined_at', 90)
+ON CONFLICT ("data_class") DO UPDATE SET
+    "target_schema" = EXCLUDED."target_schema",
+    "target_table" = EXCLUDED."target_table",
+    "timestamp_column" = EXCLUDED."timestamp_column",
+    "retain_days" = EXCLUDED."retain_days"
+;
+
+-- step: row retention_policies provider_health
+INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
+VALUES ('provider_health', 'providers', 'provider_health', 'checked_at', 7)
+ON CONFLICT ("data_class") DO UPDATE SET
+    "target_schema" = EXCLUDED."target_schema",
+    "target_table" = EXCLUDED."target_table",
+    "timestamp_column" = EXCLUDED."timestamp_column",
+    "retain_days" = EXCLUDED."retain_days"
+;
+
+-- step: row retention_policies provider_usage
+INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
+VALUES ('provider_usage', 'providers', 'provider_usage', 'usage_date', 400)
+ON CONFLICT ("data_class") DO UPDATE SET
+    "target_schema" = EXCLUDED."target_schema",
+    "target_table" = EXCLUDED."target_table",
+    "timestamp_column" = EXCLUDED."timestamp_column",
+    "retain_days" = EXCLUDED."retain_days"
+;
+
+-- step: row connection_pool_settings default
+INSERT INTO "system"."connection_pool_settings" ("pool_name", "min_size", "max_size", "idle_timeout_seconds", "max_lifetime_seconds", "statement_timeout_ms")
+VALUES ('default', 1, 5, 300, 3600, 30000)
+ON CONFLICT ("pool_name") DO UPDATE SET
+    "min_size" = EXCLUDED."min_size",
+    "max_size" = EXCLUDED."max_size",
+    "idle_timeout_seconds" = EXCLUDED."idle_timeout_seconds",
+    "max_lifetime_seconds" = EXCLUDED."max_lifetime_seconds",
+    "statement_timeout_ms" = EXCLUDED."statement_timeout_ms"
+;
+
+COMMIT;

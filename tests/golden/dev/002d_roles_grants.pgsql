@@ -1,0 +1,316 @@
+-- tmplmig apply: 002d_roles_grants — 002d: roles and grants
+-- environment: dev
+-- tenant: -
+-- template: templates/002d_roles_grants.sql.j2
+-- config digest: sha256:42ddba51b084d849160667060eca1c3071000ae1c42475df80a16e8dcb8e7ba0
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+BEGIN;
+
+-- step: role app_readonly
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_readonly') THEN
+        CREATE ROLE "app_readonly" NOLOGIN;
+        COMMENT ON ROLE "app_readonly" IS 'created by tmplmig';
+    END IF;
+END
+$body$;
+
+-- step: role app_readwrite
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrite') THEN
+        CREATE ROLE "app_readwrite" NOLOGIN;
+        COMMENT ON ROLE "app_readwrite" IS 'created by tmplmig';
+    END IF;
+END
+$body$;
+
+-- step: role app_admin
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_admin') THEN
+        CREATE ROLE "app_admin" NOLOGIN;
+        COMMENT ON ROLE "app_admin" IS 'created by tmplmig';
+    END IF;
+END
+$body$;
+
+-- step: grant USAGE on "auth" to app_readonly
+GRANT USAGE ON SCHEMA "auth" TO "app_readonly";
+
+-- step: grant SELECT on "auth" to app_readonly
+GRANT SELECT ON ALL TABLES IN SCHEMA "auth" TO "app_readonly";
+
+-- step: grant SELECT on "auth" to app_readonly
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readonly";
+
+-- step: default privileges SELECT on TABLES in auth to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON TABLES TO "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in auth to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON SEQUENCES TO "app_readonly";
+
+-- step: grant USAGE on "experiments_v1" to app_readonly
+GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readonly";
+
+-- step: grant SELECT on "experiments_v1" to app_readonly
+GRANT SELECT ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readonly";
+
+-- step: grant SELECT on "experiments_v1" to app_readonly
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readonly";
+
+-- step: default privileges SELECT on TABLES in experiments_v1 to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON TABLES TO "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in experiments_v1 to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON SEQUENCES TO "app_readonly";
+
+-- step: grant USAGE on "production" to app_readonly
+GRANT USAGE ON SCHEMA "production" TO "app_readonly";
+
+-- step: grant SELECT on "production" to app_readonly
+GRANT SELECT ON ALL TABLES IN SCHEMA "production" TO "app_readonly";
+
+-- step: grant SELECT on "production" to app_readonly
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readonly";
+
+-- step: default privileges SELECT on TABLES in production to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON TABLES TO "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in production to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON SEQUENCES TO "app_readonly";
+
+-- step: grant USAGE on "providers" to app_readonly
+GRANT USAGE ON SCHEMA "providers" TO "app_readonly";
+
+-- step: grant SELECT on "providers" to app_readonly
+GRANT SELECT ON ALL TABLES IN SCHEMA "providers" TO "app_readonly";
+
+-- step: grant SELECT on "providers" to app_readonly
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readonly";
+
+-- step: default privileges SELECT on TABLES in providers to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON TABLES TO "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in providers to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON SEQUENCES TO "app_readonly";
+
+-- step: grant USAGE on "quarantine" to app_readonly
+GRANT USAGE ON SCHEMA "quarantine" TO "app_readonly";
+
+-- step: grant SELECT on "quarantine" to app_readonly
+GRANT SELECT ON ALL TABLES IN SCHEMA "quarantine" TO "app_readonly";
+
+-- step: grant SELECT on "quarantine" to app_readonly
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readonly";
+
+-- step: default privileges SELECT on TABLES in quarantine to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON TABLES TO "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in quarantine to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON SEQUENCES TO "app_readonly";
+
+-- step: grant USAGE on "audits" to app_readonly
+GRANT USAGE ON SCHEMA "audits" TO "app_readonly";
+
+-- step: grant SELECT on "audits"."audit_log" to app_readonly
+GRANT SELECT ON TABLE "audits"."audit_log" TO "app_readonly";
+
+-- step: grant USAGE on "system" to app_readonly
+GRANT USAGE ON SCHEMA "system" TO "app_readonly";
+
+-- step: grant SELECT on "system"."retention_policies" to app_readonly
+GRANT SELECT ON TABLE "system"."retention_policies" TO "app_readonly";
+
+-- step: grant SELECT on "system"."connection_pool_settings" to app_readonly
+GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readonly";
+
+-- step: grant USAGE on "auth" to app_readwrite
+GRANT USAGE ON SCHEMA "auth" TO "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "auth" to app_readwrite
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" TO "app_readwrite";
+
+-- step: grant USAGE, SELECT on "auth" to app_readwrite
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in auth to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in auth to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
+
+-- step: grant USAGE on "experiments_v1" to app_readwrite
+GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "experiments_v1" to app_readwrite
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readwrite";
+
+-- step: grant USAGE, SELECT on "experiments_v1" to app_readwrite
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in experiments_v1 to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in experiments_v1 to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
+
+-- step: grant USAGE on "production" to app_readwrite
+GRANT USAGE ON SCHEMA "production" TO "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "production" to app_readwrite
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" TO "app_readwrite";
+
+-- step: grant USAGE, SELECT on "production" to app_readwrite
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in production to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in production to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
+
+-- step: grant USAGE on "providers" to app_readwrite
+GRANT USAGE ON SCHEMA "providers" TO "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "providers" to app_readwrite
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" TO "app_readwrite";
+
+-- step: grant USAGE, SELECT on "providers" to app_readwrite
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in providers to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in providers to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
+
+-- step: grant USAGE on "quarantine" to app_readwrite
+GRANT USAGE ON SCHEMA "quarantine" TO "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "quarantine" to app_readwrite
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" TO "app_readwrite";
+
+-- step: grant USAGE, SELECT on "quarantine" to app_readwrite
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in quarantine to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in quarantine to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
+
+-- step: grant USAGE on "audits" to app_readwrite
+GRANT USAGE ON SCHEMA "audits" TO "app_readwrite";
+
+-- step: grant SELECT on "audits"."audit_log" to app_readwrite
+GRANT SELECT ON TABLE "audits"."audit_log" TO "app_readwrite";
+
+-- step: grant USAGE on "system" to app_readwrite
+GRANT USAGE ON SCHEMA "system" TO "app_readwrite";
+
+-- step: grant SELECT on "system"."retention_policies" to app_readwrite
+GRANT SELECT ON TABLE "system"."retention_policies" TO "app_readwrite";
+
+-- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
+GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readwrite";
+
+-- step: grant USAGE, CREATE on "auth" to app_admin
+GRANT USAGE, CREATE ON SCHEMA "auth" TO "app_admin";
+
+-- step: grant ALL on "auth" to app_admin
+GRANT ALL ON ALL TABLES IN SCHEMA "auth" TO "app_admin";
+
+-- step: grant ALL on "auth" to app_admin
+GRANT ALL ON ALL SEQUENCES IN SCHEMA "auth" TO "app_admin";
+
+-- step: default privileges ALL on TABLES in auth to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON TABLES TO "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in auth to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON SEQUENCES TO "app_admin";
+
+-- step: grant USAGE, CREATE on "experiments_v1" to app_admin
+GRANT USAGE, CREATE ON SCHEMA "experiments_v1" TO "app_admin";
+
+-- step: grant ALL on "experiments_v1" to app_admin
+GRANT ALL ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_admin";
+
+-- step: grant ALL on "experiments_v1" to app_admin
+GRANT ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_admin";
+
+-- step: default privileges ALL on TABLES in experiments_v1 to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON TABLES TO "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in experiments_v1 to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON SEQUENCES TO "app_admin";
+
+-- step: grant USAGE, CREATE on "production" to app_admin
+GRANT USAGE, CREATE ON SCHEMA "production" TO "app_admin";
+
+-- step: grant ALL on "production" to app_admin
+GRANT ALL ON ALL TABLES IN SCHEMA "production" TO "app_admin";
+
+-- step: grant ALL on "production" to app_admin
+GRANT ALL ON ALL SEQUENCES IN SCHEMA "production" TO "app_admin";
+
+-- step: default privileges ALL on TABLES in production to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON TABLES TO "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in production to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON SEQUENCES TO "app_admin";
+
+-- step: grant USAGE, CREATE on "providers" to app_admin
+GRANT USAGE, CREATE ON SCHEMA "providers" TO "app_admin";
+
+-- step: grant ALL on "providers" to app_admin
+GRANT ALL ON ALL TABLES IN SCHEMA "providers" TO "app_admin";
+
+-- step: grant ALL on "providers" to app_admin
+GRANT ALL ON ALL SEQUENCES IN SCHEMA "providers" TO "app_admin";
+
+-- step: default privileges ALL on TABLES in providers to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON TABLES TO "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in providers to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON SEQUENCES TO "app_admin";
+
+-- step: grant USAGE, CREATE on "quarantine" to app_admin
+GRANT USAGE, CREATE ON SCHEMA "quarantine" TO "app_admin";
+
+-- step: grant ALL on "quarantine" to app_admin
+GRANT ALL ON ALL TABLES IN SCHEMA "quarantine" TO "app_admin";
+
+-- step: grant ALL on "quarantine" to app_admin
+GRANT ALL ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_admin";
+
+-- step: default privileges ALL on TABLES in quarantine to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON TABLES TO "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in quarantine to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON SEQUENCES TO "app_admin";
+
+-- step: grant USAGE on "audits" to app_admin
+GRANT USAGE ON SCHEMA "audits" TO "app_admin";
+
+-- step: grant SELECT on "audits"."audit_log" to app_admin
+GRANT SELECT ON TABLE "audits"."audit_log" TO "app_admin";
+
+-- step: grant USAGE on "system" to app_admin
+GRANT USAGE ON SCHEMA "system" TO "app_admin";
+
+-- step: grant SELECT on "system"."retention_policies" to app_admin
+GRANT SELECT ON TABLE "system"."retention_policies" TO "app_admin";
+
+-- step: grant SELECT on "system"."connection_pool_settings" to app_admin
+GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_admin";
+
+-- step: grant INSERT, UPDATE, DELETE on "system"."retention_policies" to app_admin
+GRANT INSERT, UPDATE, DELETE ON TABLE "system"."retention_policies" TO "app_admin";
+
+-- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
+GRANT INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" TO "app_admin";
+
+COMMIT;

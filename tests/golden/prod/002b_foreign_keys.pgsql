@@ -1,0 +1,118 @@
+-- tmplmig apply: 002b_foreign_keys — 002b: foreign key constraints
+-- environment: prod
+-- tenant: -
+-- template: templates/002b_foreign_keys.sql.j2
+-- config digest: sha256:1cf4cb9141dba3b99646e379fea8fddaf8b9f8716e9301ee580937764c03a195
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+BEGIN;
+
+-- step: foreign key fk_experiments_user
+DO $body$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint
+        WHERE conrelid = '"experiments_v1"."experiments"'::regclass AND conname = 'fk_experiments_user'
+    ) THEN
+        ALTER TABLE "experiments_v1"."experiments"
+            ADD CONSTRAINT "fk_experiments_user" FOREIGN KEY ("user_id")
+            REFERENCES "auth"."users" ("id")
+            ON DELETE RESTRICT NOT VALID;
+    END IF;
+END
+$body$;
+
+-- step: validate fk_experiments_user
+ALTER TABLE "experiments_v1"."experiments" VALIDATE CONSTRAINT "fk_experiments_user";
+
+-- step: foreign key fk_evaluations_experiment
+DO $body$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint
+        WHERE conrelid = '"experiments_v1"."evaluations"'::regclass AND conname = 'fk_evaluations_experiment'
+    ) THEN
+        ALTER TABLE "experiments_v1"."evaluations"
+            ADD CONSTRAINT "fk_evaluations_experiment" FOREIGN KEY ("experiment_id")
+            REFERENCES "experiments_v1"."experiments" ("id")
+            ON DELETE CASCADE NOT VALID;
+    END IF;
+END
+$body$;
+
+-- step: validate fk_evaluations_experiment
+ALTER TABLE "experiments_v1"."evaluations" VALIDATE CONSTRAINT "fk_evaluations_experiment";
+
+-- step: foreign key fk_promotions_experiment
+DO $body$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint
+        WHERE conrelid = '"experiments_v1"."promotions"'::regclass AND conname = 'fk_promotions_experiment'
+    ) THEN
+        ALTER TABLE "experiments_v1"."promotions"
+            ADD CONSTRAINT "fk_promotions_experiment" FOREIGN KEY ("experiment_id")
+            REFERENCES "experiments_v1"."experiments" ("id")
+            ON DELETE CASCADE NOT VALID;
+    END IF;
+END
+$body$;
+
+-- step: validate fk_promotions_experiment
+ALTER TABLE "experiments_v1"."promotions" VALIDATE CONSTRAINT "fk_promotions_experiment";
+
+-- step: foreign key fk_sessions_user
+DO $body$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint
+        WHERE conrelid = '"production"."analysis_sessions"'::regclass AND conname = 'fk_sessions_user'
+    ) THEN
+        ALTER TABLE "production"."analysis_sessions"
+            ADD CONSTRAINT "fk_sessions_user" FOREIGN KEY ("user_id")
+            REFERENCES "auth"."users" ("id")
+            ON DELETE CASCADE NOT VALID;
+    END IF;
+END
+$body$;
+
+-- step: validate fk_sessions_user
+ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_user";
+
+-- step: foreign key fk_sessions_project
+DO $body$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint
+        WHERE conrelid = '"production"."analysis_sessions"'::regclass AND conname = 'fk_sessions_project'
+    ) THEN
+        ALTER TABLE "production"."analysis_sessions"
+            ADD CONSTRAINT "fk_sessions_project" FOREIGN KEY ("project_id")
+            REFERENCES "production"."projects" ("id")
+            ON DELETE CASCADE NOT VALID;
+    END IF;
+END
+$body$;
+
+-- step: validate fk_sessions_project
+ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_project";
+
+-- step: foreign key fk_quarantine_experiment
+DO $body$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint
+        WHERE conrelid = '"quarantine"."quarantined_records"'::regclass AND conname = 'fk_quarantine_experiment'
+    ) THEN
+        ALTER TABLE "quarantine"."quarantined_records"
+            ADD CONSTRAINT "fk_quarantine_experiment" FOREIGN KEY ("experiment_id")
+            REFERENCES "experiments_v1"."experiments" ("id")
+            ON DELETE SET NULL NOT VALID;
+    END IF;
+END
+$body$;
+
+-- step: validate fk_quarantine_experiment
+ALTER TABLE "quarantine"."quarantined_records" VALIDATE CONSTRAINT "fk_quarantine_experiment";
+
+COMMIT;

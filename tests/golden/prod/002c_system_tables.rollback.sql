@@ -1,0 +1,43 @@
+-- tmplmig rollback: 002c_system_tables — 002c: system configuration tables
+-- environment: prod
+-- tenant: -
+-- template: templates/002c_system_tables.sql.j2
+-- config digest: sha256:1cf4cb9141dba3b99646e379fea8fddaf8b9f8716e9301ee580937764c03a195
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+BEGIN;
+
+-- step: row connection_pool_settings default
+DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
+
+-- step: row retention_policies provider_usage
+DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_usage';
+
+-- step: row retention_policies provider_health
+DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_health';
+
+-- step: row retention_policies quarantined_records
+DELETE FROM "system"."retention_policies" WHERE "data_class" = 'quarantined_records';
+
+-- step: row retention_policies analysis_sessions
+DELETE FROM "system"."retention_policies" WHERE "data_class" = 'analysis_sessions';
+
+-- step: row retention_policies experiments
+DELETE FROM "system"."retention_policies" WHERE "data_class" = 'experiments';
+
+-- step: row retention_policies audit_log
+DELETE FROM "system"."retention_policies" WHERE "data_class" = 'audit_log';
+
+-- step: table system connection_pool_settings
+DROP TABLE IF EXISTS "system"."connection_pool_settings";
+
+-- step: table system encryption_keys
+DROP TABLE IF EXISTS "system"."encryption_keys";
+
+-- step: table system retention_policies
+DROP TABLE IF EXISTS "system"."retention_policies";
+
+-- step: schema system
+DROP SCHEMA IF EXISTS "system";
+
+COMMIT;

@@ -1,0 +1,340 @@
+-- tmplmig rollback: 002d_roles_grants — 002d: roles and grants
+-- environment: prod
+-- tenant: -
+-- template: templates/002d_roles_grants.sql.j2
+-- config digest: sha256:1cf4cb9141dba3b99646e379fea8fddaf8b9f8716e9301ee580937764c03a195
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+BEGIN;
+
+-- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
+REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";
+
+-- step: grant INSERT, UPDATE, DELETE on "system"."retention_policies" to app_admin
+REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."retention_policies" FROM "app_admin";
+
+-- step: grant SELECT on "system"."connection_pool_settings" to app_admin
+REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_admin";
+
+-- step: grant SELECT on "system"."retention_policies" to app_admin
+REVOKE SELECT ON TABLE "system"."retention_policies" FROM "app_admin";
+
+-- step: grant USAGE on "system" to app_admin
+REVOKE USAGE ON SCHEMA "system" FROM "app_admin";
+
+-- step: grant SELECT on "audits"."audit_log" to app_admin
+REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_admin";
+
+-- step: grant USAGE on "audits" to app_admin
+REVOKE USAGE ON SCHEMA "audits" FROM "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in quarantine to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
+
+-- step: default privileges ALL on TABLES in quarantine to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
+
+-- step: grant ALL on "quarantine" to app_admin
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
+
+-- step: grant ALL on "quarantine" to app_admin
+REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
+
+-- step: grant USAGE, CREATE on "quarantine" to app_admin
+REVOKE USAGE, CREATE ON SCHEMA "quarantine" FROM "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in providers to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
+
+-- step: default privileges ALL on TABLES in providers to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
+
+-- step: grant ALL on "providers" to app_admin
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
+
+-- step: grant ALL on "providers" to app_admin
+REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
+
+-- step: grant USAGE, CREATE on "providers" to app_admin
+REVOKE USAGE, CREATE ON SCHEMA "providers" FROM "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in production to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
+
+-- step: default privileges ALL on TABLES in production to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
+
+-- step: grant ALL on "production" to app_admin
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
+
+-- step: grant ALL on "production" to app_admin
+REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
+
+-- step: grant USAGE, CREATE on "production" to app_admin
+REVOKE USAGE, CREATE ON SCHEMA "production" FROM "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in experiments_v1 to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
+
+-- step: default privileges ALL on TABLES in experiments_v1 to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
+
+-- step: grant ALL on "experiments_v1" to app_admin
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
+
+-- step: grant ALL on "experiments_v1" to app_admin
+REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
+
+-- step: grant USAGE, CREATE on "experiments_v1" to app_admin
+REVOKE USAGE, CREATE ON SCHEMA "experiments_v1" FROM "app_admin";
+
+-- step: default privileges ALL on SEQUENCES in auth to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
+
+-- step: default privileges ALL on TABLES in auth to app_admin
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
+
+-- step: grant ALL on "auth" to app_admin
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
+
+-- step: grant ALL on "auth" to app_admin
+REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
+
+-- step: grant USAGE, CREATE on "auth" to app_admin
+REVOKE USAGE, CREATE ON SCHEMA "auth" FROM "app_admin";
+
+-- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
+REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_readwrite";
+
+-- step: grant SELECT on "system"."retention_policies" to app_readwrite
+REVOKE SELECT ON TABLE "system"."retention_policies" FROM "app_readwrite";
+
+-- step: grant USAGE on "system" to app_readwrite
+REVOKE USAGE ON SCHEMA "system" FROM "app_readwrite";
+
+-- step: grant SELECT on "audits"."audit_log" to app_readwrite
+REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readwrite";
+
+-- step: grant USAGE on "audits" to app_readwrite
+REVOKE USAGE ON SCHEMA "audits" FROM "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in quarantine to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in quarantine to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+
+-- step: grant USAGE, SELECT on "quarantine" to app_readwrite
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "quarantine" to app_readwrite
+REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readwrite";
+
+-- step: grant USAGE on "quarantine" to app_readwrite
+REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in providers to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in providers to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+
+-- step: grant USAGE, SELECT on "providers" to app_readwrite
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "providers" to app_readwrite
+REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" FROM "app_readwrite";
+
+-- step: grant USAGE on "providers" to app_readwrite
+REVOKE USAGE ON SCHEMA "providers" FROM "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in production to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in production to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+
+-- step: grant USAGE, SELECT on "production" to app_readwrite
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "production" to app_readwrite
+REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" FROM "app_readwrite";
+
+-- step: grant USAGE on "production" to app_readwrite
+REVOKE USAGE ON SCHEMA "production" FROM "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in experiments_v1 to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in experiments_v1 to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+
+-- step: grant USAGE, SELECT on "experiments_v1" to app_readwrite
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "experiments_v1" to app_readwrite
+REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readwrite";
+
+-- step: grant USAGE on "experiments_v1" to app_readwrite
+REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readwrite";
+
+-- step: default privileges USAGE, SELECT on SEQUENCES in auth to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+
+-- step: default privileges SELECT, INSERT, UPDATE on TABLES in auth to app_readwrite
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+
+-- step: grant USAGE, SELECT on "auth" to app_readwrite
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readwrite";
+
+-- step: grant SELECT, INSERT, UPDATE on "auth" to app_readwrite
+REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" FROM "app_readwrite";
+
+-- step: grant USAGE on "auth" to app_readwrite
+REVOKE USAGE ON SCHEMA "auth" FROM "app_readwrite";
+
+-- step: grant SELECT on "system"."connection_pool_settings" to app_readonly
+REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_readonly";
+
+-- step: grant SELECT on "system"."retention_policies" to app_readonly
+REVOKE SELECT ON TABLE "system"."retention_policies" FROM "app_readonly";
+
+-- step: grant USAGE on "system" to app_readonly
+REVOKE USAGE ON SCHEMA "system" FROM "app_readonly";
+
+-- step: grant SELECT on "audits"."audit_log" to app_readonly
+REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readonly";
+
+-- step: grant USAGE on "audits" to app_readonly
+REVOKE USAGE ON SCHEMA "audits" FROM "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in quarantine to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+
+-- step: default privileges SELECT on TABLES in quarantine to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON TABLES FROM "app_readonly";
+
+-- step: grant SELECT on "quarantine" to app_readonly
+REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readonly";
+
+-- step: grant SELECT on "quarantine" to app_readonly
+REVOKE SELECT ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readonly";
+
+-- step: grant USAGE on "quarantine" to app_readonly
+REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in providers to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+
+-- step: default privileges SELECT on TABLES in providers to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON TABLES FROM "app_readonly";
+
+-- step: grant SELECT on "providers" to app_readonly
+REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readonly";
+
+-- step: grant SELECT on "providers" to app_readonly
+REVOKE SELECT ON ALL TABLES IN SCHEMA "providers" FROM "app_readonly";
+
+-- step: grant USAGE on "providers" to app_readonly
+REVOKE USAGE ON SCHEMA "providers" FROM "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in production to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+
+-- step: default privileges SELECT on TABLES in production to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON TABLES FROM "app_readonly";
+
+-- step: grant SELECT on "production" to app_readonly
+REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readonly";
+
+-- step: grant SELECT on "production" to app_readonly
+REVOKE SELECT ON ALL TABLES IN SCHEMA "production" FROM "app_readonly";
+
+-- step: grant USAGE on "production" to app_readonly
+REVOKE USAGE ON SCHEMA "production" FROM "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in experiments_v1 to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+
+-- step: default privileges SELECT on TABLES in experiments_v1 to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON TABLES FROM "app_readonly";
+
+-- step: grant SELECT on "experiments_v1" to app_readonly
+REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readonly";
+
+-- step: grant SELECT on "experiments_v1" to app_readonly
+REVOKE SELECT ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readonly";
+
+-- step: grant USAGE on "experiments_v1" to app_readonly
+REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readonly";
+
+-- step: default privileges SELECT on SEQUENCES in auth to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+
+-- step: default privileges SELECT on TABLES in auth to app_readonly
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON TABLES FROM "app_readonly";
+
+-- step: grant SELECT on "auth" to app_readonly
+REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
+
+-- step: grant SELECT on "auth" to app_readonly
+REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
+
+-- step: grant USAGE on "auth" to app_readonly
+REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
+
+-- step: role app_admin
+DO $body$
+DECLARE
+    detail text;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles r
+        WHERE r.rolname = 'app_admin'
+          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
+    ) THEN
+        DROP ROLE "app_admin";
+    END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_admin', detail;
+END
+$body$;
+
+-- step: role app_readwrite
+DO $body$
+DECLARE
+    detail text;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles r
+        WHERE r.rolname = 'app_readwrite'
+          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
+    ) THEN
+        DROP ROLE "app_readwrite";
+    END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_readwrite', detail;
+END
+$body$;
+
+-- step: role app_readonly
+DO $body$
+DECLARE
+    detail text;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles r
+        WHERE r.rolname = 'app_readonly'
+          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
+    ) THEN
+        DROP ROLE "app_readonly";
+    END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_readonly', detail;
+END
+$body$;
+
+COMMIT;

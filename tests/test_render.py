@@ -1,0 +1,102 @@
+"""Rendering: golden bundles, determinism, paired rollbacks and quoting of config values.
+
+Update the golden bundles after an intended change with:
+    tmplmig render --env dev --out tests/golden/dev && tmplmig render --env prod --out tests/golden/prod
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tmplmig import commands
+from tmplmig.config import load_config
+from tmplmig.parts import render_part
+from tmplmig.sqlrender import RenderError
+
+GOLDEN = Path(__file__).parent / "golden"
+STEPS_WITHOUT_ROLLBACK = ("validate ", "extension ")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_bundle_matches_golden_files(project: Path, env: str) -> None:
+    diff = commands.check_render(project, env, GOLDEN / env)
+    assert diff == "", f"rendered SQL changed; review, then update the golden files:\n{diff}"
+
+
+def test_render_is_byte_identical_across_processes(project: Path) -> None:
+    script = (
+        "import sys, pathlib; from tmplmig import commands\n"
+        "b = commands.render_bundle(pathlib.Path(sys.argv[1]), 'staging')\n"
+        "sys.stdout.write(''.join(k + '\\n' + v for k, v in sorted(b.items())))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(project)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1 and len(next(iter(outputs))) > 10_000
+
+
+def test_every_step_has_a_rollback_unless_it_creates_nothing(project: Path) -> None:
+    for part in commands.render(project, "dev"):
+        for step in part.steps:
+            if step.rollback is None:
+                assert step.name.startswith(STEPS_WITHOUT_ROLLBACK), (part.id, step.name)
+
+
+def test_seed_rollback_gap_is_closed(project: Path) -> None:
+    part = render_part(project, "002a_indexes", load_config(project, "dev"))
+    creates = [s for s in part.steps if s.apply.startswith("CREATE INDEX")]
+    drops = [s for s in part.steps if (s.rollback or "").startswith("DROP INDEX")]
+    assert len(creates) == len(drops) == 11
+
+
+@pytest.fixture
+def sandbox(project: Path, tmp_path: Path) -> Path:
+    for folder in ("config", "templates", "migrations"):
+        shutil.copytree(project / folder, tmp_path / folder)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "{{ schemas.auth }}",
+        "{{ 'x' ~ schemas.auth }}",
+        "{{ schemas.auth|string }}",
+        "{{ sensitive_columns }}",
+        "{{ 'x' ~ sensitive_columns }}",
+        "{{ sensitive_columns|join(', ') }}",
+        "{{ '%s'|format(schemas.auth) }}",
+    ],
+)
+def test_config_values_cannot_reach_sql_unquoted(sandbox: Path, expression: str) -> None:
+    (sandbox / "templates/003_bad.sql.j2").write_text(
+        '{% set title = "bad" %}{% set transactional = true %}\n'
+        "{% call(d) step('bad') %}SELECT " + expression + ";{% endcall %}\n"
+    )
+    with pytest.raises(RenderError, match="003_bad"):
+        render_part(sandbox, "003_bad", load_config(sandbox, "dev"))
+
+
+def test_sql_outside_a_step_is_refused(sandbox: Path) -> None:
+    (sandbox / "templates/003_stray.sql.j2").write_text(
+        '{% set title = "stray" %}{% set transactional = true %}\nDROP TABLE x;\n'
+    )
+    with pytest.raises(RenderError, match="SQL outside a step"):
+        render_part(sandbox, "003_stray", load_config(sandbox, "dev"))
+
+
+def test_every_template_has_a_migration_file(project: Path) -> None:
+    templates = {p.name.removesuffix(".sql.j2") for p in (project / "templates").glob("0*.sql.j2")}
+    migrations = {p.stem for p in (project / "migrations").glob("*.py")}
+    assert templates == migrations

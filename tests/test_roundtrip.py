@@ -1,0 +1,123 @@
+"""Apply everything, find every object of the seed, roll back to the exact catalog, re-apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from tmplmig import commands
+from tmplmig.catalog import difference, snapshot
+
+SEED_INDEXES = {
+    ("experiments_v1", "idx_experiments_v1_status_created"),
+    ("experiments_v1", "idx_experiments_v1_user_status"),
+    ("experiments_v1", "idx_evaluations_experiment"),
+    ("production", "idx_production_user_project"),
+    ("production", "idx_production_created_at"),
+    ("audits", "idx_audit_timestamp"),
+    ("audits", "idx_audit_user_action"),
+    ("audits", "idx_audit_entity"),
+    ("quarantine", "idx_quarantine_status"),
+    ("providers", "idx_provider_health_status"),
+    ("providers", "idx_provider_usage_date"),
+}
+SEED_FOREIGN_KEYS = {
+    ("experiments_v1.experiments", "fk_experiments_user"),
+    ("experiments_v1.evaluations", "fk_evaluations_experiment"),
+    ("experiments_v1.promotions", "fk_promotions_experiment"),
+    ("production.analysis_sessions", "fk_sessions_user"),
+    ("production.analysis_sessions", "fk_sessions_project"),
+    ("quarantine.quarantined_records", "fk_quarantine_experiment"),
+}
+SEED_FUNCTIONS = {
+    ("audits", "log_sensitive_operation", ""),
+    ("system", "encrypt_data", "plaintext text, key_id uuid"),
+    ("system", "decrypt_data", "ciphertext bytea, key_id uuid"),
+}
+SEED_TRIGGERS = {
+    ("auth.users", "audit_users_changes"),
+    ("providers.user_providers", "audit_api_keys_changes"),
+    ("experiments_v1.promotions", "audit_promotions_changes"),
+}
+SEED_ROLES = {"app_readonly", "app_readwrite", "app_admin"}
+ALL_PARTS = [
+    "001_baseline",
+    "002a_indexes",
+    "002b_foreign_keys",
+    "002c_system_tables",
+    "002d_roles_grants",
+    "002e_functions",
+]
+
+
+def _rows(conn: psycopg.Connection[Any], query: str) -> set[tuple[Any, ...]]:
+    return {tuple(r) for r in conn.execute(query).fetchall()}
+
+
+def test_apply_creates_every_seed_object(project: Path, db_url: str, conn: psycopg.Connection[Any]) -> None:
+    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
+    snap = snapshot(conn)
+
+    valid_indexes = {(r[0], r[1]) for r in snap["indexes"] if r[3]}
+    assert valid_indexes >= SEED_INDEXES
+    fks = {(r[1], r[2]) for r in snap["constraints"] if r[3] == "f" and r[4]}
+    assert fks == SEED_FOREIGN_KEYS
+    assert {(r[0], r[1], r[2]) for r in snap["functions"]} == SEED_FUNCTIONS
+    assert {(r[0], r[1]) for r in snap["triggers"]} == SEED_TRIGGERS
+    assert SEED_ROLES <= {r[0] for r in snap["roles"]}
+
+    retention = dict(_rows(conn, "SELECT data_class, retain_days FROM system.retention_policies"))
+    assert retention == {
+        "audit_log": 30, "experiments": 730, "analysis_sessions": 180,
+        "quarantined_records": 90, "provider_health": 7, "provider_usage": 400,
+    }
+    pool = conn.execute(
+        "SELECT min_size, max_size FROM system.connection_pool_settings WHERE pool_name = 'default'"
+    ).fetchone()
+    assert pool == (1, 5)
+    assert conn.execute("SELECT count(*) FROM system.encryption_keys").fetchone() == (0,)
+
+
+def test_rollback_restores_catalog_and_reapply_succeeds(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(project, "dev", url=db_url)
+    assert difference(before, snapshot(conn))  # something really was created
+
+    assert commands.rollback(project, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert difference(before, snapshot(conn)) == {}
+    assert all(not s.applied for s in commands.status(project, "dev", url=db_url))
+
+    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
+    assert all(s.applied for s in commands.status(project, "dev", url=db_url))
+
+
+def test_second_apply_is_a_no_op(project: Path, db_url: str) -> None:
+    commands.apply(project, "dev", url=db_url)
+    assert commands.apply(project, "dev", url=db_url) == []
+
+
+def test_rolling_back_one_part_keeps_the_earlier_ones(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.apply(project, "dev", url=db_url)
+    assert commands.rollback(project, "dev", url=db_url, part="002d_roles_grants") == [
+        "002e_functions", "002d_roles_grants"
+    ]
+    applied = {s.id for s in commands.status(project, "dev", url=db_url) if s.applied}
+    assert applied == set(ALL_PARTS[:4])
+    assert conn.execute("SELECT count(*) FROM system.retention_policies").fetchone() == (6,)
+    roles = _rows(conn, "SELECT rolname FROM pg_roles WHERE rolname LIKE 'app\\_%'")
+    assert roles == set()
+
+
+def test_prod_config_reaches_the_database(project: Path, db_url: str, conn: psycopg.Connection[Any]) -> None:
+    commands.apply(project, "prod", url=db_url)
+    days = conn.execute(
+        "SELECT retain_days FROM system.retention_policies WHERE data_class = 'audit_log'"
+    ).fetchone()
+    assert days == (2555,)
+    commands.rollback(project, "prod", url=db_url)
