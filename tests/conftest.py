@@ -6,6 +6,7 @@ starts a throwaway cluster from the machine's PostgreSQL binaries.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -45,7 +46,8 @@ def url_for(dsn: str) -> str:
     """A yoyo URL for a libpq DSN."""
     p = conninfo_to_dict(dsn)
     auth = p.get("user", "postgres") + (f":{p['password']}" if p.get("password") else "")
-    return f"postgresql+psycopg://{auth}@{p.get('host', 'localhost')}:{p.get('port', 5432)}/{p['dbname']}"
+    host, port = p.get("host", "localhost"), p.get("port", 5432)
+    return f"postgresql+psycopg://{auth}@{host}:{port}/{p['dbname']}"
 
 
 @pytest.fixture
@@ -67,10 +69,9 @@ def drop_tmplmig_roles(admin: psycopg.Connection[Any]) -> None:
         " WHERE shobj_description(oid, 'pg_authid') IN ('created by tmplmig', 'tmplmig test login')"
     ).fetchall()
     for (role,) in rows:
-        try:
+        # a role still used by another test's database is dropped after that one
+        with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
-        except psycopg.errors.DependentObjectsStillExist:
-            pass  # still used by another test's database; dropped after that one
 
 
 @pytest.fixture

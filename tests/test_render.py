@@ -1,7 +1,8 @@
 """Rendering: golden bundles, determinism, paired rollbacks and quoting of config values.
 
 Update the golden bundles after an intended change with:
-    tmplmig render --env dev --out tests/golden/dev && tmplmig render --env prod --out tests/golden/prod
+    tmplmig render --env dev --out tests/golden/dev
+    tmplmig render --env prod --out tests/golden/prod
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def test_render_is_byte_identical_across_processes(project: Path) -> None:
         subprocess.run(
             [sys.executable, "-c", script, str(project)],
             env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         for seed in ("1", "2", "3")
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,9 @@ def _rows(conn: psycopg.Connection[Any], query: str) -> set[tuple[Any, ...]]:
     return {tuple(r) for r in conn.execute(query).fetchall()}
 
 
-def test_apply_creates_every_seed_object(project: Path, db_url: str, conn: psycopg.Connection[Any]) -> None:
+def test_apply_creates_every_seed_object(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
     assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
     snap = snapshot(conn)
 
@@ -66,12 +70,16 @@ def test_apply_creates_every_seed_object(project: Path, db_url: str, conn: psyco
     assert fks == SEED_FOREIGN_KEYS
     assert {(r[0], r[1], r[2]) for r in snap["functions"]} == SEED_FUNCTIONS
     assert {(r[0], r[1]) for r in snap["triggers"]} == SEED_TRIGGERS
-    assert SEED_ROLES <= {r[0] for r in snap["roles"]}
+    assert {r[0] for r in snap["roles"]} >= SEED_ROLES
 
     retention = dict(_rows(conn, "SELECT data_class, retain_days FROM system.retention_policies"))
     assert retention == {
-        "audit_log": 30, "experiments": 730, "analysis_sessions": 180,
-        "quarantined_records": 90, "provider_health": 7, "provider_usage": 400,
+        "audit_log": 30,
+        "experiments": 730,
+        "analysis_sessions": 180,
+        "quarantined_records": 90,
+        "provider_health": 7,
+        "provider_usage": 400,
     }
     pool = conn.execute(
         "SELECT min_size, max_size FROM system.connection_pool_settings WHERE pool_name = 'default'"
@@ -105,7 +113,8 @@ def test_rolling_back_one_part_keeps_the_earlier_ones(
 ) -> None:
     commands.apply(project, "dev", url=db_url)
     assert commands.rollback(project, "dev", url=db_url, part="002d_roles_grants") == [
-        "002e_functions", "002d_roles_grants"
+        "002e_functions",
+        "002d_roles_grants",
     ]
     applied = {s.id for s in commands.status(project, "dev", url=db_url) if s.applied}
     assert applied == set(ALL_PARTS[:4])
@@ -114,10 +123,43 @@ def test_rolling_back_one_part_keeps_the_earlier_ones(
     assert roles == set()
 
 
-def test_prod_config_reaches_the_database(project: Path, db_url: str, conn: psycopg.Connection[Any]) -> None:
+def test_prod_config_reaches_the_database(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
     commands.apply(project, "prod", url=db_url)
     days = conn.execute(
         "SELECT retain_days FROM system.retention_policies WHERE data_class = 'audit_log'"
     ).fetchone()
     assert days == (2555,)
     commands.rollback(project, "prod", url=db_url)
+
+
+def test_plain_yoyo_cli_applies_and_rolls_back(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """`yoyo apply` through the project's yoyo.ini, `yoyo rollback` with explicit arguments."""
+    before = snapshot(conn)
+    env = {**os.environ, "TMPLMIG_ENV": "staging", "TMPLMIG_DATABASE_URL": db_url}
+    subprocess.run(["yoyo", "apply"], cwd=project, env=env, check=True, capture_output=True)
+    applied = {s.id for s in commands.status(project, "staging", url=db_url) if s.applied}
+    assert applied == set(ALL_PARTS)
+    subprocess.run(
+        ["yoyo", "rollback", "--all", "--batch", "--database", db_url, "migrations"],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_yoyo_cli_refuses_to_guess_the_environment(project: Path, db_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TMPLMIG_ENV"}
+    result = subprocess.run(
+        ["yoyo", "apply", "--batch", "--database", db_url, str(project / "migrations")],
+        cwd=project.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "set TMPLMIG_ENV" in result.stderr

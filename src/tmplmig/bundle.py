@@ -67,7 +67,9 @@ def build_bundle(parts: list[Part], config: LoadedConfig) -> list[BundleFile]:
         for p in parts
     ]
     files += [
-        BundleFile(_file_name(p, "rollback"), p.id, "rollback", _render_file(p, "rollback", config, digest))
+        BundleFile(
+            _file_name(p, "rollback"), p.id, "rollback", _render_file(p, "rollback", config, digest)
+        )
         for p in reversed(parts)
     ]
     return files
@@ -112,17 +114,22 @@ def write_bundle(contents: dict[str, str], out: Path) -> list[Path]:
 
 def check_bundle(contents: dict[str, str], committed: Path) -> str:
     """A unified diff from the committed bundle to what renders now; empty when they match."""
-    on_disk = {
-        p.name: p.read_text(encoding="utf-8")
-        for p in sorted(committed.glob("*"))
-        if p.is_file() and (p.suffix in (".sql", ".pgsql") or p.name == MANIFEST)
-    } if committed.is_dir() else {}
+    on_disk = (
+        {
+            p.name: p.read_text(encoding="utf-8")
+            for p in sorted(committed.glob("*"))
+            if p.is_file() and (p.suffix in (".sql", ".pgsql") or p.name == MANIFEST)
+        }
+        if committed.is_dir()
+        else {}
+    )
     diff: list[str] = []
     for name in sorted(on_disk.keys() | contents.keys()):
         old, new = on_disk.get(name, ""), contents.get(name, "")
         if old != new:
             diff += difflib.unified_diff(
-                old.splitlines(keepends=True), new.splitlines(keepends=True),
+                old.splitlines(keepends=True),
+                new.splitlines(keepends=True),
                 fromfile=f"{committed / name} (committed)" if name in on_disk else "/dev/null",
                 tofile=f"{committed / name} (rendered)" if name in contents else "/dev/null",
             )

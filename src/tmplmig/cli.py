@@ -16,8 +16,12 @@ USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tmplmig", description=__doc__)
-    parser.add_argument("--project", type=Path, default=Path.cwd(),
-                        help="folder holding config/, templates/ and migrations/ (default: .)")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=Path.cwd(),
+        help="folder holding config/, templates/ and migrations/ (default: .)",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     def verb(name: str, help_: str, *, env: bool = True) -> argparse.ArgumentParser:
@@ -30,10 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     render = verb("render", "print or write the rendered apply and rollback SQL")
     target = render.add_mutually_exclusive_group()
     target.add_argument("--out", type=Path, help="write the psql-runnable bundle here")
-    target.add_argument("--check", type=Path, metavar="DIR",
-                        help="exit 1 with a diff when the bundle in DIR is out of date")
-    for name, help_ in (("apply", "apply pending migrations"),
-                        ("status", "show which migrations are applied")):
+    target.add_argument(
+        "--check",
+        type=Path,
+        metavar="DIR",
+        help="exit 1 with a diff when the bundle in DIR is out of date",
+    )
+    for name, help_ in (
+        ("apply", "apply pending migrations"),
+        ("status", "show which migrations are applied"),
+    ):
         verb(name, help_).add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
     rollback = verb("rollback", "roll back applied migrations")
     rollback.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")

@@ -50,7 +50,9 @@ def _run_as() -> str | None:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        raise ClusterError("running as root needs a 'postgres' system user to own the cluster") from None
+        raise ClusterError(
+            "running as root needs a 'postgres' system user to own the cluster"
+        ) from None
     return "postgres"
 
 
@@ -85,14 +87,40 @@ def throwaway_cluster() -> Iterator[Cluster]:
     if user:
         shutil.chown(root, user)
     try:
-        _pg(bindir, user, "initdb", "-D", str(datadir), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--locale=C", "--no-sync")
+        _pg(
+            bindir,
+            user,
+            "initdb",
+            "-D",
+            str(datadir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         options = (
             f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        _pg(bindir, user, "pg_ctl", "-D", str(datadir), "-l", str(root / "server.log"),
-            "-o", options, "-w", "-t", "60", "start")
+        _pg(
+            bindir,
+            user,
+            "pg_ctl",
+            "-D",
+            str(datadir),
+            "-l",
+            str(root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         try:
             yield Cluster(datadir=datadir, port=port, bindir=bindir)
         finally:

@@ -59,9 +59,9 @@ def check_render(project: Path, env: str, committed: Path, tenant: str | None = 
 
 
 @contextmanager
-def _migrations(project: Path, env: str, tenant: str | None, url: str | None) -> Iterator[
-    tuple[DatabaseBackend, MigrationList]
-]:
+def _migrations(
+    project: Path, env: str, tenant: str | None, url: str | None
+) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
     load_config(project, env, tenant)  # fail on bad config before connecting
     with selected(env, tenant):
         backend = get_backend(database_url(url))
@@ -84,11 +84,13 @@ class MigrationStatus:
 
 def apply(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
     """Apply every pending migration; return the ids applied."""
-    with _migrations(project, env, tenant, url) as (backend, migrations):
-        with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
-            pending = backend.to_apply(migrations)
-            backend.apply_migrations(pending)
-            return [m.id for m in pending]
+    with (
+        _migrations(project, env, tenant, url) as (backend, migrations),
+        backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
+    ):
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+        return [m.id for m in pending]
 
 
 def rollback(

@@ -251,7 +251,9 @@ def config_files(project: Path, env: str, tenant: str | None = None) -> list[Pat
     """The layer files for an environment (and tenant), in merge order."""
     config_dir = project / "config"
     if not ENV_NAME.match(env):
-        raise ConfigError(config_dir, (), f"environment name {env!r} is not a plain lower-case name")
+        raise ConfigError(
+            config_dir, (), f"environment name {env!r} is not a plain lower-case name"
+        )
     files = [config_dir / "base.yaml", config_dir / f"{env}.yaml"]
     if tenant is not None:
         if not ENV_NAME.match(tenant):
@@ -281,6 +283,4 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
 
 def available_envs(project: Path) -> list[str]:
     """Environments that have an overlay file next to base.yaml."""
-    return sorted(
-        p.stem for p in (project / "config").glob("*.yaml") if p.stem != "base"
-    )
+    return sorted(p.stem for p in (project / "config").glob("*.yaml") if p.stem != "base")

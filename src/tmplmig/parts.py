@@ -89,7 +89,9 @@ def config_digest(config: LoadedConfig) -> str:
 
 def part_ids(templates_dir: Path) -> list[str]:
     """Every part template under ``templates_dir``, in id order."""
-    ids = sorted(p.name.removesuffix(TEMPLATE_SUFFIX) for p in templates_dir.glob(f"*{TEMPLATE_SUFFIX}"))
+    ids = sorted(
+        p.name.removesuffix(TEMPLATE_SUFFIX) for p in templates_dir.glob(f"*{TEMPLATE_SUFFIX}")
+    )
     return [i for i in ids if not i.startswith("_")]
 
 

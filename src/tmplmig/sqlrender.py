@@ -119,7 +119,9 @@ def _finalize(value: Any) -> Any:
     raise RenderError(f"a {type(value).__name__} cannot be rendered into SQL; render its items")
 
 
-def make_environment(templates_dir: Path, globals_: Mapping[str, Callable[..., Any]]) -> jinja2.Environment:
+def make_environment(
+    templates_dir: Path, globals_: Mapping[str, Callable[..., Any]]
+) -> jinja2.Environment:
     """A strict Jinja environment over ``templates_dir`` with the SQL filters installed."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),

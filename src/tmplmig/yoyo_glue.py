@@ -20,7 +20,9 @@ from tmplmig.parts import render_part
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
 
-_selection: ContextVar[tuple[str, str | None] | None] = ContextVar("tmplmig_selection", default=None)
+_selection: ContextVar[tuple[str, str | None] | None] = ContextVar(
+    "tmplmig_selection", default=None
+)
 
 
 @contextmanager
@@ -34,18 +36,23 @@ def selected(env: str, tenant: str | None = None) -> Iterator[None]:
 
 
 def current_selection() -> tuple[str, str | None]:
-    """The (environment, tenant) to render: from :func:`selected`, else the environment variables."""
+    """The (environment, tenant) to render: :func:`selected`, else the environment variables."""
     chosen = _selection.get()
     if chosen is not None:
         return chosen
     env = os.environ.get(ENV_VAR, "").strip()
     if not env:
-        raise RuntimeError(f"set {ENV_VAR} (dev, staging, prod, ...) to choose the config to render")
+        raise RuntimeError(
+            f"set {ENV_VAR} (dev, staging, prod, ...) to choose the config to render"
+        )
     return env, os.environ.get(TENANT_VAR, "").strip() or None
 
 
 def load_part(migration_file: str) -> tuple[set[str], bool]:
-    """Register the steps of the part named like ``migration_file``; return (depends, transactional)."""
+    """Register the steps of the part named like ``migration_file``.
+
+    Returns yoyo's ``(__depends__, __transactional__)`` for the part.
+    """
     path = Path(migration_file).resolve()
     project = path.parent.parent
     env, tenant = current_selection()
