@@ -237,14 +237,25 @@ def _locked_table(node: Any) -> str | None:
     return None
 
 
-def _lock_timeout_change(node: Any) -> bool | None:
-    """True/False when the statement sets lock_timeout on/off; None when it does not touch it."""
-    if not isinstance(node, ast.VariableSetStmt) or node.name != "lock_timeout":
-        return None
-    if node.kind != enums.VariableSetKind.VAR_SET_VALUE:
-        return False
-    value = node.args[0].val
-    return str(getattr(value, "sval", getattr(value, "ival", 0))).strip() not in ("0", "")
+@dataclass
+class _Session:
+    """Whether lock_timeout is in force, as psql would run the file statement by statement."""
+
+    lock_timeout: bool = False
+    local: bool = False
+
+    def see(self, node: Any) -> None:
+        ends = (
+            enums.TransactionStmtKind.TRANS_STMT_COMMIT,
+            enums.TransactionStmtKind.TRANS_STMT_ROLLBACK,
+        )
+        if isinstance(node, ast.TransactionStmt) and node.kind in ends and self.local:
+            self.lock_timeout = self.local = False
+        elif isinstance(node, ast.VariableSetStmt) and node.name == "lock_timeout":
+            value = node.args[0].val if node.args else None
+            text = str(getattr(value, "sval", getattr(value, "ival", "0"))).strip()
+            self.lock_timeout = node.kind == enums.VariableSetKind.VAR_SET_VALUE and text != "0"
+            self.local = bool(node.is_local)
 
 
 def unsafe_ddl(node: Any, existing: bool) -> list[tuple[str, str]]:
@@ -316,7 +327,9 @@ def lint_part(part: Part, apply_file: BundleFile, rollback_file: BundleFile) -> 
 
 def _apply_rules(part: Part, file: BundleFile) -> list[Finding]:
     segments = _segments(file.text)
-    lock_timeout = any(_lock_timeout_change(s.node) for s in parse_step(segments[0][1]))
+    session = _Session()
+    for statement in parse_step(segments[0][1]):
+        session.see(statement.node)
     created_tables: set[str] = set()
     findings: list[Finding] = []
     for (start, text), step in zip(segments[1:], part.steps, strict=True):
@@ -325,13 +338,12 @@ def _apply_rules(part: Part, file: BundleFile) -> list[Finding]:
         statements = parse_step(text)
         for statement in statements:
             node, line = statement.node, start + statement.line - 1
-            change = _lock_timeout_change(node)
-            lock_timeout = lock_timeout if change is None else change
+            session.see(node)
             table = _locked_table(node)
             existing = table is not None and table not in created_tables
             for rule, what in unsafe_ddl(node, existing):
                 found.append((line, rule, f"{what}: {RULES[rule]}"))
-            if existing and not lock_timeout:
+            if existing and not session.lock_timeout:
                 found.append(
                     (line, "missing-lock-timeout", f"{table}: {RULES['missing-lock-timeout']}")
                 )
