@@ -18,7 +18,7 @@ from psycopg import sql
 from tmplmig import commands
 from tmplmig.catalog import Snapshot, difference, snapshot
 
-#: snapshot kind -> (singular noun, column names); the first ``KEY_WIDTH[kind]`` name the object
+#: snapshot kind -> (singular noun, names of the columns of its rows)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "schemas": ("schema", ("name", "acl")),
     "tables": ("table", ("schema", "name", "relkind", "acl")),
@@ -32,6 +32,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "roles": ("role", ("name", "can login")),
     "default_privileges": ("default privileges", ("role", "schema", "object type", "acl")),
 }
+#: snapshot kind -> the columns that name one object (the rest describe it)
 KEY_COLUMNS: dict[str, tuple[int, ...]] = {
     "schemas": (0,),
     "tables": (0, 1),
@@ -59,6 +60,13 @@ class Problem:
         )
 
 
+def _name(kind: str, row: tuple[Any, ...]) -> str:
+    """How a report names the object of a snapshot row."""
+    if kind == "functions":
+        return f"{row[0]}.{row[1]}({row[2]})"
+    return ".".join(str(row[i]) for i in KEY_COLUMNS[kind])
+
+
 def _acl_items(value: Any) -> Any:
     """ACLs compare as sets of grants: the order PostgreSQL lists them in carries no meaning."""
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
@@ -68,7 +76,7 @@ def _acl_items(value: Any) -> Any:
 
 def _compare_row(kind: str, expected: tuple[Any, ...], found: tuple[Any, ...]) -> Problem | None:
     noun, names = COLUMNS[kind]
-    name = ".".join(str(expected[i]) for i in KEY_COLUMNS[kind])
+    name = _name(kind, expected)
     if kind == "indexes" and not found[3]:
         return Problem(
             noun, name, "INVALID", "a failed CREATE INDEX CONCURRENTLY; drop and rebuild"
@@ -92,8 +100,7 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Problem]:
         for row in sorted(expected.get(kind, frozenset()), key=repr):
             match = found.get(tuple(row[i] for i in keys))
             if match is None:
-                name = ".".join(str(row[i]) for i in keys)
-                problems.append(Problem(COLUMNS[kind][0], name, "missing"))
+                problems.append(Problem(COLUMNS[kind][0], _name(kind, row), "missing"))
             elif (problem := _compare_row(kind, row, match)) is not None:
                 problems.append(problem)
     return problems
