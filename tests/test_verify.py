@@ -11,6 +11,8 @@ import pytest
 from test_bundle import run_with_psql
 
 from tmplmig import cli, commands
+from tmplmig.catalog import QUERIES
+from tmplmig.verify import COLUMNS, KEY_COLUMNS
 
 ENV = "dev"
 
@@ -23,6 +25,15 @@ def migrated(project: Path, db_url: str) -> str:
 
 def reported(project: Path, url: str) -> list[str]:
     return [str(p) for p in commands.verify(project, ENV, url=url)]
+
+
+def test_verify_knows_the_columns_of_every_catalog_kind(
+    project: Path, conn: psycopg.Connection[Any]
+) -> None:
+    assert set(COLUMNS) == set(KEY_COLUMNS) == set(QUERIES)
+    for kind, query in QUERIES.items():
+        width = len(conn.execute(query + " LIMIT 0").description or ())
+        assert len(COLUMNS[kind][1]) == width, kind
 
 
 def test_verify_passes_after_apply(
@@ -148,3 +159,14 @@ def test_mark_refuses_when_the_database_lacks_an_object(
         commands.mark(project, ENV, url=db_url)
     assert "trigger auth.users.audit_users_changes: missing" in str(refused.value)
     assert not any(s.applied for s in commands.status(project, ENV, url=db_url))
+
+
+def test_verify_reports_a_trigger_that_fires_on_other_events(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        "CREATE OR REPLACE TRIGGER audit_users_changes AFTER DELETE ON auth.users"
+        " FOR EACH ROW EXECUTE FUNCTION audits.log_sensitive_operation()"
+    )
+    [problem] = reported(project, migrated)
+    assert problem.startswith("trigger auth.users.audit_users_changes: different (definition:")

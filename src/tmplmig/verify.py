@@ -26,9 +26,9 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "constraints": ("constraint", ("schema", "table", "name", "type", "validated", "definition")),
     "functions": (
         "function",
-        ("schema", "name", "arguments", "security definer", "settings", "acl"),
+        ("schema", "name", "arguments", "security definer", "settings", "acl", "body md5"),
     ),
-    "triggers": ("trigger", ("table", "name", "enabled")),
+    "triggers": ("trigger", ("table", "name", "enabled", "definition")),
     "roles": ("role", ("name", "can login")),
     "default_privileges": ("default privileges", ("role", "schema", "object type", "acl")),
 }
