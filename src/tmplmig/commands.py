@@ -185,7 +185,10 @@ def diff(project: Path, old: str, new: str) -> str:
 
 def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
     """Findings of :mod:`tmplmig.lint` on the bundle rendered for ``env`` (and ``tenant``)."""
-    from tmplmig.lint import lint_bundle  # pglast comes with the optional lint extra
+    try:
+        from tmplmig.lint import lint_bundle  # pglast comes with the optional lint extra
+    except ImportError as exc:
+        raise CommandError(f"lint needs pglast: pip install 'tmplmig[lint]' ({exc})") from None
 
     config = load_config(project, env, tenant)
     parts = render_all(project, config)

@@ -33,6 +33,7 @@ RULES = {
 }
 ALLOW = re.compile(r"^\s*-- lint: allow ([a-z-]+)\b", re.MULTILINE)
 ObjectKey = tuple[str, str]
+ZERO = re.compile(r"^\s*0+\s*(ms|s|min|h|d)?\s*$")  # lock_timeout = 0 means "wait forever"
 
 
 @dataclass(frozen=True)
@@ -253,8 +254,10 @@ class _Session:
             self.lock_timeout = self.local = False
         elif isinstance(node, ast.VariableSetStmt) and node.name == "lock_timeout":
             value = node.args[0].val if node.args else None
-            text = str(getattr(value, "sval", getattr(value, "ival", "0"))).strip()
-            self.lock_timeout = node.kind == enums.VariableSetKind.VAR_SET_VALUE and text != "0"
+            text = str(getattr(value, "sval", getattr(value, "ival", "0")))
+            self.lock_timeout = node.kind == enums.VariableSetKind.VAR_SET_VALUE and not ZERO.match(
+                text
+            )
             self.local = bool(node.is_local)
 
 
