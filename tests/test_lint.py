@@ -229,3 +229,14 @@ def test_lint_cli_names_env_file_and_line_and_fails(
     ]
     lines = (commands.render_bundle(project_copy, "prod")["002c_system_tables.sql"]).split("\n")
     assert lines[115].startswith('ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
+
+
+def test_ddl_inside_a_do_block_is_checked_at_its_own_line(project: Path) -> None:
+    block = (
+        "SELECT 1;\nDO $x$ BEGIN\n    IF true THEN\n"
+        "        ALTER TABLE app.t ADD CONSTRAINT c CHECK (a > 0);\n    END IF;\nEND $x$;"
+    )
+    findings = lint_steps(
+        project, LOCK_TIMEOUT, Step("check", block, "ALTER TABLE app.t DROP CONSTRAINT c;")
+    )
+    assert rules(findings) == [("constraint-not-valid", 17)]

@@ -19,7 +19,6 @@ from pglast.parser import ParseError, parse_sql
 
 from tmplmig.bundle import BundleFile, step_lines
 from tmplmig.parts import Part, Step
-from tmplmig.sqlrender import dollar_quote
 
 RULES = {
     "parse-error": "does not parse",
@@ -56,7 +55,6 @@ class Statement:
 
     node: Any
     line: int
-    in_do_block: bool = False
 
 
 class StepSyntaxError(Exception):
@@ -113,29 +111,33 @@ def parse_step(sql: str) -> list[Statement]:
         line = _line_of(data, r.stmt_location)
         out.append(Statement(r.stmt, line))
         node = r.stmt
-        if isinstance(node, ast.CreateFunctionStmt) and _language(node) == "plpgsql":
+        if isinstance(node, ast.CreateFunctionStmt) and _language(node.options) == "plpgsql":
             text = data[r.stmt_location : r.stmt_location + (r.stmt_len or len(data))].decode()
             _plpgsql(text, line)
-        if (
-            isinstance(node, ast.DoStmt)
-            and (_option(node.args, "language") or "plpgsql") == "plpgsql"
-        ):
-            body = _option(node.args, "as").sval
-            wrapper = "CREATE FUNCTION pg_temp.lint_do() RETURNS void LANGUAGE plpgsql AS "
-            tree = _plpgsql(wrapper + dollar_quote(body, "lint") + ";", line)
-            for query, lineno in _embedded_sql(tree):
-                inner_line = line + lineno - 1
-                try:
-                    inner = parse_sql(query)
-                except ParseError as exc:
-                    raise StepSyntaxError(inner_line, exc.args[0]) from None
-                out += [Statement(i.stmt, inner_line, in_do_block=True) for i in inner]
+        if isinstance(node, ast.DoStmt) and _language(node.args, "plpgsql") == "plpgsql":
+            out += _do_block_statements(node, data)
     return out
 
 
-def _language(node: ast.CreateFunctionStmt) -> str | None:
-    language = _option(node.options, "language")
-    return language.sval.lower() if language is not None else None
+def _language(options: Any, default: str | None = None) -> str | None:
+    language = _option(options, "language")
+    return language.sval.lower() if language is not None else default
+
+
+def _do_block_statements(node: ast.DoStmt, data: bytes) -> list[Statement]:
+    """The SQL a DO block runs, each at its own line (the body keeps its line breaks)."""
+    body = next(a for a in node.args if a.defname == "as")
+    body_line = data[: body.arg_location].count(b"\n") + 1
+    quoted = "'" + body.arg.sval.replace("'", "''") + "'"
+    function = f"CREATE FUNCTION pg_temp.lint_do() RETURNS void LANGUAGE plpgsql AS {quoted};"
+    out: list[Statement] = []
+    for query, lineno in _embedded_sql(_plpgsql(function, body_line)):
+        line = body_line + lineno - 1
+        try:
+            out += [Statement(i.stmt, line) for i in parse_sql(query)]
+        except ParseError as exc:
+            raise StepSyntaxError(line, exc.args[0]) from None
+    return out
 
 
 def _qualified(names: Any) -> str:
