@@ -112,6 +112,38 @@ def write_bundle(contents: dict[str, str], out: Path) -> list[Path]:
     return written
 
 
+def step_lines(text: str) -> list[int]:
+    """1-based line where each step's SQL starts in a bundle file, in file order."""
+    lines = text.splitlines()
+    return [i + 2 for i, line in enumerate(lines) if line.startswith(STEP_MARK)]
+
+
+def _without_header(text: str) -> str:
+    lines = text.split("\n")
+    first_sql = next((i for i, line in enumerate(lines) if not line.startswith("--")), len(lines))
+    return "\n".join(lines[first_sql:]).lstrip("\n")
+
+
+def reviewable_sql(contents: dict[str, str]) -> dict[str, str]:
+    """The bundle's SQL files without their comment headers, to compare two renders."""
+    return {name: _without_header(text) for name, text in contents.items() if name != MANIFEST}
+
+
+def unified_diff(old: dict[str, str], new: dict[str, str], old_label: str, new_label: str) -> str:
+    """A unified diff of two bundles given as file name to text; empty when they match."""
+    diff: list[str] = []
+    for name in sorted(old.keys() | new.keys()):
+        before, after = old.get(name, ""), new.get(name, "")
+        if before != after:
+            diff += difflib.unified_diff(
+                before.splitlines(keepends=True),
+                after.splitlines(keepends=True),
+                fromfile=f"{old_label}/{name}" if name in old else "/dev/null",
+                tofile=f"{new_label}/{name}" if name in new else "/dev/null",
+            )
+    return "".join(diff)
+
+
 def check_bundle(contents: dict[str, str], committed: Path) -> str:
     """A unified diff from the committed bundle to what renders now; empty when they match."""
     on_disk = (
@@ -123,14 +155,4 @@ def check_bundle(contents: dict[str, str], committed: Path) -> str:
         if committed.is_dir()
         else {}
     )
-    diff: list[str] = []
-    for name in sorted(on_disk.keys() | contents.keys()):
-        old, new = on_disk.get(name, ""), contents.get(name, "")
-        if old != new:
-            diff += difflib.unified_diff(
-                old.splitlines(keepends=True),
-                new.splitlines(keepends=True),
-                fromfile=f"{committed / name} (committed)" if name in on_disk else "/dev/null",
-                tofile=f"{committed / name} (rendered)" if name in contents else "/dev/null",
-            )
-    return "".join(diff)
+    return unified_diff(on_disk, contents, str(committed), "rendered")

@@ -35,11 +35,12 @@ QUERIES: dict[str, str] = {
         WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(rel="co.conrelid::regclass::text")}""",
     "functions": f"""
         SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
-               p.prosecdef, p.proconfig::text, p.proacl::text
+               p.prosecdef, p.proconfig::text, p.proacl::text, pg_catalog.md5(p.prosrc)
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
         WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}""",
     "triggers": """
-        SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled::text
+        SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled::text,
+               pg_catalog.pg_get_triggerdef(t.oid)
         FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal""",
     "roles": """
         SELECT r.rolname, r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'""",

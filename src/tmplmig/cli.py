@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tmplmig import commands
 from tmplmig.cluster import ClusterError
-from tmplmig.config import ConfigError
+from tmplmig.config import ConfigError, available_envs
 from tmplmig.sqlrender import RenderError
 
 USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
@@ -50,6 +50,22 @@ def _parser() -> argparse.ArgumentParser:
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every applied migration")
     which.add_argument("--part", help="this migration and those after it")
+    for name, help_ in (
+        ("verify", "report expected objects missing, INVALID or different in a live database"),
+        ("mark", "record a bundle applied by hand as applied, after verifying the database"),
+    ):
+        verb(name, help_).add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
+    diff = verb("diff", "unified diff of the SQL rendered for two targets", env=False)
+    diff.add_argument(
+        "--env",
+        action="append",
+        required=True,
+        metavar="ENV[:TENANT]",
+        help="give twice: from, then to (e.g. --env staging --env prod:acme)",
+    )
+    lint = verb("lint", "check the rendered SQL: syntax, rollbacks, unsafe DDL", env=False)
+    lint.add_argument("--env", help="one environment (default: every config/<env>.yaml)")
+    lint.add_argument("--tenant", help="tenant file under config/tenants/")
     demo = verb("demo", "apply and roll back on a throwaway local cluster", env=False)
     demo.add_argument("--env", default="dev")
     return parser
@@ -82,6 +98,29 @@ def _run(args: argparse.Namespace) -> int:
         for row in commands.status(project, args.env, args.tenant, args.database):
             print(f"{'applied' if row.applied else 'pending':8} {row.id}")
         return 0
+    if args.verb == "verify":
+        problems = commands.verify(project, args.env, args.tenant, args.database)
+        for problem in problems:
+            print(problem)
+        print(f"{len(problems)} problem(s)" if problems else "every expected object is present")
+        return 1 if problems else 0
+    if args.verb == "mark":
+        marked = commands.mark(project, args.env, args.tenant, args.database)
+        print("marked as applied: " + (", ".join(marked) or "nothing, already recorded"))
+        return 0
+    if args.verb == "diff":
+        if len(args.env) != 2:
+            raise commands.CommandError("diff needs --env twice: --env FROM --env TO")
+        text = commands.diff(project, *args.env)
+        sys.stdout.write(text or f"{args.env[0]} and {args.env[1]} render the same SQL\n")
+        return 1 if text else 0
+    if args.verb == "lint":
+        envs = [args.env] if args.env else available_envs(project)
+        findings = [f"{env}/{f}" for env in envs for f in commands.lint(project, env, args.tenant)]
+        for finding in findings:
+            print(finding)
+        print(f"{len(findings)} finding(s)" if findings else f"clean: {', '.join(envs)}")
+        return 1 if findings else 0
     if args.verb == "demo":
         from tmplmig.demo import run_demo
 

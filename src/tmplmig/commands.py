@@ -7,16 +7,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
-from tmplmig.bundle import bundle_contents, check_bundle, write_bundle
+from tmplmig.bundle import (
+    build_bundle,
+    bundle_contents,
+    check_bundle,
+    reviewable_sql,
+    unified_diff,
+    write_bundle,
+)
 from tmplmig.config import load_config
 from tmplmig.parts import Part, render_all
 from tmplmig.yoyo_glue import selected
+
+if TYPE_CHECKING:
+    from tmplmig.lint import Finding
+    from tmplmig.verify import Problem
 
 DATABASE_URL_VAR = "TMPLMIG_DATABASE_URL"
 LOCK_TIMEOUT_SECONDS = 60
@@ -128,3 +139,57 @@ def connect(url: str) -> Any:
     import psycopg
 
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+def verify(
+    project: Path, env: str, tenant: str | None = None, url: str | None = None
+) -> list[Problem]:
+    """Every expected object the live database lacks or holds differently; empty when it matches."""
+    from tmplmig.verify import verify as verify_database  # verify applies through this module
+
+    return verify_database(project, env, tenant, url)
+
+
+def mark(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
+    """Record hand-applied migrations as applied in yoyo, once verify finds nothing amiss."""
+    problems = verify(project, env, tenant, url)
+    if problems:
+        raise CommandError(
+            "not marking: the database does not hold what the migrations create:\n  "
+            + "\n  ".join(str(p) for p in problems)
+        )
+    with (
+        _migrations(project, env, tenant, url) as (backend, migrations),
+        backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
+    ):
+        pending = backend.to_apply(migrations)
+        backend.mark_migrations(pending)
+        return [m.id for m in pending]
+
+
+def parse_target(text: str) -> tuple[str, str | None]:
+    """``ENV`` or ``ENV:TENANT`` as (environment, tenant)."""
+    env, _, tenant = text.partition(":")
+    return env, tenant or None
+
+
+def diff(project: Path, old: str, new: str) -> str:
+    """Unified diff of the rendered SQL of two ``ENV[:TENANT]`` targets, headers left out."""
+    return unified_diff(
+        reviewable_sql(render_bundle(project, *parse_target(old))),
+        reviewable_sql(render_bundle(project, *parse_target(new))),
+        old,
+        new,
+    )
+
+
+def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
+    """Findings of :mod:`tmplmig.lint` on the bundle rendered for ``env`` (and ``tenant``)."""
+    try:
+        from tmplmig.lint import lint_bundle  # pglast comes with the optional lint extra
+    except ImportError as exc:
+        raise CommandError(f"lint needs pglast: pip install 'tmplmig[lint]' ({exc})") from None
+
+    config = load_config(project, env, tenant)
+    parts = render_all(project, config)
+    return lint_bundle(parts, build_bundle(parts, config))

@@ -8,6 +8,7 @@
 BEGIN;
 
 -- step: extension pgcrypto
+-- lint: allow missing-rollback: an extension is database-wide and may serve other tenants or applications
 CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA "public";
 DO $body$
 BEGIN

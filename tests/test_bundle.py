@@ -1,0 +1,206 @@
+"""The DBA review bundle: deterministic, the very SQL yoyo runs, runnable with psql, checkable.
+
+psql runs each MANIFEST section in order on one fresh database while yoyo applies the same
+environment to another; the two catalogs must be equal, and the rollback files must
+restore the empty one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from conftest import dsn_for
+from yoyo import read_migrations
+
+from tmplmig import cli, commands
+from tmplmig.bundle import MANIFEST, STEP_MARK, step_lines
+from tmplmig.catalog import difference, snapshot
+from tmplmig.yoyo_glue import selected
+
+ENV = "staging"
+
+
+def manifest_section(manifest: str, section: str) -> list[tuple[str, str]]:
+    """(sha256, file name) rows of one ``[section]`` of a MANIFEST, in run order."""
+    rows, current = [], None
+    for line in manifest.splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        elif current == section and line and not line.startswith("#"):
+            digest, name = line.split("  ", 1)
+            rows.append((digest, name))
+    return rows
+
+
+def run_with_psql(dsn: str, bundle: Path, section: str) -> None:
+    """What the README tells a DBA to do: each file of a section, in order, stopping on error."""
+    for _, name in manifest_section((bundle / MANIFEST).read_text(), section):
+        subprocess.run(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(bundle / name)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+
+@pytest.fixture
+def bundle(project: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "bundle"
+    commands.write_render(project, ENV, out)
+    return out
+
+
+@pytest.fixture
+def second_database(server_dsn: str) -> Iterator[str]:
+    """Another fresh database on the same server, for side-by-side comparisons."""
+    name = f"tmplmig_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield dsn_for(server_dsn, name)
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_bundle_files_and_manifest_are_deterministic(project: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    commands.write_render(project, ENV, first)
+    commands.write_render(project, ENV, second)
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    assert all((first / n).read_bytes() == (second / n).read_bytes() for n in names)
+
+    manifest = (first / MANIFEST).read_text()
+    apply, rollback = manifest_section(manifest, "apply"), manifest_section(manifest, "rollback")
+    parts = [p.id for p in commands.render(project, ENV)]
+    assert [n.split(".")[0] for _, n in apply] == parts
+    assert [n.split(".")[0] for _, n in rollback] == list(reversed(parts))
+    assert {n for _, n in apply + rollback} == set(names) - {MANIFEST}
+    for digest, name in apply + rollback:
+        assert hashlib.sha256((first / name).read_bytes()).hexdigest() == digest
+
+
+def test_parts_with_dollar_quoting_are_pgsql_and_the_others_sql(bundle: Path) -> None:
+    """Decided per part, so an apply file and its rollback file always share an extension."""
+    by_part: dict[str, list[Path]] = {}
+    for path in bundle.glob("*sql"):
+        by_part.setdefault(path.name.split(".")[0], []).append(path)
+    for files in by_part.values():
+        dollar = any("$" in path.read_text() for path in files)
+        assert {path.suffix for path in files} == {".pgsql" if dollar else ".sql"}, files
+    assert (bundle / "002a_indexes.sql").is_file()
+    assert (bundle / "002e_functions.pgsql").is_file()
+
+
+def test_yoyo_executes_exactly_the_step_text_of_the_bundle(project: Path, bundle: Path) -> None:
+    contents = commands.render_bundle(project, ENV)
+    with selected(ENV):
+        migrations = read_migrations(str(project / "migrations"))
+        for migration in migrations:
+            migration.load()
+    checked = 0
+    for migration in migrations:
+        steps = [wrapper.step for wrapper in migration.steps]
+        part_files = {name for name in contents if name.split(".")[0] == migration.id}
+        apply_name = next(n for n in part_files if ".rollback." not in n)
+        rollback_name = next(n for n in part_files if ".rollback." in n)
+        for name, texts in (
+            (apply_name, [s._apply for s in steps]),
+            (rollback_name, [s._rollback for s in reversed(steps) if s._rollback is not None]),
+        ):
+            lines = contents[name].split("\n")
+            starts = step_lines(contents[name])
+            assert len(starts) == len(texts), name
+            for start, text in zip(starts, texts, strict=True):
+                assert lines[start - 2].startswith(STEP_MARK)
+                block = lines[start - 1 : start - 1 + len(text.split("\n"))]
+                assert "\n".join(block) == text, (name, start)
+                assert lines[start - 1 + len(text.split("\n"))] == ""
+                checked += 1
+    assert checked > 200
+
+
+def test_psql_run_of_the_bundle_gives_the_catalog_of_yoyo_apply(
+    project: Path,
+    bundle: Path,
+    database: str,
+    db_url: str,
+    second_database: str,
+    conn: psycopg.Connection[Any],
+) -> None:
+    commands.apply(project, ENV, url=db_url)
+    run_with_psql(second_database, bundle, "apply")
+    with psycopg.connect(second_database, autocommit=True) as by_hand:
+        assert difference(snapshot(conn), snapshot(by_hand)) == {}
+        tables = by_hand.execute("SELECT count(*) FROM system.retention_policies").fetchone()
+    assert tables == (6,)
+
+
+def test_rollback_files_in_manifest_order_restore_the_empty_catalog(
+    bundle: Path, database: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    run_with_psql(database, bundle, "apply")
+    assert difference(before, snapshot(conn))
+    run_with_psql(database, bundle, "rollback")
+    assert difference(before, snapshot(conn)) == {}
+
+
+@pytest.fixture
+def project_copy(project: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "project"
+    for folder in ("config", "templates", "migrations"):
+        shutil.copytree(project / folder, copy / folder)
+    return copy
+
+
+def test_check_catches_a_changed_template(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    committed = tmp_path / "committed"
+    commands.write_render(project_copy, "dev", committed)
+    argv = ["--project", str(project_copy), "render", "--env", "dev", "--check", str(committed)]
+    assert cli.main(argv) == 0
+
+    template = project_copy / "templates/002a_indexes.sql.j2"
+    template.write_text(template.read_text().replace('"user_id, status"', '"status, user_id"'))
+    assert cli.main(argv) == 1
+    diff = capsys.readouterr().out
+    assert f"--- {committed}/002a_indexes.sql" in diff
+    assert "+++ rendered/002a_indexes.sql" in diff
+    assert '-CREATE INDEX IF NOT EXISTS "idx_experiments_v1_user_status"' in diff
+    assert "+++ rendered/MANIFEST" in diff
+
+
+def test_check_reports_a_missing_bundle_file(project: Path, bundle: Path) -> None:
+    (bundle / "002c_system_tables.sql").unlink()
+    diff = commands.check_render(project, ENV, bundle)
+    assert "--- /dev/null" in diff and "+++ rendered/002c_system_tables.sql" in diff
+
+
+def test_diff_shows_how_two_environments_render_differently(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--project", str(project), "diff", "--env", "dev", "--env", "prod"]) == 1
+    out = capsys.readouterr().out
+    assert "--- dev/002c_system_tables.sql\n+++ prod/002c_system_tables.sql" in out
+    assert "-VALUES ('audit_log', 'audits', 'audit_log', 'occurred_at', 30)" in out
+    assert "+VALUES ('audit_log', 'audits', 'audit_log', 'occurred_at', 2555)" in out
+    assert "environment:" not in out  # headers always differ; only SQL is compared
+    assert "MANIFEST" not in out
+
+
+def test_diff_of_one_target_with_itself_is_empty(project: Path) -> None:
+    assert commands.diff(project, "prod", "prod") == ""
+
+
+def test_diff_targets_name_a_tenant_after_a_colon() -> None:
+    assert commands.parse_target("prod:acme") == ("prod", "acme")
+    assert commands.parse_target("prod") == ("prod", None)

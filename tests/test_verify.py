@@ -1,0 +1,172 @@
+"""verify and mark on a real server: the expectation is the migrations applied to a scratch
+database, so each test breaks one object of a migrated database and reads the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from test_bundle import run_with_psql
+
+from tmplmig import cli, commands
+from tmplmig.catalog import QUERIES
+from tmplmig.verify import COLUMNS, KEY_COLUMNS
+
+ENV = "dev"
+
+
+@pytest.fixture
+def migrated(project: Path, db_url: str) -> str:
+    commands.apply(project, ENV, url=db_url)
+    return db_url
+
+
+def reported(project: Path, url: str) -> list[str]:
+    return [str(p) for p in commands.verify(project, ENV, url=url)]
+
+
+def test_verify_knows_the_columns_of_every_catalog_kind(
+    project: Path, conn: psycopg.Connection[Any]
+) -> None:
+    assert set(COLUMNS) == set(KEY_COLUMNS) == set(QUERIES)
+    for kind, query in QUERIES.items():
+        width = len(conn.execute(query + " LIMIT 0").description or ())
+        assert len(COLUMNS[kind][1]) == width, kind
+
+
+def test_verify_passes_after_apply(
+    project: Path, migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        cli.main(["--project", str(project), "verify", "--env", ENV, "--database", migrated]) == 0
+    )
+    assert "every expected object is present" in capsys.readouterr().out
+
+
+def test_verify_leaves_no_scratch_database_behind(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.verify(project, ENV, url=migrated)
+    left = conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'tmplmig_verify_%'")
+    assert left.fetchone() == (0,)
+
+
+def test_verify_reports_a_dropped_index(
+    project: Path, migrated: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn.execute("DROP INDEX audits.idx_audit_entity")
+    argv = ["--project", str(project), "verify", "--env", ENV, "--database", migrated]
+    assert cli.main(argv) == 1
+    assert capsys.readouterr().out.splitlines()[0] == "index audits.idx_audit_entity: missing"
+
+
+def test_verify_reports_an_index_with_another_definition(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute("DROP INDEX audits.idx_audit_entity")
+    conn.execute("CREATE INDEX idx_audit_entity ON audits.audit_log (entity_id)")
+    [problem] = reported(project, migrated)
+    assert problem.startswith("index audits.idx_audit_entity: different (definition: expected")
+    assert "(entity_type, entity_id)" in problem and "found 'CREATE INDEX" in problem
+
+
+def test_verify_reports_an_invalid_index(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    # what a failed CREATE INDEX CONCURRENTLY leaves behind
+    conn.execute(
+        "UPDATE pg_index SET indisvalid = false"
+        " WHERE indexrelid = 'production.idx_production_created_at'::regclass"
+    )
+    [problem] = reported(project, migrated)
+    assert problem.startswith("index production.idx_production_created_at: INVALID")
+
+
+def test_verify_reports_an_unvalidated_foreign_key(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        "ALTER TABLE experiments_v1.promotions DROP CONSTRAINT fk_promotions_experiment;"
+        "ALTER TABLE experiments_v1.promotions ADD CONSTRAINT fk_promotions_experiment"
+        " FOREIGN KEY (experiment_id) REFERENCES experiments_v1.experiments (id)"
+        " ON DELETE CASCADE NOT VALID"
+    )
+    [problem] = reported(project, migrated)
+    assert problem.startswith(
+        "constraint experiments_v1.promotions.fk_promotions_experiment: not validated"
+    )
+
+
+def test_verify_reports_a_revoked_grant(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute("REVOKE SELECT ON auth.users FROM app_readonly")
+    [problem] = reported(project, migrated)
+    assert problem.startswith("table auth.users: different (acl: expected")
+    assert "app_readonly=r/" in problem
+
+
+def test_verify_reports_changed_function_security(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute("ALTER FUNCTION system.encrypt_data(text, uuid) SECURITY INVOKER RESET ALL")
+    [problem] = reported(project, migrated)
+    assert problem.startswith(
+        "function system.encrypt_data(plaintext text, key_id uuid): different"
+    )
+    assert "security definer: expected True, found False" in problem
+    assert "settings: expected '{\"search_path=pg_catalog, pg_temp\"}', found None" in problem
+
+
+def test_verify_ignores_objects_the_migrations_do_not_own(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        "CREATE TABLE public.unrelated (id int); CREATE INDEX ON auth.users (display_name)"
+    )
+    assert reported(project, migrated) == []
+
+
+def test_verify_of_an_empty_database_reports_everything_missing(project: Path, db_url: str) -> None:
+    problems = commands.verify(project, ENV, url=db_url)
+    assert {p.state for p in problems} == {"missing"}
+    assert "index experiments_v1.idx_evaluations_experiment: missing" in map(str, problems)
+
+
+def test_mark_records_a_bundle_applied_with_psql(
+    project: Path, tmp_path: Path, database: str, db_url: str
+) -> None:
+    commands.write_render(project, ENV, tmp_path / "bundle")
+    run_with_psql(database, tmp_path / "bundle", "apply")
+    assert not any(s.applied for s in commands.status(project, ENV, url=db_url))
+
+    marked = commands.mark(project, ENV, url=db_url)
+    assert marked == [s.id for s in commands.status(project, ENV, url=db_url)]
+    assert all(s.applied for s in commands.status(project, ENV, url=db_url))
+    assert commands.apply(project, ENV, url=db_url) == []
+
+
+def test_mark_refuses_when_the_database_lacks_an_object(
+    project: Path, tmp_path: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.write_render(project, ENV, tmp_path / "bundle")
+    run_with_psql(database, tmp_path / "bundle", "apply")
+    conn.execute("DROP TRIGGER audit_users_changes ON auth.users")
+
+    with pytest.raises(commands.CommandError, match="not marking") as refused:
+        commands.mark(project, ENV, url=db_url)
+    assert "trigger auth.users.audit_users_changes: missing" in str(refused.value)
+    assert not any(s.applied for s in commands.status(project, ENV, url=db_url))
+
+
+def test_verify_reports_a_trigger_that_fires_on_other_events(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        "CREATE OR REPLACE TRIGGER audit_users_changes AFTER DELETE ON auth.users"
+        " FOR EACH ROW EXECUTE FUNCTION audits.log_sensitive_operation()"
+    )
+    [problem] = reported(project, migrated)
+    assert problem.startswith("trigger auth.users.audit_users_changes: different (definition:")
