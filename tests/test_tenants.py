@@ -18,7 +18,7 @@ from psycopg import sql
 from tmplmig import cli, commands, fanout
 from tmplmig.catalog import Snapshot, difference, snapshot
 from tmplmig.config import ConfigError, load_config
-from tmplmig.tenants import load_tenants, with_schema
+from tmplmig.tenants import database_url, load_tenants, with_schema
 
 ALL_PARTS = [
     "001_baseline",
@@ -309,3 +309,24 @@ def test_fan_out_rollback_undoes_every_tenant(
     assert {o.state for o in outcomes} == {"rolled back"}
     # pgcrypto stays installed, but its functions are extension members, not ours
     assert difference(before, without_tracking(snapshot(conn))) == {}
+
+
+def test_database_url_env_names_the_variable_that_holds_the_url(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_tenant(sandbox, "initech", {"tenant": {"database_url_env": "INITECH_DATABASE_URL"}})
+    config = load_config(sandbox, "dev", "initech")
+    monkeypatch.delenv("INITECH_DATABASE_URL", raising=False)
+    with pytest.raises(commands.CommandError, match="set INITECH_DATABASE_URL"):
+        commands.apply(sandbox, "dev", "initech", url="postgresql://unused/x")
+    monkeypatch.setenv("INITECH_DATABASE_URL", "postgresql://db.example/initech")
+    assert database_url(config, "postgresql://default/app") == "postgresql://db.example/initech"
+
+
+def test_database_name_replaces_only_the_database_of_the_default_url(sandbox: Path) -> None:
+    add_tenant(sandbox, "initech", {"tenant": {"database": "initech"}})
+    config = load_config(sandbox, "dev", "initech")
+    default = "postgresql+psycopg://u@h:5433/app?options=-c%20lock_timeout%3D5s"
+    assert database_url(config, default) == (
+        "postgresql+psycopg://u@h:5433/initech?options=-c%20lock_timeout%3D5s"
+    )
