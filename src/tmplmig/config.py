@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -200,6 +201,17 @@ class LoadedConfig:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    """The file's mapping, parsed once per version of the file (a fan-out reads base.yaml
+    and the environment file once per tenant); a fresh copy each time, safe to change."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ConfigError(path, (), f"cannot read: {exc.strerror}") from None
+    return _copy(_parse_yaml(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=4096)
+def _parse_yaml(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
