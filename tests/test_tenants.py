@@ -138,6 +138,13 @@ def test_misspelt_tenant_key_is_located(sandbox: Path) -> None:
     assert "unknown key" in caught.value.problem
 
 
+def test_database_name_must_be_usable_in_a_url_as_it_is(sandbox: Path) -> None:
+    add_tenant(sandbox, "initech", {"tenant": {"database": "initech/../other db"}})
+    with pytest.raises(ConfigError) as caught:
+        load_config(sandbox, "dev", "initech")
+    assert caught.value.key_path == ("tenant", "database")
+
+
 def test_database_url_must_come_from_an_environment_variable_name(sandbox: Path) -> None:
     url = "postgresql://app:secret@db/initech"
     add_tenant(sandbox, "initech", {"tenant": {"database_url_env": url}})

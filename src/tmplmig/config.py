@@ -25,6 +25,8 @@ ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 TENANT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,54}$")
 PREFIX = re.compile(r"^[a-z0-9_]{0,40}$")
 ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+#: database names that go into a URL path as they are (yoyo does not unquote the path)
+DATABASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 #: libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster to parse
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -172,7 +174,7 @@ class Placement(_Strict):
 
     schema_prefix: Annotated[str, Field(pattern=PREFIX.pattern)]
     role_prefix: Annotated[str, Field(pattern=PREFIX.pattern)]
-    database: Identifier | None = None
+    database: Annotated[str, Field(pattern=DATABASE_NAME.pattern)] | None = None
     database_url_env: Annotated[str, Field(pattern=ENV_VAR_NAME.pattern)] | None = None
 
     @model_validator(mode="after")
