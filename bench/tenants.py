@@ -62,10 +62,10 @@ def bench_render(counts: list[int]) -> None:
     print("render: every part for N tenants, one process (dev); wall and CPU seconds")
     columns = ("tenants", "load s", "render s", "wall s", "cpu s", "ms/tenant", "cpu ms/t", "steps")
     print(" ".join(f"{c:>9}" for c in columns))
-    render_all(PROJECT, load_config(PROJECT, "dev"))  # compile templates once, as a process would
     for count in counts:
         with tempfile.TemporaryDirectory() as tmp:
             project = project_with_tenants(Path(tmp), count)
+            render_all(project, load_config(project, "dev"))  # compile the templates once
             configs, load_s, load_cpu = cpu_timed(lambda p=project: load_tenants(p, "dev"))
             parts, render_s, render_cpu = cpu_timed(
                 lambda p=project, c=configs: [render_all(p, x) for x in c]

@@ -92,6 +92,11 @@ def test_explicit_tenant_names_win_over_the_prefix(project: Path) -> None:
     assert globex.roles.admin == "globex_app_admin"
 
 
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_example_tenants_are_valid_in_every_environment(project: Path, env: str) -> None:
+    assert [c.tenant for c in load_tenants(project, env)] == ["acme", "globex"]
+
+
 def test_tenant_without_placement_gets_its_name_as_prefix(sandbox: Path) -> None:
     add_tenant(sandbox, "initech", {})
     settings = load_config(sandbox, "dev", "initech").settings

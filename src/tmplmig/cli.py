@@ -10,7 +10,6 @@ from tmplmig import commands, fanout
 from tmplmig.cluster import ClusterError
 from tmplmig.config import ConfigError
 from tmplmig.sqlrender import RenderError
-from tmplmig.tenants import tenant_names
 
 USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
 
@@ -63,13 +62,18 @@ def _run_all_tenants(args: argparse.Namespace) -> int:
     """Fan out over every tenant: a progress bar on stderr, a summary table on stdout."""
     from tqdm import tqdm
 
-    count = len(tenant_names(args.project))
-    with tqdm(total=count, desc=f"{args.verb} {args.env}", unit="tenant", file=sys.stderr) as bar:
+    bars: list[tqdm] = []
 
-        def done(outcome: fanout.TenantOutcome) -> None:
-            bar.set_postfix_str(f"{outcome.tenant}: {outcome.state}", refresh=False)
-            bar.update()
+    def start(total: int) -> None:
+        bars.append(
+            tqdm(total=total, desc=f"{args.verb} {args.env}", unit="tenant", file=sys.stderr)
+        )
 
+    def done(outcome: fanout.TenantOutcome) -> None:
+        bars[0].set_postfix_str(f"{outcome.tenant}: {outcome.state}", refresh=False)
+        bars[0].update()
+
+    try:
         outcomes = fanout.run_all(
             args.project,
             args.env,
@@ -77,8 +81,12 @@ def _run_all_tenants(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             url=args.database,
             part=getattr(args, "part", None),
+            on_start=start,
             on_done=done,
         )
+    finally:
+        for bar in bars:
+            bar.close()
     sys.stdout.write(fanout.summary_table(outcomes))
     return 1 if any(o.failed for o in outcomes) else 0
 

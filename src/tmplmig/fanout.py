@@ -76,13 +76,14 @@ def run_all(
     jobs: int = 4,
     url: str | None = None,
     part: str | None = None,
+    on_start: Callable[[int], None] = lambda _: None,
     on_done: Callable[[TenantOutcome], None] = lambda _: None,
 ) -> list[TenantOutcome]:
     """Run ``verb`` for every tenant of ``env``; outcomes in tenant order.
 
     Config of all tenants is loaded and checked first: a config error stops everything
-    before any database is touched. ``on_done`` is called once per tenant, from one
-    thread at a time.
+    before any database is touched. Then ``on_start`` gets the number of tenants, and
+    ``on_done`` is called once per tenant, from one thread at a time.
     """
     if jobs < 1:
         raise commands.CommandError(f"--jobs must be at least 1, got {jobs}")
@@ -94,6 +95,7 @@ def run_all(
         assert config.placement is not None
         groups.setdefault(config.placement.target, []).append(config)
     reporting = threading.Lock()
+    on_start(len(configs))
 
     def run_group(group: list[LoadedConfig]) -> list[TenantOutcome]:
         outcomes = []
