@@ -342,3 +342,29 @@ def test_database_name_replaces_only_the_database_of_the_default_url(sandbox: Pa
     assert database_url(config, default) == (
         "postgresql+psycopg://u@h:5433/initech?options=-c%20lock_timeout%3D5s"
     )
+
+
+def test_a_tenant_failing_mid_migration_keeps_its_earlier_parts_and_resumes(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """A conflicting object: initech's experiments table exists without a status column."""
+    add_tenant(sandbox, "initech", {})
+    conn.execute("CREATE SCHEMA initech_experiments_v1")
+    conn.execute(
+        "CREATE TABLE initech_experiments_v1.experiments (id uuid PRIMARY KEY,"
+        " user_id uuid NOT NULL, name text NOT NULL, created_at timestamptz)"
+    )
+    first = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "apply", url=db_url)}
+    assert (first["acme"].state, first["globex"].state) == ("applied", "applied")
+    assert first["initech"].failed and 'column "status" does not exist' in first["initech"].detail
+    applied = [s.id for s in commands.status(sandbox, "dev", "initech", url=db_url) if s.applied]
+    assert applied == ["001_baseline"]  # 002a failed as a whole, nothing of it is left
+    assert conn.execute("SELECT to_regclass('initech_audits.idx_audit_entity')").fetchone() == (
+        None,
+    )
+
+    conn.execute("ALTER TABLE initech_experiments_v1.experiments ADD COLUMN status text")
+    again = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "apply", url=db_url)}
+    assert (again["acme"].state, again["globex"].state) == ("up to date", "up to date")
+    assert again["initech"].state == "applied"
+    assert again["initech"].detail == ", ".join(ALL_PARTS[1:])
