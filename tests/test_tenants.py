@@ -359,9 +359,8 @@ def test_a_tenant_failing_mid_migration_keeps_its_earlier_parts_and_resumes(
     assert first["initech"].failed and 'column "status" does not exist' in first["initech"].detail
     applied = [s.id for s in commands.status(sandbox, "dev", "initech", url=db_url) if s.applied]
     assert applied == ["001_baseline"]  # 002a failed as a whole, nothing of it is left
-    assert conn.execute("SELECT to_regclass('initech_audits.idx_audit_entity')").fetchone() == (
-        None,
-    )
+    index = conn.execute("SELECT to_regclass('initech_audits.idx_audit_entity')").fetchone()
+    assert index == (None,)
 
     conn.execute("ALTER TABLE initech_experiments_v1.experiments ADD COLUMN status text")
     again = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "apply", url=db_url)}
