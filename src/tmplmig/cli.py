@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tmplmig import commands
+from tmplmig import commands, fanout
 from tmplmig.cluster import ClusterError
 from tmplmig.config import ConfigError, available_envs
 from tmplmig.sqlrender import RenderError
@@ -40,13 +40,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="exit 1 with a diff when the bundle in DIR is out of date",
     )
-    for name, help_ in (
-        ("apply", "apply pending migrations"),
-        ("status", "show which migrations are applied"),
-    ):
-        verb(name, help_).add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
-    rollback = verb("rollback", "roll back applied migrations")
-    rollback.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
+
+    def fan_out(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
+        p.add_argument("--all-tenants", action="store_true", help="every config/tenants/*.yaml")
+        p.add_argument("--jobs", type=int, default=4, help="databases worked on at once (4)")
+        return p
+
+    fan_out(verb("apply", "apply pending migrations"))
+    fan_out(verb("status", "show which migrations are applied"))
+    rollback = fan_out(verb("rollback", "roll back applied migrations"))
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every applied migration")
     which.add_argument("--part", help="this migration and those after it")
@@ -71,8 +74,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_all_tenants(args: argparse.Namespace) -> int:
+    """Fan out over every tenant: a progress bar on stderr, a summary table on stdout."""
+    from tqdm import tqdm
+
+    bars: list[tqdm] = []
+
+    def start(total: int) -> None:
+        bars.append(
+            tqdm(total=total, desc=f"{args.verb} {args.env}", unit="tenant", file=sys.stderr)
+        )
+
+    def done(outcome: fanout.TenantOutcome) -> None:
+        bars[0].set_postfix_str(f"{outcome.tenant}: {outcome.state}", refresh=False)
+        bars[0].update()
+
+    try:
+        outcomes = fanout.run_all(
+            args.project,
+            args.env,
+            args.verb,
+            jobs=args.jobs,
+            url=args.database,
+            part=getattr(args, "part", None),
+            on_start=start,
+            on_done=done,
+        )
+    finally:
+        for bar in bars:
+            bar.close()
+    sys.stdout.write(fanout.summary_table(outcomes))
+    return 1 if any(o.failed for o in outcomes) else 0
+
+
 def _run(args: argparse.Namespace) -> int:
     project: Path = args.project
+    if getattr(args, "all_tenants", False):
+        if args.tenant:
+            raise commands.CommandError("give --tenant or --all-tenants, not both")
+        return _run_all_tenants(args)
     if args.verb == "render":
         if args.check:
             diff = commands.check_render(project, args.env, args.check, args.tenant)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
+from tmplmig import tenants
 from tmplmig.bundle import (
     build_bundle,
     bundle_contents,
@@ -21,7 +23,7 @@ from tmplmig.bundle import (
     unified_diff,
     write_bundle,
 )
-from tmplmig.config import load_config
+from tmplmig.config import LoadedConfig, load_config
 from tmplmig.parts import Part, render_all
 from tmplmig.yoyo_glue import selected
 
@@ -69,17 +71,41 @@ def check_render(project: Path, env: str, committed: Path, tenant: str | None = 
     return check_bundle(render_bundle(project, env, tenant), committed)
 
 
+#: yoyo keeps a class-level registry of migrations by id that resolves ``__depends__`` while
+#: loading: threads of a fan-out must not interleave reading and loading their lists.
+_READING_MIGRATIONS = threading.Lock()
+
+
+def _tenant_url(project: Path, config: LoadedConfig, url: str | None, checked: bool) -> str:
+    """Check the tenant against the others, then point yoyo at its database and tracking schema."""
+    assert config.tenant is not None
+    if not checked:
+        tenants.load_tenants(project, config.env)
+    default = url or os.environ.get(DATABASE_URL_VAR) or None
+    try:
+        return tenants.prepare_tracking(
+            database_url(tenants.database_url(config, default)), config.tenant
+        )
+    except tenants.TenantError as exc:
+        raise CommandError(str(exc)) from None
+
+
 @contextmanager
 def _migrations(
-    project: Path, env: str, tenant: str | None, url: str | None
+    project: Path, env: str, tenant: str | None, url: str | None, tenants_checked: bool = False
 ) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
-    load_config(project, env, tenant)  # fail on bad config before connecting
+    config = load_config(project, env, tenant)  # fail on bad config before connecting
+    if tenant is None:
+        target = database_url(url)
+    else:
+        target = _tenant_url(project, config, url, tenants_checked)
     with selected(env, tenant):
-        backend = get_backend(database_url(url))
+        backend = get_backend(target)
         try:
-            migrations = read_migrations(str(project / "migrations"))
-            for migration in migrations:
-                migration.load()
+            with _READING_MIGRATIONS:
+                migrations = read_migrations(str(project / "migrations"))
+                for migration in migrations:
+                    migration.load()
             yield backend, migrations
         finally:
             backend.connection.close()
@@ -93,10 +119,20 @@ class MigrationStatus:
     applied: bool
 
 
-def apply(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
-    """Apply every pending migration; return the ids applied."""
+def apply(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    *,
+    tenants_checked: bool = False,
+) -> list[str]:
+    """Apply every pending migration; return the ids applied.
+
+    ``tenants_checked``: the caller (a fan-out) has already checked all tenants together.
+    """
     with (
-        _migrations(project, env, tenant, url) as (backend, migrations),
+        _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations),
         backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
     ):
         pending = backend.to_apply(migrations)
@@ -110,9 +146,11 @@ def rollback(
     tenant: str | None = None,
     url: str | None = None,
     part: str | None = None,
+    *,
+    tenants_checked: bool = False,
 ) -> list[str]:
     """Roll back all applied migrations, or ``part`` and those that depend on it."""
-    with _migrations(project, env, tenant, url) as (backend, migrations):
+    with _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations):
         if part is not None:
             ids = {m.id for m in migrations}
             if part not in ids:
@@ -126,10 +164,15 @@ def rollback(
 
 
 def status(
-    project: Path, env: str, tenant: str | None = None, url: str | None = None
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    *,
+    tenants_checked: bool = False,
 ) -> list[MigrationStatus]:
     """Each migration and whether it is applied."""
-    with _migrations(project, env, tenant, url) as (backend, migrations):
+    with _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations):
         applied = backend.get_applied_migration_hashes()
         return [MigrationStatus(m.id, m.hash in applied) for m in migrations]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,14 @@ from tmplmig.identifiers import IdentifierError, check_identifier, check_role_na
 KeyPath = tuple[str | int, ...]
 
 ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+#: a tenant name becomes the tracking schema ``tmplmig_<name>``, which yoyo needs plain
+TENANT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,54}$")
+PREFIX = re.compile(r"^[a-z0-9_]{0,40}$")
+ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+#: database names that go into a URL path as they are (yoyo does not unquote the path)
+DATABASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+#: libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster to parse
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ConfigError(Exception):
@@ -155,6 +164,33 @@ def _reject_duplicates(names: Mapping[str, str], kind: str) -> None:
         seen[name] = key
 
 
+class Placement(_Strict):
+    """Where a tenant lives: the ``tenant:`` mapping of ``config/tenants/<name>.yaml``.
+
+    Prefixes default to ``<name>_``; names set under ``schemas:``/``roles:`` in the same
+    file win over the prefix. The database is a name on the default server, or the name of
+    an environment variable holding a URL: never a URL (it may carry a password) in YAML.
+    """
+
+    schema_prefix: Annotated[str, Field(pattern=PREFIX.pattern)]
+    role_prefix: Annotated[str, Field(pattern=PREFIX.pattern)]
+    database: Annotated[str, Field(pattern=DATABASE_NAME.pattern)] | None = None
+    database_url_env: Annotated[str, Field(pattern=ENV_VAR_NAME.pattern)] | None = None
+
+    @model_validator(mode="after")
+    def _one_database(self) -> Placement:
+        if self.database is not None and self.database_url_env is not None:
+            raise ValueError("set database or database_url_env, not both")
+        return self
+
+    @property
+    def target(self) -> str:
+        """The database this tenant's migrations run in, as shown to people."""
+        if self.database_url_env is not None:
+            return f"${self.database_url_env}"
+        return self.database or "(default)"
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     """Settings plus where they came from, for headers, digests and error messages."""
@@ -163,11 +199,23 @@ class LoadedConfig:
     files: tuple[Path, ...]
     env: str
     tenant: str | None = None
+    placement: Placement | None = None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    """The file's mapping, parsed once per version of the file (a fan-out reads base.yaml
+    and the environment file once per tenant); a fresh copy each time, safe to change."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+    except OSError as exc:
+        raise ConfigError(path, (), f"cannot read: {exc.strerror}") from None
+    return _copy(_parse_yaml(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=4096)
+def _parse_yaml(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -256,8 +304,12 @@ def config_files(project: Path, env: str, tenant: str | None = None) -> list[Pat
         )
     files = [config_dir / "base.yaml", config_dir / f"{env}.yaml"]
     if tenant is not None:
-        if not ENV_NAME.match(tenant):
-            raise ConfigError(config_dir / "tenants", (), f"tenant name {tenant!r} is not valid")
+        if not TENANT_NAME.match(tenant):
+            raise ConfigError(
+                config_dir / "tenants",
+                (),
+                f"tenant name {tenant!r} is not a plain lower-case name of at most 55 characters",
+            )
         files.append(config_dir / "tenants" / f"{tenant}.yaml")
     for file in files:
         if not file.is_file():
@@ -269,6 +321,12 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
     """Read, merge and validate the config of ``env`` (and ``tenant``) under ``project``."""
     files = config_files(project, env, tenant)
     layers = [(file, _read_yaml(file)) for file in files]
+    placement = None
+    if tenant is not None:
+        tenant_file, tenant_data = layers.pop()
+        placement = _placement(tenant_file, tenant, tenant_data.pop("tenant", {}))
+        layers.append((tenant_file, _prefixed(merge_layers(layers)[0], placement)))
+        layers.append((tenant_file, tenant_data))
     data, origin = merge_layers(layers)
     data.setdefault("environment", env)
     settings = validate(data, origin, files[-1])
@@ -278,7 +336,31 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
             ("environment",),
             f"says {settings.environment!r} but the file is for environment {env!r}",
         )
-    return LoadedConfig(settings=settings, files=tuple(files), env=env, tenant=tenant)
+    return LoadedConfig(
+        settings=settings, files=tuple(files), env=env, tenant=tenant, placement=placement
+    )
+
+
+def _placement(file: Path, tenant: str, data: Any) -> Placement:
+    """Validate a tenant file's ``tenant:`` mapping, filling in the ``<name>_`` prefixes."""
+    if not isinstance(data, dict):
+        raise ConfigError(file, ("tenant",), f"must be a mapping, got {type(data).__name__}")
+    defaults = {"schema_prefix": f"{tenant}_", "role_prefix": f"{tenant}_"}
+    try:
+        return Placement.model_validate({**defaults, **data})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(file, ("tenant", *err["loc"]), _describe(err)) from None
+
+
+def _prefixed(data: dict[str, Any], placement: Placement) -> dict[str, Any]:
+    """A layer that renames the environment's schemas and roles with the tenant's prefixes."""
+    layer: dict[str, Any] = {}
+    for section, prefix in (("schemas", placement.schema_prefix), ("roles", placement.role_prefix)):
+        names = data.get(section)
+        if isinstance(names, dict):
+            layer[section] = {k: prefix + v for k, v in names.items() if isinstance(v, str)}
+    return layer
 
 
 def available_envs(project: Path) -> list[str]:

@@ -9,6 +9,7 @@ list that holds it) raises at render time. Autoescape stays off: SQL is not HTML
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +65,20 @@ def _unwrap(value: Any) -> Any:
     return value.value if isinstance(value, ConfigText) else value
 
 
+@lru_cache(maxsize=65536)
+def _quoted_identifier(name: str) -> str:
+    """Check and quote once per name: a thousand tenants repeat the same table names."""
+    return sql.Identifier(check_identifier(name)).as_string(None)
+
+
 def ident(value: ConfigText | str) -> str:
     """A validated, double-quoted identifier."""
     name = _unwrap(value)
     try:
-        check_identifier(name)
+        return _quoted_identifier(name)
     except IdentifierError as exc:
         where = f" at {value.path}" if isinstance(value, ConfigText) else ""
         raise RenderError(f"{exc}{where}") from None
-    return sql.Identifier(name).as_string(None)
 
 
 def qualified(schema: ConfigText | str, name: ConfigText | str) -> str:
@@ -110,6 +116,8 @@ def dollar_quote(body: str, tag: str = "body") -> str:
 
 def _finalize(value: Any) -> Any:
     """Let only text, numbers and booleans out of ``{{ }}``; never config or containers."""
+    if type(value) is str:  # the common case, first: rendered SQL from filters and macros
+        return value
     if isinstance(value, ConfigText):
         value._refuse()
     if isinstance(value, bool):

@@ -1,0 +1,135 @@
+"""Scale benchmark for tenants; prints figures, asserts nothing.
+
+1. Render every migration for 10 / 100 / 1,000 tenants in one process (config load and
+   render timed separately; per-tenant cost shows whether it stays linear).
+2. Apply and roll back 100 tenant schemas in one database on a throwaway cluster.
+3. Apply and roll back 20 tenants spread over 4 databases with --jobs 1 and --jobs 4.
+
+Run from the project root:  python bench/tenants.py [--apply-tenants 100] [--skip-apply]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from tmplmig import commands, fanout
+from tmplmig.cluster import throwaway_cluster
+from tmplmig.config import load_config
+from tmplmig.parts import render_all
+from tmplmig.tenants import load_tenants
+
+PROJECT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def project_with_tenants(root: Path, count: int, databases: int = 0) -> Path:
+    """A copy of the project whose config/tenants/ holds ``count`` generated tenants,
+    spread round-robin over ``databases`` databases named bench_N (0: the default one)."""
+    for folder in ("config", "templates", "migrations"):
+        shutil.copytree(PROJECT / folder, root / folder)
+    tenants = root / "config" / "tenants"
+    shutil.rmtree(tenants)
+    tenants.mkdir()
+    for i in range(count):
+        text = f"retention:\n  audit_log: {30 + i % 300}\n"
+        if databases:
+            text += f"tenant:\n  database: bench_{i % databases}\n"
+        (tenants / f"t{i:04d}.yaml").write_text(text)
+    return root
+
+
+def timed(action: Callable[[], T]) -> tuple[T, float]:
+    """The result and the wall-clock seconds it took."""
+    start = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - start
+
+
+def cpu_timed(action: Callable[[], T]) -> tuple[T, float, float]:
+    """The result, wall-clock seconds and this process's CPU seconds (immune to other load)."""
+    cpu = time.process_time()
+    result, wall = timed(action)
+    return result, wall, time.process_time() - cpu
+
+
+def bench_render(counts: list[int]) -> None:
+    print("render: every part for N tenants, one process (dev); wall and CPU seconds")
+    columns = ("tenants", "load s", "render s", "wall s", "cpu s", "ms/tenant", "cpu ms/t", "steps")
+    print(" ".join(f"{c:>9}" for c in columns))
+    for count in counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = project_with_tenants(Path(tmp), count)
+            render_all(project, load_config(project, "dev"))  # compile the templates once
+            configs, load_s, load_cpu = cpu_timed(lambda p=project: load_tenants(p, "dev"))
+            # each tenant's parts are dropped once counted, as a fan-out drops them once applied
+            steps, render_s, render_cpu = cpu_timed(
+                lambda p=project, c=configs: sum(
+                    len(part.steps) for x in c for part in render_all(p, x)
+                )
+            )
+        wall, cpu = load_s + render_s, load_cpu + render_cpu
+        figures = (load_s, render_s, wall, cpu, 1000 * wall / count, 1000 * cpu / count)
+        print(" ".join(f"{c:>9}" for c in (str(count), *(f"{f:.2f}" for f in figures), str(steps))))
+
+
+def bench_apply(count: int) -> None:
+    print(f"\napply + roll back {count} tenants in one database (throwaway cluster, dev)")
+    with tempfile.TemporaryDirectory() as tmp, throwaway_cluster() as cluster:
+        project = project_with_tenants(Path(tmp), count)
+        with commands.connect(cluster.dsn) as admin:
+            admin.execute("CREATE DATABASE tmplmig_bench")
+        url = cluster.dsn.rsplit("/", 1)[0] + "/tmplmig_bench"
+        for verb in ("apply", "status", "rollback"):
+            outcomes, seconds = timed(lambda v=verb: fanout.run_all(project, "dev", v, url=url))
+            states = sorted({o.state for o in outcomes})
+            print(
+                f"  {verb:8} {seconds:7.2f} s total  {1000 * seconds / count:7.1f} ms/tenant"
+                f"  states: {', '.join(states)}"
+            )
+
+
+def bench_parallel(count: int, databases: int, jobs: list[int]) -> None:
+    print(f"\napply + roll back {count} tenants spread over {databases} databases, by --jobs")
+    with throwaway_cluster() as cluster:
+        base = cluster.dsn.rsplit("/", 1)[0]
+        with commands.connect(cluster.dsn) as admin:
+            for n in range(databases):
+                admin.execute(f"CREATE DATABASE bench_{n}")
+        for job_count in jobs:
+            with tempfile.TemporaryDirectory() as tmp:
+                project = project_with_tenants(Path(tmp), count, databases)
+                for verb in ("apply", "rollback"):
+                    outcomes, seconds = timed(
+                        lambda p=project, v=verb, j=job_count: fanout.run_all(
+                            p, "dev", v, jobs=j, url=f"{base}/postgres"
+                        )
+                    )
+                    failed = sum(o.failed for o in outcomes)
+                    print(
+                        f"  --jobs {job_count}  {verb:8} {seconds:6.2f} s"
+                        f"  {1000 * seconds / count:6.1f} ms/tenant  failed: {failed}"
+                    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--render-counts", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--apply-tenants", type=int, default=100)
+    parser.add_argument("--skip-apply", action="store_true")
+    parser.add_argument("--parallel-tenants", type=int, default=20)
+    parser.add_argument("--parallel-databases", type=int, default=4)
+    args = parser.parse_args()
+    bench_render(args.render_counts)
+    if not args.skip_apply:
+        bench_apply(args.apply_tenants)
+        bench_parallel(args.parallel_tenants, args.parallel_databases, [1, 4])
+
+
+if __name__ == "__main__":
+    main()
