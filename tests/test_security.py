@@ -24,7 +24,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tmplmig import commands
-from tmplmig.config import Settings, load_config
+from tmplmig.config import ConfigError, Settings, load_config
 from tmplmig.parts import render_part
 
 GROUPS = ("readonly", "readwrite", "admin")
@@ -38,6 +38,8 @@ FUNCTIONS = (
     "retire_encryption_key",
     "purge_expired",
 )
+#: helpers only the SECURITY DEFINER functions call: nobody else may, least of all data_key
+OWNER_ONLY_FUNCTIONS = ("session_master_key", "data_key")
 SYSTEM_TABLES_ADMIN_WRITES = {"connection_pool_settings"}
 LATER_TABLE = "created_after_migration"
 PLAINTEXT = "4111-1111-1111-1111 card of Ms Example"
@@ -175,6 +177,8 @@ def expected_matrix(s: Settings, tables: list[tuple[str, str, str]]) -> dict[tup
         for function in FUNCTIONS:
             granted = getattr(s.privileges.execute, function)
             expected[(group, f"system.{function}()", "EXECUTE")] = group in granted
+        for function in OWNER_ONLY_FUNCTIONS:
+            expected[(group, f"system.{function}()", "EXECUTE")] = False
     return expected
 
 
@@ -200,6 +204,8 @@ def observed_matrix(
         "add_encryption_key": ("SELECT system.add_encryption_key()", None),
         "retire_encryption_key": ("SELECT system.retire_encryption_key(%s)", (d.key_id,)),
         "purge_expired": ("SELECT * FROM system.purge_expired(10)", None),
+        "session_master_key": ("SELECT system.session_master_key()", None),
+        "data_key": ("SELECT system.data_key(%s, false)", (d.key_id,)),
     }
     observed: dict[tuple[str, ...], bool] = {}
     for group, login in d.logins.items():
@@ -251,28 +257,35 @@ def matrix_diff(
     return "\n".join(lines)
 
 
-@pytest.fixture(params=[False, True], ids=["readwrite_cannot_delete", "readwrite_can_delete"])
-def deployed_with_delete_switch(
+SWITCHED = {
+    "readwrite_can_delete": True,
+    "execute": {"decrypt_data": ["readonly", "admin"], "purge_expired": []},
+}
+
+
+@pytest.fixture(params=[{}, SWITCHED], ids=["default_privileges", "switched_privileges"])
+def deployed_with_privileges(
     request: pytest.FixtureRequest,
     project: Path,
     tmp_path: Path,
     database: str,
     conn: psycopg.Connection[Any],
 ) -> Iterator[Deployment]:
-    """The dev config applied from a copy whose ``privileges.readwrite_can_delete`` is set."""
+    """The dev config applied from a copy whose ``privileges`` carry the param's changes."""
     for folder in ("config", "templates", "migrations"):
         shutil.copytree(project / folder, tmp_path / folder)
     base = tmp_path / "config/base.yaml"
     data = yaml.safe_load(base.read_text())
-    data["privileges"]["readwrite_can_delete"] = request.param
+    data["privileges"]["execute"].update(request.param.get("execute", {}))
+    data["privileges"].update({k: v for k, v in request.param.items() if k != "execute"})
     base.write_text(yaml.safe_dump(data))
     yield from deploy(tmp_path, database, conn)
 
 
 def test_every_login_can_do_exactly_what_its_role_allows(
-    deployed_with_delete_switch: Deployment,
+    deployed_with_privileges: Deployment,
 ) -> None:
-    d = deployed_with_delete_switch
+    d = deployed_with_privileges
     for schema_key in DATA_SCHEMAS:  # tables the migration owner creates later get the grants
         schema = getattr(d.settings.schemas, schema_key)
         d.admin.execute(
@@ -285,7 +298,29 @@ def test_every_login_can_do_exactly_what_its_role_allows(
     expected = expected_matrix(d.settings, tables)
     observed = observed_matrix(d, tables)
     assert observed == expected, "privilege matrix differs:\n" + matrix_diff(expected, observed)
-    assert len(observed) == 4 * (len(tables) * len(TABLE_OPS) + 8 + len(FUNCTIONS))
+    functions = len(FUNCTIONS) + len(OWNER_ONLY_FUNCTIONS)
+    assert len(observed) == 4 * (len(tables) * len(TABLE_OPS) + 8 + functions)
+
+
+@pytest.mark.parametrize(
+    ("change", "key_path", "problem"),
+    [
+        ({"encrypt_data": ["writer"]}, ("encrypt_data", 0), "'readonly', 'readwrite' or 'admin'"),
+        ({"purge_expired": ["admin", "admin"]}, ("purge_expired",), "listed twice"),
+        ({"drop_everything": []}, ("drop_everything",), "unknown key"),
+    ],
+)
+def test_execute_grants_name_known_functions_and_group_roles_only(
+    project: Path, tmp_path: Path, change: dict[str, Any], key_path: tuple[Any, ...], problem: str
+) -> None:
+    shutil.copytree(project / "config", tmp_path / "config")
+    dev = tmp_path / "config/dev.yaml"
+    dev.write_text(dev.read_text() + yaml.safe_dump({"privileges": {"execute": change}}))
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, "dev")
+    assert caught.value.file == str(dev)
+    assert caught.value.key_path == ("privileges", "execute", *key_path)
+    assert problem in caught.value.problem
 
 
 # -- encryption and key rotation
