@@ -220,15 +220,9 @@ DECLARE
     old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN pg_catalog.to_jsonb(OLD) END;
     new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN pg_catalog.to_jsonb(NEW) END;
     app_user text := NULLIF(pg_catalog.current_setting('tmplmig.app_user_id', true), '');
-    primary_key text;
+    primary_key text := COALESCE(new_row, old_row) ->> TG_ARGV[0];
     masked text;
 BEGIN
-    SELECT pg_catalog.string_agg(COALESCE(new_row, old_row) ->> a.attname::text, ',' ORDER BY k.n)
-    INTO primary_key
-    FROM pg_catalog.pg_index i
-    CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
-    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-    WHERE i.indrelid = TG_RELID AND i.indisprimary;
     FOREACH masked IN ARRAY ARRAY['password_hash', 'api_key']::text[] LOOP
         IF old_row ? masked AND old_row -> masked <> 'null'::jsonb THEN
             old_row := pg_catalog.jsonb_set(old_row, ARRAY[masked], '"***"'::jsonb);
@@ -274,16 +268,16 @@ GRANT EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) TO "app_a
 -- step: trigger audit_users_changes
 CREATE OR REPLACE TRIGGER "audit_users_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "auth"."users"
-    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"();
+    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
 
 -- step: trigger audit_api_keys_changes
 CREATE OR REPLACE TRIGGER "audit_api_keys_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "providers"."user_providers"
-    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"();
+    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
 
 -- step: trigger audit_promotions_changes
 CREATE OR REPLACE TRIGGER "audit_promotions_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "experiments_v1"."promotions"
-    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"();
+    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
 
 COMMIT;
