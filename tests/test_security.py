@@ -98,6 +98,7 @@ class Deployment:
 
 
 def deploy(project: Path, database: str, admin: psycopg.Connection[Any]) -> Iterator[Deployment]:
+    """Apply ``project``'s dev config, make one key and one ciphertext, log in once per group."""
     settings = load_config(project, "dev").settings
     commands.apply(project, "dev", url=url_for(database))
     master_key = secrets.token_hex(32)
@@ -488,12 +489,17 @@ def test_each_change_to_an_audited_table_writes_one_masked_row_naming_its_actor(
     assert leaked == (0,)
 
 
-def test_unaudited_tables_and_null_secrets_stay_as_they_are(deployed: Deployment) -> None:
+def test_unaudited_tables_null_secrets_and_non_uuid_app_users_are_kept_as_they_are(
+    deployed: Deployment,
+) -> None:
     rw = deployed.logins["readwrite"].conn
+    rw.execute("SELECT set_config('tmplmig.app_user_id', 'batch-import', false)")
     rw.execute("INSERT INTO production.projects (name) VALUES ('not audited')")
     rw.execute("INSERT INTO auth.users (email) VALUES ('b@example.org')")
-    rows = deployed.admin.execute("SELECT table_name, new_row FROM audits.audit_log").fetchall()
-    assert [(t, r["password_hash"]) for t, r in rows] == [("users", None)]
+    rows = deployed.admin.execute(
+        "SELECT table_name, new_row ->> 'password_hash', app_user_id, user_id FROM audits.audit_log"
+    ).fetchall()
+    assert rows == [("users", None, "batch-import", None)]
 
 
 @pytest.mark.parametrize("group", GROUPS)
