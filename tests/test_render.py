@@ -21,7 +21,7 @@ from tmplmig.parts import render_part
 from tmplmig.sqlrender import RenderError
 
 GOLDEN = Path(__file__).parent / "golden"
-STEPS_WITHOUT_ROLLBACK = ("validate ", "extension ")
+STEPS_WITHOUT_ROLLBACK = ("validate ", "extension ", "revoke PUBLIC ")
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

@@ -37,6 +37,11 @@ SEED_FUNCTIONS = {
     ("audits", "log_sensitive_operation", ""),
     ("system", "encrypt_data", "plaintext text, key_id uuid"),
     ("system", "decrypt_data", "ciphertext bytea, key_id uuid"),
+    ("system", "session_master_key", ""),
+    ("system", "data_key", "key_id uuid, for_encryption boolean"),
+    ("system", "add_encryption_key", ""),
+    ("system", "retire_encryption_key", "key_id uuid"),
+    ("system", "purge_expired", "batch_size integer"),
 }
 SEED_TRIGGERS = {
     ("auth.users", "audit_users_changes"),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -103,10 +103,34 @@ class Roles(_Strict):
         return self
 
 
+RoleKey = Literal["readonly", "readwrite", "admin"]
+
+
+def _distinct_roles(keys: list[str]) -> list[str]:
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise ValueError(f"role {twice[0]!r} is listed twice")
+    return keys
+
+
+ExecutingRoles = Annotated[list[RoleKey], AfterValidator(_distinct_roles)]
+
+
+class FunctionExecute(_Strict):
+    """Which group roles (keys of ``roles``) may call each function; PUBLIC never may."""
+
+    encrypt_data: ExecutingRoles
+    decrypt_data: ExecutingRoles
+    add_encryption_key: ExecutingRoles
+    retire_encryption_key: ExecutingRoles
+    purge_expired: ExecutingRoles
+
+
 class Privileges(_Strict):
     """Switches on what the group roles may do."""
 
     readwrite_can_delete: bool
+    execute: FunctionExecute
 
 
 class Retention(_Strict):

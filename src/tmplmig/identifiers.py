@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
 RESERVED_ROLE_NAMES = frozenset({"public", "none", "current_user", "session_user", "current_role"})
 
@@ -18,6 +20,9 @@ def check_identifier(name: str) -> str:
         raise IdentifierError("identifier is empty")
     if "\x00" in name:
         raise IdentifierError("identifier contains a NUL byte")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        # a line break would end the `-- step:` comment that names it in the review bundle
+        raise IdentifierError(f"identifier {name!r} contains a control character")
     size = len(name.encode("utf-8"))
     if size > MAX_IDENTIFIER_BYTES:
         raise IdentifierError(

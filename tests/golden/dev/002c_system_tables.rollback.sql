@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:42ddba51b084d849160667060eca1c3071000ae1c42475df80a16e8dcb8e7ba0
+-- config digest: sha256:88253efee6c07bba9fb3bb0f8ccad10f8faf45d08d5b8dce451b63ed505690d5
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 BEGIN;

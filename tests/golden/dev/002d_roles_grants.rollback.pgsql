@@ -2,16 +2,13 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:42ddba51b084d849160667060eca1c3071000ae1c42475df80a16e8dcb8e7ba0
+-- config digest: sha256:88253efee6c07bba9fb3bb0f8ccad10f8faf45d08d5b8dce451b63ed505690d5
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 BEGIN;
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";
-
--- step: grant INSERT, UPDATE, DELETE on "system"."retention_policies" to app_admin
-REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."retention_policies" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_admin
 REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_admin";

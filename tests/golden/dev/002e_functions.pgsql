@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:42ddba51b084d849160667060eca1c3071000ae1c42475df80a16e8dcb8e7ba0
+-- config digest: sha256:88253efee6c07bba9fb3bb0f8ccad10f8faf45d08d5b8dce451b63ed505690d5
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 BEGIN;
@@ -19,29 +19,55 @@ BEGIN
             'public';
     END IF;
 END
+$body$;REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+
+-- step: function system session_master_key
+CREATE OR REPLACE FUNCTION "system"."session_master_key"()
+RETURNS text LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    master text := pg_catalog.current_setting('tmplmig.master_key', true);
+BEGIN
+    IF master IS NULL OR master = '' THEN
+        RAISE EXCEPTION 'tmplmig.master_key is not set for this session'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN master;
+END
 $body$;
+REVOKE ALL ON FUNCTION "system"."session_master_key"() FROM PUBLIC;
+
+-- step: function system data_key
+CREATE OR REPLACE FUNCTION "system"."data_key"(key_id uuid, for_encryption boolean)
+RETURNS text LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    master text := "system"."session_master_key"();
+    unwrapped text;
+BEGIN
+    SELECT "public".pgp_sym_decrypt(k.wrapped_key, master) INTO unwrapped
+    FROM "system"."encryption_keys" k
+    WHERE k.key_id = data_key.key_id AND (k.status = 'active' OR NOT for_encryption);
+    IF unwrapped IS NULL THEN
+        RAISE EXCEPTION 'encryption key % does not exist%', key_id,
+            CASE WHEN for_encryption THEN ' or is retired' ELSE '' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN unwrapped;
+END
+$body$;
+REVOKE ALL ON FUNCTION "system"."data_key"(key_id uuid, for_encryption boolean) FROM PUBLIC;
 
 -- step: function system encrypt_data
 CREATE OR REPLACE FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid)
 RETURNS bytea LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $body$
-DECLARE
-    master text := pg_catalog.current_setting('tmplmig.master_key', true);
-    data_key text;
 BEGIN
-    IF master IS NULL OR master = '' THEN
-        RAISE EXCEPTION 'tmplmig.master_key is not set for this session'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT "public".pgp_sym_decrypt(k.wrapped_key, master) INTO data_key
-    FROM "system"."encryption_keys" k
-    WHERE k.key_id = encrypt_data.key_id AND k.status = 'active';
-    IF data_key IS NULL THEN
-        RAISE EXCEPTION 'encryption key % does not exist or is retired', key_id
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN "public".pgp_sym_encrypt(plaintext, data_key, 'cipher-algo=aes256');
+    RETURN "public".pgp_sym_encrypt(
+        plaintext, "system"."data_key"(key_id, true), 'cipher-algo=aes256');
 END
 $body$;
 REVOKE ALL ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM PUBLIC;
@@ -51,25 +77,140 @@ CREATE OR REPLACE FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid
 RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $body$
-DECLARE
-    master text := pg_catalog.current_setting('tmplmig.master_key', true);
-    data_key text;
 BEGIN
-    IF master IS NULL OR master = '' THEN
-        RAISE EXCEPTION 'tmplmig.master_key is not set for this session'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT "public".pgp_sym_decrypt(k.wrapped_key, master) INTO data_key
-    FROM "system"."encryption_keys" k
-    WHERE k.key_id = decrypt_data.key_id;
-    IF data_key IS NULL THEN
-        RAISE EXCEPTION 'encryption key % does not exist', key_id
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN "public".pgp_sym_decrypt(ciphertext, data_key);
+    RETURN "public".pgp_sym_decrypt(ciphertext, "system"."data_key"(key_id, false));
 END
 $body$;
 REVOKE ALL ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM PUBLIC;
+
+-- step: function system add_encryption_key
+CREATE OR REPLACE FUNCTION "system"."add_encryption_key"()
+RETURNS uuid LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    new_key_id uuid;
+BEGIN
+    INSERT INTO "system"."encryption_keys" (wrapped_key)
+    VALUES ("public".pgp_sym_encrypt(
+        pg_catalog.encode("public".gen_random_bytes(32), 'hex'), "system"."session_master_key"(), 'cipher-algo=aes256'))
+    RETURNING key_id INTO new_key_id;
+    RETURN new_key_id;
+END
+$body$;
+REVOKE ALL ON FUNCTION "system"."add_encryption_key"() FROM PUBLIC;
+
+-- step: function system retire_encryption_key
+CREATE OR REPLACE FUNCTION "system"."retire_encryption_key"(key_id uuid)
+RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+    UPDATE "system"."encryption_keys" k SET status = 'retired', retired_at = pg_catalog.now()
+    WHERE k.key_id = retire_encryption_key.key_id AND k.status = 'active';
+    IF NOT FOUND AND NOT EXISTS (
+        SELECT 1 FROM "system"."encryption_keys" k WHERE k.key_id = retire_encryption_key.key_id
+    ) THEN
+        RAISE EXCEPTION 'encryption key % does not exist', key_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$body$;
+REVOKE ALL ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM PUBLIC;
+
+-- step: function system purge_expired
+CREATE OR REPLACE FUNCTION "system"."purge_expired"(batch_size integer)
+RETURNS TABLE (data_class text, deleted bigint) LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    keep_days integer;
+BEGIN
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be a positive integer, got %', batch_size
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT p.retain_days INTO keep_days
+    FROM "system"."retention_policies" p WHERE p.data_class = 'audit_log';
+    IF FOUND THEN
+        DELETE FROM "audits"."audit_log" WHERE id IN (
+            SELECT t.id FROM "audits"."audit_log" t
+            WHERE t."occurred_at" < pg_catalog.now() - keep_days * interval '1 day'
+            ORDER BY t."occurred_at"
+            LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        data_class := 'audit_log';
+        RETURN NEXT;
+    END IF;
+    SELECT p.retain_days INTO keep_days
+    FROM "system"."retention_policies" p WHERE p.data_class = 'experiments';
+    IF FOUND THEN
+        DELETE FROM "experiments_v1"."experiments" WHERE id IN (
+            SELECT t.id FROM "experiments_v1"."experiments" t
+            WHERE t."created_at" < pg_catalog.now() - keep_days * interval '1 day'
+            ORDER BY t."created_at"
+            LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        data_class := 'experiments';
+        RETURN NEXT;
+    END IF;
+    SELECT p.retain_days INTO keep_days
+    FROM "system"."retention_policies" p WHERE p.data_class = 'analysis_sessions';
+    IF FOUND THEN
+        DELETE FROM "production"."analysis_sessions" WHERE id IN (
+            SELECT t.id FROM "production"."analysis_sessions" t
+            WHERE t."created_at" < pg_catalog.now() - keep_days * interval '1 day'
+            ORDER BY t."created_at"
+            LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        data_class := 'analysis_sessions';
+        RETURN NEXT;
+    END IF;
+    SELECT p.retain_days INTO keep_days
+    FROM "system"."retention_policies" p WHERE p.data_class = 'quarantined_records';
+    IF FOUND THEN
+        DELETE FROM "quarantine"."quarantined_records" WHERE id IN (
+            SELECT t.id FROM "quarantine"."quarantined_records" t
+            WHERE t."quarantined_at" < pg_catalog.now() - keep_days * interval '1 day'
+            ORDER BY t."quarantined_at"
+            LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        data_class := 'quarantined_records';
+        RETURN NEXT;
+    END IF;
+    SELECT p.retain_days INTO keep_days
+    FROM "system"."retention_policies" p WHERE p.data_class = 'provider_health';
+    IF FOUND THEN
+        DELETE FROM "providers"."provider_health" WHERE id IN (
+            SELECT t.id FROM "providers"."provider_health" t
+            WHERE t."checked_at" < pg_catalog.now() - keep_days * interval '1 day'
+            ORDER BY t."checked_at"
+            LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        data_class := 'provider_health';
+        RETURN NEXT;
+    END IF;
+    SELECT p.retain_days INTO keep_days
+    FROM "system"."retention_policies" p WHERE p.data_class = 'provider_usage';
+    IF FOUND THEN
+        DELETE FROM "providers"."provider_usage" WHERE id IN (
+            SELECT t.id FROM "providers"."provider_usage" t
+            WHERE t."usage_date" < pg_catalog.now() - keep_days * interval '1 day'
+            ORDER BY t."usage_date"
+            LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        data_class := 'provider_usage';
+        RETURN NEXT;
+    END IF;
+END
+$body$;
+REVOKE ALL ON FUNCTION "system"."purge_expired"(batch_size integer) FROM PUBLIC;
 
 -- step: function audits log_sensitive_operation
 CREATE OR REPLACE FUNCTION "audits"."log_sensitive_operation"()
@@ -80,6 +221,7 @@ DECLARE
     old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN pg_catalog.to_jsonb(OLD) END;
     new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN pg_catalog.to_jsonb(NEW) END;
     app_user text := NULLIF(pg_catalog.current_setting('tmplmig.app_user_id', true), '');
+    primary_key text := COALESCE(new_row, old_row) ->> TG_ARGV[0];
     masked text;
 BEGIN
     FOREACH masked IN ARRAY ARRAY['password_hash', 'api_key']::text[] LOOP
@@ -95,7 +237,7 @@ BEGIN
          user_id, app_user_id, db_user, txid, old_row, new_row)
     VALUES (
         TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_TABLE_NAME,
-        COALESCE(new_row ->> 'id', old_row ->> 'id'), pg_catalog.lower(TG_OP),
+        primary_key, pg_catalog.lower(TG_OP),
         CASE WHEN app_user ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN app_user::uuid END,
         app_user, session_user, pg_catalog.txid_current(), old_row, new_row);
     RETURN NULL;
@@ -103,31 +245,40 @@ END
 $body$;
 REVOKE ALL ON FUNCTION "audits"."log_sensitive_operation"() FROM PUBLIC;
 
--- step: grant EXECUTE on "system".encrypt_data(plaintext text, key_id uuid) to app_readwrite
-GRANT EXECUTE ON FUNCTION "system".encrypt_data(plaintext text, key_id uuid) TO "app_readwrite";
+-- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
+GRANT EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) TO "app_readwrite";
 
--- step: grant EXECUTE on "system".encrypt_data(plaintext text, key_id uuid) to app_admin
-GRANT EXECUTE ON FUNCTION "system".encrypt_data(plaintext text, key_id uuid) TO "app_admin";
+-- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_admin
+GRANT EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) TO "app_admin";
 
--- step: grant EXECUTE on "system".decrypt_data(ciphertext bytea, key_id uuid) to app_readwrite
-GRANT EXECUTE ON FUNCTION "system".decrypt_data(ciphertext bytea, key_id uuid) TO "app_readwrite";
+-- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_readwrite
+GRANT EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) TO "app_readwrite";
 
--- step: grant EXECUTE on "system".decrypt_data(ciphertext bytea, key_id uuid) to app_admin
-GRANT EXECUTE ON FUNCTION "system".decrypt_data(ciphertext bytea, key_id uuid) TO "app_admin";
+-- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_admin
+GRANT EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) TO "app_admin";
+
+-- step: grant EXECUTE on "system"."add_encryption_key"() to app_admin
+GRANT EXECUTE ON FUNCTION "system"."add_encryption_key"() TO "app_admin";
+
+-- step: grant EXECUTE on "system"."retire_encryption_key"(key_id uuid) to app_admin
+GRANT EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) TO "app_admin";
+
+-- step: grant EXECUTE on "system"."purge_expired"(batch_size integer) to app_admin
+GRANT EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) TO "app_admin";
 
 -- step: trigger audit_users_changes
 CREATE OR REPLACE TRIGGER "audit_users_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "auth"."users"
-    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"();
+    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
 
 -- step: trigger audit_api_keys_changes
 CREATE OR REPLACE TRIGGER "audit_api_keys_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "providers"."user_providers"
-    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"();
+    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
 
 -- step: trigger audit_promotions_changes
 CREATE OR REPLACE TRIGGER "audit_promotions_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "experiments_v1"."promotions"
-    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"();
+    FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
 
 COMMIT;

@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:1cf4cb9141dba3b99646e379fea8fddaf8b9f8716e9301ee580937764c03a195
+-- config digest: sha256:61d8b21ce8bbf7f315b0a45925c75c00390f94adc3a7f5e49ab18b32991dd9a2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 BEGIN;

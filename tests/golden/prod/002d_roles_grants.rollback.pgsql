@@ -2,16 +2,13 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:1cf4cb9141dba3b99646e379fea8fddaf8b9f8716e9301ee580937764c03a195
+-- config digest: sha256:61d8b21ce8bbf7f315b0a45925c75c00390f94adc3a7f5e49ab18b32991dd9a2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 BEGIN;
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";
-
--- step: grant INSERT, UPDATE, DELETE on "system"."retention_policies" to app_admin
-REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."retention_policies" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_admin
 REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_admin";

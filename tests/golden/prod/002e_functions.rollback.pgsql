@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:1cf4cb9141dba3b99646e379fea8fddaf8b9f8716e9301ee580937764c03a195
+-- config digest: sha256:61d8b21ce8bbf7f315b0a45925c75c00390f94adc3a7f5e49ab18b32991dd9a2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 BEGIN;
@@ -16,25 +16,49 @@ DROP TRIGGER IF EXISTS "audit_api_keys_changes" ON "providers"."user_providers";
 -- step: trigger audit_users_changes
 DROP TRIGGER IF EXISTS "audit_users_changes" ON "auth"."users";
 
--- step: grant EXECUTE on "system".decrypt_data(ciphertext bytea, key_id uuid) to app_admin
-REVOKE EXECUTE ON FUNCTION "system".decrypt_data(ciphertext bytea, key_id uuid) FROM "app_admin";
+-- step: grant EXECUTE on "system"."purge_expired"(batch_size integer) to app_admin
+REVOKE EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) FROM "app_admin";
 
--- step: grant EXECUTE on "system".decrypt_data(ciphertext bytea, key_id uuid) to app_readwrite
-REVOKE EXECUTE ON FUNCTION "system".decrypt_data(ciphertext bytea, key_id uuid) FROM "app_readwrite";
+-- step: grant EXECUTE on "system"."retire_encryption_key"(key_id uuid) to app_admin
+REVOKE EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM "app_admin";
 
--- step: grant EXECUTE on "system".encrypt_data(plaintext text, key_id uuid) to app_admin
-REVOKE EXECUTE ON FUNCTION "system".encrypt_data(plaintext text, key_id uuid) FROM "app_admin";
+-- step: grant EXECUTE on "system"."add_encryption_key"() to app_admin
+REVOKE EXECUTE ON FUNCTION "system"."add_encryption_key"() FROM "app_admin";
 
--- step: grant EXECUTE on "system".encrypt_data(plaintext text, key_id uuid) to app_readwrite
-REVOKE EXECUTE ON FUNCTION "system".encrypt_data(plaintext text, key_id uuid) FROM "app_readwrite";
+-- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_admin
+REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM "app_admin";
+
+-- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_readwrite
+REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM "app_readwrite";
+
+-- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_admin
+REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM "app_admin";
+
+-- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
+REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM "app_readwrite";
 
 -- step: function audits log_sensitive_operation
 DROP FUNCTION IF EXISTS "audits"."log_sensitive_operation"();
+
+-- step: function system purge_expired
+DROP FUNCTION IF EXISTS "system"."purge_expired"(batch_size integer);
+
+-- step: function system retire_encryption_key
+DROP FUNCTION IF EXISTS "system"."retire_encryption_key"(key_id uuid);
+
+-- step: function system add_encryption_key
+DROP FUNCTION IF EXISTS "system"."add_encryption_key"();
 
 -- step: function system decrypt_data
 DROP FUNCTION IF EXISTS "system"."decrypt_data"(ciphertext bytea, key_id uuid);
 
 -- step: function system encrypt_data
 DROP FUNCTION IF EXISTS "system"."encrypt_data"(plaintext text, key_id uuid);
+
+-- step: function system data_key
+DROP FUNCTION IF EXISTS "system"."data_key"(key_id uuid, for_encryption boolean);
+
+-- step: function system session_master_key
+DROP FUNCTION IF EXISTS "system"."session_master_key"();
 
 COMMIT;
