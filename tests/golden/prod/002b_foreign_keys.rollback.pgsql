@@ -2,10 +2,10 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:1cf4cb9141dba3b99646e379fea8fddaf8b9f8716e9301ee580937764c03a195
+-- config digest: sha256:6aaeeedc1d24d33ad10400d72af543de47445df3958bf07631502f4cfd61704d
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
-BEGIN;
+SET lock_timeout = '2s';
 
 -- step: foreign key fk_quarantine_experiment
 ALTER TABLE IF EXISTS "quarantine"."quarantined_records" DROP CONSTRAINT IF EXISTS "fk_quarantine_experiment";
@@ -24,5 +24,3 @@ ALTER TABLE IF EXISTS "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "
 
 -- step: foreign key fk_experiments_user
 ALTER TABLE IF EXISTS "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";
-
-COMMIT;

@@ -2,8 +2,10 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:1cf4cb9141dba3b99646e379fea8fddaf8b9f8716e9301ee580937764c03a195
+-- config digest: sha256:6aaeeedc1d24d33ad10400d72af543de47445df3958bf07631502f4cfd61704d
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+SET lock_timeout = '2s';
 
 BEGIN;
 
