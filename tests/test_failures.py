@@ -7,6 +7,7 @@ that writer; the test terminates the migrating backend while it waits.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import threading
@@ -184,3 +185,27 @@ def test_apply_after_the_bundle_was_run_by_hand_converges(
 
     assert commands.apply(project, "dev", url=db_url) == PARTS
     assert difference(by_hand, snapshot(conn)) == {}
+
+
+def test_apply_waits_politely_behind_a_long_transaction_then_completes(
+    sandbox: Path,
+    database: str,
+    db_url: str,
+    conn: psycopg.Connection[Any],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    dev = sandbox / "config/dev.yaml"
+    patient = "ddl:\n  lock_timeout: 100ms\n  lock_retries: 30\n  retry_backoff_ms: 50\n"
+    dev.write_text(dev.read_text() + patient)
+    run_bundle_by_hand(database, sandbox, tmp_path, ["001_baseline"])
+
+    with psycopg.connect(database) as long_transaction:
+        long_transaction.execute("INSERT INTO auth.users (email) VALUES ('busy@example.org')")
+        threading.Timer(1.0, long_transaction.commit).start()
+        assert commands.apply(sandbox, "dev", url=db_url) == PARTS
+
+    refused = {r.getMessage().partition(":")[0] for r in caplog.records}
+    assert "foreign key fk_experiments_user" in refused
+    assert conn.execute(INVALID_INDEXES).fetchall() == []

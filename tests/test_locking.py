@@ -1,0 +1,87 @@
+"""Lock discipline on real PostgreSQL: steps wait at most lock_timeout and retry, boundedly."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+
+from tmplmig.config import ConfigError, Ddl, load_config
+from tmplmig.locking import run_with_lock_discipline
+
+QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
+ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
+
+
+@pytest.fixture
+def holder(conn: psycopg.Connection[Any], database: str) -> Any:
+    """A second session holding a lock on table ``contended`` that ALTER TABLE must wait for."""
+    conn.execute("CREATE TABLE contended (id integer)")
+    with psycopg.connect(database) as other:
+        other.execute("LOCK TABLE contended IN ACCESS SHARE MODE")
+        yield other
+
+
+def retries_logged(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("lock not granted" in r.getMessage() for r in caplog.records)
+
+
+def test_refused_lock_is_retried_and_the_outer_transaction_survives(
+    conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    conn.execute("BEGIN")
+    conn.execute("CREATE TABLE made_earlier_in_the_transaction (id integer)")
+    threading.Timer(0.5, holder.commit).start()
+
+    run_with_lock_discipline(conn, [ADD_COLUMN], QUICK, "add column")
+    conn.execute("COMMIT")
+
+    assert retries_logged(caplog) >= 1
+    assert conn.execute("SELECT to_regclass('made_earlier_in_the_transaction')").fetchone()[0]
+    assert conn.execute("SELECT added FROM contended").fetchall() == []
+
+
+def test_retries_are_bounded_and_the_lock_error_surfaces(
+    conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10)
+
+    with pytest.raises(psycopg.errors.LockNotAvailable):
+        run_with_lock_discipline(conn, [ADD_COLUMN], impatient, "add column")
+
+    assert retries_logged(caplog) == 2
+    columns = conn.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'contended'"
+    ).fetchone()
+    assert columns == (1,)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("lock_retries", -1, "greater than or equal to 0"),
+        ("lock_retries", "3", "valid integer"),
+        ("retry_backoff_ms", 0, "greater than or equal to 1"),
+        ("lock_timeout", "5 seconds", "should match pattern"),
+    ],
+)
+def test_bad_lock_settings_name_file_and_key(
+    sandbox: Path, key: str, value: object, problem: str
+) -> None:
+    prod = sandbox / "config/prod.yaml"
+    data = yaml.safe_load(prod.read_text())
+    data["ddl"][key] = value
+    prod.write_text(yaml.safe_dump(data))
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(sandbox, "prod")
+
+    assert caught.value.file == str(prod) and caught.value.key_path == ("ddl", key)
+    assert problem in caught.value.problem
