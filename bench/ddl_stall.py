@@ -250,24 +250,42 @@ def seconds_to_run(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def measure_overhead(cluster: Cluster, bundle: Path, runs: int) -> tuple[list[float], list[float]]:
-    """Wall times of ``yoyo apply`` and ``psql -f`` of the bundle, each on a fresh database."""
-    yoyo_times, psql_times = [], []
+@dataclass(frozen=True)
+class Overhead:
+    """Wall times (s) of applying all migrations with yoyo and with psql to copies of a database."""
+
+    template: str
+    yoyo: list[float]
+    psql: list[float]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.yoyo) / statistics.median(self.psql)
+
+
+def measure_overhead(cluster: Cluster, bundle: Path, template: str, runs: int) -> Overhead:
+    """``yoyo apply`` and ``psql -f`` of the bundle, each on a fresh copy of ``template``."""
+    overhead = Overhead(template, [], [])
     for run in range(runs):
         for method in ("yoyo", "psql") if run % 2 == 0 else ("psql", "yoyo"):
             dbname = f"overhead_{method}_{run}"
-            admin(cluster, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            admin(
+                cluster,
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(dbname), sql.Identifier(template)
+                ),
+            )
             if method == "yoyo":
                 url = "postgresql+psycopg://" + dsn_of(cluster, dbname).split("://", 1)[1]
                 command = yoyo_command(
                     "apply", "--batch", "--database", url, str(PROJECT / "migrations")
                 )
-                yoyo_times.append(seconds_to_run(command, yoyo_env(url)))
+                overhead.yoyo.append(seconds_to_run(command, yoyo_env(url)))
             else:
                 command = psql_command(cluster, dbname, apply_files(bundle))
-                psql_times.append(seconds_to_run(command, dict(os.environ)))
+                overhead.psql.append(seconds_to_run(command, dict(os.environ)))
             drop_database(cluster, dbname)
-    return yoyo_times, psql_times
+    return overhead
 
 
 def chart(runs: list[StallRun], out: Path) -> None:
@@ -299,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the largest table")
-    parser.add_argument("--runs", type=int, default=5, help="runs per method for apply overhead")
+    parser.add_argument("--runs", type=int, default=5, help="apply-overhead runs, empty database")
+    parser.add_argument("--loaded-runs", type=int, default=3, help="the same on the loaded one")
     parser.add_argument("--pause-ms", type=float, default=1.0, help="writer pause between inserts")
     parser.add_argument("--chart", type=Path, default=PROJECT / "bench/results/ddl_stall.png")
     args = parser.parse_args(argv)
@@ -337,8 +356,11 @@ def main(argv: list[str] | None = None) -> int:
             yoyo_env(url),
             pause,
         )
-        print("measuring apply overhead on empty databases ...", flush=True)
-        yoyo_times, psql_times = measure_overhead(cluster, bundle, args.runs)
+        print("measuring apply overhead ...", flush=True)
+        overheads = [
+            measure_overhead(cluster, bundle, "template1", args.runs),
+            measure_overhead(cluster, bundle, "loaded", args.loaded_runs),
+        ]
 
     print(
         f"\nwrite stall during migration 002 ({loaded:,} rows loaded; one writer, "
@@ -354,11 +376,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{'ratio (a)/(b)':34} {'':8} {'':8} {seed.p99_ms / tmplmig.p99_ms:8.1f}x"
         f" {seed.max_ms / tmplmig.max_ms:8.1f}x   (target: >= 20)"
     )
-    yoyo_median, psql_median = statistics.median(yoyo_times), statistics.median(psql_times)
-    print(f"\napply overhead, all migrations on an empty database (median of {args.runs})")
-    print(f"{'yoyo apply':34} {yoyo_median:8.3f} s")
-    print(f"{'psql -f of the rendered bundle':34} {psql_median:8.3f} s")
-    print(f"{'ratio yoyo/psql':34} {yoyo_median / psql_median:8.2f}x   (target: <= 1.3)")
+    print("\napply overhead: all migrations, yoyo apply vs psql -f of the rendered bundle")
+    print(f"{'database':34} {'runs':>8} {'yoyo s':>8} {'psql s':>9} {'ratio':>9}")
+    for o in overheads:
+        name = "empty" if o.template == "template1" else f"loaded ({loaded:,} rows)"
+        print(
+            f"{name:34} {len(o.yoyo):8d} {statistics.median(o.yoyo):8.3f}"
+            f" {statistics.median(o.psql):9.3f} {o.ratio:8.2f}x   (medians; target: <= 1.3)"
+        )
     chart([seed, tmplmig], args.chart)
     print(f"\nchart: {args.chart}")
     return 0

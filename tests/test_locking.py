@@ -13,6 +13,7 @@ import yaml
 
 from tmplmig.config import ConfigError, Ddl, load_config
 from tmplmig.locking import run_with_lock_discipline
+from tmplmig.parts import render_part
 
 QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
 ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
@@ -61,6 +62,32 @@ def test_retries_are_bounded_and_the_lock_error_surfaces(
         "SELECT count(*) FROM information_schema.columns WHERE table_name = 'contended'"
     ).fetchone()
     assert columns == (1,)
+
+
+def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(
+    project: Path, conn: psycopg.Connection[Any], database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CREATE INDEX CONCURRENTLY waits for old snapshots under lock_timeout too; a refusal
+    leaves an INVALID index, which the retry's repair drops before building again."""
+    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    config = load_config(project, "dev")
+    for step in render_part(project, "001_baseline", config).steps:
+        conn.execute(step.apply)
+    first_index = render_part(project, "002a_indexes", config).steps[0]
+    with psycopg.connect(database) as reader:
+        reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        reader.execute("SELECT count(*) FROM auth.users")
+        threading.Timer(0.5, reader.rollback).start()
+
+        run_with_lock_discipline(conn, first_index.apply_statements, QUICK, first_index.name)
+
+    assert retries_logged(caplog) >= 1
+    assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() == (0,)
+    built = conn.execute(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass("
+        "'experiments_v1.idx_experiments_v1_status_created')"
+    ).fetchall()
+    assert built == [(True,)]
 
 
 @pytest.mark.parametrize(

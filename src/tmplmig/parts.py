@@ -5,6 +5,7 @@ This is the one code path behind ``yoyo apply``, ``tmplmig render`` and the DBA 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -107,16 +108,22 @@ def part_ids(templates_dir: Path) -> list[str]:
     return [i for i in ids if not i.startswith("_")]
 
 
+@functools.lru_cache(maxsize=16)
+def _environment(templates_dir: Path) -> jinja2.Environment:
+    """One environment per templates folder: the shared macros compile once per process."""
+    return make_environment(templates_dir, {})
+
+
 def render_part(project: Path, part_id: str, config: LoadedConfig) -> Part:
     """Render one part template for ``config``."""
     if not PART_ID.match(part_id):
         raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
     collector = _Collector()
-    env = make_environment(project / "templates", {"step": collector.step})
+    env = _environment(project / "templates")
     name = part_id + TEMPLATE_SUFFIX
     try:
         template = env.get_template(name)
-        module = template.make_module(template_context(config))
+        module = template.make_module({**template_context(config), "step": collector.step})
     except jinja2.TemplateNotFound:
         raise RenderError(f"templates/{name}: template not found") from None
     except jinja2.TemplateError as exc:
