@@ -2,8 +2,8 @@
 
 Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
 when the part is transactional (as yoyo wraps it), after the ``SET lock_timeout`` that yoyo
-also runs before every step. PostgreSQL-only syntax goes to
-``.pgsql`` files, as the seed's convention asks.
+also runs before every step. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
+convention asks.
 """
 
 from __future__ import annotations
