@@ -8,7 +8,6 @@ Update the golden bundles after an intended change with:
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,13 +60,6 @@ def test_seed_rollback_gap_is_closed(project: Path) -> None:
     creates = [s for s in part.steps if s.apply.startswith("CREATE INDEX")]
     drops = [s for s in part.steps if (s.rollback or "").startswith("DROP INDEX")]
     assert len(creates) == len(drops) == 11 + 3  # the seed's, plus three serving foreign keys
-
-
-@pytest.fixture
-def sandbox(project: Path, tmp_path: Path) -> Path:
-    for folder in ("config", "templates", "migrations"):
-        shutil.copytree(project / folder, tmp_path / folder)
-    return tmp_path
 
 
 @pytest.mark.parametrize(
