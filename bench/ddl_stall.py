@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from tmplmig import commands
+from tmplmig.bundle import MANIFEST, manifest_files
 from tmplmig.cluster import Cluster, throwaway_cluster
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -195,14 +196,13 @@ def drop_database(cluster: Cluster, dbname: str) -> None:
 
 def apply_files(bundle: Path) -> list[Path]:
     """The bundle's apply files in MANIFEST order."""
-    manifest = (bundle / "MANIFEST").read_text().split("[rollback]")[0]
-    return [bundle / line.rpartition("  ")[2] for line in manifest.splitlines() if "  " in line]
+    return [bundle / name for name in manifest_files((bundle / MANIFEST).read_text(), "apply")]
 
 
 def load_baseline(cluster: Cluster, dbname: str, bundle: Path, rows: int) -> int:
     """Create the baseline tables with psql and fill them; the total number of rows loaded."""
     admin(cluster, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    subprocess.run(psql_command(cluster, dbname, [bundle / "001_baseline.sql"]), check=True)
+    subprocess.run(psql_command(cluster, dbname, apply_files(bundle)[:1]), check=True)
     counts = {table: max(1, int(rows * share)) for table, share in LOAD}
     names = {"users": "auth.users", "projects": "production.projects"}
     names["experiments"] = "experiments_v1.experiments"

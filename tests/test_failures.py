@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from tmplmig import commands
+from tmplmig.bundle import MANIFEST, manifest_files
 from tmplmig.catalog import Snapshot, difference, snapshot
 from tmplmig.cluster import find_bindir
 
@@ -43,12 +44,10 @@ WAITING_INDEX_BUILD = """
 def run_bundle_by_hand(database: str, project: Path, out: Path, part_ids: list[str]) -> None:
     """What a DBA does: write the review bundle and run parts' apply files with psql."""
     commands.write_render(project, "dev", out)
-    manifest = (out / "MANIFEST").read_text().split("[rollback]")[0]
-    for line in manifest.splitlines():
-        name = line.rpartition("  ")[2]
-        if name.rpartition(".")[0] in part_ids:
-            psql = [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
-            subprocess.run([*psql, "-d", database, "-f", str(out / name)], check=True)
+    psql = [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database]
+    for name in manifest_files((out / MANIFEST).read_text(), "apply"):
+        if name.partition(".")[0] in part_ids:
+            subprocess.run([*psql, "-f", str(out / name)], check=True)
 
 
 def wait_for(conn: psycopg.Connection[Any], query: str, seconds: float = 20) -> Any:

@@ -94,6 +94,17 @@ def manifest_text(files: list[BundleFile], config: LoadedConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def manifest_files(manifest: str, direction: str) -> list[str]:
+    """File names of one section (``apply`` or ``rollback``) of a MANIFEST, in run order."""
+    section, names = None, []
+    for line in manifest.splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == direction and line and not line.startswith("#"):
+            names.append(line.split("  ", 1)[1])
+    return names
+
+
 def bundle_contents(parts: list[Part], config: LoadedConfig) -> dict[str, str]:
     """File name to text for the whole bundle, MANIFEST included."""
     files = build_bundle(parts, config)
