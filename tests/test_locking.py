@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
 
 
 @pytest.fixture
-def holder(conn: psycopg.Connection[Any], database: str) -> Any:
+def holder(conn: psycopg.Connection[Any], database: str) -> Iterator[psycopg.Connection[Any]]:
     """A second session holding a lock on table ``contended`` that ALTER TABLE must wait for."""
     conn.execute("CREATE TABLE contended (id integer)")
     with psycopg.connect(database) as other:
