@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +13,13 @@ import psycopg
 import pytest
 import yaml
 
+from tmplmig import commands
+from tmplmig.bundle import MANIFEST, STEP_MARK, manifest_files
 from tmplmig.config import ConfigError, Ddl, load_config
 from tmplmig.locking import run_with_lock_discipline
 from tmplmig.parts import render_part
 
+STEP_LINE = re.compile(f"^{STEP_MARK}.*$", re.MULTILINE)
 QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
 ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
 
@@ -113,3 +117,18 @@ def test_bad_lock_settings_name_file_and_key(
 
     assert caught.value.file == str(prod) and caught.value.key_path == ("ddl", key)
     assert problem in caught.value.problem
+
+
+def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
+    project: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "tmplmig.locking")
+    commands.apply(project, "prod", url=db_url)
+    executed = [r.args[1] for r in caplog.records if r.levelno == logging.DEBUG]
+
+    bundle = commands.render_bundle(project, "prod")
+    files = [bundle[name] for name in manifest_files(bundle[MANIFEST], "apply")]
+    steps = [chunk for text in files for chunk in re.split(STEP_LINE, text)[1:]]
+    shown = [chunk.strip().removesuffix("COMMIT;").strip() for chunk in steps]
+    assert len(shown) > 100 and "\n".join(executed) == "\n".join(shown)
+    assert all(text.count("SET lock_timeout = '2s';") == 1 for text in files)
