@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,3 +92,11 @@ def conn(database: str) -> Iterator[psycopg.Connection[Any]]:
 def project() -> Path:
     """The repository itself: its config/, templates/ and migrations/."""
     return PROJECT
+
+
+@pytest.fixture
+def sandbox(project: Path, tmp_path: Path) -> Path:
+    """A copy of the project whose config, templates and migrations a test may edit."""
+    for folder in ("config", "templates", "migrations"):
+        shutil.copytree(project / folder, tmp_path / folder)
+    return tmp_path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,6 @@ import yaml
 from tmplmig import commands
 from tmplmig.catalog import snapshot
 from tmplmig.config import ConfigError, load_config
-
-
-@pytest.fixture
-def sandbox(project: Path, tmp_path: Path) -> Path:
-    """A copy of the project whose YAML a test may edit."""
-    for folder in ("config", "templates", "migrations"):
-        shutil.copytree(project / folder, tmp_path / folder)
-    return tmp_path
 
 
 def edit(path: Path, change: Any) -> None:

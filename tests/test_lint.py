@@ -4,6 +4,7 @@ safe variant; the project's own templates carry only the findings named below.""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,15 @@ DROP_TABLE = 'DROP TABLE IF EXISTS "app"."t";'
 LOCK_TIMEOUT = Step("lock timeout", "SET LOCAL lock_timeout = '5s';", None)
 
 
-def lint_steps(project: Path, *steps: Step) -> list[Finding]:
-    """Lint one part made of ``steps``, rendered into bundle files like any template."""
+def lint_steps(project: Path, *steps: Step, lock_timeout: str = "0s") -> list[Finding]:
+    """Lint one part made of ``steps``, rendered into bundle files like any template.
+
+    The bundle header sets ``lock_timeout`` from config; by default to 0 (none), so that
+    the examples decide whether a lock timeout is in force.
+    """
     config = load_config(project, "dev")
+    ddl = config.settings.ddl.model_copy(update={"lock_timeout": lock_timeout})
+    config = replace(config, settings=config.settings.model_copy(update={"ddl": ddl}))
     part = Part("003_example", "example", True, (), tuple(steps), "templates/003_example.sql.j2")
     return lint_bundle([part], build_bundle([part], config))
 
@@ -32,15 +39,9 @@ def rules(findings: list[Finding]) -> list[tuple[str, int]]:
     return [(f.rule, f.line) for f in findings]
 
 
-def test_project_templates_have_only_the_known_findings(project: Path) -> None:
-    # The lead tightens this to "no findings" after merging the branches that build 002a
-    # indexes CONCURRENTLY and put SET lock_timeout at the top of every bundle file.
+def test_project_templates_lint_clean_in_every_environment(project: Path) -> None:
     for env in ("dev", "staging", "prod"):
-        findings = commands.lint(project, env)
-        not_concurrent = [f for f in findings if f.rule == "index-not-concurrent"]
-        assert {f.file for f in not_concurrent} == {"002a_indexes.sql"}
-        assert len(not_concurrent) == 11
-        assert {f.rule for f in findings} <= {"index-not-concurrent", "missing-lock-timeout"}
+        assert commands.lint(project, env) == [], env
 
 
 def test_a_statement_that_does_not_parse_is_reported_at_its_line(
@@ -49,7 +50,7 @@ def test_a_statement_that_does_not_parse_is_reported_at_its_line(
     bad = "SELECT 1;\nCREATE TABLE app.t (id int,);"
     [finding] = lint_steps(project, Step("table", bad, None))
     assert (finding.file, finding.rule) == ("003_example.sql", "parse-error")
-    assert finding.line == 12  # 7 header lines, BEGIN, blank, marker, then the step's second line
+    assert finding.line == 14  # 9 header lines, BEGIN, blank, marker, then the step's 2nd line
     assert 'syntax error at or near ")"' in finding.message
     with pytest.raises(psycopg.errors.SyntaxError):  # the server agrees
         conn.execute(bad)
@@ -83,9 +84,9 @@ def test_an_object_whose_rollback_does_not_drop_it_is_reported(project: Path) ->
         ),
     )
     assert [(f.rule, f.line, f.message.split(":")[0]) for f in findings] == [
-        ("missing-rollback", 11, "table app.t"),
-        ("missing-rollback", 14, "index app.i"),
-        ("missing-rollback", 24, "function app.f(int4)"),
+        ("missing-rollback", 13, "table app.t"),
+        ("missing-rollback", 16, "index app.i"),
+        ("missing-rollback", 26, "function app.f(int4)"),
     ]
 
 
@@ -121,7 +122,7 @@ def test_index_without_concurrently_on_an_existing_table_is_reported(project: Pa
         LOCK_TIMEOUT,
         Step("index", 'CREATE INDEX "i" ON "app"."t" (a);', 'DROP INDEX "app"."i";'),
     )
-    assert rules(findings) == [("index-not-concurrent", 14)]
+    assert rules(findings) == [("index-not-concurrent", 16)]
     assert findings[0].message.startswith("index i on app.t: builds an index")
 
 
@@ -170,7 +171,7 @@ def test_unsafe_alter_table_on_an_existing_table_is_reported(
 ) -> None:
     rollback = "ALTER TABLE app.t DROP CONSTRAINT c;" if " c " in apply else None
     findings = lint_steps(project, LOCK_TIMEOUT, Step("change", apply, rollback))
-    assert rules(findings) == [(rule, 14)]
+    assert rules(findings) == [(rule, 16)]
     assert RULES[rule] in findings[0].message
     if safe is not None:
         assert lint_steps(project, LOCK_TIMEOUT, Step("change", safe, rollback)) == []
@@ -185,12 +186,13 @@ def test_locking_an_existing_table_without_lock_timeout_is_reported(project: Pat
         "DROP TRIGGER tr ON app.t;",
     )
     [finding] = lint_steps(project, trigger)
-    assert (finding.rule, finding.line) == ("missing-lock-timeout", 11)
+    assert (finding.rule, finding.line) == ("missing-lock-timeout", 13)
     assert finding.message.startswith("app.t: locks an existing table")
     assert lint_steps(project, LOCK_TIMEOUT, trigger) == []
+    assert lint_steps(project, trigger, lock_timeout="5s") == []  # the bundle header's SET
     turned_off = Step("off", "SET lock_timeout = '0s';", None)
     assert rules(lint_steps(project, LOCK_TIMEOUT, turned_off, trigger)) == [
-        ("missing-lock-timeout", 17)
+        ("missing-lock-timeout", 19)
     ]
 
 
@@ -200,7 +202,7 @@ def test_set_local_lock_timeout_ends_with_its_transaction(project: Path) -> None
         Step("commit", "COMMIT;\nBEGIN;", None),
         Step("fk", "ALTER TABLE app.t VALIDATE CONSTRAINT c;", None),
     ]
-    assert rules(lint_steps(project, *steps)) == [("missing-lock-timeout", 18)]
+    assert rules(lint_steps(project, *steps)) == [("missing-lock-timeout", 20)]
 
 
 @pytest.fixture
@@ -224,11 +226,11 @@ def test_lint_cli_names_env_file_and_line_and_fails(
     out = capsys.readouterr().out.splitlines()
     retype = [line for line in out if "column-type-change" in line]
     assert retype == [
-        "prod/002c_system_tables.sql:116: column-type-change: audits.audit_log.action: "
+        "prod/002c_system_tables.sql:118: column-type-change: audits.audit_log.action: "
         f"{RULES['column-type-change']} [step: retype]"
     ]
     lines = (commands.render_bundle(project_copy, "prod")["002c_system_tables.sql"]).split("\n")
-    assert lines[115].startswith('ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
+    assert lines[117].startswith('ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
 
 
 def test_ddl_inside_a_do_block_is_checked_at_its_own_line(project: Path) -> None:
@@ -239,4 +241,4 @@ def test_ddl_inside_a_do_block_is_checked_at_its_own_line(project: Path) -> None
     findings = lint_steps(
         project, LOCK_TIMEOUT, Step("check", block, "ALTER TABLE app.t DROP CONSTRAINT c;")
     )
-    assert rules(findings) == [("constraint-not-valid", 17)]
+    assert rules(findings) == [("constraint-not-valid", 19)]

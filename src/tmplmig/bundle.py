@@ -1,8 +1,9 @@
 """The DBA review bundle: rendered parts as psql-runnable files plus a MANIFEST.
 
 Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
-when the part is transactional (as yoyo wraps it). PostgreSQL-only syntax goes to
-``.pgsql`` files, as the seed's convention asks.
+when the part is transactional (as yoyo wraps it), after the ``SET lock_timeout`` that yoyo
+also runs before every step. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
+convention asks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tmplmig.config import LoadedConfig
+from tmplmig.locking import lock_timeout_sql
 from tmplmig.parts import Part, config_digest
 
 MANIFEST = "MANIFEST"
@@ -48,12 +50,14 @@ def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) 
         f"-- config digest: sha256:{digest}",
         "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>",
         "",
+        lock_timeout_sql(config.settings.ddl),
+        "",
     ]
     body: list[str] = []
     for s in steps:
-        sql = s.apply if direction == "apply" else s.rollback
-        if sql is not None:
-            body += [f"{STEP_MARK}{s.name}", sql, ""]
+        statements = s.apply_statements if direction == "apply" else (s.rollback,)
+        if statements[0] is not None:
+            body += [f"{STEP_MARK}{s.name}", *statements, ""]
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     return "\n".join(header + body)
@@ -88,6 +92,17 @@ def manifest_text(files: list[BundleFile], config: LoadedConfig) -> str:
         lines.append(f"[{direction}]")
         lines += [f"{f.sha256}  {f.name}" for f in files if f.direction == direction]
     return "\n".join(lines) + "\n"
+
+
+def manifest_files(manifest: str, direction: str) -> list[str]:
+    """File names of one section (``apply`` or ``rollback``) of a MANIFEST, in run order."""
+    section, names = None, []
+    for line in manifest.splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == direction and line and not line.startswith("#"):
+            names.append(line.split("  ", 1)[1])
+    return names
 
 
 def bundle_contents(parts: list[Part], config: LoadedConfig) -> dict[str, str]:

@@ -164,6 +164,10 @@ class Ddl(_Strict):
     """How DDL steps behave on a live database."""
 
     lock_timeout: Duration
+    #: how many times a step is retried after its lock was not granted within lock_timeout
+    lock_retries: Annotated[int, Field(ge=0, le=100)]
+    #: wait before the first retry; each further retry waits twice as long
+    retry_backoff_ms: Annotated[int, Field(ge=1, le=600_000)]
 
 
 class Settings(_Strict):

@@ -30,6 +30,14 @@ class Step:
     name: str
     apply: str
     rollback: str | None
+    #: run as its own statement before every attempt of ``apply``, to clear what an
+    #: interrupted earlier attempt left behind (an INVALID index that IF NOT EXISTS would keep)
+    repair: str | None = None
+
+    @property
+    def apply_statements(self) -> tuple[str, ...]:
+        """What applying runs, in order, each as a separate statement."""
+        return (self.repair, self.apply) if self.repair else (self.apply,)
 
 
 @dataclass(frozen=True)
@@ -46,12 +54,12 @@ class Part:
     @property
     def dialect_specific(self) -> bool:
         """True when the SQL uses PostgreSQL-only syntax (dollar quoting, PL/pgSQL)."""
-        return any("$" in s.apply or "$" in (s.rollback or "") for s in self.steps)
+        return any("$" in "".join(s.apply_statements) + (s.rollback or "") for s in self.steps)
 
     @property
     def apply_sql(self) -> str:
         """All apply steps in order."""
-        return "\n\n".join(s.apply for s in self.steps)
+        return "\n\n".join("\n".join(s.apply_statements) for s in self.steps)
 
     @property
     def rollback_sql(self) -> str:
@@ -63,14 +71,18 @@ class Part:
 class _Collector:
     steps: list[Step] = field(default_factory=list)
 
-    def step(self, *name: Any, caller: jinja2.runtime.Macro) -> str:
-        """Jinja ``{% call(direction) step(...) %}``: record both directions of one object."""
+    def step(self, *name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
+        """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
+
+        With ``repair=true`` the body also renders for ``direction == 'repair'``.
+        """
         label = " ".join(getattr(n, "value", n) if not isinstance(n, str) else n for n in name)
         apply = str(caller("apply")).strip()
         rollback = str(caller("rollback")).strip() or None
+        repair_sql = (str(caller("repair")).strip() or None) if repair else None
         if not apply:
             raise RenderError(f"step {label!r} renders no apply SQL")
-        self.steps.append(Step(label, apply, rollback))
+        self.steps.append(Step(label, apply, rollback, repair_sql))
         return ""
 
 

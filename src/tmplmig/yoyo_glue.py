@@ -1,5 +1,6 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
+Each step runs through :func:`tmplmig.locking.disciplined` (lock_timeout, bounded retry).
 Plain ``yoyo apply`` picks the config from ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``);
 tmplmig's own commands set the same choice per thread with :func:`selected`.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from yoyo import step
 
 from tmplmig.config import load_config
+from tmplmig.locking import disciplined
 from tmplmig.parts import render_part
 
 ENV_VAR = "TMPLMIG_ENV"
@@ -56,7 +58,10 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     path = Path(migration_file).resolve()
     project = path.parent.parent
     env, tenant = current_selection()
-    part = render_part(project, path.stem, load_config(project, env, tenant))
+    config = load_config(project, env, tenant)
+    part = render_part(project, path.stem, config)
+    ddl = config.settings.ddl
     for s in part.steps:
-        step(s.apply, s.rollback)
+        rollback = disciplined([s.rollback], ddl, s.name) if s.rollback else None
+        step(disciplined(s.apply_statements, ddl, s.name), rollback)
     return set(part.depends), part.transactional

@@ -2,8 +2,10 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/001_baseline.sql.j2
--- config digest: sha256:88253efee6c07bba9fb3bb0f8ccad10f8faf45d08d5b8dce451b63ed505690d5
+-- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+SET lock_timeout = '5s';
 
 BEGIN;
 

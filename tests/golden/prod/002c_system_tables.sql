@@ -2,8 +2,10 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:61d8b21ce8bbf7f315b0a45925c75c00390f94adc3a7f5e49ab18b32991dd9a2
+-- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+SET lock_timeout = '2s';
 
 BEGIN;
 

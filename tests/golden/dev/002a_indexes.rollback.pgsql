@@ -1,0 +1,50 @@
+-- tmplmig rollback: 002a_indexes — 002a: performance indexes
+-- environment: dev
+-- tenant: -
+-- template: templates/002a_indexes.sql.j2
+-- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+SET lock_timeout = '5s';
+
+-- step: index idx_quarantine_experiment
+DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_experiment";
+
+-- step: index idx_sessions_project
+DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_sessions_project";
+
+-- step: index idx_promotions_experiment
+DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_promotions_experiment";
+
+-- step: index idx_provider_usage_date
+DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_usage_date";
+
+-- step: index idx_provider_health_status
+DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_status";
+
+-- step: index idx_quarantine_status
+DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_status";
+
+-- step: index idx_audit_entity
+DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_entity";
+
+-- step: index idx_audit_user_action
+DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_user_action";
+
+-- step: index idx_audit_timestamp
+DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_timestamp";
+
+-- step: index idx_production_created_at
+DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_production_created_at";
+
+-- step: index idx_production_user_project
+DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_production_user_project";
+
+-- step: index idx_evaluations_experiment
+DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_evaluations_experiment";
+
+-- step: index idx_experiments_v1_user_status
+DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_status";
+
+-- step: index idx_experiments_v1_status_created
+DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";

@@ -1,0 +1,134 @@
+"""Lock discipline on real PostgreSQL: steps wait at most lock_timeout and retry, boundedly."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+
+from tmplmig import commands
+from tmplmig.bundle import MANIFEST, STEP_MARK, manifest_files
+from tmplmig.config import ConfigError, Ddl, load_config
+from tmplmig.locking import run_with_lock_discipline
+from tmplmig.parts import render_part
+
+STEP_LINE = re.compile(f"^{STEP_MARK}.*$", re.MULTILINE)
+QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
+ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
+
+
+@pytest.fixture
+def holder(conn: psycopg.Connection[Any], database: str) -> Iterator[psycopg.Connection[Any]]:
+    """A second session holding a lock on table ``contended`` that ALTER TABLE must wait for."""
+    conn.execute("CREATE TABLE contended (id integer)")
+    with psycopg.connect(database) as other:
+        other.execute("LOCK TABLE contended IN ACCESS SHARE MODE")
+        yield other
+
+
+def retries_logged(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("lock not granted" in r.getMessage() for r in caplog.records)
+
+
+def test_refused_lock_is_retried_and_the_outer_transaction_survives(
+    conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    conn.execute("BEGIN")
+    conn.execute("CREATE TABLE made_earlier_in_the_transaction (id integer)")
+    threading.Timer(0.5, holder.commit).start()
+
+    run_with_lock_discipline(conn, [ADD_COLUMN], QUICK, "add column")
+    conn.execute("COMMIT")
+
+    assert retries_logged(caplog) >= 1
+    assert conn.execute("SELECT to_regclass('made_earlier_in_the_transaction')").fetchone()[0]
+    assert conn.execute("SELECT added FROM contended").fetchall() == []
+
+
+def test_retries_are_bounded_and_the_lock_error_surfaces(
+    conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10)
+
+    with pytest.raises(psycopg.errors.LockNotAvailable):
+        run_with_lock_discipline(conn, [ADD_COLUMN], impatient, "add column")
+
+    assert retries_logged(caplog) == 2
+    columns = conn.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'contended'"
+    ).fetchone()
+    assert columns == (1,)
+
+
+def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(
+    project: Path, conn: psycopg.Connection[Any], database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CREATE INDEX CONCURRENTLY waits for old snapshots under lock_timeout too; a refusal
+    leaves an INVALID index, which the retry's repair drops before building again."""
+    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    config = load_config(project, "dev")
+    for step in render_part(project, "001_baseline", config).steps:
+        conn.execute(step.apply)
+    first_index = render_part(project, "002a_indexes", config).steps[0]
+    with psycopg.connect(database) as reader:
+        reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        reader.execute("SELECT count(*) FROM auth.users")
+        threading.Timer(0.5, reader.rollback).start()
+
+        run_with_lock_discipline(conn, first_index.apply_statements, QUICK, first_index.name)
+
+    assert retries_logged(caplog) >= 1
+    assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() == (0,)
+    built = conn.execute(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass("
+        "'experiments_v1.idx_experiments_v1_status_created')"
+    ).fetchall()
+    assert built == [(True,)]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("lock_retries", -1, "greater than or equal to 0"),
+        ("lock_retries", "3", "valid integer"),
+        ("retry_backoff_ms", 0, "greater than or equal to 1"),
+        ("lock_timeout", "5 seconds", "should match pattern"),
+    ],
+)
+def test_bad_lock_settings_name_file_and_key(
+    sandbox: Path, key: str, value: object, problem: str
+) -> None:
+    prod = sandbox / "config/prod.yaml"
+    data = yaml.safe_load(prod.read_text())
+    data["ddl"][key] = value
+    prod.write_text(yaml.safe_dump(data))
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(sandbox, "prod")
+
+    assert caught.value.file == str(prod) and caught.value.key_path == ("ddl", key)
+    assert problem in caught.value.problem
+
+
+def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
+    project: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "tmplmig.locking")
+    commands.apply(project, "prod", url=db_url)
+    executed = [r.args[1] for r in caplog.records if r.levelno == logging.DEBUG]
+
+    bundle = commands.render_bundle(project, "prod")
+    files = [bundle[name] for name in manifest_files(bundle[MANIFEST], "apply")]
+    steps = [chunk for text in files for chunk in re.split(STEP_LINE, text)[1:]]
+    shown = [chunk.strip().removesuffix("COMMIT;").strip() for chunk in steps]
+    assert len(shown) > 100 and "\n".join(executed) == "\n".join(shown)
+    assert all(text.count("SET lock_timeout = '2s';") == 1 for text in files)
