@@ -97,6 +97,7 @@ def project() -> Path:
 @pytest.fixture
 def sandbox(project: Path, tmp_path: Path) -> Path:
     """A copy of the project whose config, templates and migrations a test may edit."""
+    copy = tmp_path / "project"
     for folder in ("config", "templates", "migrations"):
-        shutil.copytree(project / folder, tmp_path / folder)
-    return tmp_path
+        shutil.copytree(project / folder, copy / folder)
+    return copy

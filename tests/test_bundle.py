@@ -8,7 +8,6 @@ restore the empty one.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -123,23 +122,15 @@ def test_rollback_files_in_manifest_order_restore_the_empty_catalog(
     assert difference(before, snapshot(conn)) == {}
 
 
-@pytest.fixture
-def project_copy(project: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    for folder in ("config", "templates", "migrations"):
-        shutil.copytree(project / folder, copy / folder)
-    return copy
-
-
 def test_check_catches_a_changed_template(
-    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sandbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     committed = tmp_path / "committed"
-    commands.write_render(project_copy, "dev", committed)
-    argv = ["--project", str(project_copy), "render", "--env", "dev", "--check", str(committed)]
+    commands.write_render(sandbox, "dev", committed)
+    argv = ["--project", str(sandbox), "render", "--env", "dev", "--check", str(committed)]
     assert cli.main(argv) == 0
 
-    template = project_copy / "templates/002a_indexes.sql.j2"
+    template = sandbox / "templates/002a_indexes.sql.j2"
     template.write_text(template.read_text().replace('"user_id, status"', '"status, user_id"'))
     assert cli.main(argv) == 1
     diff = capsys.readouterr().out

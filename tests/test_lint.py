@@ -3,7 +3,6 @@ safe variant; the project's own templates carry only the findings named below.""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -205,31 +204,24 @@ def test_set_local_lock_timeout_ends_with_its_transaction(project: Path) -> None
     assert rules(lint_steps(project, *steps)) == [("missing-lock-timeout", 20)]
 
 
-@pytest.fixture
-def project_copy(project: Path, tmp_path: Path) -> Path:
-    for folder in ("config", "templates", "migrations"):
-        shutil.copytree(project / folder, tmp_path / folder)
-    return tmp_path
-
-
 def test_lint_cli_names_env_file_and_line_and_fails(
-    project_copy: Path, capsys: pytest.CaptureFixture[str]
+    sandbox: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    template = project_copy / "templates/002c_system_tables.sql.j2"
+    template = sandbox / "templates/002c_system_tables.sql.j2"
     template.write_text(
         template.read_text()
         + '{% call(d) step("retype") %}{% if d == "apply" %}\n'
         + "ALTER TABLE {{ schemas.audits|qualified('audit_log') }} ALTER COLUMN action TYPE"
         + " varchar(20);\n{% endif %}{% endcall %}\n"
     )
-    assert cli.main(["--project", str(project_copy), "lint", "--env", "prod"]) == 1
+    assert cli.main(["--project", str(sandbox), "lint", "--env", "prod"]) == 1
     out = capsys.readouterr().out.splitlines()
     retype = [line for line in out if "column-type-change" in line]
     assert retype == [
         "prod/002c_system_tables.sql:118: column-type-change: audits.audit_log.action: "
         f"{RULES['column-type-change']} [step: retype]"
     ]
-    lines = (commands.render_bundle(project_copy, "prod")["002c_system_tables.sql"]).split("\n")
+    lines = (commands.render_bundle(sandbox, "prod")["002c_system_tables.sql"]).split("\n")
     assert lines[117].startswith('ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
 
 

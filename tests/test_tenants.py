@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -28,14 +27,6 @@ ALL_PARTS = [
     "002d_roles_grants",
     "002e_functions",
 ]
-
-
-@pytest.fixture
-def sandbox(project: Path, tmp_path: Path) -> Path:
-    """A copy of the project (with the example tenants) whose YAML a test may edit."""
-    for folder in ("config", "templates", "migrations"):
-        shutil.copytree(project / folder, tmp_path / folder)
-    return tmp_path
 
 
 def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:
