@@ -23,6 +23,15 @@ from tmplmig.cluster import throwaway_cluster
 
 PROJECT = Path(__file__).resolve().parent.parent
 DSN_VAR = "TMPLMIG_TEST_DSN"
+#: every migration of the project, in the order yoyo applies them
+ALL_PARTS = [
+    "001_baseline",
+    "002a_indexes",
+    "002b_foreign_keys",
+    "002c_system_tables",
+    "002d_roles_grants",
+    "002e_functions",
+]
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +60,9 @@ def url_for(dsn: str) -> str:
     return f"postgresql+psycopg://{auth}@{host}:{port}/{p['dbname']}"
 
 
-@pytest.fixture
-def database(server_dsn: str) -> Iterator[str]:
-    """A fresh, empty database for one test; its libpq DSN. Dropped afterwards."""
+@contextlib.contextmanager
+def fresh_database(server_dsn: str) -> Iterator[str]:
+    """Create an empty database; yield its libpq DSN; drop it and the roles left unused."""
     name = f"tmplmig_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -61,6 +70,20 @@ def database(server_dsn: str) -> Iterator[str]:
     with psycopg.connect(server_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         drop_tmplmig_roles(admin)
+
+
+@pytest.fixture
+def database(server_dsn: str) -> Iterator[str]:
+    """A fresh, empty database for one test; its libpq DSN. Dropped afterwards."""
+    with fresh_database(server_dsn) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def second_database(server_dsn: str) -> Iterator[str]:
+    """Another fresh database on the same server, for side-by-side comparisons."""
+    with fresh_database(server_dsn) as dsn:
+        yield dsn
 
 
 def drop_tmplmig_roles(admin: psycopg.Connection[Any]) -> None:

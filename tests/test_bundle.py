@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from conftest import dsn_for
 
 from tmplmig import cli, commands
 from tmplmig.bundle import MANIFEST
@@ -53,17 +50,6 @@ def bundle(project: Path, tmp_path: Path) -> Path:
     out = tmp_path / "bundle"
     commands.write_render(project, ENV, out)
     return out
-
-
-@pytest.fixture
-def second_database(server_dsn: str) -> Iterator[str]:
-    """Another fresh database on the same server, for side-by-side comparisons."""
-    name = f"tmplmig_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield dsn_for(server_dsn, name)
-    with psycopg.connect(server_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_bundle_files_and_manifest_are_deterministic(project: Path, tmp_path: Path) -> None:

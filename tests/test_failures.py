@@ -18,20 +18,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import ALL_PARTS
 
 from tmplmig import commands
 from tmplmig.bundle import MANIFEST, manifest_files
 from tmplmig.catalog import Snapshot, difference, snapshot
 from tmplmig.cluster import find_bindir
 
-PARTS = [
-    "001_baseline",
-    "002a_indexes",
-    "002b_foreign_keys",
-    "002c_system_tables",
-    "002d_roles_grants",
-    "002e_functions",
-]
 INVALID_INDEXES = """
     SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
     WHERE NOT i.indisvalid"""
@@ -105,9 +98,9 @@ def test_killed_index_build_leaves_invalid_index_that_next_apply_rebuilds(
 ) -> None:
     assert isinstance(interrupted_index_build.error, psycopg.OperationalError)
     assert conn.execute(INVALID_INDEXES).fetchall() == [("idx_experiments_v1_status_created",)]
-    assert [s.id for s in commands.status(project, "dev", url=db_url) if s.applied] == PARTS[:1]
+    assert [s.id for s in commands.status(project, "dev", url=db_url) if s.applied] == ALL_PARTS[:1]
 
-    assert commands.apply(project, "dev", url=db_url) == PARTS[1:]
+    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS[1:]
     assert conn.execute(INVALID_INDEXES).fetchall() == []
     valid = conn.execute(
         "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
@@ -123,7 +116,7 @@ def test_rollback_after_partial_apply_restores_the_empty_database(
     conn: psycopg.Connection[Any],
 ) -> None:
     assert conn.execute(INVALID_INDEXES).fetchall() != []
-    assert commands.rollback(project, "dev", url=db_url) == PARTS[:1]
+    assert commands.rollback(project, "dev", url=db_url) == ALL_PARTS[:1]
     assert difference(interrupted_index_build.empty, snapshot(conn)) == {}
 
 
@@ -172,17 +165,17 @@ def test_two_yoyo_applies_started_together_apply_each_migration_once(
         "SELECT migration_id, count(*) FROM _yoyo_log WHERE operation = 'apply'"
         " GROUP BY migration_id ORDER BY migration_id"
     ).fetchall()
-    assert applied == [(part, 1) for part in PARTS]
+    assert applied == [(part, 1) for part in ALL_PARTS]
     assert conn.execute(INVALID_INDEXES).fetchall() == []
 
 
 def test_apply_after_the_bundle_was_run_by_hand_converges(
     project: Path, database: str, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    run_bundle_by_hand(database, project, tmp_path, PARTS)
+    run_bundle_by_hand(database, project, tmp_path, ALL_PARTS)
     by_hand = snapshot(conn)
 
-    assert commands.apply(project, "dev", url=db_url) == PARTS
+    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
     assert difference(by_hand, snapshot(conn)) == {}
 
 
@@ -203,7 +196,7 @@ def test_apply_waits_politely_behind_a_long_transaction_then_completes(
     with psycopg.connect(database) as long_transaction:
         long_transaction.execute("INSERT INTO auth.users (email) VALUES ('busy@example.org')")
         threading.Timer(1.0, long_transaction.commit).start()
-        assert commands.apply(sandbox, "dev", url=db_url) == PARTS
+        assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS
 
     refused = {r.getMessage().partition(":")[0] for r in caplog.records}
     assert "foreign key fk_experiments_user" in refused

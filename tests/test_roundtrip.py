@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from conftest import ALL_PARTS
 
 from tmplmig import commands
 from tmplmig.catalog import difference, snapshot
@@ -49,14 +50,6 @@ SEED_TRIGGERS = {
     ("experiments_v1.promotions", "audit_promotions_changes"),
 }
 SEED_ROLES = {"app_readonly", "app_readwrite", "app_admin"}
-ALL_PARTS = [
-    "001_baseline",
-    "002a_indexes",
-    "002b_foreign_keys",
-    "002c_system_tables",
-    "002d_roles_grants",
-    "002e_functions",
-]
 
 
 def _rows(conn: psycopg.Connection[Any], query: str) -> set[tuple[Any, ...]]:

@@ -11,22 +11,13 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from conftest import dsn_for, url_for
+from conftest import ALL_PARTS, dsn_for, url_for
 from psycopg import sql
 
 from tmplmig import cli, commands, fanout
 from tmplmig.catalog import Snapshot, difference, snapshot
 from tmplmig.config import ConfigError, load_config
 from tmplmig.tenants import database_url, load_tenants, with_schema
-
-ALL_PARTS = [
-    "001_baseline",
-    "002a_indexes",
-    "002b_foreign_keys",
-    "002c_system_tables",
-    "002d_roles_grants",
-    "002e_functions",
-]
 
 
 def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:
