@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -86,6 +87,14 @@ class _Collector:
         return ""
 
 
+#: the collector of the render in progress in this thread; the ``step`` global records into it
+_collecting: ContextVar[_Collector] = ContextVar("tmplmig_collecting")
+
+
+def _step(*name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
+    return _collecting.get().step(*name, caller=caller, repair=repair)
+
+
 def template_context(config: LoadedConfig) -> dict[str, Any]:
     """What templates see: wrapped config values plus environment and tenant names."""
     data = config.settings.model_dump(mode="python")
@@ -110,20 +119,24 @@ def part_ids(templates_dir: Path) -> list[str]:
 
 @lru_cache(maxsize=16)
 def _environment(templates_dir: Path) -> jinja2.Environment:
-    """One Jinja environment per templates folder, so each template compiles once per process."""
-    return make_environment(templates_dir, {})
+    """One Jinja environment per templates folder, so each template compiles once per process
+    and ``_macros.sql.j2`` (imported without context) is evaluated once, not once per render."""
+    return make_environment(templates_dir, {"step": _step})
 
 
-def render_part(project: Path, part_id: str, config: LoadedConfig) -> Part:
-    """Render one part template for ``config``."""
+def render_part(
+    project: Path, part_id: str, config: LoadedConfig, context: dict[str, Any] | None = None
+) -> Part:
+    """Render one part template for ``config`` (``context``: its template_context, if known)."""
     if not PART_ID.match(part_id):
         raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
     collector = _Collector()
     env = _environment((project / "templates").resolve())
     name = part_id + TEMPLATE_SUFFIX
+    token = _collecting.set(collector)
     try:
         template = env.get_template(name)
-        module = template.make_module({**template_context(config), "step": collector.step})
+        module = template.make_module(context or template_context(config))
     except jinja2.TemplateNotFound:
         raise RenderError(f"templates/{name}: template not found") from None
     except jinja2.TemplateError as exc:
@@ -132,6 +145,8 @@ def render_part(project: Path, part_id: str, config: LoadedConfig) -> Part:
         raise RenderError(f"templates/{name}{where}: {exc}") from None
     except RenderError as exc:
         raise RenderError(f"templates/{name}: {exc}") from None
+    finally:
+        _collecting.reset(token)
     stray = _COMMENT_LINE.sub("", str(module)).strip()
     if stray:
         raise RenderError(f"templates/{name}: SQL outside a step: {stray[:80]!r}")
@@ -150,4 +165,5 @@ def render_part(project: Path, part_id: str, config: LoadedConfig) -> Part:
 
 def render_all(project: Path, config: LoadedConfig) -> list[Part]:
     """Render every part for ``config`` in id order."""
-    return [render_part(project, pid, config) for pid in part_ids(project / "templates")]
+    context = template_context(config)
+    return [render_part(project, pid, config, context) for pid in part_ids(project / "templates")]

@@ -42,79 +42,39 @@ $body$;
 -- step: revoke PUBLIC on app schemas
 REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quarantine", "audits", "system" FROM PUBLIC;
 
--- step: grant USAGE on "auth" to app_readonly
+-- step: privileges of app_readonly in auth
 GRANT USAGE ON SCHEMA "auth" TO "app_readonly";
-
--- step: grant SELECT on "auth" to app_readonly
 GRANT SELECT ON ALL TABLES IN SCHEMA "auth" TO "app_readonly";
-
--- step: grant SELECT on "auth" to app_readonly
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readonly";
-
--- step: default privileges SELECT on TABLES in auth to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON TABLES TO "app_readonly";
-
--- step: default privileges SELECT on SEQUENCES in auth to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
--- step: grant USAGE on "experiments_v1" to app_readonly
+-- step: privileges of app_readonly in experiments_v1
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readonly";
-
--- step: grant SELECT on "experiments_v1" to app_readonly
 GRANT SELECT ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readonly";
-
--- step: grant SELECT on "experiments_v1" to app_readonly
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readonly";
-
--- step: default privileges SELECT on TABLES in experiments_v1 to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON TABLES TO "app_readonly";
-
--- step: default privileges SELECT on SEQUENCES in experiments_v1 to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
--- step: grant USAGE on "production" to app_readonly
+-- step: privileges of app_readonly in production
 GRANT USAGE ON SCHEMA "production" TO "app_readonly";
-
--- step: grant SELECT on "production" to app_readonly
 GRANT SELECT ON ALL TABLES IN SCHEMA "production" TO "app_readonly";
-
--- step: grant SELECT on "production" to app_readonly
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readonly";
-
--- step: default privileges SELECT on TABLES in production to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON TABLES TO "app_readonly";
-
--- step: default privileges SELECT on SEQUENCES in production to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
--- step: grant USAGE on "providers" to app_readonly
+-- step: privileges of app_readonly in providers
 GRANT USAGE ON SCHEMA "providers" TO "app_readonly";
-
--- step: grant SELECT on "providers" to app_readonly
 GRANT SELECT ON ALL TABLES IN SCHEMA "providers" TO "app_readonly";
-
--- step: grant SELECT on "providers" to app_readonly
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readonly";
-
--- step: default privileges SELECT on TABLES in providers to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON TABLES TO "app_readonly";
-
--- step: default privileges SELECT on SEQUENCES in providers to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
--- step: grant USAGE on "quarantine" to app_readonly
+-- step: privileges of app_readonly in quarantine
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readonly";
-
--- step: grant SELECT on "quarantine" to app_readonly
 GRANT SELECT ON ALL TABLES IN SCHEMA "quarantine" TO "app_readonly";
-
--- step: grant SELECT on "quarantine" to app_readonly
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readonly";
-
--- step: default privileges SELECT on TABLES in quarantine to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON TABLES TO "app_readonly";
-
--- step: default privileges SELECT on SEQUENCES in quarantine to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: grant USAGE on "audits" to app_readonly
@@ -132,79 +92,39 @@ GRANT SELECT ON TABLE "system"."retention_policies" TO "app_readonly";
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readonly
 GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readonly";
 
--- step: grant USAGE on "auth" to app_readwrite
+-- step: privileges of app_readwrite in auth
 GRANT USAGE ON SCHEMA "auth" TO "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "auth" to app_readwrite
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" TO "app_readwrite";
-
--- step: grant USAGE, SELECT on "auth" to app_readwrite
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in auth to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
-
--- step: default privileges USAGE, SELECT on SEQUENCES in auth to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
--- step: grant USAGE on "experiments_v1" to app_readwrite
+-- step: privileges of app_readwrite in experiments_v1
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "experiments_v1" to app_readwrite
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readwrite";
-
--- step: grant USAGE, SELECT on "experiments_v1" to app_readwrite
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in experiments_v1 to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
-
--- step: default privileges USAGE, SELECT on SEQUENCES in experiments_v1 to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
--- step: grant USAGE on "production" to app_readwrite
+-- step: privileges of app_readwrite in production
 GRANT USAGE ON SCHEMA "production" TO "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "production" to app_readwrite
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" TO "app_readwrite";
-
--- step: grant USAGE, SELECT on "production" to app_readwrite
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in production to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
-
--- step: default privileges USAGE, SELECT on SEQUENCES in production to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
--- step: grant USAGE on "providers" to app_readwrite
+-- step: privileges of app_readwrite in providers
 GRANT USAGE ON SCHEMA "providers" TO "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "providers" to app_readwrite
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" TO "app_readwrite";
-
--- step: grant USAGE, SELECT on "providers" to app_readwrite
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in providers to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
-
--- step: default privileges USAGE, SELECT on SEQUENCES in providers to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
--- step: grant USAGE on "quarantine" to app_readwrite
+-- step: privileges of app_readwrite in quarantine
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "quarantine" to app_readwrite
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" TO "app_readwrite";
-
--- step: grant USAGE, SELECT on "quarantine" to app_readwrite
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in quarantine to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
-
--- step: default privileges USAGE, SELECT on SEQUENCES in quarantine to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: grant USAGE on "audits" to app_readwrite
@@ -222,79 +142,39 @@ GRANT SELECT ON TABLE "system"."retention_policies" TO "app_readwrite";
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
 GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readwrite";
 
--- step: grant USAGE, CREATE on "auth" to app_admin
+-- step: privileges of app_admin in auth
 GRANT USAGE, CREATE ON SCHEMA "auth" TO "app_admin";
-
--- step: grant ALL on "auth" to app_admin
 GRANT ALL ON ALL TABLES IN SCHEMA "auth" TO "app_admin";
-
--- step: grant ALL on "auth" to app_admin
 GRANT ALL ON ALL SEQUENCES IN SCHEMA "auth" TO "app_admin";
-
--- step: default privileges ALL on TABLES in auth to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON TABLES TO "app_admin";
-
--- step: default privileges ALL on SEQUENCES in auth to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON SEQUENCES TO "app_admin";
 
--- step: grant USAGE, CREATE on "experiments_v1" to app_admin
+-- step: privileges of app_admin in experiments_v1
 GRANT USAGE, CREATE ON SCHEMA "experiments_v1" TO "app_admin";
-
--- step: grant ALL on "experiments_v1" to app_admin
 GRANT ALL ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_admin";
-
--- step: grant ALL on "experiments_v1" to app_admin
 GRANT ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_admin";
-
--- step: default privileges ALL on TABLES in experiments_v1 to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON TABLES TO "app_admin";
-
--- step: default privileges ALL on SEQUENCES in experiments_v1 to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON SEQUENCES TO "app_admin";
 
--- step: grant USAGE, CREATE on "production" to app_admin
+-- step: privileges of app_admin in production
 GRANT USAGE, CREATE ON SCHEMA "production" TO "app_admin";
-
--- step: grant ALL on "production" to app_admin
 GRANT ALL ON ALL TABLES IN SCHEMA "production" TO "app_admin";
-
--- step: grant ALL on "production" to app_admin
 GRANT ALL ON ALL SEQUENCES IN SCHEMA "production" TO "app_admin";
-
--- step: default privileges ALL on TABLES in production to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON TABLES TO "app_admin";
-
--- step: default privileges ALL on SEQUENCES in production to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON SEQUENCES TO "app_admin";
 
--- step: grant USAGE, CREATE on "providers" to app_admin
+-- step: privileges of app_admin in providers
 GRANT USAGE, CREATE ON SCHEMA "providers" TO "app_admin";
-
--- step: grant ALL on "providers" to app_admin
 GRANT ALL ON ALL TABLES IN SCHEMA "providers" TO "app_admin";
-
--- step: grant ALL on "providers" to app_admin
 GRANT ALL ON ALL SEQUENCES IN SCHEMA "providers" TO "app_admin";
-
--- step: default privileges ALL on TABLES in providers to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON TABLES TO "app_admin";
-
--- step: default privileges ALL on SEQUENCES in providers to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON SEQUENCES TO "app_admin";
 
--- step: grant USAGE, CREATE on "quarantine" to app_admin
+-- step: privileges of app_admin in quarantine
 GRANT USAGE, CREATE ON SCHEMA "quarantine" TO "app_admin";
-
--- step: grant ALL on "quarantine" to app_admin
 GRANT ALL ON ALL TABLES IN SCHEMA "quarantine" TO "app_admin";
-
--- step: grant ALL on "quarantine" to app_admin
 GRANT ALL ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_admin";
-
--- step: default privileges ALL on TABLES in quarantine to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON TABLES TO "app_admin";
-
--- step: default privileges ALL on SEQUENCES in quarantine to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON SEQUENCES TO "app_admin";
 
 -- step: grant USAGE on "audits" to app_admin

@@ -27,79 +27,39 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_admin";
 -- step: grant USAGE on "audits" to app_admin
 REVOKE USAGE ON SCHEMA "audits" FROM "app_admin";
 
--- step: default privileges ALL on SEQUENCES in quarantine to app_admin
+-- step: privileges of app_admin in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
-
--- step: default privileges ALL on TABLES in quarantine to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
-
--- step: grant ALL on "quarantine" to app_admin
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
-
--- step: grant ALL on "quarantine" to app_admin
 REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
-
--- step: grant USAGE, CREATE on "quarantine" to app_admin
 REVOKE USAGE, CREATE ON SCHEMA "quarantine" FROM "app_admin";
 
--- step: default privileges ALL on SEQUENCES in providers to app_admin
+-- step: privileges of app_admin in providers
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
-
--- step: default privileges ALL on TABLES in providers to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
-
--- step: grant ALL on "providers" to app_admin
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
-
--- step: grant ALL on "providers" to app_admin
 REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
-
--- step: grant USAGE, CREATE on "providers" to app_admin
 REVOKE USAGE, CREATE ON SCHEMA "providers" FROM "app_admin";
 
--- step: default privileges ALL on SEQUENCES in production to app_admin
+-- step: privileges of app_admin in production
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
-
--- step: default privileges ALL on TABLES in production to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
-
--- step: grant ALL on "production" to app_admin
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
-
--- step: grant ALL on "production" to app_admin
 REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
-
--- step: grant USAGE, CREATE on "production" to app_admin
 REVOKE USAGE, CREATE ON SCHEMA "production" FROM "app_admin";
 
--- step: default privileges ALL on SEQUENCES in experiments_v1 to app_admin
+-- step: privileges of app_admin in experiments_v1
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
-
--- step: default privileges ALL on TABLES in experiments_v1 to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
-
--- step: grant ALL on "experiments_v1" to app_admin
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
-
--- step: grant ALL on "experiments_v1" to app_admin
 REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
-
--- step: grant USAGE, CREATE on "experiments_v1" to app_admin
 REVOKE USAGE, CREATE ON SCHEMA "experiments_v1" FROM "app_admin";
 
--- step: default privileges ALL on SEQUENCES in auth to app_admin
+-- step: privileges of app_admin in auth
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
-
--- step: default privileges ALL on TABLES in auth to app_admin
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
-
--- step: grant ALL on "auth" to app_admin
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
-
--- step: grant ALL on "auth" to app_admin
 REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
-
--- step: grant USAGE, CREATE on "auth" to app_admin
 REVOKE USAGE, CREATE ON SCHEMA "auth" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
@@ -117,79 +77,39 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readwrite";
 -- step: grant USAGE on "audits" to app_readwrite
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readwrite";
 
--- step: default privileges USAGE, SELECT on SEQUENCES in quarantine to app_readwrite
+-- step: privileges of app_readwrite in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in quarantine to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-
--- step: grant USAGE, SELECT on "quarantine" to app_readwrite
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "quarantine" to app_readwrite
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readwrite";
-
--- step: grant USAGE on "quarantine" to app_readwrite
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readwrite";
 
--- step: default privileges USAGE, SELECT on SEQUENCES in providers to app_readwrite
+-- step: privileges of app_readwrite in providers
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in providers to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-
--- step: grant USAGE, SELECT on "providers" to app_readwrite
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "providers" to app_readwrite
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" FROM "app_readwrite";
-
--- step: grant USAGE on "providers" to app_readwrite
 REVOKE USAGE ON SCHEMA "providers" FROM "app_readwrite";
 
--- step: default privileges USAGE, SELECT on SEQUENCES in production to app_readwrite
+-- step: privileges of app_readwrite in production
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in production to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-
--- step: grant USAGE, SELECT on "production" to app_readwrite
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "production" to app_readwrite
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" FROM "app_readwrite";
-
--- step: grant USAGE on "production" to app_readwrite
 REVOKE USAGE ON SCHEMA "production" FROM "app_readwrite";
 
--- step: default privileges USAGE, SELECT on SEQUENCES in experiments_v1 to app_readwrite
+-- step: privileges of app_readwrite in experiments_v1
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in experiments_v1 to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-
--- step: grant USAGE, SELECT on "experiments_v1" to app_readwrite
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "experiments_v1" to app_readwrite
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readwrite";
-
--- step: grant USAGE on "experiments_v1" to app_readwrite
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readwrite";
 
--- step: default privileges USAGE, SELECT on SEQUENCES in auth to app_readwrite
+-- step: privileges of app_readwrite in auth
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
-
--- step: default privileges SELECT, INSERT, UPDATE on TABLES in auth to app_readwrite
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-
--- step: grant USAGE, SELECT on "auth" to app_readwrite
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readwrite";
-
--- step: grant SELECT, INSERT, UPDATE on "auth" to app_readwrite
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" FROM "app_readwrite";
-
--- step: grant USAGE on "auth" to app_readwrite
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readwrite";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readonly
@@ -207,79 +127,39 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readonly";
 -- step: grant USAGE on "audits" to app_readonly
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readonly";
 
--- step: default privileges SELECT on SEQUENCES in quarantine to app_readonly
+-- step: privileges of app_readonly in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
-
--- step: default privileges SELECT on TABLES in quarantine to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON TABLES FROM "app_readonly";
-
--- step: grant SELECT on "quarantine" to app_readonly
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readonly";
-
--- step: grant SELECT on "quarantine" to app_readonly
 REVOKE SELECT ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readonly";
-
--- step: grant USAGE on "quarantine" to app_readonly
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readonly";
 
--- step: default privileges SELECT on SEQUENCES in providers to app_readonly
+-- step: privileges of app_readonly in providers
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
-
--- step: default privileges SELECT on TABLES in providers to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON TABLES FROM "app_readonly";
-
--- step: grant SELECT on "providers" to app_readonly
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readonly";
-
--- step: grant SELECT on "providers" to app_readonly
 REVOKE SELECT ON ALL TABLES IN SCHEMA "providers" FROM "app_readonly";
-
--- step: grant USAGE on "providers" to app_readonly
 REVOKE USAGE ON SCHEMA "providers" FROM "app_readonly";
 
--- step: default privileges SELECT on SEQUENCES in production to app_readonly
+-- step: privileges of app_readonly in production
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
-
--- step: default privileges SELECT on TABLES in production to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON TABLES FROM "app_readonly";
-
--- step: grant SELECT on "production" to app_readonly
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readonly";
-
--- step: grant SELECT on "production" to app_readonly
 REVOKE SELECT ON ALL TABLES IN SCHEMA "production" FROM "app_readonly";
-
--- step: grant USAGE on "production" to app_readonly
 REVOKE USAGE ON SCHEMA "production" FROM "app_readonly";
 
--- step: default privileges SELECT on SEQUENCES in experiments_v1 to app_readonly
+-- step: privileges of app_readonly in experiments_v1
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
-
--- step: default privileges SELECT on TABLES in experiments_v1 to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON TABLES FROM "app_readonly";
-
--- step: grant SELECT on "experiments_v1" to app_readonly
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readonly";
-
--- step: grant SELECT on "experiments_v1" to app_readonly
 REVOKE SELECT ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readonly";
-
--- step: grant USAGE on "experiments_v1" to app_readonly
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readonly";
 
--- step: default privileges SELECT on SEQUENCES in auth to app_readonly
+-- step: privileges of app_readonly in auth
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
-
--- step: default privileges SELECT on TABLES in auth to app_readonly
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON TABLES FROM "app_readonly";
-
--- step: grant SELECT on "auth" to app_readonly
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
-
--- step: grant SELECT on "auth" to app_readonly
 REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
-
--- step: grant USAGE on "auth" to app_readonly
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
 
 -- step: role app_admin
