@@ -47,14 +47,6 @@ def only(snap: Snapshot, schemas: set[str], roles: set[str]) -> Snapshot:
     return {kind: frozenset(r for r in rows if belongs(r)) for kind, rows in snap.items()}
 
 
-def without_tracking(snap: Snapshot) -> Snapshot:
-    """A snapshot minus the tenants' tracking schemas (they hold yoyo's tables only)."""
-    return {
-        kind: frozenset(r for r in rows if not str(r[0]).startswith("tmplmig_"))
-        for kind, rows in snap.items()
-    }
-
-
 # --- placement and validation -------------------------------------------------------------
 
 
@@ -192,7 +184,7 @@ def test_rolling_back_one_tenant_leaves_the_other_exactly_as_it_was(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     commands.apply(project, "dev", "globex", url=db_url)
-    globex_only = without_tracking(snapshot(conn))
+    globex_only = snapshot(conn)
     commands.apply(project, "dev", "acme", url=db_url)
     globex = (schemas_of(project, "globex"), roles_of(project, "globex"))
     globex_before = only(snapshot(conn), *globex)
@@ -203,7 +195,7 @@ def test_rolling_back_one_tenant_leaves_the_other_exactly_as_it_was(
     after = snapshot(conn)
     assert difference(globex_before, only(after, *globex)) == {}
     # acme's schemas and roles are gone; pgcrypto stays (database-wide, globex uses it)
-    assert difference(globex_only, without_tracking(after)) == {}
+    assert difference(globex_only, after) == {}
     assert all(s.applied for s in commands.status(project, "dev", "globex", url=db_url))
 
 
@@ -302,7 +294,7 @@ def test_fan_out_rollback_undoes_every_tenant(
     outcomes = fanout.run_all(project, "dev", "rollback", url=db_url)
     assert {o.state for o in outcomes} == {"rolled back"}
     # pgcrypto stays installed, but its functions are extension members, not ours
-    assert difference(before, without_tracking(snapshot(conn))) == {}
+    assert difference(before, snapshot(conn)) == {}
 
 
 def test_database_url_env_names_the_variable_that_holds_the_url(
@@ -349,3 +341,22 @@ def test_a_tenant_failing_mid_migration_keeps_its_earlier_parts_and_resumes(
     assert (again["acme"].state, again["globex"].state) == ("up to date", "up to date")
     assert again["initech"].state == "applied"
     assert again["initech"].detail == ", ".join(ALL_PARTS[1:])
+
+
+def test_verify_and_mark_of_a_tenant_look_at_its_own_database_and_leave_it_applied(
+    sandbox: Path, db_url: str, second_database: str
+) -> None:
+    """verify applies to a scratch database, never to the tenant's database it reads."""
+    far_db = psycopg.conninfo.conninfo_to_dict(second_database)["dbname"]
+    add_tenant(sandbox, "far", {"tenant": {"database": far_db}})
+    assert commands.apply(sandbox, "dev", "far", url=db_url) == ALL_PARTS
+    assert commands.verify(sandbox, "dev", "far", url=db_url) == []
+    assert all(s.applied for s in commands.status(sandbox, "dev", "far", url=db_url))
+
+    with psycopg.connect(second_database, autocommit=True) as far:
+        far.execute("DROP INDEX far_audits.idx_audit_entity")
+    problems = [str(p) for p in commands.verify(sandbox, "dev", "far", url=db_url)]
+    assert problems == ["index far_audits.idx_audit_entity: missing"]
+    with pytest.raises(commands.CommandError, match="idx_audit_entity: missing"):
+        commands.mark(sandbox, "dev", "far", url=db_url)
+    assert all(s.applied for s in commands.status(sandbox, "dev", "far", url=db_url))

@@ -6,33 +6,41 @@ from typing import Any
 
 import psycopg
 
+from tmplmig.identifiers import TRACKING_PREFIX
+
 USER_SCHEMAS = "n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
-#: yoyo's own bookkeeping tables are not part of what a migration creates or drops.
-NOT_YOYO = "{rel} NOT IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock')"
+#: yoyo's bookkeeping (its tables, wherever they are, and the tenants' tracking schemas that
+#: hold them) is not part of what a migration creates or drops.
+NOT_YOYO = (
+    "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class y WHERE y.oid = {oid}"
+    " AND y.relname IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock'))"
+)
+NOT_TRACKING = f"NOT pg_catalog.starts_with(n.nspname, '{TRACKING_PREFIX}')"
 NOT_EXTENSION_MEMBER = (
     "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
 )
 
 QUERIES: dict[str, str] = {
     "schemas": f"""
-        SELECT n.nspname, n.nspacl::text FROM pg_catalog.pg_namespace n WHERE {USER_SCHEMAS}""",
+        SELECT n.nspname, n.nspacl::text FROM pg_catalog.pg_namespace n
+        WHERE {USER_SCHEMAS} AND {NOT_TRACKING}""",
     "tables": f"""
         SELECT n.nspname, c.relname, c.relkind::text, c.relacl::text
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {USER_SCHEMAS}
-          AND {NOT_YOYO.format(rel="c.relname")}""",
+          AND {NOT_YOYO.format(oid="c.oid")}""",
     "indexes": f"""
         SELECT n.nspname, c.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisvalid
         FROM pg_catalog.pg_index i
         JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(rel="i.indrelid::regclass::text")}""",
+        WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(oid="i.indrelid")}""",
     "constraints": f"""
         SELECT n.nspname, co.conrelid::regclass::text, co.conname, co.contype::text,
                co.convalidated, pg_catalog.pg_get_constraintdef(co.oid)
         FROM pg_catalog.pg_constraint co
         JOIN pg_catalog.pg_namespace n ON n.oid = co.connamespace
-        WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(rel="co.conrelid::regclass::text")}""",
+        WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(oid="co.conrelid")}""",
     "functions": f"""
         SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
                p.prosecdef, p.proconfig::text, p.proacl::text, pg_catalog.md5(p.prosrc)

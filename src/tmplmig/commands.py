@@ -23,7 +23,7 @@ from tmplmig.bundle import (
     unified_diff,
     write_bundle,
 )
-from tmplmig.config import LoadedConfig, load_config
+from tmplmig.config import load_config
 from tmplmig.parts import Part, render_all
 from tmplmig.yoyo_glue import selected
 
@@ -76,29 +76,46 @@ def check_render(project: Path, env: str, committed: Path, tenant: str | None = 
 _READING_MIGRATIONS = threading.Lock()
 
 
-def _tenant_url(project: Path, config: LoadedConfig, url: str | None, checked: bool) -> str:
-    """Check the tenant against the others, then point yoyo at its database and tracking schema."""
-    assert config.tenant is not None
-    if not checked:
-        tenants.load_tenants(project, config.env)
+def target_database(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    *,
+    tenants_checked: bool = False,
+) -> str:
+    """The yoyo URL of the database ``env`` (and ``tenant``, by its placement) migrates.
+
+    For a tenant, every tenant of the environment is checked first, unless the caller (a
+    fan-out) has done that already (``tenants_checked``).
+    """
+    if tenant is None:
+        return database_url(url)
+    config = load_config(project, env, tenant)
+    if not tenants_checked:
+        tenants.load_tenants(project, env)
     default = url or os.environ.get(DATABASE_URL_VAR) or None
     try:
-        return tenants.prepare_tracking(
-            database_url(tenants.database_url(config, default)), config.tenant
-        )
+        return database_url(tenants.database_url(config, default))
     except tenants.TenantError as exc:
         raise CommandError(str(exc)) from None
 
 
 @contextmanager
 def _migrations(
-    project: Path, env: str, tenant: str | None, url: str | None, tenants_checked: bool = False
+    project: Path,
+    env: str,
+    tenant: str | None,
+    url: str | None,
+    tenants_checked: bool = False,
+    at_url: bool = False,
 ) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
-    config = load_config(project, env, tenant)  # fail on bad config before connecting
-    if tenant is None:
-        target = database_url(url)
+    load_config(project, env, tenant)  # fail on bad config before connecting
+    if at_url:
+        database = database_url(url)
     else:
-        target = _tenant_url(project, config, url, tenants_checked)
+        database = target_database(project, env, tenant, url, tenants_checked=tenants_checked)
+    target = database if tenant is None else tenants.prepare_tracking(database, tenant)
     with selected(env, tenant):
         backend = get_backend(target)
         try:
@@ -126,13 +143,15 @@ def apply(
     url: str | None = None,
     *,
     tenants_checked: bool = False,
+    at_url: bool = False,
 ) -> list[str]:
     """Apply every pending migration; return the ids applied.
 
     ``tenants_checked``: the caller (a fan-out) has already checked all tenants together.
+    ``at_url``: migrate ``url`` itself, not the database the tenant's placement names.
     """
     with (
-        _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations),
+        _migrations(project, env, tenant, url, tenants_checked, at_url) as (backend, migrations),
         backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
     ):
         pending = backend.to_apply(migrations)
@@ -148,9 +167,13 @@ def rollback(
     part: str | None = None,
     *,
     tenants_checked: bool = False,
+    at_url: bool = False,
 ) -> list[str]:
     """Roll back all applied migrations, or ``part`` and those that depend on it."""
-    with _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations):
+    with _migrations(project, env, tenant, url, tenants_checked, at_url) as (
+        backend,
+        migrations,
+    ):
         if part is not None:
             ids = {m.id for m in migrations}
             if part not in ids:

@@ -16,7 +16,12 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tmplmig.identifiers import IdentifierError, check_identifier, check_role_name
+from tmplmig.identifiers import (
+    TRACKING_PREFIX,
+    IdentifierError,
+    check_identifier,
+    check_role_name,
+)
 
 KeyPath = tuple[str | int, ...]
 
@@ -86,7 +91,14 @@ class Schemas(_Strict):
 
     @model_validator(mode="after")
     def _distinct(self) -> Schemas:
-        _reject_duplicates(self.model_dump(), "schema")
+        names = self.model_dump()
+        _reject_duplicates(names, "schema")
+        for key, name in names.items():
+            if name.startswith(TRACKING_PREFIX):
+                raise ValueError(
+                    f"schema name {name!r} of {key} uses the prefix {TRACKING_PREFIX!r},"
+                    " which is reserved for tenants' tracking schemas"
+                )
         return self
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
+#: schemas named ``tmplmig_<tenant>`` hold yoyo's tracking tables of a tenant
+TRACKING_PREFIX = "tmplmig_"
 RESERVED_ROLE_NAMES = frozenset({"public", "none", "current_user", "session_user", "current_role"})
 
 

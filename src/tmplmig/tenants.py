@@ -15,8 +15,7 @@ import psycopg
 from psycopg import sql
 
 from tmplmig.config import ConfigError, KeyPath, LoadedConfig, format_key_path, load_config
-
-TRACKING_PREFIX = "tmplmig_"
+from tmplmig.identifiers import TRACKING_PREFIX
 
 
 class TenantError(Exception):

@@ -124,9 +124,9 @@ def expected_objects(project: Path, env: str, tenant: str | None, url: str) -> S
         try:
             with commands.connect(scratch_url) as conn:
                 before = snapshot(conn)
-                commands.apply(project, env, tenant, scratch_url)
+                commands.apply(project, env, tenant, scratch_url, at_url=True)
                 after = snapshot(conn)
-                commands.rollback(project, env, tenant, scratch_url)
+                commands.rollback(project, env, tenant, scratch_url, at_url=True)
         finally:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
@@ -138,7 +138,7 @@ def verify(
     project: Path, env: str, tenant: str | None = None, url: str | None = None
 ) -> list[Problem]:
     """Problems of the live database at ``url``; empty when it holds every expected object."""
-    live_url = commands.database_url(url)
+    live_url = commands.target_database(project, env, tenant, url)
     with commands.connect(live_url) as conn:
         live = snapshot(conn)
     return compare(expected_objects(project, env, tenant, live_url), live)
