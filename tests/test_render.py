@@ -59,7 +59,7 @@ def test_seed_rollback_gap_is_closed(project: Path) -> None:
     part = render_part(project, "002a_indexes", load_config(project, "dev"))
     creates = [s for s in part.steps if s.apply.startswith("CREATE INDEX")]
     drops = [s for s in part.steps if (s.rollback or "").startswith("DROP INDEX")]
-    assert len(creates) == len(drops) == 11 + 3  # the seed's, plus three serving foreign keys
+    assert len(creates) == len(drops) == 11 + 3 + 3  # the seed's, for foreign keys, for purges
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,28 @@ def test_every_foreign_key_column_leads_a_valid_index(
     assert conn.execute(UNINDEXED_FOREIGN_KEYS).fetchall() == []
 
 
+#: retention data classes whose timestamp column leads no valid index
+UNINDEXED_RETENTION_COLUMNS = """
+    SELECT p.data_class FROM system.retention_policies p
+    WHERE NOT EXISTS (
+        SELECT 1 FROM pg_index i
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = format('%I.%I', p.target_schema, p.target_table)::regclass
+          AND a.attname = p.timestamp_column AND i.indisvalid)"""
+
+
+def test_every_retention_timestamp_column_leads_a_valid_index(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """So each purge_expired batch reads its oldest rows by index, not by a table scan."""
+    commands.apply(project, "prod", url=db_url)
+    unindexed = conn.execute(UNINDEXED_RETENTION_COLUMNS).fetchall()
+    assert conn.execute("SELECT count(*) FROM system.retention_policies").fetchone() == (6,)
+    assert unindexed == []
+    conn.execute("DROP INDEX providers.idx_provider_health_checked_at")
+    assert conn.execute(UNINDEXED_RETENTION_COLUMNS).fetchall() == [("provider_health",)]
+
+
 def test_the_seed_indexes_alone_would_leave_foreign_keys_unindexed(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:

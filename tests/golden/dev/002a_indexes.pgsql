@@ -188,3 +188,42 @@ BEGIN
 END
 $body$;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_experiment" ON "quarantine"."quarantined_records" (experiment_id);
+
+-- step: index idx_experiments_created_at
+DO $body$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index
+        WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_experiments_created_at"') AND NOT indisvalid
+    ) THEN
+        DROP INDEX "experiments_v1"."idx_experiments_created_at";
+    END IF;
+END
+$body$;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_created_at" ON "experiments_v1"."experiments" (created_at);
+
+-- step: index idx_quarantine_quarantined_at
+DO $body$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index
+        WHERE indexrelid = pg_catalog.to_regclass('"quarantine"."idx_quarantine_quarantined_at"') AND NOT indisvalid
+    ) THEN
+        DROP INDEX "quarantine"."idx_quarantine_quarantined_at";
+    END IF;
+END
+$body$;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_quarantined_at" ON "quarantine"."quarantined_records" (quarantined_at);
+
+-- step: index idx_provider_health_checked_at
+DO $body$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index
+        WHERE indexrelid = pg_catalog.to_regclass('"providers"."idx_provider_health_checked_at"') AND NOT indisvalid
+    ) THEN
+        DROP INDEX "providers"."idx_provider_health_checked_at";
+    END IF;
+END
+$body$;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_checked_at" ON "providers"."provider_health" (checked_at);

@@ -7,6 +7,15 @@
 
 SET lock_timeout = '5s';
 
+-- step: index idx_provider_health_checked_at
+DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_checked_at";
+
+-- step: index idx_quarantine_quarantined_at
+DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_quarantined_at";
+
+-- step: index idx_experiments_created_at
+DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_created_at";
+
 -- step: index idx_quarantine_experiment
 DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_experiment";
 
