@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from conftest import ALL_PARTS
 
-from tmplmig import commands
+from tmplmig import cli, commands
 from tmplmig.catalog import difference, snapshot
 
 SEED_INDEXES = {
@@ -161,3 +162,13 @@ def test_yoyo_cli_refuses_to_guess_the_environment(project: Path, db_url: str) -
         text=True,
     )
     assert result.returncode != 0 and "set TMPLMIG_ENV" in result.stderr
+
+
+def test_cli_reports_a_database_failure_in_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://postgres@127.0.0.1:1/nowhere"
+    assert cli.main(["--project", str(project), "apply", "--env", "dev", "--database", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tmplmig: failed: OperationalError: connection failed")
+    assert "Traceback" not in err

@@ -6,12 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+import psycopg
+from yoyo.exceptions import BadMigration, LockTimeout
+
 from tmplmig import commands, fanout
 from tmplmig.cluster import ClusterError
 from tmplmig.config import ConfigError, available_envs
 from tmplmig.sqlrender import RenderError
 
 USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
+#: a migration that failed on the server (yoyo has rolled it back) or could not start
+RUN_ERRORS = (psycopg.Error, BadMigration, LockTimeout)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2
+    except RUN_ERRORS as exc:
+        print(f"tmplmig: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
