@@ -17,7 +17,7 @@ from psycopg import sql
 from tmplmig import cli, commands, fanout
 from tmplmig.catalog import Snapshot, difference, snapshot
 from tmplmig.config import ConfigError, load_config
-from tmplmig.tenants import database_url, load_tenants, with_schema
+from tmplmig.tenants import database_url, libpq_url, load_tenants, with_schema
 
 
 def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:
@@ -360,3 +360,12 @@ def test_verify_and_mark_of_a_tenant_look_at_its_own_database_and_leave_it_appli
     with pytest.raises(commands.CommandError, match="idx_audit_entity: missing"):
         commands.mark(sandbox, "dev", "far", url=db_url)
     assert all(s.applied for s in commands.status(sandbox, "dev", "far", url=db_url))
+
+
+def test_tracking_schema_keeps_connection_options_intact() -> None:
+    """libpq does not read '+' as a space: options must stay percent-encoded."""
+    url = "postgresql+psycopg://u@h:5/d?options=-c%20lock_timeout%3D5s"
+    tracked = with_schema(url, "tmplmig_acme")
+    assert "+" not in tracked and tracked.endswith("&schema=tmplmig_acme")
+    libpq = psycopg.conninfo.conninfo_to_dict(libpq_url(tracked))
+    assert libpq["options"] == "-c lock_timeout=5s" and "schema" not in libpq

@@ -204,7 +204,7 @@ def connect(url: str) -> Any:
     """A psycopg connection for a yoyo-style or libpq URL."""
     import psycopg
 
-    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    return psycopg.connect(tenants.libpq_url(url), autocommit=True)
 
 
 def verify(

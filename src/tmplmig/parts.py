@@ -57,16 +57,6 @@ class Part:
         """True when the SQL uses PostgreSQL-only syntax (dollar quoting, PL/pgSQL)."""
         return any("$" in "".join(s.apply_statements) + (s.rollback or "") for s in self.steps)
 
-    @property
-    def apply_sql(self) -> str:
-        """All apply steps in order."""
-        return "\n\n".join("\n".join(s.apply_statements) for s in self.steps)
-
-    @property
-    def rollback_sql(self) -> str:
-        """All rollback steps in reverse order (the order yoyo undoes them)."""
-        return "\n\n".join(s.rollback for s in reversed(self.steps) if s.rollback)
-
 
 @dataclass
 class _Collector:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -98,13 +98,17 @@ def with_schema(url: str, schema: str | None) -> str:
     query = {k: v for k, v in parse_qsl(parts.query) if k != "schema"}
     if schema is not None:
         query["schema"] = schema
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+def libpq_url(url: str) -> str:
+    """A yoyo URL as libpq takes it: no driver suffix, no yoyo-only ``schema`` parameter."""
+    return with_schema(url, None).replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def prepare_tracking(url: str, tenant: str) -> str:
     """Create the tenant's tracking schema if missing; return the yoyo URL that selects it."""
     schema = tracking_schema(tenant)
-    libpq_url = with_schema(url, None).replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(libpq_url, autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     return with_schema(url, schema)
