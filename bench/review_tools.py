@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tmplmig import commands
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.migrating import commands
 
 PROJECT = Path(__file__).resolve().parent.parent
 

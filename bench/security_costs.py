@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tmplmig import commands
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.migrating import commands
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from tmplmig import commands, fanout
-from tmplmig.cluster import throwaway_cluster
-from tmplmig.config import load_config
-from tmplmig.parts import render_all
-from tmplmig.tenants import load_tenants
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.tenants import load_tenants
+from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import render_all
 
 PROJECT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")

@@ -1,5 +1,5 @@
 """Rendered from templates/002e_functions.sql.j2 for the environment in TMPLMIG_ENV."""
 
-from tmplmig.yoyo_glue import load_part
+from tmplmig.migrating.yoyo_bridge import load_part
 
 __depends__, __transactional__ = load_part(__file__)

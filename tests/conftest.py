@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.cluster import throwaway_cluster
 
 PROJECT = Path(__file__).resolve().parent.parent
 DSN_VAR = "TMPLMIG_TEST_DSN"

@@ -15,9 +15,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from tmplmig import cli, commands
-from tmplmig.bundle import MANIFEST
-from tmplmig.catalog import difference, snapshot
+from tmplmig import cli
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands
+from tmplmig.reviewing.bundle import MANIFEST
 
 ENV = "staging"
 

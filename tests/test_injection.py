@@ -19,11 +19,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from tmplmig import commands
-from tmplmig.bundle import bundle_contents
-from tmplmig.catalog import difference, snapshot
-from tmplmig.config import ConfigError, LoadedConfig, Settings, config_files, merge_layers, validate
-from tmplmig.parts import render_all
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import (
+    ConfigError,
+    LoadedConfig,
+    Settings,
+    config_files,
+    merge_layers,
+    validate,
+)
+from tmplmig.rendering.parts import render_all
+from tmplmig.reviewing.bundle import bundle_contents
 
 SCHEMA_KEYS = ("auth", "experiments", "production", "audits", "providers", "quarantine", "system")
 ROLE_KEYS = ("readonly", "readwrite", "admin")

@@ -10,11 +10,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from tmplmig import cli, commands
-from tmplmig.bundle import build_bundle
-from tmplmig.config import load_config
-from tmplmig.lint import RULES, Finding, lint_bundle
-from tmplmig.parts import Part, Step
+from tmplmig import cli
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import Part, Step
+from tmplmig.reviewing.bundle import build_bundle
+from tmplmig.reviewing.lint import RULES, Finding, lint_bundle
 
 TABLE = 'CREATE TABLE IF NOT EXISTS "app"."t" (id int PRIMARY KEY, a int);'
 DROP_TABLE = 'DROP TABLE IF EXISTS "app"."t";'

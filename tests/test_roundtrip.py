@@ -11,8 +11,9 @@ import psycopg
 import pytest
 from conftest import ALL_PARTS
 
-from tmplmig import cli, commands
-from tmplmig.catalog import difference, snapshot
+from tmplmig import cli
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands
 
 SEED_INDEXES = {
     ("experiments_v1", "idx_experiments_v1_status_created"),

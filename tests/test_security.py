@@ -23,9 +23,9 @@ from conftest import dsn_for, url_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tmplmig import commands
-from tmplmig.config import ConfigError, Settings, load_config
-from tmplmig.parts import render_part
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import ConfigError, Settings, load_config
+from tmplmig.rendering.parts import render_part
 
 GROUPS = ("readonly", "readwrite", "admin")
 NO_GROUP = "no group"

@@ -14,10 +14,11 @@ import yaml
 from conftest import ALL_PARTS, dsn_for, url_for
 from psycopg import sql
 
-from tmplmig import cli, commands, fanout
-from tmplmig.catalog import Snapshot, difference, snapshot
-from tmplmig.config import ConfigError, load_config
-from tmplmig.tenants import database_url, libpq_url, load_tenants, with_schema
+from tmplmig import cli
+from tmplmig.database.catalog import Snapshot, difference, snapshot
+from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.tenants import database_url, libpq_url, load_tenants, with_schema
+from tmplmig.rendering.config import ConfigError, load_config
 
 
 def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:

@@ -1,4 +1,4 @@
-"""``tmplmig``: a thin argparse layer over :mod:`tmplmig.commands`."""
+"""``tmplmig``: a thin argparse layer over :mod:`tmplmig.migrating.commands`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import psycopg
 from yoyo.exceptions import BadMigration, LockTimeout
 
-from tmplmig import commands, fanout
-from tmplmig.cluster import ClusterError
-from tmplmig.config import ConfigError, available_envs
-from tmplmig.sqlrender import RenderError
+from tmplmig.database.cluster import ClusterError
+from tmplmig.migrating import commands, fanout
+from tmplmig.rendering.config import ConfigError, available_envs
+from tmplmig.rendering.sqlfilters import RenderError
 
 USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
 #: a migration that failed on the server (yoyo has rolled it back) or could not start

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tmplmig import commands
-from tmplmig.catalog import difference, snapshot
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.migrating import commands
 
 #: kind -> columns of a snapshot row that name the object
 SHOWN = {

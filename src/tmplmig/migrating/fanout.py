@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tmplmig import commands
-from tmplmig.config import LoadedConfig
-from tmplmig.tenants import load_tenants
+from tmplmig.migrating import commands
+from tmplmig.migrating.tenants import load_tenants
+from tmplmig.rendering.config import LoadedConfig
 
 Verb = Literal["apply", "rollback", "status"]
 FAILED = "failed"

@@ -1,7 +1,7 @@
 """Check a live database against what the rendered migrations create, object by object.
 
 "Expected" has one source: the same migrations, applied by yoyo to a scratch database on
-the same server and read back with :func:`tmplmig.catalog.snapshot`. The server itself
+the same server and read back with :func:`tmplmig.database.catalog.snapshot`. The server itself
 spells index definitions, ACLs and function settings, so there is no hand-kept object list.
 """
 
@@ -15,8 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from psycopg import sql
 
-from tmplmig import commands
-from tmplmig.catalog import Snapshot, difference, snapshot
+from tmplmig.database.catalog import Snapshot, difference, snapshot
+from tmplmig.migrating import commands
 
 #: snapshot kind -> (singular noun, names of the columns of its rows)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -14,8 +14,14 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from tmplmig.config import ConfigError, KeyPath, LoadedConfig, format_key_path, load_config
-from tmplmig.identifiers import TRACKING_PREFIX
+from tmplmig.rendering.config import (
+    ConfigError,
+    KeyPath,
+    LoadedConfig,
+    format_key_path,
+    load_config,
+)
+from tmplmig.rendering.identifiers import TRACKING_PREFIX
 
 
 class TenantError(Exception):

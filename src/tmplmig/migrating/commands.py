@@ -14,8 +14,11 @@ from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
-from tmplmig import tenants
-from tmplmig.bundle import (
+from tmplmig.migrating import tenants
+from tmplmig.migrating.yoyo_bridge import selected
+from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import Part, render_all
+from tmplmig.reviewing.bundle import (
     build_bundle,
     bundle_contents,
     check_bundle,
@@ -23,13 +26,10 @@ from tmplmig.bundle import (
     unified_diff,
     write_bundle,
 )
-from tmplmig.config import load_config
-from tmplmig.parts import Part, render_all
-from tmplmig.yoyo_glue import selected
 
 if TYPE_CHECKING:
-    from tmplmig.lint import Finding
-    from tmplmig.verify import Problem
+    from tmplmig.reviewing.lint import Finding
+    from tmplmig.reviewing.verify import Problem
 
 DATABASE_URL_VAR = "TMPLMIG_DATABASE_URL"
 LOCK_TIMEOUT_SECONDS = 60
@@ -211,7 +211,9 @@ def verify(
     project: Path, env: str, tenant: str | None = None, url: str | None = None
 ) -> list[Problem]:
     """Every expected object the live database lacks or holds differently; empty when it matches."""
-    from tmplmig.verify import verify as verify_database  # verify applies through this module
+    from tmplmig.reviewing.verify import (
+        verify as verify_database,  # verify applies through this module
+    )
 
     return verify_database(project, env, tenant, url)
 
@@ -250,9 +252,9 @@ def diff(project: Path, old: str, new: str) -> str:
 
 
 def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
-    """Findings of :mod:`tmplmig.lint` on the bundle rendered for ``env`` (and ``tenant``)."""
+    """Findings of :mod:`tmplmig.reviewing.lint` on the bundle rendered for ``env``/``tenant``."""
     try:
-        from tmplmig.lint import lint_bundle  # pglast comes with the optional lint extra
+        from tmplmig.reviewing.lint import lint_bundle  # pglast comes with the optional lint extra
     except ImportError as exc:
         raise CommandError(f"lint needs pglast: pip install 'tmplmig[lint]' ({exc})") from None
 

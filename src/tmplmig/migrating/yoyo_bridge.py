@@ -1,6 +1,6 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
-Each step runs through :func:`tmplmig.locking.disciplined` (lock_timeout, bounded retry).
+Each step runs through :func:`tmplmig.database.locking.disciplined` (lock_timeout, bounded retry).
 Plain ``yoyo apply`` picks the config from ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``);
 tmplmig's own commands set the same choice per thread with :func:`selected`.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 from yoyo import step
 
-from tmplmig.config import load_config
-from tmplmig.locking import disciplined
-from tmplmig.parts import render_part
+from tmplmig.database.locking import disciplined
+from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import render_part
 
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
