@@ -1,4 +1,7 @@
-"""Rendered from templates/001_baseline.sql.j2 for the environment in TMPLMIG_ENV."""
+"""Renders templates/001_baseline.sql.j2 for the environment the caller chooses.
+
+tmplmig passes its own choice; plain `yoyo apply` reads $TMPLMIG_ENV (and $TMPLMIG_TENANT).
+"""
 
 from tmplmig.migrating.yoyo_bridge import load_part
 

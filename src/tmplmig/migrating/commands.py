@@ -1,22 +1,25 @@
-"""One plain function per CLI verb, usable from Python and tests alike."""
+"""One plain function per CLI verb, usable from Python and tests alike.
+
+Each verb resolves its :class:`~tmplmig.migrating.target.Target` once and passes it down.
+"""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
-from tmplmig.migrating import tenants
-from tmplmig.migrating.yoyo_bridge import selected
-from tmplmig.rendering.config import load_config
+from tmplmig.database.urls import ensure_schema
+from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
+from tmplmig.migrating.yoyo_bridge import rendering_for
+from tmplmig.rendering.config import available_envs
 from tmplmig.rendering.parts import Part, render_all
 from tmplmig.reviewing.bundle import (
     build_bundle,
@@ -26,39 +29,29 @@ from tmplmig.reviewing.bundle import (
     unified_diff,
     write_bundle,
 )
+from tmplmig.reviewing.verify import check_database
 
 if TYPE_CHECKING:
     from tmplmig.reviewing.lint import Finding
     from tmplmig.reviewing.verify import Problem
 
-DATABASE_URL_VAR = "TMPLMIG_DATABASE_URL"
-LOCK_TIMEOUT_SECONDS = 60
-
-
-class CommandError(Exception):
-    """A command cannot run as asked (missing URL, unknown part, ...)."""
-
-
-def database_url(explicit: str | None = None) -> str:
-    """The yoyo URL: the argument, else $TMPLMIG_DATABASE_URL; forces the psycopg 3 driver."""
-    url = explicit or os.environ.get(DATABASE_URL_VAR, "")
-    if not url:
-        raise CommandError(f"no database: set {DATABASE_URL_VAR} (never put it in config files)")
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    raise CommandError(f"{DATABASE_URL_VAR} must be a postgresql:// URL")
+#: how long a command waits for yoyo's migration lock (held by another run on the same
+#: database) before giving up; the DDL's own lock waits are ``ddl.lock_timeout`` in config
+YOYO_LOCK_WAIT_SECONDS = 60
 
 
 def render(project: Path, env: str, tenant: str | None = None) -> list[Part]:
     """Render every part for an environment (and tenant) without touching a database."""
-    return render_all(project, load_config(project, env, tenant))
+    return render_all(project, for_rendering(project, env, tenant).config)
+
+
+def _bundle(target: Target) -> dict[str, str]:
+    return bundle_contents(render_all(target.project, target.config), target.config)
 
 
 def render_bundle(project: Path, env: str, tenant: str | None = None) -> dict[str, str]:
     """The DBA review bundle as file name to text."""
-    config = load_config(project, env, tenant)
-    return bundle_contents(render_all(project, config), config)
+    return _bundle(for_rendering(project, env, tenant))
 
 
 def write_render(project: Path, env: str, out: Path, tenant: str | None = None) -> list[Path]:
@@ -76,51 +69,16 @@ def check_render(project: Path, env: str, committed: Path, tenant: str | None = 
 _READING_MIGRATIONS = threading.Lock()
 
 
-def target_database(
-    project: Path,
-    env: str,
-    tenant: str | None = None,
-    url: str | None = None,
-    *,
-    tenants_checked: bool = False,
-) -> str:
-    """The yoyo URL of the database ``env`` (and ``tenant``, by its placement) migrates.
-
-    For a tenant, every tenant of the environment is checked first, unless the caller (a
-    fan-out) has done that already (``tenants_checked``).
-    """
-    if tenant is None:
-        return database_url(url)
-    config = load_config(project, env, tenant)
-    if not tenants_checked:
-        tenants.load_tenants(project, env)
-    default = url or os.environ.get(DATABASE_URL_VAR) or None
-    try:
-        return database_url(tenants.database_url(config, default))
-    except tenants.TenantError as exc:
-        raise CommandError(str(exc)) from None
-
-
 @contextmanager
-def _migrations(
-    project: Path,
-    env: str,
-    tenant: str | None,
-    url: str | None,
-    tenants_checked: bool = False,
-    at_url: bool = False,
-) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
-    load_config(project, env, tenant)  # fail on bad config before connecting
-    if at_url:
-        database = database_url(url)
-    else:
-        database = target_database(project, env, tenant, url, tenants_checked=tenants_checked)
-    target = database if tenant is None else tenants.prepare_tracking(database, tenant)
-    with selected(env, tenant):
-        backend = get_backend(target)
+def _migrations(target: Target) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
+    """yoyo's backend for the target's database and its migrations, rendered for its config."""
+    if target.tracking_schema is not None and target.yoyo_url is not None:
+        ensure_schema(target.yoyo_url, target.tracking_schema)
+    with rendering_for(target.config):
+        backend = get_backend(target.tracked_url)
         try:
             with _READING_MIGRATIONS:
-                migrations = read_migrations(str(project / "migrations"))
+                migrations = read_migrations(str(target.project / "migrations"))
                 for migration in migrations:
                     migration.load()
             yield backend, migrations
@@ -136,27 +94,31 @@ class MigrationStatus:
     applied: bool
 
 
-def apply(
-    project: Path,
-    env: str,
-    tenant: str | None = None,
-    url: str | None = None,
-    *,
-    tenants_checked: bool = False,
-    at_url: bool = False,
-) -> list[str]:
-    """Apply every pending migration; return the ids applied.
-
-    ``tenants_checked``: the caller (a fan-out) has already checked all tenants together.
-    ``at_url``: migrate ``url`` itself, not the database the tenant's placement names.
-    """
-    with (
-        _migrations(project, env, tenant, url, tenants_checked, at_url) as (backend, migrations),
-        backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
-    ):
+def apply_to(target: Target) -> list[str]:
+    """Apply every pending migration to ``target``; return the ids applied."""
+    with _migrations(target) as (backend, migrations), backend.lock(YOYO_LOCK_WAIT_SECONDS):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
         return [m.id for m in pending]
+
+
+def apply(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
+    """Apply every pending migration; return the ids applied."""
+    return apply_to(resolve(project, env, tenant, url))
+
+
+def rollback_to(target: Target, part: str | None = None) -> list[str]:
+    """Roll back every applied migration of ``target``, or ``part`` and those after it."""
+    with _migrations(target) as (backend, migrations):
+        if part is not None:
+            ids = [m.id for m in migrations]
+            if part not in ids:
+                raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
+            migrations = migrations[ids.index(part) :]
+        with backend.lock(YOYO_LOCK_WAIT_SECONDS):
+            targets = backend.to_rollback(migrations)
+            backend.rollback_migrations(targets)
+            return [m.id for m in targets]
 
 
 def rollback(
@@ -165,71 +127,51 @@ def rollback(
     tenant: str | None = None,
     url: str | None = None,
     part: str | None = None,
-    *,
-    tenants_checked: bool = False,
-    at_url: bool = False,
 ) -> list[str]:
-    """Roll back all applied migrations, or ``part`` and those that depend on it."""
-    with _migrations(project, env, tenant, url, tenants_checked, at_url) as (
-        backend,
-        migrations,
-    ):
-        if part is not None:
-            ids = {m.id for m in migrations}
-            if part not in ids:
-                raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
-            index = [m.id for m in migrations].index(part)
-            migrations = migrations[index:]
-        with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
-            targets = backend.to_rollback(migrations)
-            backend.rollback_migrations(targets)
-            return [m.id for m in targets]
+    """Roll back all applied migrations, or ``part`` and every migration after it."""
+    return rollback_to(resolve(project, env, tenant, url), part)
 
 
-def status(
-    project: Path,
-    env: str,
-    tenant: str | None = None,
-    url: str | None = None,
-    *,
-    tenants_checked: bool = False,
-) -> list[MigrationStatus]:
-    """Each migration and whether it is applied."""
-    with _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations):
+def status_of(target: Target) -> list[MigrationStatus]:
+    """Each migration of ``target`` and whether it is applied."""
+    with _migrations(target) as (backend, migrations):
         applied = backend.get_applied_migration_hashes()
         return [MigrationStatus(m.id, m.hash in applied) for m in migrations]
 
 
-def connect(url: str) -> Any:
-    """A psycopg connection for a yoyo-style or libpq URL."""
-    import psycopg
+def status(
+    project: Path, env: str, tenant: str | None = None, url: str | None = None
+) -> list[MigrationStatus]:
+    """Each migration and whether it is applied."""
+    return status_of(resolve(project, env, tenant, url))
 
-    return psycopg.connect(tenants.libpq_url(url), autocommit=True)
+
+def _verify(target: Target) -> list[Problem]:
+    """Check the target's database against a scratch apply of the same target elsewhere."""
+    return check_database(
+        target.tracked_url,
+        apply_at=lambda url: apply_to(target.at(url)),
+        rollback_at=lambda url: rollback_to(target.at(url)),
+    )
 
 
 def verify(
     project: Path, env: str, tenant: str | None = None, url: str | None = None
 ) -> list[Problem]:
     """Every expected object the live database lacks or holds differently; empty when it matches."""
-    from tmplmig.reviewing.verify import (
-        verify as verify_database,  # verify applies through this module
-    )
-
-    return verify_database(project, env, tenant, url)
+    return _verify(resolve(project, env, tenant, url))
 
 
 def mark(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
     """Record hand-applied migrations as applied in yoyo, once verify finds nothing amiss."""
-    problems = verify(project, env, tenant, url)
+    target = resolve(project, env, tenant, url)
+    problems = _verify(target)
     if problems:
         raise CommandError(
             "not marking: the database does not hold what the migrations create:\n  "
             + "\n  ".join(str(p) for p in problems)
         )
-    with (
-        _migrations(project, env, tenant, url) as (backend, migrations),
-        backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
-    ):
+    with _migrations(target) as (backend, migrations), backend.lock(YOYO_LOCK_WAIT_SECONDS):
         pending = backend.to_apply(migrations)
         backend.mark_migrations(pending)
         return [m.id for m in pending]
@@ -241,8 +183,11 @@ def parse_target(text: str) -> tuple[str, str | None]:
     return env, tenant or None
 
 
-def diff(project: Path, old: str, new: str) -> str:
+def diff(project: Path, *targets: str) -> str:
     """Unified diff of the rendered SQL of two ``ENV[:TENANT]`` targets, headers left out."""
+    if len(targets) != 2:
+        raise CommandError("diff needs two targets: --env FROM --env TO")
+    old, new = targets
     return unified_diff(
         reviewable_sql(render_bundle(project, *parse_target(old))),
         reviewable_sql(render_bundle(project, *parse_target(new))),
@@ -258,6 +203,13 @@ def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
     except ImportError as exc:
         raise CommandError(f"lint needs pglast: pip install 'tmplmig[lint]' ({exc})") from None
 
-    config = load_config(project, env, tenant)
+    config = for_rendering(project, env, tenant).config
     parts = render_all(project, config)
     return lint_bundle(parts, build_bundle(parts, config))
+
+
+def lint_envs(
+    project: Path, env: str | None = None, tenant: str | None = None
+) -> dict[str, list[Finding]]:
+    """Findings per environment: ``env``, or every ``config/<env>.yaml`` when not given."""
+    return {e: lint(project, e, tenant) for e in ([env] if env else available_envs(project))}
