@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import ALL_PARTS
+from helpers import ALL_PARTS
 
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.database.cluster import find_bindir

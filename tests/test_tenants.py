@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from conftest import ALL_PARTS, dsn_for, url_for
+from helpers import ALL_PARTS, dsn_for, url_for
 from psycopg import sql
 
 from tmplmig import cli
@@ -308,7 +308,10 @@ def test_database_url_env_names_the_variable_that_holds_the_url(
     with pytest.raises(commands.CommandError, match="set INITECH_DATABASE_URL"):
         commands.apply(sandbox, "dev", "initech", url="postgresql://unused/x")
     monkeypatch.setenv("INITECH_DATABASE_URL", "postgresql://db.example/initech")
-    assert tenant_placement_url(config, "postgresql://default/app") == "postgresql://db.example/initech"
+    assert (
+        tenant_placement_url(config, "postgresql://default/app")
+        == "postgresql://db.example/initech"
+    )
 
 
 def test_database_name_replaces_only_the_database_of_the_default_url(sandbox: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_bundle import run_with_psql
+from helpers import run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import QUERIES
