@@ -49,12 +49,17 @@ def manifest_section(manifest: str, section: str) -> list[tuple[str, str]]:
     return rows
 
 
+def run_file_with_psql(dsn: str, path: Path) -> None:
+    """One bundle file as a DBA runs it: psql, stopping at the first error."""
+    subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
 def run_with_psql(dsn: str, bundle: Path, section: str) -> None:
     """What the README tells a DBA to do: each file of a section, in order, stopping on error."""
     for _, name in manifest_section((bundle / MANIFEST).read_text(), section):
-        subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(bundle / name)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        run_file_with_psql(dsn, bundle / name)

@@ -13,14 +13,17 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import manifest_section, run_with_psql
+from helpers import manifest_section, run_file_with_psql, run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
+from tmplmig.rendering.parts import uses_postgres_only_syntax
 from tmplmig.reviewing.bundle import MANIFEST
 
 ENV = "staging"
+#: their REVOKEs name roles and functions that a completed first run dropped (grant macros)
+ROLLBACKS_NOT_REPEATABLE = ("002d_", "002e_")
 
 
 @pytest.fixture
@@ -48,16 +51,49 @@ def test_bundle_files_and_manifest_are_deterministic(project: Path, tmp_path: Pa
         assert hashlib.sha256((first / name).read_bytes()).hexdigest() == digest
 
 
-def test_parts_with_dollar_quoting_are_pgsql_and_the_others_sql(bundle: Path) -> None:
-    """Decided per part, so an apply file and its rollback file always share an extension."""
-    by_part: dict[str, list[Path]] = {}
-    for path in bundle.glob("*sql"):
-        by_part.setdefault(path.name.split(".")[0], []).append(path)
-    for files in by_part.values():
-        dollar = any("$" in path.read_text() for path in files)
-        assert {path.suffix for path in files} == {".pgsql" if dollar else ".sql"}, files
-    assert (bundle / "002c_system_tables.sql").is_file()
-    assert (bundle / "002e_functions.pgsql").is_file()
+def test_seed_file_names_plain_sql_for_002a_to_002d_and_pgsql_for_002e(bundle: Path) -> None:
+    """The seed's names; decided per part, so an apply file and its rollback share an extension."""
+    names = {p.name for p in bundle.iterdir()} - {MANIFEST, "REVIEW.md"}
+    for part in ("002a_indexes", "002b_foreign_keys", "002c_system_tables", "002d_roles_grants"):
+        assert {f"{part}.sql", f"{part}.rollback.sql"} <= names
+        for name in (f"{part}.sql", f"{part}.rollback.sql"):
+            text = (bundle / name).read_text()
+            assert not uses_postgres_only_syntax(text) and "DO $" not in text, name
+    assert {"002e_functions.pgsql", "002e_functions.rollback.pgsql"} <= names
+
+
+@pytest.mark.parametrize(
+    ("sql", "specific"),
+    [
+        ('CREATE TABLE "a$b"."c$d$" (e$f integer);', False),
+        ("INSERT INTO t VALUES ('costs $5 or $x$');  -- $body$ in a comment", False),
+        ("DO $body$ BEGIN NULL; END $body$;", True),
+        ("DO LANGUAGE plpgsql 'BEGIN NULL; END';", True),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;", True),
+        ("INSERT INTO t VALUES (1) ON CONFLICT (id)\nDO NOTHING;", False),
+    ],
+)
+def test_pgsql_means_dollar_quoting_or_do_blocks_not_any_dollar_sign(
+    sql: str, specific: bool
+) -> None:
+    assert uses_postgres_only_syntax(sql) is specific
+
+
+def test_running_every_bundle_file_twice_with_psql_converges(
+    bundle: Path, database: str, conn: psycopg.Connection[Any]
+) -> None:
+    """A DBA may run a file again after a lock timeout or a crash: each converges."""
+    empty = snapshot(conn)
+    for _, name in manifest_section((bundle / MANIFEST).read_text(), "apply"):
+        run_file_with_psql(database, bundle / name)
+        once = snapshot(conn)
+        run_file_with_psql(database, bundle / name)
+        assert difference(once, snapshot(conn)) == {}, name
+    for _, name in manifest_section((bundle / MANIFEST).read_text(), "rollback"):
+        run_file_with_psql(database, bundle / name)
+        if not name.startswith(ROLLBACKS_NOT_REPEATABLE):
+            run_file_with_psql(database, bundle / name)
+    assert difference(empty, snapshot(conn)) == {}
 
 
 def test_psql_run_of_the_bundle_gives_the_catalog_of_yoyo_apply(
@@ -98,8 +134,8 @@ def test_check_catches_a_changed_template(
     template.write_text(template.read_text().replace('"user_id, status"', '"status, user_id"'))
     assert cli.main(argv) == 1
     diff = capsys.readouterr().out
-    assert f"--- {committed}/002a_indexes.pgsql" in diff
-    assert "+++ rendered/002a_indexes.pgsql" in diff
+    assert f"--- {committed}/002a_indexes.sql" in diff
+    assert "+++ rendered/002a_indexes.sql" in diff
     assert '-CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_user_status"' in diff
     assert "+++ rendered/MANIFEST" in diff
 

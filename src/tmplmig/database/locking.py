@@ -15,6 +15,7 @@ from psycopg import errors, sql
 from psycopg.pq import TransactionStatus
 
 from tmplmig.rendering.config import Ddl
+from tmplmig.rendering.parts import Guarded
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +32,27 @@ def backoff_seconds(ddl: Ddl, retry: int) -> float:
     return ddl.retry_backoff_ms * 2**retry / 1000
 
 
+def _run_guarded(cur: psycopg.Cursor[Any], statement: Guarded | str, label: str) -> None:
+    """Execute ``statement`` unless its guard says it would change nothing (or must not run)."""
+    if isinstance(statement, str):
+        statement = Guarded(statement)
+    if statement.guard is not None:
+        run, *note = cur.execute(statement.guard).fetchone() or (False,)
+        if not run:
+            if note and note[0]:
+                logger.warning("%s: %s", label, note[0])
+            return
+    logger.debug("%s: executing %s", label, statement.sql)
+    cur.execute(statement.sql)
+
+
 def run_with_lock_discipline(
-    conn: psycopg.Connection[Any], statements: Sequence[str], ddl: Ddl, label: str
+    conn: psycopg.Connection[Any], statements: Sequence[Guarded | str], ddl: Ddl, label: str
 ) -> None:
     """Run ``statements`` one by one under lock_timeout; redo them all when a lock is refused.
 
     Inside a transaction each attempt has its own savepoint, so a refusal keeps the transaction.
+    Each guard is asked again on every attempt, just before its statement.
     """
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     for retry in range(ddl.lock_retries + 1):
@@ -46,8 +62,7 @@ def run_with_lock_discipline(
                     cur.execute(f"SAVEPOINT {SAVEPOINT}")
                 cur.execute(lock_timeout_sql(ddl))
                 for statement in statements:
-                    logger.debug("%s: executing %s", label, statement)
-                    cur.execute(statement)
+                    _run_guarded(cur, statement, label)
                 if in_transaction:
                     cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
             return
@@ -69,7 +84,7 @@ def run_with_lock_discipline(
 
 
 def disciplined(
-    statements: Sequence[str], ddl: Ddl, label: str
+    statements: Sequence[Guarded | str], ddl: Ddl, label: str
 ) -> Callable[[psycopg.Connection[Any]], None]:
     """A yoyo step callable (it receives the raw connection) that runs ``statements`` politely."""
     return partial(run_with_lock_discipline, statements=tuple(statements), ddl=ddl, label=label)

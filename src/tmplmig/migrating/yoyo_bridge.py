@@ -64,6 +64,6 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     part = render_part(project, path.stem, config)
     ddl = config.settings.ddl
     for s in part.steps:
-        rollback = disciplined([s.rollback], ddl, s.name) if s.rollback else None
+        rollback = disciplined(s.rollback_statements, ddl, s.name) if s.rollback else None
         step(disciplined(s.apply_statements, ddl, s.name), rollback)
     return set(part.depends), part.transactional

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 
@@ -22,6 +22,25 @@ from tmplmig.rendering.sqlfilters import RenderError, make_environment, wrap_con
 TEMPLATE_SUFFIX = ".sql.j2"
 PART_ID = re.compile(r"^[0-9]{3}[a-z]?_[a-z0-9_]+$")
 _COMMENT_LINE = re.compile(r"^\s*--.*$", re.MULTILINE)
+#: how the psql bundle carries a guarded statement: ``run`` it as is (it is safe to repeat),
+#: wrap it in psql's ``\if`` on its guard, or show it commented for the DBA to run ``by hand``
+PsqlMode = Literal["run", "if", "by hand"]
+PSQL_MODES: tuple[str, ...] = ("run", "if", "by hand")
+DIRECTIONS = ("repair", "apply", "rollback")
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """SQL sent as one ``execute``, and the catalog question that decides whether yoyo sends it.
+
+    ``guard`` is a query whose first column is a boolean ``run`` (and whose optional second,
+    ``note``, says why not): yoyo skips ``sql`` when it is false, so a statement that would
+    change nothing takes no lock. Plain SQL cannot ask, so ``psql`` says what the bundle does.
+    """
+
+    sql: str
+    guard: str | None = None
+    psql: PsqlMode = "run"
 
 
 @dataclass(frozen=True)
@@ -34,11 +53,24 @@ class Step:
     #: run as its own statement before every attempt of ``apply``, to clear what an
     #: interrupted earlier attempt left behind (an INVALID index that IF NOT EXISTS would keep)
     repair: str | None = None
+    #: direction -> its guard query (see :class:`Guarded`)
+    guards: tuple[tuple[str, str], ...] = ()
+    #: direction -> how the psql bundle carries it, when not ``run``
+    psql: tuple[tuple[str, PsqlMode], ...] = ()
+
+    def _guarded(self, direction: str, sql: str) -> Guarded:
+        return Guarded(sql, dict(self.guards).get(direction), dict(self.psql).get(direction, "run"))
 
     @property
-    def apply_statements(self) -> tuple[str, ...]:
+    def apply_statements(self) -> tuple[Guarded, ...]:
         """What applying runs, in order, each as a separate statement."""
-        return (self.repair, self.apply) if self.repair else (self.apply,)
+        repair = (self._guarded("repair", self.repair),) if self.repair else ()
+        return (*repair, self._guarded("apply", self.apply))
+
+    @property
+    def rollback_statements(self) -> tuple[Guarded, ...]:
+        """What rolling back runs (nothing when the step has no rollback)."""
+        return (self._guarded("rollback", self.rollback),) if self.rollback else ()
 
 
 @dataclass(frozen=True)
@@ -54,18 +86,47 @@ class Part:
 
     @property
     def dialect_specific(self) -> bool:
-        """True when the SQL uses PostgreSQL-only syntax (dollar quoting, PL/pgSQL)."""
-        return any("$" in "".join(s.apply_statements) + (s.rollback or "") for s in self.steps)
+        """True when the SQL uses dollar-quoted bodies or DO blocks (a ``$`` in a name is not)."""
+        return any(
+            uses_postgres_only_syntax(g.sql)
+            for s in self.steps
+            for g in (*s.apply_statements, *s.rollback_statements)
+        )
+
+
+_QUOTED = re.compile(r"--[^\n]*|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+_DOLLAR_QUOTE = re.compile(r"(?<![\w$])\$(?:[A-Za-z_\x80-\uffff][\w\x80-\uffff]*)?\$")
+_DO_BLOCK = re.compile(r"(?:^|;)\s*DO\s+(?:LANGUAGE\s+\S+\s+)?(?:'|\$)", re.IGNORECASE)
+
+
+def uses_postgres_only_syntax(sql: str) -> bool:
+    """Whether ``sql`` holds a dollar-quoted string or a DO block, outside quotes and comments.
+
+    A ``$`` inside a name (``a$b``, ``"x$y$"``) or a string literal does not count.
+    """
+    if _DOLLAR_QUOTE.search(_QUOTED.sub(" ", sql)):
+        return True
+    return bool(_DO_BLOCK.search(re.sub(r"--[^\n]*", " ", sql)))
 
 
 @dataclass
 class _Collector:
     steps: list[Step] = field(default_factory=list)
 
-    def step(self, *name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
+    def step(
+        self,
+        *name: Any,
+        caller: jinja2.runtime.Macro,
+        repair: bool = False,
+        guarded: bool = False,
+        psql: dict[str, str] | None = None,
+    ) -> str:
         """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
 
-        With ``repair=true`` the body also renders for ``direction == 'repair'``.
+        With ``repair=true`` the body also renders for ``direction == 'repair'``; with
+        ``guarded=true`` also for ``'guard repair'``, ``'guard apply'`` and ``'guard rollback'``
+        (the query deciding whether yoyo runs that direction). ``psql`` maps a direction to
+        how the bundle carries it (``if`` or ``by hand``; default ``run``).
         """
         label = " ".join(getattr(n, "value", n) if not isinstance(n, str) else n for n in name)
         apply = str(caller("apply")).strip()
@@ -73,7 +134,16 @@ class _Collector:
         repair_sql = (str(caller("repair")).strip() or None) if repair else None
         if not apply:
             raise RenderError(f"step {label!r} renders no apply SQL")
-        self.steps.append(Step(label, apply, rollback, repair_sql))
+        guards = tuple(
+            (d, text)
+            for d in DIRECTIONS
+            if guarded and (text := str(caller(f"guard {d}")).strip())
+        )
+        modes = tuple(sorted((psql or {}).items()))
+        for d, mode in modes:
+            if d not in DIRECTIONS or mode not in PSQL_MODES or d not in dict(guards):
+                raise RenderError(f"step {label!r}: psql mode {mode!r} for {d!r} needs a guard")
+        self.steps.append(Step(label, apply, rollback, repair_sql, guards, modes))  # type: ignore[arg-type]
         return ""
 
 
@@ -81,8 +151,8 @@ class _Collector:
 _collecting: ContextVar[_Collector] = ContextVar("tmplmig_collecting")
 
 
-def _step(*name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
-    return _collecting.get().step(*name, caller=caller, repair=repair)
+def _step(*name: Any, caller: jinja2.runtime.Macro, **options: Any) -> str:
+    return _collecting.get().step(*name, caller=caller, **options)
 
 
 def template_context(config: LoadedConfig) -> dict[str, Any]:

@@ -15,10 +15,17 @@ from pathlib import Path
 
 from tmplmig.database.locking import lock_timeout_sql
 from tmplmig.rendering.config import LoadedConfig
-from tmplmig.rendering.parts import Part, config_digest
+from tmplmig.rendering.parts import Guarded, Part, config_digest
 
 MANIFEST = "MANIFEST"
 STEP_MARK = "-- step: "
+REPAIR_MARK = "-- repair, "
+REPAIR_LINE = "--   "
+GUARD_MARK = "-- guard (yoyo asks the same): the statement runs when this returns true"
+LOCK_MARK = "-- lock: "
+#: psql variable that ``\\if`` reads: the guard's ``run`` column, stored by ``\\gset``
+GUARD_VAR = "tmplmig_run"
+GUARD_GSET = "\\gset tmplmig_"
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,29 @@ class BundleFile:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def psql_text(statement: Guarded) -> str:
+    """How psql carries one statement: as is, inside ``\\if`` on its guard, or commented out."""
+    if statement.psql == "if":
+        return "\n".join(
+            [
+                GUARD_MARK,
+                statement.guard or "",
+                GUARD_GSET,
+                f"\\if :{GUARD_VAR}",
+                statement.sql,
+                "\\endif",
+            ]
+        )
+    if statement.psql == "by hand":
+        lines = [
+            REPAIR_MARK + "run by hand when this query returns true:",
+            *(statement.guard or "").splitlines(),
+            *statement.sql.splitlines(),
+        ]
+        return "\n".join(lines[:1] + [f"--   {line}" for line in lines[1:]])
+    return statement.sql
 
 
 def _file_name(part: Part, direction: str) -> str:
@@ -55,9 +85,9 @@ def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) 
     ]
     body: list[str] = []
     for s in steps:
-        statements = s.apply_statements if direction == "apply" else (s.rollback,)
-        if statements[0] is not None:
-            body += [f"{STEP_MARK}{s.name}", *statements, ""]
+        statements = s.apply_statements if direction == "apply" else s.rollback_statements
+        if statements:
+            body += [f"{STEP_MARK}{s.name}", *(psql_text(g) for g in statements), ""]
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     return "\n".join(header + body)
@@ -131,6 +161,34 @@ def step_lines(text: str) -> list[int]:
     """1-based line where each step's SQL starts in a bundle file, in file order."""
     lines = text.splitlines()
     return [i + 2 for i, line in enumerate(lines) if line.startswith(STEP_MARK)]
+
+
+def bundle_only_lines(text: str) -> list[bool]:
+    """Per line of a bundle file: whether the bundle added it for psql or the reader (a guard
+    query and its psql meta-commands, a lock note, a repair to run by hand) rather than SQL
+    that yoyo runs."""
+    added: list[bool] = []
+    in_guard = False
+    for line in text.split("\n"):
+        if line == GUARD_MARK:
+            in_guard = True
+        elif in_guard:
+            in_guard = line != GUARD_GSET
+            added.append(True)
+            continue
+        added.append(in_guard or line.startswith(("\\", LOCK_MARK, REPAIR_MARK, REPAIR_LINE)))
+    return added
+
+
+def executable_sql(text: str) -> str:
+    """``text`` without the lines the bundle added: what yoyo runs."""
+    lines = text.split("\n")
+    kept = [
+        line
+        for line, added in zip(lines, bundle_only_lines(text), strict=True)
+        if not added and not line.startswith(STEP_MARK)
+    ]
+    return "\n".join(kept).strip()
 
 
 def _without_header(text: str) -> str:

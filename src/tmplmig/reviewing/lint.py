@@ -18,7 +18,7 @@ from pglast import ast, enums, parse_plpgsql
 from pglast.parser import ParseError, parse_sql
 
 from tmplmig.rendering.parts import Part, Step
-from tmplmig.reviewing.bundle import BundleFile, step_lines
+from tmplmig.reviewing.bundle import BundleFile, bundle_only_lines, step_lines
 
 RULES = {
     "parse-error": "does not parse",
@@ -300,9 +300,13 @@ def unsafe_ddl(node: Any, existing: bool) -> list[tuple[str, str]]:
 def _segments(text: str) -> list[tuple[int, str]]:
     """(first line, text) of the part of a file before the first step and after each marker.
 
-    psql meta-commands (lines starting with a backslash) are blanked: they are not SQL.
+    Lines the bundle adds for psql (guard queries, meta-commands) are blanked: yoyo does
+    not run them as they stand.
     """
-    lines = [("" if line.startswith("\\") else line) for line in text.split("\n")]
+    lines = [
+        "" if added else line
+        for line, added in zip(text.split("\n"), bundle_only_lines(text), strict=True)
+    ]
     starts = [1, *step_lines(text)]
     ends = [s - 1 for s in starts[1:]] + [len(lines) + 1]
     return [

@@ -10,25 +10,60 @@ SET lock_timeout = '5s';
 BEGIN;
 
 -- step: row connection_pool_settings default
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT pg_catalog.to_regclass('"system"."connection_pool_settings"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
+\endif
 
 -- step: row retention_policies provider_usage
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_usage';
+\endif
 
 -- step: row retention_policies provider_health
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_health';
+\endif
 
 -- step: row retention_policies quarantined_records
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'quarantined_records';
+\endif
 
 -- step: row retention_policies analysis_sessions
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'analysis_sessions';
+\endif
 
 -- step: row retention_policies experiments
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'experiments';
+\endif
 
 -- step: row retention_policies audit_log
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'audit_log';
+\endif
 
 -- step: table system connection_pool_settings
 DROP TABLE IF EXISTS "system"."connection_pool_settings";

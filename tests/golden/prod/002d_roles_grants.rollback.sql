@@ -163,57 +163,57 @@ REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
 
 -- step: role app_admin
-DO $body$
-DECLARE
-    detail text;
-BEGIN
-    IF EXISTS (
-        SELECT 1 FROM pg_catalog.pg_roles r
-        WHERE r.rolname = 'app_admin'
-          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
-    ) THEN
-        DROP ROLE "app_admin";
-    END IF;
-EXCEPTION WHEN dependent_objects_still_exist THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_admin', detail;
-END
-$body$;
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT COALESCE(pg_catalog.bool_and(mine AND used IS NULL), false) AS run,
+       pg_catalog.max(CASE WHEN mine THEN pg_catalog.format('role %s kept: it is still used elsewhere: %s', rolname, used) END) AS note
+FROM (
+    SELECT r.rolname, pg_catalog.shobj_description(r.oid, 'pg_authid') IS NOT DISTINCT FROM 'created by tmplmig' AS mine,
+           (SELECT pg_catalog.string_agg(pg_catalog.format('%s object%s in database %s', n, CASE WHEN n > 1 THEN 's' END, datname), ', ' ORDER BY datname)
+            FROM (SELECT COALESCE(db.datname, '(cluster)') AS datname, pg_catalog.count(*) AS n
+                  FROM pg_catalog.pg_shdepend dep LEFT JOIN pg_catalog.pg_database db ON db.oid = dep.dbid
+                  WHERE dep.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND dep.refobjid = r.oid
+                  GROUP BY 1) per_database) AS used
+    FROM pg_catalog.pg_roles r WHERE r.rolname = 'app_admin'
+) role
+\gset tmplmig_
+\if :tmplmig_run
+DROP ROLE "app_admin";
+\endif
 
 -- step: role app_readwrite
-DO $body$
-DECLARE
-    detail text;
-BEGIN
-    IF EXISTS (
-        SELECT 1 FROM pg_catalog.pg_roles r
-        WHERE r.rolname = 'app_readwrite'
-          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
-    ) THEN
-        DROP ROLE "app_readwrite";
-    END IF;
-EXCEPTION WHEN dependent_objects_still_exist THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_readwrite', detail;
-END
-$body$;
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT COALESCE(pg_catalog.bool_and(mine AND used IS NULL), false) AS run,
+       pg_catalog.max(CASE WHEN mine THEN pg_catalog.format('role %s kept: it is still used elsewhere: %s', rolname, used) END) AS note
+FROM (
+    SELECT r.rolname, pg_catalog.shobj_description(r.oid, 'pg_authid') IS NOT DISTINCT FROM 'created by tmplmig' AS mine,
+           (SELECT pg_catalog.string_agg(pg_catalog.format('%s object%s in database %s', n, CASE WHEN n > 1 THEN 's' END, datname), ', ' ORDER BY datname)
+            FROM (SELECT COALESCE(db.datname, '(cluster)') AS datname, pg_catalog.count(*) AS n
+                  FROM pg_catalog.pg_shdepend dep LEFT JOIN pg_catalog.pg_database db ON db.oid = dep.dbid
+                  WHERE dep.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND dep.refobjid = r.oid
+                  GROUP BY 1) per_database) AS used
+    FROM pg_catalog.pg_roles r WHERE r.rolname = 'app_readwrite'
+) role
+\gset tmplmig_
+\if :tmplmig_run
+DROP ROLE "app_readwrite";
+\endif
 
 -- step: role app_readonly
-DO $body$
-DECLARE
-    detail text;
-BEGIN
-    IF EXISTS (
-        SELECT 1 FROM pg_catalog.pg_roles r
-        WHERE r.rolname = 'app_readonly'
-          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
-    ) THEN
-        DROP ROLE "app_readonly";
-    END IF;
-EXCEPTION WHEN dependent_objects_still_exist THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_readonly', detail;
-END
-$body$;
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT COALESCE(pg_catalog.bool_and(mine AND used IS NULL), false) AS run,
+       pg_catalog.max(CASE WHEN mine THEN pg_catalog.format('role %s kept: it is still used elsewhere: %s', rolname, used) END) AS note
+FROM (
+    SELECT r.rolname, pg_catalog.shobj_description(r.oid, 'pg_authid') IS NOT DISTINCT FROM 'created by tmplmig' AS mine,
+           (SELECT pg_catalog.string_agg(pg_catalog.format('%s object%s in database %s', n, CASE WHEN n > 1 THEN 's' END, datname), ', ' ORDER BY datname)
+            FROM (SELECT COALESCE(db.datname, '(cluster)') AS datname, pg_catalog.count(*) AS n
+                  FROM pg_catalog.pg_shdepend dep LEFT JOIN pg_catalog.pg_database db ON db.oid = dep.dbid
+                  WHERE dep.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND dep.refobjid = r.oid
+                  GROUP BY 1) per_database) AS used
+    FROM pg_catalog.pg_roles r WHERE r.rolname = 'app_readonly'
+) role
+\gset tmplmig_
+\if :tmplmig_run
+DROP ROLE "app_readonly";
+\endif
 
 COMMIT;

@@ -10,34 +10,31 @@ SET lock_timeout = '2s';
 BEGIN;
 
 -- step: role app_readonly
-DO $body$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_readonly') THEN
-        CREATE ROLE "app_readonly" NOLOGIN;
-        COMMENT ON ROLE "app_readonly" IS 'created by tmplmig';
-    END IF;
-END
-$body$;
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_readonly') AS run
+\gset tmplmig_
+\if :tmplmig_run
+CREATE ROLE "app_readonly" NOLOGIN;
+COMMENT ON ROLE "app_readonly" IS 'created by tmplmig';
+\endif
 
 -- step: role app_readwrite
-DO $body$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrite') THEN
-        CREATE ROLE "app_readwrite" NOLOGIN;
-        COMMENT ON ROLE "app_readwrite" IS 'created by tmplmig';
-    END IF;
-END
-$body$;
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrite') AS run
+\gset tmplmig_
+\if :tmplmig_run
+CREATE ROLE "app_readwrite" NOLOGIN;
+COMMENT ON ROLE "app_readwrite" IS 'created by tmplmig';
+\endif
 
 -- step: role app_admin
-DO $body$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_admin') THEN
-        CREATE ROLE "app_admin" NOLOGIN;
-        COMMENT ON ROLE "app_admin" IS 'created by tmplmig';
-    END IF;
-END
-$body$;
+-- guard (yoyo asks the same): the statement runs when this returns true
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_admin') AS run
+\gset tmplmig_
+\if :tmplmig_run
+CREATE ROLE "app_admin" NOLOGIN;
+COMMENT ON ROLE "app_admin" IS 'created by tmplmig';
+\endif
 
 -- step: revoke PUBLIC on app schemas
 REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quarantine", "audits", "system" FROM PUBLIC;

@@ -1,0 +1,161 @@
+-- tmplmig apply: 002a_indexes — 002a: performance indexes
+-- environment: dev
+-- tenant: -
+-- template: templates/002a_indexes.sql.j2
+-- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+SET lock_timeout = '5s';
+
+-- step: index idx_experiments_v1_status_created
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_experiments_v1_status_created"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_status_created" ON "experiments_v1"."experiments" (status, created_at DESC);
+
+-- step: index idx_experiments_v1_user_status
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_experiments_v1_user_status"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_status";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_user_status" ON "experiments_v1"."experiments" (user_id, status);
+
+-- step: index idx_evaluations_experiment
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_evaluations_experiment"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_evaluations_experiment";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_evaluations_experiment" ON "experiments_v1"."evaluations" (experiment_id, created_at DESC);
+
+-- step: index idx_production_user_project
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"production"."idx_production_user_project"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_production_user_project";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_user_project" ON "production"."analysis_sessions" (user_id, project_id);
+
+-- step: index idx_production_created_at
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"production"."idx_production_created_at"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_production_created_at";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_created_at" ON "production"."analysis_sessions" (created_at DESC);
+
+-- step: index idx_audit_timestamp
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"audits"."idx_audit_timestamp"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_timestamp";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_timestamp" ON "audits"."audit_log" (occurred_at DESC);
+
+-- step: index idx_audit_user_action
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"audits"."idx_audit_user_action"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_user_action";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_user_action" ON "audits"."audit_log" (user_id, action);
+
+-- step: index idx_audit_entity
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"audits"."idx_audit_entity"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_entity";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_entity" ON "audits"."audit_log" (entity_type, entity_id);
+
+-- step: index idx_quarantine_status
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"quarantine"."idx_quarantine_status"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_status";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_status" ON "quarantine"."quarantined_records" (status, quarantined_at);
+
+-- step: index idx_provider_health_status
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"providers"."idx_provider_health_status"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_status";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_status" ON "providers"."provider_health" (provider, status, checked_at DESC);
+
+-- step: index idx_provider_usage_date
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"providers"."idx_provider_usage_date"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_usage_date";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_usage_date" ON "providers"."provider_usage" (usage_date, provider);
+
+-- step: index idx_promotions_experiment
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_promotions_experiment"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_promotions_experiment";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_promotions_experiment" ON "experiments_v1"."promotions" (experiment_id);
+
+-- step: index idx_sessions_project
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"production"."idx_sessions_project"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_sessions_project";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_sessions_project" ON "production"."analysis_sessions" (project_id);
+
+-- step: index idx_quarantine_experiment
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"quarantine"."idx_quarantine_experiment"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_experiment";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_experiment" ON "quarantine"."quarantined_records" (experiment_id);
+
+-- step: index idx_experiments_created_at
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_experiments_created_at"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_created_at";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_created_at" ON "experiments_v1"."experiments" (created_at);
+
+-- step: index idx_quarantine_quarantined_at
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"quarantine"."idx_quarantine_quarantined_at"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_quarantined_at";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_quarantined_at" ON "quarantine"."quarantined_records" (quarantined_at);
+
+-- step: index idx_provider_health_checked_at
+-- repair, run by hand when this query returns true:
+--   SELECT EXISTS (
+--       SELECT FROM pg_catalog.pg_index
+--       WHERE indexrelid = pg_catalog.to_regclass('"providers"."idx_provider_health_checked_at"') AND NOT indisvalid
+--   ) AS run
+--   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_checked_at";
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_checked_at" ON "providers"."provider_health" (checked_at);

@@ -1,0 +1,68 @@
+-- tmplmig apply: 002b_foreign_keys — 002b: foreign key constraints
+-- environment: prod
+-- tenant: -
+-- template: templates/002b_foreign_keys.sql.j2
+-- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- run with: psql -v ON_ERROR_STOP=1 -f <this file>
+
+SET lock_timeout = '2s';
+
+-- step: foreign key fk_experiments_user
+ALTER TABLE "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";
+ALTER TABLE "experiments_v1"."experiments"
+    ADD CONSTRAINT "fk_experiments_user" FOREIGN KEY ("user_id")
+    REFERENCES "auth"."users" ("id")
+    ON DELETE RESTRICT NOT VALID;
+
+-- step: validate fk_experiments_user
+ALTER TABLE "experiments_v1"."experiments" VALIDATE CONSTRAINT "fk_experiments_user";
+
+-- step: foreign key fk_evaluations_experiment
+ALTER TABLE "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "fk_evaluations_experiment";
+ALTER TABLE "experiments_v1"."evaluations"
+    ADD CONSTRAINT "fk_evaluations_experiment" FOREIGN KEY ("experiment_id")
+    REFERENCES "experiments_v1"."experiments" ("id")
+    ON DELETE CASCADE NOT VALID;
+
+-- step: validate fk_evaluations_experiment
+ALTER TABLE "experiments_v1"."evaluations" VALIDATE CONSTRAINT "fk_evaluations_experiment";
+
+-- step: foreign key fk_promotions_experiment
+ALTER TABLE "experiments_v1"."promotions" DROP CONSTRAINT IF EXISTS "fk_promotions_experiment";
+ALTER TABLE "experiments_v1"."promotions"
+    ADD CONSTRAINT "fk_promotions_experiment" FOREIGN KEY ("experiment_id")
+    REFERENCES "experiments_v1"."experiments" ("id")
+    ON DELETE CASCADE NOT VALID;
+
+-- step: validate fk_promotions_experiment
+ALTER TABLE "experiments_v1"."promotions" VALIDATE CONSTRAINT "fk_promotions_experiment";
+
+-- step: foreign key fk_sessions_user
+ALTER TABLE "production"."analysis_sessions" DROP CONSTRAINT IF EXISTS "fk_sessions_user";
+ALTER TABLE "production"."analysis_sessions"
+    ADD CONSTRAINT "fk_sessions_user" FOREIGN KEY ("user_id")
+    REFERENCES "auth"."users" ("id")
+    ON DELETE CASCADE NOT VALID;
+
+-- step: validate fk_sessions_user
+ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_user";
+
+-- step: foreign key fk_sessions_project
+ALTER TABLE "production"."analysis_sessions" DROP CONSTRAINT IF EXISTS "fk_sessions_project";
+ALTER TABLE "production"."analysis_sessions"
+    ADD CONSTRAINT "fk_sessions_project" FOREIGN KEY ("project_id")
+    REFERENCES "production"."projects" ("id")
+    ON DELETE CASCADE NOT VALID;
+
+-- step: validate fk_sessions_project
+ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_project";
+
+-- step: foreign key fk_quarantine_experiment
+ALTER TABLE "quarantine"."quarantined_records" DROP CONSTRAINT IF EXISTS "fk_quarantine_experiment";
+ALTER TABLE "quarantine"."quarantined_records"
+    ADD CONSTRAINT "fk_quarantine_experiment" FOREIGN KEY ("experiment_id")
+    REFERENCES "experiments_v1"."experiments" ("id")
+    ON DELETE SET NULL NOT VALID;
+
+-- step: validate fk_quarantine_experiment
+ALTER TABLE "quarantine"."quarantined_records" VALIDATE CONSTRAINT "fk_quarantine_experiment";
