@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tmplmig.database.locking import lock_timeout_sql
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Guarded, Part, config_digest
+from tmplmig.reviewing.locks import LOCK_MARK, BundleContext, annotate
 
 MANIFEST = "MANIFEST"
 STEP_MARK = "-- step: "
 REPAIR_MARK = "-- repair, "
 REPAIR_LINE = "--   "
 GUARD_MARK = "-- guard (yoyo asks the same): the statement runs when this returns true"
-LOCK_MARK = "-- lock: "
 #: psql variable that ``\\if`` reads: the guard's ``run`` column, stored by ``\\gset``
 GUARD_VAR = "tmplmig_run"
 GUARD_GSET = "\\gset tmplmig_"
@@ -70,7 +70,19 @@ def _file_name(part: Part, direction: str) -> str:
     return f"{part.id}.{ext}" if direction == "apply" else f"{part.id}.rollback.{ext}"
 
 
-def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) -> str:
+def bundle_context(parts: list[Part]) -> BundleContext:
+    """Facts the lock notes need from the whole bundle (an index's table, FK targets)."""
+    context = BundleContext()
+    for part in parts:
+        for s in part.steps:
+            for g in s.apply_statements:
+                context.learn(g.sql)
+    return context
+
+
+def _render_file(
+    part: Part, direction: str, config: LoadedConfig, digest: str, context: BundleContext
+) -> str:
     steps = part.steps if direction == "apply" else tuple(reversed(part.steps))
     header = [
         f"-- tmplmig {direction}: {part.id} — {part.title}",
@@ -87,7 +99,8 @@ def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) 
     for s in steps:
         statements = s.apply_statements if direction == "apply" else s.rollback_statements
         if statements:
-            body += [f"{STEP_MARK}{s.name}", *(psql_text(g) for g in statements), ""]
+            annotated = (replace(g, sql=annotate(g.sql, context)) for g in statements)
+            body += [f"{STEP_MARK}{s.name}", *(psql_text(g) for g in annotated), ""]
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     return "\n".join(header + body)
@@ -95,18 +108,12 @@ def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) 
 
 def build_bundle(parts: list[Part], config: LoadedConfig) -> list[BundleFile]:
     """Apply files in part order, then rollback files in reverse part order."""
-    digest = config_digest(config)
-    files = [
-        BundleFile(_file_name(p, "apply"), p.id, "apply", _render_file(p, "apply", config, digest))
-        for p in parts
+    digest, context = config_digest(config), bundle_context(parts)
+    return [
+        BundleFile(_file_name(p, d), p.id, d, _render_file(p, d, config, digest, context))
+        for d, ordered in (("apply", parts), ("rollback", list(reversed(parts))))
+        for p in ordered
     ]
-    files += [
-        BundleFile(
-            _file_name(p, "rollback"), p.id, "rollback", _render_file(p, "rollback", config, digest)
-        )
-        for p in reversed(parts)
-    ]
-    return files
 
 
 def manifest_text(files: list[BundleFile], config: LoadedConfig) -> str:

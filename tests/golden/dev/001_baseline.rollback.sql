@@ -10,54 +10,71 @@ SET lock_timeout = '5s';
 BEGIN;
 
 -- step: table quarantine quarantined_records
+-- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (the referenced table's foreign key triggers go)
 DROP TABLE IF EXISTS "quarantine"."quarantined_records";
 
 -- step: table providers provider_usage
+-- lock: ACCESS EXCLUSIVE on providers.provider_usage; blocks reads and writes
 DROP TABLE IF EXISTS "providers"."provider_usage";
 
 -- step: table providers provider_health
+-- lock: ACCESS EXCLUSIVE on providers.provider_health; blocks reads and writes
 DROP TABLE IF EXISTS "providers"."provider_health";
 
 -- step: table providers user_providers
+-- lock: ACCESS EXCLUSIVE on providers.user_providers; blocks reads and writes
 DROP TABLE IF EXISTS "providers"."user_providers";
 
 -- step: table audits audit_log
+-- lock: ACCESS EXCLUSIVE on audits.audit_log; blocks reads and writes
 DROP TABLE IF EXISTS "audits"."audit_log";
 
 -- step: table production analysis_sessions
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users, production.projects; blocks reads and writes (the referenced table's foreign key triggers go)
 DROP TABLE IF EXISTS "production"."analysis_sessions";
 
 -- step: table experiments_v1 promotions
+-- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (the referenced table's foreign key triggers go)
 DROP TABLE IF EXISTS "experiments_v1"."promotions";
 
 -- step: table experiments_v1 evaluations
+-- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (the referenced table's foreign key triggers go)
 DROP TABLE IF EXISTS "experiments_v1"."evaluations";
 
 -- step: table experiments_v1 experiments
+-- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (the referenced table's foreign key triggers go)
 DROP TABLE IF EXISTS "experiments_v1"."experiments";
 
 -- step: table production projects
+-- lock: ACCESS EXCLUSIVE on production.projects; blocks reads and writes
 DROP TABLE IF EXISTS "production"."projects";
 
 -- step: table auth users
+-- lock: ACCESS EXCLUSIVE on auth.users; blocks reads and writes
 DROP TABLE IF EXISTS "auth"."users";
 
 -- step: schema quarantine
+-- lock: no table lock
 DROP SCHEMA IF EXISTS "quarantine";
 
 -- step: schema providers
+-- lock: no table lock
 DROP SCHEMA IF EXISTS "providers";
 
 -- step: schema audits
+-- lock: no table lock
 DROP SCHEMA IF EXISTS "audits";
 
 -- step: schema production
+-- lock: no table lock
 DROP SCHEMA IF EXISTS "production";
 
 -- step: schema experiments_v1
+-- lock: no table lock
 DROP SCHEMA IF EXISTS "experiments_v1";
 
 -- step: schema auth
+-- lock: no table lock
 DROP SCHEMA IF EXISTS "auth";
 
 COMMIT;

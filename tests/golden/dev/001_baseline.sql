@@ -10,24 +10,31 @@ SET lock_timeout = '5s';
 BEGIN;
 
 -- step: schema auth
+-- lock: no table lock
 CREATE SCHEMA IF NOT EXISTS "auth";
 
 -- step: schema experiments_v1
+-- lock: no table lock
 CREATE SCHEMA IF NOT EXISTS "experiments_v1";
 
 -- step: schema production
+-- lock: no table lock
 CREATE SCHEMA IF NOT EXISTS "production";
 
 -- step: schema audits
+-- lock: no table lock
 CREATE SCHEMA IF NOT EXISTS "audits";
 
 -- step: schema providers
+-- lock: no table lock
 CREATE SCHEMA IF NOT EXISTS "providers";
 
 -- step: schema quarantine
+-- lock: no table lock
 CREATE SCHEMA IF NOT EXISTS "quarantine";
 
 -- step: table auth users
+-- lock: ACCESS EXCLUSIVE on auth.users; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "auth"."users" (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     email text NOT NULL UNIQUE,
@@ -38,6 +45,7 @@ CREATE TABLE IF NOT EXISTS "auth"."users" (
 );
 
 -- step: table production projects
+-- lock: ACCESS EXCLUSIVE on production.projects; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "production"."projects" (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name text NOT NULL,
@@ -46,6 +54,7 @@ CREATE TABLE IF NOT EXISTS "production"."projects" (
 );
 
 -- step: table experiments_v1 experiments
+-- lock: ACCESS EXCLUSIVE on experiments_v1.experiments; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "experiments_v1"."experiments" (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id uuid NOT NULL,
@@ -58,6 +67,7 @@ CREATE TABLE IF NOT EXISTS "experiments_v1"."experiments" (
 );
 
 -- step: table experiments_v1 evaluations
+-- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "experiments_v1"."evaluations" (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     experiment_id uuid NOT NULL,
@@ -67,6 +77,7 @@ CREATE TABLE IF NOT EXISTS "experiments_v1"."evaluations" (
 );
 
 -- step: table experiments_v1 promotions
+-- lock: ACCESS EXCLUSIVE on experiments_v1.promotions; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "experiments_v1"."promotions" (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     experiment_id uuid NOT NULL,
@@ -76,6 +87,7 @@ CREATE TABLE IF NOT EXISTS "experiments_v1"."promotions" (
 );
 
 -- step: table production analysis_sessions
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "production"."analysis_sessions" (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id uuid NOT NULL,
@@ -86,6 +98,7 @@ CREATE TABLE IF NOT EXISTS "production"."analysis_sessions" (
 );
 
 -- step: table audits audit_log
+-- lock: ACCESS EXCLUSIVE on audits.audit_log; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "audits"."audit_log" (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     occurred_at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -104,6 +117,7 @@ CREATE TABLE IF NOT EXISTS "audits"."audit_log" (
 );
 
 -- step: table providers user_providers
+-- lock: ACCESS EXCLUSIVE on providers.user_providers; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "providers"."user_providers" (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id uuid NOT NULL,
@@ -114,6 +128,7 @@ CREATE TABLE IF NOT EXISTS "providers"."user_providers" (
 );
 
 -- step: table providers provider_health
+-- lock: ACCESS EXCLUSIVE on providers.provider_health; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "providers"."provider_health" (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     provider text NOT NULL,
@@ -123,6 +138,7 @@ CREATE TABLE IF NOT EXISTS "providers"."provider_health" (
 );
 
 -- step: table providers provider_usage
+-- lock: ACCESS EXCLUSIVE on providers.provider_usage; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "providers"."provider_usage" (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id uuid NOT NULL,
@@ -133,6 +149,7 @@ CREATE TABLE IF NOT EXISTS "providers"."provider_usage" (
 );
 
 -- step: table quarantine quarantined_records
+-- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "quarantine"."quarantined_records" (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     experiment_id uuid,

@@ -13,7 +13,9 @@ SET lock_timeout = '5s';
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_experiments_v1_status_created"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
+-- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_status_created" ON "experiments_v1"."experiments" (status, created_at DESC);
 
 -- step: index idx_experiments_v1_user_status
@@ -22,7 +24,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_status_created" ON "
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_experiments_v1_user_status"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_status";
+-- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_user_status" ON "experiments_v1"."experiments" (user_id, status);
 
 -- step: index idx_evaluations_experiment
@@ -31,7 +35,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_user_status" ON "exp
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_evaluations_experiment"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.evaluations; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_evaluations_experiment";
+-- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.evaluations; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_evaluations_experiment" ON "experiments_v1"."evaluations" (experiment_id, created_at DESC);
 
 -- step: index idx_production_user_project
@@ -40,7 +46,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_evaluations_experiment" ON "experim
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"production"."idx_production_user_project"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_production_user_project";
+-- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_user_project" ON "production"."analysis_sessions" (user_id, project_id);
 
 -- step: index idx_production_created_at
@@ -49,7 +57,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_user_project" ON "produc
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"production"."idx_production_created_at"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_production_created_at";
+-- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_created_at" ON "production"."analysis_sessions" (created_at DESC);
 
 -- step: index idx_audit_timestamp
@@ -58,7 +68,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_created_at" ON "producti
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"audits"."idx_audit_timestamp"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_timestamp";
+-- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_timestamp" ON "audits"."audit_log" (occurred_at DESC);
 
 -- step: index idx_audit_user_action
@@ -67,7 +79,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_timestamp" ON "audits"."audit
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"audits"."idx_audit_user_action"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_user_action";
+-- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_user_action" ON "audits"."audit_log" (user_id, action);
 
 -- step: index idx_audit_entity
@@ -76,7 +90,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_user_action" ON "audits"."aud
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"audits"."idx_audit_entity"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_entity";
+-- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_entity" ON "audits"."audit_log" (entity_type, entity_id);
 
 -- step: index idx_quarantine_status
@@ -85,7 +101,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_entity" ON "audits"."audit_lo
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"quarantine"."idx_quarantine_status"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_status";
+-- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_status" ON "quarantine"."quarantined_records" (status, quarantined_at);
 
 -- step: index idx_provider_health_status
@@ -94,7 +112,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_status" ON "quarantine".
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"providers"."idx_provider_health_status"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on providers.provider_health; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_status";
+-- lock: SHARE UPDATE EXCLUSIVE on providers.provider_health; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_status" ON "providers"."provider_health" (provider, status, checked_at DESC);
 
 -- step: index idx_provider_usage_date
@@ -103,7 +123,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_status" ON "provide
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"providers"."idx_provider_usage_date"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on providers.provider_usage; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_usage_date";
+-- lock: SHARE UPDATE EXCLUSIVE on providers.provider_usage; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_usage_date" ON "providers"."provider_usage" (usage_date, provider);
 
 -- step: index idx_promotions_experiment
@@ -112,7 +134,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_usage_date" ON "providers"
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_promotions_experiment"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.promotions; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_promotions_experiment";
+-- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.promotions; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_promotions_experiment" ON "experiments_v1"."promotions" (experiment_id);
 
 -- step: index idx_sessions_project
@@ -121,7 +145,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_promotions_experiment" ON "experime
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"production"."idx_sessions_project"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_sessions_project";
+-- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_sessions_project" ON "production"."analysis_sessions" (project_id);
 
 -- step: index idx_quarantine_experiment
@@ -130,7 +156,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_sessions_project" ON "production"."
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"quarantine"."idx_quarantine_experiment"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_experiment";
+-- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_experiment" ON "quarantine"."quarantined_records" (experiment_id);
 
 -- step: index idx_experiments_created_at
@@ -139,7 +167,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_experiment" ON "quaranti
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"experiments_v1"."idx_experiments_created_at"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_created_at";
+-- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_created_at" ON "experiments_v1"."experiments" (created_at);
 
 -- step: index idx_quarantine_quarantined_at
@@ -148,7 +178,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_created_at" ON "experim
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"quarantine"."idx_quarantine_quarantined_at"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_quarantined_at";
+-- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_quarantined_at" ON "quarantine"."quarantined_records" (quarantined_at);
 
 -- step: index idx_provider_health_checked_at
@@ -157,5 +189,7 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_quarantined_at" ON "quar
 --       SELECT FROM pg_catalog.pg_index
 --       WHERE indexrelid = pg_catalog.to_regclass('"providers"."idx_provider_health_checked_at"') AND NOT indisvalid
 --   ) AS run
+--   -- lock: SHARE UPDATE EXCLUSIVE on providers.provider_health; reads and writes continue
 --   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_checked_at";
+-- lock: SHARE UPDATE EXCLUSIVE on providers.provider_health; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_checked_at" ON "providers"."provider_health" (checked_at);

@@ -8,61 +8,85 @@
 SET lock_timeout = '5s';
 
 -- step: foreign key fk_experiments_user
+-- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
 ALTER TABLE "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";
+-- lock: SHARE ROW EXCLUSIVE on experiments_v1.experiments, auth.users; blocks writes; reads continue (catalog update only: NOT VALID, no scan)
 ALTER TABLE "experiments_v1"."experiments"
     ADD CONSTRAINT "fk_experiments_user" FOREIGN KEY ("user_id")
     REFERENCES "auth"."users" ("id")
     ON DELETE RESTRICT NOT VALID;
 
 -- step: validate fk_experiments_user
+-- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue (while the rows are checked)
+-- lock: ROW SHARE on auth.users; reads and writes continue
 ALTER TABLE "experiments_v1"."experiments" VALIDATE CONSTRAINT "fk_experiments_user";
 
 -- step: foreign key fk_evaluations_experiment
+-- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
 ALTER TABLE "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "fk_evaluations_experiment";
+-- lock: SHARE ROW EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks writes; reads continue (catalog update only: NOT VALID, no scan)
 ALTER TABLE "experiments_v1"."evaluations"
     ADD CONSTRAINT "fk_evaluations_experiment" FOREIGN KEY ("experiment_id")
     REFERENCES "experiments_v1"."experiments" ("id")
     ON DELETE CASCADE NOT VALID;
 
 -- step: validate fk_evaluations_experiment
+-- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.evaluations; reads and writes continue (while the rows are checked)
+-- lock: ROW SHARE on experiments_v1.experiments; reads and writes continue
 ALTER TABLE "experiments_v1"."evaluations" VALIDATE CONSTRAINT "fk_evaluations_experiment";
 
 -- step: foreign key fk_promotions_experiment
+-- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
 ALTER TABLE "experiments_v1"."promotions" DROP CONSTRAINT IF EXISTS "fk_promotions_experiment";
+-- lock: SHARE ROW EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks writes; reads continue (catalog update only: NOT VALID, no scan)
 ALTER TABLE "experiments_v1"."promotions"
     ADD CONSTRAINT "fk_promotions_experiment" FOREIGN KEY ("experiment_id")
     REFERENCES "experiments_v1"."experiments" ("id")
     ON DELETE CASCADE NOT VALID;
 
 -- step: validate fk_promotions_experiment
+-- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.promotions; reads and writes continue (while the rows are checked)
+-- lock: ROW SHARE on experiments_v1.experiments; reads and writes continue
 ALTER TABLE "experiments_v1"."promotions" VALIDATE CONSTRAINT "fk_promotions_experiment";
 
 -- step: foreign key fk_sessions_user
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
 ALTER TABLE "production"."analysis_sessions" DROP CONSTRAINT IF EXISTS "fk_sessions_user";
+-- lock: SHARE ROW EXCLUSIVE on production.analysis_sessions, auth.users; blocks writes; reads continue (catalog update only: NOT VALID, no scan)
 ALTER TABLE "production"."analysis_sessions"
     ADD CONSTRAINT "fk_sessions_user" FOREIGN KEY ("user_id")
     REFERENCES "auth"."users" ("id")
     ON DELETE CASCADE NOT VALID;
 
 -- step: validate fk_sessions_user
+-- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (while the rows are checked)
+-- lock: ROW SHARE on auth.users; reads and writes continue
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_user";
 
 -- step: foreign key fk_sessions_project
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions, production.projects; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
 ALTER TABLE "production"."analysis_sessions" DROP CONSTRAINT IF EXISTS "fk_sessions_project";
+-- lock: SHARE ROW EXCLUSIVE on production.analysis_sessions, production.projects; blocks writes; reads continue (catalog update only: NOT VALID, no scan)
 ALTER TABLE "production"."analysis_sessions"
     ADD CONSTRAINT "fk_sessions_project" FOREIGN KEY ("project_id")
     REFERENCES "production"."projects" ("id")
     ON DELETE CASCADE NOT VALID;
 
 -- step: validate fk_sessions_project
+-- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (while the rows are checked)
+-- lock: ROW SHARE on production.projects; reads and writes continue
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_project";
 
 -- step: foreign key fk_quarantine_experiment
+-- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
 ALTER TABLE "quarantine"."quarantined_records" DROP CONSTRAINT IF EXISTS "fk_quarantine_experiment";
+-- lock: SHARE ROW EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks writes; reads continue (catalog update only: NOT VALID, no scan)
 ALTER TABLE "quarantine"."quarantined_records"
     ADD CONSTRAINT "fk_quarantine_experiment" FOREIGN KEY ("experiment_id")
     REFERENCES "experiments_v1"."experiments" ("id")
     ON DELETE SET NULL NOT VALID;
 
 -- step: validate fk_quarantine_experiment
+-- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue (while the rows are checked)
+-- lock: ROW SHARE on experiments_v1.experiments; reads and writes continue
 ALTER TABLE "quarantine"."quarantined_records" VALIDATE CONSTRAINT "fk_quarantine_experiment";

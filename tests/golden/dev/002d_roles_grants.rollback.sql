@@ -10,156 +10,247 @@ SET lock_timeout = '5s';
 BEGIN;
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
+-- lock: no table lock
 REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_admin
+-- lock: no table lock
 REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_admin";
 
 -- step: grant SELECT on "system"."retention_policies" to app_admin
+-- lock: no table lock
 REVOKE SELECT ON TABLE "system"."retention_policies" FROM "app_admin";
 
 -- step: grant USAGE on "system" to app_admin
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "system" FROM "app_admin";
 
 -- step: grant SELECT on "audits"."audit_log" to app_admin
+-- lock: no table lock
 REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_admin";
 
 -- step: grant USAGE on "audits" to app_admin
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "audits" FROM "app_admin";
 
 -- step: privileges of app_admin in quarantine
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
+-- lock: no table lock
 REVOKE USAGE, CREATE ON SCHEMA "quarantine" FROM "app_admin";
 
 -- step: privileges of app_admin in providers
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
+-- lock: no table lock
 REVOKE USAGE, CREATE ON SCHEMA "providers" FROM "app_admin";
 
 -- step: privileges of app_admin in production
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
+-- lock: no table lock
 REVOKE USAGE, CREATE ON SCHEMA "production" FROM "app_admin";
 
 -- step: privileges of app_admin in experiments_v1
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
+-- lock: no table lock
 REVOKE USAGE, CREATE ON SCHEMA "experiments_v1" FROM "app_admin";
 
 -- step: privileges of app_admin in auth
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
+-- lock: no table lock
 REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
+-- lock: no table lock
 REVOKE USAGE, CREATE ON SCHEMA "auth" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
+-- lock: no table lock
 REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_readwrite";
 
 -- step: grant SELECT on "system"."retention_policies" to app_readwrite
+-- lock: no table lock
 REVOKE SELECT ON TABLE "system"."retention_policies" FROM "app_readwrite";
 
 -- step: grant USAGE on "system" to app_readwrite
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "system" FROM "app_readwrite";
 
 -- step: grant SELECT on "audits"."audit_log" to app_readwrite
+-- lock: no table lock
 REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readwrite";
 
 -- step: grant USAGE on "audits" to app_readwrite
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in quarantine
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in providers
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "providers" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in production
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "production" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in experiments_v1
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in auth
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" FROM "app_readwrite";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readwrite";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readonly
+-- lock: no table lock
 REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_readonly";
 
 -- step: grant SELECT on "system"."retention_policies" to app_readonly
+-- lock: no table lock
 REVOKE SELECT ON TABLE "system"."retention_policies" FROM "app_readonly";
 
 -- step: grant USAGE on "system" to app_readonly
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "system" FROM "app_readonly";
 
 -- step: grant SELECT on "audits"."audit_log" to app_readonly
+-- lock: no table lock
 REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readonly";
 
 -- step: grant USAGE on "audits" to app_readonly
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readonly";
 
 -- step: privileges of app_readonly in quarantine
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON TABLES FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readonly";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readonly";
 
 -- step: privileges of app_readonly in providers
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON TABLES FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL TABLES IN SCHEMA "providers" FROM "app_readonly";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "providers" FROM "app_readonly";
 
 -- step: privileges of app_readonly in production
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON TABLES FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL TABLES IN SCHEMA "production" FROM "app_readonly";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "production" FROM "app_readonly";
 
 -- step: privileges of app_readonly in experiments_v1
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON TABLES FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readonly";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readonly";
 
 -- step: privileges of app_readonly in auth
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
+-- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON TABLES FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
+-- lock: no table lock
 REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
+-- lock: no table lock
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
 
 -- step: role app_admin
@@ -177,6 +268,7 @@ FROM (
 ) role
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: no table lock
 DROP ROLE "app_admin";
 \endif
 
@@ -195,6 +287,7 @@ FROM (
 ) role
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: no table lock
 DROP ROLE "app_readwrite";
 \endif
 
@@ -213,6 +306,7 @@ FROM (
 ) role
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: no table lock
 DROP ROLE "app_readonly";
 \endif
 

@@ -11,7 +11,9 @@ BEGIN;
 
 -- step: extension pgcrypto
 -- lint: allow missing-rollback: an extension is database-wide and may serve other tenants or applications
+-- lock: no table lock
 CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA "public";
+-- lock: no table lock
 DO $body$
 BEGIN
     IF (SELECT n.nspname FROM pg_catalog.pg_extension e
@@ -21,9 +23,11 @@ BEGIN
             'public';
     END IF;
 END
+-- lock: no table lock
 $body$;REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
 
 -- step: function system session_master_key
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."session_master_key"()
 RETURNS text LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -38,9 +42,11 @@ BEGIN
     RETURN master;
 END
 $body$;
+-- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."session_master_key"() FROM PUBLIC;
 
 -- step: function system data_key
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."data_key"(key_id uuid, for_encryption boolean)
 RETURNS text LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -60,9 +66,11 @@ BEGIN
     RETURN unwrapped;
 END
 $body$;
+-- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."data_key"(key_id uuid, for_encryption boolean) FROM PUBLIC;
 
 -- step: function system encrypt_data
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid)
 RETURNS bytea LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -72,9 +80,11 @@ BEGIN
         plaintext, "system"."data_key"(key_id, true), 'cipher-algo=aes256');
 END
 $body$;
+-- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM PUBLIC;
 
 -- step: function system decrypt_data
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid)
 RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -83,9 +93,11 @@ BEGIN
     RETURN "public".pgp_sym_decrypt(ciphertext, "system"."data_key"(key_id, false));
 END
 $body$;
+-- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM PUBLIC;
 
 -- step: function system add_encryption_key
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."add_encryption_key"()
 RETURNS uuid LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -100,9 +112,11 @@ BEGIN
     RETURN new_key_id;
 END
 $body$;
+-- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."add_encryption_key"() FROM PUBLIC;
 
 -- step: function system retire_encryption_key
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."retire_encryption_key"(key_id uuid)
 RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -118,9 +132,11 @@ BEGIN
     END IF;
 END
 $body$;
+-- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM PUBLIC;
 
 -- step: function system purge_expired
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."purge_expired"(batch_size integer)
 RETURNS TABLE (data_class text, deleted bigint) LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -212,9 +228,11 @@ BEGIN
     END IF;
 END
 $body$;
+-- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."purge_expired"(batch_size integer) FROM PUBLIC;
 
 -- step: function audits log_sensitive_operation
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "audits"."log_sensitive_operation"()
 RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -245,40 +263,51 @@ BEGIN
     RETURN NULL;
 END
 $body$;
+-- lock: no table lock
 REVOKE ALL ON FUNCTION "audits"."log_sensitive_operation"() FROM PUBLIC;
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
+-- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) TO "app_readwrite";
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_admin
+-- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) TO "app_admin";
 
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_readwrite
+-- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) TO "app_readwrite";
 
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_admin
+-- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) TO "app_admin";
 
 -- step: grant EXECUTE on "system"."add_encryption_key"() to app_admin
+-- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."add_encryption_key"() TO "app_admin";
 
 -- step: grant EXECUTE on "system"."retire_encryption_key"(key_id uuid) to app_admin
+-- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) TO "app_admin";
 
 -- step: grant EXECUTE on "system"."purge_expired"(batch_size integer) to app_admin
+-- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) TO "app_admin";
 
 -- step: trigger audit_users_changes
+-- lock: SHARE ROW EXCLUSIVE on auth.users; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "audit_users_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "auth"."users"
     FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
 
 -- step: trigger audit_api_keys_changes
+-- lock: SHARE ROW EXCLUSIVE on providers.user_providers; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "audit_api_keys_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "providers"."user_providers"
     FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
 
 -- step: trigger audit_promotions_changes
+-- lock: SHARE ROW EXCLUSIVE on experiments_v1.promotions; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "audit_promotions_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "experiments_v1"."promotions"
     FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');

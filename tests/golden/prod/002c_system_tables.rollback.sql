@@ -14,6 +14,7 @@ BEGIN;
 SELECT pg_catalog.to_regclass('"system"."connection_pool_settings"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: ROW EXCLUSIVE on system.connection_pool_settings; reads and writes continue
 DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
 \endif
 
@@ -22,6 +23,7 @@ DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_usage';
 \endif
 
@@ -30,6 +32,7 @@ DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_usage';
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_health';
 \endif
 
@@ -38,6 +41,7 @@ DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_health'
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'quarantined_records';
 \endif
 
@@ -46,6 +50,7 @@ DELETE FROM "system"."retention_policies" WHERE "data_class" = 'quarantined_reco
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'analysis_sessions';
 \endif
 
@@ -54,6 +59,7 @@ DELETE FROM "system"."retention_policies" WHERE "data_class" = 'analysis_session
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'experiments';
 \endif
 
@@ -62,19 +68,24 @@ DELETE FROM "system"."retention_policies" WHERE "data_class" = 'experiments';
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'audit_log';
 \endif
 
 -- step: table system connection_pool_settings
+-- lock: ACCESS EXCLUSIVE on system.connection_pool_settings; blocks reads and writes
 DROP TABLE IF EXISTS "system"."connection_pool_settings";
 
 -- step: table system encryption_keys
+-- lock: ACCESS EXCLUSIVE on system.encryption_keys; blocks reads and writes
 DROP TABLE IF EXISTS "system"."encryption_keys";
 
 -- step: table system retention_policies
+-- lock: ACCESS EXCLUSIVE on system.retention_policies; blocks reads and writes
 DROP TABLE IF EXISTS "system"."retention_policies";
 
 -- step: schema system
+-- lock: no table lock
 DROP SCHEMA IF EXISTS "system";
 
 COMMIT;

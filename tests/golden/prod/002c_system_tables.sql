@@ -10,9 +10,11 @@ SET lock_timeout = '2s';
 BEGIN;
 
 -- step: schema system
+-- lock: no table lock
 CREATE SCHEMA IF NOT EXISTS "system";
 
 -- step: table system retention_policies
+-- lock: ACCESS EXCLUSIVE on system.retention_policies; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "system"."retention_policies" (
     data_class text PRIMARY KEY,
     target_schema name NOT NULL,
@@ -23,6 +25,7 @@ CREATE TABLE IF NOT EXISTS "system"."retention_policies" (
 );
 
 -- step: table system encryption_keys
+-- lock: ACCESS EXCLUSIVE on system.encryption_keys; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "system"."encryption_keys" (
     key_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     wrapped_key bytea NOT NULL,
@@ -33,6 +36,7 @@ CREATE TABLE IF NOT EXISTS "system"."encryption_keys" (
 );
 
 -- step: table system connection_pool_settings
+-- lock: ACCESS EXCLUSIVE on system.connection_pool_settings; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "system"."connection_pool_settings" (
     pool_name text PRIMARY KEY,
     min_size integer NOT NULL CHECK (min_size >= 0),
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS "system"."connection_pool_settings" (
 );
 
 -- step: row retention_policies audit_log
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
 VALUES ('audit_log', 'audits', 'audit_log', 'occurred_at', 2555)
 ON CONFLICT ("data_class") DO UPDATE SET
@@ -54,6 +59,7 @@ ON CONFLICT ("data_class") DO UPDATE SET
 ;
 
 -- step: row retention_policies experiments
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
 VALUES ('experiments', 'experiments_v1', 'experiments', 'created_at', 1095)
 ON CONFLICT ("data_class") DO UPDATE SET
@@ -64,6 +70,7 @@ ON CONFLICT ("data_class") DO UPDATE SET
 ;
 
 -- step: row retention_policies analysis_sessions
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
 VALUES ('analysis_sessions', 'production', 'analysis_sessions', 'created_at', 180)
 ON CONFLICT ("data_class") DO UPDATE SET
@@ -74,6 +81,7 @@ ON CONFLICT ("data_class") DO UPDATE SET
 ;
 
 -- step: row retention_policies quarantined_records
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
 VALUES ('quarantined_records', 'quarantine', 'quarantined_records', 'quarantined_at', 90)
 ON CONFLICT ("data_class") DO UPDATE SET
@@ -84,6 +92,7 @@ ON CONFLICT ("data_class") DO UPDATE SET
 ;
 
 -- step: row retention_policies provider_health
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
 VALUES ('provider_health', 'providers', 'provider_health', 'checked_at', 30)
 ON CONFLICT ("data_class") DO UPDATE SET
@@ -94,6 +103,7 @@ ON CONFLICT ("data_class") DO UPDATE SET
 ;
 
 -- step: row retention_policies provider_usage
+-- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 INSERT INTO "system"."retention_policies" ("data_class", "target_schema", "target_table", "timestamp_column", "retain_days")
 VALUES ('provider_usage', 'providers', 'provider_usage', 'usage_date', 400)
 ON CONFLICT ("data_class") DO UPDATE SET
@@ -104,6 +114,7 @@ ON CONFLICT ("data_class") DO UPDATE SET
 ;
 
 -- step: row connection_pool_settings default
+-- lock: ROW EXCLUSIVE on system.connection_pool_settings; reads and writes continue
 INSERT INTO "system"."connection_pool_settings" ("pool_name", "min_size", "max_size", "idle_timeout_seconds", "max_lifetime_seconds", "statement_timeout_ms")
 VALUES ('default', 10, 100, 300, 3600, 15000)
 ON CONFLICT ("pool_name") DO UPDATE SET

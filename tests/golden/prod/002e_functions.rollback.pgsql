@@ -10,57 +10,75 @@ SET lock_timeout = '2s';
 BEGIN;
 
 -- step: trigger audit_promotions_changes
+-- lock: ACCESS EXCLUSIVE on experiments_v1.promotions; blocks reads and writes
 DROP TRIGGER IF EXISTS "audit_promotions_changes" ON "experiments_v1"."promotions";
 
 -- step: trigger audit_api_keys_changes
+-- lock: ACCESS EXCLUSIVE on providers.user_providers; blocks reads and writes
 DROP TRIGGER IF EXISTS "audit_api_keys_changes" ON "providers"."user_providers";
 
 -- step: trigger audit_users_changes
+-- lock: ACCESS EXCLUSIVE on auth.users; blocks reads and writes
 DROP TRIGGER IF EXISTS "audit_users_changes" ON "auth"."users";
 
 -- step: grant EXECUTE on "system"."purge_expired"(batch_size integer) to app_admin
+-- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) FROM "app_admin";
 
 -- step: grant EXECUTE on "system"."retire_encryption_key"(key_id uuid) to app_admin
+-- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM "app_admin";
 
 -- step: grant EXECUTE on "system"."add_encryption_key"() to app_admin
+-- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."add_encryption_key"() FROM "app_admin";
 
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_admin
+-- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM "app_admin";
 
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_readwrite
+-- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM "app_readwrite";
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_admin
+-- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM "app_admin";
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
+-- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM "app_readwrite";
 
 -- step: function audits log_sensitive_operation
+-- lock: no table lock
 DROP FUNCTION IF EXISTS "audits"."log_sensitive_operation"();
 
 -- step: function system purge_expired
+-- lock: no table lock
 DROP FUNCTION IF EXISTS "system"."purge_expired"(batch_size integer);
 
 -- step: function system retire_encryption_key
+-- lock: no table lock
 DROP FUNCTION IF EXISTS "system"."retire_encryption_key"(key_id uuid);
 
 -- step: function system add_encryption_key
+-- lock: no table lock
 DROP FUNCTION IF EXISTS "system"."add_encryption_key"();
 
 -- step: function system decrypt_data
+-- lock: no table lock
 DROP FUNCTION IF EXISTS "system"."decrypt_data"(ciphertext bytea, key_id uuid);
 
 -- step: function system encrypt_data
+-- lock: no table lock
 DROP FUNCTION IF EXISTS "system"."encrypt_data"(plaintext text, key_id uuid);
 
 -- step: function system data_key
+-- lock: no table lock
 DROP FUNCTION IF EXISTS "system"."data_key"(key_id uuid, for_encryption boolean);
 
 -- step: function system session_master_key
+-- lock: no table lock
 DROP FUNCTION IF EXISTS "system"."session_master_key"();
 
 COMMIT;
