@@ -3,7 +3,6 @@ safe variant; the project's own templates carry only the findings named below.""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +18,19 @@ from tmplmig.reviewing.lint import RULES, Finding, lint_bundle
 
 TABLE = 'CREATE TABLE IF NOT EXISTS "app"."t" (id int PRIMARY KEY, a int);'
 DROP_TABLE = 'DROP TABLE IF EXISTS "app"."t";'
-LOCK_TIMEOUT = Step("lock timeout", "SET LOCAL lock_timeout = '5s';", None)
 
 
-def example_bundle(
-    project: Path, *steps: Step, lock_timeout: str = "0s"
-) -> tuple[list[Part], list[BundleFile]]:
-    """One part made of ``steps``, rendered into bundle files like any template.
-
-    The bundle header sets ``lock_timeout`` from config; by default to 0 (none), so that
-    the examples decide whether a lock timeout is in force.
-    """
+def example_bundle(project: Path, *steps: Step) -> tuple[list[Part], list[BundleFile]]:
+    """One part made of ``steps``, rendered into bundle files like any template."""
     config = load_config(project, "dev")
-    ddl = config.settings.ddl.model_copy(update={"lock_timeout": lock_timeout})
-    config = replace(config, settings=config.settings.model_copy(update={"ddl": ddl}))
     part = Part("003_example", "example", True, (), tuple(steps), "templates/003_example.sql.j2")
     return [part], build_bundle([part], config)
 
 
-def lint_steps(project: Path, *steps: Step, lock_timeout: str = "0s") -> list[Finding]:
-    """Lint the bundle of :func:`example_bundle`."""
-    return lint_bundle(*example_bundle(project, *steps, lock_timeout=lock_timeout))
+def lint_steps(project: Path, *steps: Step, tool: str | None = "tmplmig") -> list[Finding]:
+    """Lint the bundle of :func:`example_bundle`: the findings of ``tool`` (None: all)."""
+    findings = lint_bundle(*example_bundle(project, *steps))
+    return [f for f in findings if tool is None or f.tool == tool]
 
 
 def line_in(text: str, needle: str) -> int:
@@ -134,100 +125,82 @@ def test_an_acknowledged_rule_is_not_reported(project: Path) -> None:
     assert lint_steps(project, step) == []
 
 
-def test_index_without_concurrently_on_an_existing_table_is_reported(project: Path) -> None:
-    steps = (
-        LOCK_TIMEOUT,
-        Step("index", 'CREATE INDEX "i" ON "app"."t" (a);', 'DROP INDEX "app"."i";'),
-    )
-    findings = lint_steps(project, *steps)
-    assert rules(findings) == [("index-not-concurrent", line_of(project, "CREATE INDEX", *steps))]
-    assert findings[0].message.startswith("index i on app.t: builds an index")
+@pytest.mark.parametrize(
+    ("rule", "apply"),
+    [
+        ("require-concurrent-index-creation", 'CREATE INDEX IF NOT EXISTS "i" ON "app"."t" (a);'),
+        (
+            "adding-foreign-key-constraint",
+            "ALTER TABLE app.t ADD CONSTRAINT c FOREIGN KEY (a) REFERENCES app.u (id);",
+        ),
+        ("constraint-missing-not-valid", "ALTER TABLE app.t ADD CONSTRAINT c CHECK (a > 0);"),
+        ("changing-column-type", "ALTER TABLE app.t ALTER COLUMN a TYPE bigint;"),
+        ("adding-required-field", "ALTER TABLE app.t ADD COLUMN b bigint NOT NULL;"),
+        ("adding-not-nullable-field", "ALTER TABLE app.t ALTER COLUMN a SET NOT NULL;"),
+    ],
+)
+def test_squawk_reports_unsafe_ddl_at_its_bundle_line_and_step(
+    project: Path, rule: str, apply: str
+) -> None:
+    steps = (Step("change", apply, None),)
+    found = [f for f in lint_steps(project, *steps, tool="squawk") if f.rule == rule]
+    assert [(f.tool, f.line, f.step) for f in found] == [
+        ("squawk", line_of(project, apply, *steps), "change")
+    ]
 
 
-def test_index_on_a_table_created_earlier_in_the_same_part_is_fine(project: Path) -> None:
-    assert (
-        lint_steps(
-            project,
-            Step("table", TABLE, DROP_TABLE),
-            Step("index", 'CREATE INDEX "i" ON "app"."t" (a);', 'DROP INDEX "app"."i";'),
-        )
-        == []
-    )
+def test_rollback_files_may_drop_what_apply_files_may_not(project: Path) -> None:
+    steps = (Step("table", TABLE, DROP_TABLE), Step("drop", DROP_TABLE, None))
+    found = lint_steps(project, *steps, tool="squawk")
+    dropped = [(f.file, f.rule) for f in found if f.rule == "ban-drop-table"]
+    assert dropped == [("003_example.sql", "ban-drop-table")]
 
 
-def test_concurrent_index_on_an_existing_table_is_fine(project: Path) -> None:
-    index = Step(
-        "index", 'CREATE INDEX CONCURRENTLY "i" ON "app"."t" (a);', 'DROP INDEX "app"."i";'
-    )
-    assert lint_steps(project, LOCK_TIMEOUT, index) == []
+def test_a_squawk_rule_acknowledged_with_a_reason_is_not_reported(project: Path) -> None:
+    index = 'CREATE INDEX IF NOT EXISTS "i" ON "app"."t" (a);'
+    acknowledged = "-- a small table\n-- squawk-ignore require-concurrent-index-creation\n" + index
+    rules_found = {
+        f.rule for f in lint_steps(project, Step("index", acknowledged, None), tool=None)
+    }
+    assert "require-concurrent-index-creation" not in rules_found
+    assert "require-concurrent-index-creation" in {
+        f.rule for f in lint_steps(project, Step("index", index, None), tool=None)
+    }
 
 
 @pytest.mark.parametrize(
     ("rule", "apply", "safe"),
     [
         (
-            "constraint-not-valid",
-            "ALTER TABLE app.t ADD CONSTRAINT c FOREIGN KEY (a) REFERENCES app.u (id);",
-            "ALTER TABLE app.t ADD CONSTRAINT c FOREIGN KEY (a) REFERENCES app.u (id) NOT VALID;",
+            "grant-to-public",
+            'GRANT SELECT ON "app"."t" TO PUBLIC;',
+            'GRANT SELECT ON "app"."t" TO "reader";',
         ),
         (
-            "constraint-not-valid",
-            "ALTER TABLE app.t ADD CONSTRAINT c CHECK (a > 0);",
-            "ALTER TABLE app.t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;",
+            "security-definer-search-path",
+            "CREATE OR REPLACE FUNCTION app.f() RETURNS int LANGUAGE sql SECURITY DEFINER"
+            " AS 'SELECT 1';",
+            "CREATE OR REPLACE FUNCTION app.f() RETURNS int LANGUAGE sql SECURITY DEFINER"
+            " SET search_path = pg_catalog, pg_temp AS 'SELECT 1';",
         ),
-        ("column-type-change", "ALTER TABLE app.t ALTER COLUMN a TYPE bigint;", None),
         (
-            "not-null-without-default",
-            "ALTER TABLE app.t ADD COLUMN b int NOT NULL;",
-            "ALTER TABLE app.t ADD COLUMN b int NOT NULL DEFAULT 0;",
+            "identifier-too-long",
+            f'CREATE SCHEMA IF NOT EXISTS "{"s" * 64}";',
+            f'CREATE SCHEMA IF NOT EXISTS "{"s" * 63}";',
         ),
-        ("set-not-null", "ALTER TABLE app.t ALTER COLUMN a SET NOT NULL;", None),
     ],
 )
-def test_unsafe_alter_table_on_an_existing_table_is_reported(
-    project: Path, rule: str, apply: str, safe: str | None
-) -> None:
-    rollback = "ALTER TABLE app.t DROP CONSTRAINT c;" if " c " in apply else None
-    steps = (LOCK_TIMEOUT, Step("change", apply, rollback))
+def test_tmplmig_rules_squawk_lacks(project: Path, rule: str, apply: str, safe: str) -> None:
+    def rollback(sql: str) -> str | None:
+        if "SCHEMA" in sql:
+            return "DROP SCHEMA IF EXISTS " + sql.split()[-1]
+        return "DROP FUNCTION IF EXISTS app.f();" if "FUNCTION" in sql else None
+
+    steps = (Step("step", apply, rollback(apply)),)
     findings = lint_steps(project, *steps)
-    assert rules(findings) == [(rule, line_of(project, apply, *steps))]
+    assert rules(findings) == [(rule, line_of(project, apply.split("\n")[0], *steps))]
     assert RULES[rule] in findings[0].message
-    if safe is not None:
-        assert lint_steps(project, LOCK_TIMEOUT, Step("change", safe, rollback)) == []
-    with_table = Step("table", TABLE.replace('"t"', "t"), 'DROP TABLE "app"."t";')
-    assert lint_steps(project, with_table, Step("change", apply, rollback)) == []
-
-
-def test_locking_an_existing_table_without_lock_timeout_is_reported(project: Path) -> None:
-    trigger = Step(
-        "trigger",
-        "CREATE TRIGGER tr AFTER INSERT ON app.t FOR EACH ROW EXECUTE FUNCTION app.f();",
-        "DROP TRIGGER tr ON app.t;",
-    )
-    [finding] = lint_steps(project, trigger)
-    assert (finding.rule, finding.line) == (
-        "missing-lock-timeout",
-        line_of(project, "CREATE TRIGGER", trigger),
-    )
-    assert finding.message.startswith("app.t: locks an existing table")
-    assert lint_steps(project, LOCK_TIMEOUT, trigger) == []
-    assert lint_steps(project, trigger, lock_timeout="5s") == []  # the bundle header's SET
-    turned_off = Step("off", "SET lock_timeout = '0s';", None)
-    steps = (LOCK_TIMEOUT, turned_off, trigger)
-    assert rules(lint_steps(project, *steps)) == [
-        ("missing-lock-timeout", line_of(project, "CREATE TRIGGER", *steps))
-    ]
-
-
-def test_set_local_lock_timeout_ends_with_its_transaction(project: Path) -> None:
-    steps = [
-        LOCK_TIMEOUT,
-        Step("commit", "COMMIT;\nBEGIN;", None),
-        Step("fk", "ALTER TABLE app.t VALIDATE CONSTRAINT c;", None),
-    ]
-    assert rules(lint_steps(project, *steps)) == [
-        ("missing-lock-timeout", line_of(project, "VALIDATE CONSTRAINT", *steps))
-    ]
+    assert lint_steps(project, Step("step", safe, rollback(safe))) == []
 
 
 def test_lint_cli_names_env_file_and_line_and_fails(
@@ -240,22 +213,11 @@ def test_lint_cli_names_env_file_and_line_and_fails(
         + "ALTER TABLE {{ schemas.audits|qualified('audit_log') }} ALTER COLUMN action TYPE"
         + " varchar(20);\n{% endif %}{% endcall %}\n"
     )
-    assert cli.main(["--project", str(sandbox), "lint", "--env", "prod"]) == 1
+    assert cli.main(["--project", str(sandbox), "lint", "--env", "prod", "--tenant", "acme"]) == 1
     out = capsys.readouterr().out.splitlines()
-    retype = [line for line in out if "column-type-change" in line]
-    rendered = commands.render_bundle(sandbox, "prod")["002c_system_tables.sql"]
-    line = line_in(rendered, 'ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
-    assert retype == [
-        f"prod/002c_system_tables.sql:{line}: column-type-change: audits.audit_log.action: "
-        f"{RULES['column-type-change']} [step: retype]"
-    ]
-
-
-def test_ddl_inside_a_do_block_is_checked_at_its_own_line(project: Path) -> None:
-    block = (
-        "SELECT 1;\nDO $x$ BEGIN\n    IF true THEN\n"
-        "        ALTER TABLE app.t ADD CONSTRAINT c CHECK (a > 0);\n    END IF;\nEND $x$;"
-    )
-    steps = (LOCK_TIMEOUT, Step("check", block, "ALTER TABLE app.t DROP CONSTRAINT c;"))
-    findings = lint_steps(project, *steps)
-    assert rules(findings) == [("constraint-not-valid", line_of(project, "ADD CONSTRAINT", *steps))]
+    retype = [line for line in out if "changing-column-type" in line]
+    rendered = commands.render_bundle(sandbox, "prod", "acme")["002c_system_tables.sql"]
+    line = line_in(rendered, 'ALTER TABLE "acme_audits"."audit_log" ALTER COLUMN action TYPE')
+    assert len(retype) == 1
+    assert retype[0].startswith(f"prod:acme/002c_system_tables.sql:{line}: changing-column-type: ")
+    assert retype[0].endswith("[step: retype]")

@@ -18,6 +18,7 @@ from yoyo.migrations import MigrationList
 
 from tmplmig.database.urls import ensure_schema
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
+from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import rendering_for
 from tmplmig.rendering.config import available_envs
 from tmplmig.rendering.parts import Part, render_all
@@ -198,18 +199,24 @@ def diff(project: Path, *targets: str) -> str:
 
 def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
     """Findings of :mod:`tmplmig.reviewing.lint` on the bundle rendered for ``env``/``tenant``."""
-    try:
-        from tmplmig.reviewing.lint import lint_bundle  # pglast comes with the optional lint extra
-    except ImportError as exc:
-        raise CommandError(f"lint needs pglast: pip install 'tmplmig[lint]' ({exc})") from None
+    from tmplmig.reviewing.lint import SquawkMissing, lint_bundle
 
     config = for_rendering(project, env, tenant).config
     parts = render_all(project, config)
-    return lint_bundle(parts, build_bundle(parts, config))
+    try:
+        return lint_bundle(parts, build_bundle(parts, config))
+    except SquawkMissing as exc:
+        raise CommandError(str(exc)) from None
 
 
 def lint_envs(
     project: Path, env: str | None = None, tenant: str | None = None
 ) -> dict[str, list[Finding]]:
-    """Findings per environment: ``env``, or every ``config/<env>.yaml`` when not given."""
-    return {e: lint(project, e, tenant) for e in ([env] if env else available_envs(project))}
+    """Findings per ``ENV`` or ``ENV:TENANT``: ``env`` (default: every ``config/<env>.yaml``),
+    each without a tenant and with every tenant file (or only ``tenant`` when given)."""
+    tenants = [tenant] if tenant else [None, *tenant_names(project)]
+    return {
+        f"{e}:{t}" if t else e: lint(project, e, t)
+        for e in ([env] if env else available_envs(project))
+        for t in tenants
+    }

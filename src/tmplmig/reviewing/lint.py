@@ -1,17 +1,25 @@
-"""Lint the rendered bundle with PostgreSQL's own parser (pglast): syntax, paired rollbacks
-and squawk-class rules for DDL that blocks an existing table.
+"""Lint the rendered bundle: squawk (a maintained PostgreSQL migration linter) for unsafe
+DDL, plus the rules squawk lacks, read with PostgreSQL's own parser (pglast): syntax inside
+DO blocks and functions, paired rollbacks, grants to PUBLIC, SECURITY DEFINER without a
+pinned search_path and names PostgreSQL would truncate.
 
-A table is "existing" unless an earlier statement of the same part created it. A step may
-acknowledge a rule with a comment line in its apply SQL: ``-- lint: allow RULE: why``.
-``missing-lock-timeout`` reads what the bundle file itself sets (``SET [LOCAL] lock_timeout``
-before the statement), because that file is what a DBA runs with psql.
+A step may acknowledge one of tmplmig's rules with a comment line in its apply SQL,
+``-- lint: allow RULE: why``; squawk's rules are acknowledged with squawk's own
+``-- squawk-ignore RULE`` on the line before, under a comment saying why. Rollback files are
+linted with squawk's drop rules off: dropping is what they are for.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pglast import ast, enums, parse_plpgsql
@@ -19,20 +27,37 @@ from pglast.parser import ParseError, parse_sql
 
 from tmplmig.rendering.parts import Part, Step
 from tmplmig.reviewing.bundle import BundleFile, bundle_only_lines, step_lines
+from tmplmig.reviewing.locks import first_token_line
 
 RULES = {
     "parse-error": "does not parse",
     "missing-rollback": "is created but the step's rollback does not drop it",
-    "index-not-concurrent": "builds an index on an existing table without CONCURRENTLY",
-    "constraint-not-valid": "adds a constraint to an existing table without NOT VALID",
-    "column-type-change": "changes a column type of an existing table (rewrite under lock)",
-    "not-null-without-default": "adds a NOT NULL column without DEFAULT to an existing table",
-    "set-not-null": "sets NOT NULL on a column of an existing table (scan under lock)",
-    "missing-lock-timeout": "locks an existing table while lock_timeout is not set",
+    "grant-to-public": "grants to PUBLIC: every role, including those created later",
+    "security-definer-search-path": (
+        "is SECURITY DEFINER without SET search_path (CVE-2018-1058: callers could plant objects)"
+    ),
+    "identifier-too-long": "is longer than 63 bytes: PostgreSQL would silently truncate it",
 }
 ALLOW = re.compile(r"^\s*-- lint: allow ([a-z-]+)\b", re.MULTILINE)
 ObjectKey = tuple[str, str]
-ZERO = re.compile(r"^\s*0+\s*(ms|s|min|h|d)?\s*$")  # lock_timeout = 0 means "wait forever"
+#: squawk's rules against dropping things: what a rollback file is for
+ROLLBACK_EXCLUDES = (
+    "ban-drop-column",
+    "ban-drop-constraint",
+    "ban-drop-database",
+    "ban-drop-function",
+    "ban-drop-not-null",
+    "ban-drop-schema",
+    "ban-drop-table",
+    "ban-drop-trigger",
+)
+SQUAWK_PG_VERSION = "15"
+MAX_IDENTIFIER_BYTES = 63
+_QUOTED_NAME = re.compile(r'"((?:[^"]|"")*)"')
+
+
+class SquawkMissing(Exception):
+    """squawk (the ``lint`` extra, pinned squawk-cli) is not installed."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,8 @@ class Finding:
     rule: str
     message: str
     step: str
+    #: who keeps the rule: ``tmplmig`` or ``squawk``
+    tool: str = "tmplmig"
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.rule}: {self.message} [step: {self.step}]"
@@ -63,15 +90,6 @@ class StepSyntaxError(Exception):
     def __init__(self, line: int, problem: str) -> None:
         super().__init__(problem)
         self.line = line
-
-
-def _line_of(data: bytes, offset: int) -> int:
-    """Line of the first token at or after byte ``offset``, skipping blanks and comments."""
-    rest = data[offset:]
-    stripped = rest.lstrip()
-    while stripped.startswith(b"--"):
-        stripped = stripped.split(b"\n", 1)[-1].lstrip() if b"\n" in stripped else b""
-    return data[: offset + len(rest) - len(stripped)].count(b"\n") + 1
 
 
 def _embedded_sql(tree: Any) -> Iterator[tuple[str, int]]:
@@ -108,7 +126,7 @@ def parse_step(sql: str) -> list[Statement]:
         raise StepSyntaxError(sql[:where].count("\n") + 1, exc.args[0]) from None
     out: list[Statement] = []
     for r in raw:
-        line = _line_of(data, r.stmt_location)
+        line = first_token_line(data, r.stmt_location)
         out.append(Statement(r.stmt, line))
         node = r.stmt
         if isinstance(node, ast.CreateFunctionStmt) and _language(node.options) == "plpgsql":
@@ -233,68 +251,42 @@ def dropped(node: Any) -> list[ObjectKey]:
     return []
 
 
-def _locked_table(node: Any) -> str | None:
-    """The table a statement locks against writes (or worse), if any."""
-    if isinstance(node, ast.IndexStmt | ast.AlterTableStmt | ast.CreateTrigStmt):
-        return _relation(node.relation)
-    return None
+def _grants_to_public(node: Any) -> bool:
+    return (
+        isinstance(node, ast.GrantStmt)
+        and bool(node.is_grant)
+        and any(g.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC for g in node.grantees or ())
+    )
 
 
-@dataclass
-class _Session:
-    """Whether lock_timeout is in force, as psql would run the file statement by statement."""
-
-    lock_timeout: bool = False
-    local: bool = False
-
-    def see(self, node: Any) -> None:
-        ends = (
-            enums.TransactionStmtKind.TRANS_STMT_COMMIT,
-            enums.TransactionStmtKind.TRANS_STMT_ROLLBACK,
-        )
-        if isinstance(node, ast.TransactionStmt) and node.kind in ends and self.local:
-            self.lock_timeout = self.local = False
-        elif isinstance(node, ast.VariableSetStmt) and node.name == "lock_timeout":
-            value = node.args[0].val if node.args else None
-            text = str(getattr(value, "sval", getattr(value, "ival", "0")))
-            self.lock_timeout = node.kind == enums.VariableSetKind.VAR_SET_VALUE and not ZERO.match(
-                text
-            )
-            self.local = bool(node.is_local)
+def _definer_without_search_path(node: Any) -> bool:
+    if not isinstance(node, ast.CreateFunctionStmt):
+        return False
+    options = node.options or ()
+    definer = _option(options, "security")
+    pinned = any(
+        o.defname == "set" and getattr(o.arg, "name", None) == "search_path" for o in options
+    )
+    return definer is not None and bool(getattr(definer, "boolval", definer)) and not pinned
 
 
-def unsafe_ddl(node: Any, existing: bool) -> list[tuple[str, str]]:
-    """(rule, what) for each squawk-class problem of one statement on an existing table."""
-    if not existing:
-        return []
+def statement_rules(node: Any) -> list[tuple[str, str]]:
+    """(rule, what) for each of tmplmig's own statement rules that ``node`` breaks."""
     found: list[tuple[str, str]] = []
-    if isinstance(node, ast.IndexStmt) and not node.concurrent:
-        found.append(
-            ("index-not-concurrent", f"index {node.idxname} on {_relation(node.relation)}")
-        )
-    if isinstance(node, ast.AlterTableStmt):
-        table = _relation(node.relation)
-        for cmd in node.cmds:
-            kind = cmd.subtype
-            if kind == enums.AlterTableType.AT_AddConstraint and not cmd.def_.skip_validation:
-                if cmd.def_.contype in (
-                    enums.ConstrType.CONSTR_FOREIGN,
-                    enums.ConstrType.CONSTR_CHECK,
-                ):
-                    found.append(("constraint-not-valid", f"{cmd.def_.conname} on {table}"))
-            elif kind == enums.AlterTableType.AT_AlterColumnType:
-                found.append(("column-type-change", f"{table}.{cmd.name}"))
-            elif kind == enums.AlterTableType.AT_SetNotNull:
-                found.append(("set-not-null", f"{table}.{cmd.name}"))
-            elif kind == enums.AlterTableType.AT_AddColumn:
-                types = {c.contype for c in cmd.def_.constraints or ()}
-                if enums.ConstrType.CONSTR_NOTNULL in types and not types & {
-                    enums.ConstrType.CONSTR_DEFAULT,
-                    enums.ConstrType.CONSTR_IDENTITY,
-                    enums.ConstrType.CONSTR_GENERATED,
-                }:
-                    found.append(("not-null-without-default", f"{table}.{cmd.def_.colname}"))
+    if _grants_to_public(node):
+        found.append(("grant-to-public", "GRANT"))
+    if _definer_without_search_path(node):
+        found.append(("security-definer-search-path", f"function {_qualified(node.funcname)}"))
     return found
+
+
+def long_identifiers(text: str) -> list[tuple[int, str]]:
+    """(1-based line, name) of each double-quoted name over 63 bytes in ``text``."""
+    return [
+        (text[: m.start()].count("\n") + 1, m.group(1))
+        for m in _QUOTED_NAME.finditer(text)
+        if len(m.group(1).replace('""', '"').encode()) > MAX_IDENTIFIER_BYTES
+    ]
 
 
 def _segments(text: str) -> list[tuple[int, str]]:
@@ -335,28 +327,19 @@ def lint_part(part: Part, apply_file: BundleFile, rollback_file: BundleFile) -> 
 
 
 def _apply_rules(part: Part, file: BundleFile) -> list[Finding]:
-    segments = _segments(file.text)
-    session = _Session()
-    for statement in parse_step(segments[0][1]):
-        session.see(statement.node)
-    created_tables: set[str] = set()
     findings: list[Finding] = []
-    for (start, text), step in zip(segments[1:], part.steps, strict=True):
+    for (start, text), step in zip(_segments(file.text)[1:], part.steps, strict=True):
         allowed = set(ALLOW.findall(step.apply))
-        found: list[tuple[int, str, str]] = []
         statements = parse_step(text)
-        for statement in statements:
-            node, line = statement.node, start + statement.line - 1
-            session.see(node)
-            table = _locked_table(node)
-            existing = table is not None and table not in created_tables
-            for rule, what in unsafe_ddl(node, existing):
-                found.append((line, rule, f"{what}: {RULES[rule]}"))
-            if existing and not session.lock_timeout:
-                found.append(
-                    (line, "missing-lock-timeout", f"{table}: {RULES['missing-lock-timeout']}")
-                )
-            created_tables.update(n for k, n in created(node) if k == "table")
+        found = [
+            (start + s.line - 1, rule, f"{what}: {RULES[rule]}")
+            for s in statements
+            for rule, what in statement_rules(s.node)
+        ]
+        found += [
+            (start + line - 1, "identifier-too-long", f"{name!r}: {RULES['identifier-too-long']}")
+            for line, name in long_identifiers(text)
+        ]
         found += _missing_rollbacks(step, statements, start)
         findings += [
             Finding(file.name, line, rule, message, step.name)
@@ -378,10 +361,66 @@ def _missing_rollbacks(
     ]
 
 
+def squawk_path() -> str:
+    """The squawk executable installed with this Python (the ``lint`` extra), else on PATH."""
+    beside = Path(sys.executable).parent / "squawk"
+    found = str(beside) if beside.is_file() else shutil.which("squawk")
+    if found is None:
+        raise SquawkMissing("squawk is not installed: pip install 'tmplmig[lint]'")
+    return found
+
+
+def _step_at(text: str, line: int, names: list[str]) -> str:
+    """Name of the step whose SQL holds ``line`` (``-`` for the file's header)."""
+    starts = step_lines(text)
+    index = sum(1 for s in starts if s <= line + 1) - 1
+    return names[index] if index >= 0 else "-"
+
+
+def squawk_findings(parts: list[Part], files: list[BundleFile]) -> list[Finding]:
+    """squawk's findings on every bundle file; rollback files without the drop rules."""
+    steps = {p.id: p.steps for p in parts}
+    findings: list[Finding] = []
+    with tempfile.TemporaryDirectory(prefix="tmplmig-lint-") as tmp:
+        for f in files:
+            (Path(tmp) / f.name).write_text(f.text, encoding="utf-8")
+        for direction, excluded in (("apply", ()), ("rollback", ROLLBACK_EXCLUDES)):
+            names = [f.name for f in files if f.direction == direction]
+            if not names:
+                continue
+            command = [squawk_path(), "--reporter", "json", "--pg-version", SQUAWK_PG_VERSION]
+            command += [f"--exclude={','.join(excluded)}"] if excluded else []
+            run = subprocess.run(
+                [*command, *names], cwd=tmp, capture_output=True, text=True, check=False
+            )
+            if run.returncode not in (0, 1) or not run.stdout.strip():
+                raise SquawkMissing(f"squawk failed: {run.stderr.strip() or run.stdout.strip()}")
+            by_name = {f.name: f for f in files}
+            for item in json.loads(run.stdout):
+                file = by_name[Path(item["file"]).name]
+                ordered = steps[file.part] if direction == "apply" else [
+                    s for s in reversed(steps[file.part]) if s.rollback is not None
+                ]
+                line = item["line"] + 1  # squawk counts lines from 0
+                findings.append(
+                    Finding(
+                        file.name,
+                        line,
+                        item["rule_name"],
+                        item["message"],
+                        _step_at(file.text, line, [s.name for s in ordered]),
+                        "squawk",
+                    )
+                )
+    return findings
+
+
 def lint_bundle(parts: list[Part], files: list[BundleFile]) -> list[Finding]:
-    """Findings for a whole rendered bundle, in part order."""
+    """Findings for a whole rendered bundle: tmplmig's rules in part order, then squawk's."""
     by_part = {(f.part, f.direction): f for f in files}
     findings: list[Finding] = []
     for part in parts:
         findings += lint_part(part, by_part[(part.id, "apply")], by_part[(part.id, "rollback")])
-    return findings
+    order = {f.name: i for i, f in enumerate(files)}
+    squawk = sorted(squawk_findings(parts, files), key=lambda f: (order[f.file], f.line, f.rule))
+    return findings + squawk

@@ -247,7 +247,10 @@ def annotate(sql: str, context: BundleContext) -> str:
     lines = sql.split("\n")
     notes: dict[int, list[str]] = {}
     for statement in split_statements(sql):
-        notes.setdefault(statement.line, []).extend(
+        at = statement.line
+        while at > 0 and lines[at - 1].lstrip().startswith("--"):
+            at -= 1  # above the statement's own comments: squawk-ignore must stay next to it
+        notes.setdefault(at, []).extend(
             lock_lines(statement_locks(statement.node, context))
         )
     out: list[str] = []

@@ -5,6 +5,9 @@
 -- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
+-- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
+-- the table needs and block no writer; lock_timeout below bounds every wait that would.
+-- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
 
 BEGIN;
@@ -20,6 +23,8 @@ CREATE TABLE IF NOT EXISTS "system"."retention_policies" (
     target_schema name NOT NULL,
     target_table name NOT NULL,
     timestamp_column name NOT NULL,
+    -- a day count from config, validated far below 2^31: integer is the right size
+    -- squawk-ignore prefer-bigint-over-int
     retain_days integer NOT NULL CHECK (retain_days > 0),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -39,10 +44,17 @@ CREATE TABLE IF NOT EXISTS "system"."encryption_keys" (
 -- lock: ACCESS EXCLUSIVE on system.connection_pool_settings; blocks reads and writes (a new table, unused yet)
 CREATE TABLE IF NOT EXISTS "system"."connection_pool_settings" (
     pool_name text PRIMARY KEY,
+    -- pool sizes and timeouts mirror settings that are 32-bit integers themselves
+    -- (statement_timeout is an int of milliseconds): bigint could hold values they cannot
+    -- squawk-ignore prefer-bigint-over-int
     min_size integer NOT NULL CHECK (min_size >= 0),
+    -- squawk-ignore prefer-bigint-over-int
     max_size integer NOT NULL CHECK (max_size >= min_size AND max_size > 0),
+    -- squawk-ignore prefer-bigint-over-int
     idle_timeout_seconds integer NOT NULL,
+    -- squawk-ignore prefer-bigint-over-int
     max_lifetime_seconds integer NOT NULL,
+    -- squawk-ignore prefer-bigint-over-int
     statement_timeout_ms integer NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );

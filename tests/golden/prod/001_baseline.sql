@@ -5,6 +5,9 @@
 -- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
+-- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
+-- the table needs and block no writer; lock_timeout below bounds every wait that would.
+-- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '2s';
 
 BEGIN;
@@ -133,6 +136,8 @@ CREATE TABLE IF NOT EXISTS "providers"."provider_health" (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     provider text NOT NULL,
     status text NOT NULL,
+    -- a probe's latency in milliseconds: 2^31 ms is 24 days
+    -- squawk-ignore prefer-bigint-over-int
     latency_ms integer,
     checked_at timestamptz NOT NULL DEFAULT now()
 );
