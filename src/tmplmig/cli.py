@@ -73,9 +73,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ENV[:TENANT]",
         help="give twice: from, then to (e.g. --env staging --env prod:acme)",
     )
-    lint = verb("lint", "check the rendered SQL: syntax, rollbacks, unsafe DDL", env=False)
+    lint = verb("lint", "check the rendered SQL with squawk and tmplmig's own rules", env=False)
     lint.add_argument("--env", help="one environment (default: every config/<env>.yaml)")
     lint.add_argument("--tenant", help="tenant file under config/tenants/")
+    lint.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
+    lint.add_argument(
+        "--bundle-root",
+        default="review",
+        help="where bundles are committed, for paths in findings: ROOT/ENV[/TENANT] (review)",
+    )
     demo = verb("demo", "apply and roll back on a throwaway local cluster", env=False)
     demo.add_argument("--env", default="dev")
     return parser
@@ -175,12 +181,11 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    per_env = commands.lint_envs(args.project, args.env, args.tenant)
-    findings = [f"{env}/{f}" for env, found in per_env.items() for f in found]
-    for finding in findings:
-        print(finding)
-    print(f"{len(findings)} finding(s)" if findings else f"clean: {', '.join(per_env)}")
-    return 1 if findings else 0
+    from tmplmig.reviewing.report import FORMATS
+
+    per_target = commands.lint_envs(args.project, args.env, args.tenant)
+    sys.stdout.write(FORMATS[args.format](per_target, args.bundle_root))
+    return 1 if any(per_target.values()) else 0
 
 
 def _demo(args: argparse.Namespace) -> int:

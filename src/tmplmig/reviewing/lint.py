@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,8 @@ class Finding:
     step: str
     #: who keeps the rule: ``tmplmig`` or ``squawk``
     tool: str = "tmplmig"
+    #: the template the file was rendered from
+    template: str = ""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.rule}: {self.message} [step: {self.step}]"
@@ -423,4 +425,5 @@ def lint_bundle(parts: list[Part], files: list[BundleFile]) -> list[Finding]:
         findings += lint_part(part, by_part[(part.id, "apply")], by_part[(part.id, "rollback")])
     order = {f.name: i for i, f in enumerate(files)}
     squawk = sorted(squawk_findings(parts, files), key=lambda f: (order[f.file], f.line, f.rule))
-    return findings + squawk
+    templates = {f.name: next(p.template for p in parts if p.id == f.part) for f in files}
+    return [replace(f, template=templates[f.file]) for f in findings + squawk]
