@@ -19,7 +19,7 @@ from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
 from tmplmig.rendering.parts import uses_postgres_only_syntax
-from tmplmig.reviewing.bundle import MANIFEST
+from tmplmig.reviewing.bundle import MANIFEST, NOT_SQL
 
 ENV = "staging"
 #: their REVOKEs name roles and functions that a completed first run dropped (grant macros)
@@ -46,7 +46,7 @@ def test_bundle_files_and_manifest_are_deterministic(project: Path, tmp_path: Pa
     parts = [p.id for p in commands.render(project, ENV)]
     assert [n.split(".")[0] for _, n in apply] == parts
     assert [n.split(".")[0] for _, n in rollback] == list(reversed(parts))
-    assert {n for _, n in apply + rollback} == set(names) - {MANIFEST}
+    assert {n for _, n in apply + rollback} == set(names) - set(NOT_SQL)
     for digest, name in apply + rollback:
         assert hashlib.sha256((first / name).read_bytes()).hexdigest() == digest
 
@@ -165,3 +165,22 @@ def test_diff_of_one_target_with_itself_is_empty(project: Path) -> None:
 def test_diff_targets_name_a_tenant_after_a_colon() -> None:
     assert commands.parse_target("prod:acme") == ("prod", "acme")
     assert commands.parse_target("prod") == ("prod", None)
+
+
+def test_review_page_shows_per_part_locks_findings_reasons_and_rollback(bundle: Path) -> None:
+    review = (bundle / "REVIEW.md").read_text()
+    sections = review.split("\n## ")[1:]
+    assert [s.split(":")[0] for s in sections] == sorted(
+        p.name.split(".")[0] for p in bundle.glob("*.rollback.*sql")
+    )
+    indexes = next(s for s in sections if s.startswith("002a_indexes"))
+    assert (
+        "| `experiments_v1.experiments` | SHARE UPDATE EXCLUSIVE | reads and writes continue |"
+        in indexes
+    )
+    assert "**Rollback:** 17 step(s) in reverse order: 17 x DROP INDEX CONCURRENTLY." in indexes
+    assert "**Repairs to run by hand:** 17" in indexes
+    tables = next(s for s in sections if s.startswith("002c_system_tables"))
+    assert "prefer-bigint-over-int: a day count from config" in tables
+    header = (bundle / "002c_system_tables.sql").read_text().splitlines()[4]
+    assert header.removeprefix("-- config digest: ") in review

@@ -15,6 +15,7 @@ from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.config import ConfigError
 from tmplmig.rendering.sqlfilters import RenderError
+from tmplmig.reviewing.bundle import NOT_SQL
 
 USER_ERRORS = (ConfigError, RenderError, CommandError, ClusterError)
 #: a migration that failed on the server (yoyo has rolled it back) or could not start
@@ -131,7 +132,7 @@ def _render(args: argparse.Namespace) -> int:
             print(path)
         return 0
     for name, text in commands.render_bundle(args.project, args.env, args.tenant).items():
-        if name != "MANIFEST":
+        if name not in NOT_SQL:
             print(text)
     return 0
 

@@ -30,6 +30,7 @@ from tmplmig.reviewing.bundle import (
     unified_diff,
     write_bundle,
 )
+from tmplmig.reviewing.review import REVIEW, review_markdown
 from tmplmig.reviewing.verify import check_database
 
 if TYPE_CHECKING:
@@ -47,7 +48,10 @@ def render(project: Path, env: str, tenant: str | None = None) -> list[Part]:
 
 
 def _bundle(target: Target) -> dict[str, str]:
-    return bundle_contents(render_all(target.project, target.config), target.config)
+    parts = render_all(target.project, target.config)
+    contents = bundle_contents(parts, target.config)
+    contents[REVIEW] = review_markdown(parts, build_bundle(parts, target.config), target.config)
+    return contents
 
 
 def render_bundle(project: Path, env: str, tenant: str | None = None) -> dict[str, str]:

@@ -19,6 +19,8 @@ from tmplmig.rendering.parts import Guarded, Part, config_digest
 from tmplmig.reviewing.locks import LOCK_MARK, BundleContext, annotate
 
 MANIFEST = "MANIFEST"
+#: files of a bundle that are not SQL: the run order, and the page for the reviewer
+NOT_SQL = (MANIFEST, "REVIEW.md")
 STEP_MARK = "-- step: "
 #: squawk's require-statement-timeout, acknowledged once per file where a reviewer sees why
 STATEMENT_TIMEOUT_NOTE = (
@@ -161,7 +163,7 @@ def write_bundle(contents: dict[str, str], out: Path) -> list[Path]:
     """Write the bundle into ``out``, replacing stale files of an earlier bundle."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.iterdir():
-        if stale.is_file() and (stale.suffix in (".sql", ".pgsql") or stale.name == MANIFEST):
+        if stale.is_file() and (stale.suffix in (".sql", ".pgsql") or stale.name in NOT_SQL):
             stale.unlink()
     written = []
     for name, text in sorted(contents.items()):
@@ -213,7 +215,7 @@ def _without_header(text: str) -> str:
 
 def reviewable_sql(contents: dict[str, str]) -> dict[str, str]:
     """The bundle's SQL files without their comment headers, to compare two renders."""
-    return {name: _without_header(text) for name, text in contents.items() if name != MANIFEST}
+    return {name: _without_header(text) for name, text in contents.items() if name not in NOT_SQL}
 
 
 def unified_diff(old: dict[str, str], new: dict[str, str], old_label: str, new_label: str) -> str:
@@ -237,7 +239,7 @@ def check_bundle(contents: dict[str, str], committed: Path) -> str:
         {
             p.name: p.read_text(encoding="utf-8")
             for p in sorted(committed.glob("*"))
-            if p.is_file() and (p.suffix in (".sql", ".pgsql") or p.name == MANIFEST)
+            if p.is_file() and (p.suffix in (".sql", ".pgsql") or p.name in NOT_SQL)
         }
         if committed.is_dir()
         else {}

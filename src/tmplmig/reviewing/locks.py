@@ -43,7 +43,7 @@ PG_LOCKS_MODE = {m.title().replace(" ", "") + "Lock": m for m in MODES}
 NO_LOCK = "no table lock"
 LOCK_MARK = "-- lock: "
 #: why dropping a foreign key also locks the table it references
-FK_TRIGGERS = "the referenced table's foreign key triggers go"
+FK_TRIGGERS = "only when the foreign key exists: its triggers on this table go"
 
 _ATT = enums.AlterTableType
 _OBJ = enums.ObjectType

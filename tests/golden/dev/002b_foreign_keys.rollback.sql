@@ -11,25 +11,25 @@
 SET lock_timeout = '5s';
 
 -- step: foreign key fk_quarantine_experiment
--- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 ALTER TABLE IF EXISTS "quarantine"."quarantined_records" DROP CONSTRAINT IF EXISTS "fk_quarantine_experiment";
 
 -- step: foreign key fk_sessions_project
--- lock: ACCESS EXCLUSIVE on production.analysis_sessions, production.projects; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions, production.projects; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 ALTER TABLE IF EXISTS "production"."analysis_sessions" DROP CONSTRAINT IF EXISTS "fk_sessions_project";
 
 -- step: foreign key fk_sessions_user
--- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 ALTER TABLE IF EXISTS "production"."analysis_sessions" DROP CONSTRAINT IF EXISTS "fk_sessions_user";
 
 -- step: foreign key fk_promotions_experiment
--- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 ALTER TABLE IF EXISTS "experiments_v1"."promotions" DROP CONSTRAINT IF EXISTS "fk_promotions_experiment";
 
 -- step: foreign key fk_evaluations_experiment
--- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 ALTER TABLE IF EXISTS "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "fk_evaluations_experiment";
 
 -- step: foreign key fk_experiments_user
--- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 ALTER TABLE IF EXISTS "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";

@@ -13,7 +13,7 @@ SET lock_timeout = '2s';
 BEGIN;
 
 -- step: table quarantine quarantined_records
--- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (only when the foreign key exists: its triggers on this table go)
 DROP TABLE IF EXISTS "quarantine"."quarantined_records";
 
 -- step: table providers provider_usage
@@ -33,19 +33,19 @@ DROP TABLE IF EXISTS "providers"."user_providers";
 DROP TABLE IF EXISTS "audits"."audit_log";
 
 -- step: table production analysis_sessions
--- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users, production.projects; blocks reads and writes (the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users, production.projects; blocks reads and writes (only when the foreign key exists: its triggers on this table go)
 DROP TABLE IF EXISTS "production"."analysis_sessions";
 
 -- step: table experiments_v1 promotions
--- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (only when the foreign key exists: its triggers on this table go)
 DROP TABLE IF EXISTS "experiments_v1"."promotions";
 
 -- step: table experiments_v1 evaluations
--- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (only when the foreign key exists: its triggers on this table go)
 DROP TABLE IF EXISTS "experiments_v1"."evaluations";
 
 -- step: table experiments_v1 experiments
--- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (only when the foreign key exists: its triggers on this table go)
 DROP TABLE IF EXISTS "experiments_v1"."experiments";
 
 -- step: table production projects

@@ -11,7 +11,7 @@
 SET lock_timeout = '2s';
 
 -- step: foreign key fk_experiments_user
--- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 -- only so that the ADD below can run again: plain SQL has no ADD CONSTRAINT IF NOT EXISTS
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";
@@ -27,7 +27,7 @@ ALTER TABLE "experiments_v1"."experiments"
 ALTER TABLE "experiments_v1"."experiments" VALIDATE CONSTRAINT "fk_experiments_user";
 
 -- step: foreign key fk_evaluations_experiment
--- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 -- only so that the ADD below can run again: plain SQL has no ADD CONSTRAINT IF NOT EXISTS
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "fk_evaluations_experiment";
@@ -43,7 +43,7 @@ ALTER TABLE "experiments_v1"."evaluations"
 ALTER TABLE "experiments_v1"."evaluations" VALIDATE CONSTRAINT "fk_evaluations_experiment";
 
 -- step: foreign key fk_promotions_experiment
--- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 -- only so that the ADD below can run again: plain SQL has no ADD CONSTRAINT IF NOT EXISTS
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE "experiments_v1"."promotions" DROP CONSTRAINT IF EXISTS "fk_promotions_experiment";
@@ -59,7 +59,7 @@ ALTER TABLE "experiments_v1"."promotions"
 ALTER TABLE "experiments_v1"."promotions" VALIDATE CONSTRAINT "fk_promotions_experiment";
 
 -- step: foreign key fk_sessions_user
--- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 -- only so that the ADD below can run again: plain SQL has no ADD CONSTRAINT IF NOT EXISTS
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE "production"."analysis_sessions" DROP CONSTRAINT IF EXISTS "fk_sessions_user";
@@ -75,7 +75,7 @@ ALTER TABLE "production"."analysis_sessions"
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_user";
 
 -- step: foreign key fk_sessions_project
--- lock: ACCESS EXCLUSIVE on production.analysis_sessions, production.projects; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions, production.projects; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 -- only so that the ADD below can run again: plain SQL has no ADD CONSTRAINT IF NOT EXISTS
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE "production"."analysis_sessions" DROP CONSTRAINT IF EXISTS "fk_sessions_project";
@@ -91,7 +91,7 @@ ALTER TABLE "production"."analysis_sessions"
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_project";
 
 -- step: foreign key fk_quarantine_experiment
--- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; the referenced table's foreign key triggers go)
+-- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 -- only so that the ADD below can run again: plain SQL has no ADD CONSTRAINT IF NOT EXISTS
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE "quarantine"."quarantined_records" DROP CONSTRAINT IF EXISTS "fk_quarantine_experiment";
