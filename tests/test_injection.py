@@ -29,7 +29,7 @@ from tmplmig.rendering.config import (
     validate,
 )
 from tmplmig.rendering.parts import render_all
-from tmplmig.reviewing.bundle import bundle_contents
+from tmplmig.reviewing.bundle import GUARD_GSET, bundle_contents
 
 SCHEMA_KEYS = ("auth", "experiments", "production", "audits", "providers", "quarantine", "system")
 ROLE_KEYS = ("readonly", "readwrite", "admin")
@@ -67,8 +67,16 @@ def _node_types(tree: Any) -> Iterator[str]:
             yield from _node_types(item)
 
 
+def as_sql(text: str) -> str:
+    """A bundle file as the server sees it: each guard query ends where psql's ``\\gset``
+    sends it, the other psql meta-commands are not SQL."""
+    lines = [";" if line == GUARD_GSET else line for line in text.split("\n")]
+    return "\n".join("" if line.startswith("\\") else line for line in lines)
+
+
 def sql_shape(text: str) -> list[str]:
     """Statement kinds and the whole parse tree's node types, PL/pgSQL bodies included."""
+    text = as_sql(text)
     statements = json.loads(pglast.parser.parse_sql_json(text))["stmts"]
     return [*_node_types(statements), "|plpgsql|", *_node_types(pglast.parse_plpgsql(text))]
 
@@ -76,7 +84,7 @@ def sql_shape(text: str) -> list[str]:
 def bundle_shape(config: LoadedConfig, project: Path) -> dict[str, list[str]]:
     """The shape of every psql file of the review bundle: every apply and rollback step."""
     files = bundle_contents(render_all(project, config), config)
-    # keyed without the extension: a "$" in a name rightly turns a .sql file into .pgsql
+    # keyed without the extension, which does not depend on names
     return {Path(name).stem: sql_shape(text) for name, text in files.items() if name != "MANIFEST"}
 
 

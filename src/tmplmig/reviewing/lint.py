@@ -120,7 +120,7 @@ def _option(options: Any, name: str) -> Any:
 
 def parse_step(sql: str) -> list[Statement]:
     """Statements of one step, including those inside DO blocks; raises StepSyntaxError."""
-    data = sql.encode()
+    data = sql  # pglast's offsets count characters
     try:
         raw = parse_sql(sql)
     except ParseError as exc:
@@ -132,7 +132,7 @@ def parse_step(sql: str) -> list[Statement]:
         out.append(Statement(r.stmt, line))
         node = r.stmt
         if isinstance(node, ast.CreateFunctionStmt) and _language(node.options) == "plpgsql":
-            text = data[r.stmt_location : r.stmt_location + (r.stmt_len or len(data))].decode()
+            text = data[r.stmt_location : r.stmt_location + (r.stmt_len or len(data))]
             _plpgsql(text, line)
         if isinstance(node, ast.DoStmt) and _language(node.args, "plpgsql") == "plpgsql":
             out += _do_block_statements(node, data)
@@ -144,10 +144,10 @@ def _language(options: Any, default: str | None = None) -> str | None:
     return language.sval.lower() if language is not None else default
 
 
-def _do_block_statements(node: ast.DoStmt, data: bytes) -> list[Statement]:
+def _do_block_statements(node: ast.DoStmt, data: str) -> list[Statement]:
     """The SQL a DO block runs, each at its own line (the body keeps its line breaks)."""
     body = next(a for a in node.args if a.defname == "as")
-    body_line = data[: body.arg_location].count(b"\n") + 1
+    body_line = data[: body.arg_location].count("\n") + 1
     quoted = "'" + body.arg.sval.replace("'", "''") + "'"
     function = f"CREATE FUNCTION pg_temp.lint_do() RETURNS void LANGUAGE plpgsql AS {quoted};"
     out: list[Statement] = []

@@ -209,13 +209,14 @@ def strongest_per_relation(locks: Iterable[Lock]) -> dict[str, str]:
     return out
 
 
-def first_token_line(data: bytes, offset: int) -> int:
-    """Line of the first token at or after byte ``offset``, skipping blanks and comments."""
-    rest = data[offset:]
+def first_token_line(sql: str, offset: int) -> int:
+    """Line of the first token at or after character ``offset`` (pglast's statement offsets
+    count characters), skipping blanks and comments."""
+    rest = sql[offset:]
     stripped = rest.lstrip()
-    while stripped.startswith(b"--"):
-        stripped = stripped.split(b"\n", 1)[-1].lstrip() if b"\n" in stripped else b""
-    return data[: offset + len(rest) - len(stripped)].count(b"\n") + 1
+    while stripped.startswith("--"):
+        stripped = stripped.split("\n", 1)[-1].lstrip() if "\n" in stripped else ""
+    return sql[: offset + len(rest) - len(stripped)].count("\n") + 1
 
 
 @dataclass(frozen=True)
@@ -229,16 +230,15 @@ class ParsedStatement:
 
 def split_statements(sql: str) -> list[ParsedStatement]:
     """The top-level statements of ``sql`` (empty when it does not parse)."""
-    data = sql.encode()
     try:
         raw = parse_sql(sql)
     except ParseError:
         return []
     out = []
     for r in raw:
-        end = r.stmt_location + r.stmt_len if r.stmt_len else len(data)
-        text = data[r.stmt_location : end].decode().strip()
-        out.append(ParsedStatement(r.stmt, text, first_token_line(data, r.stmt_location) - 1))
+        end = r.stmt_location + r.stmt_len if r.stmt_len else len(sql)
+        text = sql[r.stmt_location : end].strip()
+        out.append(ParsedStatement(r.stmt, text, first_token_line(sql, r.stmt_location) - 1))
     return out
 
 
