@@ -110,7 +110,7 @@ def test_invisible_and_format_characters_are_refused_in_every_name(
 
 
 def test_visible_unicode_and_ascii_spaces_stay_allowed(sandbox: Path) -> None:
-    names = {"auth": "naïve auth", "system": "名前", "audits": "ро\u0301ль"}
+    names = {"auth": "naïve auth", "system": "名前", "audits": "\u0440\u043e\u0301\u043b\u044c"}
     edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("schemas", {}).update(names))
     assert load_config(sandbox, "dev").settings.schemas.model_dump().items() >= names.items()
 
