@@ -22,6 +22,7 @@ from tmplmig.catalog import Snapshot, difference, snapshot
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "schemas": ("schema", ("name", "acl")),
     "tables": ("table", ("schema", "name", "relkind", "acl")),
+    "column_privileges": ("column", ("schema", "table", "name", "acl")),
     "indexes": ("index", ("schema", "name", "definition", "valid")),
     "constraints": ("constraint", ("schema", "table", "name", "type", "validated", "definition")),
     "functions": (
@@ -36,6 +37,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
 KEY_COLUMNS: dict[str, tuple[int, ...]] = {
     "schemas": (0,),
     "tables": (0, 1),
+    "column_privileges": (0, 1, 2),
     "indexes": (0, 1),
     "constraints": (1, 2),
     "functions": (0, 1, 2),
