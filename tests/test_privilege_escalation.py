@@ -1,0 +1,567 @@
+"""Every route found from an app role to someone else's privileges, tried as real logins.
+
+Each test logs in as a LOGIN member of a group role (``readonly``, ``readwrite``, ``admin``)
+and tries one attack of issue 12 or of docs/security.md's attack table for real; each must
+now be refused by the server. Statements run in transactions that are rolled back.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+from conftest import url_for
+from psycopg import sql
+from test_security import GROUPS, PLAINTEXT, Deployment, attempt, deploy
+
+from tmplmig import commands
+from tmplmig.catalog import snapshot
+from tmplmig.config import ConfigError, load_config
+
+#: a trigger function any login can create: temporary objects need no schema privilege
+SPY = (
+    "CREATE FUNCTION pg_temp.spy() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN RAISE NOTICE 'current_user=%', current_user; RETURN OLD; END $$"
+)
+
+
+@pytest.fixture
+def deployed(project: Path, database: str, conn: psycopg.Connection[Any]) -> Iterator[Deployment]:
+    """The dev config applied, one login per group, each with pg_temp.spy() made."""
+    for d in deploy(project, database, conn):
+        for login in d.logins.values():
+            login.conn.execute(SPY)
+        yield d
+
+
+def every_table(d: Deployment) -> list[str]:
+    """Every table of the app, audits and system schemas, quoted and qualified."""
+    rows = d.admin.execute(
+        "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables"
+        " WHERE schemaname = ANY(%s) ORDER BY 1",
+        (list(d.settings.schemas.model_dump().values()),),
+    )
+    return [r[0] for r in rows]
+
+
+def owner_of(d: Deployment, table: str) -> str:
+    """The role that owns the app's tables (and runs cascades and purge_expired)."""
+    row = d.admin.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = %s::regclass",
+                          (table,)).fetchone()  # fmt: skip
+    return str(row[0])
+
+
+def allowed(d: Deployment, group: str, statements: list[str], **names: str) -> list[str]:
+    """The statements the group's login may run (each formatted with ``names``)."""
+    login = d.logins[group]
+    return [s for s in statements if attempt(login.conn, s.format(login=login.user, **names))]
+
+
+def notices(conn: psycopg.Connection[Any]) -> list[str]:
+    """A live list of the NOTICEs the server sends to ``conn``."""
+    seen: list[str] = []
+    conn.add_notice_handler(lambda n: seen.append(n.message_primary))
+    return seen
+
+
+# -- issue 12, item 1: code that runs as the owner
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_no_login_can_attach_a_pg_temp_trigger_that_an_fk_cascade_would_fire_as_the_owner(
+    deployed: Deployment, group: str
+) -> None:
+    login = deployed.logins[group].conn
+    heard = notices(login)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="evaluations"):
+        login.execute(
+            "CREATE TRIGGER t BEFORE DELETE ON experiments_v1.evaluations"
+            " FOR EACH ROW EXECUTE FUNCTION pg_temp.spy()"
+        )
+    db = deployed.admin
+    user = db.execute("INSERT INTO auth.users (email) VALUES ('e@x') RETURNING id").fetchone()[0]
+    experiment = db.execute(
+        "INSERT INTO experiments_v1.experiments (user_id, name) VALUES (%s, 'e') RETURNING id",
+        (user,),
+    ).fetchone()[0]
+    db.execute(
+        "INSERT INTO experiments_v1.evaluations (experiment_id, metric) VALUES (%s, 'f1')",
+        (experiment,),
+    )
+    deployed.logins["admin"].conn.execute(
+        "DELETE FROM experiments_v1.experiments WHERE id = %s", (experiment,)
+    )
+    assert db.execute("SELECT count(*) FROM experiments_v1.evaluations").fetchone() == (0,)
+    assert heard == []
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_no_login_can_attach_a_trigger_that_purge_expired_would_fire(
+    deployed: Deployment, group: str
+) -> None:
+    purged = [
+        sql.Identifier(schema, table).as_string(deployed.admin)
+        for schema, table in deployed.admin.execute(
+            "SELECT target_schema, target_table FROM system.retention_policies"
+        )
+    ]
+    assert len(purged) == 6
+    trigger = "CREATE TRIGGER t BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION pg_temp.spy()"
+    for table in purged:
+        assert allowed(deployed, group, [trigger], table=table) == []
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_no_login_can_add_triggers_rules_policies_or_indexes_to_any_table(
+    deployed: Deployment, group: str
+) -> None:
+    attacks = [
+        "CREATE TRIGGER t AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION pg_temp.spy()",
+        "CREATE TRIGGER t AFTER TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.spy()",
+        "CREATE RULE r AS ON DELETE TO {table} DO ALSO SELECT pg_sleep(0)",
+        "CREATE RULE r AS ON SELECT TO {table} DO INSTEAD SELECT * FROM {table}",
+        "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        "CREATE POLICY p ON {table} USING (true)",
+        "CREATE INDEX ON {table} ((1))",
+        "ALTER TABLE {table} ADD COLUMN x int DEFAULT 1",
+        "ALTER TABLE {table} DISABLE TRIGGER ALL",
+        "COMMENT ON TABLE {table} IS 'mine'",
+    ]
+    tables = every_table(deployed)
+    assert len(tables) >= 14
+    for table in tables:
+        assert allowed(deployed, group, attacks, table=table) == [], table
+        privileges = deployed.logins[group].conn.execute(
+            "SELECT has_table_privilege(%(t)s, 'TRIGGER'), has_table_privilege(%(t)s, 'REFERENCES'),"
+            " has_table_privilege(%(t)s, 'TRUNCATE')",
+            {"t": table},
+        ).fetchone()
+        assert privileges == (False, False, False), table
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_no_login_can_create_objects_in_any_app_schema(deployed: Deployment, group: str) -> None:
+    attacks = [
+        "CREATE TABLE {schema}.mine (x int)",
+        "CREATE VIEW {schema}.mine AS SELECT 1 AS x",
+        "CREATE FUNCTION {schema}.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "CREATE SEQUENCE {schema}.mine",
+        "CREATE TYPE {schema}.mine AS (x int)",
+        "ALTER SCHEMA {schema} RENAME TO mine",
+    ]
+    schemas = [*deployed.settings.schemas.model_dump().values(), deployed.settings.extensions_schema]
+    for schema in schemas:
+        assert allowed(deployed, group, attacks, schema=sql.Identifier(schema).as_string(None)) == []
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_security_definer_functions_cannot_be_replaced_redirected_or_borrowed(
+    deployed: Deployment, group: str
+) -> None:
+    attacks = [
+        "CREATE OR REPLACE FUNCTION system.session_master_key() RETURNS text"
+        " LANGUAGE sql AS $$ SELECT 'captured' $$",
+        "ALTER FUNCTION system.encrypt_data(text, uuid) SET search_path = pg_temp, public",
+        "ALTER FUNCTION system.decrypt_data(bytea, uuid) SECURITY INVOKER",
+        "ALTER FUNCTION audits.log_sensitive_operation() RENAME TO gone",
+        "DROP FUNCTION system.keep_column()",
+        "SELECT system.data_key(key_id, false) FROM (SELECT NULL::uuid AS key_id) k",
+        "SELECT system.session_master_key()",
+    ]
+    assert allowed(deployed, group, attacks) == []
+    login = deployed.logins[group]
+    # a definer function of one's own runs as oneself: no one else's rights are borrowed
+    login.conn.execute(
+        "CREATE FUNCTION pg_temp.who() RETURNS name LANGUAGE sql SECURITY DEFINER"
+        " AS 'SELECT current_user'"
+    )
+    assert login.conn.execute("SELECT pg_temp.who()").fetchone() == (login.user,)
+
+
+def test_objects_in_pg_temp_or_public_do_not_shadow_what_the_functions_use(
+    deployed: Deployment,
+) -> None:
+    d, admin = deployed, deployed.logins["admin"].conn
+    admin.execute("SET search_path = pg_temp, public")
+    for setup in (
+        "CREATE TEMP TABLE encryption_keys (key_id uuid, wrapped_key bytea, status text)",
+        "CREATE TEMP TABLE retention_policies (data_class text, retain_days int)",
+        "INSERT INTO retention_policies VALUES ('audit_log', 1)",
+        "CREATE TEMP TABLE audit_log (LIKE audits.audit_log)",
+        "CREATE FUNCTION pg_temp.pgp_sym_decrypt(bytea, text) RETURNS text"
+        " LANGUAGE sql AS $$ SELECT 'shadowed' $$",
+        "CREATE FUNCTION pg_temp.now() RETURNS timestamptz"
+        " LANGUAGE sql AS $$ SELECT 'infinity'::timestamptz $$",
+    ):
+        admin.execute(setup)
+    shadow_public = "CREATE FUNCTION public.pgp_sym_decrypt(bytea, text) RETURNS text" \
+        " LANGUAGE sql AS $$ SELECT 'shadowed' $$"
+    assert allowed(d, "admin", [shadow_public]) == []
+    decrypted = admin.execute("SELECT system.decrypt_data(%s, %s)", (d.ciphertext, d.key_id))
+    assert decrypted.fetchone() == (PLAINTEXT,)
+    admin.execute("INSERT INTO auth.users (email) VALUES ('fresh@x')")
+    assert admin.execute("SELECT count(*) FROM pg_temp.audit_log").fetchone() == (0,)
+    purged = dict(admin.execute("SELECT * FROM system.purge_expired(100)").fetchall())
+    assert purged["audit_log"] == 0
+    assert d.admin.execute("SELECT count(*) FROM audits.audit_log").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_ownership_and_the_owners_role_are_out_of_reach(deployed: Deployment, group: str) -> None:
+    attacks = [
+        "ALTER TABLE auth.users OWNER TO {login}",
+        "ALTER SCHEMA auth OWNER TO {login}",
+        "ALTER FUNCTION system.purge_expired(integer) OWNER TO {login}",
+        "ALTER TABLE auth.users DISABLE TRIGGER audit_users_changes",
+        "ALTER TABLE experiments_v1.experiments DISABLE TRIGGER keep_experiments_created_at",
+        "DROP TRIGGER audit_users_changes ON auth.users",
+        'REASSIGN OWNED BY "{owner}" TO {login}',
+        'GRANT "{owner}" TO {login}',
+        'SET ROLE "{owner}"',
+        'SET SESSION AUTHORIZATION "{owner}"',
+        "SET session_replication_role = replica",
+    ]
+    owner = owner_of(deployed, "auth.users")
+    assert allowed(deployed, group, attacks, owner=owner) == []
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # not in a transaction block
+        deployed.logins[group].conn.execute("ALTER SYSTEM SET session_replication_role = replica")
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_event_triggers_and_server_programs_are_out_of_reach(
+    deployed: Deployment, group: str
+) -> None:
+    login = deployed.logins[group].conn
+    login.execute(
+        "CREATE FUNCTION pg_temp.on_ddl() RETURNS event_trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE NOTICE 'current_user=%', current_user; END $$"
+    )
+    attacks = [
+        "CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION pg_temp.on_ddl()",
+        "COPY (SELECT 1) TO PROGRAM 'id'",
+        "CREATE TEMP TABLE loot (line text); COPY loot FROM PROGRAM 'id'",
+        "COPY (SELECT 1) TO '/tmp/tmplmig_escalation'",
+        "SELECT pg_read_file('/etc/passwd')",
+        "GRANT pg_execute_server_program TO {login}",
+    ]
+    assert allowed(deployed, group, attacks) == []
+
+
+# -- issue 12, item 6: TRUNCATE, and REFERENCES
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_truncate_cascade_is_refused_and_empties_nothing(deployed: Deployment, group: str) -> None:
+    db = deployed.admin
+    user = db.execute("INSERT INTO auth.users (email) VALUES ('t@x') RETURNING id").fetchone()[0]
+    db.execute("INSERT INTO experiments_v1.experiments (user_id, name) VALUES (%s, 'e')", (user,))
+    truncates = [f"TRUNCATE {table} CASCADE" for table in every_table(deployed)]
+    assert "TRUNCATE auth.users CASCADE" in truncates
+    assert allowed(deployed, group, truncates) == []
+    counts = db.execute(
+        "SELECT (SELECT count(*) FROM auth.users), (SELECT count(*) FROM experiments_v1.experiments)"
+    ).fetchone()
+    assert counts == (1, 1)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_a_schema_of_ones_own_gives_no_references_triggers_or_views_into_app_tables(
+    deployed: Deployment, group: str
+) -> None:
+    """Even a login that owns a schema somewhere cannot hang code or locks on app tables."""
+    login = deployed.logins[group]
+    deployed.admin.execute(
+        sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+            sql.Identifier(f"own_{group}"), sql.Identifier(login.user)
+        )
+    )
+    own = f"own_{group}"
+    login.conn.execute(f"CREATE FUNCTION {own}.spy() RETURNS trigger LANGUAGE plpgsql"
+                       " AS $$ BEGIN RETURN OLD; END $$")  # fmt: skip
+    attacks = [
+        # REFERENCES: an ON DELETE CASCADE/RESTRICT hook, and a row lock on every referenced row
+        f"CREATE TABLE {own}.t (u uuid REFERENCES auth.users ON DELETE CASCADE)",
+        f"CREATE TABLE {own}.t (e uuid REFERENCES experiments_v1.experiments)",
+        f"CREATE TRIGGER t BEFORE DELETE ON auth.users FOR EACH ROW EXECUTE FUNCTION {own}.spy()",
+        f"CREATE VIEW {own}.v AS SELECT password_hash FROM auth.users; SELECT * FROM {own}.v",
+        f"CREATE TABLE {own}.t AS SELECT * FROM auth.users",
+    ]
+    assert allowed(deployed, group, attacks) == []
+
+
+# -- issue 12, item 1 (the audit and retention tables) and item 2 (retention gaming)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_audit_log_retention_policies_and_keys_cannot_be_written(
+    deployed: Deployment, group: str
+) -> None:
+    attacks = []
+    for table in ("audits.audit_log", "system.retention_policies", "system.encryption_keys",
+                  "system.function_defaults_before", "system.connection_pool_settings"):  # fmt: skip
+        attacks += [f"DELETE FROM {table}", f"TRUNCATE {table}"]
+    attacks += [
+        "UPDATE audits.audit_log SET db_user = 'someone else'",
+        "INSERT INTO audits.audit_log (operation, table_schema, table_name, entity_type, action)"
+        " VALUES ('DELETE', 'auth', 'users', 'users', 'forged')",
+        "UPDATE system.retention_policies SET retain_days = 1",
+        "INSERT INTO system.retention_policies VALUES ('x', 'auth', 'users', 'created_at', 1)",
+        "UPDATE system.encryption_keys SET status = 'retired'",
+        "UPDATE system.function_defaults_before SET public_execute = false",
+    ]
+    assert allowed(deployed, group, attacks) == [
+        "DELETE FROM system.connection_pool_settings"
+    ] * (group == "admin")
+
+
+def one_row_each(d: Deployment) -> dict[tuple[str, str, str], str]:
+    """(schema, table, column) of every guarded column -> the id of one row that has it."""
+    db = d.admin
+    user = db.execute("INSERT INTO auth.users (email) VALUES ('r@x') RETURNING id").fetchone()[0]
+    project = db.execute("INSERT INTO production.projects (name) VALUES ('p') RETURNING id")
+    values = {"user": user, "project": project.fetchone()[0]}
+    inserts = {
+        "experiments": "INSERT INTO experiments_v1.experiments (user_id, name) VALUES (%(user)s, 'e')",
+        "evaluations": "INSERT INTO experiments_v1.evaluations (experiment_id, metric)"
+        " VALUES (%(experiment)s, 'f1')",
+        "promotions": "INSERT INTO experiments_v1.promotions (experiment_id, target)"
+        " VALUES (%(experiment)s, 'prod')",
+        "analysis_sessions": "INSERT INTO production.analysis_sessions (user_id, project_id)"
+        " VALUES (%(user)s, %(project)s)",
+        "quarantined_records": "INSERT INTO quarantine.quarantined_records"
+        " (source_table, record, reason) VALUES ('t', '{}', 'r')",
+        "provider_health": "INSERT INTO providers.provider_health (provider, status)"
+        " VALUES ('llm', 'up')",
+        "provider_usage": "INSERT INTO providers.provider_usage (user_id, provider)"
+        " VALUES (%(user)s, 'llm')",
+    }
+    ids = {}
+    for table, statement in inserts.items():
+        ids[table] = db.execute(statement + " RETURNING id", values).fetchone()[0]
+        values.setdefault("experiment", ids[table])
+    ids["audit_log"] = db.execute("SELECT max(id) FROM audits.audit_log").fetchone()[0]
+    guarded = db.execute(
+        "SELECT n.nspname, c.relname, t.tgargs FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE t.tgfoid = 'system.keep_column()'::regprocedure"
+    ).fetchall()
+    return {(s, t, args.rstrip(b"\x00").decode()): str(ids[t]) for s, t, args in guarded}
+
+
+@pytest.mark.parametrize("group", ["readwrite", "admin"])
+def test_no_login_can_move_a_retention_timestamp_or_a_purge_cascade_key(
+    deployed: Deployment, group: str
+) -> None:
+    rows = one_row_each(deployed)
+    policies = deployed.admin.execute(
+        "SELECT target_schema, target_table, timestamp_column FROM system.retention_policies"
+    ).fetchall()
+    cascades = {("experiments_v1", "evaluations", "experiment_id"),
+                ("experiments_v1", "promotions", "experiment_id")}  # fmt: skip
+    assert set(rows) == set(policies) | cascades and len(policies) == 6
+    old = deployed.admin.execute(
+        "INSERT INTO experiments_v1.experiments (user_id, name, created_at)"
+        " SELECT id, 'expiring', now() - interval '100 years' FROM auth.users RETURNING id"
+    ).fetchone()[0]
+    login = deployed.logins[group].conn
+    moved = []
+    for (schema, table, column), row_id in rows.items():
+        target = sql.Identifier(schema, table)
+        col = sql.Identifier(column)
+        changes = (
+            [sql.SQL("{} - interval '100 years'").format(col),
+             sql.SQL("{} + interval '1 day'").format(col)]
+            if column != "experiment_id"
+            else [sql.Literal(old)]
+        )
+        for change in changes:
+            update = sql.SQL("UPDATE {} SET {} = {} WHERE id = {}").format(
+                target, col, change, sql.Literal(row_id)
+            )
+            if attempt(login, update):
+                moved.append(update.as_string(login))
+    upsert = sql.SQL(
+        "INSERT INTO experiments_v1.experiments (id, user_id, name) SELECT id, user_id, name"
+        " FROM experiments_v1.experiments WHERE id = {} ON CONFLICT (id)"
+        " DO UPDATE SET created_at = '1970-01-01'"
+    ).format(sql.Literal(rows[("experiments_v1", "experiments", "created_at")]))
+    if attempt(login, upsert):
+        moved.append(upsert.as_string(login))
+    assert moved == []
+    purged = dict(deployed.admin.execute("SELECT * FROM system.purge_expired(100)").fetchall())
+    assert purged["experiments"] == 1  # the one inserted as expired, nothing moved onto it
+    survivors = deployed.admin.execute(
+        "SELECT (SELECT count(*) FROM experiments_v1.evaluations),"
+        " (SELECT count(*) FROM experiments_v1.promotions)"
+    ).fetchone()
+    assert survivors == (1, 1)
+
+
+# -- issue 12, item 5: sensitive columns
+
+
+@pytest.fixture
+def with_secrets(deployed: Deployment) -> Deployment:
+    """One user with a password hash and one provider key, written by the owner."""
+    deployed.admin.execute(
+        "WITH u AS (INSERT INTO auth.users (email, password_hash) VALUES ('s@x', 'bcrypt$secret')"
+        " RETURNING id) INSERT INTO providers.user_providers (user_id, provider, api_key)"
+        " SELECT id, 'llm', 'sk-live-secret' FROM u"
+    )
+    return deployed
+
+
+READS = {
+    "password_hash": [
+        "SELECT password_hash FROM auth.users",
+        "SELECT * FROM auth.users",
+        "SELECT u FROM auth.users u",
+        "SELECT to_jsonb(u) FROM auth.users u",
+        "SELECT count(*) FROM auth.users WHERE password_hash LIKE 'b%'",
+    ],
+    "api_key": [
+        "SELECT api_key FROM providers.user_providers",
+        "SELECT * FROM providers.user_providers",
+        "SELECT count(*) FROM providers.user_providers WHERE api_key LIKE 'sk%'",
+    ],
+}
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_sensitive_columns_are_read_only_by_the_roles_config_lists(
+    with_secrets: Deployment, group: str
+) -> None:
+    d = with_secrets
+    readers = d.settings.privileges.sensitive_readers
+    assert readers == {"api_key": ["readwrite"]}  # base.yaml's default: nobody reads hashes
+    for column, statements in READS.items():
+        expected = statements if group in readers.get(column, []) else []
+        assert allowed(d, group, statements) == expected, column
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with d.logins[group].conn.cursor().copy("COPY auth.users TO STDOUT") as copy:
+            list(copy)
+    visible = d.logins[group].conn.execute(
+        "SELECT u.id, u.email, u.display_name, p.provider FROM auth.users u"
+        " JOIN providers.user_providers p ON p.user_id = u.id"
+    )
+    assert len(visible.fetchall()) == 1
+
+
+def test_readwrite_cannot_copy_a_password_hash_where_it_could_read_it(
+    with_secrets: Deployment,
+) -> None:
+    rw = with_secrets.logins["readwrite"].conn
+    attacks = [
+        "UPDATE auth.users SET display_name = password_hash",
+        "UPDATE auth.users SET display_name = 'x' WHERE password_hash LIKE 'b%'",
+        "UPDATE auth.users SET display_name = 'x' RETURNING password_hash",
+        "INSERT INTO auth.users (email, display_name) SELECT 'copy@x', password_hash FROM auth.users",
+        "INSERT INTO auth.users (email) VALUES ('n@x') RETURNING password_hash",
+    ]
+    assert allowed(with_secrets, "readwrite", attacks) == []
+    rw.execute("UPDATE auth.users SET password_hash = 'bcrypt$new' WHERE email = 's@x'")  # writes
+    audit = with_secrets.admin.execute(
+        "SELECT new_row ->> 'password_hash' FROM audits.audit_log WHERE operation = 'UPDATE'"
+    )
+    assert audit.fetchall() == [("***",)]
+
+
+def test_sensitive_readers_grant_a_column_and_roll_back_to_the_same_catalog(
+    sandbox: Path, database: str, conn: psycopg.Connection[Any]
+) -> None:
+    base = sandbox / "config/base.yaml"
+    data = yaml.safe_load(base.read_text())
+    data["privileges"]["sensitive_readers"] = {"password_hash": ["admin"], "api_key": []}
+    base.write_text(yaml.safe_dump(data))
+    before = snapshot(conn)
+    for d in deploy(sandbox, database, conn):
+        d.admin.execute("INSERT INTO auth.users (email, password_hash) VALUES ('s@x', 'h')")
+        d.admin.execute("INSERT INTO providers.user_providers (user_id, provider, api_key)"
+                        " SELECT id, 'llm', 'k' FROM auth.users")  # fmt: skip
+        for group in GROUPS:
+            expected = {"password_hash": READS["password_hash"]} if group == "admin" else {}
+            for column, statements in READS.items():
+                assert allowed(d, group, statements) == expected.get(column, []), (group, column)
+    for (login,) in conn.execute(
+        "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = 'tmplmig test login'"
+    ).fetchall():
+        conn.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE {0}").format(sql.Identifier(login)))
+    commands.rollback(sandbox, "dev", url=url_for(database))
+    after = snapshot(conn)
+    assert {k: before[k] ^ after[k] for k in before if before[k] != after[k]} == {}
+
+
+@pytest.mark.parametrize(
+    ("readers", "key_path", "problem"),
+    [
+        ({"email": ["readonly"]}, ("email",), "not listed in sensitive_columns"),
+        ({"api_key": ["writer"]}, ("api_key", 0), "'readonly', 'readwrite' or 'admin'"),
+        ({"api_key": ["admin", "admin"]}, ("api_key",), "listed twice"),
+        ({"api_key\u200b": []}, ("api_key\u200b", "[key]"), "U+200B"),
+    ],
+)
+def test_sensitive_readers_name_sensitive_columns_and_group_roles_only(
+    sandbox: Path, readers: dict[str, Any], key_path: tuple[Any, ...], problem: str
+) -> None:
+    dev = sandbox / "config/dev.yaml"
+    dev.write_text(dev.read_text() + yaml.safe_dump({"privileges": {"sensitive_readers": readers}}))
+    with pytest.raises(ConfigError) as caught:
+        load_config(sandbox, "dev")
+    assert caught.value.file == str(dev)
+    assert caught.value.key_path == ("privileges", "sensitive_readers", *key_path)
+    assert problem in caught.value.problem
+
+
+# -- issue 12, item 4: functions the owner creates later
+
+
+def test_functions_the_owner_creates_later_are_executable_by_no_app_role(
+    deployed: Deployment,
+) -> None:
+    schemas = [*deployed.settings.schemas.model_dump().values()]
+    for schema in schemas:
+        deployed.admin.execute(
+            sql.SQL("CREATE FUNCTION {}() RETURNS int LANGUAGE sql AS 'SELECT 1'").format(
+                sql.Identifier(schema, "later")
+            )
+        )
+    calls = [sql.SQL("SELECT {}()").format(sql.Identifier(s, "later")).as_string(None)
+             for s in schemas]  # fmt: skip
+    for group in deployed.logins:
+        assert allowed(deployed, group, calls) == [], group
+
+
+DEFAULT_ACL = (
+    "SELECT defaclnamespace, defaclobjtype, defaclacl::text FROM pg_default_acl"
+    " WHERE defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+)
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        [],
+        ["ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"],
+        ["CREATE ROLE tmplmig_t_caller", "COMMENT ON ROLE tmplmig_t_caller IS 'created by tmplmig'",
+         "ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO tmplmig_t_caller"],
+    ],
+    ids=["built_in_defaults", "public_already_revoked", "another_role_granted"],
+)  # fmt: skip
+def test_rollback_restores_the_owners_function_defaults_exactly(
+    project: Path, db_url: str, conn: psycopg.Connection[Any], earlier: list[str]
+) -> None:
+    for statement in earlier:
+        conn.execute(statement)
+    before = set(conn.execute(DEFAULT_ACL).fetchall())
+    commands.apply(project, "dev", url=db_url)
+    conn.execute("CREATE FUNCTION pg_temp.later() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    assert conn.execute(
+        "SELECT has_function_privilege('public', 'pg_temp.later()', 'EXECUTE')"
+    ).fetchone() == (False,)
+    commands.rollback(project, "dev", url=db_url)
+    assert set(conn.execute(DEFAULT_ACL).fetchall()) == before
