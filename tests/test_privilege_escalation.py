@@ -14,13 +14,13 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from conftest import url_for
+from helpers import url_for
 from psycopg import sql
 from test_security import GROUPS, PLAINTEXT, Deployment, attempt, deploy
 
-from tmplmig import commands
-from tmplmig.catalog import snapshot
-from tmplmig.config import ConfigError, load_config
+from tmplmig.database.catalog import snapshot
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import ConfigError, load_config
 
 #: a trigger function any login can create: temporary objects need no schema privilege
 SPY = (
