@@ -1,8 +1,8 @@
 """Security objects proven by real logins: privileges, encryption keys, audit trail, retention.
 
 Every check connects as a LOGIN user that is a member of one group role (or of none) and
-does the thing for real; the expected outcomes are built from the rules in README
-"Security model", not copied from the database.
+does the thing for real; the expected outcomes are built from the rules in docs/security.md
+("Who can do what"), not copied from the database.
 """
 
 from __future__ import annotations
