@@ -14,9 +14,10 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import url_for
+from helpers import dsn_for, url_for
 from psycopg import sql
-from test_security import GROUPS, PLAINTEXT, Deployment, attempt, deploy
+from psycopg.conninfo import make_conninfo
+from test_security import GROUPS, PLAINTEXT, Deployment, attempt, create_login, deploy
 
 from tmplmig.database.catalog import snapshot
 from tmplmig.migrating import commands
@@ -255,6 +256,36 @@ def test_event_triggers_and_server_programs_are_out_of_reach(deployed: Deploymen
         "GRANT pg_execute_server_program TO {login}",
     ]
     assert allowed(deployed, attacks) == NOBODY
+
+
+def test_one_tenants_admin_cannot_reach_into_another_tenant(
+    project: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """The issue's cross-tenant capture: acme's admin read globex's keys and replaced its
+    session_master_key() through the owner; both tenants share one database here."""
+    for tenant in ("acme", "globex"):
+        commands.apply(project, "dev", tenant, url=db_url)
+    user, password = create_login(conn, "acme_app_admin")
+    dsn = make_conninfo(dsn_for(database, conn.info.dbname, user=user), password=password)
+    attacks = [
+        "CREATE OR REPLACE FUNCTION gx_system.session_master_key() RETURNS text"
+        " LANGUAGE sql AS $$ SELECT 'captured' $$",
+        "SELECT * FROM gx_system.encryption_keys",
+        "SELECT email FROM globex_identity.users",
+        "SELECT gx_system.add_encryption_key()",
+        "CREATE TRIGGER t BEFORE DELETE ON globex_experiments.evaluations"
+        " FOR EACH ROW EXECUTE FUNCTION pg_temp.spy()",
+        "CREATE TRIGGER t BEFORE DELETE ON acme_experiments_v1.evaluations"
+        " FOR EACH ROW EXECUTE FUNCTION pg_temp.spy()",
+        "CREATE TABLE gx_system.mine (x int)",
+        "TRUNCATE acme_auth.users CASCADE",
+        "GRANT globex_app_admin TO {login}",
+    ]
+    with psycopg.connect(dsn, autocommit=True) as acme_admin:
+        acme_admin.execute(SPY)
+        refused = [a for a in attacks if not attempt(acme_admin, a.format(login=user))]
+        assert refused == attacks
+        assert acme_admin.execute("SELECT count(*) FROM acme_auth.users").fetchone() == (0,)
 
 
 # -- issue 12, item 6: TRUNCATE, and REFERENCES
