@@ -16,7 +16,8 @@ BEGIN
         ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
     END IF;
 END
-$body$;DROP TABLE IF EXISTS "system"."function_defaults_before";
+$body$;
+DROP TABLE IF EXISTS "system"."function_defaults_before";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";

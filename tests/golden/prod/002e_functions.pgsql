@@ -21,7 +21,8 @@ BEGIN
             'public';
     END IF;
 END
-$body$;REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+$body$;
+REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
 
 -- step: function system session_master_key
 CREATE OR REPLACE FUNCTION "system"."session_master_key"()
