@@ -22,6 +22,7 @@ from test_security import GROUPS, PLAINTEXT, Deployment, attempt, create_login, 
 from tmplmig.database.catalog import snapshot
 from tmplmig.migrating import commands
 from tmplmig.rendering.config import ConfigError, load_config
+from tmplmig.rendering.parts import render_part
 
 #: a trigger function any login can create: temporary objects need no schema privilege
 SPY = (
@@ -286,6 +287,27 @@ def test_one_tenants_admin_cannot_reach_into_another_tenant(
         refused = [a for a in attacks if not attempt(acme_admin, a.format(login=user))]
         assert refused == attacks
         assert acme_admin.execute("SELECT count(*) FROM acme_auth.users").fetchone() == (0,)
+
+
+def test_reapplying_the_grants_over_an_older_grant_of_all_leaves_exactly_the_lists(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """An earlier apply gave admin ALL and CREATE; running 002d again takes the rest away."""
+    commands.apply(project, "dev", url=db_url)
+    expected = snapshot(conn)
+    for schema in ("auth", "experiments_v1", "production", "providers", "quarantine"):
+        conn.execute(
+            f"GRANT USAGE, CREATE ON SCHEMA {schema} TO app_admin;"
+            f" GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO app_admin;"
+            f" GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO app_admin;"
+            f" ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON TABLES TO app_admin"
+        )
+    assert snapshot(conn) != expected
+    part = render_part(project, "002d_roles_grants", load_config(project, "dev"))
+    with conn.transaction():
+        for step in part.steps:
+            conn.execute(step.apply)
+    assert snapshot(conn) == expected
 
 
 # -- issue 12, item 6: TRUNCATE, and REFERENCES
