@@ -113,9 +113,10 @@ def test_no_login_can_attach_a_pg_temp_trigger_that_an_fk_cascade_would_fire_as_
 
 
 def test_no_login_can_attach_a_trigger_that_purge_expired_would_fire(deployed: Deployment) -> None:
+    db = deployed.admin
     purged = [
-        sql.Identifier(schema, table).as_string(deployed.admin)
-        for schema, table in deployed.admin.execute(
+        sql.Identifier(schema, table).as_string(db)
+        for schema, table in db.execute(
             "SELECT target_schema, target_table FROM system.retention_policies"
         )
     ]
@@ -124,6 +125,15 @@ def test_no_login_can_attach_a_trigger_that_purge_expired_would_fire(deployed: D
     for table in purged:
         for function in ("pg_temp.spy()", "system.keep_column()"):
             assert allowed(deployed, [trigger], table=table, function=function) == NOBODY
+    db.execute(
+        "WITH u AS (INSERT INTO auth.users (email) VALUES ('p@x') RETURNING id)"
+        " INSERT INTO experiments_v1.experiments (user_id, name, created_at)"
+        " SELECT id, 'expired', now() - interval '100 years' FROM u"
+    )
+    admin = deployed.logins["admin"].conn
+    heard = notices(admin)
+    purge = dict(admin.execute("SELECT * FROM system.purge_expired(10)").fetchall())
+    assert (purge["experiments"], heard) == (1, [])
 
 
 def test_no_login_can_add_triggers_rules_policies_or_indexes_to_any_table(
