@@ -7,6 +7,7 @@ now be refused by the server. Statements run in transactions that are rolled bac
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -623,19 +624,26 @@ DEFAULT_ACL = (
     [
         [],
         ["ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"],
-        ["CREATE ROLE tmplmig_t_caller", "COMMENT ON ROLE tmplmig_t_caller IS 'created by tmplmig'",
-         "ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO tmplmig_t_caller"],
+        ["CREATE ROLE {caller}", "COMMENT ON ROLE {caller} IS 'created by tmplmig'",
+         "ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO {caller}"],
     ],
     ids=["built_in_defaults", "public_already_revoked", "another_role_granted"],
 )  # fmt: skip
 def test_rollback_restores_the_owners_function_defaults_exactly(
     project: Path, db_url: str, conn: psycopg.Connection[Any], earlier: list[str]
 ) -> None:
+    caller = f"tmplmig_t_{uuid.uuid4().hex[:8]}"
     for statement in earlier:
-        conn.execute(statement)
+        conn.execute(statement.format(caller=caller))
     before = set(conn.execute(DEFAULT_ACL).fetchall())
     commands.apply(project, "dev", url=db_url)
+    owner = conn.execute(
+        "SELECT pg_get_userbyid(proowner) FROM pg_proc"
+        " WHERE oid = 'system.purge_expired(integer)'::regprocedure"
+    ).fetchone()[0]
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(owner)))
     conn.execute("CREATE FUNCTION pg_temp.later() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    conn.execute("RESET ROLE")
     assert conn.execute(
         "SELECT has_function_privilege('public', 'pg_temp.later()', 'EXECUTE')"
     ).fetchone() == (False,)
