@@ -109,6 +109,15 @@ def test_verify_reports_a_revoked_grant(
     assert "app_readonly=r/" in problem
 
 
+def test_verify_reports_a_revoked_column_grant(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute("REVOKE SELECT (email) ON auth.users FROM app_readonly")
+    [problem] = reported(project, migrated)
+    assert problem.startswith("column auth.users.email: different (acl: expected")
+    assert "app_readonly=r/" in problem
+
+
 def test_verify_reports_changed_function_security(
     project: Path, migrated: str, conn: psycopg.Connection[Any]
 ) -> None:
