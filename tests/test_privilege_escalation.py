@@ -7,6 +7,7 @@ now be refused by the server. Statements run in transactions that are rolled bac
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -72,6 +73,9 @@ def allowed(
     }
 
 
+#: the privilege list of every GRANT (also in ALTER DEFAULT PRIVILEGES and in DO blocks)
+GRANTED = re.compile(r"\bGRANT ((?:[A-Z]+(?: \([^)]*\))?(?:, )?)+) ON ")
+
 #: what allowed() returns when every group was refused everything
 NOBODY: dict[str, list[str]] = {group: [] for group in GROUPS}
 
@@ -84,6 +88,20 @@ def notices(conn: psycopg.Connection[Any]) -> list[str]:
 
 
 # -- issue 12, item 1: code that runs as the owner
+
+
+@pytest.mark.parametrize(("env", "tenant"), [("dev", None), ("prod", None), ("prod", "globex")])
+def test_every_rendered_grant_names_an_explicit_list_without_owner_powers(
+    project: Path, env: str, tenant: str | None
+) -> None:
+    granted = [
+        privilege.strip().split(" (")[0]
+        for text in commands.render_bundle(project, env, tenant).values()
+        for listed in GRANTED.findall(text)
+        for privilege in listed.split(",")
+    ]
+    assert len(granted) > 100
+    assert set(granted) == {"USAGE", "SELECT", "INSERT", "UPDATE", "DELETE", "EXECUTE"}
 
 
 def test_no_login_can_attach_a_pg_temp_trigger_that_an_fk_cascade_would_fire_as_the_owner(
