@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 -- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
@@ -51,6 +51,42 @@ REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
 -- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM "app_readwrite";
+
+-- step: trigger keep_promotions_experiment_id
+-- lock: ACCESS EXCLUSIVE on experiments_v1.promotions; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_promotions_experiment_id" ON "experiments_v1"."promotions";
+
+-- step: trigger keep_evaluations_experiment_id
+-- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_evaluations_experiment_id" ON "experiments_v1"."evaluations";
+
+-- step: trigger keep_provider_usage_usage_date
+-- lock: ACCESS EXCLUSIVE on providers.provider_usage; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_provider_usage_usage_date" ON "providers"."provider_usage";
+
+-- step: trigger keep_provider_health_checked_at
+-- lock: ACCESS EXCLUSIVE on providers.provider_health; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_provider_health_checked_at" ON "providers"."provider_health";
+
+-- step: trigger keep_quarantined_records_quarantined_at
+-- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_quarantined_records_quarantined_at" ON "quarantine"."quarantined_records";
+
+-- step: trigger keep_analysis_sessions_created_at
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_analysis_sessions_created_at" ON "production"."analysis_sessions";
+
+-- step: trigger keep_experiments_created_at
+-- lock: ACCESS EXCLUSIVE on experiments_v1.experiments; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_experiments_created_at" ON "experiments_v1"."experiments";
+
+-- step: trigger keep_audit_log_occurred_at
+-- lock: ACCESS EXCLUSIVE on audits.audit_log; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_audit_log_occurred_at" ON "audits"."audit_log";
+
+-- step: function system keep_column
+-- lock: no table lock
+DROP FUNCTION IF EXISTS "system"."keep_column"();
 
 -- step: function audits log_sensitive_operation
 -- lock: no table lock

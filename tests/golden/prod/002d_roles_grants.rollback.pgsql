@@ -1,16 +1,28 @@
 -- tmplmig rollback: 002d_roles_grants — 002d: roles and grants
--- environment: dev
+-- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 -- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
 -- the table needs and block no writer; lock_timeout below bounds every wait that would.
 -- squawk-ignore-file require-statement-timeout
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 BEGIN;
+
+-- step: default privileges on functions
+-- lock: no table lock
+DO $body$
+BEGIN
+    IF EXISTS (SELECT 1 FROM "system"."function_defaults_before" WHERE public_execute) THEN
+        ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+    END IF;
+END
+$body$;
+-- lock: ACCESS EXCLUSIVE on system.function_defaults_before; blocks reads and writes
+DROP TABLE IF EXISTS "system"."function_defaults_before";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 -- lock: no table lock
@@ -36,65 +48,88 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_admin";
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "audits" FROM "app_admin";
 
+-- step: columns hidden from app_admin
+-- lock: no table lock
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_admin');
+    END LOOP;
+END
+$body$;
+
 -- step: privileges of app_admin in quarantine
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
 -- lock: no table lock
-REVOKE USAGE, CREATE ON SCHEMA "quarantine" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "quarantine" FROM "app_admin";
 
 -- step: privileges of app_admin in providers
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
 -- lock: no table lock
-REVOKE USAGE, CREATE ON SCHEMA "providers" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "providers" FROM "app_admin";
 
 -- step: privileges of app_admin in production
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
 -- lock: no table lock
-REVOKE USAGE, CREATE ON SCHEMA "production" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "production" FROM "app_admin";
 
 -- step: privileges of app_admin in experiments_v1
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
 -- lock: no table lock
-REVOKE USAGE, CREATE ON SCHEMA "experiments_v1" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_admin";
 
 -- step: privileges of app_admin in auth
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
 -- lock: no table lock
-REVOKE USAGE, CREATE ON SCHEMA "auth" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "auth" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
 -- lock: no table lock
@@ -115,6 +150,29 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readwrite";
 -- step: grant USAGE on "audits" to app_readwrite
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readwrite";
+
+-- step: columns hidden from app_readwrite
+-- lock: no table lock
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_readwrite');
+    END LOOP;
+END
+$body$;
 
 -- step: privileges of app_readwrite in quarantine
 -- lock: no table lock
@@ -195,6 +253,29 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readonly";
 -- step: grant USAGE on "audits" to app_readonly
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readonly";
+
+-- step: columns hidden from app_readonly
+-- lock: no table lock
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_readonly');
+    END LOOP;
+END
+$body$;
 
 -- step: privileges of app_readonly in quarantine
 -- lock: no table lock
