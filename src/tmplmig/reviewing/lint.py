@@ -400,9 +400,11 @@ def squawk_findings(parts: list[Part], files: list[BundleFile]) -> list[Finding]
             by_name = {f.name: f for f in files}
             for item in json.loads(run.stdout):
                 file = by_name[Path(item["file"]).name]
-                ordered = steps[file.part] if direction == "apply" else [
-                    s for s in reversed(steps[file.part]) if s.rollback is not None
-                ]
+                ordered = (
+                    steps[file.part]
+                    if direction == "apply"
+                    else [s for s in reversed(steps[file.part]) if s.rollback is not None]
+                )
                 line = item["line"] + 1  # squawk counts lines from 0
                 findings.append(
                     Finding(

@@ -41,6 +41,8 @@ EFFECT = {
 #: pg_locks.mode -> the name the docs (and these notes) use
 PG_LOCKS_MODE = {m.title().replace(" ", "") + "Lock": m for m in MODES}
 NO_LOCK = "no table lock"
+#: a DO block's statements are PL/pgSQL's business: their locks are not read from the block
+DO_BLOCK = "not derived: the statements inside this DO block take their own locks"
 LOCK_MARK = "-- lock: "
 #: why dropping a foreign key also locks the table it references
 FK_TRIGGERS = "only when the foreign key exists: its triggers on this table go"
@@ -251,8 +253,11 @@ def annotate(sql: str, context: BundleContext) -> str:
         while at > 0 and lines[at - 1].lstrip().startswith("--"):
             at -= 1  # above the statement's own comments: squawk-ignore must stay next to it
         notes.setdefault(at, []).extend(
-            lock_lines(statement_locks(statement.node, context))
+            [LOCK_MARK + DO_BLOCK]
+            if isinstance(statement.node, ast.DoStmt)
+            else lock_lines(statement_locks(statement.node, context))
         )
+
     out: list[str] = []
     for number, line in enumerate(lines):
         out += notes.get(number, [])

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from pglast import ast
+
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Part, config_digest
 from tmplmig.reviewing.bundle import NOT_SQL, BundleFile, bundle_context
@@ -113,6 +115,14 @@ def _part_section(
         *_lock_table(_locks(part, "apply", context)),
         "",
     ]
+    blocks = sum(
+        isinstance(statement.node, ast.DoStmt)
+        for s in part.steps
+        for g in (*s.apply_statements, *s.rollback_statements)
+        for statement in split_statements(g.sql)
+    )
+    if blocks:
+        lines += [f"**DO blocks:** {blocks}; the locks their statements take are not derived.", ""]
     if by_hand:
         lines += [
             f"**Repairs to run by hand:** {by_hand}, shown commented in the file with the "

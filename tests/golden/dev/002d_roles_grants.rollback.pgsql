@@ -13,7 +13,7 @@ SET lock_timeout = '5s';
 BEGIN;
 
 -- step: default privileges on functions
--- lock: no table lock
+-- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 BEGIN
     IF EXISTS (SELECT 1 FROM "system"."function_defaults_before" WHERE public_execute) THEN
@@ -49,7 +49,7 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_admin";
 REVOKE USAGE ON SCHEMA "audits" FROM "app_admin";
 
 -- step: columns hidden from app_admin
--- lock: no table lock
+-- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 DECLARE
     hidden name[] := ARRAY['password_hash', 'api_key'];
@@ -152,7 +152,7 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readwrite";
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readwrite";
 
 -- step: columns hidden from app_readwrite
--- lock: no table lock
+-- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 DECLARE
     hidden name[] := ARRAY['password_hash'];
@@ -255,7 +255,7 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readonly";
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readonly";
 
 -- step: columns hidden from app_readonly
--- lock: no table lock
+-- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 DECLARE
     hidden name[] := ARRAY['password_hash', 'api_key'];

@@ -16,7 +16,7 @@ BEGIN;
 -- lock: no table lock
 -- lint: allow missing-rollback: an extension is database-wide and may serve other tenants or applications
 CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA "public";
--- lock: no table lock
+-- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 BEGIN
     IF (SELECT n.nspname FROM pg_catalog.pg_extension e

@@ -160,7 +160,7 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON TABLES TO "app_r
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: columns hidden from app_readonly
--- lock: no table lock
+-- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 DECLARE
     hidden name[] := ARRAY['password_hash', 'api_key'];
@@ -320,7 +320,7 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE ON 
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: columns hidden from app_readwrite
--- lock: no table lock
+-- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 DECLARE
     hidden name[] := ARRAY['password_hash'];
@@ -480,7 +480,7 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE, DE
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: columns hidden from app_admin
--- lock: no table lock
+-- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 DECLARE
     hidden name[] := ARRAY['password_hash', 'api_key'];
