@@ -19,6 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +119,11 @@ def _option(options: Any, name: str) -> Any:
     return next((o.arg for o in options or () if o.defname == name), None)
 
 
+@lru_cache(maxsize=4096)
 def parse_step(sql: str) -> list[Statement]:
-    """Statements of one step, including those inside DO blocks; raises StepSyntaxError."""
+    """Statements of one step, including those inside DO blocks; raises StepSyntaxError.
+
+    Cached (pglast's nodes are slow to build); callers must not change the list."""
     data = sql  # pglast's offsets count characters
     try:
         raw = parse_sql(sql)
