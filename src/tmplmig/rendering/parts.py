@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import jinja2
 
@@ -139,11 +139,12 @@ class _Collector:
             for d in DIRECTIONS
             if guarded and (text := str(caller(f"guard {d}")).strip())
         )
-        modes = tuple(sorted((psql or {}).items()))
-        for d, mode in modes:
+        modes: list[tuple[str, PsqlMode]] = []
+        for d, mode in sorted((psql or {}).items()):
             if d not in DIRECTIONS or mode not in PSQL_MODES or d not in dict(guards):
                 raise RenderError(f"step {label!r}: psql mode {mode!r} for {d!r} needs a guard")
-        self.steps.append(Step(label, apply, rollback, repair_sql, guards, modes))  # type: ignore[arg-type]
+            modes.append((d, cast(PsqlMode, mode)))
+        self.steps.append(Step(label, apply, rollback, repair_sql, guards, tuple(modes)))
         return ""
 
 
