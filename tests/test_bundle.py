@@ -8,12 +8,15 @@ restore the empty one.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import manifest_section, run_file_with_psql, run_with_psql
+from helpers import dsn_for, manifest_section, run_file_with_psql, run_with_psql
+from psycopg import sql
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
@@ -198,3 +201,43 @@ def test_review_page_shows_per_part_locks_findings_reasons_and_rollback(bundle: 
     assert "prefer-bigint-over-int: a day count from config" in tables
     header = (bundle / "002c_system_tables.sql").read_text().splitlines()[4]
     assert header.removeprefix("-- config digest: ") in review
+
+
+def test_psql_rollback_keeps_a_role_still_used_elsewhere_and_warns_like_yoyo(
+    bundle: Path, server_dsn: str, database: str, conn: psycopg.Connection[Any]
+) -> None:
+    run_with_psql(database, bundle, "apply")
+    other = f"tmplmig_other_{uuid.uuid4().hex[:8]}"
+    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
+    try:
+        with psycopg.connect(dsn_for(server_dsn, other), autocommit=True) as elsewhere:
+            elsewhere.execute("CREATE TABLE shared_report (x int)")
+            elsewhere.execute("GRANT SELECT ON shared_report TO app_readonly")
+        stderr = {
+            name: subprocess.run(
+                [
+                    "psql",
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-d",
+                    database,
+                    "-f",
+                    str(bundle / name),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stderr
+            for _, name in manifest_section((bundle / MANIFEST).read_text(), "rollback")
+        }
+        roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname ~ '^app_'")}
+        assert roles == {"app_readonly"}
+        [warnings] = [text for name, text in stderr.items() if name.startswith("002d_")]
+        assert (
+            f"role app_readonly kept: it is still used elsewhere: 1 object in database {other}"
+            in (warnings)
+        )
+    finally:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other)))

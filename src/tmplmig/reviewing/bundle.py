@@ -33,6 +33,8 @@ REPAIR_LINE = "--   "
 GUARD_MARK = "-- guard (yoyo asks the same): the statement runs when this returns true"
 #: psql variable that ``\\if`` reads: the guard's ``run`` column, stored by ``\\gset``
 GUARD_VAR = "tmplmig_run"
+#: and its ``note`` (why not), which psql prints as a warning like yoyo logs it
+NOTE_VAR = "tmplmig_note"
 GUARD_GSET = "\\gset tmplmig_"
 
 
@@ -51,15 +53,19 @@ class BundleFile:
 
 
 def psql_text(statement: Guarded) -> str:
-    """How psql carries one statement: as is, inside ``\\if`` on its guard, or commented out."""
+    """How psql carries one statement: as is, inside ``\\if`` on its guard (warning with the
+    guard's note when it says no), or commented out."""
     if statement.psql == "if":
         return "\n".join(
             [
                 GUARD_MARK,
+                f"\\unset {NOTE_VAR}",
                 statement.guard or "",
                 GUARD_GSET,
                 f"\\if :{GUARD_VAR}",
                 statement.sql,
+                f"\\elif :{{?{NOTE_VAR}}}",
+                f"\\warn :{NOTE_VAR}",
                 "\\endif",
             ]
         )

@@ -14,65 +14,86 @@ BEGIN;
 
 -- step: row connection_pool_settings default
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT pg_catalog.to_regclass('"system"."connection_pool_settings"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: ROW EXCLUSIVE on system.connection_pool_settings; reads and writes continue
 DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: row retention_policies provider_usage
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_usage';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: row retention_policies provider_health
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'provider_health';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: row retention_policies quarantined_records
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'quarantined_records';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: row retention_policies analysis_sessions
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'analysis_sessions';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: row retention_policies experiments
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'experiments';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: row retention_policies audit_log
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT pg_catalog.to_regclass('"system"."retention_policies"') IS NOT NULL AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: ROW EXCLUSIVE on system.retention_policies; reads and writes continue
 DELETE FROM "system"."retention_policies" WHERE "data_class" = 'audit_log';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: table system connection_pool_settings

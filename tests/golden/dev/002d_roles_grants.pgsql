@@ -14,6 +14,7 @@ BEGIN;
 
 -- step: role app_readonly
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_readonly') AS run
 \gset tmplmig_
 \if :tmplmig_run
@@ -21,10 +22,13 @@ SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_readonly
 CREATE ROLE "app_readonly" NOLOGIN;
 -- lock: no table lock
 COMMENT ON ROLE "app_readonly" IS 'created by tmplmig';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: role app_readwrite
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrite') AS run
 \gset tmplmig_
 \if :tmplmig_run
@@ -32,10 +36,13 @@ SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrit
 CREATE ROLE "app_readwrite" NOLOGIN;
 -- lock: no table lock
 COMMENT ON ROLE "app_readwrite" IS 'created by tmplmig';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: role app_admin
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_admin') AS run
 \gset tmplmig_
 \if :tmplmig_run
@@ -43,6 +50,8 @@ SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_admin') 
 CREATE ROLE "app_admin" NOLOGIN;
 -- lock: no table lock
 COMMENT ON ROLE "app_admin" IS 'created by tmplmig';
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: revoke PUBLIC on app schemas

@@ -339,6 +339,7 @@ REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
 
 -- step: role app_admin
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT COALESCE(pg_catalog.bool_and(mine AND used IS NULL), false) AS run,
        pg_catalog.max(CASE WHEN mine THEN pg_catalog.format('role %s kept: it is still used elsewhere: %s', rolname, used) END) AS note
 FROM (
@@ -354,10 +355,13 @@ FROM (
 \if :tmplmig_run
 -- lock: no table lock
 DROP ROLE "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: role app_readwrite
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT COALESCE(pg_catalog.bool_and(mine AND used IS NULL), false) AS run,
        pg_catalog.max(CASE WHEN mine THEN pg_catalog.format('role %s kept: it is still used elsewhere: %s', rolname, used) END) AS note
 FROM (
@@ -373,10 +377,13 @@ FROM (
 \if :tmplmig_run
 -- lock: no table lock
 DROP ROLE "app_readwrite";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 -- step: role app_readonly
 -- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
 SELECT COALESCE(pg_catalog.bool_and(mine AND used IS NULL), false) AS run,
        pg_catalog.max(CASE WHEN mine THEN pg_catalog.format('role %s kept: it is still used elsewhere: %s', rolname, used) END) AS note
 FROM (
@@ -392,6 +399,8 @@ FROM (
 \if :tmplmig_run
 -- lock: no table lock
 DROP ROLE "app_readonly";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
 \endif
 
 COMMIT;
