@@ -1,13 +1,17 @@
 """Shared fixtures: a real PostgreSQL server and a fresh database per test.
 
 The server comes from $TMPLMIG_TEST_DSN (a superuser DSN) when set; otherwise the session
-starts a throwaway cluster from the machine's PostgreSQL binaries.
+starts a throwaway cluster from the machine's PostgreSQL binaries. The superuser only sets
+up and inspects: migrations run as the deploying login docs/ownership.md describes (LOGIN,
+CREATEROLE, CREATEDB for verify; CREATE on the database and on schema public), never as
+a superuser.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -34,14 +38,38 @@ ALL_PARTS = [
 ]
 
 
+#: the non-superuser LOGIN that runs every migration of the tests, as deployers are told to
+DEPLOYER = "tmplmig_deployer"
+DEPLOYER_PASSWORD = secrets.token_urlsafe(18)
+
+
+@contextlib.contextmanager
+def deploying_login(server_dsn: str) -> Iterator[None]:
+    """Create the deploying login for a test session; drop it afterwards."""
+    role = sql.Identifier(DEPLOYER)
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [DEPLOYER]).fetchone():
+            admin.execute(sql.SQL("CREATE ROLE {}").format(role))
+        admin.execute(
+            sql.SQL(
+                "ALTER ROLE {} LOGIN NOSUPERUSER CREATEROLE CREATEDB INHERIT PASSWORD {}"
+            ).format(role, sql.Literal(DEPLOYER_PASSWORD))
+        )
+    yield
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        drop_tmplmig_roles(admin)
+        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+
+
 @pytest.fixture(scope="session")
 def server_dsn() -> Iterator[str]:
-    """Superuser DSN of the server under test."""
+    """Superuser DSN of the server under test (with the deploying login created)."""
     dsn = os.environ.get(DSN_VAR)
     if dsn:
-        yield dsn
+        with deploying_login(dsn):
+            yield dsn
         return
-    with throwaway_cluster() as cluster:
+    with throwaway_cluster() as cluster, deploying_login(cluster.dsn):
         yield cluster.dsn
 
 
@@ -50,6 +78,12 @@ def dsn_for(server_dsn: str, dbname: str, **overrides: Any) -> str:
     params = conninfo_to_dict(server_dsn)
     params.update(dbname=dbname, **overrides)
     return make_conninfo(**params)
+
+
+def deployer_dsn(dsn: str) -> str:
+    """``dsn`` (a database's superuser DSN) as the deploying login."""
+    dbname = conninfo_to_dict(dsn)["dbname"]
+    return dsn_for(dsn, dbname, user=DEPLOYER, password=DEPLOYER_PASSWORD)
 
 
 def url_for(dsn: str) -> str:
@@ -66,6 +100,10 @@ def fresh_database(server_dsn: str) -> Iterator[str]:
     name = f"tmplmig_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'GRANT CREATE ON DATABASE "{name}" TO "{DEPLOYER}"')
+    with psycopg.connect(dsn_for(server_dsn, name), autocommit=True) as admin:
+        # yoyo keeps its tables in the first schema of the search path
+        admin.execute(f'GRANT CREATE ON SCHEMA public TO "{DEPLOYER}"')
     yield dsn_for(server_dsn, name)
     with psycopg.connect(server_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -100,8 +138,8 @@ def drop_tmplmig_roles(admin: psycopg.Connection[Any]) -> None:
 
 @pytest.fixture
 def db_url(database: str) -> str:
-    """The fresh database as a yoyo URL."""
-    return url_for(database)
+    """The fresh database as a yoyo URL of the deploying login."""
+    return url_for(deployer_dsn(database))
 
 
 @pytest.fixture

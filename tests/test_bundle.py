@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import deployer_dsn
 
 from tmplmig import cli, commands
 from tmplmig.bundle import MANIFEST
@@ -35,10 +36,12 @@ def manifest_section(manifest: str, section: str) -> list[tuple[str, str]]:
 
 
 def run_with_psql(dsn: str, bundle: Path, section: str) -> None:
-    """What the README tells a DBA to do: each file of a section, in order, stopping on error."""
+    """What the README tells a DBA to do: each file of a section, in order, stopping on error,
+    as the deploying login."""
+    login = deployer_dsn(dsn)
     for _, name in manifest_section((bundle / MANIFEST).read_text(), section):
         subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(bundle / name)],
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", login, "-f", str(bundle / name)],
             check=True,
             capture_output=True,
             text=True,

@@ -218,11 +218,11 @@ def test_lint_cli_names_env_file_and_line_and_fails(
     out = capsys.readouterr().out.splitlines()
     retype = [line for line in out if "column-type-change" in line]
     assert retype == [
-        "prod/002c_system_tables.sql:118: column-type-change: audits.audit_log.action: "
+        "prod/002c_system_tables.sql:120: column-type-change: audits.audit_log.action: "
         f"{RULES['column-type-change']} [step: retype]"
     ]
     lines = (commands.render_bundle(sandbox, "prod")["002c_system_tables.sql"]).split("\n")
-    assert lines[117].startswith('ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
+    assert lines[119].startswith('ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
 
 
 def test_ddl_inside_a_do_block_is_checked_at_its_own_line(project: Path) -> None:

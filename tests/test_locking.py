@@ -20,6 +20,8 @@ from tmplmig.locking import run_with_lock_discipline
 from tmplmig.parts import render_part
 
 STEP_LINE = re.compile(f"^{STEP_MARK}.*$", re.MULTILINE)
+#: the bundle's role switches: SET ROLE "name"; (group 1: the name) or RESET ROLE; (empty)
+ROLE_LINE = re.compile(r'^(?:SET ROLE "([^"]+)"|RESET ROLE);\n?', re.MULTILINE)
 QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
 ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
 
@@ -124,11 +126,24 @@ def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
 ) -> None:
     caplog.set_level(logging.DEBUG, "tmplmig.locking")
     commands.apply(project, "prod", url=db_url)
-    executed = [r.args[1] for r in caplog.records if r.levelno == logging.DEBUG]
+    executed = [r.args[1:] for r in caplog.records if r.levelno == logging.DEBUG]
 
     bundle = commands.render_bundle(project, "prod")
     files = [bundle[name] for name in manifest_files(bundle[MANIFEST], "apply")]
-    steps = [chunk for text in files for chunk in re.split(STEP_LINE, text)[1:]]
-    shown = [chunk.strip().removesuffix("COMMIT;").strip() for chunk in steps]
-    assert len(shown) > 100 and "\n".join(executed) == "\n".join(shown)
+    shown: list[tuple[str, str | None]] = []  # each step's SQL and the role the file runs it as
+    for text in files:
+        header, *chunks = re.split(STEP_LINE, text)
+        role = ([None, *ROLE_LINE.findall(header)][-1]) or None
+        for chunk in chunks:
+            shown.append((ROLE_LINE.sub("", chunk).strip().removesuffix("COMMIT;").strip(), role))
+            role = ([role, *ROLE_LINE.findall(chunk)][-1]) or None
+    assert len(shown) > 100 and {r for _, r in shown} == {None, "app_owner"}
+    remaining = iter(executed)
+    for text, role in shown:  # a step may run two statements (a repair, then the apply)
+        ran: list[str] = []
+        while "\n".join(ran) != text:
+            statement, ran_as = next(remaining)
+            assert ran_as == role, statement
+            ran.append(statement)
+    assert next(remaining, None) is None
     assert all(text.count("SET lock_timeout = '2s';") == 1 for text in files)

@@ -2,7 +2,8 @@
 
 Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
 when the part is transactional (as yoyo wraps it), after the ``SET lock_timeout`` that yoyo
-also runs before every step. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
+also runs before every step. ``SET ROLE`` lines switch to the owner role where yoyo's step
+does, and ``RESET ROLE`` back to the deploying login. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
 convention asks.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tmplmig.config import LoadedConfig
-from tmplmig.locking import lock_timeout_sql
+from tmplmig.locking import lock_timeout_sql, set_role_sql
 from tmplmig.parts import Part, config_digest
 
 MANIFEST = "MANIFEST"
@@ -54,10 +55,16 @@ def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) 
         "",
     ]
     body: list[str] = []
+    role: str | None = None
     for s in steps:
         statements = s.apply_statements if direction == "apply" else (s.rollback,)
         if statements[0] is not None:
+            if s.role != role:
+                body += [set_role_sql(s.role), ""]
+                role = s.role
             body += [f"{STEP_MARK}{s.name}", *statements, ""]
+    if role is not None:
+        body += [set_role_sql(None), ""]
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     return "\n".join(header + body)

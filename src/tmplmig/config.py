@@ -103,11 +103,13 @@ class Schemas(_Strict):
 
 
 class Roles(_Strict):
-    """Group roles (NOLOGIN) that carry the application's privileges."""
+    """Group roles (NOLOGIN) that carry the application's privileges, and the NOLOGIN role
+    that owns every object of the environment or tenant (migrations ``SET ROLE`` to it)."""
 
     readonly: RoleName
     readwrite: RoleName
     admin: RoleName
+    owner: RoleName
 
     @model_validator(mode="after")
     def _distinct(self) -> Roles:

@@ -9,6 +9,7 @@ from tmplmig import commands
 from tmplmig.catalog import difference, snapshot
 from tmplmig.cluster import throwaway_cluster
 
+DEPLOYER = "tmplmig_deployer"
 #: kind -> columns of a snapshot row that name the object
 SHOWN = {
     "schemas": (0,),
@@ -26,8 +27,12 @@ def run_demo(project: Path, env: str = "dev", say: Callable[[str], None] = print
     with throwaway_cluster() as cluster:
         say(f"started a throwaway PostgreSQL cluster on port {cluster.port} ({cluster.bindir})")
         with commands.connect(cluster.dsn) as admin:
-            admin.execute("CREATE DATABASE tmplmig_demo")
-        url = cluster.dsn.rsplit("/", 1)[0] + "/tmplmig_demo"
+            # the deploying login docs/ownership.md describes: no SUPERUSER, owns the database
+            admin.execute(f"CREATE ROLE {DEPLOYER} LOGIN CREATEROLE")
+            admin.execute(f"CREATE DATABASE tmplmig_demo OWNER {DEPLOYER}")
+        server = cluster.dsn.rsplit("/", 1)[0].replace("postgres@", f"{DEPLOYER}@", 1)
+        url = server + "/tmplmig_demo"
+        say(f"migrations run as {DEPLOYER} (LOGIN CREATEROLE, owner of tmplmig_demo)")
         with commands.connect(url) as conn:
             before = snapshot(conn)
             applied = commands.apply(project, env, url=url)

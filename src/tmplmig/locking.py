@@ -1,5 +1,8 @@
 """Lock discipline for DDL on a live database: every step runs under ``lock_timeout`` and is
 retried with backoff when its lock is not granted, so writers never queue behind it for long.
+
+A step also runs as its role (``SET ROLE`` to the owner of the objects), reset after the
+step, so yoyo's own bookkeeping on the same session stays with the deploying login.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from tmplmig.config import Ddl
 logger = logging.getLogger(__name__)
 
 SAVEPOINT = "tmplmig_attempt"
+RESET_ROLE = "RESET ROLE;"
 
 
 def lock_timeout_sql(ddl: Ddl) -> str:
@@ -26,30 +30,67 @@ def lock_timeout_sql(ddl: Ddl) -> str:
     return sql.SQL("SET lock_timeout = {};").format(sql.Literal(ddl.lock_timeout)).as_string(None)
 
 
+def set_role_sql(role: str | None) -> str:
+    """The statement a step runs as ``role`` after (None: as the deploying login itself)."""
+    if role is None:
+        return RESET_ROLE
+    return sql.SQL("SET ROLE {};").format(sql.Identifier(role)).as_string(None)
+
+
 def backoff_seconds(ddl: Ddl, retry: int) -> float:
     """Pause before retry number ``retry`` (from 0): ``retry_backoff_ms``, doubled each time."""
     return ddl.retry_backoff_ms * 2**retry / 1000
 
 
-def run_with_lock_discipline(
-    conn: psycopg.Connection[Any], statements: Sequence[str], ddl: Ddl, label: str
+def _attempt(
+    conn: psycopg.Connection[Any],
+    statements: Sequence[str],
+    ddl: Ddl,
+    label: str,
+    role: str | None,
+    in_transaction: bool,
 ) -> None:
-    """Run ``statements`` one by one under lock_timeout; redo them all when a lock is refused.
+    """One try of a step, as ``role``; the session's role is the login's again afterwards.
+
+    In a transaction a failure rolls back to a savepoint, which undoes SET ROLE too; in
+    autocommit nothing would, so the role is reset explicitly.
+    """
+    with conn.cursor() as cur:
+        if in_transaction:
+            cur.execute(f"SAVEPOINT {SAVEPOINT}")
+        cur.execute(lock_timeout_sql(ddl))
+        if role is not None:
+            cur.execute(set_role_sql(role))
+        try:
+            for statement in statements:
+                logger.debug("%s: executing %s as %s", label, statement, role)
+                cur.execute(statement)
+        except psycopg.Error:
+            if role is not None and not in_transaction and not conn.broken:
+                cur.execute(RESET_ROLE)
+            raise
+        if role is not None:
+            cur.execute(RESET_ROLE)
+        if in_transaction:
+            cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+
+
+def run_with_lock_discipline(
+    conn: psycopg.Connection[Any],
+    statements: Sequence[str],
+    ddl: Ddl,
+    label: str,
+    role: str | None = None,
+) -> None:
+    """Run ``statements`` one by one under lock_timeout, as ``role`` (``SET ROLE``) when given;
+    redo them all when a lock is refused.
 
     Inside a transaction each attempt has its own savepoint, so a refusal keeps the transaction.
     """
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     for retry in range(ddl.lock_retries + 1):
         try:
-            with conn.cursor() as cur:
-                if in_transaction:
-                    cur.execute(f"SAVEPOINT {SAVEPOINT}")
-                cur.execute(lock_timeout_sql(ddl))
-                for statement in statements:
-                    logger.debug("%s: executing %s", label, statement)
-                    cur.execute(statement)
-                if in_transaction:
-                    cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+            _attempt(conn, statements, ddl, label, role, in_transaction)
             return
         except errors.LockNotAvailable:
             if in_transaction:
@@ -69,7 +110,10 @@ def run_with_lock_discipline(
 
 
 def disciplined(
-    statements: Sequence[str], ddl: Ddl, label: str
+    statements: Sequence[str], ddl: Ddl, label: str, role: str | None = None
 ) -> Callable[[psycopg.Connection[Any]], None]:
-    """A yoyo step callable (it receives the raw connection) that runs ``statements`` politely."""
-    return partial(run_with_lock_discipline, statements=tuple(statements), ddl=ddl, label=label)
+    """A yoyo step callable (it receives the raw connection) that runs ``statements`` politely,
+    as ``role``."""
+    return partial(
+        run_with_lock_discipline, statements=tuple(statements), ddl=ddl, label=label, role=role
+    )

@@ -34,6 +34,11 @@ class Step:
     #: run as its own statement before every attempt of ``apply``, to clear what an
     #: interrupted earlier attempt left behind (an INVALID index that IF NOT EXISTS would keep)
     repair: str | None = None
+    #: the role both directions run as (``SET ROLE``): the owner of the environment's objects;
+    #: None for what only the deploying login may do (create roles, schemas, extensions)
+    role: str | None = None
+    #: what the step is about, as given to ``step()``: kind first, then schema and name
+    about: tuple[str, ...] = ()
 
     @property
     def apply_statements(self) -> tuple[str, ...]:
@@ -60,20 +65,30 @@ class Part:
 
 @dataclass
 class _Collector:
+    owner: str
     steps: list[Step] = field(default_factory=list)
 
-    def step(self, *name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
+    def step(
+        self,
+        *name: Any,
+        caller: jinja2.runtime.Macro,
+        repair: bool = False,
+        as_deployer: bool = False,
+    ) -> str:
         """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
 
-        With ``repair=true`` the body also renders for ``direction == 'repair'``.
+        With ``repair=true`` the body also renders for ``direction == 'repair'``. The step
+        runs as the owner role unless ``as_deployer=true`` (role and schema creation).
         """
-        label = " ".join(getattr(n, "value", n) if not isinstance(n, str) else n for n in name)
+        about = tuple(getattr(n, "value", n) if not isinstance(n, str) else n for n in name)
+        label = " ".join(about)
         apply = str(caller("apply")).strip()
         rollback = str(caller("rollback")).strip() or None
         repair_sql = (str(caller("repair")).strip() or None) if repair else None
         if not apply:
             raise RenderError(f"step {label!r} renders no apply SQL")
-        self.steps.append(Step(label, apply, rollback, repair_sql))
+        role = None if as_deployer else self.owner
+        self.steps.append(Step(label, apply, rollback, repair_sql, role, about))
         return ""
 
 
@@ -81,8 +96,10 @@ class _Collector:
 _collecting: ContextVar[_Collector] = ContextVar("tmplmig_collecting")
 
 
-def _step(*name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
-    return _collecting.get().step(*name, caller=caller, repair=repair)
+def _step(
+    *name: Any, caller: jinja2.runtime.Macro, repair: bool = False, as_deployer: bool = False
+) -> str:
+    return _collecting.get().step(*name, caller=caller, repair=repair, as_deployer=as_deployer)
 
 
 def template_context(config: LoadedConfig) -> dict[str, Any]:
@@ -120,7 +137,7 @@ def render_part(
     """Render one part template for ``config`` (``context``: its template_context, if known)."""
     if not PART_ID.match(part_id):
         raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
-    collector = _Collector()
+    collector = _Collector(owner=config.settings.roles.owner)
     env = _environment((project / "templates").resolve())
     name = part_id + TEMPLATE_SUFFIX
     token = _collecting.set(collector)

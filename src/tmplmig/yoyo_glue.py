@@ -62,6 +62,6 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     part = render_part(project, path.stem, config)
     ddl = config.settings.ddl
     for s in part.steps:
-        rollback = disciplined([s.rollback], ddl, s.name) if s.rollback else None
-        step(disciplined(s.apply_statements, ddl, s.name), rollback)
+        rollback = disciplined([s.rollback], ddl, s.name, s.role) if s.rollback else None
+        step(disciplined(s.apply_statements, ddl, s.name, s.role), rollback)
     return set(part.depends), part.transactional

@@ -2,10 +2,12 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+
+SET ROLE "app_owner";
 
 -- step: index idx_experiments_v1_status_created
 DO $body$
@@ -227,3 +229,5 @@ BEGIN
 END
 $body$;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_checked_at" ON "providers"."provider_health" (checked_at);
+
+RESET ROLE;

@@ -2,10 +2,12 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+
+SET ROLE "app_owner";
 
 -- step: foreign key fk_experiments_user
 DO $body$
@@ -114,3 +116,5 @@ $body$;
 
 -- step: validate fk_quarantine_experiment
 ALTER TABLE "quarantine"."quarantined_records" VALIDATE CONSTRAINT "fk_quarantine_experiment";
+
+RESET ROLE;

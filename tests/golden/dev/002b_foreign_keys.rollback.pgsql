@@ -2,10 +2,12 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+
+SET ROLE "app_owner";
 
 -- step: foreign key fk_quarantine_experiment
 ALTER TABLE IF EXISTS "quarantine"."quarantined_records" DROP CONSTRAINT IF EXISTS "fk_quarantine_experiment";
@@ -24,3 +26,5 @@ ALTER TABLE IF EXISTS "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "
 
 -- step: foreign key fk_experiments_user
 ALTER TABLE IF EXISTS "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";
+
+RESET ROLE;

@@ -2,12 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: row connection_pool_settings default
 DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
@@ -38,6 +40,8 @@ DROP TABLE IF EXISTS "system"."encryption_keys";
 
 -- step: table system retention_policies
 DROP TABLE IF EXISTS "system"."retention_policies";
+
+RESET ROLE;
 
 -- step: schema system
 DROP SCHEMA IF EXISTS "system";

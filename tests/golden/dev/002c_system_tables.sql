@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
@@ -10,7 +10,9 @@ SET lock_timeout = '5s';
 BEGIN;
 
 -- step: schema system
-CREATE SCHEMA IF NOT EXISTS "system";
+CREATE SCHEMA IF NOT EXISTS "system" AUTHORIZATION "app_owner";
+
+SET ROLE "app_owner";
 
 -- step: table system retention_policies
 CREATE TABLE IF NOT EXISTS "system"."retention_policies" (
@@ -113,5 +115,7 @@ ON CONFLICT ("pool_name") DO UPDATE SET
     "max_lifetime_seconds" = EXCLUDED."max_lifetime_seconds",
     "statement_timeout_ms" = EXCLUDED."statement_timeout_ms"
 ;
+
+RESET ROLE;
 
 COMMIT;

@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
@@ -38,6 +38,8 @@ BEGIN
     END IF;
 END
 $body$;
+
+SET ROLE "app_owner";
 
 -- step: revoke PUBLIC on app schemas
 REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quarantine", "audits", "system" FROM PUBLIC;
@@ -194,5 +196,7 @@ GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_admin";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 GRANT INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" TO "app_admin";
+
+RESET ROLE;
 
 COMMIT;

@@ -2,12 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";
@@ -161,6 +163,8 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON TABLES FROM "app_read
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
 REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
+
+RESET ROLE;
 
 -- step: role app_admin
 DO $body$

@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
@@ -20,8 +20,18 @@ BEGIN
         RAISE EXCEPTION 'pgcrypto is installed outside schema %; set extensions_schema to its schema',
             'public';
     END IF;
+    IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+        REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+        IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+            RAISE EXCEPTION 'PUBLIC may create objects in schema % and % cannot revoke that',
+                'public', current_user
+                USING HINT = 'run REVOKE CREATE ON SCHEMA ... FROM PUBLIC as the owner of the schema';
+        END IF;
+    END IF;
 END
-$body$;REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+$body$;
+
+SET ROLE "app_owner";
 
 -- step: function system session_master_key
 CREATE OR REPLACE FUNCTION "system"."session_master_key"()
@@ -282,5 +292,7 @@ CREATE OR REPLACE TRIGGER "audit_api_keys_changes"
 CREATE OR REPLACE TRIGGER "audit_promotions_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "experiments_v1"."promotions"
     FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
+
+RESET ROLE;
 
 COMMIT;

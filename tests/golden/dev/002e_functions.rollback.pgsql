@@ -2,12 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: trigger audit_promotions_changes
 DROP TRIGGER IF EXISTS "audit_promotions_changes" ON "experiments_v1"."promotions";
@@ -62,5 +64,7 @@ DROP FUNCTION IF EXISTS "system"."data_key"(key_id uuid, for_encryption boolean)
 
 -- step: function system session_master_key
 DROP FUNCTION IF EXISTS "system"."session_master_key"();
+
+RESET ROLE;
 
 COMMIT;

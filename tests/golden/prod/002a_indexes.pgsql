@@ -2,10 +2,12 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+
+SET ROLE "app_owner";
 
 -- step: index idx_experiments_v1_status_created
 DO $body$
@@ -227,3 +229,5 @@ BEGIN
 END
 $body$;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_checked_at" ON "providers"."provider_health" (checked_at);
+
+RESET ROLE;

@@ -2,10 +2,12 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+
+SET ROLE "app_owner";
 
 -- step: index idx_provider_health_checked_at
 DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_checked_at";
@@ -57,3 +59,5 @@ DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_stat
 
 -- step: index idx_experiments_v1_status_created
 DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
+
+RESET ROLE;

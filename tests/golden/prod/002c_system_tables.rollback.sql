@@ -2,12 +2,14 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: row connection_pool_settings default
 DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
@@ -38,6 +40,8 @@ DROP TABLE IF EXISTS "system"."encryption_keys";
 
 -- step: table system retention_policies
 DROP TABLE IF EXISTS "system"."retention_policies";
+
+RESET ROLE;
 
 -- step: schema system
 DROP SCHEMA IF EXISTS "system";

@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
@@ -10,7 +10,9 @@ SET lock_timeout = '2s';
 BEGIN;
 
 -- step: schema system
-CREATE SCHEMA IF NOT EXISTS "system";
+CREATE SCHEMA IF NOT EXISTS "system" AUTHORIZATION "app_owner";
+
+SET ROLE "app_owner";
 
 -- step: table system retention_policies
 CREATE TABLE IF NOT EXISTS "system"."retention_policies" (
@@ -113,5 +115,7 @@ ON CONFLICT ("pool_name") DO UPDATE SET
     "max_lifetime_seconds" = EXCLUDED."max_lifetime_seconds",
     "statement_timeout_ms" = EXCLUDED."statement_timeout_ms"
 ;
+
+RESET ROLE;
 
 COMMIT;

@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
@@ -38,6 +38,8 @@ BEGIN
     END IF;
 END
 $body$;
+
+SET ROLE "app_owner";
 
 -- step: revoke PUBLIC on app schemas
 REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quarantine", "audits", "system" FROM PUBLIC;
@@ -194,5 +196,7 @@ GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_admin";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 GRANT INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" TO "app_admin";
+
+RESET ROLE;
 
 COMMIT;

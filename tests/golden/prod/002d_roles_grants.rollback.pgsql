@@ -2,12 +2,14 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";
@@ -161,6 +163,8 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON TABLES FROM "app_read
 REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
 REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
+
+RESET ROLE;
 
 -- step: role app_admin
 DO $body$

@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
@@ -20,8 +20,18 @@ BEGIN
         RAISE EXCEPTION 'pgcrypto is installed outside schema %; set extensions_schema to its schema',
             'public';
     END IF;
+    IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+        REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+        IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+            RAISE EXCEPTION 'PUBLIC may create objects in schema % and % cannot revoke that',
+                'public', current_user
+                USING HINT = 'run REVOKE CREATE ON SCHEMA ... FROM PUBLIC as the owner of the schema';
+        END IF;
+    END IF;
 END
-$body$;REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+$body$;
+
+SET ROLE "app_owner";
 
 -- step: function system session_master_key
 CREATE OR REPLACE FUNCTION "system"."session_master_key"()
@@ -282,5 +292,7 @@ CREATE OR REPLACE TRIGGER "audit_api_keys_changes"
 CREATE OR REPLACE TRIGGER "audit_promotions_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "experiments_v1"."promotions"
     FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
+
+RESET ROLE;
 
 COMMIT;

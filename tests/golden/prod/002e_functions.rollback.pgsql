@@ -2,12 +2,14 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: trigger audit_promotions_changes
 DROP TRIGGER IF EXISTS "audit_promotions_changes" ON "experiments_v1"."promotions";
@@ -62,5 +64,7 @@ DROP FUNCTION IF EXISTS "system"."data_key"(key_id uuid, for_encryption boolean)
 
 -- step: function system session_master_key
 DROP FUNCTION IF EXISTS "system"."session_master_key"();
+
+RESET ROLE;
 
 COMMIT;

@@ -2,12 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/001_baseline.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: table quarantine quarantined_records
 DROP TABLE IF EXISTS "quarantine"."quarantined_records";
@@ -42,6 +44,8 @@ DROP TABLE IF EXISTS "production"."projects";
 -- step: table auth users
 DROP TABLE IF EXISTS "auth"."users";
 
+RESET ROLE;
+
 -- step: schema quarantine
 DROP SCHEMA IF EXISTS "quarantine";
 
@@ -59,5 +63,23 @@ DROP SCHEMA IF EXISTS "experiments_v1";
 
 -- step: schema auth
 DROP SCHEMA IF EXISTS "auth";
+
+-- step: owner role app_owner
+DO $body$
+DECLARE
+    detail text;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles r
+        WHERE r.rolname = 'app_owner'
+          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
+    ) THEN
+        DROP ROLE "app_owner";
+    END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_owner', detail;
+END
+$body$;
 
 COMMIT;

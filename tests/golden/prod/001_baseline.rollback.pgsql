@@ -2,12 +2,14 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/001_baseline.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: table quarantine quarantined_records
 DROP TABLE IF EXISTS "quarantine"."quarantined_records";
@@ -42,6 +44,8 @@ DROP TABLE IF EXISTS "production"."projects";
 -- step: table auth users
 DROP TABLE IF EXISTS "auth"."users";
 
+RESET ROLE;
+
 -- step: schema quarantine
 DROP SCHEMA IF EXISTS "quarantine";
 
@@ -59,5 +63,23 @@ DROP SCHEMA IF EXISTS "experiments_v1";
 
 -- step: schema auth
 DROP SCHEMA IF EXISTS "auth";
+
+-- step: owner role app_owner
+DO $body$
+DECLARE
+    detail text;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles r
+        WHERE r.rolname = 'app_owner'
+          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
+    ) THEN
+        DROP ROLE "app_owner";
+    END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_owner', detail;
+END
+$body$;
 
 COMMIT;
