@@ -3,8 +3,8 @@
 Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
 when the part is transactional (as yoyo wraps it), after the ``SET lock_timeout`` that yoyo
 also runs before every step. ``SET ROLE`` lines switch to the owner role where yoyo's step
-does, and ``RESET ROLE`` back to the deploying login. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
-convention asks.
+does, and ``RESET ROLE`` back to the deploying login. PostgreSQL-only syntax goes to
+``.pgsql`` files, as the seed's convention asks.
 """
 
 from __future__ import annotations
