@@ -14,13 +14,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import DEPLOYER, dsn_for
+from helpers import DEPLOYER, dsn_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from test_security import attempt
 
-from tmplmig import commands
-from tmplmig.config import Settings, load_config
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import Settings, load_config
 
 TENANTS = ("acme", "globex")
 

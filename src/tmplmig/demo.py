@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tmplmig import commands
-from tmplmig.catalog import difference, snapshot
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.urls import connect
+from tmplmig.migrating import commands
 
 DEPLOYER = "tmplmig_deployer"
 #: kind -> columns of a snapshot row that name the object
@@ -26,14 +27,14 @@ def run_demo(project: Path, env: str = "dev", say: Callable[[str], None] = print
     """Apply and roll back ``env`` on a private cluster; True when the catalog is restored."""
     with throwaway_cluster() as cluster:
         say(f"started a throwaway PostgreSQL cluster on port {cluster.port} ({cluster.bindir})")
-        with commands.connect(cluster.dsn) as admin:
+        with connect(cluster.dsn) as admin:
             # the deploying login docs/ownership.md describes: no SUPERUSER, owns the database
             admin.execute(f"CREATE ROLE {DEPLOYER} LOGIN CREATEROLE")
             admin.execute(f"CREATE DATABASE tmplmig_demo OWNER {DEPLOYER}")
         server = cluster.dsn.rsplit("/", 1)[0].replace("postgres@", f"{DEPLOYER}@", 1)
         url = server + "/tmplmig_demo"
         say(f"migrations run as {DEPLOYER} (LOGIN CREATEROLE, owner of tmplmig_demo)")
-        with commands.connect(url) as conn:
+        with connect(url) as conn:
             before = snapshot(conn)
             applied = commands.apply(project, env, url=url)
             say(f"applied for {env}: {', '.join(applied)}")
