@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from yoyo.exceptions import BadMigration, LockTimeout
 
 from tmplmig.database.cluster import ClusterError
 from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.rollback_guard import RollbackBlocked
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.config import ConfigError
 from tmplmig.rendering.sqlfilters import RenderError
@@ -206,14 +208,29 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tmplmig`` console script."""
     args = _parser().parse_args(argv)
+    log = logging.getLogger("tmplmig")
+    to_stderr = logging.StreamHandler(sys.stderr)
+    to_stderr.setFormatter(logging.Formatter("tmplmig: %(message)s"))
+    log.addHandler(to_stderr)  # server notices and lock retries, as they happen
+    log.setLevel(logging.INFO)
     try:
         return VERBS[args.verb](args)
     except USER_ERRORS as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2
+    except RollbackBlocked as exc:
+        print(
+            "tmplmig: rollback refused, nothing was changed; these would stop it part-way:",
+            file=sys.stderr,
+        )
+        for blocker in exc.blockers:
+            print(f"  {blocker}", file=sys.stderr)
+        return 1
     except RUN_ERRORS as exc:
         print(f"tmplmig: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        log.removeHandler(to_stderr)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -20,6 +21,9 @@ from psycopg.pq import TransactionStatus
 from tmplmig.rendering.config import Ddl
 
 logger = logging.getLogger(__name__)
+#: the server's WARNINGs and NOTICEs raised by steps (a role kept on rollback, say); the CLI
+#: prints them on stderr
+server_log = logging.getLogger("tmplmig.server")
 
 SAVEPOINT = "tmplmig_attempt"
 RESET_ROLE = "RESET ROLE;"
@@ -75,6 +79,22 @@ def _attempt(
             cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
 
 
+def _relay(notice: psycopg.errors.Diagnostic) -> None:
+    level = logging.WARNING if notice.severity_nonlocalized == "WARNING" else logging.INFO
+    server_log.log(level, "server %s: %s", notice.severity, notice.message_primary)
+
+
+@contextmanager
+def relaying_notices(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Pass the server's WARNINGs and NOTICEs on to the log while the block runs (yoyo runs
+    steps on a connection of its own, so the handler goes where the step runs)."""
+    conn.add_notice_handler(_relay)
+    try:
+        yield
+    finally:
+        conn.remove_notice_handler(_relay)
+
+
 def run_with_lock_discipline(
     conn: psycopg.Connection[Any],
     statements: Sequence[str],
@@ -90,7 +110,8 @@ def run_with_lock_discipline(
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     for retry in range(ddl.lock_retries + 1):
         try:
-            _attempt(conn, statements, ddl, label, role, in_transaction)
+            with relaying_notices(conn):
+                _attempt(conn, statements, ddl, label, role, in_transaction)
             return
         except errors.LockNotAvailable:
             if in_transaction:

@@ -17,6 +17,7 @@ from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
 from tmplmig.database.urls import ensure_schema
+from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.yoyo_bridge import rendering_for
 from tmplmig.rendering.config import available_envs
@@ -117,8 +118,24 @@ def rollback_to(target: Target, part: str | None = None) -> list[str]:
             migrations = migrations[ids.index(part) :]
         with backend.lock(YOYO_LOCK_WAIT_SECONDS):
             targets = backend.to_rollback(migrations)
+            _refuse_blocked_rollback(target, backend, [m.id for m in targets])
             backend.rollback_migrations(targets)
             return [m.id for m in targets]
+
+
+def _refuse_blocked_rollback(target: Target, backend: DatabaseBackend, ids: list[str]) -> None:
+    """Raise :class:`RollbackBlocked` when anything would stop rolling back ``ids`` part-way."""
+    if not ids:
+        return
+    parts = render_all(target.project, target.config)
+    blockers = find_blockers(
+        backend.connection,
+        target.config.settings.roles.owner,
+        parts,
+        [p for p in parts if p.id in ids],
+    )
+    if blockers:
+        raise RollbackBlocked(blockers)
 
 
 def rollback(
