@@ -22,9 +22,9 @@ from tmplmig.rendering.parts import Part
 #: the role of a database's bootstrap superuser: objects it owns have no pg_shdepend row
 BOOTSTRAP_SUPERUSER_OID = 10
 _OWNER = f"""COALESCE(
-    (SELECT s.refobjid::regrole::text FROM pg_shdepend s
-     JOIN pg_database db ON db.oid = s.dbid AND db.datname = current_database()
-     WHERE s.classid = {{classid}} AND s.objid = {{objid}} AND s.deptype = 'o'),
+    (SELECT own.refobjid::regrole::text FROM pg_shdepend own
+     JOIN pg_database od ON od.oid = own.dbid AND od.datname = current_database()
+     WHERE own.classid = {{classid}} AND own.objid = {{objid}} AND own.deptype = 'o'),
     pg_get_userbyid({BOOTSTRAP_SUPERUSER_OID}))"""
 
 #: every object in the given schemas (its raw name for tables and functions), with its owner;
@@ -61,6 +61,14 @@ _RELATION_OF = """
         WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = {objid})
     END"""
 
+#: the schema (its raw name) an object lives in: its own, or that of its relation
+_SCHEMA_OF = """
+    (SELECT nspname FROM pg_namespace WHERE oid = CASE {classid}
+        WHEN 'pg_namespace'::regclass THEN {objid}
+        WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = {objid})
+        WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = {objid})
+        ELSE (SELECT relnamespace FROM pg_class WHERE oid = {relation}) END)"""
+
 #: objects outside the given schemas that use an object inside the schemas being emptied
 USING_FROM_OUTSIDE = f"""
     WITH dropped(classid, objid) AS (
@@ -85,10 +93,10 @@ USING_FROM_OUTSIDE = f"""
     CROSS JOIN LATERAL pg_identify_object(d.refclassid, d.refobjid, 0) r
     LEFT JOIN pg_class rc
         ON rc.oid = {_RELATION_OF.format(classid="d.classid", objid="d.objid")}
-    LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
     LEFT JOIN LATERAL pg_identify_object('pg_class'::regclass, rc.oid, 0) rel ON true
     WHERE d.deptype = 'n' AND d.classid <> 'pg_namespace'::regclass
-      AND COALESCE(rn.nspname, o.schema, '') <> ALL(%(schemas)s)
+      AND COALESCE({_SCHEMA_OF.format(classid="d.classid", objid="d.objid", relation="rc.oid")},
+                   '') <> ALL(%(schemas)s)
     GROUP BY 1, 2, 3
     ORDER BY 2"""
 
@@ -105,13 +113,11 @@ HELD_BY_ROLES = f"""
     CROSS JOIN LATERAL pg_identify_object(s.classid, s.objid, s.objsubid) o
     LEFT JOIN pg_class rc
         ON rc.oid = {_RELATION_OF.format(classid="s.classid", objid="s.objid")}
-    LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
     WHERE r.rolname = ANY(%(roles)s)
       AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
       AND s.classid <> 'pg_default_acl'::regclass
-      AND COALESCE(rn.nspname,
-                   CASE WHEN s.classid = 'pg_namespace'::regclass THEN o.identity END,
-                   o.schema, '') <> ALL(%(schemas)s)
+      AND COALESCE({_SCHEMA_OF.format(classid="s.classid", objid="s.objid", relation="rc.oid")},
+                   '') <> ALL(%(schemas)s)
     ORDER BY r.rolname, o.identity"""
 
 
