@@ -97,6 +97,38 @@ def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(
     assert built == [(True,)]
 
 
+@pytest.fixture
+def step_owner(conn: psycopg.Connection[Any]) -> str:
+    """A NOLOGIN role a step may run as (dropped by conftest by its comment)."""
+    conn.execute("CREATE ROLE tmplmig_step_owner NOLOGIN")
+    conn.execute("COMMENT ON ROLE tmplmig_step_owner IS 'tmplmig test login'")
+    conn.execute("GRANT CREATE ON SCHEMA public TO tmplmig_step_owner")
+    return "tmplmig_step_owner"
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["autocommit", "transaction"])
+def test_a_step_runs_as_its_role_and_the_session_is_the_login_again_even_after_a_failure(
+    conn: psycopg.Connection[Any], step_owner: str, in_transaction: bool
+) -> None:
+    login = conn.execute("SELECT current_user").fetchone()
+    if in_transaction:  # as yoyo runs a transactional part: each step inside its savepoint
+        conn.execute("BEGIN")
+        conn.execute("SAVEPOINT yoyo_step")
+    run_with_lock_discipline(
+        conn, ["CREATE TABLE made_by_the_step (x int)"], QUICK, "ok", step_owner
+    )
+    assert conn.execute("SELECT current_user").fetchone() == login
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        run_with_lock_discipline(conn, ["SELECT 1 / 0"], QUICK, "fails", step_owner)
+    if in_transaction:
+        conn.execute("ROLLBACK TO SAVEPOINT yoyo_step")
+    assert conn.execute("SELECT current_user").fetchone() == login
+    if in_transaction:
+        conn.execute("COMMIT")
+    owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_the_step'")
+    assert owner.fetchall() == ([] if in_transaction else [(step_owner,)])
+
+
 @pytest.mark.parametrize(
     ("key", "value", "problem"),
     [
