@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import yaml
 from helpers import ALL_PARTS, dsn_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -173,3 +174,18 @@ def test_server_warnings_of_a_rollback_reach_the_cli_stderr(
         ) in err
     finally:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other)))
+
+
+def test_an_owner_with_a_hostile_name_rolls_back_unhindered(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    dev = sandbox / "config/dev.yaml"
+    overlay = yaml.safe_load(dev.read_text())
+    overlay["roles"] = {"owner": 'Own"er; DROP ROLE x; --'}
+    dev.write_text(yaml.safe_dump(overlay))
+    empty = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    owners = conn.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'auth'")
+    assert owners.fetchall() == [('Own"er; DROP ROLE x; --',)]
+    assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert difference(empty, snapshot(conn)) == {}

@@ -22,7 +22,7 @@ from tmplmig.rendering.parts import Part
 #: the role of a database's bootstrap superuser: objects it owns have no pg_shdepend row
 BOOTSTRAP_SUPERUSER_OID = 10
 _OWNER = f"""COALESCE(
-    (SELECT own.refobjid::regrole::text FROM pg_shdepend own
+    (SELECT pg_get_userbyid(own.refobjid) FROM pg_shdepend own
      JOIN pg_database od ON od.oid = own.dbid AND od.datname = current_database()
      WHERE own.classid = {{classid}} AND own.objid = {{objid}} AND own.deptype = 'o'),
     pg_get_userbyid({BOOTSTRAP_SUPERUSER_OID}))"""
