@@ -22,8 +22,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from test_security import create_login
 
 from tmplmig import cli
-from tmplmig.database.catalog import difference, snapshot
-from tmplmig.migrating import commands
+from tmplmig.database.catalog import Snapshot, difference, snapshot
+from tmplmig.migrating import commands, fanout
 
 #: statements the login runs to plant a blocker, and the line the refusal names it with
 #: (``{login}`` is the login's name); the blocker is removed by dropping it
@@ -189,3 +189,22 @@ def test_an_owner_with_a_hostile_name_rolls_back_unhindered(
     assert owners.fetchall() == [('Own"er; DROP ROLE x; --',)]
     assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
     assert difference(empty, snapshot(conn)) == {}
+
+
+def test_a_refused_tenant_fails_alone_in_a_fan_out_and_keeps_everything(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    fanout.run_all(project, "dev", "apply", url=db_url)
+    conn.execute("CREATE TABLE acme_auth.keep_me (x int)")
+    planted = snapshot(conn)
+    outcomes = {o.tenant: o for o in fanout.run_all(project, "dev", "rollback", url=db_url)}
+    assert outcomes["globex"].state == "rolled back"
+    assert outcomes["acme"].failed
+    assert "RollbackBlocked: rollback refused, nothing was changed" in outcomes["acme"].detail
+    assert all(s.applied for s in commands.status(project, "dev", "acme", url=db_url))
+    assert acme_rows(planted)["tables"] and acme_rows(snapshot(conn)) == acme_rows(planted)
+
+
+def acme_rows(snap: Snapshot) -> dict[str, set[tuple[Any, ...]]]:
+    """The rows of a snapshot that name acme's schemas or roles."""
+    return {kind: {row for row in rows if "acme_" in repr(row)} for kind, rows in snap.items()}
