@@ -146,8 +146,15 @@ class RollbackBlocked(Exception):
 
 
 def _about(parts: Iterable[Part], kind: str) -> set[tuple[str, ...]]:
-    """The names of every step of ``kind`` (``table``, ``schema``, ...) in ``parts``."""
-    return {s.about[1:] for p in parts for s in p.steps if s.about[:1] == (kind,)}
+    """The names of every object of ``kind`` (``table``, ``schema``, ...) a step of ``parts``
+    is about or creates."""
+    return {
+        named[1:]
+        for p in parts
+        for s in p.steps
+        for named in (s.about, *s.creates)
+        if named[:1] == (kind,)
+    }
 
 
 def find_blockers(

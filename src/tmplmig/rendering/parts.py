@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,6 +40,8 @@ class Step:
     role: str | None = None
     #: what the step is about, as given to ``step()``: kind first, then schema and name
     about: tuple[str, ...] = ()
+    #: objects the step creates besides what it is about, each as (kind, schema, name)
+    creates: tuple[tuple[str, ...], ...] = ()
 
     @property
     def apply_statements(self) -> tuple[str, ...]:
@@ -74,13 +77,15 @@ class _Collector:
         caller: jinja2.runtime.Macro,
         repair: bool = False,
         as_deployer: bool = False,
+        creates: Sequence[Sequence[Any]] = (),
     ) -> str:
         """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
 
         With ``repair=true`` the body also renders for ``direction == 'repair'``. The step
         runs as the owner role unless ``as_deployer=true`` (role and schema creation).
+        ``creates`` names further objects it makes, e.g. ``[["table", schema, "name"]]``.
         """
-        about = tuple(getattr(n, "value", n) if not isinstance(n, str) else n for n in name)
+        about = _plain(name)
         label = " ".join(about)
         apply = str(caller("apply")).strip()
         rollback = str(caller("rollback")).strip() or None
@@ -88,18 +93,22 @@ class _Collector:
         if not apply:
             raise RenderError(f"step {label!r} renders no apply SQL")
         role = None if as_deployer else self.owner
-        self.steps.append(Step(label, apply, rollback, repair_sql, role, about))
+        made = tuple(_plain(c) for c in creates)
+        self.steps.append(Step(label, apply, rollback, repair_sql, role, about, made))
         return ""
+
+
+def _plain(names: Sequence[Any]) -> tuple[str, ...]:
+    """Names given to ``step()`` as plain strings (config values arrive wrapped)."""
+    return tuple(getattr(n, "value", n) if not isinstance(n, str) else n for n in names)
 
 
 #: the collector of the render in progress in this thread; the ``step`` global records into it
 _collecting: ContextVar[_Collector] = ContextVar("tmplmig_collecting")
 
 
-def _step(
-    *name: Any, caller: jinja2.runtime.Macro, repair: bool = False, as_deployer: bool = False
-) -> str:
-    return _collecting.get().step(*name, caller=caller, repair=repair, as_deployer=as_deployer)
+def _step(*name: Any, caller: jinja2.runtime.Macro, **options: Any) -> str:
+    return _collecting.get().step(*name, caller=caller, **options)
 
 
 def template_context(config: LoadedConfig) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:21d1af2f0eb154c65f86a14dc9d87e6a2574353c9d97c7865d41c71bad928c8f
+-- config digest: sha256:1c7968e6de6f78d9b57a3c4b7398a5c0dabe92698ba7e8a57bf395b5d106738b
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';

@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:9985cac23435ba8d06c49925d44d6acfde2f8af0fca973eefe08e14629a0c3dd
+-- config digest: sha256:1af05e810a03d21dd9e974dd7d7be093ee6f8372c1ee419f9cbd178414f169d6
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
