@@ -22,6 +22,7 @@ from psycopg.conninfo import make_conninfo
 from test_security import GROUPS, PLAINTEXT, Deployment, attempt, create_login, deploy
 
 from tmplmig.database.catalog import snapshot
+from tmplmig.database.locking import set_role_sql
 from tmplmig.migrating import commands
 from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.parts import render_part
@@ -324,6 +325,7 @@ def test_reapplying_the_grants_over_an_older_grant_of_all_leaves_exactly_the_lis
     """An earlier apply gave admin ALL and CREATE; running 002d again takes the rest away."""
     commands.apply(project, "dev", url=db_url)
     expected = snapshot(conn)
+    conn.execute("SET ROLE app_owner")  # the older apply granted as the owner, as steps run
     for schema in ("auth", "experiments_v1", "production", "providers", "quarantine"):
         conn.execute(
             f"GRANT USAGE, CREATE ON SCHEMA {schema} TO app_admin;"
@@ -331,11 +333,13 @@ def test_reapplying_the_grants_over_an_older_grant_of_all_leaves_exactly_the_lis
             f" GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO app_admin;"
             f" ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON TABLES TO app_admin"
         )
+    conn.execute("RESET ROLE")
     assert snapshot(conn) != expected
     part = render_part(project, "002d_roles_grants", load_config(project, "dev"))
     with conn.transaction():
         for step in part.steps:
-            conn.execute(step.apply)
+            conn.execute(set_role_sql(step.role) + step.apply)
+        conn.execute("RESET ROLE")
     assert snapshot(conn) == expected
 
 
