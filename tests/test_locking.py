@@ -20,7 +20,8 @@ from tmplmig.locking import run_with_lock_discipline
 from tmplmig.parts import render_part
 
 STEP_LINE = re.compile(f"^{STEP_MARK}.*$", re.MULTILINE)
-QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
+BOUNDS = {"statement_timeout": "1min", "orphan_wait": "0s"}
+QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20, **BOUNDS)
 ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
 
 
@@ -57,7 +58,7 @@ def test_retries_are_bounded_and_the_lock_error_surfaces(
     conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "tmplmig.locking")
-    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10)
+    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10, **BOUNDS)
 
     with pytest.raises(psycopg.errors.LockNotAvailable):
         run_with_lock_discipline(conn, [ADD_COLUMN], impatient, "add column")
@@ -102,6 +103,8 @@ def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(
         ("lock_retries", "3", "valid integer"),
         ("retry_backoff_ms", 0, "greater than or equal to 1"),
         ("lock_timeout", "5 seconds", "should match pattern"),
+        ("statement_timeout", 0, "valid string"),
+        ("orphan_wait", "1h", "should match pattern"),
     ],
 )
 def test_bad_lock_settings_name_file_and_key(

@@ -1,9 +1,9 @@
 """The DBA review bundle: rendered parts as psql-runnable files plus a MANIFEST.
 
 Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
-when the part is transactional (as yoyo wraps it), after the ``SET lock_timeout`` that yoyo
-also runs before every step. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
-convention asks.
+when the part is transactional (as yoyo wraps it), after the session settings (lock and
+statement timeouts) that yoyo also runs before every step. PostgreSQL-only syntax goes to
+``.pgsql`` files, as the seed's convention asks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tmplmig.config import LoadedConfig
-from tmplmig.locking import lock_timeout_sql
+from tmplmig.locking import session_settings_sql, step_statements
 from tmplmig.parts import Part, config_digest
 
 MANIFEST = "MANIFEST"
@@ -50,13 +50,13 @@ def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) 
         f"-- config digest: sha256:{digest}",
         "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>",
         "",
-        lock_timeout_sql(config.settings.ddl),
+        session_settings_sql(config.settings.ddl),
         "",
     ]
     body: list[str] = []
     for s in steps:
-        statements = s.apply_statements if direction == "apply" else (s.rollback,)
-        if statements[0] is not None:
+        statements = step_statements(s, config.settings.ddl, direction)
+        if statements:
             body += [f"{STEP_MARK}{s.name}", *statements, ""]
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]

@@ -1,5 +1,6 @@
 """Lock discipline for DDL on a live database: every step runs under ``lock_timeout`` and is
 retried with backoff when its lock is not granted, so writers never queue behind it for long.
+Every statement is bounded by ``statement_timeout`` too, except index builds and validations.
 """
 
 from __future__ import annotations
@@ -15,15 +16,47 @@ from psycopg import errors, sql
 from psycopg.pq import TransactionStatus
 
 from tmplmig.config import Ddl
+from tmplmig.database.interrupts import Interrupted
+from tmplmig.parts import Step
 
 logger = logging.getLogger(__name__)
 
 SAVEPOINT = "tmplmig_attempt"
 
 
-def lock_timeout_sql(ddl: Ddl) -> str:
-    """The statement that bounds every lock wait; yoyo and the psql bundle run this same text."""
-    return sql.SQL("SET lock_timeout = {};").format(sql.Literal(ddl.lock_timeout)).as_string(None)
+#: a backend notices within this time that its client has gone and stops the statement,
+#: so a killed run leaves no index build behind it running on the server
+CLIENT_CHECK_INTERVAL = "2s"
+
+
+def _set(setting: str, value: str) -> str:
+    """``SET`` of one of the constant setting names above to a config value, quoted."""
+    return sql.SQL("SET " + setting + " = {};").format(sql.Literal(value)).as_string(None)
+
+
+def session_settings_sql(ddl: Ddl) -> str:
+    """What runs before every step attempt; the psql bundle heads each file with the same text."""
+    return "\n".join(
+        [
+            _set("lock_timeout", ddl.lock_timeout),
+            _set("statement_timeout", ddl.statement_timeout),
+            _set("client_connection_check_interval", CLIENT_CHECK_INTERVAL),
+        ]
+    )
+
+
+def step_statements(step: Step, ddl: Ddl, direction: str) -> tuple[str, ...]:
+    """What one direction of ``step`` runs, in order, as yoyo runs it and the bundle shows it.
+
+    A step that scans its table (see :attr:`Step.scans_table`) runs with ``statement_timeout``
+    0 and puts the configured bound back after itself.
+    """
+    if direction == "rollback":
+        return (step.rollback,) if step.rollback else ()
+    if not step.scans_table:
+        return step.apply_statements
+    unbounded = _set("statement_timeout", "0")
+    return (unbounded, *step.apply_statements, _set("statement_timeout", ddl.statement_timeout))
 
 
 def backoff_seconds(ddl: Ddl, retry: int) -> float:
@@ -32,11 +65,16 @@ def backoff_seconds(ddl: Ddl, retry: int) -> float:
 
 
 def run_with_lock_discipline(
-    conn: psycopg.Connection[Any], statements: Sequence[str], ddl: Ddl, label: str
+    conn: psycopg.Connection[Any],
+    statements: Sequence[str],
+    ddl: Ddl,
+    label: str,
+    part: str | None = None,
 ) -> None:
     """Run ``statements`` one by one under lock_timeout; redo them all when a lock is refused.
 
     Inside a transaction each attempt has its own savepoint, so a refusal keeps the transaction.
+    An :class:`Interrupted` run learns here which ``part`` and step (``label``) it stopped in.
     """
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     for retry in range(ddl.lock_retries + 1):
@@ -44,13 +82,17 @@ def run_with_lock_discipline(
             with conn.cursor() as cur:
                 if in_transaction:
                     cur.execute(f"SAVEPOINT {SAVEPOINT}")
-                cur.execute(lock_timeout_sql(ddl))
+                cur.execute(session_settings_sql(ddl))
                 for statement in statements:
                     logger.debug("%s: executing %s", label, statement)
                     cur.execute(statement)
                 if in_transaction:
                     cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
             return
+        except Interrupted as exc:
+            if exc.step is None:
+                exc.part, exc.step = part, label
+            raise
         except errors.LockNotAvailable:
             if in_transaction:
                 conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
@@ -69,7 +111,9 @@ def run_with_lock_discipline(
 
 
 def disciplined(
-    statements: Sequence[str], ddl: Ddl, label: str
+    statements: Sequence[str], ddl: Ddl, label: str, part: str | None = None
 ) -> Callable[[psycopg.Connection[Any]], None]:
     """A yoyo step callable (it receives the raw connection) that runs ``statements`` politely."""
-    return partial(run_with_lock_discipline, statements=tuple(statements), ddl=ddl, label=label)
+    return partial(
+        run_with_lock_discipline, statements=tuple(statements), ddl=ddl, label=label, part=part
+    )

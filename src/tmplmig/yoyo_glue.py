@@ -16,7 +16,7 @@ from pathlib import Path
 from yoyo import step
 
 from tmplmig.config import load_config
-from tmplmig.locking import disciplined
+from tmplmig.locking import disciplined, step_statements
 from tmplmig.parts import render_part
 
 ENV_VAR = "TMPLMIG_ENV"
@@ -62,6 +62,7 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     part = render_part(project, path.stem, config)
     ddl = config.settings.ddl
     for s in part.steps:
-        rollback = disciplined([s.rollback], ddl, s.name) if s.rollback else None
-        step(disciplined(s.apply_statements, ddl, s.name), rollback)
+        rollback = step_statements(s, ddl, "rollback")
+        undo = disciplined(rollback, ddl, s.name, part.id) if rollback else None
+        step(disciplined(step_statements(s, ddl, "apply"), ddl, s.name, part.id), undo)
     return set(part.depends), part.transactional

@@ -2,10 +2,12 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:95b48163945753c269159b59bb1a46fee5e14b47658a506798edc9481968065c
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 -- step: foreign key fk_quarantine_experiment
 ALTER TABLE IF EXISTS "quarantine"."quarantined_records" DROP CONSTRAINT IF EXISTS "fk_quarantine_experiment";

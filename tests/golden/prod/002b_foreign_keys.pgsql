@@ -2,10 +2,12 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:49e9510e395b9fed779dcd36f668763c9edb5f931d66eb3280c84589bd610c22
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 -- step: foreign key fk_experiments_user
 DO $body$
@@ -23,7 +25,9 @@ END
 $body$;
 
 -- step: validate fk_experiments_user
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."experiments" VALIDATE CONSTRAINT "fk_experiments_user";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_evaluations_experiment
 DO $body$
@@ -41,7 +45,9 @@ END
 $body$;
 
 -- step: validate fk_evaluations_experiment
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."evaluations" VALIDATE CONSTRAINT "fk_evaluations_experiment";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_promotions_experiment
 DO $body$
@@ -59,7 +65,9 @@ END
 $body$;
 
 -- step: validate fk_promotions_experiment
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."promotions" VALIDATE CONSTRAINT "fk_promotions_experiment";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_sessions_user
 DO $body$
@@ -77,7 +85,9 @@ END
 $body$;
 
 -- step: validate fk_sessions_user
+SET statement_timeout = '0';
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_user";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_sessions_project
 DO $body$
@@ -95,7 +105,9 @@ END
 $body$;
 
 -- step: validate fk_sessions_project
+SET statement_timeout = '0';
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_project";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_quarantine_experiment
 DO $body$
@@ -113,4 +125,6 @@ END
 $body$;
 
 -- step: validate fk_quarantine_experiment
+SET statement_timeout = '0';
 ALTER TABLE "quarantine"."quarantined_records" VALIDATE CONSTRAINT "fk_quarantine_experiment";
+SET statement_timeout = '5min';

@@ -2,10 +2,12 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:49e9510e395b9fed779dcd36f668763c9edb5f931d66eb3280c84589bd610c22
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 -- step: foreign key fk_quarantine_experiment
 ALTER TABLE IF EXISTS "quarantine"."quarantined_records" DROP CONSTRAINT IF EXISTS "fk_quarantine_experiment";
