@@ -12,6 +12,7 @@ from yoyo.exceptions import BadMigration, LockTimeout
 from tmplmig import commands, fanout
 from tmplmig.cluster import ClusterError
 from tmplmig.config import ConfigError, available_envs
+from tmplmig.database.interrupts import Interrupted, interruptible
 from tmplmig.sqlrender import RenderError
 
 USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
@@ -177,7 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tmplmig`` console script."""
     args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        with interruptible():
+            return _run(args)
+    except Interrupted as exc:
+        print(
+            f"tmplmig: {args.verb} interrupted by {exc} {exc.where}: its statement was cancelled"
+            f" on the server and the lock released; run {args.verb} again to finish",
+            file=sys.stderr,
+        )
+        return exc.exit_code
     except USER_ERRORS as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2

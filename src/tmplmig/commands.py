@@ -23,7 +23,8 @@ from tmplmig.bundle import (
     unified_diff,
     write_bundle,
 )
-from tmplmig.config import load_config
+from tmplmig.config import LoadedConfig, duration_seconds, load_config
+from tmplmig.database import orphans, runlock
 from tmplmig.parts import Part, render_all
 from tmplmig.yoyo_glue import selected
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 DATABASE_URL_VAR = "TMPLMIG_DATABASE_URL"
 LOCK_TIMEOUT_SECONDS = 60
+#: verbs whose runs change a target; a backend of one of them outliving its run is an orphan
+MIGRATING_VERBS = ("apply", "rollback", "mark")
 
 
 class CommandError(Exception):
@@ -101,20 +104,28 @@ def target_database(
         raise CommandError(str(exc)) from None
 
 
+def application_name(verb: str, env: str, tenant: str | None) -> str:
+    """How a run's connections show in ``pg_stat_activity``: ``tmplmig apply prod acme``."""
+    name = " ".join(word for word in ("tmplmig", verb, env, tenant) if word)
+    return name.encode()[:63].decode(errors="ignore")  # PostgreSQL keeps 63 bytes
+
+
 @contextmanager
 def _migrations(
+    verb: str,
     project: Path,
     env: str,
     tenant: str | None,
     url: str | None,
     tenants_checked: bool = False,
     at_url: bool = False,
-) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
-    load_config(project, env, tenant)  # fail on bad config before connecting
+) -> Iterator[tuple[DatabaseBackend, MigrationList, LoadedConfig]]:
+    config = load_config(project, env, tenant)  # fail on bad config before connecting
     if at_url:
         database = database_url(url)
     else:
         database = target_database(project, env, tenant, url, tenants_checked=tenants_checked)
+    database = tenants.with_param(database, "application_name", application_name(verb, env, tenant))
     target = database if tenant is None else tenants.prepare_tracking(database, tenant)
     with selected(env, tenant):
         backend = get_backend(target)
@@ -123,9 +134,22 @@ def _migrations(
                 migrations = read_migrations(str(project / "migrations"))
                 for migration in migrations:
                     migration.load()
-            yield backend, migrations
+            yield backend, migrations, config
         finally:
             backend.connection.close()
+
+
+@contextmanager
+def _locked(backend: DatabaseBackend, config: LoadedConfig) -> Iterator[None]:
+    """yoyo's lock, guarded so that a killed holder's row goes (see :mod:`runlock`); once it is
+    held, backends that earlier runs of the target left executing are settled."""
+    conn = backend.connection
+    runlock.install_guard(conn)
+    runlock.report_warnings(conn)
+    with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
+        names = [application_name(verb, config.env, config.tenant) for verb in MIGRATING_VERBS]
+        orphans.settle(conn, names, duration_seconds(config.settings.ddl.orphan_wait))
+        yield
 
 
 @dataclass(frozen=True)
@@ -151,8 +175,12 @@ def apply(
     ``at_url``: migrate ``url`` itself, not the database the tenant's placement names.
     """
     with (
-        _migrations(project, env, tenant, url, tenants_checked, at_url) as (backend, migrations),
-        backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
+        _migrations("apply", project, env, tenant, url, tenants_checked, at_url) as (
+            backend,
+            migrations,
+            config,
+        ),
+        _locked(backend, config),
     ):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
@@ -170,9 +198,10 @@ def rollback(
     at_url: bool = False,
 ) -> list[str]:
     """Roll back all applied migrations, or ``part`` and those that depend on it."""
-    with _migrations(project, env, tenant, url, tenants_checked, at_url) as (
+    with _migrations("rollback", project, env, tenant, url, tenants_checked, at_url) as (
         backend,
         migrations,
+        config,
     ):
         if part is not None:
             ids = {m.id for m in migrations}
@@ -180,7 +209,7 @@ def rollback(
                 raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
             index = [m.id for m in migrations].index(part)
             migrations = migrations[index:]
-        with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
+        with _locked(backend, config):
             targets = backend.to_rollback(migrations)
             backend.rollback_migrations(targets)
             return [m.id for m in targets]
@@ -195,16 +224,20 @@ def status(
     tenants_checked: bool = False,
 ) -> list[MigrationStatus]:
     """Each migration and whether it is applied."""
-    with _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations):
+    with _migrations("status", project, env, tenant, url, tenants_checked) as (
+        backend,
+        migrations,
+        _,
+    ):
         applied = backend.get_applied_migration_hashes()
         return [MigrationStatus(m.id, m.hash in applied) for m in migrations]
 
 
-def connect(url: str) -> Any:
-    """A psycopg connection for a yoyo-style or libpq URL."""
+def connect(url: str, name: str = "tmplmig") -> Any:
+    """A psycopg connection for a yoyo-style or libpq URL, shown as ``name`` to DBAs."""
     import psycopg
 
-    return psycopg.connect(tenants.libpq_url(url), autocommit=True)
+    return psycopg.connect(tenants.libpq_url(url), autocommit=True, application_name=name)
 
 
 def verify(
@@ -225,8 +258,8 @@ def mark(project: Path, env: str, tenant: str | None = None, url: str | None = N
             + "\n  ".join(str(p) for p in problems)
         )
     with (
-        _migrations(project, env, tenant, url) as (backend, migrations),
-        backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
+        _migrations("mark", project, env, tenant, url) as (backend, migrations, config),
+        _locked(backend, config),
     ):
         pending = backend.to_apply(migrations)
         backend.mark_migrations(pending)

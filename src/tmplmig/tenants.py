@@ -92,13 +92,18 @@ def database_url(config: LoadedConfig, default_url: str | None) -> str:
     return default_url
 
 
+def with_param(url: str, key: str, value: str | None) -> str:
+    """``url`` with query parameter ``key`` set to ``value``, or removed."""
+    parts = urlsplit(url)
+    query = {k: v for k, v in parse_qsl(parts.query) if k != key}
+    if value is not None:
+        query[key] = value
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
 def with_schema(url: str, schema: str | None) -> str:
     """``url`` with yoyo's ``schema`` query parameter set to ``schema``, or removed."""
-    parts = urlsplit(url)
-    query = {k: v for k, v in parse_qsl(parts.query) if k != "schema"}
-    if schema is not None:
-        query["schema"] = schema
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+    return with_param(url, "schema", schema)
 
 
 def libpq_url(url: str) -> str:

@@ -119,10 +119,11 @@ def expected_objects(project: Path, env: str, tenant: str | None, url: str) -> S
     """
     scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
     scratch_url = _with_database(url, scratch)
-    with commands.connect(url) as admin:
+    name = commands.application_name("verify", env, tenant)
+    with commands.connect(url, name) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         try:
-            with commands.connect(scratch_url) as conn:
+            with commands.connect(scratch_url, name) as conn:
                 before = snapshot(conn)
                 commands.apply(project, env, tenant, scratch_url, at_url=True)
                 after = snapshot(conn)
@@ -139,6 +140,6 @@ def verify(
 ) -> list[Problem]:
     """Problems of the live database at ``url``; empty when it holds every expected object."""
     live_url = commands.target_database(project, env, tenant, url)
-    with commands.connect(live_url) as conn:
+    with commands.connect(live_url, commands.application_name("verify", env, tenant)) as conn:
         live = snapshot(conn)
     return compare(expected_objects(project, env, tenant, live_url), live)

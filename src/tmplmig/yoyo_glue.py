@@ -1,6 +1,7 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
-Each step runs through :func:`tmplmig.locking.disciplined` (lock_timeout, bounded retry).
+Each step runs through :func:`tmplmig.locking.disciplined` (lock_timeout, bounded retry); a first
+step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table.
 Plain ``yoyo apply`` picks the config from ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``);
 tmplmig's own commands set the same choice per thread with :func:`selected`.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from yoyo import step
 
 from tmplmig.config import load_config
+from tmplmig.database.runlock import install_guard
 from tmplmig.locking import disciplined, step_statements
 from tmplmig.parts import render_part
 
@@ -61,6 +63,7 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     config = load_config(project, env, tenant)
     part = render_part(project, path.stem, config)
     ddl = config.settings.ddl
+    step(install_guard, install_guard)  # so that plain yoyo runs guard yoyo's lock, too
     for s in part.steps:
         rollback = step_statements(s, ddl, "rollback")
         undo = disciplined(rollback, ddl, s.name, part.id) if rollback else None
