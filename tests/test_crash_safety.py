@@ -19,12 +19,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import ALL_PARTS
+from helpers import ALL_PARTS
 
-from tmplmig import commands
-from tmplmig.config import Ddl, load_config
-from tmplmig.locking import run_with_lock_discipline, step_statements
-from tmplmig.parts import render_part
+from tmplmig.database.locking import run_with_lock_discipline, step_statements
+from tmplmig.database.runlock import install_guard
+from tmplmig.database.urls import ensure_schema
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import Ddl, load_config
+from tmplmig.rendering.parts import render_part
 
 INVALID_INDEXES = "SELECT count(*) FROM pg_catalog.pg_index WHERE NOT indisvalid"
 FIRST_INDEX = "index idx_experiments_v1_status_created"
@@ -120,7 +122,7 @@ def test_killed_apply_leaves_no_lock_and_no_running_backend_and_the_next_apply_f
     wait_for(conn, NONE_RUNNING, [APPLY_DEV], seconds=5)  # the server noticed its client is gone
     open_writer.rollback()
     caplog.set_level(logging.WARNING, "tmplmig")
-    monkeypatch.setattr(commands, "LOCK_TIMEOUT_SECONDS", 1)  # a lock left in place would fail
+    monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)  # a lock left in place would fail
     assert commands.apply(project, "dev", url=db_url) == ALL_PARTS[1:]
 
     removed = [r.getMessage() for r in caplog.records if "stale yoyo lock" in r.getMessage()]
@@ -156,7 +158,7 @@ def test_a_live_run_still_holds_the_lock(
     live = run_tmplmig(project, db_url, "apply", "--env", "dev")
     try:
         waiting_index_build(conn)
-        monkeypatch.setattr(commands, "LOCK_TIMEOUT_SECONDS", 1)
+        monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)
         with pytest.raises(Exception, match=f"Process {live.pid} has locked"):
             commands.apply(project, "dev", url=db_url)
     finally:
@@ -263,12 +265,9 @@ def test_tenants_in_one_database_do_not_wait_for_each_others_lock(
 ) -> None:
     from yoyo import get_backend
 
-    from tmplmig.database.runlock import install_guard
-    from tmplmig.tenants import prepare_tracking
-
-    acme = get_backend(prepare_tracking(db_url, "acme"))
+    acme = get_backend(ensure_schema(db_url, "tmplmig_acme"))
     install_guard(acme.connection)
-    monkeypatch.setattr(commands, "LOCK_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)
     with acme.lock():
         assert commands.apply(project, "dev", "globex", url=db_url) == ALL_PARTS
         with pytest.raises(Exception, match="has locked this database"):

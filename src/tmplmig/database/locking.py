@@ -15,9 +15,9 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.pq import TransactionStatus
 
-from tmplmig.config import Ddl
 from tmplmig.database.interrupts import Interrupted
-from tmplmig.parts import Step
+from tmplmig.rendering.config import Ddl
+from tmplmig.rendering.parts import Step
 
 logger = logging.getLogger(__name__)
 
