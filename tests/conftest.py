@@ -19,7 +19,7 @@ import pytest
 from helpers import PROJECT, dsn_for, url_for
 from psycopg import sql
 
-from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.cluster import Cluster, throwaway_cluster
 
 DSN_VAR = "TMPLMIG_TEST_DSN"
 
@@ -33,14 +33,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def server_dsn() -> Iterator[str]:
-    """Superuser DSN of the server under test."""
-    dsn = os.environ.get(DSN_VAR)
-    if dsn:
-        yield dsn
+def session_cluster() -> Iterator[Cluster | None]:
+    """The throwaway cluster this session started; None when $TMPLMIG_TEST_DSN names a server."""
+    if os.environ.get(DSN_VAR):
+        yield None
         return
     with throwaway_cluster() as cluster:
-        yield cluster.dsn
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def server_dsn(session_cluster: Cluster | None) -> str:
+    """Superuser DSN of the server under test."""
+    if session_cluster is None:
+        return os.environ[DSN_VAR]
+    return session_cluster.dsn
 
 
 @contextlib.contextmanager

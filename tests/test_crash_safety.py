@@ -10,16 +10,14 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS
+from helpers import ALL_PARTS, WRITE_ROWS, poll, run_tmplmig
 
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
@@ -33,35 +31,10 @@ FIRST_INDEX = "index idx_experiments_v1_status_created"
 APPLY_DEV = "tmplmig apply dev"
 
 
-def run_tmplmig(project: Path, db_url: str, *args: str) -> subprocess.Popen[str]:
-    """``tmplmig ARGS`` as its own process, as CI jobs and deploy pods run it."""
-    env = {**os.environ, "TMPLMIG_DATABASE_URL": db_url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tmplmig.cli", "--project", str(project), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(
-    conn: psycopg.Connection[Any], query: str, params: Any = None, seconds: float = 30
-) -> Any:
-    """Poll until ``query`` returns a row; its first value."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        row = conn.execute(query, params).fetchone()
-        if row:
-            return row[0]
-        time.sleep(0.02)
-    raise AssertionError(f"nothing matched within {seconds} s: {query}")
-
-
 def waiting_index_build(conn: psycopg.Connection[Any], name: str = APPLY_DEV) -> int:
     """The pid of ``name``'s backend once its CREATE INDEX CONCURRENTLY waits for a writer."""
     return int(
-        wait_for(
+        poll(
             conn,
             "SELECT pid FROM pg_catalog.pg_stat_activity WHERE application_name = %s"
             " AND wait_event_type = 'Lock' AND query LIKE '%%CREATE INDEX CONCURRENTLY%%'",
@@ -80,15 +53,12 @@ def running_backends(conn: psycopg.Connection[Any], name: str = APPLY_DEV) -> bo
 
 
 @pytest.fixture
-def baseline(project: Path, db_url: str, conn: psycopg.Connection[Any]) -> None:
-    """Only 001 applied, with rows in its tables."""
-    commands.apply(project, "dev", url=db_url)
-    commands.rollback(project, "dev", url=db_url, part=ALL_PARTS[1])
-    conn.execute(
-        "WITH u AS (INSERT INTO auth.users (email) SELECT g || '@seed'"
-        " FROM generate_series(1, 500) g RETURNING id)"
-        " INSERT INTO experiments_v1.experiments (user_id, name) SELECT id, 'seed' FROM u"
-    )
+def baseline(project: Path, conn: psycopg.Connection[Any]) -> None:
+    """001's tables, made as a DBA's psql run of its file makes them, with rows in them;
+    yoyo has recorded nothing yet (001's steps are idempotent)."""
+    for step in render_part(project, ALL_PARTS[0], load_config(project, "dev")).steps:
+        conn.execute(step.apply)
+    conn.execute(WRITE_ROWS, [500])
 
 
 @pytest.fixture
@@ -119,7 +89,7 @@ def test_killed_apply_leaves_no_lock_and_no_running_backend_and_the_next_apply_f
     killed.wait(10)
     assert len(lock_rows(conn)) == 1  # yoyo's row outlives the process
 
-    wait_for(conn, NONE_RUNNING, [APPLY_DEV], seconds=5)  # the server noticed its client is gone
+    poll(conn, NONE_RUNNING, [APPLY_DEV], seconds=5)  # the server noticed its client is gone
     open_writer.rollback()
     caplog.set_level(logging.WARNING, "tmplmig")
     monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)  # a lock left in place would fail
@@ -225,7 +195,7 @@ def test_backend_of_an_earlier_run_is_cancelled_after_orphan_wait(
     with_orphan_wait(sandbox, "300ms")
     outcome: list[BaseException | None] = []
     thread = orphan(database, "tmplmig rollback dev", 60, outcome)
-    wait_for(conn, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%'")
+    poll(conn, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%'")
     caplog.set_level(logging.WARNING, "tmplmig")
 
     assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS
@@ -246,9 +216,9 @@ def test_backend_of_an_earlier_run_that_ends_within_orphan_wait_is_left_to_finis
 ) -> None:
     with_orphan_wait(sandbox, "30s")
     outcome: list[BaseException | None] = []
-    thread = orphan(database, APPLY_DEV, 1, outcome)
-    wait_for(conn, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%'")
-    other = orphan(database, "tmplmig status dev", 3, outcome)  # not a migrating run
+    thread = orphan(database, APPLY_DEV, 3, outcome)
+    poll(conn, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%'")
+    other = orphan(database, "tmplmig status dev", 5, outcome)  # not a migrating run
 
     caplog.set_level(logging.WARNING, "tmplmig")
     assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS

@@ -71,7 +71,8 @@ def run_with_lock_discipline(
     label: str,
     part: str | None = None,
 ) -> None:
-    """Run ``statements`` one by one under lock_timeout; redo them all when a lock is refused.
+    """Run ``statements`` one by one under lock_timeout; redo them all when a lock is refused
+    (or the server broke a deadlock with an application's transaction by aborting this step).
 
     Inside a transaction each attempt has its own savepoint, so a refusal keeps the transaction.
     An :class:`Interrupted` run learns here which ``part`` and step (``label``) it stopped in.
@@ -93,16 +94,21 @@ def run_with_lock_discipline(
             if exc.step is None:
                 exc.part, exc.step = part, label
             raise
-        except errors.LockNotAvailable:
+        except (errors.LockNotAvailable, errors.DeadlockDetected) as exc:
             if in_transaction:
                 conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
             if retry == ddl.lock_retries:
                 raise
             pause = backoff_seconds(ddl, retry)
+            refused = (
+                "chosen to break a deadlock with an application's transaction"
+                if isinstance(exc, errors.DeadlockDetected)
+                else f"lock not granted within {ddl.lock_timeout}"
+            )
             logger.warning(
-                "%s: lock not granted within %s; retry %d of %d in %.1f s",
+                "%s: %s; retry %d of %d in %.1f s",
                 label,
-                ddl.lock_timeout,
+                refused,
                 retry + 1,
                 ddl.lock_retries,
                 pause,
