@@ -58,7 +58,7 @@ class Writer:
 
     def _run(self) -> None:
         conn: psycopg.Connection[Any] | None = None
-        while not self._stop.wait(0.005):
+        while not self._stop.wait(0.02):
             try:
                 if conn is None or conn.broken:
                     conn = psycopg.connect(self.dsn, autocommit=True, application_name="app")
