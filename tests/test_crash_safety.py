@@ -18,6 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 from helpers import ALL_PARTS, WRITE_ROWS, poll, run_tmplmig
+from yoyo import get_backend
+from yoyo.exceptions import LockTimeout
 
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
@@ -129,7 +131,7 @@ def test_a_live_run_still_holds_the_lock(
     try:
         waiting_index_build(conn)
         monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)
-        with pytest.raises(Exception, match=f"Process {live.pid} has locked"):
+        with pytest.raises(LockTimeout, match=f"Process {live.pid} has locked"):
             commands.apply(project, "dev", url=db_url)
     finally:
         open_writer.rollback()
@@ -233,14 +235,12 @@ def test_backend_of_an_earlier_run_that_ends_within_orphan_wait_is_left_to_finis
 def test_tenants_in_one_database_do_not_wait_for_each_others_lock(
     project: Path, db_url: str, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from yoyo import get_backend
-
     acme = get_backend(ensure_schema(db_url, "tmplmig_acme"))
     install_guard(acme.connection)
     monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)
     with acme.lock():
         assert commands.apply(project, "dev", "globex", url=db_url) == ALL_PARTS
-        with pytest.raises(Exception, match="has locked this database"):
+        with pytest.raises(LockTimeout, match="has locked this database"):
             commands.apply(project, "dev", "acme", url=db_url)
     acme.connection.close()
 
