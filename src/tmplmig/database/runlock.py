@@ -34,7 +34,8 @@ DECLARE
     stale record;
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        IF OLD.{HOLDER} = pg_catalog.pg_backend_pid() THEN
+        -- yoyo deleting its own row; not a stale row of a reused pid removed below
+        IF OLD.{HOLDER} = pg_catalog.pg_backend_pid() AND pg_catalog.pg_trigger_depth() = 1 THEN
             PERFORM pg_catalog.pg_advisory_unlock(key);
         END IF;
         RETURN OLD;
@@ -43,17 +44,18 @@ BEGIN
         RAISE EXCEPTION 'yoyo_lock is held by a live run' USING ERRCODE = 'lock_not_available';
     END IF;
     FOR stale IN EXECUTE pg_catalog.format(
-        'SELECT pid, ctime, {HOLDER} AS holder FROM %I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+        'DELETE FROM %I.%I WHERE {HOLDER} IS NOT NULL RETURNING pid, ctime',
+        TG_TABLE_SCHEMA, TG_TABLE_NAME)
     LOOP
-        IF stale.holder IS NULL THEN
-            PERFORM pg_catalog.pg_advisory_unlock(key);
-            RAISE EXCEPTION 'yoyo_lock row of process % predates the guard', stale.pid
-                USING ERRCODE = 'lock_not_available';
-        END IF;
         RAISE WARNING 'removed the stale yoyo lock of process % (taken at % UTC): %',
             stale.pid, stale.ctime, 'its session is gone';
     END LOOP;
-    EXECUTE pg_catalog.format('DELETE FROM %I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
+    FOR stale IN EXECUTE pg_catalog.format('SELECT pid FROM %I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+    LOOP
+        PERFORM pg_catalog.pg_advisory_unlock(key);
+        RAISE EXCEPTION 'yoyo_lock row of process % predates the guard', stale.pid
+            USING ERRCODE = 'lock_not_available';
+    END LOOP;
     NEW.{HOLDER} := pg_catalog.pg_backend_pid();
     RETURN NEW;
 END
