@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:95b48163945753c269159b59bb1a46fee5e14b47658a506798edc9481968065c
+-- config digest: sha256:5fafd977ffd0a745d3a99301f791b1f134f4043f20b0667d83910cd773c53368
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';

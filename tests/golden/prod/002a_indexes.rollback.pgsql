@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:49e9510e395b9fed779dcd36f668763c9edb5f931d66eb3280c84589bd610c22
+-- config digest: sha256:b0b042410958882133b61c8383d000cf5c319d3b4ce6d3b64eab1e06d48f3fcf
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
