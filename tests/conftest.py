@@ -22,7 +22,7 @@ import pytest
 from helpers import DEPLOYER, DEPLOYER_PASSWORD, PROJECT, deployer_dsn, dsn_for, url_for
 from psycopg import sql
 
-from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.cluster import Cluster, throwaway_cluster
 
 DSN_VAR = "TMPLMIG_TEST_DSN"
 
@@ -54,15 +54,21 @@ def deploying_login(server_dsn: str) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def server_dsn() -> Iterator[str]:
-    """Superuser DSN of the server under test (with the deploying login created)."""
-    dsn = os.environ.get(DSN_VAR)
-    if dsn:
-        with deploying_login(dsn):
-            yield dsn
+def session_cluster() -> Iterator[Cluster | None]:
+    """The throwaway cluster this session started; None when $TMPLMIG_TEST_DSN names a server."""
+    if os.environ.get(DSN_VAR):
+        yield None
         return
-    with throwaway_cluster() as cluster, deploying_login(cluster.dsn):
-        yield cluster.dsn
+    with throwaway_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def server_dsn(session_cluster: Cluster | None) -> Iterator[str]:
+    """Superuser DSN of the server under test (with the deploying login created)."""
+    dsn = os.environ[DSN_VAR] if session_cluster is None else session_cluster.dsn
+    with deploying_login(dsn):
+        yield dsn
 
 
 @contextlib.contextmanager

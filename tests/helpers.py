@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tmplmig.reviewing.bundle import MANIFEST
@@ -72,3 +76,32 @@ def run_with_psql(dsn: str, bundle: Path, section: str) -> None:
             capture_output=True,
             text=True,
         )
+
+
+def run_tmplmig(project: Path, db_url: str, *args: str) -> subprocess.Popen[str]:
+    """``tmplmig ARGS`` started as its own process, as CI jobs and deploy pods run it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tmplmig.cli", "--project", str(project), *args],
+        env={**os.environ, "TMPLMIG_DATABASE_URL": db_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def poll(conn: psycopg.Connection[Any], query: str, params: Any = None, seconds: float = 30) -> Any:
+    """Repeat ``query`` until it returns a row; that row's first value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = conn.execute(query, params).fetchone()
+        if row:
+            return row[0]
+        time.sleep(0.02)
+    raise AssertionError(f"nothing matched within {seconds} s: {query}")
+
+
+#: what an application writes: a user and an experiment of theirs, in one short transaction
+WRITE_ROWS = """
+    WITH u AS (INSERT INTO auth.users (email)
+               SELECT gen_random_uuid()::text || '@app' FROM generate_series(1, %s) RETURNING id)
+    INSERT INTO experiments_v1.experiments (user_id, name) SELECT id, 'app' FROM u"""

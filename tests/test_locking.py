@@ -22,7 +22,8 @@ from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, manifest_files
 STEP_LINE = re.compile(f"^{STEP_MARK}.*$", re.MULTILINE)
 #: the bundle's role switches: SET ROLE "name"; (group 1: the name) or RESET ROLE; (empty)
 ROLE_LINE = re.compile(r'^(?:SET ROLE "([^"]+)"|RESET ROLE);\n?', re.MULTILINE)
-QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
+BOUNDS = {"statement_timeout": "1min", "orphan_wait": "0s"}
+QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20, **BOUNDS)
 ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
 
 
@@ -59,7 +60,7 @@ def test_retries_are_bounded_and_the_lock_error_surfaces(
     conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "tmplmig.database.locking")
-    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10)
+    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10, **BOUNDS)
 
     with pytest.raises(psycopg.errors.LockNotAvailable):
         run_with_lock_discipline(conn, [ADD_COLUMN], impatient, "add column")
@@ -136,6 +137,8 @@ def test_a_step_runs_as_its_role_and_the_session_is_the_login_again_even_after_a
         ("lock_retries", "3", "valid integer"),
         ("retry_backoff_ms", 0, "greater than or equal to 1"),
         ("lock_timeout", "5 seconds", "should match pattern"),
+        ("statement_timeout", 0, "valid string"),
+        ("orphan_wait", "1h", "should match pattern"),
     ],
 )
 def test_bad_lock_settings_name_file_and_key(

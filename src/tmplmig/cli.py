@@ -12,6 +12,7 @@ import psycopg
 from yoyo.exceptions import BadMigration, LockTimeout
 
 from tmplmig.database.cluster import ClusterError
+from tmplmig.database.interrupts import Interrupted, interruptible
 from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.rollback_guard import RollbackBlocked
 from tmplmig.migrating.target import CommandError
@@ -214,7 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     log.addHandler(to_stderr)  # server notices and lock retries, as they happen
     log.setLevel(logging.INFO)
     try:
-        return VERBS[args.verb](args)
+        with interruptible():
+            return VERBS[args.verb](args)
+    except Interrupted as exc:
+        print(
+            f"tmplmig: {args.verb} interrupted by {exc} {exc.where}: its statement was cancelled"
+            f" on the server and the lock released; run {args.verb} again to finish",
+            file=sys.stderr,
+        )
+        return exc.exit_code
     except USER_ERRORS as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2

@@ -6,11 +6,12 @@ from typing import Any
 
 import psycopg
 
+from tmplmig.database.runlock import GUARD
 from tmplmig.rendering.identifiers import TRACKING_PREFIX
 
 USER_SCHEMAS = "n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
-#: yoyo's bookkeeping (its tables, wherever they are, and the tenants' tracking schemas that
-#: hold them) is not part of what a migration creates or drops.
+#: yoyo's bookkeeping (its tables, wherever they are, the tenants' tracking schemas that hold
+#: them, and the guard on its lock) is not part of what a migration creates or drops.
 NOT_YOYO = (
     "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class y WHERE y.oid = {oid}"
     " AND y.relname IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock'))"
@@ -51,11 +52,13 @@ QUERIES: dict[str, str] = {
         SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
                p.prosecdef, p.proconfig::text, p.proacl::text, pg_catalog.md5(p.prosrc)
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}""",
-    "triggers": """
+        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}
+          AND p.proname <> '{GUARD}'""",
+    "triggers": f"""
         SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled::text,
                pg_catalog.pg_get_triggerdef(t.oid)
-        FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal""",
+        FROM pg_catalog.pg_trigger t
+        WHERE NOT t.tgisinternal AND {NOT_YOYO.format(oid="t.tgrelid")}""",
     "roles": """
         SELECT r.rolname, r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'""",
     "default_privileges": """

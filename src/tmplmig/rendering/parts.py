@@ -23,6 +23,8 @@ from tmplmig.rendering.sqlfilters import RenderError, make_environment, wrap_con
 TEMPLATE_SUFFIX = ".sql.j2"
 PART_ID = re.compile(r"^[0-9]{3}[a-z]?_[a-z0-9_]+$")
 _COMMENT_LINE = re.compile(r"^\s*--.*$", re.MULTILINE)
+#: statements whose time grows with the table they scan
+_TABLE_SCAN = re.compile(r"\bCREATE\s+INDEX\s+CONCURRENTLY\b|\bVALIDATE\s+CONSTRAINT\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ class Step:
     def apply_statements(self) -> tuple[str, ...]:
         """What applying runs, in order, each as a separate statement."""
         return (self.repair, self.apply) if self.repair else (self.apply,)
+
+    @property
+    def scans_table(self) -> bool:
+        """True when applying builds an index concurrently or validates a constraint: its
+        time grows with the data, so no statement_timeout can fit every table."""
+        return bool(_TABLE_SCAN.search(self.apply))
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:1c7968e6de6f78d9b57a3c4b7398a5c0dabe92698ba7e8a57bf395b5d106738b
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 

@@ -2,10 +2,12 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:1af05e810a03d21dd9e974dd7d7be093ee6f8372c1ee419f9cbd178414f169d6
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 SET ROLE "app_owner";
 
