@@ -17,6 +17,7 @@ from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
 from tmplmig.database.urls import ensure_schema
+from tmplmig.migrating.scaffold import new_part
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.yoyo_bridge import rendering_for
 from tmplmig.rendering.config import available_envs
@@ -194,6 +195,13 @@ def diff(project: Path, *targets: str) -> str:
         old,
         new,
     )
+
+
+def new(
+    project: Path, name: str, transactional: bool = True, depends: str | None = None
+) -> list[Path]:
+    """Scaffold the next migration: its yoyo file and its template (see :mod:`.scaffold`)."""
+    return new_part(project, name, transactional=transactional, depends=depends)
 
 
 def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
