@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
-from yoyo.migrations import MigrationList
+from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
+from yoyo.connections import parse_uri
+from yoyo.migrations import MigrationList, default_migration_table
 
 from tmplmig.database.urls import ensure_schema
-from tmplmig.migrating.scaffold import new_part
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.yoyo_bridge import rendering_for
 from tmplmig.rendering.config import available_envs
@@ -70,13 +71,23 @@ def check_render(project: Path, env: str, committed: Path, tenant: str | None = 
 _READING_MIGRATIONS = threading.Lock()
 
 
+def _backend(url: str) -> DatabaseBackend:
+    """yoyo's backend for ``url``; psycopg URLs skip yoyo's lookup of its backends among the
+    entry points of every installed package, a scan that cost more than the bookkeeping."""
+    if not url.startswith("postgresql+psycopg://"):
+        return get_backend(url)
+    backend = PostgresqlPsycopgBackend(parse_uri(url), default_migration_table)
+    backend.init_database()
+    return backend
+
+
 @contextmanager
 def _migrations(target: Target) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
     """yoyo's backend for the target's database and its migrations, rendered for its config."""
     if target.tracking_schema is not None and target.yoyo_url is not None:
         ensure_schema(target.yoyo_url, target.tracking_schema)
     with rendering_for(target.config):
-        backend = get_backend(target.tracked_url)
+        backend = _backend(target.tracked_url)
         try:
             with _READING_MIGRATIONS:
                 migrations = read_migrations(str(target.project / "migrations"))
@@ -201,6 +212,8 @@ def new(
     project: Path, name: str, transactional: bool = True, depends: str | None = None
 ) -> list[Path]:
     """Scaffold the next migration: its yoyo file and its template (see :mod:`.scaffold`)."""
+    from tmplmig.migrating.scaffold import new_part  # only `new` needs the macro docs parser
+
     return new_part(project, name, transactional=transactional, depends=depends)
 
 
