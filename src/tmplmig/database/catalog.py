@@ -32,6 +32,12 @@ QUERIES: dict[str, str] = {
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {USER_SCHEMAS}
           AND {NOT_YOYO.format(oid="c.oid")}""",
+    "column_privileges": f"""
+        SELECT n.nspname, c.relname, a.attname, a.attacl::text
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE a.attacl IS NOT NULL AND {USER_SCHEMAS} AND {NOT_YOYO.format(oid="c.oid")}""",
     "indexes": f"""
         SELECT n.nspname, c.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisvalid
         FROM pg_catalog.pg_index i
@@ -80,6 +86,7 @@ QUERIES: dict[str, str] = {
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "schemas": ("schema", ("name", "acl")),
     "tables": ("table", ("schema", "name", "relkind", "acl")),
+    "column_privileges": ("column", ("schema", "table", "name", "acl")),
     "indexes": ("index", ("schema", "name", "definition", "valid")),
     "constraints": ("constraint", ("schema", "table", "name", "type", "validated", "definition")),
     "functions": (
@@ -89,7 +96,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "triggers": ("trigger", ("table", "name", "enabled", "definition")),
     "roles": ("role", ("name", "can login")),
     "default_privileges": ("default privileges", ("role", "schema", "object type", "acl")),
-    "columns": ("column", ("schema", "table", "name", "type", "not null", "default")),
+    "columns": ("column definition", ("schema", "table", "name", "type", "not null", "default")),
     "comments": ("comment on", ("object", "text")),
 }
 #: snapshot kind -> the columns that name one object (the rest describe it); verify matches
@@ -97,6 +104,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
 KEY_COLUMNS: dict[str, tuple[int, ...]] = {
     "schemas": (0,),
     "tables": (0, 1),
+    "column_privileges": (0, 1, 2),
     "indexes": (0, 1),
     "constraints": (1, 2),
     "functions": (0, 1, 2),
