@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     lint = verb("lint", "check the rendered SQL: syntax, rollbacks, unsafe DDL", env=False)
     lint.add_argument("--env", help="one environment (default: every config/<env>.yaml)")
     lint.add_argument("--tenant", help="tenant file under config/tenants/")
+    new = verb("new", "start a migration: migrations/NNN_NAME.py and its template", env=False)
+    new.add_argument("name", metavar="NAME", help="lower case, digits and _ (e.g. add_widgets)")
+    new.add_argument(
+        "--non-transactional",
+        action="store_true",
+        help="run each step on its own (needed for concurrent index builds, NOT VALID checks)",
+    )
+    new.add_argument("--depends", metavar="PART", help="the part it follows (default: the latest)")
     demo = verb("demo", "apply and roll back on a throwaway local cluster", env=False)
     demo.add_argument("--env", default="dev")
     return parser
@@ -186,6 +194,12 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+def _new(args: argparse.Namespace) -> int:
+    for path in commands.new(args.project, args.name, not args.non_transactional, args.depends):
+        print(path)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from tmplmig.demo import run_demo
 
@@ -202,6 +216,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
     "mark": _mark,
     "diff": _diff,
     "lint": _lint,
+    "new": _new,
     "demo": _demo,
 }
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
-from yoyo.migrations import MigrationList
+from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
+from yoyo.connections import parse_uri
+from yoyo.migrations import MigrationList, default_migration_table
 
 from tmplmig.database import orphans, runlock
 from tmplmig.database.urls import application_name, ensure_schema, named
@@ -73,6 +75,16 @@ def check_render(project: Path, env: str, committed: Path, tenant: str | None = 
 _READING_MIGRATIONS = threading.Lock()
 
 
+def _backend(url: str) -> DatabaseBackend:
+    """yoyo's backend for ``url``; psycopg URLs skip yoyo's lookup of its backends among the
+    entry points of every installed package, a scan that cost more than the bookkeeping."""
+    if not url.startswith("postgresql+psycopg://"):
+        return get_backend(url)
+    backend = PostgresqlPsycopgBackend(parse_uri(url), default_migration_table)
+    backend.init_database()
+    return backend
+
+
 @contextmanager
 def _migrations(target: Target, verb: str) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
     """yoyo's backend for the target's database and its migrations, rendered for its config;
@@ -82,7 +94,7 @@ def _migrations(target: Target, verb: str) -> Iterator[tuple[DatabaseBackend, Mi
             named(target.yoyo_url, verb, target.env, target.tenant), target.tracking_schema
         )
     with rendering_for(target.config):
-        backend = get_backend(named(target.tracked_url, verb, target.env, target.tenant))
+        backend = _backend(named(target.tracked_url, verb, target.env, target.tenant))
         try:
             with _READING_MIGRATIONS:
                 migrations = read_migrations(str(target.project / "migrations"))
@@ -230,6 +242,15 @@ def diff(project: Path, *targets: str) -> str:
         old,
         new,
     )
+
+
+def new(
+    project: Path, name: str, transactional: bool = True, depends: str | None = None
+) -> list[Path]:
+    """Scaffold the next migration: its yoyo file and its template (see :mod:`.scaffold`)."""
+    from tmplmig.migrating.scaffold import new_part  # only `new` needs the macro docs parser
+
+    return new_part(project, name, transactional=transactional, depends=depends)
 
 
 def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:

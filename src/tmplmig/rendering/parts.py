@@ -76,7 +76,7 @@ class Part:
 
 @dataclass
 class _Collector:
-    owner: str
+    owner: str | None
     steps: list[Step] = field(default_factory=list)
 
     def step(
@@ -148,42 +148,67 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
     return make_environment(templates_dir, {"step": _step})
 
 
+def _collect(
+    template: jinja2.Template, context: dict[str, Any], where: str, owner: str | None = None
+) -> tuple[Any, tuple[Step, ...]]:
+    """Run ``template`` for ``context``: its module (title, transactional, ...) and its steps,
+    which run as ``owner`` (None: as the login itself)."""
+    collector = _Collector(owner=owner)
+    token = _collecting.set(collector)
+    try:
+        module = template.make_module(context)
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        raise RenderError(f"{where}{f':{line}' if line else ''}: {exc}") from None
+    except RenderError as exc:
+        raise RenderError(f"{where}: {exc}") from None
+    finally:
+        _collecting.reset(token)
+    stray = _COMMENT_LINE.sub("", str(module)).strip()
+    if stray:
+        raise RenderError(f"{where}: SQL outside a step: {stray[:80]!r}")
+    return module, tuple(collector.steps)
+
+
+def render_steps(templates_dir: Path, source: str, context: dict[str, Any]) -> tuple[Step, ...]:
+    """The steps of template text ``source`` (it may import the macros of ``templates_dir``)."""
+    env = _environment(templates_dir.resolve())
+    try:
+        template = env.from_string(source)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template text: {exc}") from None
+    return _collect(template, context, "template text")[1]
+
+
 def render_part(
     project: Path, part_id: str, config: LoadedConfig, context: dict[str, Any] | None = None
 ) -> Part:
     """Render one part template for ``config`` (``context``: its template_context, if known)."""
     if not PART_ID.match(part_id):
         raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
-    collector = _Collector(owner=config.settings.roles.owner)
     env = _environment((project / "templates").resolve())
     name = part_id + TEMPLATE_SUFFIX
-    token = _collecting.set(collector)
+    where = f"templates/{name}"
     try:
         template = env.get_template(name)
-        module = template.make_module(context or template_context(config))
     except jinja2.TemplateNotFound:
-        raise RenderError(f"templates/{name}: template not found") from None
+        raise RenderError(f"{where}: template not found") from None
     except jinja2.TemplateError as exc:
         line = getattr(exc, "lineno", None)
-        where = f":{line}" if line else ""
-        raise RenderError(f"templates/{name}{where}: {exc}") from None
-    except RenderError as exc:
-        raise RenderError(f"templates/{name}: {exc}") from None
-    finally:
-        _collecting.reset(token)
-    stray = _COMMENT_LINE.sub("", str(module)).strip()
-    if stray:
-        raise RenderError(f"templates/{name}: SQL outside a step: {stray[:80]!r}")
+        raise RenderError(f"{where}{f':{line}' if line else ''}: {exc}") from None
+    module, steps = _collect(
+        template, context or template_context(config), where, config.settings.roles.owner
+    )
     meta = {k: getattr(module, k, None) for k in ("title", "transactional", "depends")}
     if not isinstance(meta["title"], str) or not isinstance(meta["transactional"], bool):
-        raise RenderError(f"templates/{name}: must set title (string) and transactional (bool)")
+        raise RenderError(f"{where}: must set title (string) and transactional (bool)")
     return Part(
         id=part_id,
         title=meta["title"],
         transactional=meta["transactional"],
         depends=tuple(meta["depends"] or ()),
-        steps=tuple(collector.steps),
-        template=f"templates/{name}",
+        steps=steps,
+        template=where,
     )
 
 
