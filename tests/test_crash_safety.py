@@ -21,7 +21,12 @@ from helpers import ALL_PARTS, WRITE_ROWS, poll, run_tmplmig
 from yoyo import get_backend
 from yoyo.exceptions import LockTimeout
 
-from tmplmig.database.locking import run_with_lock_discipline, step_statements
+from tmplmig.database.locking import (
+    RESET_ROLE,
+    run_with_lock_discipline,
+    set_role_sql,
+    step_statements,
+)
 from tmplmig.database.runlock import install_guard
 from tmplmig.database.urls import ensure_schema
 from tmplmig.migrating import commands
@@ -59,7 +64,7 @@ def baseline(project: Path, conn: psycopg.Connection[Any]) -> None:
     """001's tables, made as a DBA's psql run of its file makes them, with rows in them;
     yoyo has recorded nothing yet (001's steps are idempotent)."""
     for step in render_part(project, ALL_PARTS[0], load_config(project, "dev")).steps:
-        conn.execute(step.apply)
+        conn.execute(set_role_sql(step.role) + step.apply + RESET_ROLE)
     conn.execute(WRITE_ROWS, [500])
 
 

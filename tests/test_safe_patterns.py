@@ -26,7 +26,13 @@ from tmplmig.rendering.macro_docs import example_template
 from tmplmig.rendering.parts import Step, render_steps
 
 ROWS = 50_000
-DDL = Ddl(lock_timeout="200ms", lock_retries=40, retry_backoff_ms=20)
+DDL = Ddl(
+    lock_timeout="200ms",
+    lock_retries=40,
+    retry_backoff_ms=20,
+    statement_timeout="1min",
+    orphan_wait="0s",
+)
 #: the writer may also wait for a brief lock once granted and for a busy 2-core machine
 MARGIN_S = 0.3
 BOUND_S = 0.2 + MARGIN_S

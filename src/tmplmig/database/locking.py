@@ -113,7 +113,8 @@ def _attempt(
 
 
 def _relay(notice: psycopg.errors.Diagnostic) -> None:
-    level = logging.WARNING if notice.severity_nonlocalized == "WARNING" else logging.INFO
+    """WARNINGs reach the user; NOTICEs (``already exists, skipping``) only the debug log."""
+    level = logging.WARNING if notice.severity_nonlocalized == "WARNING" else logging.DEBUG
     server_log.log(level, "server %s: %s", notice.severity, notice.message_primary)
 
 

@@ -112,7 +112,9 @@ def install_guard(conn: psycopg.Connection[Any]) -> None:
                     + " ON {} FOR EACH ROW EXECUTE FUNCTION {}()"
                 ).format(sql.Identifier(name), table, function)
             )
-    logger.info("guarded %s: a killed run's lock is removed by the next run", table.as_string(conn))
+    logger.debug(
+        "guarded %s: a killed run's lock is removed by the next run", table.as_string(conn)
+    )
 
 
 def report_warnings(conn: psycopg.Connection[Any]) -> None:
