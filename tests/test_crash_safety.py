@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, WRITE_ROWS, poll, run_tmplmig
+from helpers import ALL_PARTS, WRITE_ROWS, deployer_dsn, poll, run_tmplmig
 from yoyo import get_backend
 from yoyo.exceptions import LockTimeout
 
@@ -172,11 +172,14 @@ def test_signal_cancels_the_statement_releases_the_lock_and_names_the_step(
 def orphan(
     database: str, name: str, seconds: float, outcome: list[BaseException | None]
 ) -> threading.Thread:
-    """A backend named like a run of the target, busy for ``seconds``, as a killed run leaves it."""
+    """A backend of the deploying login named like a run of the target, busy for ``seconds``,
+    as a killed run leaves it."""
 
     def busy() -> None:
         try:
-            with psycopg.connect(database, application_name=name, autocommit=True) as c:
+            with psycopg.connect(
+                deployer_dsn(database), application_name=name, autocommit=True
+            ) as c:
                 c.execute("SELECT pg_sleep(%s)", [seconds])
             outcome.append(None)
         except psycopg.Error as exc:
