@@ -1,7 +1,8 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
 Each step runs through :func:`tmplmig.database.locking.disciplined` (lock_timeout, bounded
-retry). yoyo loads migration files itself, so the config reaches them from outside:
+retry); a first step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table.
+yoyo loads migration files itself, so the config reaches them from outside:
 tmplmig's own commands pass their loaded config with :func:`rendering_for` (per thread);
 plain ``yoyo apply`` names it with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
 """
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from yoyo import step
 
-from tmplmig.database.locking import disciplined
+from tmplmig.database.locking import disciplined, step_statements
+from tmplmig.database.runlock import install_guard
 from tmplmig.rendering.config import LoadedConfig, load_config
 from tmplmig.rendering.parts import render_part
 
@@ -63,7 +65,9 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     config = _rendering.get() or config_from_environment(project)
     part = render_part(project, path.stem, config)
     ddl = config.settings.ddl
+    step(install_guard, install_guard)  # so that plain yoyo runs guard yoyo's lock, too
     for s in part.steps:
-        rollback = disciplined(s.rollback_statements, ddl, s.name) if s.rollback else None
-        step(disciplined(s.apply_statements, ddl, s.name), rollback)
+        rollback = step_statements(s, ddl, "rollback")
+        undo = disciplined(rollback, ddl, s.name, s.role, part.id) if rollback else None
+        step(disciplined(step_statements(s, ddl, "apply"), ddl, s.name, s.role, part.id), undo)
     return set(part.depends), part.transactional

@@ -1,9 +1,11 @@
 """The DBA review bundle: rendered parts as psql-runnable files plus a MANIFEST.
 
 Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
-when the part is transactional (as yoyo wraps it), after the ``SET lock_timeout`` that yoyo
-also runs before every step. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
-convention asks.
+when the part is transactional (as yoyo wraps it), after the session settings (lock and
+statement timeouts) that yoyo also runs before every step. ``SET ROLE`` lines switch to the
+owner role where yoyo's step does, and ``RESET ROLE`` back to the deploying login.
+PostgreSQL-only syntax goes to
+``.pgsql`` files, as the seed's convention asks.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tmplmig.database.locking import lock_timeout_sql
+from tmplmig.database.locking import session_settings_sql, set_role_sql, step_statements
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Guarded, Part, config_digest
 from tmplmig.reviewing.locks import LOCK_MARK, BundleContext, annotate
@@ -22,12 +24,6 @@ MANIFEST = "MANIFEST"
 #: files of a bundle that are not SQL: the run order, and the page for the reviewer
 NOT_SQL = (MANIFEST, "REVIEW.md")
 STEP_MARK = "-- step: "
-#: squawk's require-statement-timeout, acknowledged once per file where a reviewer sees why
-STATEMENT_TIMEOUT_NOTE = (
-    "-- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as",
-    "-- the table needs and block no writer; lock_timeout below bounds every wait that would.",
-    "-- squawk-ignore-file require-statement-timeout",
-)
 REPAIR_MARK = "-- repair, "
 REPAIR_LINE = "--   "
 GUARD_MARK = "-- guard (yoyo asks the same): the statement runs when this returns true"
@@ -79,6 +75,14 @@ def psql_text(statement: Guarded) -> str:
     return statement.sql
 
 
+def _shown(statement: Guarded, context: BundleContext) -> str:
+    """A step's statement with its lock notes; a session setting around it (``SET
+    statement_timeout`` for a scan) as is, like the settings heading the file."""
+    if statement.sql.startswith("SET "):
+        return statement.sql
+    return psql_text(replace(statement, sql=annotate(statement.sql, context)))
+
+
 def _file_name(part: Part, direction: str) -> str:
     ext = "pgsql" if part.dialect_specific else "sql"
     return f"{part.id}.{ext}" if direction == "apply" else f"{part.id}.rollback.{ext}"
@@ -106,16 +110,20 @@ def _render_file(
         f"-- config digest: sha256:{digest}",
         "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>",
         "",
-        *STATEMENT_TIMEOUT_NOTE,
-        lock_timeout_sql(config.settings.ddl),
+        session_settings_sql(config.settings.ddl),
         "",
     ]
     body: list[str] = []
+    role: str | None = None
     for s in steps:
-        statements = s.apply_statements if direction == "apply" else s.rollback_statements
+        statements = step_statements(s, config.settings.ddl, direction)
         if statements:
-            annotated = (replace(g, sql=annotate(g.sql, context)) for g in statements)
-            body += [f"{STEP_MARK}{s.name}", *(psql_text(g) for g in annotated), ""]
+            if s.role != role:
+                body += [set_role_sql(s.role), ""]
+                role = s.role
+            body += [f"{STEP_MARK}{s.name}", *(_shown(g, context) for g in statements), ""]
+    if role is not None:
+        body += [set_role_sql(None), ""]
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     return "\n".join(header + body)

@@ -2,13 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: index idx_provider_health_checked_at
 -- lock: SHARE UPDATE EXCLUSIVE on providers.provider_health; reads and writes continue
@@ -77,3 +78,5 @@ DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_stat
 -- step: index idx_experiments_v1_status_created
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue
 DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
+
+RESET ROLE;

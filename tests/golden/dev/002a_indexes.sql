@@ -2,15 +2,17 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: index idx_experiments_v1_status_created
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -20,8 +22,10 @@ SET lock_timeout = '5s';
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_status_created" ON "experiments_v1"."experiments" (status, created_at DESC);
+SET statement_timeout = '5min';
 
 -- step: index idx_experiments_v1_user_status
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -31,8 +35,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_status_created" ON "
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_status";
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_user_status" ON "experiments_v1"."experiments" (user_id, status);
+SET statement_timeout = '5min';
 
 -- step: index idx_evaluations_experiment
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -42,8 +48,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_v1_user_status" ON "exp
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_evaluations_experiment";
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.evaluations; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_evaluations_experiment" ON "experiments_v1"."evaluations" (experiment_id, created_at DESC);
+SET statement_timeout = '5min';
 
 -- step: index idx_production_user_project
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -53,8 +61,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_evaluations_experiment" ON "experim
 --   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_production_user_project";
 -- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_user_project" ON "production"."analysis_sessions" (user_id, project_id);
+SET statement_timeout = '5min';
 
 -- step: index idx_production_created_at
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -64,8 +74,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_user_project" ON "produc
 --   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_production_created_at";
 -- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_created_at" ON "production"."analysis_sessions" (created_at DESC);
+SET statement_timeout = '5min';
 
 -- step: index idx_audit_timestamp
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -75,8 +87,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_production_created_at" ON "producti
 --   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_timestamp";
 -- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_timestamp" ON "audits"."audit_log" (occurred_at DESC);
+SET statement_timeout = '5min';
 
 -- step: index idx_audit_user_action
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -86,8 +100,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_timestamp" ON "audits"."audit
 --   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_user_action";
 -- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_user_action" ON "audits"."audit_log" (user_id, action);
+SET statement_timeout = '5min';
 
 -- step: index idx_audit_entity
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -97,8 +113,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_user_action" ON "audits"."aud
 --   DROP INDEX CONCURRENTLY IF EXISTS "audits"."idx_audit_entity";
 -- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_entity" ON "audits"."audit_log" (entity_type, entity_id);
+SET statement_timeout = '5min';
 
 -- step: index idx_quarantine_status
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -108,8 +126,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_audit_entity" ON "audits"."audit_lo
 --   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_status";
 -- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_status" ON "quarantine"."quarantined_records" (status, quarantined_at);
+SET statement_timeout = '5min';
 
 -- step: index idx_provider_health_status
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -119,8 +139,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_status" ON "quarantine".
 --   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_status";
 -- lock: SHARE UPDATE EXCLUSIVE on providers.provider_health; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_status" ON "providers"."provider_health" (provider, status, checked_at DESC);
+SET statement_timeout = '5min';
 
 -- step: index idx_provider_usage_date
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -130,8 +152,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_status" ON "provide
 --   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_usage_date";
 -- lock: SHARE UPDATE EXCLUSIVE on providers.provider_usage; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_usage_date" ON "providers"."provider_usage" (usage_date, provider);
+SET statement_timeout = '5min';
 
 -- step: index idx_promotions_experiment
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -141,8 +165,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_usage_date" ON "providers"
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_promotions_experiment";
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.promotions; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_promotions_experiment" ON "experiments_v1"."promotions" (experiment_id);
+SET statement_timeout = '5min';
 
 -- step: index idx_sessions_project
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -152,8 +178,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_promotions_experiment" ON "experime
 --   DROP INDEX CONCURRENTLY IF EXISTS "production"."idx_sessions_project";
 -- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_sessions_project" ON "production"."analysis_sessions" (project_id);
+SET statement_timeout = '5min';
 
 -- step: index idx_quarantine_experiment
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -163,8 +191,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_sessions_project" ON "production"."
 --   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_experiment";
 -- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_experiment" ON "quarantine"."quarantined_records" (experiment_id);
+SET statement_timeout = '5min';
 
 -- step: index idx_experiments_created_at
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -174,8 +204,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_experiment" ON "quaranti
 --   DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_created_at";
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_created_at" ON "experiments_v1"."experiments" (created_at);
+SET statement_timeout = '5min';
 
 -- step: index idx_quarantine_quarantined_at
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -185,8 +217,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_experiments_created_at" ON "experim
 --   DROP INDEX CONCURRENTLY IF EXISTS "quarantine"."idx_quarantine_quarantined_at";
 -- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_quarantined_at" ON "quarantine"."quarantined_records" (quarantined_at);
+SET statement_timeout = '5min';
 
 -- step: index idx_provider_health_checked_at
+SET statement_timeout = '0';
 -- repair, run by hand when this query returns true:
 --   SELECT EXISTS (
 --       SELECT FROM pg_catalog.pg_index
@@ -196,3 +230,6 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_quarantine_quarantined_at" ON "quar
 --   DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_checked_at";
 -- lock: SHARE UPDATE EXCLUSIVE on providers.provider_health; reads and writes continue (built CONCURRENTLY)
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_provider_health_checked_at" ON "providers"."provider_health" (checked_at);
+SET statement_timeout = '5min';
+
+RESET ROLE;

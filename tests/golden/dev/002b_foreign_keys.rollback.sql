@@ -2,13 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: foreign key fk_quarantine_experiment
 -- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
@@ -33,3 +34,5 @@ ALTER TABLE IF EXISTS "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "
 -- step: foreign key fk_experiments_user
 -- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 ALTER TABLE IF EXISTS "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";
+
+RESET ROLE;

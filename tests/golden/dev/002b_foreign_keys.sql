@@ -2,13 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: foreign key fk_experiments_user
 -- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
@@ -22,9 +23,11 @@ ALTER TABLE "experiments_v1"."experiments"
     ON DELETE RESTRICT NOT VALID;
 
 -- step: validate fk_experiments_user
+SET statement_timeout = '0';
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue (while the rows are checked)
 -- lock: ROW SHARE on auth.users; reads and writes continue
 ALTER TABLE "experiments_v1"."experiments" VALIDATE CONSTRAINT "fk_experiments_user";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_evaluations_experiment
 -- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
@@ -38,9 +41,11 @@ ALTER TABLE "experiments_v1"."evaluations"
     ON DELETE CASCADE NOT VALID;
 
 -- step: validate fk_evaluations_experiment
+SET statement_timeout = '0';
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.evaluations; reads and writes continue (while the rows are checked)
 -- lock: ROW SHARE on experiments_v1.experiments; reads and writes continue
 ALTER TABLE "experiments_v1"."evaluations" VALIDATE CONSTRAINT "fk_evaluations_experiment";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_promotions_experiment
 -- lock: ACCESS EXCLUSIVE on experiments_v1.promotions, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
@@ -54,9 +59,11 @@ ALTER TABLE "experiments_v1"."promotions"
     ON DELETE CASCADE NOT VALID;
 
 -- step: validate fk_promotions_experiment
+SET statement_timeout = '0';
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.promotions; reads and writes continue (while the rows are checked)
 -- lock: ROW SHARE on experiments_v1.experiments; reads and writes continue
 ALTER TABLE "experiments_v1"."promotions" VALIDATE CONSTRAINT "fk_promotions_experiment";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_sessions_user
 -- lock: ACCESS EXCLUSIVE on production.analysis_sessions, auth.users; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
@@ -70,9 +77,11 @@ ALTER TABLE "production"."analysis_sessions"
     ON DELETE CASCADE NOT VALID;
 
 -- step: validate fk_sessions_user
+SET statement_timeout = '0';
 -- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (while the rows are checked)
 -- lock: ROW SHARE on auth.users; reads and writes continue
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_user";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_sessions_project
 -- lock: ACCESS EXCLUSIVE on production.analysis_sessions, production.projects; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
@@ -86,9 +95,11 @@ ALTER TABLE "production"."analysis_sessions"
     ON DELETE CASCADE NOT VALID;
 
 -- step: validate fk_sessions_project
+SET statement_timeout = '0';
 -- lock: SHARE UPDATE EXCLUSIVE on production.analysis_sessions; reads and writes continue (while the rows are checked)
 -- lock: ROW SHARE on production.projects; reads and writes continue
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_project";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_quarantine_experiment
 -- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
@@ -102,6 +113,10 @@ ALTER TABLE "quarantine"."quarantined_records"
     ON DELETE SET NULL NOT VALID;
 
 -- step: validate fk_quarantine_experiment
+SET statement_timeout = '0';
 -- lock: SHARE UPDATE EXCLUSIVE on quarantine.quarantined_records; reads and writes continue (while the rows are checked)
 -- lock: ROW SHARE on experiments_v1.experiments; reads and writes continue
 ALTER TABLE "quarantine"."quarantined_records" VALIDATE CONSTRAINT "fk_quarantine_experiment";
+SET statement_timeout = '5min';
+
+RESET ROLE;

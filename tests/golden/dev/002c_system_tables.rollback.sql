@@ -2,15 +2,16 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: row connection_pool_settings default
 -- guard (yoyo asks the same): the statement runs when this returns true
@@ -107,6 +108,8 @@ DROP TABLE IF EXISTS "system"."encryption_keys";
 -- step: table system retention_policies
 -- lock: ACCESS EXCLUSIVE on system.retention_policies; blocks reads and writes
 DROP TABLE IF EXISTS "system"."retention_policies";
+
+RESET ROLE;
 
 -- step: schema system
 -- lock: no table lock

@@ -2,13 +2,12 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
@@ -53,6 +52,8 @@ COMMENT ON ROLE "app_admin" IS 'created by tmplmig';
 \elif :{?tmplmig_note}
 \warn :tmplmig_note
 \endif
+
+SET ROLE "app_owner";
 
 -- step: revoke PUBLIC on app schemas
 -- lock: no table lock
@@ -559,5 +560,7 @@ SELECT NOT EXISTS (
 ON CONFLICT (one_row) DO NOTHING;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+RESET ROLE;
 
 COMMIT;

@@ -2,13 +2,12 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
@@ -25,10 +24,18 @@ BEGIN
         RAISE EXCEPTION 'pgcrypto is installed outside schema %; set extensions_schema to its schema',
             'public';
     END IF;
+    IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+        REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+        IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+            RAISE EXCEPTION 'PUBLIC may create objects in schema % and % cannot revoke that',
+                'public', current_user
+                USING HINT = 'run REVOKE CREATE ON SCHEMA ... FROM PUBLIC as the owner of the schema';
+        END IF;
+    END IF;
 END
 $body$;
--- lock: no table lock
-REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+
+SET ROLE "app_owner";
 
 -- step: function system session_master_key
 -- lock: no table lock
@@ -381,5 +388,7 @@ CREATE OR REPLACE TRIGGER "audit_api_keys_changes"
 CREATE OR REPLACE TRIGGER "audit_promotions_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "experiments_v1"."promotions"
     FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
+
+RESET ROLE;
 
 COMMIT;

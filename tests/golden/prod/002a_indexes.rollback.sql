@@ -2,13 +2,14 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: index idx_provider_health_checked_at
 -- lock: SHARE UPDATE EXCLUSIVE on providers.provider_health; reads and writes continue
@@ -77,3 +78,5 @@ DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_stat
 -- step: index idx_experiments_v1_status_created
 -- lock: SHARE UPDATE EXCLUSIVE on experiments_v1.experiments; reads and writes continue
 DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
+
+RESET ROLE;

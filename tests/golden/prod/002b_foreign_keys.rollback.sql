@@ -2,13 +2,14 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: foreign key fk_quarantine_experiment
 -- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
@@ -33,3 +34,5 @@ ALTER TABLE IF EXISTS "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "
 -- step: foreign key fk_experiments_user
 -- lock: ACCESS EXCLUSIVE on experiments_v1.experiments, auth.users; blocks reads and writes (catalog update only, no scan; only when the foreign key exists: its triggers on this table go)
 ALTER TABLE IF EXISTS "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";
+
+RESET ROLE;

@@ -2,13 +2,12 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
@@ -53,6 +52,8 @@ COMMENT ON ROLE "app_admin" IS 'created by tmplmig';
 \elif :{?tmplmig_note}
 \warn :tmplmig_note
 \endif
+
+SET ROLE "app_owner";
 
 -- step: revoke PUBLIC on app schemas
 -- lock: no table lock
@@ -559,5 +560,7 @@ SELECT NOT EXISTS (
 ON CONFLICT (one_row) DO NOTHING;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+RESET ROLE;
 
 COMMIT;

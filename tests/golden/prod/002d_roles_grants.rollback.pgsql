@@ -2,15 +2,16 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: default privileges on functions
 -- lock: not derived: the statements inside this DO block take their own locks
@@ -336,6 +337,8 @@ REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
 REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
+
+RESET ROLE;
 
 -- step: role app_admin
 -- guard (yoyo asks the same): the statement runs when this returns true

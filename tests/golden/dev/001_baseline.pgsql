@@ -2,39 +2,60 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/001_baseline.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
+-- step: owner role app_owner
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_owner') THEN
+        CREATE ROLE "app_owner" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+        COMMENT ON ROLE "app_owner" IS 'created by tmplmig';
+    ELSIF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles
+        WHERE rolname = 'app_owner'
+          AND (rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)
+    ) THEN
+        RAISE EXCEPTION 'owner role % may log in or holds SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS', 'app_owner'
+            USING HINT = 'an owner role must be NOLOGIN without those attributes (docs/ownership.md)';
+    END IF;
+END
+$body$;
+-- lock: no table lock
+GRANT "app_owner" TO CURRENT_USER;
+
 -- step: schema auth
 -- lock: no table lock
-CREATE SCHEMA IF NOT EXISTS "auth";
+CREATE SCHEMA IF NOT EXISTS "auth" AUTHORIZATION "app_owner";
 
 -- step: schema experiments_v1
 -- lock: no table lock
-CREATE SCHEMA IF NOT EXISTS "experiments_v1";
+CREATE SCHEMA IF NOT EXISTS "experiments_v1" AUTHORIZATION "app_owner";
 
 -- step: schema production
 -- lock: no table lock
-CREATE SCHEMA IF NOT EXISTS "production";
+CREATE SCHEMA IF NOT EXISTS "production" AUTHORIZATION "app_owner";
 
 -- step: schema audits
 -- lock: no table lock
-CREATE SCHEMA IF NOT EXISTS "audits";
+CREATE SCHEMA IF NOT EXISTS "audits" AUTHORIZATION "app_owner";
 
 -- step: schema providers
 -- lock: no table lock
-CREATE SCHEMA IF NOT EXISTS "providers";
+CREATE SCHEMA IF NOT EXISTS "providers" AUTHORIZATION "app_owner";
 
 -- step: schema quarantine
 -- lock: no table lock
-CREATE SCHEMA IF NOT EXISTS "quarantine";
+CREATE SCHEMA IF NOT EXISTS "quarantine" AUTHORIZATION "app_owner";
+
+SET ROLE "app_owner";
 
 -- step: table auth users
 -- lock: ACCESS EXCLUSIVE on auth.users; blocks reads and writes (a new table, unused yet)
@@ -165,5 +186,7 @@ CREATE TABLE IF NOT EXISTS "quarantine"."quarantined_records" (
         CHECK (status IN ('pending', 'released', 'purged')),
     quarantined_at timestamptz NOT NULL DEFAULT now()
 );
+
+RESET ROLE;
 
 COMMIT;

@@ -1,16 +1,17 @@
 -- tmplmig rollback: 001_baseline — Baseline: application schemas and tables
--- environment: dev
+-- environment: prod
 -- tenant: -
 -- template: templates/001_baseline.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
--- No statement_timeout on purpose: CONCURRENTLY builds and VALIDATE scans take as long as
--- the table needs and block no writer; lock_timeout below bounds every wait that would.
--- squawk-ignore-file require-statement-timeout
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: table quarantine quarantined_records
 -- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records, experiments_v1.experiments; blocks reads and writes (only when the foreign key exists: its triggers on this table go)
@@ -56,6 +57,8 @@ DROP TABLE IF EXISTS "production"."projects";
 -- lock: ACCESS EXCLUSIVE on auth.users; blocks reads and writes
 DROP TABLE IF EXISTS "auth"."users";
 
+RESET ROLE;
+
 -- step: schema quarantine
 -- lock: no table lock
 DROP SCHEMA IF EXISTS "quarantine";
@@ -79,5 +82,27 @@ DROP SCHEMA IF EXISTS "experiments_v1";
 -- step: schema auth
 -- lock: no table lock
 DROP SCHEMA IF EXISTS "auth";
+
+-- step: owner role app_owner
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_and(mine AND used IS NULL), false) AS run,
+       pg_catalog.max(CASE WHEN mine THEN pg_catalog.format('role %s kept: it is still used elsewhere: %s', rolname, used) END) AS note
+FROM (
+    SELECT r.rolname, pg_catalog.shobj_description(r.oid, 'pg_authid') IS NOT DISTINCT FROM 'created by tmplmig' AS mine,
+           (SELECT pg_catalog.string_agg(pg_catalog.format('%s object%s in database %s', n, CASE WHEN n > 1 THEN 's' END, datname), ', ' ORDER BY datname)
+            FROM (SELECT COALESCE(db.datname, '(cluster)') AS datname, pg_catalog.count(*) AS n
+                  FROM pg_catalog.pg_shdepend dep LEFT JOIN pg_catalog.pg_database db ON db.oid = dep.dbid
+                  WHERE dep.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND dep.refobjid = r.oid
+                  GROUP BY 1) per_database) AS used
+    FROM pg_catalog.pg_roles r WHERE r.rolname = 'app_owner'
+) role
+\gset tmplmig_
+\if :tmplmig_run
+-- lock: no table lock
+DROP ROLE "app_owner";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 COMMIT;
