@@ -17,6 +17,7 @@ from psycopg import sql
 from tmplmig import cli, commands, fanout
 from tmplmig.catalog import Snapshot, difference, snapshot
 from tmplmig.config import ConfigError, load_config
+from tmplmig.migrating import record
 from tmplmig.tenants import database_url, libpq_url, load_tenants, with_schema
 
 
@@ -170,8 +171,8 @@ def test_tracking_search_path_changes_neither_where_objects_go_nor_what_they_cal
     commands.apply(project, "dev", "acme", url=db_url)
     stray = conn.execute(
         "SELECT relname FROM pg_class WHERE relnamespace = 'tmplmig_acme'::regnamespace"
-        " AND relkind = 'r' AND relname NOT IN ('_yoyo_migration', '_yoyo_log',"
-        " '_yoyo_version', 'yoyo_lock')"
+        " AND relkind = 'r' AND relname <> ALL(%s)",
+        (["_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", *record.TABLES],),
     ).fetchall()
     assert stray == []
     conn.execute("SET search_path TO tmplmig_acme")

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from tmplmig.config import LoadedConfig
-from tmplmig.sqlrender import RenderError, make_environment, wrap_config
+from tmplmig.sqlrender import ConfigText, RenderError, make_environment, wrap_config
 
 TEMPLATE_SUFFIX = ".sql.j2"
 PART_ID = re.compile(r"^[0-9]{3}[a-z]?_[a-z0-9_]+$")
@@ -34,6 +34,11 @@ class Step:
     #: run as its own statement before every attempt of ``apply``, to clear what an
     #: interrupted earlier attempt left behind (an INVALID index that IF NOT EXISTS would keep)
     repair: str | None = None
+    #: the name with config values spelled as their key paths (``schema {schemas.auth}``):
+    #: stays the same when a value in YAML changes, so a renamed schema is the same step
+    identity: str = ""
+    #: what kind of object the step makes (``schema``, ``index``, ``privileges of`` ...)
+    kind: str = ""
 
     @property
     def apply_statements(self) -> tuple[str, ...]:
@@ -58,9 +63,44 @@ class Part:
         return any("$" in "".join(s.apply_statements) + (s.rollback or "") for s in self.steps)
 
 
+#: a double-quoted identifier that is not the second half of ``"schema"."name"``
+_LEADING_IDENT = re.compile(r'(?<![."])"((?:[^"]|"")+)"')
+
+
+def name_paths(config: LoadedConfig) -> dict[str, str]:
+    """Each schema and role name of ``config`` to its key path (``schemas.auth``).
+
+    Schemas win over a role of the same name: in a step name a quoted schema leads a
+    qualified name, while roles arrive as config values that carry their own path.
+    """
+    settings = config.settings
+    paths = {name: f"roles.{key}" for key, name in settings.roles.model_dump().items()}
+    paths.update({name: f"schemas.{key}" for key, name in settings.schemas.model_dump().items()})
+    paths.setdefault(settings.extensions_schema, "extensions_schema")
+    return paths
+
+
 @dataclass
 class _Collector:
+    paths: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def _identity(self, name: tuple[Any, ...]) -> str:
+        """The step name with config values replaced by ``{key.path}``, unique in the part."""
+        words = []
+        for n in name:
+            if isinstance(n, ConfigText):
+                words.append(f"{{{n.path}}}")
+            else:
+                words.append(
+                    _LEADING_IDENT.sub(
+                        lambda m: f"{{{self.paths[m[1]]}}}" if m[1] in self.paths else m[0], n
+                    )
+                )
+        identity = " ".join(words)
+        count = self.seen[identity] = self.seen.get(identity, 0) + 1
+        return identity if count == 1 else f"{identity} #{count}"
 
     def step(self, *name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
         """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
@@ -73,7 +113,10 @@ class _Collector:
         repair_sql = (str(caller("repair")).strip() or None) if repair else None
         if not apply:
             raise RenderError(f"step {label!r} renders no apply SQL")
-        self.steps.append(Step(label, apply, rollback, repair_sql))
+        kind = name[0] if isinstance(name[0], str) else "step"
+        self.steps.append(
+            Step(label, apply, rollback, repair_sql, identity=self._identity(name), kind=kind)
+        )
         return ""
 
 
@@ -120,7 +163,7 @@ def render_part(
     """Render one part template for ``config`` (``context``: its template_context, if known)."""
     if not PART_ID.match(part_id):
         raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
-    collector = _Collector()
+    collector = _Collector(name_paths(config))
     env = _environment((project / "templates").resolve())
     name = part_id + TEMPLATE_SUFFIX
     token = _collecting.set(collector)

@@ -1,23 +1,31 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
-Each step runs through :func:`tmplmig.locking.disciplined` (lock_timeout, bounded retry).
+Each step runs through :func:`tmplmig.locking.run_with_lock_discipline` (lock_timeout, bounded retry)
+and records itself (:mod:`tmplmig.migrating.record`) in the same transaction; a rollback runs
+what the record says was applied, and today's render only where there is no record.
 Plain ``yoyo apply`` picks the config from ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``);
 tmplmig's own commands set the same choice per thread with :func:`selected`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from yoyo import step
 
-from tmplmig.config import load_config
-from tmplmig.locking import disciplined
-from tmplmig.parts import render_part
+from tmplmig.config import Ddl, load_config
+from tmplmig.locking import run_with_lock_discipline
+from tmplmig.migrating import record
+from tmplmig.parts import Part, Step, render_part
+
+logger = logging.getLogger(__name__)
 
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
@@ -60,8 +68,59 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     env, tenant = current_selection()
     config = load_config(project, env, tenant)
     part = render_part(project, path.stem, config)
-    ddl = config.settings.ddl
-    for s in part.steps:
-        rollback = disciplined([s.rollback], ddl, s.name) if s.rollback else None
-        step(disciplined(s.apply_statements, ddl, s.name), rollback)
+    recorder = record.Recorder.of(config)
+    for position, s in enumerate(part.steps):
+        step(
+            applying(part, s, position, recorder),
+            rolling_back(part, s, position, config.settings.ddl),
+        )
     return set(part.depends), part.transactional
+
+
+StepCallable = Callable[[psycopg.Connection[Any]], None]
+
+
+def applying(part: Part, s: Step, position: int, recorder: record.Recorder) -> StepCallable:
+    """The apply callable of one step: its SQL under lock discipline, then its record row."""
+
+    def run(conn: psycopg.Connection[Any]) -> None:
+        run_with_lock_discipline(conn, s.apply_statements, recorder.config.settings.ddl, s.name)
+        recorder.write(conn, part.id, s, position)
+
+    return run
+
+
+def rolling_back(part: Part, s: Step, position: int, ddl: Ddl) -> StepCallable:
+    """The rollback callable of one step: the recorded rollback SQL, newest first.
+
+    yoyo calls the steps of today's render in reverse. This step's call runs its own recorded
+    rollback and those of recorded steps after it that today's render no longer has; the
+    first step's call runs whatever is left. Without any record of the part (applied before
+    the record existed), today's render is rolled back, with a warning.
+    """
+
+    def run(conn: psycopg.Connection[Any]) -> None:
+        recorded = record.part_steps(conn, part.id)
+        if not recorded:
+            if s.rollback:
+                if position == len(part.steps) - 1:
+                    logger.warning(
+                        "%s: no record of what was applied; rolling back today's render",
+                        part.id,
+                    )
+                run_with_lock_discipline(conn, [s.rollback], ddl, s.name)
+            return
+        own = next((r for r in recorded if r.step == s.identity), None)
+        if own is None and position > 0:
+            return
+        floor = own.position if own is not None else -1
+        for r in sorted(recorded, key=lambda r: r.position, reverse=True):
+            if r.position < floor:
+                break
+            if (problem := r.problem()) is not None:
+                raise record.RecordError(problem)
+            if r.rollback_sql:
+                run_with_lock_discipline(conn, [r.rollback_sql], ddl, r.name)
+            record.forget(conn, part.id, [r.step])
+
+    return run
