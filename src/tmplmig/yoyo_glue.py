@@ -1,8 +1,8 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
-Each step runs through :func:`tmplmig.locking.run_with_lock_discipline` (lock_timeout, bounded retry)
-and records itself (:mod:`tmplmig.migrating.record`) in the same transaction; a rollback runs
-what the record says was applied, and today's render only where there is no record.
+Each step runs under :mod:`tmplmig.locking` (lock_timeout, bounded retry) and records
+itself (:mod:`tmplmig.migrating.record`) in the same transaction; a rollback runs what the
+record says was applied, and today's render only where there is no record.
 Plain ``yoyo apply`` picks the config from ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``);
 tmplmig's own commands set the same choice per thread with :func:`selected`.
 """

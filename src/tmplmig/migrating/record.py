@@ -97,7 +97,7 @@ class RecordedStep:
     def problem(self) -> str | None:
         """Why this row cannot be trusted, or None."""
         if sha256(self.apply_sql) != self.apply_sha256:
-            return f"{self.part}: {self.step}: apply SQL does not match its sha256 (edited by hand?)"
+            return f"{self.part}: {self.step}: apply SQL does not match its sha256 (hand edit?)"
         expected = _row_sha256(
             self.part, self.step, self.apply_sha256, self.rollback_sql, self.config_digest
         )
@@ -196,7 +196,7 @@ class Recorder:
         )
 
     def write_part(self, conn: psycopg.Connection[Any], part: Part) -> None:
-        """Record every step of ``part`` as its current render, forgetting steps it no longer has."""
+        """Record every step of ``part`` as rendered now; forget the steps it no longer has."""
         for position, step in enumerate(part.steps):
             self.write(conn, part.id, step, position)
         conn.execute(
@@ -218,7 +218,9 @@ def forget_part(conn: psycopg.Connection[Any], part: str) -> None:
         conn.execute(f"DELETE FROM {STEPS_TABLE} WHERE part = %s", (part,))
 
 
-def _steps(conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> list[RecordedStep]:
+def _steps(
+    conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]
+) -> list[RecordedStep]:
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM {STEPS_TABLE} {where} ORDER BY part, position", params
     ).fetchall()
