@@ -238,9 +238,7 @@ def read(conn: psycopg.Connection[Any]) -> Record:
         return Record()
     try:
         steps = _steps(conn, "", ())
-        configs = dict(
-            conn.execute(f"SELECT digest, settings FROM {CONFIGS_TABLE}").fetchall()
-        )
+        configs = dict(conn.execute(f"SELECT digest, settings FROM {CONFIGS_TABLE}").fetchall())
     except psycopg.Error as exc:
         if _in_transaction(conn):
             conn.rollback()
