@@ -4,16 +4,18 @@ plan and evolve. Real PostgreSQL, with data in the objects that change."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 import yaml
-from conftest import ALL_PARTS
+from conftest import ALL_PARTS, dsn_for
 
-from tmplmig import commands
+from tmplmig import cli, commands
 from tmplmig.catalog import difference, snapshot
 from tmplmig.migrating import record
 
@@ -73,4 +75,64 @@ def test_plain_yoyo_rollback_after_an_edit_restores_the_catalog(
     yoyo(sandbox, db_url, "apply")
     issue_edit(sandbox)
     yoyo(sandbox, db_url, "rollback", "--all")
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_status_names_changed_steps_and_config_key_paths(
+    sandbox: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    base = ["--project", str(sandbox), "status", "--env", "dev", "--database", db_url]
+    assert cli.main([*base, "--check"]) == 0
+    issue_edit(sandbox)
+    capsys.readouterr()
+    assert cli.main(base) == 0
+    assert cli.main([*base, "--check"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^001_baseline +applied, changed since$", out, re.MULTILINE)
+    assert "step schema {schemas.quarantine} (schema quarantine_v2): changed" in out
+    assert "config schemas.quarantine: quarantine -> quarantine_v2" in out
+    assert "config retention.audit_log: 30 -> 45" in out
+    states = {s.id: s.state for s in commands.status(sandbox, "dev", url=db_url)}
+    assert states == dict.fromkeys(ALL_PARTS, "changed")
+
+
+LOGIN = "day2_reader"
+
+
+def test_issue_scenario_keeps_rows_members_and_rolls_back_exactly(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], database: str
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    conn.execute(
+        "INSERT INTO quarantine.quarantined_records (source_table, record, reason)"
+        " SELECT 'evaluations', jsonb_build_object('id', g), 'bad score'"
+        " FROM generate_series(1, 5000) g"
+    )
+    conn.execute(f"CREATE ROLE {LOGIN} LOGIN PASSWORD 'pw' IN ROLE app_readonly")
+    conn.execute(f"COMMENT ON ROLE {LOGIN} IS 'tmplmig test login'")
+    issue_edit(sandbox)
+
+    applied = commands.apply(sandbox, "dev", url=db_url)
+    assert "001_baseline (evolved)" in applied and "002d_roles_grants (evolved)" in applied
+    count = conn.execute("SELECT count(*) FROM quarantine_v2.quarantined_records").fetchone()
+    assert count == (5000,)
+    member = conn.execute(
+        "SELECT pg_has_role(%s, 'app_ro', 'MEMBER'), to_regrole('app_readonly')", (LOGIN,)
+    ).fetchone()
+    assert member == (True, None)
+    with psycopg.connect(dsn_for(database, conn.info.dbname, user=LOGIN)) as user:
+        read = user.execute("SELECT count(*) FROM quarantine_v2.quarantined_records").fetchone()
+        assert read == (5000,)
+    days = conn.execute(
+        "SELECT retain_days FROM system.retention_policies WHERE data_class = 'audit_log'"
+    ).fetchone()
+    assert days == (45,)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert all(s.state == "applied" for s in commands.status(sandbox, "dev", url=db_url))
+    assert commands.apply(sandbox, "dev", url=db_url) == []
+
+    conn.execute(f"DROP ROLE {LOGIN}")
+    commands.rollback(sandbox, "dev", url=db_url)
     assert difference(before, snapshot(conn)) == {}

@@ -10,11 +10,14 @@ import psycopg
 from yoyo.exceptions import BadMigration, LockTimeout
 
 from tmplmig import commands, fanout
+from tmplmig.bundle import write_bundle
 from tmplmig.cluster import ClusterError
 from tmplmig.config import ConfigError, available_envs
+from tmplmig.migrating.plan import PartState, UnsafeChange
+from tmplmig.migrating.record import RecordError
 from tmplmig.sqlrender import RenderError
 
-USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
+USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError, RecordError)
 #: a migration that failed on the server (yoyo has rolled it back) or could not start
 RUN_ERRORS = (psycopg.Error, BadMigration, LockTimeout)
 
@@ -53,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     fan_out(verb("apply", "apply pending migrations"))
-    fan_out(verb("status", "show which migrations are applied"))
+    status = fan_out(verb("status", "show which parts are pending, applied or changed since"))
+    status.add_argument(
+        "--check", action="store_true", help="exit 1 when anything is pending or changed (CI)"
+    )
+    plan = fan_out(verb("plan", "print the SQL that brings applied parts to today's config"))
+    plan.add_argument("--out", type=Path, help="write it as a psql-runnable bundle here")
     rollback = fan_out(verb("rollback", "roll back applied migrations"))
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every applied migration")
@@ -102,6 +110,7 @@ def _run_all_tenants(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             url=args.database,
             part=getattr(args, "part", None),
+            out=getattr(args, "out", None),
             on_start=start,
             on_done=done,
         )
@@ -109,7 +118,10 @@ def _run_all_tenants(args: argparse.Namespace) -> int:
         for bar in bars:
             bar.close()
     sys.stdout.write(fanout.summary_table(outcomes))
-    return 1 if any(o.failed for o in outcomes) else 0
+    unsettled = getattr(args, "check", False) and any(
+        o.state in ("pending", "changed") for o in outcomes
+    )
+    return 1 if unsettled or any(o.failed for o in outcomes) else 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -140,8 +152,20 @@ def _run(args: argparse.Namespace) -> int:
         print("rolled back: " + (", ".join(done) or "nothing"))
         return 0
     if args.verb == "status":
-        for row in commands.status(project, args.env, args.tenant, args.database):
-            print(f"{'applied' if row.applied else 'pending':8} {row.id}")
+        states = commands.status(project, args.env, args.tenant, args.database)
+        sys.stdout.write(status_text(states))
+        return 1 if args.check and any(s.state in ("pending", "changed") for s in states) else 0
+    if args.verb == "plan":
+        contents = commands.plan(project, args.env, args.tenant, args.database)
+        if not contents:
+            print("nothing to plan: every applied part matches today's config")
+        elif args.out:
+            for path in write_bundle(contents, args.out):
+                print(path)
+        else:
+            for name, text in contents.items():
+                if name != "MANIFEST":
+                    print(text)
         return 0
     if args.verb == "verify":
         problems = commands.verify(project, args.env, args.tenant, args.database)
@@ -173,11 +197,27 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.verb)
 
 
+def status_text(states: list[PartState]) -> str:
+    """One line per part; under a changed part its changed steps and config key paths."""
+    width = max(len(s.id) for s in states) if states else 0
+    lines = []
+    for state in states:
+        lines.append(f"{state.id:{width}}  {state.label}")
+        lines += [f"    step {change}" for change in state.steps]
+        lines += [f"    config {change}" for change in state.config]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tmplmig`` console script."""
     args = _parser().parse_args(argv)
     try:
         return _run(args)
+    except UnsafeChange as exc:
+        for line in exc.lines:
+            print(f"tmplmig: unsafe: {line}", file=sys.stderr)
+        print("tmplmig: nothing was changed", file=sys.stderr)
+        return 1
     except USER_ERRORS as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,17 +19,24 @@ from tmplmig.bundle import (
     build_bundle,
     bundle_contents,
     check_bundle,
+    plan_contents,
     reviewable_sql,
     unified_diff,
     write_bundle,
 )
-from tmplmig.config import load_config
+from tmplmig.config import LoadedConfig, load_config
+from tmplmig.locking import run_with_lock_discipline
+from tmplmig.migrating import record
+from tmplmig.migrating.plan import PartPlan, PartState, part_states
+from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.parts import Part, render_all
 from tmplmig.yoyo_glue import selected
 
 if TYPE_CHECKING:
     from tmplmig.lint import Finding
     from tmplmig.verify import Problem
+
+logger = logging.getLogger(__name__)
 
 DATABASE_URL_VAR = "TMPLMIG_DATABASE_URL"
 LOCK_TIMEOUT_SECONDS = 60
@@ -128,12 +135,71 @@ def _migrations(
             backend.connection.close()
 
 
-@dataclass(frozen=True)
-class MigrationStatus:
-    """Whether one migration is recorded as applied."""
+def _states(
+    backend: DatabaseBackend, migrations: MigrationList, config: LoadedConfig, project: Path
+) -> list[PartState]:
+    """Each part against yoyo's tracking, the record and today's render."""
+    hashes = backend.get_applied_migration_hashes()
+    applied = {m.id for m in migrations if m.hash in hashes}
+    rec = record.read(backend.connection)
+    rec.check()
+    settings = config.settings.model_dump(mode="json")
+    return part_states(render_all(project, config), applied, rec, settings)
 
-    id: str
-    applied: bool
+
+def _adopt_unrecorded(
+    project: Path,
+    config: LoadedConfig,
+    url: str | None,
+    backend: DatabaseBackend,
+    states: list[PartState],
+) -> list[PartState]:
+    """Record parts applied before the record existed, once verify confirms the live database
+    holds exactly today's render; otherwise leave them as "no record" with a warning."""
+    unrecorded = [s for s in states if s.state == "no record"]
+    if not unrecorded:
+        return states
+    problems = verify(project, config.env, config.tenant, url)
+    if problems:
+        logger.warning(
+            "%s: applied before tmplmig recorded applies, and the database differs from today's "
+            "render (%d problem(s), see tmplmig verify): left without a record",
+            ", ".join(s.id for s in unrecorded),
+            len(problems),
+        )
+        return states
+    conn = backend.connection
+    recorder = record.Recorder.of(config)
+    with conn.transaction():
+        for state in unrecorded:
+            recorder.write_part(conn, state.part)
+    return [PartState(s.part, "applied") if s.state == "no record" else s for s in states]
+
+
+def _evolve(backend: DatabaseBackend, plans: list[PartPlan], config: LoadedConfig) -> None:
+    """Run each part's plan and record its new render: a transactional part in one
+    transaction; otherwise step by step, each recorded as it completes, so an interrupted
+    evolve is planned again from where it stopped."""
+    conn = backend.connection
+    recorder = record.Recorder.of(config)
+    ddl = config.settings.ddl
+    for p in plans:
+        positions = {s.identity: i for i, s in enumerate(p.part.steps)}
+        if p.part.transactional:
+            with conn.transaction():
+                for action in p.actions:
+                    run_with_lock_discipline(conn, action.statements, ddl, action.label)
+                recorder.write_part(conn, p.part)
+            continue
+        for action in p.actions:
+            for statement in action.statements:
+                run_with_lock_discipline(conn, [statement], ddl, action.label)
+            if action.identity in positions:
+                position = positions[action.identity]
+                recorder.write(conn, p.part.id, p.part.steps[position], position)
+            else:
+                record.forget(conn, p.part.id, [action.identity])
+        recorder.write_part(conn, p.part)
 
 
 def apply(
@@ -145,18 +211,25 @@ def apply(
     tenants_checked: bool = False,
     at_url: bool = False,
 ) -> list[str]:
-    """Apply every pending migration; return the ids applied.
+    """Apply every pending migration, then evolve applied parts whose render changed since.
 
+    Returns the ids applied, and ``<id> (evolved)`` for each part brought to today's render.
     ``tenants_checked``: the caller (a fan-out) has already checked all tenants together.
     ``at_url``: migrate ``url`` itself, not the database the tenant's placement names.
     """
+    config = load_config(project, env, tenant)
     with (
         _migrations(project, env, tenant, url, tenants_checked, at_url) as (backend, migrations),
         backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
     ):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
-        return [m.id for m in pending]
+        states = _states(backend, migrations, config, project)
+        if not at_url:
+            states = _adopt_unrecorded(project, config, url, backend, states)
+        plans = plan_changes(states, config.settings.model_dump(mode="json"))
+        _evolve(backend, plans, config)
+        return [m.id for m in pending] + [f"{p.part.id} (evolved)" for p in plans]
 
 
 def rollback(
@@ -193,11 +266,32 @@ def status(
     url: str | None = None,
     *,
     tenants_checked: bool = False,
-) -> list[MigrationStatus]:
-    """Each migration and whether it is applied."""
+) -> list[PartState]:
+    """Each part: pending, applied, applied and changed since (with what changed), or applied
+    with no record."""
+    config = load_config(project, env, tenant)
     with _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations):
-        applied = backend.get_applied_migration_hashes()
-        return [MigrationStatus(m.id, m.hash in applied) for m in migrations]
+        return _states(backend, migrations, config, project)
+
+
+def plan(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    *,
+    tenants_checked: bool = False,
+) -> dict[str, str]:
+    """The SQL that takes the applied parts from their record to today's render, as a
+    psql-runnable bundle (file name to text, MANIFEST included); empty when nothing changed.
+
+    Raises :class:`tmplmig.migrating.plan.UnsafeChange` when a change has no safe rule.
+    """
+    config = load_config(project, env, tenant)
+    with _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations):
+        states = _states(backend, migrations, config, project)
+    plans = plan_changes(states, config.settings.model_dump(mode="json"))
+    return plan_contents(plans, config) if plans else {}
 
 
 def connect(url: str) -> Any:
@@ -217,19 +311,25 @@ def verify(
 
 
 def mark(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
-    """Record hand-applied migrations as applied in yoyo, once verify finds nothing amiss."""
+    """Record hand-applied migrations (a bundle, or a plan run with psql) as applied in yoyo and
+    today's render in the record, once verify finds nothing amiss."""
     problems = verify(project, env, tenant, url)
     if problems:
         raise CommandError(
             "not marking: the database does not hold what the migrations create:\n  "
             + "\n  ".join(str(p) for p in problems)
         )
+    config = load_config(project, env, tenant)
     with (
         _migrations(project, env, tenant, url) as (backend, migrations),
         backend.lock(timeout=LOCK_TIMEOUT_SECONDS),
     ):
         pending = backend.to_apply(migrations)
         backend.mark_migrations(pending)
+        conn, recorder = backend.connection, record.Recorder.of(config)
+        with conn.transaction():
+            for part in render_all(project, config):
+                recorder.write_part(conn, part)
         return [m.id for m in pending]
 
 
