@@ -98,7 +98,9 @@ def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
     body: list[str] = []
     for action in plan.actions:
         body += [f"{STEP_MARK}{action.label}", *action.statements, ""]
-    if part.transactional:
+    if not body:
+        body = ["-- nothing to run: what changed here follows the renames above", ""]
+    elif part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     text = "\n".join(header + body)
     ext = "pgsql" if "$" in text else "sql"

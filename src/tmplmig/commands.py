@@ -176,6 +176,58 @@ def _adopt_unrecorded(
     return [PartState(s.part, "applied") if s.state == "no record" else s for s in states]
 
 
+def _checked_plans(
+    project: Path,
+    config: LoadedConfig,
+    url: str | None,
+    at_url: bool,
+    backend: DatabaseBackend,
+    states: list[PartState],
+) -> list[PartPlan]:
+    """The plan from the record to today's render, once the record is known to describe the
+    live database: every part recorded, and nothing changed outside tmplmig."""
+    plans = plan_changes(states, config.settings.model_dump(mode="json"))
+    if not plans:
+        return plans
+    unrecorded = [s.id for s in states if s.state == "no record"]
+    if unrecorded:
+        raise CommandError(
+            f"not planning: {', '.join(unrecorded)} applied without a record and the database "
+            "differs from today's render; see tmplmig verify, then tmplmig mark"
+        )
+    _refuse_drift(project, config, url, at_url, plans, record.read(backend.connection))
+    return plans
+
+
+def _refuse_drift(
+    project: Path,
+    config: LoadedConfig,
+    url: str | None,
+    at_url: bool,
+    plans: list[PartPlan],
+    rec: record.Record,
+) -> None:
+    """Refuse to plan over a database changed outside tmplmig since its record was written.
+
+    Differences in objects the plan itself rebuilds are left to it: they are what an
+    interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
+    """
+    from tmplmig.verify import drift  # verify applies through this module
+
+    live_url = (
+        database_url(url)
+        if at_url
+        else target_database(project, config.env, config.tenant, url, tenants_checked=True)
+    )
+    touched = " ".join(" ".join(a.statements) for p in plans for a in p.actions)
+    problems = [p for p in drift(live_url, rec) if f'"{p.name.rsplit(".", 1)[-1]}"' not in touched]
+    if problems:
+        raise CommandError(
+            "not planning: the database differs from what tmplmig recorded as applied"
+            " (changed outside tmplmig?):\n  " + "\n  ".join(str(p) for p in problems)
+        )
+
+
 def _evolve(backend: DatabaseBackend, plans: list[PartPlan], config: LoadedConfig) -> None:
     """Run each part's plan and record its new render: a transactional part in one
     transaction; otherwise step by step, each recorded as it completes, so an interrupted
@@ -227,7 +279,7 @@ def apply(
         states = _states(backend, migrations, config, project)
         if not at_url:
             states = _adopt_unrecorded(project, config, url, backend, states)
-        plans = plan_changes(states, config.settings.model_dump(mode="json"))
+        plans = _checked_plans(project, config, url, at_url, backend, states)
         _evolve(backend, plans, config)
         return [m.id for m in pending] + [f"{p.part.id} (evolved)" for p in plans]
 
@@ -290,7 +342,7 @@ def plan(
     config = load_config(project, env, tenant)
     with _migrations(project, env, tenant, url, tenants_checked) as (backend, migrations):
         states = _states(backend, migrations, config, project)
-    plans = plan_changes(states, config.settings.model_dump(mode="json"))
+        plans = _checked_plans(project, config, url, False, backend, states)
     return plan_contents(plans, config) if plans else {}
 
 

@@ -8,6 +8,8 @@ spells index definitions, ACLs and function settings, so there is no hand-kept o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from psycopg import sql
 
 from tmplmig import commands
 from tmplmig.catalog import Snapshot, difference, snapshot
+from tmplmig.migrating.record import Record
 
 #: snapshot kind -> (singular noun, names of the columns of its rows)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -111,27 +114,59 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+@contextmanager
+def _scratch_database(url: str) -> Iterator[str]:
+    """A new empty database beside ``url``, dropped afterwards; yields its URL."""
+    scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
+    with commands.connect(url) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+        try:
+            yield _with_database(url, scratch)
+        finally:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+            )
+
+
 def expected_objects(project: Path, env: str, tenant: str | None, url: str) -> Snapshot:
     """What the migrations create: applied to a scratch database beside ``url``, then removed.
 
     The scratch apply is rolled back before its database is dropped, so roles (cluster-wide)
     that only it created do not outlive it. Needs CREATEDB for the connecting role.
     """
-    scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
-    scratch_url = _with_database(url, scratch)
-    with commands.connect(url) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-        try:
-            with commands.connect(scratch_url) as conn:
-                before = snapshot(conn)
-                commands.apply(project, env, tenant, scratch_url, at_url=True)
-                after = snapshot(conn)
-                commands.rollback(project, env, tenant, scratch_url, at_url=True)
-        finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-            )
+    with _scratch_database(url) as scratch_url, commands.connect(scratch_url) as conn:
+        before = snapshot(conn)
+        commands.apply(project, env, tenant, scratch_url, at_url=True)
+        after = snapshot(conn)
+        commands.rollback(project, env, tenant, scratch_url, at_url=True)
     return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
+
+
+def recorded_objects(url: str, rec: Record) -> Snapshot:
+    """What the recorded apply SQL creates, replayed step by step in a scratch database (and
+    undone with the recorded rollbacks, so cluster-wide roles it made go again)."""
+    steps = [s for part in sorted(rec.parts) for s in rec.parts[part].steps]
+    with _scratch_database(url) as scratch_url, commands.connect(scratch_url) as conn:
+        before = snapshot(conn)
+        done = []
+        try:
+            for s in steps:
+                conn.execute(s.apply_sql)
+                done.append(s)
+            after = snapshot(conn)
+        finally:
+            for s in reversed(done):
+                if s.rollback_sql:
+                    conn.execute(s.rollback_sql)
+    return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
+
+
+def drift(live_url: str, rec: Record) -> list[Problem]:
+    """Where the live database differs from what its record says was applied: changes made
+    outside tmplmig, which a plan computed from the record would not know about."""
+    with commands.connect(live_url) as conn:
+        live = snapshot(conn)
+    return compare(recorded_objects(live_url, rec), live)
 
 
 def verify(
