@@ -16,6 +16,7 @@ import yaml
 from conftest import ALL_PARTS, dsn_for
 
 from tmplmig import cli, commands
+from tmplmig.bundle import MANIFEST, manifest_files
 from tmplmig.catalog import difference, snapshot
 from tmplmig.migrating import record
 
@@ -136,3 +137,154 @@ def test_issue_scenario_keeps_rows_members_and_rolls_back_exactly(
     conn.execute(f"DROP ROLE {LOGIN}")
     commands.rollback(sandbox, "dev", url=db_url)
     assert difference(before, snapshot(conn)) == {}
+
+
+def plan_cli(sandbox: Path, db_url: str, *more: str) -> int:
+    return cli.main(
+        ["--project", str(sandbox), "plan", "--env", "dev", "--database", db_url, *more]
+    )
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_change_with_no_safe_rule_is_refused_and_nothing_runs(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    replace_in(
+        sandbox / "templates/001_baseline.sql.j2", "display_name text,", "display_name varchar(80),"
+    )
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    applied = snapshot(conn)
+    capsys.readouterr()
+    assert plan_cli(sandbox, db_url) == 1
+    err = capsys.readouterr().err
+    assert "001_baseline: step 'table auth users'" in err and "write a new migration" in err
+    argv = ["--project", str(sandbox), "apply", "--env", "dev", "--database", db_url]
+    assert cli.main(argv) == 1
+    assert difference(applied, snapshot(conn)) == {}
+    days = "SELECT retain_days FROM system.retention_policies WHERE data_class = 'audit_log'"
+    assert conn.execute(days).fetchone() == (30,)
+
+
+def test_a_record_edited_by_hand_is_refused(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    conn.execute(
+        "UPDATE tmplmig_applied SET rollback_sql = 'DROP SCHEMA auth CASCADE'"
+        " WHERE step = 'schema {schemas.quarantine}'"
+    )
+    issue_edit(sandbox)
+    applied = snapshot(conn)
+    capsys.readouterr()
+    assert plan_cli(sandbox, db_url) == 2
+    err = capsys.readouterr().err
+    assert "001_baseline: schema {schemas.quarantine}: row checksum mismatch" in err
+    argv = ["--project", str(sandbox), "apply", "--env", "dev", "--database", db_url]
+    assert cli.main(argv) == 2
+    assert difference(applied, snapshot(conn)) == {}
+
+
+def test_a_database_changed_outside_tmplmig_is_refused(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    conn.execute("DROP INDEX audits.idx_audit_entity")
+    conn.execute("REVOKE SELECT ON audits.audit_log FROM app_readonly")
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    changed = snapshot(conn)
+    capsys.readouterr()
+    assert plan_cli(sandbox, db_url) == 2
+    err = capsys.readouterr().err
+    assert "changed outside tmplmig" in err
+    assert "index audits.idx_audit_entity: missing" in err
+    assert "table audits.audit_log: different" in err
+    assert difference(changed, snapshot(conn)) == {}
+
+
+def test_readwrite_can_delete_grants_and_revokes_only_delete_keeping_default_privileges(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    default_privileges = "SELECT defaclnamespace, defaclobjtype, defaclacl FROM pg_default_acl"
+    defaults = set(conn.execute(default_privileges).fetchall())
+    edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(readwrite_can_delete=True))
+    capsys.readouterr()
+    assert plan_cli(sandbox, db_url) == 0
+    statements = [
+        line for line in capsys.readouterr().out.splitlines() if line and not line.startswith("--")
+    ]
+    changes = [s for s in statements if s not in ("BEGIN;", "COMMIT;") and "lock_timeout" not in s]
+    assert len(changes) == 10 and all(
+        "GRANT DELETE ON" in s and "app_readwrite" in s for s in changes
+    )
+    commands.apply(sandbox, "dev", url=db_url)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(readwrite_can_delete=False))
+    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    assert 'REVOKE DELETE ON TABLES FROM "app_readwrite"' in plan and "GRANT" not in plan
+    commands.apply(sandbox, "dev", url=db_url)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert set(conn.execute(default_privileges).fetchall()) == defaults
+
+
+def test_an_index_whose_definition_changed_is_rebuilt_concurrently_and_rolled_back(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    replace_in(
+        sandbox / "templates/002a_indexes.sql.j2",
+        '"entity_type, entity_id"',
+        '"entity_id, entity_type"',
+    )
+    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    assert 'CREATE INDEX CONCURRENTLY "tmplmig_' in plan
+    assert 'ALTER INDEX "audits"."tmplmig_' in plan and 'RENAME TO "idx_audit_entity"' in plan
+    assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
+    definition = conn.execute(
+        "SELECT pg_get_indexdef('audits.idx_audit_entity'::regclass)"
+    ).fetchone()
+    assert definition is not None and "(entity_id, entity_type)" in definition[0]
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_plan_run_with_psql_then_marked_is_recorded_and_rolls_back_exactly(
+    sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    issue_edit(sandbox)
+    out = tmp_path / "review"
+    assert plan_cli(sandbox, db_url, "--out", str(out)) == 0
+    manifest = (out / MANIFEST).read_text()
+    for name in manifest_files(manifest, "apply"):
+        subprocess.run(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database, "-f", str(out / name)],
+            check=True,
+            capture_output=True,
+        )
+    assert any(s.state == "changed" for s in commands.status(sandbox, "dev", url=db_url))
+    assert commands.mark(sandbox, "dev", url=db_url) == []
+    assert all(s.state == "applied" for s in commands.status(sandbox, "dev", url=db_url))
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_parts_applied_before_the_record_existed_are_recorded_once_verified(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.apply(project, "dev", url=db_url)
+    conn.execute("DROP TABLE tmplmig_applied, tmplmig_applied_config")
+    states = commands.status(project, "dev", url=db_url)
+    assert {s.label for s in states} == {"applied, no record"}
+    assert commands.apply(project, "dev", url=db_url) == []
+    assert {s.state for s in commands.status(project, "dev", url=db_url)} == {"applied"}
+    assert set(record.read(conn).parts) == set(ALL_PARTS)
