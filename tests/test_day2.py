@@ -211,7 +211,9 @@ def test_readwrite_can_delete_grants_and_revokes_only_delete_keeping_default_pri
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     commands.apply(sandbox, "dev", url=db_url)
-    default_privileges = "SELECT defaclnamespace, defaclobjtype, defaclacl FROM pg_default_acl"
+    default_privileges = (
+        "SELECT defaclnamespace, defaclobjtype::text, defaclacl::text FROM pg_default_acl"
+    )
     defaults = set(conn.execute(default_privileges).fetchall())
     edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(readwrite_can_delete=True))
     capsys.readouterr()
