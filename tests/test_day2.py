@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -290,3 +292,61 @@ def test_parts_applied_before_the_record_existed_are_recorded_once_verified(
     assert commands.apply(project, "dev", url=db_url) == []
     assert {s.state for s in commands.status(project, "dev", url=db_url)} == {"applied"}
     assert set(record.read(conn).parts) == set(ALL_PARTS)
+
+
+WAITING_REBUILD = """
+    SELECT pid FROM pg_catalog.pg_stat_activity
+    WHERE datname = current_database() AND wait_event_type = 'Lock'
+      AND query LIKE 'CREATE INDEX CONCURRENTLY "tmplmig_%'"""
+
+
+def wait_for(conn: psycopg.Connection[Any], query: str, seconds: float = 30) -> Any:
+    """Poll until ``query`` returns a row; its first value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = conn.execute(query).fetchone()
+        if row:
+            return row[0]
+        time.sleep(0.02)
+    raise AssertionError(f"nothing matched within {seconds} s: {query}")
+
+
+def test_an_apply_killed_in_the_middle_of_an_evolve_converges_on_the_next_apply(
+    sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    template = sandbox / "templates/002a_indexes.sql.j2"
+    replace_in(template, '"entity_type, entity_id"', '"entity_id, entity_type"')
+    failure: list[BaseException] = []
+
+    def apply() -> None:
+        try:
+            commands.apply(sandbox, "dev", url=db_url)
+        except BaseException as exc:
+            failure.append(exc)
+
+    with psycopg.connect(database) as writer:  # the rebuild waits for this open writer
+        writer.execute(
+            "INSERT INTO audits.audit_log"
+            " (operation, table_schema, table_name, entity_type, action)"
+            " VALUES ('INSERT', 'auth', 'users', 'users', 'insert')"
+        )
+        applier = threading.Thread(target=apply)
+        applier.start()
+        conn.execute("SELECT pg_terminate_backend(%s)", [wait_for(conn, WAITING_REBUILD)])
+        applier.join(60)
+        writer.rollback()
+    assert failure, "the interrupted evolve should have failed"
+    assert [s.id for s in commands.status(sandbox, "dev", url=db_url) if s.state == "changed"] == [
+        "002a_indexes"
+    ]
+
+    assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    leftovers = conn.execute(
+        "SELECT relname FROM pg_class WHERE relname ~ '^tmplmig_[0-9a-f]{20}$'"
+    )
+    assert leftovers.fetchall() == []
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}

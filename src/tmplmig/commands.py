@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+from psycopg import sql
 from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
@@ -228,11 +230,26 @@ def _refuse_drift(
         )
 
 
+@contextmanager
+def _second_connection(backend: DatabaseBackend) -> Iterator[psycopg.Connection[Any]]:
+    """Another connection to the tracking schema of ``backend``: work that may be cut short
+    (a backend terminated mid-evolve) must not take the holder of yoyo's lock row with it."""
+    schema = backend.connection.execute("SELECT current_schema()").fetchone()[0]
+    with psycopg.connect(tenants.libpq_url(str(backend.uri)), autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        yield conn
+
+
 def _evolve(backend: DatabaseBackend, plans: list[PartPlan], config: LoadedConfig) -> None:
     """Run each part's plan and record its new render: a transactional part in one
     transaction; otherwise step by step, each recorded as it completes, so an interrupted
     evolve is planned again from where it stopped."""
-    conn = backend.connection
+    if plans:
+        with _second_connection(backend) as conn:
+            _run_plans(conn, plans, config)
+
+
+def _run_plans(conn: psycopg.Connection[Any], plans: list[PartPlan], config: LoadedConfig) -> None:
     recorder = record.Recorder.of(config)
     ddl = config.settings.ddl
     for p in plans:
