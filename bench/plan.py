@@ -22,8 +22,10 @@ from pathlib import Path
 
 import yaml
 
-from tmplmig import cli, commands, fanout
-from tmplmig.cluster import throwaway_cluster
+from tmplmig import cli
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.urls import connect
+from tmplmig.migrating import commands, fanout
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +73,7 @@ def cli_output(*argv: str) -> str:
 
 
 def new_database(dsn: str, name: str) -> str:
-    with commands.connect(dsn) as admin:
+    with connect(dsn) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     return dsn.rsplit("/", 1)[0] + "/" + name
 

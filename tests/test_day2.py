@@ -15,12 +15,11 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from conftest import ALL_PARTS, dsn_for
+from helpers import ALL_PARTS, dsn_for, run_with_psql
 
-from tmplmig import cli, commands
-from tmplmig.bundle import MANIFEST, manifest_files
-from tmplmig.catalog import difference, snapshot
-from tmplmig.migrating import record
+from tmplmig import cli
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands, record
 
 
 def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
@@ -268,13 +267,7 @@ def test_plan_run_with_psql_then_marked_is_recorded_and_rolls_back_exactly(
     issue_edit(sandbox)
     out = tmp_path / "review"
     assert plan_cli(sandbox, db_url, "--out", str(out)) == 0
-    manifest = (out / MANIFEST).read_text()
-    for name in manifest_files(manifest, "apply"):
-        subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database, "-f", str(out / name)],
-            check=True,
-            capture_output=True,
-        )
+    run_with_psql(database, out, "apply")
     assert any(s.state == "changed" for s in commands.status(sandbox, "dev", url=db_url))
     assert commands.mark(sandbox, "dev", url=db_url) == []
     assert all(s.state == "applied" for s in commands.status(sandbox, "dev", url=db_url))

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from psycopg import sql
 
+from tmplmig.database.locking import lock_timeout_sql
 from tmplmig.migrating.record import (
     ConfigChange,
     PartRecord,
@@ -34,7 +35,9 @@ from tmplmig.migrating.record import (
     config_changes,
     sha256,
 )
-from tmplmig.parts import Part, Step
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import Part, Step, config_digest
+from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, BundleFile, manifest_text
 
 State = Literal["pending", "applied", "changed", "no record"]
 #: steps that hold names as text (function bodies, seeded rows): a rename alone does not
@@ -337,3 +340,40 @@ def plan(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]
     if unsafe:
         raise UnsafeChange(unsafe)
     return plans
+
+
+def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
+    """One part's plan as a bundle file: the header says what changed, each action is marked
+    like a step, a transactional part is wrapped in BEGIN/COMMIT as apply runs it."""
+    part = plan.part
+    header = [
+        f"-- tmplmig plan: {part.id} — {part.title}",
+        f"-- environment: {config.env}",
+        f"-- tenant: {config.tenant or '-'}",
+        f"-- to config digest: sha256:{digest}",
+        *(f"-- changed step: {change}" for change in plan.changes),
+        *(f"-- changed config: {change}" for change in plan.config),
+        "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>; then: tmplmig mark",
+        "",
+        lock_timeout_sql(config.settings.ddl),
+        "",
+    ]
+    body: list[str] = []
+    for action in plan.actions:
+        body += [f"{STEP_MARK}{action.label}", *action.statements, ""]
+    if not body:
+        body = ["-- nothing to run: what changed here follows the renames above", ""]
+    elif part.transactional:
+        body = ["BEGIN;", "", *body, "COMMIT;", ""]
+    text = "\n".join(header + body)
+    ext = "pgsql" if "$" in text else "sql"
+    return BundleFile(f"{part.id}.plan.{ext}", part.id, "apply", text)
+
+
+def plan_contents(plans: list[PartPlan], config: LoadedConfig) -> dict[str, str]:
+    """The plan as psql-runnable files, one per changed part in run order, plus MANIFEST."""
+    digest = config_digest(config)
+    files = [_plan_file(p, config, digest) for p in plans]
+    contents = {f.name: f.text for f in files}
+    contents[MANIFEST] = manifest_text(files, config)
+    return contents

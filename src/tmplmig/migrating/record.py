@@ -6,7 +6,7 @@ render today's YAML. The record lives beside yoyo's tables, in the tracking sche
 written by the step callables themselves, so ``tmplmig apply``, plain ``yoyo apply`` and the
 tenant fan-out all record, inside the step's transaction in a transactional part.
 
-A step is keyed by its identity (:attr:`tmplmig.parts.Step.identity`: the step's name with
+A step is keyed by its identity (:attr:`tmplmig.rendering.parts.Step.identity`: the step's name with
 config values spelled as key paths), so renaming a schema in YAML changes the step's SQL,
 not which step it is. The validated config is stored once per digest, so a later diff can
 name the key paths that changed.
@@ -24,8 +24,8 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from tmplmig.config import LoadedConfig
-from tmplmig.parts import Part, Step, config_digest
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import Part, Step, config_digest
 
 STEPS_TABLE = "tmplmig_applied"
 CONFIGS_TABLE = "tmplmig_applied_config"

@@ -1,25 +1,21 @@
 """Check a live database against what the rendered migrations create, object by object.
 
 "Expected" has one source: the same migrations, applied by yoyo to a scratch database on
-the same server and read back with :func:`tmplmig.catalog.snapshot`. The server itself
+the same server and read back with :func:`tmplmig.database.catalog.snapshot`. The server itself
 spells index definitions, ACLs and function settings, so there is no hand-kept object list.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from psycopg import sql
 
-from tmplmig import commands
-from tmplmig.catalog import Snapshot, difference, snapshot
-from tmplmig.migrating.record import Record
+from tmplmig.database.catalog import Snapshot, difference, snapshot
+from tmplmig.database.urls import connect, with_database
 
 #: snapshot kind -> (singular noun, names of the columns of its rows)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -109,71 +105,39 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Problem]:
     return problems
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+#: runs one migrating verb against the database at a URL; given by the caller, so this module
+#: needs nothing from the migrating layer
+MigrateAt = Callable[[str], object]
 
 
-@contextmanager
-def _scratch_database(url: str) -> Iterator[str]:
-    """A new empty database beside ``url``, dropped afterwards; yields its URL."""
-    scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
-    with commands.connect(url) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-        try:
-            yield _with_database(url, scratch)
-        finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-            )
-
-
-def expected_objects(project: Path, env: str, tenant: str | None, url: str) -> Snapshot:
+def expected_objects(url: str, apply_at: MigrateAt, rollback_at: MigrateAt) -> Snapshot:
     """What the migrations create: applied to a scratch database beside ``url``, then removed.
 
     The scratch apply is rolled back before its database is dropped, so roles (cluster-wide)
     that only it created do not outlive it. Needs CREATEDB for the connecting role.
     """
-    with _scratch_database(url) as scratch_url, commands.connect(scratch_url) as conn:
-        before = snapshot(conn)
-        commands.apply(project, env, tenant, scratch_url, at_url=True)
-        after = snapshot(conn)
-        commands.rollback(project, env, tenant, scratch_url, at_url=True)
-    return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
-
-
-def recorded_objects(url: str, rec: Record) -> Snapshot:
-    """What the recorded apply SQL creates, replayed step by step in a scratch database (and
-    undone with the recorded rollbacks, so cluster-wide roles it made go again)."""
-    steps = [s for part in sorted(rec.parts) for s in rec.parts[part].steps]
-    with _scratch_database(url) as scratch_url, commands.connect(scratch_url) as conn:
-        before = snapshot(conn)
-        done = []
+    scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
+    scratch_url = with_database(url, scratch)
+    with connect(url) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         try:
-            for s in steps:
-                conn.execute(s.apply_sql)
-                done.append(s)
-            after = snapshot(conn)
+            with connect(scratch_url) as conn:
+                before = snapshot(conn)
+                apply_at(scratch_url)
+                after = snapshot(conn)
+                rollback_at(scratch_url)
         finally:
-            for s in reversed(done):
-                if s.rollback_sql:
-                    conn.execute(s.rollback_sql)
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+            )
     return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
 
 
-def drift(live_url: str, rec: Record) -> list[Problem]:
-    """Where the live database differs from what its record says was applied: changes made
-    outside tmplmig, which a plan computed from the record would not know about."""
-    with commands.connect(live_url) as conn:
-        live = snapshot(conn)
-    return compare(recorded_objects(live_url, rec), live)
+def check_database(url: str, apply_at: MigrateAt, rollback_at: MigrateAt) -> list[Problem]:
+    """Problems of the live database at ``url``; empty when it holds every expected object.
 
-
-def verify(
-    project: Path, env: str, tenant: str | None = None, url: str | None = None
-) -> list[Problem]:
-    """Problems of the live database at ``url``; empty when it holds every expected object."""
-    live_url = commands.target_database(project, env, tenant, url)
-    with commands.connect(live_url) as conn:
+    ``apply_at``/``rollback_at`` migrate a scratch database on the same server.
+    """
+    with connect(url) as conn:
         live = snapshot(conn)
-    return compare(expected_objects(project, env, tenant, live_url), live)
+    return compare(expected_objects(url, apply_at, rollback_at), live)

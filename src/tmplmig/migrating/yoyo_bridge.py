@@ -1,16 +1,18 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
-Each step runs under :mod:`tmplmig.locking` (lock_timeout, bounded retry) and records
-itself (:mod:`tmplmig.migrating.record`) in the same transaction; a rollback runs what the
-record says was applied, and today's render only where there is no record.
-Plain ``yoyo apply`` picks the config from ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``);
-tmplmig's own commands set the same choice per thread with :func:`selected`.
+Each step runs under :mod:`tmplmig.database.locking` (lock_timeout, bounded retry) and
+records itself (:mod:`tmplmig.migrating.record`) in the same transaction; a rollback runs what
+the record says was applied, and today's render only where there is no record. yoyo loads
+migration files itself, so the config reaches them from outside: tmplmig's own commands pass
+their loaded config with :func:`rendering_for` (per thread); plain ``yoyo apply`` names it
+with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,42 +22,43 @@ from typing import Any
 import psycopg
 from yoyo import step
 
-from tmplmig.config import Ddl, load_config
-from tmplmig.locking import run_with_lock_discipline
+from tmplmig.database.locking import run_with_lock_discipline
 from tmplmig.migrating import record
-from tmplmig.parts import Part, Step, render_part
+from tmplmig.rendering.config import Ddl, LoadedConfig, load_config
+from tmplmig.rendering.parts import Part, Step, render_part
 
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
 
-_selection: ContextVar[tuple[str, str | None] | None] = ContextVar(
-    "tmplmig_selection", default=None
-)
+_rendering: ContextVar[LoadedConfig | None] = ContextVar("tmplmig_rendering", default=None)
 
 
 @contextmanager
-def selected(env: str, tenant: str | None = None) -> Iterator[None]:
-    """Render migrations for ``env``/``tenant`` while yoyo loads them in this context."""
-    token = _selection.set((env, tenant))
+def rendering_for(config: LoadedConfig) -> Iterator[None]:
+    """Render migrations for ``config`` while yoyo loads them in this context."""
+    token = _rendering.set(config)
     try:
         yield
     finally:
-        _selection.reset(token)
+        _rendering.reset(token)
 
 
-def current_selection() -> tuple[str, str | None]:
-    """The (environment, tenant) to render: :func:`selected`, else the environment variables."""
-    chosen = _selection.get()
-    if chosen is not None:
-        return chosen
+def config_from_environment(project: Path) -> LoadedConfig:
+    """The config plain ``yoyo`` renders for: ``TMPLMIG_ENV`` and ``TMPLMIG_TENANT``.
+
+    Without ``TMPLMIG_ENV`` this ends the process with one line saying what to set: the
+    only caller is yoyo's own command line, where a traceback would bury it.
+    """
     env = os.environ.get(ENV_VAR, "").strip()
     if not env:
-        raise RuntimeError(
-            f"set {ENV_VAR} (dev, staging, prod, ...) to choose the config to render"
+        print(
+            f"tmplmig: set {ENV_VAR} (dev, staging, prod, ...) to choose the config to render",
+            file=sys.stderr,
         )
-    return env, os.environ.get(TENANT_VAR, "").strip() or None
+        raise SystemExit(2)
+    return load_config(project, env, os.environ.get(TENANT_VAR, "").strip() or None)
 
 
 def load_part(migration_file: str) -> tuple[set[str], bool]:
@@ -65,8 +68,7 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     """
     path = Path(migration_file).resolve()
     project = path.parent.parent
-    env, tenant = current_selection()
-    config = load_config(project, env, tenant)
+    config = _rendering.get() or config_from_environment(project)
     part = render_part(project, path.stem, config)
     recorder = record.Recorder.of(config)
     for position, s in enumerate(part.steps):

@@ -13,10 +13,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tmplmig.config import LoadedConfig
-from tmplmig.locking import lock_timeout_sql
-from tmplmig.migrating.plan import PartPlan
-from tmplmig.parts import Part, config_digest
+from tmplmig.database.locking import lock_timeout_sql
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import Part, config_digest
 
 MANIFEST = "MANIFEST"
 STEP_MARK = "-- step: "
@@ -78,42 +77,6 @@ def build_bundle(parts: list[Part], config: LoadedConfig) -> list[BundleFile]:
         for p in reversed(parts)
     ]
     return files
-
-
-def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
-    """One part's plan: the header says what changed, each action is marked like a step."""
-    part = plan.part
-    header = [
-        f"-- tmplmig plan: {part.id} — {part.title}",
-        f"-- environment: {config.env}",
-        f"-- tenant: {config.tenant or '-'}",
-        f"-- to config digest: sha256:{digest}",
-        *(f"-- changed step: {change}" for change in plan.changes),
-        *(f"-- changed config: {change}" for change in plan.config),
-        "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>; then: tmplmig mark",
-        "",
-        lock_timeout_sql(config.settings.ddl),
-        "",
-    ]
-    body: list[str] = []
-    for action in plan.actions:
-        body += [f"{STEP_MARK}{action.label}", *action.statements, ""]
-    if not body:
-        body = ["-- nothing to run: what changed here follows the renames above", ""]
-    elif part.transactional:
-        body = ["BEGIN;", "", *body, "COMMIT;", ""]
-    text = "\n".join(header + body)
-    ext = "pgsql" if "$" in text else "sql"
-    return BundleFile(f"{part.id}.plan.{ext}", part.id, "apply", text)
-
-
-def plan_contents(plans: list[PartPlan], config: LoadedConfig) -> dict[str, str]:
-    """The plan as psql-runnable files, one per changed part in run order, plus MANIFEST."""
-    digest = config_digest(config)
-    files = [_plan_file(p, config, digest) for p in plans]
-    contents = {f.name: f.text for f in files}
-    contents[MANIFEST] = manifest_text(files, config)
-    return contents
 
 
 def manifest_text(files: list[BundleFile], config: LoadedConfig) -> str:

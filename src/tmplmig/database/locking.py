@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors, sql
 from psycopg.pq import TransactionStatus
 
-from tmplmig.config import Ddl
+from tmplmig.rendering.config import Ddl
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +65,3 @@ def run_with_lock_discipline(
                 pause,
             )
             time.sleep(pause)
-
-
-def disciplined(
-    statements: Sequence[str], ddl: Ddl, label: str
-) -> Callable[[psycopg.Connection[Any]], None]:
-    """A yoyo step callable (it receives the raw connection) that runs ``statements`` politely."""
-    return partial(run_with_lock_discipline, statements=tuple(statements), ddl=ddl, label=label)

@@ -1,0 +1,367 @@
+"""One plain function per CLI verb, usable from Python and tests alike.
+
+Each verb resolves its :class:`~tmplmig.migrating.target.Target` once and passes it down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+from yoyo import get_backend, read_migrations
+from yoyo.backends import DatabaseBackend
+from yoyo.migrations import MigrationList
+
+from tmplmig.database.locking import run_with_lock_discipline
+from tmplmig.database.urls import connect, ensure_schema
+from tmplmig.migrating import record
+from tmplmig.migrating.plan import PartPlan, PartState, part_states, plan_contents
+from tmplmig.migrating.plan import plan as plan_changes
+from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
+from tmplmig.migrating.yoyo_bridge import rendering_for
+from tmplmig.rendering.config import available_envs
+from tmplmig.rendering.parts import Part, render_all
+from tmplmig.reviewing.bundle import (
+    build_bundle,
+    bundle_contents,
+    check_bundle,
+    reviewable_sql,
+    unified_diff,
+    write_bundle,
+)
+from tmplmig.reviewing.verify import check_database
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from tmplmig.reviewing.lint import Finding
+    from tmplmig.reviewing.verify import Problem
+
+#: how long a command waits for yoyo's migration lock (held by another run on the same
+#: database) before giving up; the DDL's own lock waits are ``ddl.lock_timeout`` in config
+YOYO_LOCK_WAIT_SECONDS = 60
+
+
+def render(project: Path, env: str, tenant: str | None = None) -> list[Part]:
+    """Render every part for an environment (and tenant) without touching a database."""
+    return render_all(project, for_rendering(project, env, tenant).config)
+
+
+def _bundle(target: Target) -> dict[str, str]:
+    return bundle_contents(render_all(target.project, target.config), target.config)
+
+
+def render_bundle(project: Path, env: str, tenant: str | None = None) -> dict[str, str]:
+    """The DBA review bundle as file name to text."""
+    return _bundle(for_rendering(project, env, tenant))
+
+
+def write_render(project: Path, env: str, out: Path, tenant: str | None = None) -> list[Path]:
+    """Write the bundle for review into ``out``."""
+    return write_bundle(render_bundle(project, env, tenant), out)
+
+
+def check_render(project: Path, env: str, committed: Path, tenant: str | None = None) -> str:
+    """Unified diff between a committed bundle and a fresh render; empty when up to date."""
+    return check_bundle(render_bundle(project, env, tenant), committed)
+
+
+#: yoyo keeps a class-level registry of migrations by id that resolves ``__depends__`` while
+#: loading: threads of a fan-out must not interleave reading and loading their lists.
+_READING_MIGRATIONS = threading.Lock()
+
+
+@contextmanager
+def _migrations(target: Target) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
+    """yoyo's backend for the target's database and its migrations, rendered for its config."""
+    if target.tracking_schema is not None and target.yoyo_url is not None:
+        ensure_schema(target.yoyo_url, target.tracking_schema)
+    with rendering_for(target.config):
+        backend = get_backend(target.tracked_url)
+        try:
+            with _READING_MIGRATIONS:
+                migrations = read_migrations(str(target.project / "migrations"))
+                for migration in migrations:
+                    migration.load()
+            yield backend, migrations
+        finally:
+            backend.connection.close()
+
+
+def _states(backend: DatabaseBackend, migrations: MigrationList, target: Target) -> list[PartState]:
+    """Each part against yoyo's tracking, the record and today's render."""
+    hashes = backend.get_applied_migration_hashes()
+    applied = {m.id for m in migrations if m.hash in hashes}
+    rec = record.read(backend.connection)
+    rec.check()
+    settings = target.config.settings.model_dump(mode="json")
+    return part_states(render_all(target.project, target.config), applied, rec, settings)
+
+
+def _adopt_unrecorded(
+    target: Target, backend: DatabaseBackend, states: list[PartState]
+) -> list[PartState]:
+    """Record parts applied before the record existed, once verify confirms the live database
+    holds exactly today's render; otherwise leave them as "no record" with a warning."""
+    unrecorded = [s for s in states if s.state == "no record"]
+    if not unrecorded:
+        return states
+    problems = _verify(target)
+    if problems:
+        logger.warning(
+            "%s: applied before tmplmig recorded applies, and the database differs from today's "
+            "render (%d problem(s), see tmplmig verify): left without a record",
+            ", ".join(s.id for s in unrecorded),
+            len(problems),
+        )
+        return states
+    conn, recorder = backend.connection, record.Recorder.of(target.config)
+    with conn.transaction():
+        for state in unrecorded:
+            recorder.write_part(conn, state.part)
+    return [PartState(s.part, "applied") if s.state == "no record" else s for s in states]
+
+
+def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
+    """Run the recorded apply SQL (or, newest first, the rollback SQL) at a scratch URL."""
+    steps = [s for part in sorted(rec.parts) for s in rec.parts[part].steps]
+
+    def run(url: str) -> None:
+        with connect(url) as conn:
+            if direction == "apply":
+                for s in steps:
+                    conn.execute(s.apply_sql)
+            else:
+                for s in reversed(steps):
+                    if s.rollback_sql:
+                        conn.execute(s.rollback_sql)
+
+    return run
+
+
+def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> None:
+    """Refuse to plan over a database changed outside tmplmig since its record was written:
+    the live database is checked against the recorded SQL replayed in a scratch database.
+
+    Differences in objects the plan itself rebuilds are left to it: they are what an
+    interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
+    """
+    found = check_database(
+        target.tracked_url,
+        apply_at=_replaying(rec, "apply"),
+        rollback_at=_replaying(rec, "rollback"),
+    )
+    touched = " ".join(" ".join(a.statements) for p in plans for a in p.actions)
+    problems = [p for p in found if f'"{p.name.rsplit(".", 1)[-1]}"' not in touched]
+    if problems:
+        raise CommandError(
+            "not planning: the database differs from what tmplmig recorded as applied"
+            " (changed outside tmplmig?):\n  " + "\n  ".join(str(p) for p in problems)
+        )
+
+
+def _checked_plans(
+    target: Target, backend: DatabaseBackend, states: list[PartState]
+) -> list[PartPlan]:
+    """The plan from the record to today's render, once the record is known to describe the
+    live database: every part recorded, and nothing changed outside tmplmig."""
+    plans = plan_changes(states, target.config.settings.model_dump(mode="json"))
+    if not plans:
+        return plans
+    unrecorded = [s.id for s in states if s.state == "no record"]
+    if unrecorded:
+        raise CommandError(
+            f"not planning: {', '.join(unrecorded)} applied without a record and the database "
+            "differs from today's render; see tmplmig verify, then tmplmig mark"
+        )
+    _refuse_drift(target, plans, record.read(backend.connection))
+    return plans
+
+
+@contextmanager
+def _second_connection(backend: DatabaseBackend) -> Iterator[psycopg.Connection[Any]]:
+    """Another connection to the tracking schema of ``backend``: work that may be cut short
+    (a backend terminated mid-evolve) must not take the holder of yoyo's lock row with it."""
+    row = backend.connection.execute("SELECT current_schema()").fetchone()
+    with connect(str(backend.uri)) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(row[0])))
+        yield conn
+
+
+def _evolve(backend: DatabaseBackend, plans: list[PartPlan], target: Target) -> None:
+    """Run each part's plan and record its new render: a transactional part in one
+    transaction; otherwise action by action, each recorded as it completes, so an
+    interrupted evolve is planned again from where it stopped."""
+    if not plans:
+        return
+    recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
+    with _second_connection(backend) as conn:
+        for p in plans:
+            if p.part.transactional:
+                with conn.transaction():
+                    for action in p.actions:
+                        run_with_lock_discipline(conn, action.statements, ddl, action.label)
+                    recorder.write_part(conn, p.part)
+                continue
+            positions = {s.identity: i for i, s in enumerate(p.part.steps)}
+            for action in p.actions:
+                for statement in action.statements:
+                    run_with_lock_discipline(conn, [statement], ddl, action.label)
+                if action.identity in positions:
+                    position = positions[action.identity]
+                    recorder.write(conn, p.part.id, p.part.steps[position], position)
+                else:
+                    record.forget(conn, p.part.id, [action.identity])
+            recorder.write_part(conn, p.part)
+
+
+def apply_to(target: Target) -> list[str]:
+    """Apply every pending migration to ``target``, then evolve the applied parts whose render
+    changed since; return the ids applied and ``<id> (evolved)`` for each part evolved."""
+    with _migrations(target) as (backend, migrations), backend.lock(YOYO_LOCK_WAIT_SECONDS):
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+        states = _adopt_unrecorded(target, backend, _states(backend, migrations, target))
+        plans = _checked_plans(target, backend, states)
+        _evolve(backend, plans, target)
+        return [m.id for m in pending] + [f"{p.part.id} (evolved)" for p in plans]
+
+
+def apply(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
+    """Apply every pending migration and evolve what changed; return what was done."""
+    return apply_to(resolve(project, env, tenant, url))
+
+
+def rollback_to(target: Target, part: str | None = None) -> list[str]:
+    """Roll back every applied migration of ``target``, or ``part`` and those after it."""
+    with _migrations(target) as (backend, migrations):
+        if part is not None:
+            ids = [m.id for m in migrations]
+            if part not in ids:
+                raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
+            migrations = migrations[ids.index(part) :]
+        with backend.lock(YOYO_LOCK_WAIT_SECONDS):
+            targets = backend.to_rollback(migrations)
+            backend.rollback_migrations(targets)
+            return [m.id for m in targets]
+
+
+def rollback(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    part: str | None = None,
+) -> list[str]:
+    """Roll back all applied migrations, or ``part`` and every migration after it."""
+    return rollback_to(resolve(project, env, tenant, url), part)
+
+
+def status_of(target: Target) -> list[PartState]:
+    """Each part of ``target``: pending, applied, applied and changed since (with what
+    changed), or applied with no record."""
+    with _migrations(target) as (backend, migrations):
+        return _states(backend, migrations, target)
+
+
+def status(
+    project: Path, env: str, tenant: str | None = None, url: str | None = None
+) -> list[PartState]:
+    """Each part and where it stands against the record and today's config."""
+    return status_of(resolve(project, env, tenant, url))
+
+
+def plan_of(target: Target) -> dict[str, str]:
+    """The SQL that takes the applied parts of ``target`` from their record to today's render,
+    as a psql-runnable bundle (file name to text, MANIFEST included); empty when nothing
+    changed. Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
+    with _migrations(target) as (backend, migrations):
+        plans = _checked_plans(target, backend, _states(backend, migrations, target))
+    return plan_contents(plans, target.config) if plans else {}
+
+
+def plan(
+    project: Path, env: str, tenant: str | None = None, url: str | None = None
+) -> dict[str, str]:
+    """The plan bundle for an environment (and tenant); see :func:`plan_of`."""
+    return plan_of(resolve(project, env, tenant, url))
+
+
+def _verify(target: Target) -> list[Problem]:
+    """Check the target's database against a scratch apply of the same target elsewhere."""
+    return check_database(
+        target.tracked_url,
+        apply_at=lambda url: apply_to(target.at(url)),
+        rollback_at=lambda url: rollback_to(target.at(url)),
+    )
+
+
+def verify(
+    project: Path, env: str, tenant: str | None = None, url: str | None = None
+) -> list[Problem]:
+    """Every expected object the live database lacks or holds differently; empty when it matches."""
+    return _verify(resolve(project, env, tenant, url))
+
+
+def mark(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
+    """Record hand-applied migrations (a bundle, or a plan run with psql) as applied in yoyo,
+    and today's render in the record, once verify finds nothing amiss."""
+    target = resolve(project, env, tenant, url)
+    problems = _verify(target)
+    if problems:
+        raise CommandError(
+            "not marking: the database does not hold what the migrations create:\n  "
+            + "\n  ".join(str(p) for p in problems)
+        )
+    with _migrations(target) as (backend, migrations), backend.lock(YOYO_LOCK_WAIT_SECONDS):
+        pending = backend.to_apply(migrations)
+        backend.mark_migrations(pending)
+        conn, recorder = backend.connection, record.Recorder.of(target.config)
+        with conn.transaction():
+            for part in render_all(target.project, target.config):
+                recorder.write_part(conn, part)
+        return [m.id for m in pending]
+
+
+def parse_target(text: str) -> tuple[str, str | None]:
+    """``ENV`` or ``ENV:TENANT`` as (environment, tenant)."""
+    env, _, tenant = text.partition(":")
+    return env, tenant or None
+
+
+def diff(project: Path, *targets: str) -> str:
+    """Unified diff of the rendered SQL of two ``ENV[:TENANT]`` targets, headers left out."""
+    if len(targets) != 2:
+        raise CommandError("diff needs two targets: --env FROM --env TO")
+    old, new = targets
+    return unified_diff(
+        reviewable_sql(render_bundle(project, *parse_target(old))),
+        reviewable_sql(render_bundle(project, *parse_target(new))),
+        old,
+        new,
+    )
+
+
+def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
+    """Findings of :mod:`tmplmig.reviewing.lint` on the bundle rendered for ``env``/``tenant``."""
+    try:
+        from tmplmig.reviewing.lint import lint_bundle  # pglast comes with the optional lint extra
+    except ImportError as exc:
+        raise CommandError(f"lint needs pglast: pip install 'tmplmig[lint]' ({exc})") from None
+
+    config = for_rendering(project, env, tenant).config
+    parts = render_all(project, config)
+    return lint_bundle(parts, build_bundle(parts, config))
+
+
+def lint_envs(
+    project: Path, env: str | None = None, tenant: str | None = None
+) -> dict[str, list[Finding]]:
+    """Findings per environment: ``env``, or every ``config/<env>.yaml`` when not given."""
+    return {e: lint(project, e, tenant) for e in ([env] if env else available_envs(project))}
