@@ -222,15 +222,17 @@ def _evolve(backend: DatabaseBackend, plans: list[PartPlan], target: Target) -> 
 
 
 def apply_to(target: Target) -> list[str]:
-    """Apply every pending migration to ``target``, then evolve the applied parts whose render
-    changed since; return the ids applied and ``<id> (evolved)`` for each part evolved."""
+    """Evolve the applied parts of ``target`` whose render changed since they were applied,
+    then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
+    each part evolved. Evolving first lets parts applied after a partial rollback build on
+    the renamed objects of the parts before them."""
     with _migrations(target) as (backend, migrations), backend.lock(YOYO_LOCK_WAIT_SECONDS):
-        pending = backend.to_apply(migrations)
-        backend.apply_migrations(pending)
         states = _adopt_unrecorded(target, backend, _states(backend, migrations, target))
         plans = _checked_plans(target, backend, states)
         _evolve(backend, plans, target)
-        return [m.id for m in pending] + [f"{p.part.id} (evolved)" for p in plans]
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+        return [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
 
 
 def apply(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:

@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS {STEPS_TABLE} (
     apply_sha256 text NOT NULL,
     apply_sql text NOT NULL,
     rollback_sql text,
-    config_digest text NOT NULL REFERENCES {CONFIGS_TABLE} (digest),
+    config_digest text NOT NULL,
     env text NOT NULL,
     tenant text,
     row_sha256 text NOT NULL,
@@ -164,35 +164,35 @@ class Recorder:
     def write(self, conn: psycopg.Connection[Any], part: str, step: Step, position: int) -> None:
         """Record ``step`` of ``part`` as applied now (replacing an earlier row of that step)."""
         _ensure(conn)
-        conn.execute(
-            f"INSERT INTO {CONFIGS_TABLE} (digest, env, tenant, settings)"
-            " VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (digest) DO NOTHING",
-            (self.digest, self.config.env, self.config.tenant, self.settings_json),
-        )
         apply_sha = sha256(step.apply)
         conn.execute(
-            f"INSERT INTO {STEPS_TABLE} (part, step, position, kind, name, apply_sha256,"
+            f"WITH config AS (INSERT INTO {CONFIGS_TABLE} (digest, env, tenant, settings)"
+            " VALUES (%(digest)s, %(env)s, %(tenant)s, %(settings)s::jsonb)"
+            " ON CONFLICT (digest) DO NOTHING)"
+            f" INSERT INTO {STEPS_TABLE} (part, step, position, kind, name, apply_sha256,"
             " apply_sql, rollback_sql, config_digest, env, tenant, row_sha256)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " VALUES (%(part)s, %(step)s, %(position)s, %(kind)s, %(name)s, %(sha)s, %(apply)s,"
+            " %(rollback)s, %(digest)s, %(env)s, %(tenant)s, %(row_sha)s)"
             " ON CONFLICT (part, step) DO UPDATE SET position = EXCLUDED.position,"
             " kind = EXCLUDED.kind, name = EXCLUDED.name, apply_sha256 = EXCLUDED.apply_sha256,"
             " apply_sql = EXCLUDED.apply_sql, rollback_sql = EXCLUDED.rollback_sql,"
             " config_digest = EXCLUDED.config_digest, env = EXCLUDED.env,"
             " tenant = EXCLUDED.tenant, row_sha256 = EXCLUDED.row_sha256, applied_at = now()",
-            (
-                part,
-                step.identity,
-                position,
-                step.kind,
-                step.name,
-                apply_sha,
-                step.apply,
-                step.rollback,
-                self.digest,
-                self.config.env,
-                self.config.tenant,
-                _row_sha256(part, step.identity, apply_sha, step.rollback, self.digest),
-            ),
+            {
+                "digest": self.digest,
+                "env": self.config.env,
+                "tenant": self.config.tenant,
+                "settings": self.settings_json,
+                "part": part,
+                "step": step.identity,
+                "position": position,
+                "kind": step.kind,
+                "name": step.name,
+                "sha": apply_sha,
+                "apply": step.apply,
+                "rollback": step.rollback,
+                "row_sha": _row_sha256(part, step.identity, apply_sha, step.rollback, self.digest),
+            },
         )
 
     def write_part(self, conn: psycopg.Connection[Any], part: Part) -> None:
@@ -247,6 +247,11 @@ def read(conn: psycopg.Connection[Any]) -> Record:
     for digest, settings in configs.items():
         if sha256(json.dumps(settings, sort_keys=True)) != digest:
             problems.append(f"recorded config {digest[:12]}: does not match its digest")
+    problems += [
+        f"{s.part}: {s.step}: its config {s.config_digest[:12]} is not recorded"
+        for s in steps
+        if s.config_digest not in configs
+    ]
     grouped: dict[str, list[RecordedStep]] = {}
     for s in steps:
         grouped.setdefault(s.part, []).append(s)
