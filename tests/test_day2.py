@@ -19,7 +19,7 @@ from helpers import ALL_PARTS, dsn_for, run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
-from tmplmig.migrating import commands, record
+from tmplmig.migrating import commands, fanout, record
 
 
 def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
@@ -342,4 +342,33 @@ def test_an_apply_killed_in_the_middle_of_an_evolve_converges_on_the_next_apply(
     )
     assert leftovers.fetchall() == []
     commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_every_tenant_shows_changed_evolves_and_rolls_back_exactly(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    before = snapshot(conn)
+    base = ["--project", str(sandbox)]
+    tenants = ["--env", "dev", "--all-tenants", "--database", db_url]
+    assert cli.main([*base, "apply", *tenants]) == 0
+    assert cli.main([*base, "status", *tenants, "--check"]) == 0
+    edit(sandbox / "config/base.yaml", lambda d: d["schemas"].update(quarantine="quarantine_v2"))
+    edit(sandbox / "config/tenants/acme.yaml", lambda d: d["retention"].update(audit_log=401))
+    outcomes = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "status", url=db_url)}
+    assert {t: o.state for t, o in outcomes.items()} == {"acme": "changed", "globex": "changed"}
+    assert cli.main([*base, "status", *tenants, "--check"]) == 1
+
+    assert cli.main([*base, "plan", *tenants, "--out", str(tmp_path / "review")]) == 0
+    acme_plan = (tmp_path / "review/acme/001_baseline.plan.sql").read_text()
+    assert 'ALTER SCHEMA "acme_quarantine" RENAME TO "acme_quarantine_v2";' in acme_plan
+    assert "401" in (tmp_path / "review/acme/002c_system_tables.plan.sql").read_text()
+    assert "401" not in (tmp_path / "review/globex/002c_system_tables.plan.sql").read_text()
+
+    assert cli.main([*base, "apply", *tenants]) == 0
+    assert cli.main([*base, "status", *tenants, "--check"]) == 0
+    assert conn.execute("SELECT to_regnamespace('gx_quarantine_v2') IS NOT NULL").fetchone() == (
+        True,
+    )
+    assert cli.main([*base, "rollback", *tenants, "--all"]) == 0
     assert difference(before, snapshot(conn)) == {}
