@@ -75,7 +75,7 @@ EDITS = st.one_of(
     ),
 )
 PROPERTY = settings(
-    max_examples=3,
+    max_examples=2,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -49,7 +49,8 @@ RERUN_KINDS = frozenset({"trigger", "extension", "validate", "schema", "role"})
 PRIVILEGE_KINDS = frozenset({"privileges of", "grant"})
 _QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
-_RENAMED_PATH = re.compile(r"^\{(schemas|roles)\.([a-z_]+)\}$")
+#: the identity of a schema or role step: its kind and the key path of its name
+_NAMED_BY_PATH = re.compile(r"^(schema|role) \{(schemas|roles)\.([a-z_]+)\}$")
 _GRANT = re.compile(
     r"^(?P<default>ALTER DEFAULT PRIVILEGES IN SCHEMA \S+ )?GRANT (?P<privileges>.+?) "
     r"ON (?P<on>.+) TO (?P<role>\S+);$"
@@ -160,6 +161,45 @@ def _lit(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class Action:
+    """SQL for one step of the plan: statements run one by one, each under lock discipline."""
+
+    identity: str
+    label: str
+    statements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rename:
+    """A schema or role whose name changed in YAML; its step stays the same step."""
+
+    identity: str
+    kind: str
+    old: str
+    new: str
+
+    @property
+    def action(self) -> Action:
+        noun = self.kind.upper()
+        statement = f"ALTER {noun} {_ident(self.old)} RENAME TO {_ident(self.new)};"
+        return Action(self.identity, f"{self.kind} {self.old} renamed to {self.new}", (statement,))
+
+
+def renames_in(state: PartState, settings: Mapping[str, Any]) -> list[Rename]:
+    """The schemas and roles of ``state``'s part renamed between its record and ``settings``."""
+    found = []
+    for change in state.steps:
+        match = _NAMED_BY_PATH.match(change.identity)
+        if change.change != "changed" or match is None or state.record is None:
+            continue
+        kind, group, key = match.groups()
+        old, new = state.record.settings[group][key], settings[group][key]
+        if old != new:
+            found.append(Rename(change.identity, kind, old, new))
+    return found
+
+
+@dataclass(frozen=True)
 class Renames:
     """Schemas and roles renamed in YAML: old name to new name, each kind apart."""
 
@@ -168,19 +208,11 @@ class Renames:
 
     @classmethod
     def between(cls, states: list[PartState], settings: Mapping[str, Any]) -> Renames:
-        found: dict[str, dict[str, str]] = {"schemas": {}, "roles": {}}
-        for state in states:
-            if state.record is None:
-                continue
-            for change in state.steps:
-                match = _RENAMED_PATH.match(change.identity.split(" ", 1)[-1])
-                if change.change != "changed" or match is None:
-                    continue
-                kind, key = match.groups()
-                old, new = state.record.settings[kind][key], settings[kind][key]
-                if old != new:
-                    found[kind][old] = new
-        return cls(found["schemas"], found["roles"])
+        found = [r for state in states for r in renames_in(state, settings)]
+        return cls(
+            {r.old: r.new for r in found if r.kind == "schema"},
+            {r.old: r.new for r in found if r.kind == "role"},
+        )
 
     def apply_to(self, text: str) -> str:
         """``text`` as it reads after the renames: quoted names, and role names as literals."""
@@ -193,15 +225,6 @@ class Renames:
             lambda m: _lit(self.roles[m[1]]) if m[1] in self.roles else m[0],
             text,
         )
-
-
-@dataclass(frozen=True)
-class Action:
-    """SQL for one step of the plan: statements run one by one, each under lock discipline."""
-
-    identity: str
-    label: str
-    statements: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -261,30 +284,9 @@ def _rebuild_index(new: Step) -> tuple[str, ...] | None:
     )
 
 
-def _rename_statements(
-    part: PartState, renames: Renames, settings: Mapping[str, Any]
-) -> list[Action]:
-    actions = []
-    assert part.record is not None
-    for change in part.steps:
-        match = _RENAMED_PATH.match(change.identity.split(" ", 1)[-1])
-        if change.change != "changed" or match is None:
-            continue
-        kind, key = match.groups()
-        old, new = part.record.settings[kind][key], settings[kind][key]
-        if old == new:
-            continue
-        noun = "SCHEMA" if kind == "schemas" else "ROLE"
-        statement = f"ALTER {noun} {_ident(old)} RENAME TO {_ident(new)};"
-        actions.append(
-            Action(change.identity, f"{noun.lower()} {old} renamed to {new}", (statement,))
-        )
-    return actions
-
-
 def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -> PartPlan:
     """The actions for one changed part; raises :class:`UnsafeChange` for what has no rule."""
-    actions = _rename_statements(state, renames, settings)
+    actions = [r.action for r in renames_in(state, settings)]
     unsafe: list[str] = []
     removed = [c for c in state.steps if c.change == "removed"]
     for change in sorted(removed, key=lambda c: c.old.position if c.old else 0, reverse=True):
