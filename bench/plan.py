@@ -91,6 +91,8 @@ def one_database(dsn: str, runs: int) -> None:
         print(cli_output(*args, "plan", "--env", "dev", "--database", url))
         took = seconds(lambda: commands.plan(project, "dev", url=url), runs)
         print(f"plan, one database:         {1000 * took:8.1f} ms (median of {runs})")
+        took = seconds(lambda: commands.status(project, "dev", url=url), runs)
+        print(f"status (no drift check):    {1000 * took:8.1f} ms (median of {runs})")
         start = time.perf_counter()
         commands.apply(project, "dev", url=url)
         print(f"apply (evolve):             {1000 * (time.perf_counter() - start):8.1f} ms")
@@ -107,6 +109,12 @@ def many_tenants(dsn: str, count: int, runs: int) -> None:
         issue_edit(project)
         one = seconds(lambda: commands.plan(project, "dev", "t0000", url=url), runs)
         print(f"\nplan, one tenant of {count}:    {1000 * one:8.1f} ms (median of {runs})")
+        start = time.perf_counter()
+        fanout.run_all(project, "dev", "status", url=url)
+        took = time.perf_counter() - start
+        print(
+            f"status --all-tenants ({count}): {took:6.2f} s  {1000 * took / count:6.1f} ms/tenant"
+        )
         start = time.perf_counter()
         outcomes = fanout.run_all(project, "dev", "plan", url=url)
         took = time.perf_counter() - start
