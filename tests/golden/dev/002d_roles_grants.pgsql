@@ -2,7 +2,7 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
@@ -43,6 +43,11 @@ $body$;
 REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quarantine", "audits", "system" FROM PUBLIC;
 
 -- step: privileges of app_readonly in auth
+REVOKE ALL ON SCHEMA "auth" FROM "app_readonly";
+REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "auth" TO "app_readonly";
 GRANT SELECT ON ALL TABLES IN SCHEMA "auth" TO "app_readonly";
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readonly";
@@ -50,6 +55,11 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON TABLES TO "app_readonl
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in experiments_v1
+REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_readonly";
+REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readonly";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readonly";
 GRANT SELECT ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readonly";
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readonly";
@@ -57,6 +67,11 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON TABLES TO "a
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in production
+REVOKE ALL ON SCHEMA "production" FROM "app_readonly";
+REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_readonly";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "production" TO "app_readonly";
 GRANT SELECT ON ALL TABLES IN SCHEMA "production" TO "app_readonly";
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readonly";
@@ -64,6 +79,11 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON TABLES TO "app_r
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in providers
+REVOKE ALL ON SCHEMA "providers" FROM "app_readonly";
+REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_readonly";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "providers" TO "app_readonly";
 GRANT SELECT ON ALL TABLES IN SCHEMA "providers" TO "app_readonly";
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readonly";
@@ -71,11 +91,45 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON TABLES TO "app_re
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in quarantine
+REVOKE ALL ON SCHEMA "quarantine" FROM "app_readonly";
+REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readonly";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readonly";
 GRANT SELECT ON ALL TABLES IN SCHEMA "quarantine" TO "app_readonly";
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON TABLES TO "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON SEQUENCES TO "app_readonly";
+
+-- step: columns hidden from app_readonly
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readonly');
+        FOR visible IN
+            SELECT a.attname FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = target::regclass AND a.attnum > 0 AND NOT a.attisdropped
+              AND a.attname <> ALL (hidden)
+            ORDER BY a.attnum
+        LOOP
+            EXECUTE pg_catalog.format('GRANT SELECT (%I) ON TABLE %s TO %I', visible, target, 'app_readonly');
+        END LOOP;
+    END LOOP;
+END
+$body$;
 
 -- step: grant USAGE on "audits" to app_readonly
 GRANT USAGE ON SCHEMA "audits" TO "app_readonly";
@@ -93,6 +147,11 @@ GRANT SELECT ON TABLE "system"."retention_policies" TO "app_readonly";
 GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readonly";
 
 -- step: privileges of app_readwrite in auth
+REVOKE ALL ON SCHEMA "auth" FROM "app_readwrite";
+REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_readwrite";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "auth" TO "app_readwrite";
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" TO "app_readwrite";
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readwrite";
@@ -100,6 +159,11 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE ON TABLES
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in experiments_v1
+REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_readwrite";
+REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readwrite";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readwrite";
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readwrite";
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readwrite";
@@ -107,6 +171,11 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in production
+REVOKE ALL ON SCHEMA "production" FROM "app_readwrite";
+REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_readwrite";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "production" TO "app_readwrite";
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" TO "app_readwrite";
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readwrite";
@@ -114,6 +183,11 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE ON 
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in providers
+REVOKE ALL ON SCHEMA "providers" FROM "app_readwrite";
+REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_readwrite";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "providers" TO "app_readwrite";
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" TO "app_readwrite";
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readwrite";
@@ -121,11 +195,45 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE ON T
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in quarantine
+REVOKE ALL ON SCHEMA "quarantine" FROM "app_readwrite";
+REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readwrite";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readwrite";
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" TO "app_readwrite";
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
+
+-- step: columns hidden from app_readwrite
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readwrite');
+        FOR visible IN
+            SELECT a.attname FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = target::regclass AND a.attnum > 0 AND NOT a.attisdropped
+              AND a.attname <> ALL (hidden)
+            ORDER BY a.attnum
+        LOOP
+            EXECUTE pg_catalog.format('GRANT SELECT (%I) ON TABLE %s TO %I', visible, target, 'app_readwrite');
+        END LOOP;
+    END LOOP;
+END
+$body$;
 
 -- step: grant USAGE on "audits" to app_readwrite
 GRANT USAGE ON SCHEMA "audits" TO "app_readwrite";
@@ -143,39 +251,93 @@ GRANT SELECT ON TABLE "system"."retention_policies" TO "app_readwrite";
 GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readwrite";
 
 -- step: privileges of app_admin in auth
-GRANT USAGE, CREATE ON SCHEMA "auth" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "auth" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "auth" TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON SEQUENCES TO "app_admin";
+REVOKE ALL ON SCHEMA "auth" FROM "app_admin";
+REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "auth" TO "app_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "auth" TO "app_admin";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in experiments_v1
-GRANT USAGE, CREATE ON SCHEMA "experiments_v1" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON SEQUENCES TO "app_admin";
+REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_admin";
+REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "experiments_v1" TO "app_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_admin";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in production
-GRANT USAGE, CREATE ON SCHEMA "production" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "production" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "production" TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON SEQUENCES TO "app_admin";
+REVOKE ALL ON SCHEMA "production" FROM "app_admin";
+REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "production" TO "app_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "production" TO "app_admin";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in providers
-GRANT USAGE, CREATE ON SCHEMA "providers" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "providers" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "providers" TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON SEQUENCES TO "app_admin";
+REVOKE ALL ON SCHEMA "providers" FROM "app_admin";
+REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "providers" TO "app_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "providers" TO "app_admin";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in quarantine
-GRANT USAGE, CREATE ON SCHEMA "quarantine" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "quarantine" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON SEQUENCES TO "app_admin";
+REVOKE ALL ON SCHEMA "quarantine" FROM "app_admin";
+REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "quarantine" TO "app_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "quarantine" TO "app_admin";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
+
+-- step: columns hidden from app_admin
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_admin');
+        FOR visible IN
+            SELECT a.attname FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = target::regclass AND a.attnum > 0 AND NOT a.attisdropped
+              AND a.attname <> ALL (hidden)
+            ORDER BY a.attnum
+        LOOP
+            EXECUTE pg_catalog.format('GRANT SELECT (%I) ON TABLE %s TO %I', visible, target, 'app_admin');
+        END LOOP;
+    END LOOP;
+END
+$body$;
 
 -- step: grant USAGE on "audits" to app_admin
 GRANT USAGE ON SCHEMA "audits" TO "app_admin";
@@ -194,5 +356,20 @@ GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_admin";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 GRANT INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" TO "app_admin";
+
+-- step: default privileges on functions
+CREATE TABLE IF NOT EXISTS "system"."function_defaults_before" (
+    one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row),
+    public_execute boolean NOT NULL);
+INSERT INTO "system"."function_defaults_before" (public_execute)
+SELECT NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_default_acl d
+    WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+      AND d.defaclnamespace = 0 AND d.defaclobjtype = 'f'
+      AND NOT EXISTS (
+          SELECT 1 FROM pg_catalog.aclexplode(d.defaclacl) a
+          WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
+ON CONFLICT (one_row) DO NOTHING;
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 COMMIT;

@@ -2,12 +2,22 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
 
 BEGIN;
+
+-- step: default privileges on functions
+DO $body$
+BEGIN
+    IF EXISTS (SELECT 1 FROM "system"."function_defaults_before" WHERE public_execute) THEN
+        ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+    END IF;
+END
+$body$;
+DROP TABLE IF EXISTS "system"."function_defaults_before";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";
@@ -27,40 +37,62 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_admin";
 -- step: grant USAGE on "audits" to app_admin
 REVOKE USAGE ON SCHEMA "audits" FROM "app_admin";
 
+-- step: columns hidden from app_admin
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_admin');
+    END LOOP;
+END
+$body$;
+
 -- step: privileges of app_admin in quarantine
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
-REVOKE USAGE, CREATE ON SCHEMA "quarantine" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "quarantine" FROM "app_admin";
 
 -- step: privileges of app_admin in providers
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
-REVOKE USAGE, CREATE ON SCHEMA "providers" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "providers" FROM "app_admin";
 
 -- step: privileges of app_admin in production
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
-REVOKE USAGE, CREATE ON SCHEMA "production" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "production" FROM "app_admin";
 
 -- step: privileges of app_admin in experiments_v1
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
-REVOKE USAGE, CREATE ON SCHEMA "experiments_v1" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_admin";
 
 -- step: privileges of app_admin in auth
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
-REVOKE USAGE, CREATE ON SCHEMA "auth" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
+REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "auth" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
 REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_readwrite";
@@ -76,6 +108,28 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readwrite";
 
 -- step: grant USAGE on "audits" to app_readwrite
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readwrite";
+
+-- step: columns hidden from app_readwrite
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_readwrite');
+    END LOOP;
+END
+$body$;
 
 -- step: privileges of app_readwrite in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
@@ -126,6 +180,28 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readonly";
 
 -- step: grant USAGE on "audits" to app_readonly
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readonly";
+
+-- step: columns hidden from app_readonly
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_readonly');
+    END LOOP;
+END
+$body$;
 
 -- step: privileges of app_readonly in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
