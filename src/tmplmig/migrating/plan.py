@@ -47,6 +47,9 @@ TEXT_KINDS = frozenset({"function", "row"})
 #: first); like every step the server tracks by oid, a rename of what they name needs nothing
 RERUN_KINDS = frozenset({"trigger", "extension", "validate", "schema", "role"})
 PRIVILEGE_KINDS = frozenset({"privileges of", "grant"})
+#: DO blocks that find their objects by schema name at run time (column-level grants that
+#: hide masked columns): a change undoes the old with its rollback and applies the new
+NAME_LOOKUP_KINDS = frozenset({"columns hidden from"})
 _QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
 #: the identity of a schema or role step: its kind and the key path of its name
@@ -214,15 +217,18 @@ class Renames:
             {r.old: r.new for r in found if r.kind == "role"},
         )
 
-    def apply_to(self, text: str) -> str:
-        """``text`` as it reads after the renames: quoted names, and role names as literals."""
+    def apply_to(self, text: str, schema_literals: bool = False) -> str:
+        """``text`` as it reads after the renames: quoted names, and role names as literals
+        (schema names as literals too with ``schema_literals``: DO blocks that look schemas
+        up by name; not by default, since seeded rows hold data that may look like a name)."""
         names = {**self.roles, **self.schemas}
+        literals = {**self.roles, **self.schemas} if schema_literals else self.roles
         text = _QUOTED.sub(
             lambda m: _ident(names[m[1]]) if m[1] in names else m[0],
             text,
         )
         return _LITERAL.sub(
-            lambda m: _lit(self.roles[m[1]]) if m[1] in self.roles else m[0],
+            lambda m: _lit(literals[m[1]]) if m[1] in literals else m[0],
             text,
         )
 
@@ -250,10 +256,17 @@ def _grants(text: str) -> dict[tuple[str, str, str], set[str]]:
 
 
 def _reconcile_privileges(old: str, new: str) -> tuple[str, ...] | None:
-    """REVOKE what ``old`` granted and ``new`` does not, then GRANT what is new; None when a
-    statement is not a plain GRANT (no safe rule)."""
-    lines = [line.strip() for text in (old, new) for line in text.splitlines() if line.strip()]
-    if any(_GRANT.match(line) is None for line in lines):
+    """REVOKE what ``old`` granted and ``new`` does not, then GRANT what is new; None when
+    something other than a GRANT statement changed (no safe rule). Privileges both grant are
+    left alone, so what later steps narrowed (SELECT on some columns only) stays narrowed."""
+
+    def others(text: str) -> list[str]:
+        return [
+            line for line in map(str.strip, text.splitlines()) if line and not _GRANT.match(line)
+        ]
+
+    # the rest (a step's REVOKE ALL reset before its grants) must read the same before and after
+    if others(old) != others(new):
         return None
     before, after = _grants(old), _grants(new)
     revokes, grants = [], []
@@ -312,6 +325,11 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
             statements = new.apply_statements
         elif new.kind in PRIVILEGE_KINDS:
             statements = _reconcile_privileges(old, new.apply)
+        elif new.kind in NAME_LOOKUP_KINDS:
+            if renames.apply_to(change.old.apply_sql, schema_literals=True) == new.apply:
+                continue
+            undo = change.old.rollback_sql or ""
+            statements = (renames.apply_to(undo, schema_literals=True), new.apply)
         elif new.kind == "index":
             statements = _rebuild_index(new)
         else:
