@@ -372,3 +372,20 @@ def test_every_tenant_shows_changed_evolves_and_rolls_back_exactly(
     )
     assert cli.main([*base, "rollback", *tenants, "--all"]) == 0
     assert difference(before, snapshot(conn)) == {}
+
+
+def test_changed_masked_columns_replace_the_audit_function_and_column_grants(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    masked = ["api_key", "display_name"]  # password_hash no longer, display_name now
+    edit(sandbox / "config/base.yaml", lambda d: d.update(sensitive_columns=masked))
+    applied = commands.apply(sandbox, "dev", url=db_url)
+    assert "002e_functions (evolved)" in applied
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    readable = "SELECT has_column_privilege('app_readonly', 'auth.users', %s, 'SELECT')"
+    assert conn.execute(readable, ("password_hash",)).fetchone() == (True,)
+    assert conn.execute(readable, ("display_name",)).fetchone() == (False,)
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}

@@ -17,7 +17,7 @@ import psycopg
 import yaml
 from conftest import fresh_database
 from helpers import PROJECT, url_for
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tmplmig.database.catalog import difference, snapshot
@@ -56,7 +56,12 @@ def execute(function: str, roles: list[str]) -> Edit:
 
 
 def sensitive(columns: list[str]) -> Edit:
-    return lambda d, _: d.update(sensitive_columns=columns)
+    def change(d: dict[str, Any], _: str) -> None:
+        d["sensitive_columns"] = columns
+        readers = {"api_key": ["readwrite"]} if "api_key" in columns else {}
+        d.setdefault("privileges", {})["sensitive_readers"] = readers
+
+    return change
 
 
 EDITS = st.one_of(
@@ -111,6 +116,7 @@ def check_edits_converge(server_dsn: str, edits: list[Edit], tenant: str | None)
 
 @PROPERTY
 @given(edits=st.lists(EDITS, min_size=1, max_size=3))
+@example(edits=[sensitive(["password_hash"]), execute("purge_expired", ["readwrite", "admin"])])
 def test_any_sequence_of_edits_applies_verified_and_rolls_back_exactly(
     server_dsn: str, edits: list[Edit]
 ) -> None:
