@@ -212,12 +212,6 @@ def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> No
     )
 
 
-def forget_part(conn: psycopg.Connection[Any], part: str) -> None:
-    """Remove every row of ``part`` (yoyo unmarked it, or it is about to be re-recorded)."""
-    if exists(conn):
-        conn.execute(f"DELETE FROM {STEPS_TABLE} WHERE part = %s", (part,))
-
-
 def _steps(
     conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]
 ) -> list[RecordedStep]:
