@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from yoyo.connections import parse_uri
 from yoyo.migrations import MigrationList, default_migration_table
 
 from tmplmig.database import orphans, runlock
-from tmplmig.database.locking import run_with_lock_discipline
+from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_role_sql
 from tmplmig.database.urls import application_name, connect, ensure_schema, named
 from tmplmig.migrating import record
 from tmplmig.migrating.plan import PartPlan, PartState, part_states, plan_contents
@@ -29,8 +30,8 @@ from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.yoyo_bridge import rendering_for
-from tmplmig.rendering.config import available_envs, duration_seconds
-from tmplmig.rendering.parts import Part, render_all
+from tmplmig.rendering.config import Settings, available_envs, duration_seconds
+from tmplmig.rendering.parts import Part, render_all, render_part
 from tmplmig.reviewing.bundle import (
     build_bundle,
     bundle_contents,
@@ -166,13 +167,12 @@ def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
 
     def run(url: str) -> None:
         with connect(url) as conn:
-            if direction == "apply":
-                for s in steps:
-                    conn.execute(s.apply_sql)
-            else:
-                for s in reversed(steps):
-                    if s.rollback_sql:
-                        conn.execute(s.rollback_sql)
+            for s in steps if direction == "apply" else reversed(steps):
+                statement = s.apply_sql if direction == "apply" else s.rollback_sql
+                if statement:
+                    conn.execute(set_role_sql(s.role))
+                    conn.execute(statement)
+                    conn.execute(RESET_ROLE)
 
     return run
 
@@ -291,16 +291,45 @@ def rollback_to(target: Target, part: str | None = None) -> list[str]:
             return [m.id for m in targets]
 
 
+@dataclass(frozen=True)
+class _AppliedPart:
+    """A part as it was applied: rendered from the config its record holds (today's config
+    where there is no record), and the owner role of that config."""
+
+    part: Part
+    owner: str | None
+
+    @property
+    def id(self) -> str:
+        return self.part.id
+
+
+def _as_applied(target: Target, backend: DatabaseBackend) -> list[_AppliedPart]:
+    """Every part rendered as it was applied, so a rollback after a YAML edit checks the
+    objects that are there, not those today's config names."""
+    rec = record.read(backend.connection)
+    parts = []
+    for part in render_all(target.project, target.config):
+        recorded = rec.parts.get(part.id)
+        if recorded is None or not recorded.settings:
+            parts.append(_AppliedPart(part, None))
+            continue
+        settings = Settings.model_validate(recorded.settings)
+        config = replace(target.config, settings=settings)
+        parts.append(
+            _AppliedPart(render_part(target.project, part.id, config), settings.roles.owner)
+        )
+    return parts
+
+
 def _refuse_blocked_rollback(target: Target, backend: DatabaseBackend, ids: list[str]) -> None:
     """Raise :class:`RollbackBlocked` when anything would stop rolling back ``ids`` part-way."""
     if not ids:
         return
-    parts = render_all(target.project, target.config)
+    parts = _as_applied(target, backend)
+    owner = next((p.owner for p in parts if p.owner), target.config.settings.roles.owner)
     blockers = find_blockers(
-        backend.connection,
-        target.config.settings.roles.owner,
-        parts,
-        [p for p in parts if p.id in ids],
+        backend.connection, owner, [p.part for p in parts], [p.part for p in parts if p.id in ids]
     )
     if blockers:
         raise RollbackBlocked(blockers)
