@@ -18,8 +18,9 @@ from tmplmig.migrating import commands
 from tmplmig.migrating.target import CommandError, for_config
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import LoadedConfig
+from tmplmig.reviewing.bundle import write_bundle
 
-Verb = Literal["apply", "rollback", "status"]
+Verb = Literal["apply", "rollback", "status", "plan"]
 FAILED = "failed"
 MAX_REASON = 200
 
@@ -46,9 +47,17 @@ def _reason(exc: Exception) -> str:
 
 
 def run_tenant(
-    project: Path, config: LoadedConfig, verb: Verb, url: str | None, part: str | None = None
+    project: Path,
+    config: LoadedConfig,
+    verb: Verb,
+    url: str | None,
+    part: str | None = None,
+    out: Path | None = None,
 ) -> TenantOutcome:
-    """Run ``verb`` for one already-checked tenant; any error becomes a failed outcome."""
+    """Run ``verb`` for one already-checked tenant; any error becomes a failed outcome.
+
+    ``plan`` writes each tenant's plan bundle under ``out/<tenant>/`` when ``out`` is given.
+    """
     assert config.tenant is not None and config.placement is not None
     tenant, database = config.tenant, config.placement.target
 
@@ -63,9 +72,21 @@ def run_tenant(
         if verb == "rollback":
             ids = commands.rollback_to(target, part)
             return outcome("rolled back", ", ".join(ids)) if ids else outcome("nothing to do", "")
+        if verb == "plan":
+            contents = commands.plan_of(target)
+            if out is not None and contents:
+                write_bundle(contents, out / tenant)
+            parts = [name.split(".", 1)[0] for name in contents if name != "MANIFEST"]
+            return outcome("planned", ", ".join(parts)) if parts else outcome("up to date", "")
         rows = commands.status_of(target)
         pending = [r.id for r in rows if not r.applied]
-        return outcome("pending", ", ".join(pending)) if pending else outcome("up to date", "")
+        changed = [r.id for r in rows if r.state == "changed"]
+        if pending:
+            return outcome("pending", ", ".join(pending))
+        if changed:
+            return outcome("changed", ", ".join(changed))
+        unrecorded = [r.id for r in rows if r.state == "no record"]
+        return outcome("up to date", f"no record: {', '.join(unrecorded)}" if unrecorded else "")
     except Exception as exc:  # one tenant's failure (any cause) must not stop the others
         return outcome(FAILED, _reason(exc))
 
@@ -78,6 +99,7 @@ def run_all(
     jobs: int = 4,
     url: str | None = None,
     part: str | None = None,
+    out: Path | None = None,
     tenant: str | None = None,
     on_start: Callable[[int], None] = lambda _: None,
     on_done: Callable[[TenantOutcome], None] = lambda _: None,
@@ -106,7 +128,7 @@ def run_all(
     def run_group(group: list[LoadedConfig]) -> list[TenantOutcome]:
         outcomes = []
         for config in group:
-            outcomes.append(run_tenant(project, config, verb, url, part))
+            outcomes.append(run_tenant(project, config, verb, url, part, out))
             with reporting:
                 on_done(outcomes[-1])
         return outcomes
