@@ -167,16 +167,18 @@ def _adopt_unrecorded(
 
 
 def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
-    """Run the recorded apply SQL (or, newest first, the rollback SQL) at a scratch URL."""
+    """Run the recorded apply SQL (or, newest first, the rollback SQL) at a scratch URL, each
+    statement after its recorded guard (roles are cluster-wide: they exist already)."""
     steps = [s for part in sorted(rec.parts) for s in rec.parts[part].steps]
 
     def run(url: str) -> None:
         with connect(url) as conn:
             for s in steps if direction == "apply" else reversed(steps):
-                statement = s.apply_sql if direction == "apply" else s.rollback_sql
-                if statement:
+                g = s.guarded(direction)
+                if g is not None:
                     conn.execute(set_role_sql(s.role))
-                    conn.execute(statement)
+                    if g.guard is None or (conn.execute(g.guard).fetchone() or (False,))[0]:
+                        conn.execute(g.sql)
                     conn.execute(RESET_ROLE)
 
     return run

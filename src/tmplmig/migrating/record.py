@@ -25,7 +25,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from tmplmig.rendering.config import LoadedConfig
-from tmplmig.rendering.parts import Part, Step, config_digest
+from tmplmig.rendering.parts import Guarded, Part, Step, config_digest
 
 STEPS_TABLE = "tmplmig_applied"
 CONFIGS_TABLE = "tmplmig_applied_config"
@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS {STEPS_TABLE} (
     apply_sql text NOT NULL,
     rollback_sql text,
     role text,
+    apply_guard text,
+    rollback_guard text,
     config_digest text NOT NULL,
     env text NOT NULL,
     tenant text,
@@ -59,7 +61,7 @@ CREATE TABLE IF NOT EXISTS {STEPS_TABLE} (
 
 _COLUMNS = (
     "part, step, position, kind, name, apply_sha256, apply_sql, rollback_sql,"
-    " config_digest, env, tenant, row_sha256, applied_at, role"
+    " config_digest, env, tenant, row_sha256, applied_at, role, apply_guard, rollback_guard"
 )
 
 
@@ -99,6 +101,15 @@ class RecordedStep:
     applied_at: datetime
     #: the role the step ran as (``SET ROLE``); None: the deploying login itself
     role: str | None = None
+    #: the guard queries the step's apply and rollback ran after (see ``parts.Guarded``)
+    apply_guard: str | None = None
+    rollback_guard: str | None = None
+
+    def guarded(self, direction: str) -> Guarded | None:
+        """The recorded SQL of ``direction`` with its recorded guard; None when there is none."""
+        sql = self.apply_sql if direction == "apply" else self.rollback_sql
+        guard = self.apply_guard if direction == "apply" else self.rollback_guard
+        return Guarded(sql, guard) if sql else None
 
     def problem(self) -> str | None:
         """Why this row cannot be trusted, or None."""
@@ -181,13 +192,16 @@ class Recorder:
             " VALUES (%(digest)s, %(env)s, %(tenant)s, %(settings)s::jsonb)"
             " ON CONFLICT (digest) DO NOTHING)"
             f" INSERT INTO {STEPS_TABLE} (part, step, position, kind, name, apply_sha256,"
-            " apply_sql, rollback_sql, role, config_digest, env, tenant, row_sha256)"
+            " apply_sql, rollback_sql, role, apply_guard, rollback_guard, config_digest, env,"
+            " tenant, row_sha256)"
             " VALUES (%(part)s, %(step)s, %(position)s, %(kind)s, %(name)s, %(sha)s, %(apply)s,"
-            " %(rollback)s, %(role)s, %(digest)s, %(env)s, %(tenant)s, %(row_sha)s)"
+            " %(rollback)s, %(role)s, %(apply_guard)s, %(rollback_guard)s, %(digest)s, %(env)s,"
+            " %(tenant)s, %(row_sha)s)"
             " ON CONFLICT (part, step) DO UPDATE SET position = EXCLUDED.position,"
             " kind = EXCLUDED.kind, name = EXCLUDED.name, apply_sha256 = EXCLUDED.apply_sha256,"
             " apply_sql = EXCLUDED.apply_sql, rollback_sql = EXCLUDED.rollback_sql,"
-            " role = EXCLUDED.role,"
+            " role = EXCLUDED.role, apply_guard = EXCLUDED.apply_guard,"
+            " rollback_guard = EXCLUDED.rollback_guard,"
             " config_digest = EXCLUDED.config_digest, env = EXCLUDED.env,"
             " tenant = EXCLUDED.tenant, row_sha256 = EXCLUDED.row_sha256, applied_at = now()",
             {
@@ -204,6 +218,8 @@ class Recorder:
                 "apply": step.apply,
                 "rollback": step.rollback,
                 "role": step.role,
+                "apply_guard": dict(step.guards).get("apply"),
+                "rollback_guard": dict(step.guards).get("rollback"),
                 "row_sha": _row_sha256(
                     part, step.identity, apply_sha, step.rollback, self.digest, step.role
                 ),

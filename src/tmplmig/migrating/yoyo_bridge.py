@@ -27,7 +27,7 @@ from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
 from tmplmig.migrating import record
 from tmplmig.rendering.config import Ddl, LoadedConfig, load_config
-from tmplmig.rendering.parts import Guarded, Part, Step, render_part
+from tmplmig.rendering.parts import Part, Step, render_part
 
 logger = logging.getLogger(__name__)
 
@@ -127,17 +127,8 @@ def rolling_back(part: Part, s: Step, position: int, ddl: Ddl) -> StepCallable:
                 break
             if (problem := r.problem()) is not None:
                 raise record.RecordError(problem)
-            if r.rollback_sql:
-                statements = _recorded_rollback(part, r.step, r.rollback_sql)
-                run_with_lock_discipline(conn, statements, ddl, r.name, r.role, part.id)
+            if (undo := r.guarded("rollback")) is not None:
+                run_with_lock_discipline(conn, [undo], ddl, r.name, r.role, part.id)
             record.forget(conn, part.id, [r.step])
 
     return run
-
-
-def _recorded_rollback(part: Part, identity: str, sql: str) -> tuple[Guarded | str, ...]:
-    """The recorded rollback SQL, with today's guard when today's render rolls back the same
-    step with the same text (the record keeps the SQL, not the guard)."""
-    same = (s for s in part.steps if s.identity == identity and s.rollback == sql)
-    rendered = next(same, None)
-    return rendered.rollback_statements if rendered else (sql,)

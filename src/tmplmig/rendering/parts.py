@@ -80,19 +80,20 @@ class Step:
     #: direction -> how the psql bundle carries it, when not ``run``
     psql: tuple[tuple[str, PsqlMode], ...] = ()
 
-    def _guarded(self, direction: str, sql: str) -> Guarded:
+    def guarded(self, direction: str, sql: str) -> Guarded:
+        """``sql`` with the guard and psql mode of this step's ``direction``."""
         return Guarded(sql, dict(self.guards).get(direction), dict(self.psql).get(direction, "run"))
 
     @property
     def apply_statements(self) -> tuple[Guarded, ...]:
         """What applying runs, in order, each as a separate statement."""
-        repair = (self._guarded("repair", self.repair),) if self.repair else ()
-        return (*repair, self._guarded("apply", self.apply))
+        repair = (self.guarded("repair", self.repair),) if self.repair else ()
+        return (*repair, self.guarded("apply", self.apply))
 
     @property
     def rollback_statements(self) -> tuple[Guarded, ...]:
         """What rolling back runs (nothing when the step has no rollback)."""
-        return (self._guarded("rollback", self.rollback),) if self.rollback else ()
+        return (self.guarded("rollback", self.rollback),) if self.rollback else ()
 
     @property
     def scans_table(self) -> bool:
