@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from psycopg import sql
 
-from tmplmig.database.locking import session_settings_sql, set_role_sql
+from tmplmig.database.locking import session_settings_sql
 from tmplmig.migrating.record import (
     ConfigChange,
     PartRecord,
@@ -37,7 +37,14 @@ from tmplmig.migrating.record import (
 )
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, uses_postgres_only_syntax
-from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, BundleFile, manifest_text, psql_text
+from tmplmig.reviewing.bundle import (
+    MANIFEST,
+    STEP_MARK,
+    BundleFile,
+    manifest_text,
+    psql_text,
+    with_role_switches,
+)
 
 State = Literal["pending", "applied", "changed", "no record"]
 #: steps that hold names as text (function bodies, seeded rows): a rename alone does not
@@ -387,16 +394,17 @@ def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
         session_settings_sql(config.settings.ddl),
         "",
     ]
-    body: list[str] = []
-    role: str | None = None
-    for action in plan.actions:
-        if action.role != role:
-            body += [set_role_sql(action.role), ""]
-            role = action.role
-        shown = (psql_text(s) if isinstance(s, Guarded) else s for s in action.statements)
-        body += [f"{STEP_MARK}{action.label}", *shown, ""]
-    if role is not None:
-        body += [set_role_sql(None), ""]
+    body = with_role_switches(
+        (
+            action.role,
+            [
+                f"{STEP_MARK}{action.label}",
+                *(psql_text(s) if isinstance(s, Guarded) else s for s in action.statements),
+                "",
+            ],
+        )
+        for action in plan.actions
+    )
     if not body:
         body = ["-- nothing to run: what changed here follows the renames above", ""]
     elif part.transactional:

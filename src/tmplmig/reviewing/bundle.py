@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -83,6 +84,21 @@ def _shown(statement: Guarded, context: BundleContext) -> str:
     return psql_text(replace(statement, sql=annotate(statement.sql, context)))
 
 
+def with_role_switches(blocks: Iterable[tuple[str | None, list[str]]]) -> list[str]:
+    """The lines of ``blocks`` (each: the role it runs as, its lines), with ``SET ROLE`` where
+    the role changes and ``RESET ROLE`` at the end, as yoyo's step callables switch roles."""
+    lines: list[str] = []
+    current: str | None = None
+    for role, block in blocks:
+        if role != current:
+            lines += [set_role_sql(role), ""]
+            current = role
+        lines += block
+    if current is not None:
+        lines += [set_role_sql(None), ""]
+    return lines
+
+
 def _file_name(part: Part, direction: str) -> str:
     ext = "pgsql" if part.dialect_specific else "sql"
     return f"{part.id}.{ext}" if direction == "apply" else f"{part.id}.rollback.{ext}"
@@ -113,17 +129,13 @@ def _render_file(
         session_settings_sql(config.settings.ddl),
         "",
     ]
-    body: list[str] = []
-    role: str | None = None
+    marked = []
     for s in steps:
         statements = step_statements(s, config.settings.ddl, direction)
         if statements:
-            if s.role != role:
-                body += [set_role_sql(s.role), ""]
-                role = s.role
-            body += [f"{STEP_MARK}{s.name}", *(_shown(g, context) for g in statements), ""]
-    if role is not None:
-        body += [set_role_sql(None), ""]
+            shown = [f"{STEP_MARK}{s.name}", *(_shown(g, context) for g in statements), ""]
+            marked.append((s.role, shown))
+    body = with_role_switches(marked)
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     return "\n".join(header + body)
