@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yoyo import get_backend, read_migrations
+from yoyo import read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
@@ -25,7 +25,7 @@ from tmplmig.bundle import (
 )
 from tmplmig.config import load_config
 from tmplmig.parts import Part, render_all
-from tmplmig.yoyo_glue import selected
+from tmplmig.yoyo_glue import open_backend, selected
 
 if TYPE_CHECKING:
     from tmplmig.lint import Finding
@@ -117,7 +117,7 @@ def _migrations(
         database = target_database(project, env, tenant, url, tenants_checked=tenants_checked)
     target = database if tenant is None else tenants.prepare_tracking(database, tenant)
     with selected(env, tenant):
-        backend = get_backend(target)
+        backend = open_backend(target)
         try:
             with _READING_MIGRATIONS:
                 migrations = read_migrations(str(project / "migrations"))
