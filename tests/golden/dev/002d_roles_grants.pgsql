@@ -44,36 +44,206 @@ REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quara
 
 -- step: privileges of app_readonly in auth
 GRANT USAGE ON SCHEMA "auth" TO "app_readonly";
-GRANT SELECT ON ALL TABLES IN SCHEMA "auth" TO "app_readonly";
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON TABLES TO "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in experiments_v1
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readonly";
-GRANT SELECT ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readonly";
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON TABLES TO "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in production
 GRANT USAGE ON SCHEMA "production" TO "app_readonly";
-GRANT SELECT ON ALL TABLES IN SCHEMA "production" TO "app_readonly";
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON TABLES TO "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in providers
 GRANT USAGE ON SCHEMA "providers" TO "app_readonly";
-GRANT SELECT ON ALL TABLES IN SCHEMA "providers" TO "app_readonly";
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON TABLES TO "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in quarantine
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readonly";
-GRANT SELECT ON ALL TABLES IN SCHEMA "quarantine" TO "app_readonly";
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON TABLES TO "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
@@ -94,36 +264,206 @@ GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readonly";
 
 -- step: privileges of app_readwrite in auth
 GRANT USAGE ON SCHEMA "auth" TO "app_readwrite";
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" TO "app_readwrite";
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in experiments_v1
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readwrite";
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readwrite";
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in production
 GRANT USAGE ON SCHEMA "production" TO "app_readwrite";
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" TO "app_readwrite";
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in providers
 GRANT USAGE ON SCHEMA "providers" TO "app_readwrite";
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" TO "app_readwrite";
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in quarantine
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readwrite";
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" TO "app_readwrite";
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
@@ -144,36 +484,206 @@ GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readwrite";
 
 -- step: privileges of app_admin in auth
 GRANT USAGE, CREATE ON SCHEMA "auth" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "auth" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "auth" TO "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON TABLES TO "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in experiments_v1
 GRANT USAGE, CREATE ON SCHEMA "experiments_v1" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON TABLES TO "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in production
 GRANT USAGE, CREATE ON SCHEMA "production" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "production" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "production" TO "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON TABLES TO "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in providers
 GRANT USAGE, CREATE ON SCHEMA "providers" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "providers" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "providers" TO "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON TABLES TO "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in quarantine
 GRANT USAGE, CREATE ON SCHEMA "quarantine" TO "app_admin";
-GRANT ALL ON ALL TABLES IN SCHEMA "quarantine" TO "app_admin";
-GRANT ALL ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON TABLES TO "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON SEQUENCES TO "app_admin";
 

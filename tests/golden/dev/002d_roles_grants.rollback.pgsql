@@ -30,36 +30,206 @@ REVOKE USAGE ON SCHEMA "audits" FROM "app_admin";
 -- step: privileges of app_admin in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 REVOKE USAGE, CREATE ON SCHEMA "quarantine" FROM "app_admin";
 
 -- step: privileges of app_admin in providers
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 REVOKE USAGE, CREATE ON SCHEMA "providers" FROM "app_admin";
 
 -- step: privileges of app_admin in production
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 REVOKE USAGE, CREATE ON SCHEMA "production" FROM "app_admin";
 
 -- step: privileges of app_admin in experiments_v1
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 REVOKE USAGE, CREATE ON SCHEMA "experiments_v1" FROM "app_admin";
 
 -- step: privileges of app_admin in auth
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
-REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'ALL', relations, 'app_admin');
+    END IF;
+END
+$body$;
 REVOKE USAGE, CREATE ON SCHEMA "auth" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
@@ -80,36 +250,206 @@ REVOKE USAGE ON SCHEMA "audits" FROM "app_readwrite";
 -- step: privileges of app_readwrite in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readwrite";
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in providers
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readwrite";
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" FROM "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "providers" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in production
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readwrite";
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" FROM "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "production" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in experiments_v1
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readwrite";
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readwrite";
 
 -- step: privileges of app_readwrite in auth
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readwrite";
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" FROM "app_readwrite";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'USAGE, SELECT', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readwrite";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readonly
@@ -130,36 +470,206 @@ REVOKE USAGE ON SCHEMA "audits" FROM "app_readonly";
 -- step: privileges of app_readonly in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON TABLES FROM "app_readonly";
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readonly";
-REVOKE SELECT ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readonly";
 
 -- step: privileges of app_readonly in providers
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON TABLES FROM "app_readonly";
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readonly";
-REVOKE SELECT ON ALL TABLES IN SCHEMA "providers" FROM "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "providers" FROM "app_readonly";
 
 -- step: privileges of app_readonly in production
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON TABLES FROM "app_readonly";
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readonly";
-REVOKE SELECT ON ALL TABLES IN SCHEMA "production" FROM "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "production" FROM "app_readonly";
 
 -- step: privileges of app_readonly in experiments_v1
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON TABLES FROM "app_readonly";
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readonly";
-REVOKE SELECT ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readonly";
 
 -- step: privileges of app_readonly in auth
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON TABLES FROM "app_readonly";
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
-REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{S}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
+DO $body$
+DECLARE
+    relations text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+    INTO relations
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
+    IF relations IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
+            'SELECT', relations, 'app_readonly');
+    END IF;
+END
+$body$;
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
 
 -- step: role app_admin
