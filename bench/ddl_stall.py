@@ -27,9 +27,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from tmplmig import commands
-from tmplmig.bundle import MANIFEST, manifest_files
-from tmplmig.cluster import Cluster, throwaway_cluster
+from tmplmig.database.cluster import Cluster, throwaway_cluster
+from tmplmig.migrating import commands
+from tmplmig.reviewing.bundle import MANIFEST, manifest_files
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEED_SQL = PROJECT / "bench" / "seed_002ab.sql"

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tmplmig import commands
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.urls import connect
+from tmplmig.migrating import commands
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +49,7 @@ def main() -> None:
             ("lint (prod)", median_ms(lambda: commands.lint(PROJECT, "prod"), repeat)),
         ]
         with throwaway_cluster() as cluster:
-            with commands.connect(cluster.dsn) as admin:
+            with connect(cluster.dsn) as admin:
                 admin.execute("CREATE DATABASE bench")
             url = cluster.dsn.rsplit("/", 1)[0] + "/bench"
             rows.append(

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tmplmig import commands
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.urls import connect
+from tmplmig.migrating import commands
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -89,11 +90,11 @@ def main() -> None:
     parser.add_argument("--purge-rows", type=int, default=200_000)
     args = parser.parse_args()
     with throwaway_cluster() as cluster:
-        with commands.connect(cluster.dsn) as admin:
+        with connect(cluster.dsn) as admin:
             admin.execute("CREATE DATABASE tmplmig_bench")
         url = cluster.dsn.rsplit("/", 1)[0] + "/tmplmig_bench"
         commands.apply(PROJECT, "dev", url=url)
-        with commands.connect(url) as conn:
+        with connect(url) as conn:
             encryption(conn, args.rows // 10)
             audit_trigger(conn, args.rows)
             purge(conn, args.purge_rows)

@@ -18,11 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from tmplmig import commands, fanout
-from tmplmig.cluster import throwaway_cluster
-from tmplmig.config import load_config
-from tmplmig.parts import render_all
-from tmplmig.tenants import load_tenants
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.urls import connect
+from tmplmig.migrating import fanout
+from tmplmig.migrating.tenants import load_tenants
+from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import render_all
 
 PROJECT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -82,7 +83,7 @@ def bench_apply(count: int) -> None:
     print(f"\napply + roll back {count} tenants in one database (throwaway cluster, dev)")
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster() as cluster:
         project = project_with_tenants(Path(tmp), count)
-        with commands.connect(cluster.dsn) as admin:
+        with connect(cluster.dsn) as admin:
             admin.execute("CREATE DATABASE tmplmig_bench")
         url = cluster.dsn.rsplit("/", 1)[0] + "/tmplmig_bench"
         for verb in ("apply", "status", "rollback"):
@@ -98,7 +99,7 @@ def bench_parallel(count: int, databases: int, jobs: list[int]) -> None:
     print(f"\napply + roll back {count} tenants spread over {databases} databases, by --jobs")
     with throwaway_cluster() as cluster:
         base = cluster.dsn.rsplit("/", 1)[0]
-        with commands.connect(cluster.dsn) as admin:
+        with connect(cluster.dsn) as admin:
             for n in range(databases):
                 admin.execute(f"CREATE DATABASE bench_{n}")
         for job_count in jobs:

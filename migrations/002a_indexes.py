@@ -1,5 +1,8 @@
-"""Rendered from templates/002a_indexes.sql.j2 for the environment in TMPLMIG_ENV."""
+"""Renders templates/002a_indexes.sql.j2 for the environment the caller chooses.
 
-from tmplmig.yoyo_glue import load_part
+tmplmig passes its own choice; plain `yoyo apply` reads $TMPLMIG_ENV (and $TMPLMIG_TENANT).
+"""
+
+from tmplmig.migrating.yoyo_bridge import load_part
 
 __depends__, __transactional__ = load_part(__file__)

@@ -16,22 +16,20 @@ from typing import Any
 
 import psycopg
 import pytest
+from helpers import PROJECT, dsn_for, url_for
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.cluster import throwaway_cluster
 
-PROJECT = Path(__file__).resolve().parent.parent
 DSN_VAR = "TMPLMIG_TEST_DSN"
-#: every migration of the project, in the order yoyo applies them
-ALL_PARTS = [
-    "001_baseline",
-    "002a_indexes",
-    "002b_foreign_keys",
-    "002c_system_tables",
-    "002d_roles_grants",
-    "002e_functions",
-]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``db`` every test that reaches the server through a fixture: ``-m "not db"``
+    then runs the rest without starting a cluster."""
+    for item in items:
+        if "server_dsn" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
 
 
 @pytest.fixture(scope="session")
@@ -43,21 +41,6 @@ def server_dsn() -> Iterator[str]:
         return
     with throwaway_cluster() as cluster:
         yield cluster.dsn
-
-
-def dsn_for(server_dsn: str, dbname: str, **overrides: Any) -> str:
-    """The server DSN pointed at another database (and optionally user/password)."""
-    params = conninfo_to_dict(server_dsn)
-    params.update(dbname=dbname, **overrides)
-    return make_conninfo(**params)
-
-
-def url_for(dsn: str) -> str:
-    """A yoyo URL for a libpq DSN."""
-    p = conninfo_to_dict(dsn)
-    auth = p.get("user", "postgres") + (f":{p['password']}" if p.get("password") else "")
-    host, port = p.get("host", "localhost"), p.get("port", 5432)
-    return f"postgresql+psycopg://{auth}@{host}:{port}/{p['dbname']}"
 
 
 @contextlib.contextmanager

@@ -8,41 +8,19 @@ restore the empty one.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from helpers import manifest_section, run_with_psql
 
-from tmplmig import cli, commands
-from tmplmig.bundle import MANIFEST
-from tmplmig.catalog import difference, snapshot
+from tmplmig import cli
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands
+from tmplmig.reviewing.bundle import MANIFEST
 
 ENV = "staging"
-
-
-def manifest_section(manifest: str, section: str) -> list[tuple[str, str]]:
-    """(sha256, file name) rows of one ``[section]`` of a MANIFEST, in run order."""
-    rows, current = [], None
-    for line in manifest.splitlines():
-        if line.startswith("["):
-            current = line.strip("[]")
-        elif current == section and line and not line.startswith("#"):
-            digest, name = line.split("  ", 1)
-            rows.append((digest, name))
-    return rows
-
-
-def run_with_psql(dsn: str, bundle: Path, section: str) -> None:
-    """What the README tells a DBA to do: each file of a section, in order, stopping on error."""
-    for _, name in manifest_section((bundle / MANIFEST).read_text(), section):
-        subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(bundle / name)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import psycopg
 import pytest
 import yaml
 
-from tmplmig import commands
-from tmplmig.catalog import snapshot
-from tmplmig.config import ConfigError, load_config
+from tmplmig.database.catalog import snapshot
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import ConfigError, load_config
 
 
 def edit(path: Path, change: Any) -> None:

@@ -18,12 +18,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import ALL_PARTS
+from helpers import ALL_PARTS
 
-from tmplmig import commands
-from tmplmig.bundle import MANIFEST, manifest_files
-from tmplmig.catalog import Snapshot, difference, snapshot
-from tmplmig.cluster import find_bindir
+from tmplmig.database.catalog import Snapshot, difference, snapshot
+from tmplmig.database.cluster import find_bindir
+from tmplmig.migrating import commands
+from tmplmig.reviewing.bundle import MANIFEST, manifest_files
 
 INVALID_INDEXES = """
     SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
@@ -187,7 +187,7 @@ def test_apply_waits_politely_behind_a_long_transaction_then_completes(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    caplog.set_level(logging.WARNING, "tmplmig.database.locking")
     dev = sandbox / "config/dev.yaml"
     patient = "ddl:\n  lock_timeout: 100ms\n  lock_retries: 30\n  retry_backoff_ms: 50\n"
     dev.write_text(dev.read_text() + patient)

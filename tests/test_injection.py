@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +18,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from tmplmig import commands
-from tmplmig.bundle import bundle_contents
-from tmplmig.catalog import difference, snapshot
-from tmplmig.config import ConfigError, LoadedConfig, Settings, config_files, merge_layers, validate
-from tmplmig.parts import render_all
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import (
+    ConfigError,
+    LoadedConfig,
+    Settings,
+    config_files,
+    merge_layers,
+    validate,
+)
+from tmplmig.rendering.parts import render_all
+from tmplmig.reviewing.bundle import bundle_contents
 
 SCHEMA_KEYS = ("auth", "experiments", "production", "audits", "providers", "quarantine", "system")
 ROLE_KEYS = ("readonly", "readwrite", "admin")
@@ -151,20 +157,18 @@ HOSTILE_CASES = {
 
 @pytest.mark.parametrize("case", list(HOSTILE_CASES))
 def test_hostile_names_apply_work_and_roll_back_on_the_server(
-    case: str, project: Path, tmp_path: Path, db_url: str, conn: psycopg.Connection[Any]
+    case: str, sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     schema_names, role_names = HOSTILE_CASES[case]
     schemas = dict(zip(SCHEMA_KEYS, schema_names, strict=True))
     roles = dict(zip(ROLE_KEYS, role_names, strict=True))
-    for folder in ("config", "templates", "migrations"):
-        shutil.copytree(project / folder, tmp_path / folder)
-    dev = tmp_path / "config/dev.yaml"
+    dev = sandbox / "config/dev.yaml"
     overlay = yaml.safe_load(dev.read_text())
     overlay.update(schemas=schemas, roles=roles)
     dev.write_text(yaml.safe_dump(overlay))
     before = snapshot(conn)
 
-    commands.apply(tmp_path, "dev", url=db_url)
+    commands.apply(sandbox, "dev", url=db_url)
     present = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
     assert set(schemas.values()) <= present
     created = conn.execute(
@@ -189,5 +193,5 @@ def test_hostile_names_apply_work_and_roll_back_on_the_server(
     purge = sql.Identifier(schemas["system"], "purge_expired")
     assert len(conn.execute(sql.SQL("SELECT * FROM {}(10)").format(purge)).fetchall()) == 6
 
-    commands.rollback(tmp_path, "dev", url=db_url)
+    commands.rollback(sandbox, "dev", url=db_url)
     assert difference(before, snapshot(conn)) == {}

@@ -10,19 +10,22 @@ from typing import Any
 import psycopg
 import pytest
 
-from tmplmig import cli, commands
-from tmplmig.bundle import build_bundle
-from tmplmig.config import load_config
-from tmplmig.lint import RULES, Finding, lint_bundle
-from tmplmig.parts import Part, Step
+from tmplmig import cli
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import Part, Step
+from tmplmig.reviewing.bundle import BundleFile, build_bundle
+from tmplmig.reviewing.lint import RULES, Finding, lint_bundle
 
 TABLE = 'CREATE TABLE IF NOT EXISTS "app"."t" (id int PRIMARY KEY, a int);'
 DROP_TABLE = 'DROP TABLE IF EXISTS "app"."t";'
 LOCK_TIMEOUT = Step("lock timeout", "SET LOCAL lock_timeout = '5s';", None)
 
 
-def lint_steps(project: Path, *steps: Step, lock_timeout: str = "0s") -> list[Finding]:
-    """Lint one part made of ``steps``, rendered into bundle files like any template.
+def example_bundle(
+    project: Path, *steps: Step, lock_timeout: str = "0s"
+) -> tuple[list[Part], list[BundleFile]]:
+    """One part made of ``steps``, rendered into bundle files like any template.
 
     The bundle header sets ``lock_timeout`` from config; by default to 0 (none), so that
     the examples decide whether a lock timeout is in force.
@@ -31,7 +34,23 @@ def lint_steps(project: Path, *steps: Step, lock_timeout: str = "0s") -> list[Fi
     ddl = config.settings.ddl.model_copy(update={"lock_timeout": lock_timeout})
     config = replace(config, settings=config.settings.model_copy(update={"ddl": ddl}))
     part = Part("003_example", "example", True, (), tuple(steps), "templates/003_example.sql.j2")
-    return lint_bundle([part], build_bundle([part], config))
+    return [part], build_bundle([part], config)
+
+
+def lint_steps(project: Path, *steps: Step, lock_timeout: str = "0s") -> list[Finding]:
+    """Lint the bundle of :func:`example_bundle`."""
+    return lint_bundle(*example_bundle(project, *steps, lock_timeout=lock_timeout))
+
+
+def line_in(text: str, needle: str) -> int:
+    """The 1-based number of the first line of ``text`` that contains ``needle``."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def line_of(project: Path, needle: str, *steps: Step) -> int:
+    """Where ``needle`` first appears in the apply file of :func:`example_bundle`."""
+    [apply] = [f.text for f in example_bundle(project, *steps)[1] if f.direction == "apply"]
+    return line_in(apply, needle)
 
 
 def rules(findings: list[Finding]) -> list[tuple[str, int]]:
@@ -49,7 +68,7 @@ def test_a_statement_that_does_not_parse_is_reported_at_its_line(
     bad = "SELECT 1;\nCREATE TABLE app.t (id int,);"
     [finding] = lint_steps(project, Step("table", bad, None))
     assert (finding.file, finding.rule) == ("003_example.sql", "parse-error")
-    assert finding.line == 14  # 9 header lines, BEGIN, blank, marker, then the step's 2nd line
+    assert finding.line == line_of(project, "CREATE TABLE app.t", Step("table", bad, None))
     assert 'syntax error at or near ")"' in finding.message
     with pytest.raises(psycopg.errors.SyntaxError):  # the server agrees
         conn.execute(bad)
@@ -67,8 +86,7 @@ def test_a_rollback_that_does_not_parse_is_reported_in_the_rollback_file(project
 
 
 def test_an_object_whose_rollback_does_not_drop_it_is_reported(project: Path) -> None:
-    findings = lint_steps(
-        project,
+    steps = (
         Step("table", TABLE, 'DROP TABLE IF EXISTS "app"."other";'),
         Step("index", 'CREATE INDEX "i" ON "app"."t" (a);', 'DROP INDEX "other"."i";'),
         Step(
@@ -82,10 +100,11 @@ def test_an_object_whose_rollback_does_not_drop_it_is_reported(project: Path) ->
             "DROP FUNCTION app.f(bigint);",
         ),
     )
+    findings = lint_steps(project, *steps)
     assert [(f.rule, f.line, f.message.split(":")[0]) for f in findings] == [
-        ("missing-rollback", 13, "table app.t"),
-        ("missing-rollback", 16, "index app.i"),
-        ("missing-rollback", 26, "function app.f(int4)"),
+        ("missing-rollback", line_of(project, "CREATE TABLE", *steps), "table app.t"),
+        ("missing-rollback", line_of(project, "CREATE INDEX", *steps), "index app.i"),
+        ("missing-rollback", line_of(project, "CREATE FUNCTION", *steps), "function app.f(int4)"),
     ]
 
 
@@ -116,12 +135,12 @@ def test_an_acknowledged_rule_is_not_reported(project: Path) -> None:
 
 
 def test_index_without_concurrently_on_an_existing_table_is_reported(project: Path) -> None:
-    findings = lint_steps(
-        project,
+    steps = (
         LOCK_TIMEOUT,
         Step("index", 'CREATE INDEX "i" ON "app"."t" (a);', 'DROP INDEX "app"."i";'),
     )
-    assert rules(findings) == [("index-not-concurrent", 16)]
+    findings = lint_steps(project, *steps)
+    assert rules(findings) == [("index-not-concurrent", line_of(project, "CREATE INDEX", *steps))]
     assert findings[0].message.startswith("index i on app.t: builds an index")
 
 
@@ -169,8 +188,9 @@ def test_unsafe_alter_table_on_an_existing_table_is_reported(
     project: Path, rule: str, apply: str, safe: str | None
 ) -> None:
     rollback = "ALTER TABLE app.t DROP CONSTRAINT c;" if " c " in apply else None
-    findings = lint_steps(project, LOCK_TIMEOUT, Step("change", apply, rollback))
-    assert rules(findings) == [(rule, 16)]
+    steps = (LOCK_TIMEOUT, Step("change", apply, rollback))
+    findings = lint_steps(project, *steps)
+    assert rules(findings) == [(rule, line_of(project, apply, *steps))]
     assert RULES[rule] in findings[0].message
     if safe is not None:
         assert lint_steps(project, LOCK_TIMEOUT, Step("change", safe, rollback)) == []
@@ -185,13 +205,17 @@ def test_locking_an_existing_table_without_lock_timeout_is_reported(project: Pat
         "DROP TRIGGER tr ON app.t;",
     )
     [finding] = lint_steps(project, trigger)
-    assert (finding.rule, finding.line) == ("missing-lock-timeout", 13)
+    assert (finding.rule, finding.line) == (
+        "missing-lock-timeout",
+        line_of(project, "CREATE TRIGGER", trigger),
+    )
     assert finding.message.startswith("app.t: locks an existing table")
     assert lint_steps(project, LOCK_TIMEOUT, trigger) == []
     assert lint_steps(project, trigger, lock_timeout="5s") == []  # the bundle header's SET
     turned_off = Step("off", "SET lock_timeout = '0s';", None)
-    assert rules(lint_steps(project, LOCK_TIMEOUT, turned_off, trigger)) == [
-        ("missing-lock-timeout", 19)
+    steps = (LOCK_TIMEOUT, turned_off, trigger)
+    assert rules(lint_steps(project, *steps)) == [
+        ("missing-lock-timeout", line_of(project, "CREATE TRIGGER", *steps))
     ]
 
 
@@ -201,7 +225,9 @@ def test_set_local_lock_timeout_ends_with_its_transaction(project: Path) -> None
         Step("commit", "COMMIT;\nBEGIN;", None),
         Step("fk", "ALTER TABLE app.t VALIDATE CONSTRAINT c;", None),
     ]
-    assert rules(lint_steps(project, *steps)) == [("missing-lock-timeout", 20)]
+    assert rules(lint_steps(project, *steps)) == [
+        ("missing-lock-timeout", line_of(project, "VALIDATE CONSTRAINT", *steps))
+    ]
 
 
 def test_lint_cli_names_env_file_and_line_and_fails(
@@ -217,12 +243,12 @@ def test_lint_cli_names_env_file_and_line_and_fails(
     assert cli.main(["--project", str(sandbox), "lint", "--env", "prod"]) == 1
     out = capsys.readouterr().out.splitlines()
     retype = [line for line in out if "column-type-change" in line]
+    rendered = commands.render_bundle(sandbox, "prod")["002c_system_tables.sql"]
+    line = line_in(rendered, 'ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
     assert retype == [
-        "prod/002c_system_tables.sql:118: column-type-change: audits.audit_log.action: "
+        f"prod/002c_system_tables.sql:{line}: column-type-change: audits.audit_log.action: "
         f"{RULES['column-type-change']} [step: retype]"
     ]
-    lines = (commands.render_bundle(sandbox, "prod")["002c_system_tables.sql"]).split("\n")
-    assert lines[117].startswith('ALTER TABLE "audits"."audit_log" ALTER COLUMN action TYPE')
 
 
 def test_ddl_inside_a_do_block_is_checked_at_its_own_line(project: Path) -> None:
@@ -230,7 +256,6 @@ def test_ddl_inside_a_do_block_is_checked_at_its_own_line(project: Path) -> None
         "SELECT 1;\nDO $x$ BEGIN\n    IF true THEN\n"
         "        ALTER TABLE app.t ADD CONSTRAINT c CHECK (a > 0);\n    END IF;\nEND $x$;"
     )
-    findings = lint_steps(
-        project, LOCK_TIMEOUT, Step("check", block, "ALTER TABLE app.t DROP CONSTRAINT c;")
-    )
-    assert rules(findings) == [("constraint-not-valid", 19)]
+    steps = (LOCK_TIMEOUT, Step("check", block, "ALTER TABLE app.t DROP CONSTRAINT c;"))
+    findings = lint_steps(project, *steps)
+    assert rules(findings) == [("constraint-not-valid", line_of(project, "ADD CONSTRAINT", *steps))]

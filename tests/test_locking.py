@@ -13,11 +13,11 @@ import psycopg
 import pytest
 import yaml
 
-from tmplmig import commands
-from tmplmig.bundle import MANIFEST, STEP_MARK, manifest_files
-from tmplmig.config import ConfigError, Ddl, load_config
-from tmplmig.locking import run_with_lock_discipline
-from tmplmig.parts import render_part
+from tmplmig.database.locking import run_with_lock_discipline
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import ConfigError, Ddl, load_config
+from tmplmig.rendering.parts import render_part
+from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, manifest_files
 
 STEP_LINE = re.compile(f"^{STEP_MARK}.*$", re.MULTILINE)
 QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
@@ -40,7 +40,7 @@ def retries_logged(caplog: pytest.LogCaptureFixture) -> int:
 def test_refused_lock_is_retried_and_the_outer_transaction_survives(
     conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    caplog.set_level(logging.WARNING, "tmplmig.database.locking")
     conn.execute("BEGIN")
     conn.execute("CREATE TABLE made_earlier_in_the_transaction (id integer)")
     threading.Timer(0.5, holder.commit).start()
@@ -56,7 +56,7 @@ def test_refused_lock_is_retried_and_the_outer_transaction_survives(
 def test_retries_are_bounded_and_the_lock_error_surfaces(
     conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    caplog.set_level(logging.WARNING, "tmplmig.database.locking")
     impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10)
 
     with pytest.raises(psycopg.errors.LockNotAvailable):
@@ -74,7 +74,7 @@ def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(
 ) -> None:
     """CREATE INDEX CONCURRENTLY waits for old snapshots under lock_timeout too; a refusal
     leaves an INVALID index, which the retry's repair drops before building again."""
-    caplog.set_level(logging.WARNING, "tmplmig.locking")
+    caplog.set_level(logging.WARNING, "tmplmig.database.locking")
     config = load_config(project, "dev")
     for step in render_part(project, "001_baseline", config).steps:
         conn.execute(step.apply)
@@ -122,7 +122,7 @@ def test_bad_lock_settings_name_file_and_key(
 def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
     project: Path, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, "tmplmig.locking")
+    caplog.set_level(logging.DEBUG, "tmplmig.database.locking")
     commands.apply(project, "prod", url=db_url)
     executed = [r.args[1] for r in caplog.records if r.levelno == logging.DEBUG]
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tmplmig import commands
-from tmplmig.config import load_config
-from tmplmig.parts import render_part
-from tmplmig.sqlrender import RenderError
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import render_part
+from tmplmig.rendering.sqlfilters import RenderError
 
 GOLDEN = Path(__file__).parent / "golden"
 STEPS_WITHOUT_ROLLBACK = ("validate ", "extension ", "revoke PUBLIC ")
@@ -31,7 +31,7 @@ def test_bundle_matches_golden_files(project: Path, env: str) -> None:
 
 def test_render_is_byte_identical_across_processes(project: Path) -> None:
     script = (
-        "import sys, pathlib; from tmplmig import commands\n"
+        "import sys, pathlib; from tmplmig.migrating import commands\n"
         "b = commands.render_bundle(pathlib.Path(sys.argv[1]), 'staging')\n"
         "sys.stdout.write(''.join(k + '\\n' + v for k, v in sorted(b.items())))"
     )

@@ -9,10 +9,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import ALL_PARTS
+from helpers import ALL_PARTS
 
-from tmplmig import cli, commands
-from tmplmig.catalog import difference, snapshot
+from tmplmig import cli
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands
 
 SEED_INDEXES = {
     ("experiments_v1", "idx_experiments_v1_status_created"),
@@ -152,7 +153,7 @@ def test_plain_yoyo_cli_applies_and_rolls_back(
     assert difference(before, snapshot(conn)) == {}
 
 
-def test_yoyo_cli_refuses_to_guess_the_environment(project: Path, db_url: str) -> None:
+def test_yoyo_cli_without_env_says_what_to_set_in_one_line(project: Path, db_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TMPLMIG_ENV"}
     result = subprocess.run(
         ["yoyo", "apply", "--batch", "--database", db_url, str(project / "migrations")],
@@ -161,7 +162,10 @@ def test_yoyo_cli_refuses_to_guess_the_environment(project: Path, db_url: str) -
         capture_output=True,
         text=True,
     )
-    assert result.returncode != 0 and "set TMPLMIG_ENV" in result.stderr
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "tmplmig: set TMPLMIG_ENV (dev, staging, prod, ...) to choose the config to render"
+    ]
 
 
 def test_cli_reports_a_database_failure_in_one_line(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +18,13 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from conftest import dsn_for, url_for
+from helpers import dsn_for, url_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tmplmig import commands
-from tmplmig.config import ConfigError, Settings, load_config
-from tmplmig.parts import render_part
+from tmplmig.migrating import commands
+from tmplmig.rendering.config import ConfigError, Settings, load_config
+from tmplmig.rendering.parts import render_part
 
 GROUPS = ("readonly", "readwrite", "admin")
 NO_GROUP = "no group"
@@ -267,20 +266,17 @@ SWITCHED = {
 @pytest.fixture(params=[{}, SWITCHED], ids=["default_privileges", "switched_privileges"])
 def deployed_with_privileges(
     request: pytest.FixtureRequest,
-    project: Path,
-    tmp_path: Path,
+    sandbox: Path,
     database: str,
     conn: psycopg.Connection[Any],
 ) -> Iterator[Deployment]:
     """The dev config applied from a copy whose ``privileges`` carry the param's changes."""
-    for folder in ("config", "templates", "migrations"):
-        shutil.copytree(project / folder, tmp_path / folder)
-    base = tmp_path / "config/base.yaml"
+    base = sandbox / "config/base.yaml"
     data = yaml.safe_load(base.read_text())
     data["privileges"]["execute"].update(request.param.get("execute", {}))
     data["privileges"].update({k: v for k, v in request.param.items() if k != "execute"})
     base.write_text(yaml.safe_dump(data))
-    yield from deploy(tmp_path, database, conn)
+    yield from deploy(sandbox, database, conn)
 
 
 def test_every_login_can_do_exactly_what_its_role_allows(
@@ -312,13 +308,12 @@ def test_every_login_can_do_exactly_what_its_role_allows(
     ],
 )
 def test_execute_grants_name_known_functions_and_group_roles_only(
-    project: Path, tmp_path: Path, change: dict[str, Any], key_path: tuple[Any, ...], problem: str
+    sandbox: Path, change: dict[str, Any], key_path: tuple[Any, ...], problem: str
 ) -> None:
-    shutil.copytree(project / "config", tmp_path / "config")
-    dev = tmp_path / "config/dev.yaml"
+    dev = sandbox / "config/dev.yaml"
     dev.write_text(dev.read_text() + yaml.safe_dump({"privileges": {"execute": change}}))
     with pytest.raises(ConfigError) as caught:
-        load_config(tmp_path, "dev")
+        load_config(sandbox, "dev")
     assert caught.value.file == str(dev)
     assert caught.value.key_path == ("privileges", "execute", *key_path)
     assert problem in caught.value.problem

@@ -11,13 +11,15 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from conftest import ALL_PARTS, dsn_for, url_for
+from helpers import ALL_PARTS, dsn_for, url_for
 from psycopg import sql
 
-from tmplmig import cli, commands, fanout
-from tmplmig.catalog import Snapshot, difference, snapshot
-from tmplmig.config import ConfigError, load_config
-from tmplmig.tenants import database_url, libpq_url, load_tenants, with_schema
+from tmplmig import cli
+from tmplmig.database.catalog import Snapshot, difference, snapshot
+from tmplmig.database.urls import libpq_url, tenant_placement_url, with_schema
+from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.tenants import load_tenants
+from tmplmig.rendering.config import ConfigError, load_config
 
 
 def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:
@@ -306,14 +308,17 @@ def test_database_url_env_names_the_variable_that_holds_the_url(
     with pytest.raises(commands.CommandError, match="set INITECH_DATABASE_URL"):
         commands.apply(sandbox, "dev", "initech", url="postgresql://unused/x")
     monkeypatch.setenv("INITECH_DATABASE_URL", "postgresql://db.example/initech")
-    assert database_url(config, "postgresql://default/app") == "postgresql://db.example/initech"
+    assert (
+        tenant_placement_url(config, "postgresql://default/app")
+        == "postgresql://db.example/initech"
+    )
 
 
 def test_database_name_replaces_only_the_database_of_the_default_url(sandbox: Path) -> None:
     add_tenant(sandbox, "initech", {"tenant": {"database": "initech"}})
     config = load_config(sandbox, "dev", "initech")
     default = "postgresql+psycopg://u@h:5433/app?options=-c%20lock_timeout%3D5s"
-    assert database_url(config, default) == (
+    assert tenant_placement_url(config, default) == (
         "postgresql+psycopg://u@h:5433/initech?options=-c%20lock_timeout%3D5s"
     )
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_bundle import run_with_psql
+from helpers import run_with_psql
 
-from tmplmig import cli, commands
-from tmplmig.catalog import QUERIES
-from tmplmig.verify import COLUMNS, KEY_COLUMNS
+from tmplmig import cli
+from tmplmig.database.catalog import QUERIES
+from tmplmig.migrating import commands
+from tmplmig.reviewing.verify import COLUMNS, KEY_COLUMNS
 
 ENV = "dev"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from tmplmig import commands
+from tmplmig.migrating import commands
 
 UNINDEXED_FOREIGN_KEYS = """
     SELECT co.conrelid::regclass::text, co.conname

@@ -1,20 +1,22 @@
-"""``tmplmig``: a thin argparse layer over :mod:`tmplmig.commands`."""
+"""``tmplmig``: a thin argparse layer over :mod:`tmplmig.migrating.commands`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 from yoyo.exceptions import BadMigration, LockTimeout
 
-from tmplmig import commands, fanout
-from tmplmig.cluster import ClusterError
-from tmplmig.config import ConfigError, available_envs
-from tmplmig.sqlrender import RenderError
+from tmplmig.database.cluster import ClusterError
+from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.target import CommandError
+from tmplmig.rendering.config import ConfigError
+from tmplmig.rendering.sqlfilters import RenderError
 
-USER_ERRORS = (ConfigError, RenderError, commands.CommandError, ClusterError)
+USER_ERRORS = (ConfigError, RenderError, CommandError, ClusterError)
 #: a migration that failed on the server (yoyo has rolled it back) or could not start
 RUN_ERRORS = (psycopg.Error, BadMigration, LockTimeout)
 
@@ -79,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_all_tenants(args: argparse.Namespace) -> int:
+def _all_tenants(args: argparse.Namespace) -> int:
     """Fan out over every tenant: a progress bar on stderr, a summary table on stdout."""
     from tqdm import tqdm
 
@@ -102,6 +104,7 @@ def _run_all_tenants(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             url=args.database,
             part=getattr(args, "part", None),
+            tenant=args.tenant,
             on_start=start,
             on_done=done,
         )
@@ -112,72 +115,99 @@ def _run_all_tenants(args: argparse.Namespace) -> int:
     return 1 if any(o.failed for o in outcomes) else 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    project: Path = args.project
-    if getattr(args, "all_tenants", False):
-        if args.tenant:
-            raise commands.CommandError("give --tenant or --all-tenants, not both")
-        return _run_all_tenants(args)
-    if args.verb == "render":
-        if args.check:
-            diff = commands.check_render(project, args.env, args.check, args.tenant)
-            sys.stdout.write(diff or f"{args.check}: up to date\n")
-            return 1 if diff else 0
-        if args.out:
-            for path in commands.write_render(project, args.env, args.out, args.tenant):
-                print(path)
-            return 0
-        for name, text in commands.render_bundle(project, args.env, args.tenant).items():
-            if name != "MANIFEST":
-                print(text)
+def _render(args: argparse.Namespace) -> int:
+    if args.check:
+        diff = commands.check_render(args.project, args.env, args.check, args.tenant)
+        sys.stdout.write(diff or f"{args.check}: up to date\n")
+        return 1 if diff else 0
+    if args.out:
+        for path in commands.write_render(args.project, args.env, args.out, args.tenant):
+            print(path)
         return 0
-    if args.verb == "apply":
-        applied = commands.apply(project, args.env, args.tenant, args.database)
-        print("applied: " + (", ".join(applied) or "nothing, already up to date"))
-        return 0
-    if args.verb == "rollback":
-        done = commands.rollback(project, args.env, args.tenant, args.database, args.part)
-        print("rolled back: " + (", ".join(done) or "nothing"))
-        return 0
-    if args.verb == "status":
-        for row in commands.status(project, args.env, args.tenant, args.database):
-            print(f"{'applied' if row.applied else 'pending':8} {row.id}")
-        return 0
-    if args.verb == "verify":
-        problems = commands.verify(project, args.env, args.tenant, args.database)
-        for problem in problems:
-            print(problem)
-        print(f"{len(problems)} problem(s)" if problems else "every expected object is present")
-        return 1 if problems else 0
-    if args.verb == "mark":
-        marked = commands.mark(project, args.env, args.tenant, args.database)
-        print("marked as applied: " + (", ".join(marked) or "nothing, already recorded"))
-        return 0
-    if args.verb == "diff":
-        if len(args.env) != 2:
-            raise commands.CommandError("diff needs --env twice: --env FROM --env TO")
-        text = commands.diff(project, *args.env)
-        sys.stdout.write(text or f"{args.env[0]} and {args.env[1]} render the same SQL\n")
-        return 1 if text else 0
-    if args.verb == "lint":
-        envs = [args.env] if args.env else available_envs(project)
-        findings = [f"{env}/{f}" for env in envs for f in commands.lint(project, env, args.tenant)]
-        for finding in findings:
-            print(finding)
-        print(f"{len(findings)} finding(s)" if findings else f"clean: {', '.join(envs)}")
-        return 1 if findings else 0
-    if args.verb == "demo":
-        from tmplmig.demo import run_demo
+    for name, text in commands.render_bundle(args.project, args.env, args.tenant).items():
+        if name != "MANIFEST":
+            print(text)
+    return 0
 
-        return 0 if run_demo(project, args.env) else 1
-    raise AssertionError(args.verb)
+
+def _apply(args: argparse.Namespace) -> int:
+    if args.all_tenants:
+        return _all_tenants(args)
+    applied = commands.apply(args.project, args.env, args.tenant, args.database)
+    print("applied: " + (", ".join(applied) or "nothing, already up to date"))
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    if args.all_tenants:
+        return _all_tenants(args)
+    done = commands.rollback(args.project, args.env, args.tenant, args.database, args.part)
+    print("rolled back: " + (", ".join(done) or "nothing"))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    if args.all_tenants:
+        return _all_tenants(args)
+    for row in commands.status(args.project, args.env, args.tenant, args.database):
+        print(f"{'applied' if row.applied else 'pending':8} {row.id}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    problems = commands.verify(args.project, args.env, args.tenant, args.database)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)" if problems else "every expected object is present")
+    return 1 if problems else 0
+
+
+def _mark(args: argparse.Namespace) -> int:
+    marked = commands.mark(args.project, args.env, args.tenant, args.database)
+    print("marked as applied: " + (", ".join(marked) or "nothing, already recorded"))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    text = commands.diff(args.project, *args.env)
+    sys.stdout.write(text or f"{args.env[0]} and {args.env[1]} render the same SQL\n")
+    return 1 if text else 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    per_env = commands.lint_envs(args.project, args.env, args.tenant)
+    findings = [f"{env}/{f}" for env, found in per_env.items() for f in found]
+    for finding in findings:
+        print(finding)
+    print(f"{len(findings)} finding(s)" if findings else f"clean: {', '.join(per_env)}")
+    return 1 if findings else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tmplmig.demo import run_demo
+
+    return 0 if run_demo(args.project, args.env) else 1
+
+
+#: verb -> its handler: call the command, print what it returns, give the exit status
+VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "render": _render,
+    "apply": _apply,
+    "rollback": _rollback,
+    "status": _status,
+    "verify": _verify,
+    "mark": _mark,
+    "diff": _diff,
+    "lint": _lint,
+    "demo": _demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tmplmig`` console script."""
     args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        return VERBS[args.verb](args)
     except USER_ERRORS as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tmplmig import commands
-from tmplmig.catalog import difference, snapshot
-from tmplmig.cluster import throwaway_cluster
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.urls import connect
+from tmplmig.migrating import commands
 
 #: kind -> columns of a snapshot row that name the object
 SHOWN = {
@@ -25,10 +26,10 @@ def run_demo(project: Path, env: str = "dev", say: Callable[[str], None] = print
     """Apply and roll back ``env`` on a private cluster; True when the catalog is restored."""
     with throwaway_cluster() as cluster:
         say(f"started a throwaway PostgreSQL cluster on port {cluster.port} ({cluster.bindir})")
-        with commands.connect(cluster.dsn) as admin:
+        with connect(cluster.dsn) as admin:
             admin.execute("CREATE DATABASE tmplmig_demo")
         url = cluster.dsn.rsplit("/", 1)[0] + "/tmplmig_demo"
-        with commands.connect(url) as conn:
+        with connect(url) as conn:
             before = snapshot(conn)
             applied = commands.apply(project, env, url=url)
             say(f"applied for {env}: {', '.join(applied)}")

@@ -1,22 +1,21 @@
 """Check a live database against what the rendered migrations create, object by object.
 
 "Expected" has one source: the same migrations, applied by yoyo to a scratch database on
-the same server and read back with :func:`tmplmig.catalog.snapshot`. The server itself
+the same server and read back with :func:`tmplmig.database.catalog.snapshot`. The server itself
 spells index definitions, ACLs and function settings, so there is no hand-kept object list.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from psycopg import sql
 
-from tmplmig import commands
-from tmplmig.catalog import Snapshot, difference, snapshot
+from tmplmig.database.catalog import Snapshot, difference, snapshot
+from tmplmig.database.urls import connect, with_database
 
 #: snapshot kind -> (singular noun, names of the columns of its rows)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -106,27 +105,27 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Problem]:
     return problems
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+#: runs one migrating verb against the database at a URL; given by the caller, so this module
+#: needs nothing from the migrating layer
+MigrateAt = Callable[[str], object]
 
 
-def expected_objects(project: Path, env: str, tenant: str | None, url: str) -> Snapshot:
+def expected_objects(url: str, apply_at: MigrateAt, rollback_at: MigrateAt) -> Snapshot:
     """What the migrations create: applied to a scratch database beside ``url``, then removed.
 
     The scratch apply is rolled back before its database is dropped, so roles (cluster-wide)
     that only it created do not outlive it. Needs CREATEDB for the connecting role.
     """
     scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
-    scratch_url = _with_database(url, scratch)
-    with commands.connect(url) as admin:
+    scratch_url = with_database(url, scratch)
+    with connect(url) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         try:
-            with commands.connect(scratch_url) as conn:
+            with connect(scratch_url) as conn:
                 before = snapshot(conn)
-                commands.apply(project, env, tenant, scratch_url, at_url=True)
+                apply_at(scratch_url)
                 after = snapshot(conn)
-                commands.rollback(project, env, tenant, scratch_url, at_url=True)
+                rollback_at(scratch_url)
         finally:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
@@ -134,11 +133,11 @@ def expected_objects(project: Path, env: str, tenant: str | None, url: str) -> S
     return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
 
 
-def verify(
-    project: Path, env: str, tenant: str | None = None, url: str | None = None
-) -> list[Problem]:
-    """Problems of the live database at ``url``; empty when it holds every expected object."""
-    live_url = commands.target_database(project, env, tenant, url)
-    with commands.connect(live_url) as conn:
+def check_database(url: str, apply_at: MigrateAt, rollback_at: MigrateAt) -> list[Problem]:
+    """Problems of the live database at ``url``; empty when it holds every expected object.
+
+    ``apply_at``/``rollback_at`` migrate a scratch database on the same server.
+    """
+    with connect(url) as conn:
         live = snapshot(conn)
-    return compare(expected_objects(project, env, tenant, live_url), live)
+    return compare(expected_objects(url, apply_at, rollback_at), live)

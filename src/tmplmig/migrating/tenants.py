@@ -7,19 +7,16 @@ applied for another in the same database.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
-
-from tmplmig.config import ConfigError, KeyPath, LoadedConfig, format_key_path, load_config
-from tmplmig.identifiers import TRACKING_PREFIX
-
-
-class TenantError(Exception):
-    """A tenant's database cannot be reached as configured (e.g. its URL variable is unset)."""
+from tmplmig.rendering.config import (
+    ConfigError,
+    KeyPath,
+    LoadedConfig,
+    format_key_path,
+    load_config,
+)
+from tmplmig.rendering.identifiers import TRACKING_PREFIX
 
 
 def tenant_names(project: Path) -> list[str]:
@@ -71,44 +68,3 @@ def check_distinct(configs: list[LoadedConfig]) -> None:
             claim(("schema", database, name), file, ("schemas", key))
         for key, name in config.settings.roles.model_dump().items():
             claim(("role", name), file, ("roles", key))
-
-
-def database_url(config: LoadedConfig, default_url: str | None) -> str:
-    """The tenant's database URL: its own variable, its database on the default server, or
-    the default itself."""
-    placement = config.placement
-    if placement is not None and placement.database_url_env is not None:
-        url = os.environ.get(placement.database_url_env, "")
-        if not url:
-            raise TenantError(
-                f"tenant {config.tenant}: set {placement.database_url_env} to its database URL"
-            )
-        return url
-    if default_url is None:
-        raise TenantError(f"tenant {config.tenant}: no default database URL")
-    if placement is not None and placement.database is not None:
-        parts = urlsplit(default_url)
-        return urlunsplit(parts._replace(path="/" + placement.database))
-    return default_url
-
-
-def with_schema(url: str, schema: str | None) -> str:
-    """``url`` with yoyo's ``schema`` query parameter set to ``schema``, or removed."""
-    parts = urlsplit(url)
-    query = {k: v for k, v in parse_qsl(parts.query) if k != "schema"}
-    if schema is not None:
-        query["schema"] = schema
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
-
-
-def libpq_url(url: str) -> str:
-    """A yoyo URL as libpq takes it: no driver suffix, no yoyo-only ``schema`` parameter."""
-    return with_schema(url, None).replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def prepare_tracking(url: str, tenant: str) -> str:
-    """Create the tenant's tracking schema if missing; return the yoyo URL that selects it."""
-    schema = tracking_schema(tenant)
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    return with_schema(url, schema)

@@ -17,8 +17,8 @@ from typing import Any
 from pglast import ast, enums, parse_plpgsql
 from pglast.parser import ParseError, parse_sql
 
-from tmplmig.bundle import BundleFile, step_lines
-from tmplmig.parts import Part, Step
+from tmplmig.rendering.parts import Part, Step
+from tmplmig.reviewing.bundle import BundleFile, step_lines
 
 RULES = {
     "parse-error": "does not parse",

@@ -16,8 +16,8 @@ from typing import Any
 
 import jinja2
 
-from tmplmig.config import LoadedConfig
-from tmplmig.sqlrender import RenderError, make_environment, wrap_config
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.sqlfilters import RenderError, make_environment, wrap_config
 
 TEMPLATE_SUFFIX = ".sql.j2"
 PART_ID = re.compile(r"^[0-9]{3}[a-z]?_[a-z0-9_]+$")

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.pq import TransactionStatus
 
-from tmplmig.config import Ddl
+from tmplmig.rendering.config import Ddl
 
 logger = logging.getLogger(__name__)
 

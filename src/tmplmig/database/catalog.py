@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from tmplmig.identifiers import TRACKING_PREFIX
+from tmplmig.rendering.identifiers import TRACKING_PREFIX
 
 USER_SCHEMAS = "n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
 #: yoyo's bookkeeping (its tables, wherever they are, and the tenants' tracking schemas that

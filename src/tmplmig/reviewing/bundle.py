@@ -13,9 +13,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tmplmig.config import LoadedConfig
-from tmplmig.locking import lock_timeout_sql
-from tmplmig.parts import Part, config_digest
+from tmplmig.database.locking import lock_timeout_sql
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import Part, config_digest
 
 MANIFEST = "MANIFEST"
 STEP_MARK = "-- step: "

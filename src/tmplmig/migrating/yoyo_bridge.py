@@ -1,13 +1,15 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
-Each step runs through :func:`tmplmig.locking.disciplined` (lock_timeout, bounded retry).
-Plain ``yoyo apply`` picks the config from ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``);
-tmplmig's own commands set the same choice per thread with :func:`selected`.
+Each step runs through :func:`tmplmig.database.locking.disciplined` (lock_timeout, bounded
+retry). yoyo loads migration files itself, so the config reaches them from outside:
+tmplmig's own commands pass their loaded config with :func:`rendering_for` (per thread);
+plain ``yoyo apply`` names it with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -17,39 +19,40 @@ from yoyo import default_migration_table, step
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
 
-from tmplmig.config import load_config
-from tmplmig.locking import disciplined
-from tmplmig.parts import render_part
+from tmplmig.database.locking import disciplined
+from tmplmig.rendering.config import LoadedConfig, load_config
+from tmplmig.rendering.parts import render_part
 
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
 
-_selection: ContextVar[tuple[str, str | None] | None] = ContextVar(
-    "tmplmig_selection", default=None
-)
+_rendering: ContextVar[LoadedConfig | None] = ContextVar("tmplmig_rendering", default=None)
 
 
 @contextmanager
-def selected(env: str, tenant: str | None = None) -> Iterator[None]:
-    """Render migrations for ``env``/``tenant`` while yoyo loads them in this context."""
-    token = _selection.set((env, tenant))
+def rendering_for(config: LoadedConfig) -> Iterator[None]:
+    """Render migrations for ``config`` while yoyo loads them in this context."""
+    token = _rendering.set(config)
     try:
         yield
     finally:
-        _selection.reset(token)
+        _rendering.reset(token)
 
 
-def current_selection() -> tuple[str, str | None]:
-    """The (environment, tenant) to render: :func:`selected`, else the environment variables."""
-    chosen = _selection.get()
-    if chosen is not None:
-        return chosen
+def config_from_environment(project: Path) -> LoadedConfig:
+    """The config plain ``yoyo`` renders for: ``TMPLMIG_ENV`` and ``TMPLMIG_TENANT``.
+
+    Without ``TMPLMIG_ENV`` this ends the process with one line saying what to set: the
+    only caller is yoyo's own command line, where a traceback would bury it.
+    """
     env = os.environ.get(ENV_VAR, "").strip()
     if not env:
-        raise RuntimeError(
-            f"set {ENV_VAR} (dev, staging, prod, ...) to choose the config to render"
+        print(
+            f"tmplmig: set {ENV_VAR} (dev, staging, prod, ...) to choose the config to render",
+            file=sys.stderr,
         )
-    return env, os.environ.get(TENANT_VAR, "").strip() or None
+        raise SystemExit(2)
+    return load_config(project, env, os.environ.get(TENANT_VAR, "").strip() or None)
 
 
 class Backend(PostgresqlPsycopgBackend):
@@ -100,8 +103,7 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     """
     path = Path(migration_file).resolve()
     project = path.parent.parent
-    env, tenant = current_selection()
-    config = load_config(project, env, tenant)
+    config = _rendering.get() or config_from_environment(project)
     part = render_part(project, path.stem, config)
     ddl = config.settings.ddl
     for s in part.steps:

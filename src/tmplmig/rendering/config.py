@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tmplmig.identifiers import (
+from tmplmig.rendering.identifiers import (
     TRACKING_PREFIX,
     IdentifierError,
     check_identifier,

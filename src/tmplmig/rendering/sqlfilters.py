@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from psycopg import sql
 
-from tmplmig.identifiers import IdentifierError, check_identifier
+from tmplmig.rendering.identifiers import IdentifierError, check_identifier
 
 
 class RenderError(Exception):

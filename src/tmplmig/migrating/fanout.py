@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tmplmig import commands
-from tmplmig.config import LoadedConfig
-from tmplmig.tenants import load_tenants
+from tmplmig.migrating import commands
+from tmplmig.migrating.target import CommandError, for_config
+from tmplmig.migrating.tenants import load_tenants
+from tmplmig.rendering.config import LoadedConfig
 
 Verb = Literal["apply", "rollback", "status"]
 FAILED = "failed"
@@ -49,19 +50,20 @@ def run_tenant(
 ) -> TenantOutcome:
     """Run ``verb`` for one already-checked tenant; any error becomes a failed outcome."""
     assert config.tenant is not None and config.placement is not None
-    env, tenant, database = config.env, config.tenant, config.placement.target
+    tenant, database = config.tenant, config.placement.target
 
     def outcome(state: str, detail: str) -> TenantOutcome:
         return TenantOutcome(tenant, database, state, detail)
 
     try:
+        target = for_config(project, config, url)
         if verb == "apply":
-            ids = commands.apply(project, env, tenant, url, tenants_checked=True)
+            ids = commands.apply_to(target)
             return outcome("applied", ", ".join(ids)) if ids else outcome("up to date", "")
         if verb == "rollback":
-            ids = commands.rollback(project, env, tenant, url, part, tenants_checked=True)
+            ids = commands.rollback_to(target, part)
             return outcome("rolled back", ", ".join(ids)) if ids else outcome("nothing to do", "")
-        rows = commands.status(project, env, tenant, url, tenants_checked=True)
+        rows = commands.status_of(target)
         pending = [r.id for r in rows if not r.applied]
         return outcome("pending", ", ".join(pending)) if pending else outcome("up to date", "")
     except Exception as exc:  # one tenant's failure (any cause) must not stop the others
@@ -76,6 +78,7 @@ def run_all(
     jobs: int = 4,
     url: str | None = None,
     part: str | None = None,
+    tenant: str | None = None,
     on_start: Callable[[int], None] = lambda _: None,
     on_done: Callable[[TenantOutcome], None] = lambda _: None,
 ) -> list[TenantOutcome]:
@@ -83,13 +86,16 @@ def run_all(
 
     Config of all tenants is loaded and checked first: a config error stops everything
     before any database is touched. Then ``on_start`` gets the number of tenants, and
-    ``on_done`` is called once per tenant, from one thread at a time.
+    ``on_done`` is called once per tenant, from one thread at a time. Naming one ``tenant``
+    as well is a contradiction and refused.
     """
+    if tenant is not None:
+        raise CommandError("give --tenant or --all-tenants, not both")
     if jobs < 1:
-        raise commands.CommandError(f"--jobs must be at least 1, got {jobs}")
+        raise CommandError(f"--jobs must be at least 1, got {jobs}")
     configs = load_tenants(project, env)
     if not configs:
-        raise commands.CommandError(f"no tenants: add a file under {project / 'config/tenants'}")
+        raise CommandError(f"no tenants: add a file under {project / 'config/tenants'}")
     groups: dict[str, list[LoadedConfig]] = {}
     for config in configs:
         assert config.placement is not None

@@ -1,0 +1,1 @@
+"""Database: URLs and connections, catalog, throwaway cluster, lock discipline; on rendering."""

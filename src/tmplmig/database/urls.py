@@ -1,0 +1,87 @@
+"""Database URLs and connections: which database a command reaches, spelled for yoyo or libpq.
+
+URLs come from the command line or the environment, never from config files.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from tmplmig.rendering.config import LoadedConfig
+
+DATABASE_URL_VAR = "TMPLMIG_DATABASE_URL"
+YOYO_DRIVER = "postgresql+psycopg://"
+
+
+class UrlError(Exception):
+    """No usable database URL: a variable is unset or does not hold a postgresql:// URL."""
+
+
+def given_database_url() -> str | None:
+    """$TMPLMIG_DATABASE_URL, or None when unset or empty."""
+    return os.environ.get(DATABASE_URL_VAR) or None
+
+
+def yoyo_url(explicit: str | None = None) -> str:
+    """``explicit``, else $TMPLMIG_DATABASE_URL, as yoyo takes it (the psycopg 3 driver)."""
+    url = explicit or given_database_url()
+    if not url:
+        raise UrlError(f"no database: set {DATABASE_URL_VAR} (never put it in config files)")
+    for prefix in (YOYO_DRIVER, "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return YOYO_DRIVER + url.removeprefix(prefix)
+    raise UrlError(f"{DATABASE_URL_VAR} must be a postgresql:// URL")
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointed at the database ``name`` on the same server."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def tenant_placement_url(config: LoadedConfig, default_url: str | None) -> str:
+    """Where the tenant's placement puts it: the URL in its own variable, its database on the
+    default server, or the default URL itself."""
+    placement = config.placement
+    if placement is not None and placement.database_url_env is not None:
+        url = os.environ.get(placement.database_url_env, "")
+        if not url:
+            raise UrlError(
+                f"tenant {config.tenant}: set {placement.database_url_env} to its database URL"
+            )
+        return url
+    if default_url is None:
+        raise UrlError(f"tenant {config.tenant}: no default database URL")
+    if placement is not None and placement.database is not None:
+        return with_database(default_url, placement.database)
+    return default_url
+
+
+def with_schema(url: str, schema: str | None) -> str:
+    """``url`` with yoyo's ``schema`` query parameter set to ``schema``, or removed."""
+    parts = urlsplit(url)
+    query = {k: v for k, v in parse_qsl(parts.query) if k != "schema"}
+    if schema is not None:
+        query["schema"] = schema
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+def libpq_url(url: str) -> str:
+    """A yoyo URL as libpq takes it: no driver suffix, no yoyo-only ``schema`` parameter."""
+    return with_schema(url, None).replace(YOYO_DRIVER, "postgresql://", 1)
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    """An autocommit psycopg connection for a yoyo-style or libpq URL."""
+    return psycopg.connect(libpq_url(url), autocommit=True)
+
+
+def ensure_schema(url: str, schema: str) -> str:
+    """Create ``schema`` if missing; return the yoyo URL that keeps yoyo's tables in it."""
+    with connect(url) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    return with_schema(url, schema)

@@ -1,0 +1,1 @@
+"""Rendering: config, identifiers, SQL filters, templates to paired steps; no other layer."""

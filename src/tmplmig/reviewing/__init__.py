@@ -1,0 +1,1 @@
+"""Reviewing: the psql bundle, its lint, verify of a live database; on database and rendering."""
