@@ -34,6 +34,9 @@ class Step:
     #: run as its own statement before every attempt of ``apply``, to clear what an
     #: interrupted earlier attempt left behind (an INVALID index that IF NOT EXISTS would keep)
     repair: str | None = None
+    #: changes what every tenant of the database shares (an extension): a fan-out applies it
+    #: once per database before tenants run side by side
+    database_wide: bool = False
 
     @property
     def apply_statements(self) -> tuple[str, ...]:
@@ -62,10 +65,17 @@ class Part:
 class _Collector:
     steps: list[Step] = field(default_factory=list)
 
-    def step(self, *name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
+    def step(
+        self,
+        *name: Any,
+        caller: jinja2.runtime.Macro,
+        repair: bool = False,
+        database_wide: bool = False,
+    ) -> str:
         """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
 
-        With ``repair=true`` the body also renders for ``direction == 'repair'``.
+        With ``repair=true`` the body also renders for ``direction == 'repair'``;
+        ``database_wide=true`` marks a step every tenant of a database shares.
         """
         label = " ".join(getattr(n, "value", n) if not isinstance(n, str) else n for n in name)
         apply = str(caller("apply")).strip()
@@ -73,7 +83,7 @@ class _Collector:
         repair_sql = (str(caller("repair")).strip() or None) if repair else None
         if not apply:
             raise RenderError(f"step {label!r} renders no apply SQL")
-        self.steps.append(Step(label, apply, rollback, repair_sql))
+        self.steps.append(Step(label, apply, rollback, repair_sql, database_wide))
         return ""
 
 
@@ -81,8 +91,10 @@ class _Collector:
 _collecting: ContextVar[_Collector] = ContextVar("tmplmig_collecting")
 
 
-def _step(*name: Any, caller: jinja2.runtime.Macro, repair: bool = False) -> str:
-    return _collecting.get().step(*name, caller=caller, repair=repair)
+def _step(
+    *name: Any, caller: jinja2.runtime.Macro, repair: bool = False, database_wide: bool = False
+) -> str:
+    return _collecting.get().step(*name, caller=caller, repair=repair, database_wide=database_wide)
 
 
 def template_context(config: LoadedConfig) -> dict[str, Any]:
