@@ -20,8 +20,11 @@ BEGIN
         RAISE EXCEPTION 'pgcrypto is installed outside schema %; set extensions_schema to its schema',
             'public';
     END IF;
+    IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+        REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+    END IF;
 END
-$body$;REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+$body$;
 
 -- step: function system session_master_key
 CREATE OR REPLACE FUNCTION "system"."session_master_key"()
