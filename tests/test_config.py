@@ -75,6 +75,46 @@ def test_invalid_schema_identifier_is_rejected(sandbox: Path, name: str, problem
     assert problem in err.problem
 
 
+INVISIBLE = {
+    "right-to-left override": "system\u202e",
+    "zero-width space": "system\u200b",
+    "zero-width joiner": "sys\u200dtem",
+    "byte order mark": "\ufeffsystem",
+    "line separator": "sys\u2028tem",
+    "paragraph separator": "sys\u2029tem",
+    "private use": "sys\ue000tem",
+    "unassigned": "sys\u0378tem",
+    "no-break space": "sys\u00a0tem",
+    "ideographic space": "sys\u3000tem",
+}
+
+
+@pytest.mark.parametrize("name", list(INVISIBLE.values()), ids=list(INVISIBLE))
+@pytest.mark.parametrize(
+    "key_path",
+    [("schemas", "system"), ("roles", "admin"), ("sensitive_columns", 0), ("extensions_schema",)],
+)
+def test_invisible_and_format_characters_are_refused_in_every_name(
+    sandbox: Path, name: str, key_path: tuple[str | int, ...]
+) -> None:
+    def put(data: dict[str, Any]) -> None:
+        *parents, last = key_path
+        for key in parents:
+            data = data.setdefault(key, {} if key != "sensitive_columns" else [None])
+        data[last] = name  # type: ignore[index]
+
+    edit(sandbox / "config/staging.yaml", put)
+    err = error_of(sandbox, "staging")
+    assert (err.file, err.key_path) == (str(sandbox / "config/staging.yaml"), key_path)
+    assert f"U+{ord(next(c for c in name if c not in 'system')):04X}" in err.problem
+
+
+def test_visible_unicode_and_ascii_spaces_stay_allowed(sandbox: Path) -> None:
+    names = {"auth": "naïve auth", "system": "名前", "audits": "\u0440\u043e\u0301\u043b\u044c"}
+    edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("schemas", {}).update(names))
+    assert load_config(sandbox, "dev").settings.schemas.model_dump().items() >= names.items()
+
+
 def test_63_byte_identifier_is_accepted(sandbox: Path) -> None:
     edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("schemas", {}).update(auth="a" * 63))
     assert load_config(sandbox, "dev").settings.schemas.auth == "a" * 63

@@ -186,10 +186,11 @@ def test_hostile_names_apply_work_and_roll_back_on_the_server(
     )
     assert audit.fetchall() == [(schemas["auth"], "***")]
     can_read = conn.execute(
-        "SELECT has_table_privilege(%s, %s, 'SELECT')",
-        (roles["readonly"], users.as_string(conn)),
+        "SELECT has_column_privilege(%(r)s, %(t)s, 'email', 'SELECT'),"
+        " has_column_privilege(%(r)s, %(t)s, 'password_hash', 'SELECT')",
+        {"r": roles["readonly"], "t": users.as_string(conn)},
     )
-    assert can_read.fetchone() == (True,)
+    assert can_read.fetchone() == (True, False)
     purge = sql.Identifier(schemas["system"], "purge_expired")
     assert len(conn.execute(sql.SQL("SELECT * FROM {}(10)").format(purge)).fetchall()) == 6
 

@@ -45,11 +45,20 @@ SEED_FUNCTIONS = {
     ("system", "add_encryption_key", ""),
     ("system", "retire_encryption_key", "key_id uuid"),
     ("system", "purge_expired", "batch_size integer"),
+    ("system", "keep_column", ""),
 }
 SEED_TRIGGERS = {
     ("auth.users", "audit_users_changes"),
     ("providers.user_providers", "audit_api_keys_changes"),
     ("experiments_v1.promotions", "audit_promotions_changes"),
+    ("audits.audit_log", "keep_audit_log_occurred_at"),
+    ("experiments_v1.experiments", "keep_experiments_created_at"),
+    ("production.analysis_sessions", "keep_analysis_sessions_created_at"),
+    ("quarantine.quarantined_records", "keep_quarantined_records_quarantined_at"),
+    ("providers.provider_health", "keep_provider_health_checked_at"),
+    ("providers.provider_usage", "keep_provider_usage_usage_date"),
+    ("experiments_v1.evaluations", "keep_evaluations_experiment_id"),
+    ("experiments_v1.promotions", "keep_promotions_experiment_id"),
 }
 SEED_ROLES = {"app_readonly", "app_readwrite", "app_admin"}
 

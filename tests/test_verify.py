@@ -103,9 +103,18 @@ def test_verify_reports_an_unvalidated_foreign_key(
 def test_verify_reports_a_revoked_grant(
     project: Path, migrated: str, conn: psycopg.Connection[Any]
 ) -> None:
-    conn.execute("REVOKE SELECT ON auth.users FROM app_readonly")
+    conn.execute("REVOKE SELECT ON production.projects FROM app_readonly")
     [problem] = reported(project, migrated)
-    assert problem.startswith("table auth.users: different (acl: expected")
+    assert problem.startswith("table production.projects: different (acl: expected")
+    assert "app_readonly=r/" in problem
+
+
+def test_verify_reports_a_revoked_column_grant(
+    project: Path, migrated: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute("REVOKE SELECT (email) ON auth.users FROM app_readonly")
+    [problem] = reported(project, migrated)
+    assert problem.startswith("column auth.users.email: different (acl: expected")
     assert "app_readonly=r/" in problem
 
 

@@ -29,6 +29,12 @@ QUERIES: dict[str, str] = {
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {USER_SCHEMAS}
           AND {NOT_YOYO.format(oid="c.oid")}""",
+    "column_privileges": f"""
+        SELECT n.nspname, c.relname, a.attname, a.attacl::text
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE a.attacl IS NOT NULL AND {USER_SCHEMAS} AND {NOT_YOYO.format(oid="c.oid")}""",
     "indexes": f"""
         SELECT n.nspname, c.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisvalid
         FROM pg_catalog.pg_index i

@@ -143,6 +143,8 @@ class Privileges(_Strict):
 
     readwrite_can_delete: bool
     execute: FunctionExecute
+    #: column of ``sensitive_columns`` -> group roles that may SELECT it; unlisted: none may
+    sensitive_readers: dict[Identifier, ExecutingRoles]
 
 
 class Retention(_Strict):
@@ -313,7 +315,7 @@ def _blame(loc: KeyPath, origin: Mapping[KeyPath, Path], fallback: Path) -> Path
 def validate(data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Path) -> Settings:
     """Validate merged data; raise the first problem as a located ConfigError."""
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc: KeyPath = tuple(err["loc"])
@@ -321,6 +323,12 @@ def validate(data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Pat
         if err["type"] == "missing":
             raise ConfigError(_blame(loc[:-1], origin, fallback), loc, problem) from None
         raise ConfigError(_blame(loc, origin, fallback), loc, problem) from None
+    for column in settings.privileges.sensitive_readers:
+        if column not in settings.sensitive_columns:
+            loc = ("privileges", "sensitive_readers", column)
+            problem = f"column {column!r} is not listed in sensitive_columns"
+            raise ConfigError(_blame(loc, origin, fallback), loc, problem)
+    return settings
 
 
 def _describe(err: Mapping[str, Any]) -> str:

@@ -8,6 +8,10 @@ MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncate
 #: schemas named ``tmplmig_<tenant>`` hold yoyo's tracking tables of a tenant
 TRACKING_PREFIX = "tmplmig_"
 RESERVED_ROLE_NAMES = frozenset({"public", "none", "current_user", "session_user", "current_role"})
+#: Unicode categories a reviewer cannot see or cannot trust to look like what they are:
+#: format (bidi overrides, zero-width), line/paragraph separators, private use, unassigned,
+#: surrogates. Spaces other than U+0020 are refused separately.
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp", "Co", "Cn", "Cs"})
 
 
 class IdentifierError(ValueError):
@@ -25,6 +29,13 @@ def check_identifier(name: str) -> str:
     if any(unicodedata.category(c) == "Cc" for c in name):
         # a line break would end the `-- step:` comment that names it in the review bundle
         raise IdentifierError(f"identifier {name!r} contains a control character")
+    hidden = next((c for c in name if _invisible(c)), None)
+    if hidden is not None:
+        # `system\u200b` reads as `system` in a review; U+202E reverses what follows it
+        raise IdentifierError(
+            f"identifier {name!r} contains the invisible or format character U+{ord(hidden):04X}"
+            f" ({unicodedata.name(hidden, 'unassigned')})"
+        )
     size = len(name.encode("utf-8"))
     if size > MAX_IDENTIFIER_BYTES:
         raise IdentifierError(
@@ -33,6 +44,11 @@ def check_identifier(name: str) -> str:
     if name.lower().startswith("pg_"):
         raise IdentifierError(f"identifier {name!r} uses the reserved prefix 'pg_'")
     return name
+
+
+def _invisible(c: str) -> bool:
+    category = unicodedata.category(c)
+    return category in INVISIBLE_CATEGORIES or (category == "Zs" and c != " ")
 
 
 def check_role_name(name: str) -> str:

@@ -21,6 +21,7 @@ from tmplmig.database.urls import connect, with_database
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "schemas": ("schema", ("name", "acl")),
     "tables": ("table", ("schema", "name", "relkind", "acl")),
+    "column_privileges": ("column", ("schema", "table", "name", "acl")),
     "indexes": ("index", ("schema", "name", "definition", "valid")),
     "constraints": ("constraint", ("schema", "table", "name", "type", "validated", "definition")),
     "functions": (
@@ -35,6 +36,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
 KEY_COLUMNS: dict[str, tuple[int, ...]] = {
     "schemas": (0,),
     "tables": (0, 1),
+    "column_privileges": (0, 1, 2),
     "indexes": (0, 1),
     "constraints": (1, 2),
     "functions": (0, 1, 2),

@@ -2,12 +2,22 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:feeb95ab3e30d2c2c5a6dcf2beefe4afefbcfd1935e1df46db1cdee17551ec21
+-- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
 
 BEGIN;
+
+-- step: default privileges on functions
+DO $body$
+BEGIN
+    IF EXISTS (SELECT 1 FROM "system"."function_defaults_before" WHERE public_execute) THEN
+        ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+    END IF;
+END
+$body$;
+DROP TABLE IF EXISTS "system"."function_defaults_before";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 REVOKE INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" FROM "app_admin";
@@ -27,210 +37,175 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_admin";
 -- step: grant USAGE on "audits" to app_admin
 REVOKE USAGE ON SCHEMA "audits" FROM "app_admin";
 
+-- step: columns hidden from app_admin
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_admin');
+    END LOOP;
+END
+$body$;
+
 -- step: privileges of app_admin in quarantine
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-REVOKE USAGE, CREATE ON SCHEMA "quarantine" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "quarantine" FROM "app_admin";
 
 -- step: privileges of app_admin in providers
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"providers"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-REVOKE USAGE, CREATE ON SCHEMA "providers" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "providers" FROM "app_admin";
 
 -- step: privileges of app_admin in production
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"production"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"production"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-REVOKE USAGE, CREATE ON SCHEMA "production" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "production" FROM "app_admin";
 
 -- step: privileges of app_admin in experiments_v1
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-REVOKE USAGE, CREATE ON SCHEMA "experiments_v1" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_admin";
 
 -- step: privileges of app_admin in auth
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"auth"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-REVOKE USAGE, CREATE ON SCHEMA "auth" FROM "app_admin";
+REVOKE USAGE ON SCHEMA "auth" FROM "app_admin";
 
 -- step: grant SELECT on "system"."connection_pool_settings" to app_readwrite
 REVOKE SELECT ON TABLE "system"."connection_pool_settings" FROM "app_readwrite";
@@ -247,42 +222,55 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readwrite";
 -- step: grant USAGE on "audits" to app_readwrite
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readwrite";
 
+-- step: columns hidden from app_readwrite
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_readwrite');
+    END LOOP;
+END
+$body$;
+
 -- step: privileges of app_readwrite in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -293,37 +281,25 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"providers"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -334,37 +310,25 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCE
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"production"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"production"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -375,37 +339,25 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQU
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -416,37 +368,25 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"auth"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -467,42 +407,55 @@ REVOKE SELECT ON TABLE "audits"."audit_log" FROM "app_readonly";
 -- step: grant USAGE on "audits" to app_readonly
 REVOKE USAGE ON SCHEMA "audits" FROM "app_readonly";
 
+-- step: columns hidden from app_readonly
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', target, 'app_readonly');
+    END LOOP;
+END
+$body$;
+
 -- step: privileges of app_readonly in quarantine
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON TABLES FROM "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
@@ -513,37 +466,25 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON SEQUENCES FROM "
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON TABLES FROM "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"providers"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
@@ -554,37 +495,25 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON SEQUENCES FROM 
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON TABLES FROM "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"production"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"production"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
@@ -595,37 +524,25 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON SEQUENCES F
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON TABLES FROM "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
@@ -636,37 +553,25 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON SEQUENCES FROM "app_r
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON TABLES FROM "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"auth"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('REVOKE %s ON TABLE %s FROM %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;

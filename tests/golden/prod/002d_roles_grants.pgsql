@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
@@ -43,40 +43,33 @@ $body$;
 REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quarantine", "audits", "system" FROM PUBLIC;
 
 -- step: privileges of app_readonly in auth
+REVOKE ALL ON SCHEMA "auth" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "auth" TO "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"auth"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
@@ -84,40 +77,33 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON TABLES TO "app_readonl
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in experiments_v1
+REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
@@ -125,40 +111,33 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON TABLES TO "a
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in production
+REVOKE ALL ON SCHEMA "production" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "production" TO "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"production"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"production"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
@@ -166,40 +145,33 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON TABLES TO "app_r
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in providers
+REVOKE ALL ON SCHEMA "providers" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "providers" TO "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"providers"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
@@ -207,45 +179,70 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON TABLES TO "app_re
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON SEQUENCES TO "app_readonly";
 
 -- step: privileges of app_readonly in quarantine
+REVOKE ALL ON SCHEMA "quarantine" FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_readonly";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readonly";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'SELECT', relations, 'app_readonly');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
     END IF;
 END
 $body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON TABLES TO "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON SEQUENCES TO "app_readonly";
+
+-- step: columns hidden from app_readonly
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readonly');
+        FOR visible IN
+            SELECT a.attname FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = target::regclass AND a.attnum > 0 AND NOT a.attisdropped
+              AND a.attname <> ALL (hidden)
+            ORDER BY a.attnum
+        LOOP
+            EXECUTE pg_catalog.format('GRANT SELECT (%I) ON TABLE %s TO %I', visible, target, 'app_readonly');
+        END LOOP;
+    END LOOP;
+END
+$body$;
 
 -- step: grant USAGE on "audits" to app_readonly
 GRANT USAGE ON SCHEMA "audits" TO "app_readonly";
@@ -263,40 +260,33 @@ GRANT SELECT ON TABLE "system"."retention_policies" TO "app_readonly";
 GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readonly";
 
 -- step: privileges of app_readwrite in auth
+REVOKE ALL ON SCHEMA "auth" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "auth" TO "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"auth"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -304,40 +294,33 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE ON TABLES
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in experiments_v1
+REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -345,40 +328,33 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in production
+REVOKE ALL ON SCHEMA "production" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "production" TO "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"production"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"production"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -386,40 +362,33 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE ON 
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in providers
+REVOKE ALL ON SCHEMA "providers" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "providers" TO "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"providers"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
@@ -427,45 +396,70 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE ON T
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
 
 -- step: privileges of app_readwrite in quarantine
+REVOKE ALL ON SCHEMA "quarantine" FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_readwrite";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readwrite";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'SELECT, INSERT, UPDATE', relations, 'app_readwrite');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
     END IF;
-END
-$body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'USAGE, SELECT', relations, 'app_readwrite');
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
     END IF;
 END
 $body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_readwrite";
+
+-- step: columns hidden from app_readwrite
+DO $body$
+DECLARE
+    hidden name[] := ARRAY['password_hash'];
+    target text;
+    visible name;
+BEGIN
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_readwrite');
+        FOR visible IN
+            SELECT a.attname FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = target::regclass AND a.attnum > 0 AND NOT a.attisdropped
+              AND a.attname <> ALL (hidden)
+            ORDER BY a.attnum
+        LOOP
+            EXECUTE pg_catalog.format('GRANT SELECT (%I) ON TABLE %s TO %I', visible, target, 'app_readwrite');
+        END LOOP;
+    END LOOP;
+END
+$body$;
 
 -- step: grant USAGE on "audits" to app_readwrite
 GRANT USAGE ON SCHEMA "audits" TO "app_readwrite";
@@ -483,209 +477,206 @@ GRANT SELECT ON TABLE "system"."retention_policies" TO "app_readwrite";
 GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readwrite";
 
 -- step: privileges of app_admin in auth
-GRANT USAGE, CREATE ON SCHEMA "auth" TO "app_admin";
+REVOKE ALL ON SCHEMA "auth" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "auth" TO "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"auth"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT ALL ON SEQUENCES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in experiments_v1
-GRANT USAGE, CREATE ON SCHEMA "experiments_v1" TO "app_admin";
+REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "experiments_v1" TO "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT ALL ON SEQUENCES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in production
-GRANT USAGE, CREATE ON SCHEMA "production" TO "app_admin";
+REVOKE ALL ON SCHEMA "production" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "production" TO "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"production"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"production"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT ALL ON SEQUENCES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in providers
-GRANT USAGE, CREATE ON SCHEMA "providers" TO "app_admin";
+REVOKE ALL ON SCHEMA "providers" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "providers" TO "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"providers"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
-DO $body$
-DECLARE
-    relations text;
-BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'ALL', relations, 'app_admin');
-    END IF;
-END
-$body$;
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT ALL ON SEQUENCES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
 
 -- step: privileges of app_admin in quarantine
-GRANT USAGE, CREATE ON SCHEMA "quarantine" TO "app_admin";
+REVOKE ALL ON SCHEMA "quarantine" FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
+GRANT USAGE ON SCHEMA "quarantine" TO "app_admin";
 DO $body$
 DECLARE
-    relations text;
+    tables text;
+    sequences text;
 BEGIN
     SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_class c ON c.oid = d.objid
     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
       AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{r,v,m,f,p}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %I',
-            'ALL', relations, 'app_admin');
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
     END IF;
 END
 $body$;
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT USAGE, SELECT ON SEQUENCES TO "app_admin";
+
+-- step: columns hidden from app_admin
 DO $body$
 DECLARE
-    relations text;
+    hidden name[] := ARRAY['password_hash', 'api_key'];
+    target text;
+    visible name;
 BEGIN
-    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-    INTO relations
-    FROM pg_catalog.pg_depend d
-    JOIN pg_catalog.pg_class c ON c.oid = d.objid
-    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
-      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND c.relkind = ANY ('{S}'::"char"[]);
-    IF relations IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %I',
-            'ALL', relations, 'app_admin');
-    END IF;
+    FOR target IN
+        SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+        WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', target, 'app_admin');
+        FOR visible IN
+            SELECT a.attname FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = target::regclass AND a.attnum > 0 AND NOT a.attisdropped
+              AND a.attname <> ALL (hidden)
+            ORDER BY a.attnum
+        LOOP
+            EXECUTE pg_catalog.format('GRANT SELECT (%I) ON TABLE %s TO %I', visible, target, 'app_admin');
+        END LOOP;
+    END LOOP;
 END
 $body$;
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON TABLES TO "app_admin";
-ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT ALL ON SEQUENCES TO "app_admin";
 
 -- step: grant USAGE on "audits" to app_admin
 GRANT USAGE ON SCHEMA "audits" TO "app_admin";
@@ -704,5 +695,20 @@ GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_admin";
 
 -- step: grant INSERT, UPDATE, DELETE on "system"."connection_pool_settings" to app_admin
 GRANT INSERT, UPDATE, DELETE ON TABLE "system"."connection_pool_settings" TO "app_admin";
+
+-- step: default privileges on functions
+CREATE TABLE IF NOT EXISTS "system"."function_defaults_before" (
+    one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row),
+    public_execute boolean NOT NULL);
+INSERT INTO "system"."function_defaults_before" (public_execute)
+SELECT NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_default_acl d
+    WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+      AND d.defaclnamespace = 0 AND d.defaclobjtype = 'f'
+      AND NOT EXISTS (
+          SELECT 1 FROM pg_catalog.aclexplode(d.defaclacl) a
+          WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
+ON CONFLICT (one_row) DO NOTHING;
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 COMMIT;

@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
@@ -249,6 +249,62 @@ BEGIN
 END
 $body$;
 REVOKE ALL ON FUNCTION "audits"."log_sensitive_operation"() FROM PUBLIC;
+
+-- step: function system keep_column
+CREATE OR REPLACE FUNCTION "system"."keep_column"()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+    IF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
+        RAISE EXCEPTION 'permission denied to change %.%.%: the retention purge relies on it',
+            TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$body$;
+REVOKE ALL ON FUNCTION "system"."keep_column"() FROM PUBLIC;
+
+-- step: trigger keep_audit_log_occurred_at
+CREATE OR REPLACE TRIGGER "keep_audit_log_occurred_at"
+    BEFORE UPDATE OF "occurred_at" ON "audits"."audit_log"
+    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('occurred_at');
+
+-- step: trigger keep_experiments_created_at
+CREATE OR REPLACE TRIGGER "keep_experiments_created_at"
+    BEFORE UPDATE OF "created_at" ON "experiments_v1"."experiments"
+    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('created_at');
+
+-- step: trigger keep_analysis_sessions_created_at
+CREATE OR REPLACE TRIGGER "keep_analysis_sessions_created_at"
+    BEFORE UPDATE OF "created_at" ON "production"."analysis_sessions"
+    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('created_at');
+
+-- step: trigger keep_quarantined_records_quarantined_at
+CREATE OR REPLACE TRIGGER "keep_quarantined_records_quarantined_at"
+    BEFORE UPDATE OF "quarantined_at" ON "quarantine"."quarantined_records"
+    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('quarantined_at');
+
+-- step: trigger keep_provider_health_checked_at
+CREATE OR REPLACE TRIGGER "keep_provider_health_checked_at"
+    BEFORE UPDATE OF "checked_at" ON "providers"."provider_health"
+    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('checked_at');
+
+-- step: trigger keep_provider_usage_usage_date
+CREATE OR REPLACE TRIGGER "keep_provider_usage_usage_date"
+    BEFORE UPDATE OF "usage_date" ON "providers"."provider_usage"
+    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('usage_date');
+
+-- step: trigger keep_evaluations_experiment_id
+CREATE OR REPLACE TRIGGER "keep_evaluations_experiment_id"
+    BEFORE UPDATE OF "experiment_id" ON "experiments_v1"."evaluations"
+    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('experiment_id');
+
+-- step: trigger keep_promotions_experiment_id
+CREATE OR REPLACE TRIGGER "keep_promotions_experiment_id"
+    BEFORE UPDATE OF "experiment_id" ON "experiments_v1"."promotions"
+    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('experiment_id');
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
 GRANT EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) TO "app_readwrite";

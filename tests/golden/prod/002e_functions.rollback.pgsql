@@ -2,7 +2,7 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:8d11cd0439b43756232a90afe98be4df00e0bdb3ce1ea21f05e6459f24e74f52
+-- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
@@ -38,6 +38,33 @@ REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) 
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
 REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM "app_readwrite";
+
+-- step: trigger keep_promotions_experiment_id
+DROP TRIGGER IF EXISTS "keep_promotions_experiment_id" ON "experiments_v1"."promotions";
+
+-- step: trigger keep_evaluations_experiment_id
+DROP TRIGGER IF EXISTS "keep_evaluations_experiment_id" ON "experiments_v1"."evaluations";
+
+-- step: trigger keep_provider_usage_usage_date
+DROP TRIGGER IF EXISTS "keep_provider_usage_usage_date" ON "providers"."provider_usage";
+
+-- step: trigger keep_provider_health_checked_at
+DROP TRIGGER IF EXISTS "keep_provider_health_checked_at" ON "providers"."provider_health";
+
+-- step: trigger keep_quarantined_records_quarantined_at
+DROP TRIGGER IF EXISTS "keep_quarantined_records_quarantined_at" ON "quarantine"."quarantined_records";
+
+-- step: trigger keep_analysis_sessions_created_at
+DROP TRIGGER IF EXISTS "keep_analysis_sessions_created_at" ON "production"."analysis_sessions";
+
+-- step: trigger keep_experiments_created_at
+DROP TRIGGER IF EXISTS "keep_experiments_created_at" ON "experiments_v1"."experiments";
+
+-- step: trigger keep_audit_log_occurred_at
+DROP TRIGGER IF EXISTS "keep_audit_log_occurred_at" ON "audits"."audit_log";
+
+-- step: function system keep_column
+DROP FUNCTION IF EXISTS "system"."keep_column"();
 
 -- step: function audits log_sensitive_operation
 DROP FUNCTION IF EXISTS "audits"."log_sensitive_operation"();
