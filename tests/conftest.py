@@ -1,7 +1,10 @@
 """Shared fixtures: a real PostgreSQL server and a fresh database per test.
 
 The server comes from $TMPLMIG_TEST_DSN (a superuser DSN) when set; otherwise the session
-starts a throwaway cluster from the machine's PostgreSQL binaries.
+starts a throwaway cluster from the machine's PostgreSQL binaries. The superuser only sets
+up and inspects: migrations run as the deploying login docs/ownership.md describes (LOGIN,
+CREATEROLE, CREATEDB for verify; CREATE on the database and on schema public), never as
+a superuser.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import PROJECT, dsn_for, url_for
+from helpers import DEPLOYER, DEPLOYER_PASSWORD, PROJECT, deployer_dsn, dsn_for, url_for
 from psycopg import sql
 
-from tmplmig.database.cluster import throwaway_cluster
+from tmplmig.database.cluster import Cluster, throwaway_cluster
 
 DSN_VAR = "TMPLMIG_TEST_DSN"
 
@@ -32,15 +35,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.db)
 
 
+@contextlib.contextmanager
+def deploying_login(server_dsn: str) -> Iterator[None]:
+    """Create the deploying login for a test session; drop it afterwards."""
+    role = sql.Identifier(DEPLOYER)
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [DEPLOYER]).fetchone():
+            admin.execute(sql.SQL("CREATE ROLE {}").format(role))
+        admin.execute(
+            sql.SQL(
+                "ALTER ROLE {} LOGIN NOSUPERUSER CREATEROLE CREATEDB INHERIT PASSWORD {}"
+            ).format(role, sql.Literal(DEPLOYER_PASSWORD))
+        )
+    yield
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        drop_tmplmig_roles(admin)
+        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+
+
 @pytest.fixture(scope="session")
-def server_dsn() -> Iterator[str]:
-    """Superuser DSN of the server under test."""
-    dsn = os.environ.get(DSN_VAR)
-    if dsn:
-        yield dsn
+def session_cluster() -> Iterator[Cluster | None]:
+    """The throwaway cluster this session started; None when $TMPLMIG_TEST_DSN names a server."""
+    if os.environ.get(DSN_VAR):
+        yield None
         return
     with throwaway_cluster() as cluster:
-        yield cluster.dsn
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def server_dsn(session_cluster: Cluster | None) -> Iterator[str]:
+    """Superuser DSN of the server under test (with the deploying login created)."""
+    dsn = os.environ[DSN_VAR] if session_cluster is None else session_cluster.dsn
+    with deploying_login(dsn):
+        yield dsn
 
 
 @contextlib.contextmanager
@@ -49,6 +77,10 @@ def fresh_database(server_dsn: str) -> Iterator[str]:
     name = f"tmplmig_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'GRANT CREATE ON DATABASE "{name}" TO "{DEPLOYER}"')
+    with psycopg.connect(dsn_for(server_dsn, name), autocommit=True) as admin:
+        # yoyo keeps its tables in the first schema of the search path
+        admin.execute(f'GRANT CREATE ON SCHEMA public TO "{DEPLOYER}"')
     yield dsn_for(server_dsn, name)
     with psycopg.connect(server_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -83,8 +115,8 @@ def drop_tmplmig_roles(admin: psycopg.Connection[Any]) -> None:
 
 @pytest.fixture
 def db_url(database: str) -> str:
-    """The fresh database as a yoyo URL."""
-    return url_for(database)
+    """The fresh database as a yoyo URL of the deploying login."""
+    return url_for(deployer_dsn(database))
 
 
 @pytest.fixture

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tmplmig.reviewing.bundle import MANIFEST
@@ -22,11 +27,22 @@ ALL_PARTS = [
 ]
 
 
+#: the non-superuser LOGIN that runs every migration of the tests, as deployers are told to
+DEPLOYER = "tmplmig_deployer"
+DEPLOYER_PASSWORD = secrets.token_urlsafe(18)
+
+
 def dsn_for(server_dsn: str, dbname: str, **overrides: Any) -> str:
     """The server DSN pointed at another database (and optionally user/password)."""
     params = conninfo_to_dict(server_dsn)
     params.update(dbname=dbname, **overrides)
     return make_conninfo(**params)
+
+
+def deployer_dsn(dsn: str) -> str:
+    """``dsn`` (a database's superuser DSN) as the deploying login."""
+    dbname = conninfo_to_dict(dsn)["dbname"]
+    return dsn_for(dsn, dbname, user=DEPLOYER, password=DEPLOYER_PASSWORD)
 
 
 def url_for(dsn: str) -> str:
@@ -50,11 +66,42 @@ def manifest_section(manifest: str, section: str) -> list[tuple[str, str]]:
 
 
 def run_with_psql(dsn: str, bundle: Path, section: str) -> None:
-    """What the README tells a DBA to do: each file of a section, in order, stopping on error."""
+    """What the README tells a DBA to do: each file of a section, in order, stopping on error,
+    as the deploying login."""
+    login = deployer_dsn(dsn)
     for _, name in manifest_section((bundle / MANIFEST).read_text(), section):
         subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(bundle / name)],
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", login, "-f", str(bundle / name)],
             check=True,
             capture_output=True,
             text=True,
         )
+
+
+def run_tmplmig(project: Path, db_url: str, *args: str) -> subprocess.Popen[str]:
+    """``tmplmig ARGS`` started as its own process, as CI jobs and deploy pods run it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tmplmig.cli", "--project", str(project), *args],
+        env={**os.environ, "TMPLMIG_DATABASE_URL": db_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def poll(conn: psycopg.Connection[Any], query: str, params: Any = None, seconds: float = 30) -> Any:
+    """Repeat ``query`` until it returns a row; that row's first value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = conn.execute(query, params).fetchone()
+        if row:
+            return row[0]
+        time.sleep(0.02)
+    raise AssertionError(f"nothing matched within {seconds} s: {query}")
+
+
+#: what an application writes: a user and an experiment of theirs, in one short transaction
+WRITE_ROWS = """
+    WITH u AS (INSERT INTO auth.users (email)
+               SELECT gen_random_uuid()::text || '@app' FROM generate_series(1, %s) RETURNING id)
+    INSERT INTO experiments_v1.experiments (user_id, name) SELECT id, 'app' FROM u"""

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS
+from helpers import ALL_PARTS, deployer_dsn
 
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.database.cluster import find_bindir
@@ -37,7 +37,8 @@ WAITING_INDEX_BUILD = """
 def run_bundle_by_hand(database: str, project: Path, out: Path, part_ids: list[str]) -> None:
     """What a DBA does: write the review bundle and run parts' apply files with psql."""
     commands.write_render(project, "dev", out)
-    psql = [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database]
+    login = deployer_dsn(database)
+    psql = [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", login]
     for name in manifest_files((out / MANIFEST).read_text(), "apply"):
         if name.partition(".")[0] in part_ids:
             subprocess.run([*psql, "-f", str(out / name)], check=True)

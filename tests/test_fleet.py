@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import url_for
+from helpers import deployer_dsn, url_for
 
 from tmplmig import cli
 from tmplmig.database.catalog import snapshot
@@ -40,18 +40,28 @@ def states(outcomes: list[fanout.TenantOutcome]) -> dict[str, str]:
 def test_tenants_side_by_side_in_one_database_build_the_catalog_one_by_one_builds(
     sandbox: Path, database: str, second_database: str
 ) -> None:
-    project = fleet(sandbox, ["ta", "tb", "tc", "td", "te", "tf"])
-    serial = fanout.run_all(project, "dev", "apply", jobs=1, url=url_for(database))
+    names = ["ta", "tb", "tc", "td", "te", "tf"]
+    project = fleet(sandbox, names)
+    side_by_side = url_for(deployer_dsn(second_database))
+    serial = fanout.run_all(project, "dev", "apply", jobs=1, url=url_for(deployer_dsn(database)))
     started = time.perf_counter()
-    parallel = fanout.run_all(project, "dev", "apply", jobs=4, url=url_for(second_database))
+    parallel = fanout.run_all(project, "dev", "apply", jobs=4, url=side_by_side)
     wall = time.perf_counter() - started
     assert set(states(serial).values()) == set(states(parallel).values()) == {"applied"}
     # tenants overlapped: their own durations add up to more than the whole run took
     assert sum(o.seconds for o in parallel) > wall
     with psycopg.connect(database) as one, psycopg.connect(second_database) as other:
         assert snapshot(one) == snapshot(other)
+        for name in names:  # each tenant's steps ran as its own owner role
+            settings = load_config(project, "dev", name).settings
+            owners = other.execute(
+                "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s)",
+                [list(settings.schemas.model_dump().values())],
+            ).fetchall()
+            assert owners == [(settings.roles.owner,)], name
     # both databases are fresh, so pgcrypto came from the once-per-database step
-    rolled_back = fanout.run_all(project, "dev", "rollback", jobs=4, url=url_for(second_database))
+    rolled_back = fanout.run_all(project, "dev", "rollback", jobs=4, url=side_by_side)
     assert set(states(rolled_back).values()) == {"rolled back"}
 
 

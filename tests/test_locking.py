@@ -20,7 +20,10 @@ from tmplmig.rendering.parts import render_part
 from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, manifest_files
 
 STEP_LINE = re.compile(f"^{STEP_MARK}.*$", re.MULTILINE)
-QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20)
+#: the bundle's role switches: SET ROLE "name"; (group 1: the name) or RESET ROLE; (empty)
+ROLE_LINE = re.compile(r'^(?:SET ROLE "([^"]+)"|RESET ROLE);\n?', re.MULTILINE)
+BOUNDS = {"statement_timeout": "1min", "orphan_wait": "0s"}
+QUICK = Ddl(lock_timeout="100ms", lock_retries=20, retry_backoff_ms=20, **BOUNDS)
 ADD_COLUMN = "ALTER TABLE contended ADD COLUMN added integer"
 
 
@@ -57,7 +60,7 @@ def test_retries_are_bounded_and_the_lock_error_surfaces(
     conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "tmplmig.database.locking")
-    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10)
+    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10, **BOUNDS)
 
     with pytest.raises(psycopg.errors.LockNotAvailable):
         run_with_lock_discipline(conn, [ADD_COLUMN], impatient, "add column")
@@ -95,6 +98,38 @@ def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(
     assert built == [(True,)]
 
 
+@pytest.fixture
+def step_owner(conn: psycopg.Connection[Any]) -> str:
+    """A NOLOGIN role a step may run as (dropped by conftest by its comment)."""
+    conn.execute("CREATE ROLE tmplmig_step_owner NOLOGIN")
+    conn.execute("COMMENT ON ROLE tmplmig_step_owner IS 'tmplmig test login'")
+    conn.execute("GRANT CREATE ON SCHEMA public TO tmplmig_step_owner")
+    return "tmplmig_step_owner"
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["autocommit", "transaction"])
+def test_a_step_runs_as_its_role_and_the_session_is_the_login_again_even_after_a_failure(
+    conn: psycopg.Connection[Any], step_owner: str, in_transaction: bool
+) -> None:
+    login = conn.execute("SELECT current_user").fetchone()
+    if in_transaction:  # as yoyo runs a transactional part: each step inside its savepoint
+        conn.execute("BEGIN")
+        conn.execute("SAVEPOINT yoyo_step")
+    run_with_lock_discipline(
+        conn, ["CREATE TABLE made_by_the_step (x int)"], QUICK, "ok", step_owner
+    )
+    assert conn.execute("SELECT current_user").fetchone() == login
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        run_with_lock_discipline(conn, ["SELECT 1 / 0"], QUICK, "fails", step_owner)
+    if in_transaction:
+        conn.execute("ROLLBACK TO SAVEPOINT yoyo_step")
+    assert conn.execute("SELECT current_user").fetchone() == login
+    if in_transaction:
+        conn.execute("COMMIT")
+    owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_the_step'")
+    assert owner.fetchall() == ([] if in_transaction else [(step_owner,)])
+
+
 @pytest.mark.parametrize(
     ("key", "value", "problem"),
     [
@@ -102,6 +137,8 @@ def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(
         ("lock_retries", "3", "valid integer"),
         ("retry_backoff_ms", 0, "greater than or equal to 1"),
         ("lock_timeout", "5 seconds", "should match pattern"),
+        ("statement_timeout", 0, "valid string"),
+        ("orphan_wait", "1h", "should match pattern"),
     ],
 )
 def test_bad_lock_settings_name_file_and_key(
@@ -124,11 +161,24 @@ def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
 ) -> None:
     caplog.set_level(logging.DEBUG, "tmplmig.database.locking")
     commands.apply(project, "prod", url=db_url)
-    executed = [r.args[1] for r in caplog.records if r.levelno == logging.DEBUG]
+    executed = [r.args[1:] for r in caplog.records if r.levelno == logging.DEBUG]
 
     bundle = commands.render_bundle(project, "prod")
     files = [bundle[name] for name in manifest_files(bundle[MANIFEST], "apply")]
-    steps = [chunk for text in files for chunk in re.split(STEP_LINE, text)[1:]]
-    shown = [chunk.strip().removesuffix("COMMIT;").strip() for chunk in steps]
-    assert len(shown) > 100 and "\n".join(executed) == "\n".join(shown)
+    shown: list[tuple[str, str | None]] = []  # each step's SQL and the role the file runs it as
+    for text in files:
+        header, *chunks = re.split(STEP_LINE, text)
+        role = ([None, *ROLE_LINE.findall(header)][-1]) or None
+        for chunk in chunks:
+            shown.append((ROLE_LINE.sub("", chunk).strip().removesuffix("COMMIT;").strip(), role))
+            role = ([role, *ROLE_LINE.findall(chunk)][-1]) or None
+    assert len(shown) > 100 and {r for _, r in shown} == {None, "app_owner"}
+    remaining = iter(executed)
+    for text, role in shown:  # a step may run two statements (a repair, then the apply)
+        ran: list[str] = []
+        while "\n".join(ran) != text:
+            statement, ran_as = next(remaining)
+            assert ran_as == role, statement
+            ran.append(statement)
+    assert next(remaining, None) is None
     assert all(text.count("SET lock_timeout = '2s';") == 1 for text in files)

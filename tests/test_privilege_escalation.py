@@ -16,12 +16,13 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import dsn_for, url_for
+from helpers import deployer_dsn, dsn_for, url_for
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from test_security import GROUPS, PLAINTEXT, Deployment, attempt, create_login, deploy
 
 from tmplmig.database.catalog import snapshot
+from tmplmig.database.locking import set_role_sql
 from tmplmig.migrating import commands
 from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.parts import render_part
@@ -324,6 +325,7 @@ def test_reapplying_the_grants_over_an_older_grant_of_all_leaves_exactly_the_lis
     """An earlier apply gave admin ALL and CREATE; running 002d again takes the rest away."""
     commands.apply(project, "dev", url=db_url)
     expected = snapshot(conn)
+    conn.execute("SET ROLE app_owner")  # the older apply granted as the owner, as steps run
     for schema in ("auth", "experiments_v1", "production", "providers", "quarantine"):
         conn.execute(
             f"GRANT USAGE, CREATE ON SCHEMA {schema} TO app_admin;"
@@ -331,11 +333,13 @@ def test_reapplying_the_grants_over_an_older_grant_of_all_leaves_exactly_the_lis
             f" GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO app_admin;"
             f" ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON TABLES TO app_admin"
         )
+    conn.execute("RESET ROLE")
     assert snapshot(conn) != expected
     part = render_part(project, "002d_roles_grants", load_config(project, "dev"))
     with conn.transaction():
         for step in part.steps:
-            conn.execute(step.apply)
+            conn.execute(set_role_sql(step.role) + step.apply)
+        conn.execute("RESET ROLE")
     assert snapshot(conn) == expected
 
 
@@ -586,7 +590,7 @@ def test_sensitive_readers_grant_a_column_and_roll_back_to_the_same_catalog(
         " WHERE shobj_description(oid, 'pg_authid') = 'tmplmig test login'"
     ).fetchall():
         conn.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE {0}").format(sql.Identifier(login)))
-    commands.rollback(sandbox, "dev", url=url_for(database))
+    commands.rollback(sandbox, "dev", url=url_for(deployer_dsn(database)))
     after = snapshot(conn)
     assert {k: before[k] ^ after[k] for k in before if before[k] != after[k]} == {}
 
@@ -619,21 +623,27 @@ def test_functions_the_owner_creates_later_are_executable_by_no_app_role(
     deployed: Deployment,
 ) -> None:
     schemas = [*deployed.settings.schemas.model_dump().values()]
+    owner = sql.Identifier(owner_of(deployed, "auth.users"))
+    deployed.admin.execute(sql.SQL("SET ROLE {}").format(owner))  # as a later migration would
     for schema in schemas:
         deployed.admin.execute(
             sql.SQL("CREATE FUNCTION {}() RETURNS int LANGUAGE sql AS 'SELECT 1'").format(
                 sql.Identifier(schema, "later")
             )
         )
+    deployed.admin.execute("RESET ROLE")
     calls = [sql.SQL("SELECT {}()").format(sql.Identifier(s, "later")).as_string(None)
              for s in schemas]  # fmt: skip
     groups = list(deployed.logins)  # the app's groups and a login in none (PUBLIC)
     assert allowed(deployed, calls, groups=groups) == {group: [] for group in groups}
 
 
+#: the owner role's default privileges; it exists before apply here (an owner role made by
+#: hand is used as it is, and kept on rollback), so they can be compared before and after
+OWNER = "app_owner"
 DEFAULT_ACL = (
     "SELECT defaclnamespace, defaclobjtype, defaclacl::text FROM pg_default_acl"
-    " WHERE defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+    f" WHERE defaclrole = '{OWNER}'::regrole"
 )
 
 
@@ -641,9 +651,9 @@ DEFAULT_ACL = (
     "earlier",
     [
         [],
-        ["ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"],
+        ["ALTER DEFAULT PRIVILEGES FOR ROLE app_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"],
         ["CREATE ROLE {caller}", "COMMENT ON ROLE {caller} IS 'created by tmplmig'",
-         "ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO {caller}"],
+         "ALTER DEFAULT PRIVILEGES FOR ROLE app_owner GRANT EXECUTE ON FUNCTIONS TO {caller}"],
     ],
     ids=["built_in_defaults", "public_already_revoked", "another_role_granted"],
 )  # fmt: skip
@@ -651,6 +661,8 @@ def test_rollback_restores_the_owners_function_defaults_exactly(
     project: Path, db_url: str, conn: psycopg.Connection[Any], earlier: list[str]
 ) -> None:
     caller = f"tmplmig_t_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"CREATE ROLE {OWNER} NOLOGIN")
+    conn.execute(f"COMMENT ON ROLE {OWNER} IS 'tmplmig test login'")  # conftest drops it
     for statement in earlier:
         conn.execute(statement.format(caller=caller))
     before = set(conn.execute(DEFAULT_ACL).fetchall())
@@ -665,5 +677,6 @@ def test_rollback_restores_the_owners_function_defaults_exactly(
     assert conn.execute(
         "SELECT has_function_privilege('public', 'pg_temp.later()', 'EXECUTE')"
     ).fetchone() == (False,)
+    conn.execute("DROP FUNCTION pg_temp.later()")  # the owner's: the rollback would refuse
     commands.rollback(project, "dev", url=db_url)
     assert set(conn.execute(DEFAULT_ACL).fetchall()) == before

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import dsn_for, url_for
+from helpers import deployer_dsn, dsn_for, url_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -100,7 +100,7 @@ class Deployment:
 def deploy(project: Path, database: str, admin: psycopg.Connection[Any]) -> Iterator[Deployment]:
     """Apply ``project``'s dev config, make one key and one ciphertext, log in once per group."""
     settings = load_config(project, "dev").settings
-    commands.apply(project, "dev", url=url_for(database))
+    commands.apply(project, "dev", url=url_for(deployer_dsn(database)))
     master_key = secrets.token_hex(32)
     set_master_key(admin, master_key)
     key_id = admin.execute("SELECT system.add_encryption_key()").fetchone()[0]
@@ -285,13 +285,15 @@ def test_every_login_can_do_exactly_what_its_role_allows(
     deployed_with_privileges: Deployment,
 ) -> None:
     d = deployed_with_privileges
-    for schema_key in DATA_SCHEMAS:  # tables the migration owner creates later get the grants
+    d.admin.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(d.settings.roles.owner)))
+    for schema_key in DATA_SCHEMAS:  # tables the owner role creates later get the grants
         schema = getattr(d.settings.schemas, schema_key)
         d.admin.execute(
             sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, note text)").format(
                 sql.Identifier(schema, LATER_TABLE)
             )
         )
+    d.admin.execute("RESET ROLE")
     tables = app_tables(d)
     assert sum(table == LATER_TABLE for _, _, table in tables) == len(DATA_SCHEMAS)
     expected = expected_matrix(d.settings, tables)
@@ -601,14 +603,15 @@ def test_purge_refuses_a_batch_size_below_one(deployed: Deployment) -> None:
 def test_rollback_keeps_a_role_still_used_elsewhere_and_says_why(
     project: Path, server_dsn: str, database: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", url=url_for(database))
+    url = url_for(deployer_dsn(database))
+    commands.apply(project, "dev", url=url)
     other = f"tmplmig_other_{uuid.uuid4().hex[:8]}"
     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
     try:
         with psycopg.connect(dsn_for(server_dsn, other), autocommit=True) as elsewhere:
             elsewhere.execute("CREATE TABLE shared_report (x int)")
             elsewhere.execute("GRANT SELECT ON shared_report TO app_readonly")
-        assert commands.rollback(project, "dev", url=url_for(database))[-1] == "001_baseline"
+        assert commands.rollback(project, "dev", url=url)[-1] == "001_baseline"
         roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname ~ '^app_'")}
         assert roles == {"app_readonly"}
 

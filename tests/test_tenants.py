@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import ALL_PARTS, dsn_for, url_for
+from helpers import ALL_PARTS, DEPLOYER, deployer_dsn, dsn_for, url_for
 from psycopg import sql
 
 from tmplmig import cli
@@ -230,10 +230,11 @@ def test_a_tenants_roles_cannot_read_another_tenants_schemas(
 
 
 def test_plain_yoyo_applies_one_tenant_with_its_tracking_schema(
-    project: Path, db_url: str, conn: psycopg.Connection[Any]
+    project: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     """What README documents for `yoyo apply`: create the schema, pass it as ?schema=."""
-    conn.execute("CREATE SCHEMA IF NOT EXISTS tmplmig_globex")
+    with psycopg.connect(deployer_dsn(database), autocommit=True) as deployer:
+        deployer.execute("CREATE SCHEMA IF NOT EXISTS tmplmig_globex")
     env = {
         **os.environ,
         "TMPLMIG_ENV": "dev",
@@ -271,6 +272,11 @@ def test_a_failing_tenant_is_reported_and_a_rerun_finishes_only_it(
 
         with psycopg.connect(server_dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(missing)))
+            admin.execute(
+                sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+                    sql.Identifier(missing), sql.Identifier(DEPLOYER)
+                )
+            )
         outcomes = fanout.run_all(sandbox, "dev", "apply", jobs=2, url=db_url)
         assert [(o.tenant, o.state) for o in outcomes] == [
             ("acme", "up to date"),
@@ -280,7 +286,7 @@ def test_a_failing_tenant_is_reported_and_a_rerun_finishes_only_it(
         status_argv = ["--project", str(sandbox), "status", "--env", "dev", "--all-tenants"]
         assert cli.main([*status_argv, "--database", db_url]) == 0
         assert "3 tenants: 3 up to date" in capsys.readouterr().out
-        lost_url = url_for(dsn_for(server_dsn, missing))
+        lost_url = url_for(deployer_dsn(dsn_for(server_dsn, missing)))
         assert all(s.applied for s in commands.status(sandbox, "dev", "lost", url=lost_url))
     finally:
         with psycopg.connect(server_dsn, autocommit=True) as admin:
@@ -328,11 +334,15 @@ def test_a_tenant_failing_mid_migration_keeps_its_earlier_parts_and_resumes(
 ) -> None:
     """A conflicting object: initech's experiments table exists without a status column."""
     add_tenant(sandbox, "initech", {})
-    conn.execute("CREATE SCHEMA initech_experiments_v1")
+    conn.execute("CREATE ROLE initech_app_owner NOLOGIN")  # the tenant's owner, made by hand
+    conn.execute("COMMENT ON ROLE initech_app_owner IS 'tmplmig test login'")
+    conn.execute("CREATE SCHEMA initech_experiments_v1 AUTHORIZATION initech_app_owner")
+    conn.execute("SET ROLE initech_app_owner")
     conn.execute(
         "CREATE TABLE initech_experiments_v1.experiments (id uuid PRIMARY KEY,"
         " user_id uuid NOT NULL, name text NOT NULL, created_at timestamptz)"
     )
+    conn.execute("RESET ROLE")
     first = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "apply", url=db_url)}
     assert (first["acme"].state, first["globex"].state) == ("applied", "applied")
     assert first["initech"].failed and 'column "status" does not exist' in first["initech"].detail

@@ -11,9 +11,8 @@ import pytest
 from helpers import run_with_psql
 
 from tmplmig import cli
-from tmplmig.database.catalog import QUERIES
+from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
 from tmplmig.migrating import commands
-from tmplmig.reviewing.verify import COLUMNS, KEY_COLUMNS
 
 ENV = "dev"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,9 @@ import psycopg
 from yoyo.exceptions import BadMigration, LockTimeout
 
 from tmplmig.database.cluster import ClusterError
+from tmplmig.database.interrupts import Interrupted, interruptible
 from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.rollback_guard import RollbackBlocked
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout, parse_canary
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.config import ConfigError
@@ -105,6 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     lint = verb("lint", "check the rendered SQL: syntax, rollbacks, unsafe DDL", env=False)
     lint.add_argument("--env", help="one environment (default: every config/<env>.yaml)")
     lint.add_argument("--tenant", help="tenant file under config/tenants/")
+    new = verb("new", "start a migration: migrations/NNN_NAME.py and its template", env=False)
+    new.add_argument("name", metavar="NAME", help="lower case, digits and _ (e.g. add_widgets)")
+    new.add_argument(
+        "--non-transactional",
+        action="store_true",
+        help="run each step on its own (needed for concurrent index builds, NOT VALID checks)",
+    )
+    new.add_argument("--depends", metavar="PART", help="the part it follows (default: the latest)")
     demo = verb("demo", "apply and roll back on a throwaway local cluster", env=False)
     demo.add_argument("--env", default="dev")
     return parser
@@ -232,6 +243,12 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+def _new(args: argparse.Namespace) -> int:
+    for path in commands.new(args.project, args.name, not args.non_transactional, args.depends):
+        print(path)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from tmplmig.demo import run_demo
 
@@ -248,6 +265,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
     "mark": _mark,
     "diff": _diff,
     "lint": _lint,
+    "new": _new,
     "demo": _demo,
 }
 
@@ -255,14 +273,37 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tmplmig`` console script."""
     args = _parser().parse_args(argv)
+    log = logging.getLogger("tmplmig")
+    to_stderr = logging.StreamHandler(sys.stderr)
+    to_stderr.setFormatter(logging.Formatter("tmplmig: %(message)s"))
+    log.addHandler(to_stderr)  # server notices and lock retries, as they happen
+    log.setLevel(logging.INFO)
     try:
-        return VERBS[args.verb](args)
+        with interruptible():
+            return VERBS[args.verb](args)
+    except Interrupted as exc:
+        print(
+            f"tmplmig: {args.verb} interrupted by {exc} {exc.where}: its statement was cancelled"
+            f" on the server and the lock released; run {args.verb} again to finish",
+            file=sys.stderr,
+        )
+        return exc.exit_code
     except USER_ERRORS as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2
+    except RollbackBlocked as exc:
+        print(
+            "tmplmig: rollback refused, nothing was changed; these would stop it part-way:",
+            file=sys.stderr,
+        )
+        for blocker in exc.blockers:
+            print(f"  {blocker}", file=sys.stderr)
+        return 1
     except RUN_ERRORS as exc:
         print(f"tmplmig: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        log.removeHandler(to_stderr)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ from typing import Any
 
 import psycopg
 
+from tmplmig.database.runlock import GUARD
 from tmplmig.rendering.identifiers import TRACKING_PREFIX
 
 USER_SCHEMAS = "n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
-#: yoyo's bookkeeping (its tables, wherever they are, and the tenants' tracking schemas that
-#: hold them) is not part of what a migration creates or drops.
+#: yoyo's bookkeeping (its tables, wherever they are, the tenants' tracking schemas that hold
+#: them, and the guard on its lock) is not part of what a migration creates or drops.
 NOT_YOYO = (
     "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class y WHERE y.oid = {oid}"
     " AND y.relname IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock'))"
@@ -19,6 +20,9 @@ NOT_TRACKING = f"NOT pg_catalog.starts_with(n.nspname, '{TRACKING_PREFIX}')"
 NOT_EXTENSION_MEMBER = (
     "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
 )
+
+#: FirstNormalObjectId: objects below it (and their comments) come with PostgreSQL itself
+FIRST_USER_OID = 16384
 
 QUERIES: dict[str, str] = {
     "schemas": f"""
@@ -51,11 +55,13 @@ QUERIES: dict[str, str] = {
         SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
                p.prosecdef, p.proconfig::text, p.proacl::text, pg_catalog.md5(p.prosrc)
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}""",
-    "triggers": """
+        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}
+          AND p.proname <> '{GUARD}'""",
+    "triggers": f"""
         SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled::text,
                pg_catalog.pg_get_triggerdef(t.oid)
-        FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal""",
+        FROM pg_catalog.pg_trigger t
+        WHERE NOT t.tgisinternal AND {NOT_YOYO.format(oid="t.tgrelid")}""",
     "roles": """
         SELECT r.rolname, r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'""",
     "default_privileges": """
@@ -63,9 +69,63 @@ QUERIES: dict[str, str] = {
                d.defaclacl::text
         FROM pg_catalog.pg_default_acl d
         LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace""",
+    "columns": f"""
+        SELECT n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+               a.attnotnull, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm')
+          AND {USER_SCHEMAS} AND {NOT_YOYO.format(oid="c.oid")}""",
+    "comments": f"""
+        SELECT pg_catalog.pg_describe_object(ds.classoid, ds.objoid, ds.objsubid), ds.description
+        FROM pg_catalog.pg_description ds
+        WHERE ds.classoid <> 'pg_catalog.pg_extension'::regclass
+          AND {NOT_EXTENSION_MEMBER.format(oid="ds.objoid")}
+          AND ds.objoid >= {FIRST_USER_OID}""",
+}
+#: snapshot kind -> (singular noun, names of the columns of its rows)
+COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "schemas": ("schema", ("name", "acl")),
+    "tables": ("table", ("schema", "name", "relkind", "acl")),
+    "column_privileges": ("column", ("schema", "table", "name", "acl")),
+    "indexes": ("index", ("schema", "name", "definition", "valid")),
+    "constraints": ("constraint", ("schema", "table", "name", "type", "validated", "definition")),
+    "functions": (
+        "function",
+        ("schema", "name", "arguments", "security definer", "settings", "acl", "body md5"),
+    ),
+    "triggers": ("trigger", ("table", "name", "enabled", "definition")),
+    "roles": ("role", ("name", "can login")),
+    "default_privileges": ("default privileges", ("role", "schema", "object type", "acl")),
+    "columns": ("column definition", ("schema", "table", "name", "type", "not null", "default")),
+    "comments": ("comment on", ("object", "text")),
+}
+#: snapshot kind -> the columns that name one object (the rest describe it); verify matches
+#: expected and live rows by these, the demo lists objects by them
+KEY_COLUMNS: dict[str, tuple[int, ...]] = {
+    "schemas": (0,),
+    "tables": (0, 1),
+    "column_privileges": (0, 1, 2),
+    "indexes": (0, 1),
+    "constraints": (1, 2),
+    "functions": (0, 1, 2),
+    "triggers": (0, 1),
+    "roles": (0,),
+    "default_privileges": (0, 1, 2),
+    "columns": (0, 1, 2),
+    "comments": (0,),
 }
 
 Snapshot = dict[str, frozenset[tuple[Any, ...]]]
+
+
+def object_name(kind: str, row: tuple[Any, ...]) -> str:
+    """How a report names the object of a snapshot row of ``kind``."""
+    if kind == "functions":
+        return f"{row[0]}.{row[1]}({row[2]})"
+    return ".".join(str(row[i]) for i in KEY_COLUMNS[kind])
 
 
 def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:

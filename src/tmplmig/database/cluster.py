@@ -63,10 +63,31 @@ class Cluster:
     datadir: Path
     port: int
     bindir: Path
+    #: the system user the server runs as (``postgres`` when started by root)
+    user: str | None = None
 
     @property
     def dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def restart(self) -> None:
+        """Restart the server as an operator does (``pg_ctl restart -m fast``): sessions end."""
+        log = str(self.datadir.parent / "server.log")
+        _pg(
+            self.bindir,
+            self.user,
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-l",
+            log,
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+        )
 
 
 def _pg(bindir: Path, user: str | None, *args: str) -> None:
@@ -122,7 +143,7 @@ def throwaway_cluster() -> Iterator[Cluster]:
             "start",
         )
         try:
-            yield Cluster(datadir=datadir, port=port, bindir=bindir)
+            yield Cluster(datadir=datadir, port=port, bindir=bindir, user=user)
         finally:
             _pg(bindir, user, "pg_ctl", "-D", str(datadir), "-m", "immediate", "-w", "stop")
     finally:

@@ -1,12 +1,17 @@
 """Lock discipline for DDL on a live database: every step runs under ``lock_timeout`` and is
 retried with backoff when its lock is not granted, so writers never queue behind it for long.
+
+A step also runs as its role (``SET ROLE`` to the owner of the objects), reset after the
+step, so yoyo's own bookkeeping on the same session stays with the deploying login.
+Every statement is bounded by ``statement_timeout`` too, except index builds and validations.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -14,16 +19,59 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.pq import TransactionStatus
 
+from tmplmig.database.interrupts import Interrupted
 from tmplmig.rendering.config import Ddl
+from tmplmig.rendering.parts import Step
 
 logger = logging.getLogger(__name__)
+#: the server's WARNINGs and NOTICEs raised by steps (a role kept on rollback, say); the CLI
+#: prints them on stderr
+server_log = logging.getLogger("tmplmig.server")
 
 SAVEPOINT = "tmplmig_attempt"
+RESET_ROLE = "RESET ROLE;"
 
 
-def lock_timeout_sql(ddl: Ddl) -> str:
-    """The statement that bounds every lock wait; yoyo and the psql bundle run this same text."""
-    return sql.SQL("SET lock_timeout = {};").format(sql.Literal(ddl.lock_timeout)).as_string(None)
+#: a backend notices within this time that its client has gone and stops the statement,
+#: so a killed run leaves no index build behind it running on the server
+CLIENT_CHECK_INTERVAL = "2s"
+
+
+def _set(setting: str, value: str) -> str:
+    """``SET`` of one of the constant setting names above to a config value, quoted."""
+    return sql.SQL("SET " + setting + " = {};").format(sql.Literal(value)).as_string(None)
+
+
+def session_settings_sql(ddl: Ddl) -> str:
+    """What runs before every step attempt; the psql bundle heads each file with the same text."""
+    return "\n".join(
+        [
+            _set("lock_timeout", ddl.lock_timeout),
+            _set("statement_timeout", ddl.statement_timeout),
+            _set("client_connection_check_interval", CLIENT_CHECK_INTERVAL),
+        ]
+    )
+
+
+def step_statements(step: Step, ddl: Ddl, direction: str) -> tuple[str, ...]:
+    """What one direction of ``step`` runs, in order, as yoyo runs it and the bundle shows it.
+
+    A step that scans its table (see :attr:`Step.scans_table`) runs with ``statement_timeout``
+    0 and puts the configured bound back after itself.
+    """
+    if direction == "rollback":
+        return (step.rollback,) if step.rollback else ()
+    if not step.scans_table:
+        return step.apply_statements
+    unbounded = _set("statement_timeout", "0")
+    return (unbounded, *step.apply_statements, _set("statement_timeout", ddl.statement_timeout))
+
+
+def set_role_sql(role: str | None) -> str:
+    """The statement a step runs as ``role`` after (None: as the deploying login itself)."""
+    if role is None:
+        return RESET_ROLE
+    return sql.SQL("SET ROLE {};").format(sql.Identifier(role)).as_string(None)
 
 
 def backoff_seconds(ddl: Ddl, retry: int) -> float:
@@ -31,36 +79,96 @@ def backoff_seconds(ddl: Ddl, retry: int) -> float:
     return ddl.retry_backoff_ms * 2**retry / 1000
 
 
-def run_with_lock_discipline(
-    conn: psycopg.Connection[Any], statements: Sequence[str], ddl: Ddl, label: str
+def _attempt(
+    conn: psycopg.Connection[Any],
+    statements: Sequence[str],
+    ddl: Ddl,
+    label: str,
+    role: str | None,
+    in_transaction: bool,
 ) -> None:
-    """Run ``statements`` one by one under lock_timeout; redo them all when a lock is refused.
+    """One try of a step, as ``role``; the session's role is the login's again afterwards.
+
+    In a transaction a failure rolls back to a savepoint, which undoes SET ROLE too; in
+    autocommit nothing would, so the role is reset explicitly.
+    """
+    with conn.cursor() as cur:
+        if in_transaction:
+            cur.execute(f"SAVEPOINT {SAVEPOINT}")
+        cur.execute(session_settings_sql(ddl))
+        if role is not None:
+            cur.execute(set_role_sql(role))
+        try:
+            for statement in statements:
+                logger.debug("%s: executing %s as %s", label, statement, role)
+                cur.execute(statement)
+        except psycopg.Error:
+            if role is not None and not in_transaction and not conn.broken:
+                cur.execute(RESET_ROLE)
+            raise
+        if role is not None:
+            cur.execute(RESET_ROLE)
+        if in_transaction:
+            cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+
+
+def _relay(notice: psycopg.errors.Diagnostic) -> None:
+    """WARNINGs reach the user; NOTICEs (``already exists, skipping``) only the debug log."""
+    level = logging.WARNING if notice.severity_nonlocalized == "WARNING" else logging.DEBUG
+    server_log.log(level, "server %s: %s", notice.severity, notice.message_primary)
+
+
+@contextmanager
+def relaying_notices(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Pass the server's WARNINGs and NOTICEs on to the log while the block runs (yoyo runs
+    steps on a connection of its own, so the handler goes where the step runs)."""
+    conn.add_notice_handler(_relay)
+    try:
+        yield
+    finally:
+        conn.remove_notice_handler(_relay)
+
+
+def run_with_lock_discipline(
+    conn: psycopg.Connection[Any],
+    statements: Sequence[str],
+    ddl: Ddl,
+    label: str,
+    role: str | None = None,
+    part: str | None = None,
+) -> None:
+    """Run ``statements`` one by one under lock_timeout, as ``role`` (``SET ROLE``) when given;
+    redo them all when a lock is refused (or the server broke a deadlock with an application's
+    transaction by aborting this step).
 
     Inside a transaction each attempt has its own savepoint, so a refusal keeps the transaction.
+    An :class:`Interrupted` run learns here which ``part`` and step (``label``) it stopped in.
     """
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     for retry in range(ddl.lock_retries + 1):
         try:
-            with conn.cursor() as cur:
-                if in_transaction:
-                    cur.execute(f"SAVEPOINT {SAVEPOINT}")
-                cur.execute(lock_timeout_sql(ddl))
-                for statement in statements:
-                    logger.debug("%s: executing %s", label, statement)
-                    cur.execute(statement)
-                if in_transaction:
-                    cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+            with relaying_notices(conn):
+                _attempt(conn, statements, ddl, label, role, in_transaction)
             return
-        except errors.LockNotAvailable:
+        except Interrupted as exc:
+            if exc.step is None:
+                exc.part, exc.step = part, label
+            raise
+        except (errors.LockNotAvailable, errors.DeadlockDetected) as exc:
             if in_transaction:
                 conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
             if retry == ddl.lock_retries:
                 raise
             pause = backoff_seconds(ddl, retry)
+            refused = (
+                "chosen to break a deadlock with an application's transaction"
+                if isinstance(exc, errors.DeadlockDetected)
+                else f"lock not granted within {ddl.lock_timeout}"
+            )
             logger.warning(
-                "%s: lock not granted within %s; retry %d of %d in %.1f s",
+                "%s: %s; retry %d of %d in %.1f s",
                 label,
-                ddl.lock_timeout,
+                refused,
                 retry + 1,
                 ddl.lock_retries,
                 pause,
@@ -69,7 +177,19 @@ def run_with_lock_discipline(
 
 
 def disciplined(
-    statements: Sequence[str], ddl: Ddl, label: str
+    statements: Sequence[str],
+    ddl: Ddl,
+    label: str,
+    role: str | None = None,
+    part: str | None = None,
 ) -> Callable[[psycopg.Connection[Any]], None]:
-    """A yoyo step callable (it receives the raw connection) that runs ``statements`` politely."""
-    return partial(run_with_lock_discipline, statements=tuple(statements), ddl=ddl, label=label)
+    """A yoyo step callable (it receives the raw connection) that runs ``statements`` politely,
+    as ``role``."""
+    return partial(
+        run_with_lock_discipline,
+        statements=tuple(statements),
+        ddl=ddl,
+        label=label,
+        role=role,
+        part=part,
+    )

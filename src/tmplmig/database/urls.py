@@ -61,13 +61,29 @@ def tenant_placement_url(config: LoadedConfig, default_url: str | None) -> str:
     return default_url
 
 
+def with_param(url: str, key: str, value: str | None) -> str:
+    """``url`` with query parameter ``key`` set to ``value``, or removed."""
+    parts = urlsplit(url)
+    query = {k: v for k, v in parse_qsl(parts.query) if k != key}
+    if value is not None:
+        query[key] = value
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
 def with_schema(url: str, schema: str | None) -> str:
     """``url`` with yoyo's ``schema`` query parameter set to ``schema``, or removed."""
-    parts = urlsplit(url)
-    query = {k: v for k, v in parse_qsl(parts.query) if k != "schema"}
-    if schema is not None:
-        query["schema"] = schema
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+    return with_param(url, "schema", schema)
+
+
+def application_name(verb: str, env: str, tenant: str | None) -> str:
+    """How a run's connections show in ``pg_stat_activity``: ``tmplmig apply prod acme``."""
+    name = " ".join(word for word in ("tmplmig", verb, env, tenant) if word)
+    return name.encode()[:63].decode(errors="ignore")  # PostgreSQL keeps 63 bytes
+
+
+def named(url: str, verb: str, env: str, tenant: str | None) -> str:
+    """``url`` whose connections (yoyo's and libpq's alike) carry the run's application_name."""
+    return with_param(url, "application_name", application_name(verb, env, tenant))
 
 
 def libpq_url(url: str) -> str:
@@ -76,8 +92,9 @@ def libpq_url(url: str) -> str:
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
-    """An autocommit psycopg connection for a yoyo-style or libpq URL."""
-    return psycopg.connect(libpq_url(url), autocommit=True)
+    """An autocommit psycopg connection for a yoyo-style or libpq URL (``application_name``
+    from the URL, else ``tmplmig``)."""
+    return psycopg.connect(libpq_url(url), autocommit=True, fallback_application_name="tmplmig")
 
 
 def ensure_schema(url: str, schema: str) -> str:

@@ -16,10 +16,12 @@ from yoyo import read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
-from tmplmig.database.urls import ensure_schema
+from tmplmig.database import orphans, runlock
+from tmplmig.database.urls import application_name, ensure_schema, named
+from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.yoyo_bridge import open_backend, rendering_for
-from tmplmig.rendering.config import available_envs
+from tmplmig.rendering.config import available_envs, duration_seconds
 from tmplmig.rendering.parts import Part, render_all
 from tmplmig.reviewing.bundle import (
     build_bundle,
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 #: how long a command waits for yoyo's migration lock (held by another run on the same
 #: database) before giving up; the DDL's own lock waits are ``ddl.lock_timeout`` in config
 YOYO_LOCK_WAIT_SECONDS = 60
+#: verbs whose runs change a target; a backend of one of them outliving its run is an orphan
+MIGRATING_VERBS = ("apply", "rollback", "mark")
 
 
 def render(project: Path, env: str, tenant: str | None = None) -> list[Part]:
@@ -70,12 +74,15 @@ _READING_MIGRATIONS = threading.Lock()
 
 
 @contextmanager
-def _migrations(target: Target) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
-    """yoyo's backend for the target's database and its migrations, rendered for its config."""
+def _migrations(target: Target, verb: str) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
+    """yoyo's backend for the target's database and its migrations, rendered for its config;
+    every connection is named after ``verb`` and the target (see :func:`application_name`)."""
     if target.tracking_schema is not None and target.yoyo_url is not None:
-        ensure_schema(target.yoyo_url, target.tracking_schema)
+        ensure_schema(
+            named(target.yoyo_url, verb, target.env, target.tenant), target.tracking_schema
+        )
     with rendering_for(target.config):
-        backend = open_backend(target.tracked_url)
+        backend = open_backend(named(target.tracked_url, verb, target.env, target.tenant))
         try:
             with _READING_MIGRATIONS:
                 migrations = read_migrations(str(target.project / "migrations"))
@@ -84,6 +91,19 @@ def _migrations(target: Target) -> Iterator[tuple[DatabaseBackend, MigrationList
             yield backend, migrations
         finally:
             backend.connection.close()
+
+
+@contextmanager
+def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
+    """yoyo's lock, guarded so that a killed holder's row goes (:mod:`runlock`); once it is
+    held, backends that earlier runs of the target left executing are settled (:mod:`orphans`)."""
+    conn = backend.connection
+    runlock.install_guard(conn)
+    runlock.report_warnings(conn)
+    with backend.lock(YOYO_LOCK_WAIT_SECONDS):
+        names = [application_name(verb, target.env, target.tenant) for verb in MIGRATING_VERBS]
+        orphans.settle(conn, names, duration_seconds(target.config.settings.ddl.orphan_wait))
+        yield
 
 
 @dataclass(frozen=True)
@@ -96,7 +116,7 @@ class MigrationStatus:
 
 def apply_to(target: Target) -> list[str]:
     """Apply every pending migration to ``target``; return the ids applied."""
-    with _migrations(target) as (backend, migrations), backend.lock(YOYO_LOCK_WAIT_SECONDS):
+    with _migrations(target, "apply") as (backend, migrations), _locked(backend, target):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
         return [m.id for m in pending]
@@ -109,16 +129,32 @@ def apply(project: Path, env: str, tenant: str | None = None, url: str | None = 
 
 def rollback_to(target: Target, part: str | None = None) -> list[str]:
     """Roll back every applied migration of ``target``, or ``part`` and those after it."""
-    with _migrations(target) as (backend, migrations):
+    with _migrations(target, "rollback") as (backend, migrations):
         if part is not None:
             ids = [m.id for m in migrations]
             if part not in ids:
                 raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
             migrations = migrations[ids.index(part) :]
-        with backend.lock(YOYO_LOCK_WAIT_SECONDS):
+        with _locked(backend, target):
             targets = backend.to_rollback(migrations)
+            _refuse_blocked_rollback(target, backend, [m.id for m in targets])
             backend.rollback_migrations(targets)
             return [m.id for m in targets]
+
+
+def _refuse_blocked_rollback(target: Target, backend: DatabaseBackend, ids: list[str]) -> None:
+    """Raise :class:`RollbackBlocked` when anything would stop rolling back ``ids`` part-way."""
+    if not ids:
+        return
+    parts = render_all(target.project, target.config)
+    blockers = find_blockers(
+        backend.connection,
+        target.config.settings.roles.owner,
+        parts,
+        [p for p in parts if p.id in ids],
+    )
+    if blockers:
+        raise RollbackBlocked(blockers)
 
 
 def rollback(
@@ -134,7 +170,7 @@ def rollback(
 
 def status_of(target: Target) -> list[MigrationStatus]:
     """Each migration of ``target`` and whether it is applied."""
-    with _migrations(target) as (backend, migrations):
+    with _migrations(target, "status") as (backend, migrations):
         applied = backend.get_applied_migration_hashes()
         return [MigrationStatus(m.id, m.hash in applied) for m in migrations]
 
@@ -149,7 +185,7 @@ def status(
 def _verify(target: Target) -> list[Problem]:
     """Check the target's database against a scratch apply of the same target elsewhere."""
     return check_database(
-        target.tracked_url,
+        named(target.tracked_url, "verify", target.env, target.tenant),
         apply_at=lambda url: apply_to(target.at(url)),
         rollback_at=lambda url: rollback_to(target.at(url)),
     )
@@ -171,7 +207,7 @@ def mark(project: Path, env: str, tenant: str | None = None, url: str | None = N
             "not marking: the database does not hold what the migrations create:\n  "
             + "\n  ".join(str(p) for p in problems)
         )
-    with _migrations(target) as (backend, migrations), backend.lock(YOYO_LOCK_WAIT_SECONDS):
+    with _migrations(target, "mark") as (backend, migrations), _locked(backend, target):
         pending = backend.to_apply(migrations)
         backend.mark_migrations(pending)
         return [m.id for m in pending]
@@ -194,6 +230,15 @@ def diff(project: Path, *targets: str) -> str:
         old,
         new,
     )
+
+
+def new(
+    project: Path, name: str, transactional: bool = True, depends: str | None = None
+) -> list[Path]:
+    """Scaffold the next migration: its yoyo file and its template (see :mod:`.scaffold`)."""
+    from tmplmig.migrating.scaffold import new_part  # only `new` needs the macro docs parser
+
+    return new_part(project, name, transactional=transactional, depends=depends)
 
 
 def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from tmplmig.database.locking import run_with_lock_discipline
-from tmplmig.database.urls import connect
+from tmplmig.database.locking import run_with_lock_discipline, step_statements
+from tmplmig.database.urls import connect, named
 from tmplmig.migrating import commands
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout
 from tmplmig.migrating.target import CommandError, for_config
@@ -88,14 +88,20 @@ def run_tenant(
 
 def prepare_database(project: Path, config: LoadedConfig, url: str | None) -> None:
     """Apply the database-wide steps (``step(..., database_wide=true)``) of ``config``'s
-    parts to its database, so tenants running side by side find them done."""
-    steps = [s for p in render_all(project, config) for s in p.steps if s.database_wide]
+    parts to its database, so tenants running side by side find them done.
+
+    Each runs as a tenant's migration would run it: as its role, under the session settings,
+    on a connection named for the environment (no tenant: it serves them all).
+    """
+    shared = [(p.id, s) for p in render_all(project, config) for s in p.steps if s.database_wide]
     database = for_config(project, config, url).yoyo_url
-    if not steps or database is None:
+    if not shared or database is None:
         return
-    with connect(database) as conn:
-        for s in steps:
-            run_with_lock_discipline(conn, s.apply_statements, config.settings.ddl, s.name)
+    ddl = config.settings.ddl
+    with connect(named(database, "apply", config.env, None)) as conn:
+        for part, s in shared:
+            statements = step_statements(s, ddl, "apply")
+            run_with_lock_discipline(conn, statements, ddl, s.name, s.role, part)
 
 
 class _Prepared:

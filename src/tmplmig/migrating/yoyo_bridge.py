@@ -1,7 +1,8 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
 Each step runs through :func:`tmplmig.database.locking.disciplined` (lock_timeout, bounded
-retry). yoyo loads migration files itself, so the config reaches them from outside:
+retry); a first step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table.
+yoyo loads migration files itself, so the config reaches them from outside:
 tmplmig's own commands pass their loaded config with :func:`rendering_for` (per thread);
 plain ``yoyo apply`` names it with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
 """
@@ -15,11 +16,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-from yoyo import default_migration_table, step
+from yoyo import default_migration_table, get_backend, step
+from yoyo.backends import DatabaseBackend
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
 
-from tmplmig.database.locking import disciplined
+from tmplmig.database.locking import disciplined, step_statements
+from tmplmig.database.runlock import install_guard
 from tmplmig.rendering.config import LoadedConfig, load_config
 from tmplmig.rendering.parts import render_part
 
@@ -89,8 +92,12 @@ class Backend(PostgresqlPsycopgBackend):
         return [row[0] for row in cursor.fetchall()]
 
 
-def open_backend(url: str) -> Backend:
-    """A connected :class:`Backend` for a ``postgresql+psycopg://`` URL, set up like yoyo's own."""
+def open_backend(url: str) -> DatabaseBackend:
+    """A connected yoyo backend for ``url``: a :class:`Backend` for ``postgresql+psycopg://``
+    URLs, built directly (yoyo's lookup scans the entry points of every installed package),
+    yoyo's own for any other scheme."""
+    if not url.startswith("postgresql+psycopg://"):
+        return get_backend(url)
     backend = Backend(parse_uri(url), default_migration_table)
     backend.init_database()
     return backend
@@ -106,7 +113,9 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     config = _rendering.get() or config_from_environment(project)
     part = render_part(project, path.stem, config)
     ddl = config.settings.ddl
+    step(install_guard, install_guard)  # so that plain yoyo runs guard yoyo's lock, too
     for s in part.steps:
-        rollback = disciplined([s.rollback], ddl, s.name) if s.rollback else None
-        step(disciplined(s.apply_statements, ddl, s.name), rollback)
+        rollback = step_statements(s, ddl, "rollback")
+        undo = disciplined(rollback, ddl, s.name, s.role, part.id) if rollback else None
+        step(disciplined(step_statements(s, ddl, "apply"), ddl, s.name, s.role, part.id), undo)
     return set(part.depends), part.transactional

@@ -72,6 +72,13 @@ Identifier = Annotated[str, AfterValidator(_identifier)]
 RoleName = Annotated[str, AfterValidator(_role)]
 Days = Annotated[int, Field(gt=0, le=36500)]
 Duration = Annotated[str, Field(pattern=r"^[0-9]{1,7}(ms|s|min)$")]
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
+
+
+def duration_seconds(duration: str) -> float:
+    """A validated :data:`Duration` (``"500ms"``, ``"2s"``, ``"5min"``) in seconds."""
+    number = duration.rstrip("mins")
+    return int(number) * _DURATION_UNITS[duration[len(number) :]]
 
 
 class _Strict(BaseModel):
@@ -103,11 +110,13 @@ class Schemas(_Strict):
 
 
 class Roles(_Strict):
-    """Group roles (NOLOGIN) that carry the application's privileges."""
+    """Group roles (NOLOGIN) that carry the application's privileges, and the NOLOGIN role
+    that owns every object of the environment or tenant (migrations ``SET ROLE`` to it)."""
 
     readonly: RoleName
     readwrite: RoleName
     admin: RoleName
+    owner: RoleName
 
     @model_validator(mode="after")
     def _distinct(self) -> Roles:
@@ -182,6 +191,12 @@ class Ddl(_Strict):
     lock_retries: Annotated[int, Field(ge=0, le=100)]
     #: wait before the first retry; each further retry waits twice as long
     retry_backoff_ms: Annotated[int, Field(ge=1, le=600_000)]
+    #: bound of every step's statements, except index builds and validations (their time
+    #: grows with the table, so they run unbounded); "0s" bounds nothing
+    statement_timeout: Duration
+    #: how long a run waits for a still-executing backend of a killed earlier run of the same
+    #: target before cancelling it; "0s" cancels at once
+    orphan_wait: Duration
 
 
 class Settings(_Strict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +23,8 @@ from tmplmig.rendering.sqlfilters import RenderError, make_environment, wrap_con
 TEMPLATE_SUFFIX = ".sql.j2"
 PART_ID = re.compile(r"^[0-9]{3}[a-z]?_[a-z0-9_]+$")
 _COMMENT_LINE = re.compile(r"^\s*--.*$", re.MULTILINE)
+#: statements whose time grows with the table they scan
+_TABLE_SCAN = re.compile(r"\bCREATE\s+INDEX\s+CONCURRENTLY\b|\bVALIDATE\s+CONSTRAINT\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,13 @@ class Step:
     #: run as its own statement before every attempt of ``apply``, to clear what an
     #: interrupted earlier attempt left behind (an INVALID index that IF NOT EXISTS would keep)
     repair: str | None = None
+    #: the role both directions run as (``SET ROLE``): the owner of the environment's objects;
+    #: None for what only the deploying login may do (create roles, schemas, extensions)
+    role: str | None = None
+    #: what the step is about, as given to ``step()``: kind first, then schema and name
+    about: tuple[str, ...] = ()
+    #: objects the step creates besides what it is about, each as (kind, schema, name)
+    creates: tuple[tuple[str, ...], ...] = ()
     #: changes what every tenant of the database shares (an extension): a fan-out applies it
     #: once per database before tenants run side by side
     database_wide: bool = False
@@ -42,6 +52,12 @@ class Step:
     def apply_statements(self) -> tuple[str, ...]:
         """What applying runs, in order, each as a separate statement."""
         return (self.repair, self.apply) if self.repair else (self.apply,)
+
+    @property
+    def scans_table(self) -> bool:
+        """True when applying builds an index concurrently or validates a constraint: its
+        time grows with the data, so no statement_timeout can fit every table."""
+        return bool(_TABLE_SCAN.search(self.apply))
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,7 @@ class Part:
 
 @dataclass
 class _Collector:
+    owner: str | None
     steps: list[Step] = field(default_factory=list)
 
     def step(
@@ -70,31 +87,43 @@ class _Collector:
         *name: Any,
         caller: jinja2.runtime.Macro,
         repair: bool = False,
+        as_deployer: bool = False,
+        creates: Sequence[Sequence[Any]] = (),
         database_wide: bool = False,
     ) -> str:
         """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
 
-        With ``repair=true`` the body also renders for ``direction == 'repair'``;
+        With ``repair=true`` the body also renders for ``direction == 'repair'``. The step
+        runs as the owner role unless ``as_deployer=true`` (role and schema creation).
+        ``creates`` names further objects it makes, e.g. ``[["table", schema, "name"]]``.
         ``database_wide=true`` marks a step every tenant of a database shares.
         """
-        label = " ".join(getattr(n, "value", n) if not isinstance(n, str) else n for n in name)
+        about = _plain(name)
+        label = " ".join(about)
         apply = str(caller("apply")).strip()
         rollback = str(caller("rollback")).strip() or None
         repair_sql = (str(caller("repair")).strip() or None) if repair else None
         if not apply:
             raise RenderError(f"step {label!r} renders no apply SQL")
-        self.steps.append(Step(label, apply, rollback, repair_sql, database_wide))
+        role = None if as_deployer else self.owner
+        made = tuple(_plain(c) for c in creates)
+        self.steps.append(
+            Step(label, apply, rollback, repair_sql, role, about, made, database_wide)
+        )
         return ""
+
+
+def _plain(names: Sequence[Any]) -> tuple[str, ...]:
+    """Names given to ``step()`` as plain strings (config values arrive wrapped)."""
+    return tuple(getattr(n, "value", n) if not isinstance(n, str) else n for n in names)
 
 
 #: the collector of the render in progress in this thread; the ``step`` global records into it
 _collecting: ContextVar[_Collector] = ContextVar("tmplmig_collecting")
 
 
-def _step(
-    *name: Any, caller: jinja2.runtime.Macro, repair: bool = False, database_wide: bool = False
-) -> str:
-    return _collecting.get().step(*name, caller=caller, repair=repair, database_wide=database_wide)
+def _step(*name: Any, caller: jinja2.runtime.Macro, **options: Any) -> str:
+    return _collecting.get().step(*name, caller=caller, **options)
 
 
 def template_context(config: LoadedConfig) -> dict[str, Any]:
@@ -126,42 +155,67 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
     return make_environment(templates_dir, {"step": _step})
 
 
+def _collect(
+    template: jinja2.Template, context: dict[str, Any], where: str, owner: str | None = None
+) -> tuple[Any, tuple[Step, ...]]:
+    """Run ``template`` for ``context``: its module (title, transactional, ...) and its steps,
+    which run as ``owner`` (None: as the login itself)."""
+    collector = _Collector(owner=owner)
+    token = _collecting.set(collector)
+    try:
+        module = template.make_module(context)
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        raise RenderError(f"{where}{f':{line}' if line else ''}: {exc}") from None
+    except RenderError as exc:
+        raise RenderError(f"{where}: {exc}") from None
+    finally:
+        _collecting.reset(token)
+    stray = _COMMENT_LINE.sub("", str(module)).strip()
+    if stray:
+        raise RenderError(f"{where}: SQL outside a step: {stray[:80]!r}")
+    return module, tuple(collector.steps)
+
+
+def render_steps(templates_dir: Path, source: str, context: dict[str, Any]) -> tuple[Step, ...]:
+    """The steps of template text ``source`` (it may import the macros of ``templates_dir``)."""
+    env = _environment(templates_dir.resolve())
+    try:
+        template = env.from_string(source)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template text: {exc}") from None
+    return _collect(template, context, "template text")[1]
+
+
 def render_part(
     project: Path, part_id: str, config: LoadedConfig, context: dict[str, Any] | None = None
 ) -> Part:
     """Render one part template for ``config`` (``context``: its template_context, if known)."""
     if not PART_ID.match(part_id):
         raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
-    collector = _Collector()
     env = _environment((project / "templates").resolve())
     name = part_id + TEMPLATE_SUFFIX
-    token = _collecting.set(collector)
+    where = f"templates/{name}"
     try:
         template = env.get_template(name)
-        module = template.make_module(context or template_context(config))
     except jinja2.TemplateNotFound:
-        raise RenderError(f"templates/{name}: template not found") from None
+        raise RenderError(f"{where}: template not found") from None
     except jinja2.TemplateError as exc:
         line = getattr(exc, "lineno", None)
-        where = f":{line}" if line else ""
-        raise RenderError(f"templates/{name}{where}: {exc}") from None
-    except RenderError as exc:
-        raise RenderError(f"templates/{name}: {exc}") from None
-    finally:
-        _collecting.reset(token)
-    stray = _COMMENT_LINE.sub("", str(module)).strip()
-    if stray:
-        raise RenderError(f"templates/{name}: SQL outside a step: {stray[:80]!r}")
+        raise RenderError(f"{where}{f':{line}' if line else ''}: {exc}") from None
+    module, steps = _collect(
+        template, context or template_context(config), where, config.settings.roles.owner
+    )
     meta = {k: getattr(module, k, None) for k in ("title", "transactional", "depends")}
     if not isinstance(meta["title"], str) or not isinstance(meta["transactional"], bool):
-        raise RenderError(f"templates/{name}: must set title (string) and transactional (bool)")
+        raise RenderError(f"{where}: must set title (string) and transactional (bool)")
     return Part(
         id=part_id,
         title=meta["title"],
         transactional=meta["transactional"],
         depends=tuple(meta["depends"] or ()),
-        steps=tuple(collector.steps),
-        template=f"templates/{name}",
+        steps=steps,
+        template=where,
     )
 
 

@@ -86,12 +86,18 @@ def qualified(schema: ConfigText | str, name: ConfigText | str) -> str:
     return f"{ident(schema)}.{ident(name)}"
 
 
+@lru_cache(maxsize=65536, typed=True)  # typed: True and 1 are different literals
+def _quoted_literal(value: str | int | float | bool | None) -> str:
+    """Escape once per value: a thousand tenants repeat the same literals."""
+    return sql.Literal(value).as_string(None)
+
+
 def literal(value: Any) -> str:
     """An escaped SQL literal for a string, number, boolean or NULL."""
     plain = _unwrap(value)
     if not isinstance(plain, str | int | float | bool) and plain is not None:
         raise RenderError(f"cannot render {type(plain).__name__} as an SQL literal")
-    return sql.Literal(plain).as_string(None)
+    return _quoted_literal(plain)
 
 
 def idents(values: list[Any]) -> str:

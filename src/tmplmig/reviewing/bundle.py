@@ -1,9 +1,11 @@
 """The DBA review bundle: rendered parts as psql-runnable files plus a MANIFEST.
 
 Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
-when the part is transactional (as yoyo wraps it), after the ``SET lock_timeout`` that yoyo
-also runs before every step. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
-convention asks.
+when the part is transactional (as yoyo wraps it), after the session settings (lock and
+statement timeouts) that yoyo also runs before every step. ``SET ROLE`` lines switch to the
+owner role where yoyo's step does, and ``RESET ROLE`` back to the deploying login.
+PostgreSQL-only syntax goes to
+``.pgsql`` files, as the seed's convention asks.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tmplmig.database.locking import lock_timeout_sql
+from tmplmig.database.locking import session_settings_sql, set_role_sql, step_statements
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Part, config_digest
 
@@ -50,14 +52,20 @@ def _render_file(part: Part, direction: str, config: LoadedConfig, digest: str) 
         f"-- config digest: sha256:{digest}",
         "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>",
         "",
-        lock_timeout_sql(config.settings.ddl),
+        session_settings_sql(config.settings.ddl),
         "",
     ]
     body: list[str] = []
+    role: str | None = None
     for s in steps:
-        statements = s.apply_statements if direction == "apply" else (s.rollback,)
-        if statements[0] is not None:
+        statements = step_statements(s, config.settings.ddl, direction)
+        if statements:
+            if s.role != role:
+                body += [set_role_sql(s.role), ""]
+                role = s.role
             body += [f"{STEP_MARK}{s.name}", *statements, ""]
+    if role is not None:
+        body += [set_role_sql(None), ""]
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     return "\n".join(header + body)

@@ -14,36 +14,15 @@ from typing import Any
 
 from psycopg import sql
 
-from tmplmig.database.catalog import Snapshot, difference, snapshot
+from tmplmig.database.catalog import (
+    COLUMNS,
+    KEY_COLUMNS,
+    Snapshot,
+    difference,
+    object_name,
+    snapshot,
+)
 from tmplmig.database.urls import connect, with_database
-
-#: snapshot kind -> (singular noun, names of the columns of its rows)
-COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "schemas": ("schema", ("name", "acl")),
-    "tables": ("table", ("schema", "name", "relkind", "acl")),
-    "column_privileges": ("column", ("schema", "table", "name", "acl")),
-    "indexes": ("index", ("schema", "name", "definition", "valid")),
-    "constraints": ("constraint", ("schema", "table", "name", "type", "validated", "definition")),
-    "functions": (
-        "function",
-        ("schema", "name", "arguments", "security definer", "settings", "acl", "body md5"),
-    ),
-    "triggers": ("trigger", ("table", "name", "enabled", "definition")),
-    "roles": ("role", ("name", "can login")),
-    "default_privileges": ("default privileges", ("role", "schema", "object type", "acl")),
-}
-#: snapshot kind -> the columns that name one object (the rest describe it)
-KEY_COLUMNS: dict[str, tuple[int, ...]] = {
-    "schemas": (0,),
-    "tables": (0, 1),
-    "column_privileges": (0, 1, 2),
-    "indexes": (0, 1),
-    "constraints": (1, 2),
-    "functions": (0, 1, 2),
-    "triggers": (0, 1),
-    "roles": (0,),
-    "default_privileges": (0, 1, 2),
-}
 
 
 @dataclass(frozen=True)
@@ -61,13 +40,6 @@ class Problem:
         )
 
 
-def _name(kind: str, row: tuple[Any, ...]) -> str:
-    """How a report names the object of a snapshot row."""
-    if kind == "functions":
-        return f"{row[0]}.{row[1]}({row[2]})"
-    return ".".join(str(row[i]) for i in KEY_COLUMNS[kind])
-
-
 def _acl_items(value: Any) -> Any:
     """ACLs compare as sets of grants: the order PostgreSQL lists them in carries no meaning."""
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
@@ -77,7 +49,7 @@ def _acl_items(value: Any) -> Any:
 
 def _compare_row(kind: str, expected: tuple[Any, ...], found: tuple[Any, ...]) -> Problem | None:
     noun, names = COLUMNS[kind]
-    name = _name(kind, expected)
+    name = object_name(kind, expected)
     if kind == "indexes" and not found[3]:
         return Problem(
             noun, name, "INVALID", "a failed CREATE INDEX CONCURRENTLY; drop and rebuild"
@@ -101,7 +73,7 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Problem]:
         for row in sorted(expected.get(kind, frozenset()), key=repr):
             match = found.get(tuple(row[i] for i in keys))
             if match is None:
-                problems.append(Problem(COLUMNS[kind][0], _name(kind, row), "missing"))
+                problems.append(Problem(COLUMNS[kind][0], object_name(kind, row), "missing"))
             elif (problem := _compare_row(kind, row, match)) is not None:
                 problems.append(problem)
     return problems
@@ -129,9 +101,9 @@ def expected_objects(url: str, apply_at: MigrateAt, rollback_at: MigrateAt) -> S
                 after = snapshot(conn)
                 rollback_at(scratch_url)
         finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-            )
+            # not WITH (FORCE): for a non-superuser that fails on an autovacuum worker in the
+            # scratch database, which a plain DROP stops and waits for; ours are closed
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
     return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
 
 

@@ -2,10 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: index idx_provider_health_checked_at
 DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_checked_at";
@@ -57,3 +61,5 @@ DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_stat
 
 -- step: index idx_experiments_v1_status_created
 DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
+
+RESET ROLE;

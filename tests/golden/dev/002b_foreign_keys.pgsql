@@ -2,10 +2,14 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: foreign key fk_experiments_user
 DO $body$
@@ -23,7 +27,9 @@ END
 $body$;
 
 -- step: validate fk_experiments_user
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."experiments" VALIDATE CONSTRAINT "fk_experiments_user";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_evaluations_experiment
 DO $body$
@@ -41,7 +47,9 @@ END
 $body$;
 
 -- step: validate fk_evaluations_experiment
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."evaluations" VALIDATE CONSTRAINT "fk_evaluations_experiment";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_promotions_experiment
 DO $body$
@@ -59,7 +67,9 @@ END
 $body$;
 
 -- step: validate fk_promotions_experiment
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."promotions" VALIDATE CONSTRAINT "fk_promotions_experiment";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_sessions_user
 DO $body$
@@ -77,7 +87,9 @@ END
 $body$;
 
 -- step: validate fk_sessions_user
+SET statement_timeout = '0';
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_user";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_sessions_project
 DO $body$
@@ -95,7 +107,9 @@ END
 $body$;
 
 -- step: validate fk_sessions_project
+SET statement_timeout = '0';
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_project";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_quarantine_experiment
 DO $body$
@@ -113,4 +127,8 @@ END
 $body$;
 
 -- step: validate fk_quarantine_experiment
+SET statement_timeout = '0';
 ALTER TABLE "quarantine"."quarantined_records" VALIDATE CONSTRAINT "fk_quarantine_experiment";
+SET statement_timeout = '5min';
+
+RESET ROLE;

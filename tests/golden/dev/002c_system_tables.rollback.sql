@@ -2,12 +2,16 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: row connection_pool_settings default
 DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
@@ -38,6 +42,8 @@ DROP TABLE IF EXISTS "system"."encryption_keys";
 
 -- step: table system retention_policies
 DROP TABLE IF EXISTS "system"."retention_policies";
+
+RESET ROLE;
 
 -- step: schema system
 DROP SCHEMA IF EXISTS "system";

@@ -2,15 +2,19 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
 -- step: schema system
-CREATE SCHEMA IF NOT EXISTS "system";
+CREATE SCHEMA IF NOT EXISTS "system" AUTHORIZATION "app_owner";
+
+SET ROLE "app_owner";
 
 -- step: table system retention_policies
 CREATE TABLE IF NOT EXISTS "system"."retention_policies" (
@@ -113,5 +117,7 @@ ON CONFLICT ("pool_name") DO UPDATE SET
     "max_lifetime_seconds" = EXCLUDED."max_lifetime_seconds",
     "statement_timeout_ms" = EXCLUDED."statement_timeout_ms"
 ;
+
+RESET ROLE;
 
 COMMIT;

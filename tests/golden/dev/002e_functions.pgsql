@@ -2,10 +2,12 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/002e_functions.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
@@ -22,9 +24,16 @@ BEGIN
     END IF;
     IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
         REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;
+        IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+            RAISE EXCEPTION 'PUBLIC may create objects in schema % and % cannot revoke that',
+                'public', current_user
+                USING HINT = 'run REVOKE CREATE ON SCHEMA ... FROM PUBLIC as the owner of the schema';
+        END IF;
     END IF;
 END
 $body$;
+
+SET ROLE "app_owner";
 
 -- step: function system session_master_key
 CREATE OR REPLACE FUNCTION "system"."session_master_key"()
@@ -341,5 +350,7 @@ CREATE OR REPLACE TRIGGER "audit_api_keys_changes"
 CREATE OR REPLACE TRIGGER "audit_promotions_changes"
     AFTER INSERT OR UPDATE OR DELETE ON "experiments_v1"."promotions"
     FOR EACH ROW EXECUTE FUNCTION "audits"."log_sensitive_operation"('id');
+
+RESET ROLE;
 
 COMMIT;

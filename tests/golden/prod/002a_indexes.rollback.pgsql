@@ -2,10 +2,14 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002a_indexes.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: index idx_provider_health_checked_at
 DROP INDEX CONCURRENTLY IF EXISTS "providers"."idx_provider_health_checked_at";
@@ -57,3 +61,5 @@ DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_stat
 
 -- step: index idx_experiments_v1_status_created
 DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
+
+RESET ROLE;

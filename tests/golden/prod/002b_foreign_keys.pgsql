@@ -2,10 +2,14 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002b_foreign_keys.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
+
+SET ROLE "app_owner";
 
 -- step: foreign key fk_experiments_user
 DO $body$
@@ -23,7 +27,9 @@ END
 $body$;
 
 -- step: validate fk_experiments_user
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."experiments" VALIDATE CONSTRAINT "fk_experiments_user";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_evaluations_experiment
 DO $body$
@@ -41,7 +47,9 @@ END
 $body$;
 
 -- step: validate fk_evaluations_experiment
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."evaluations" VALIDATE CONSTRAINT "fk_evaluations_experiment";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_promotions_experiment
 DO $body$
@@ -59,7 +67,9 @@ END
 $body$;
 
 -- step: validate fk_promotions_experiment
+SET statement_timeout = '0';
 ALTER TABLE "experiments_v1"."promotions" VALIDATE CONSTRAINT "fk_promotions_experiment";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_sessions_user
 DO $body$
@@ -77,7 +87,9 @@ END
 $body$;
 
 -- step: validate fk_sessions_user
+SET statement_timeout = '0';
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_user";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_sessions_project
 DO $body$
@@ -95,7 +107,9 @@ END
 $body$;
 
 -- step: validate fk_sessions_project
+SET statement_timeout = '0';
 ALTER TABLE "production"."analysis_sessions" VALIDATE CONSTRAINT "fk_sessions_project";
+SET statement_timeout = '5min';
 
 -- step: foreign key fk_quarantine_experiment
 DO $body$
@@ -113,4 +127,8 @@ END
 $body$;
 
 -- step: validate fk_quarantine_experiment
+SET statement_timeout = '0';
 ALTER TABLE "quarantine"."quarantined_records" VALIDATE CONSTRAINT "fk_quarantine_experiment";
+SET statement_timeout = '5min';
+
+RESET ROLE;

@@ -2,12 +2,16 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: row connection_pool_settings default
 DELETE FROM "system"."connection_pool_settings" WHERE "pool_name" = 'default';
@@ -38,6 +42,8 @@ DROP TABLE IF EXISTS "system"."encryption_keys";
 
 -- step: table system retention_policies
 DROP TABLE IF EXISTS "system"."retention_policies";
+
+RESET ROLE;
 
 -- step: schema system
 DROP SCHEMA IF EXISTS "system";

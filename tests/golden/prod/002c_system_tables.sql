@@ -2,15 +2,19 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002c_system_tables.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
 -- step: schema system
-CREATE SCHEMA IF NOT EXISTS "system";
+CREATE SCHEMA IF NOT EXISTS "system" AUTHORIZATION "app_owner";
+
+SET ROLE "app_owner";
 
 -- step: table system retention_policies
 CREATE TABLE IF NOT EXISTS "system"."retention_policies" (
@@ -113,5 +117,7 @@ ON CONFLICT ("pool_name") DO UPDATE SET
     "max_lifetime_seconds" = EXCLUDED."max_lifetime_seconds",
     "statement_timeout_ms" = EXCLUDED."statement_timeout_ms"
 ;
+
+RESET ROLE;
 
 COMMIT;

@@ -2,10 +2,12 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
@@ -38,6 +40,8 @@ BEGIN
     END IF;
 END
 $body$;
+
+SET ROLE "app_owner";
 
 -- step: revoke PUBLIC on app schemas
 REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quarantine", "audits", "system" FROM PUBLIC;
@@ -710,5 +714,7 @@ SELECT NOT EXISTS (
           WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
 ON CONFLICT (one_row) DO NOTHING;
 ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+RESET ROLE;
 
 COMMIT;

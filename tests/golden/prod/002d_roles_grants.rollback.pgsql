@@ -2,12 +2,16 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/002d_roles_grants.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: default privileges on functions
 DO $body$
@@ -576,6 +580,8 @@ BEGIN
 END
 $body$;
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
+
+RESET ROLE;
 
 -- step: role app_admin
 DO $body$

@@ -2,12 +2,16 @@
 -- environment: dev
 -- tenant: -
 -- template: templates/001_baseline.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:b676e6eaf7187bf2c991676b30d5f1ef9a7c6468cc612eef5eb0f98d1bb83e5a
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '5s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: table quarantine quarantined_records
 DROP TABLE IF EXISTS "quarantine"."quarantined_records";
@@ -42,6 +46,8 @@ DROP TABLE IF EXISTS "production"."projects";
 -- step: table auth users
 DROP TABLE IF EXISTS "auth"."users";
 
+RESET ROLE;
+
 -- step: schema quarantine
 DROP SCHEMA IF EXISTS "quarantine";
 
@@ -59,5 +65,23 @@ DROP SCHEMA IF EXISTS "experiments_v1";
 
 -- step: schema auth
 DROP SCHEMA IF EXISTS "auth";
+
+-- step: owner role app_owner
+DO $body$
+DECLARE
+    detail text;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles r
+        WHERE r.rolname = 'app_owner'
+          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
+    ) THEN
+        DROP ROLE "app_owner";
+    END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_owner', detail;
+END
+$body$;
 
 COMMIT;

@@ -2,12 +2,16 @@
 -- environment: prod
 -- tenant: -
 -- template: templates/001_baseline.sql.j2
--- config digest: sha256:07153d0fdca7cfcb79bb35947db6d72c2b7da5fd9dc4df00cfcd9f578f978178
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
 SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
+
+SET ROLE "app_owner";
 
 -- step: table quarantine quarantined_records
 DROP TABLE IF EXISTS "quarantine"."quarantined_records";
@@ -42,6 +46,8 @@ DROP TABLE IF EXISTS "production"."projects";
 -- step: table auth users
 DROP TABLE IF EXISTS "auth"."users";
 
+RESET ROLE;
+
 -- step: schema quarantine
 DROP SCHEMA IF EXISTS "quarantine";
 
@@ -59,5 +65,23 @@ DROP SCHEMA IF EXISTS "experiments_v1";
 
 -- step: schema auth
 DROP SCHEMA IF EXISTS "auth";
+
+-- step: owner role app_owner
+DO $body$
+DECLARE
+    detail text;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles r
+        WHERE r.rolname = 'app_owner'
+          AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
+    ) THEN
+        DROP ROLE "app_owner";
+    END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE WARNING 'role % kept: it is still used elsewhere: %', 'app_owner', detail;
+END
+$body$;
 
 COMMIT;

@@ -1,31 +1,53 @@
 -- tmplmig apply: 001_baseline — Baseline: application schemas and tables
--- environment: dev
+-- environment: prod
 -- tenant: -
 -- template: templates/001_baseline.sql.j2
--- config digest: sha256:920422ab38c80594c0b1024ebdff6dd3ca4fbc87da3c0c74b169b75f2a0fa22d
+-- config digest: sha256:f335fdf8bfcac757459145c91dd4bd1c1d6031874fb7f8dea8d2372dac87baa2
 -- run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+SET client_connection_check_interval = '2s';
 
 BEGIN;
 
+-- step: owner role app_owner
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_owner') THEN
+        CREATE ROLE "app_owner" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+        COMMENT ON ROLE "app_owner" IS 'created by tmplmig';
+    ELSIF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles
+        WHERE rolname = 'app_owner'
+          AND (rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)
+    ) THEN
+        RAISE EXCEPTION 'owner role % may log in or holds SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS', 'app_owner'
+            USING HINT = 'an owner role must be NOLOGIN without those attributes (docs/ownership.md)';
+    END IF;
+END
+$body$;
+GRANT "app_owner" TO CURRENT_USER;
+
 -- step: schema auth
-CREATE SCHEMA IF NOT EXISTS "auth";
+CREATE SCHEMA IF NOT EXISTS "auth" AUTHORIZATION "app_owner";
 
 -- step: schema experiments_v1
-CREATE SCHEMA IF NOT EXISTS "experiments_v1";
+CREATE SCHEMA IF NOT EXISTS "experiments_v1" AUTHORIZATION "app_owner";
 
 -- step: schema production
-CREATE SCHEMA IF NOT EXISTS "production";
+CREATE SCHEMA IF NOT EXISTS "production" AUTHORIZATION "app_owner";
 
 -- step: schema audits
-CREATE SCHEMA IF NOT EXISTS "audits";
+CREATE SCHEMA IF NOT EXISTS "audits" AUTHORIZATION "app_owner";
 
 -- step: schema providers
-CREATE SCHEMA IF NOT EXISTS "providers";
+CREATE SCHEMA IF NOT EXISTS "providers" AUTHORIZATION "app_owner";
 
 -- step: schema quarantine
-CREATE SCHEMA IF NOT EXISTS "quarantine";
+CREATE SCHEMA IF NOT EXISTS "quarantine" AUTHORIZATION "app_owner";
+
+SET ROLE "app_owner";
 
 -- step: table auth users
 CREATE TABLE IF NOT EXISTS "auth"."users" (
@@ -143,5 +165,7 @@ CREATE TABLE IF NOT EXISTS "quarantine"."quarantined_records" (
         CHECK (status IN ('pending', 'released', 'purged')),
     quarantined_at timestamptz NOT NULL DEFAULT now()
 );
+
+RESET ROLE;
 
 COMMIT;

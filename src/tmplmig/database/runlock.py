@@ -1,0 +1,127 @@
+"""A yoyo lock that dies with its holder.
+
+yoyo marks a run with a row in ``yoyo_lock`` and a killed run leaves that row behind, so every
+later run waits and fails until someone runs ``yoyo break-lock``. The guard installed here (a
+trigger function and two triggers on ``yoyo_lock``) makes the session that inserts the row,
+yoyo's main connection, open for the whole run, also take a session-level advisory lock, which
+PostgreSQL releases when that session ends, however it ends. An insert that finds a row whose
+holder no longer holds the advisory lock removes it with a WARNING naming the old process and
+time, and goes on; a live holder still makes the insert fail, and yoyo retries as before.
+
+Key: ``hashtextextended('tmplmig yoyo_lock <database>.<schema>', 0)`` where ``<schema>`` holds
+``yoyo_lock`` (one tracking schema per tenant), so tenants in one database never wait for each
+other. A row without a recorded holder predates the guard and is never removed automatically.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+logger = logging.getLogger(__name__)
+
+GUARD = "tmplmig_yoyo_lock_guard"
+HOLDER = "tmplmig_holder"
+LOCK_TABLE = "yoyo_lock"
+
+_BODY = f"""
+DECLARE
+    key bigint := pg_catalog.hashtextextended(
+        'tmplmig yoyo_lock ' || pg_catalog.current_database() || '.' || TG_TABLE_SCHEMA, 0);
+    stale record;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        -- yoyo deleting its own row; not a stale row of a reused pid removed below
+        IF OLD.{HOLDER} = pg_catalog.pg_backend_pid() AND pg_catalog.pg_trigger_depth() = 1 THEN
+            PERFORM pg_catalog.pg_advisory_unlock(key);
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF NOT pg_catalog.pg_try_advisory_lock(key) THEN
+        RAISE EXCEPTION 'yoyo_lock is held by a live run' USING ERRCODE = 'lock_not_available';
+    END IF;
+    FOR stale IN EXECUTE pg_catalog.format(
+        'DELETE FROM %I.%I WHERE {HOLDER} IS NOT NULL RETURNING pid, ctime',
+        TG_TABLE_SCHEMA, TG_TABLE_NAME)
+    LOOP
+        RAISE WARNING 'removed the stale yoyo lock of process % (taken at % UTC): %',
+            stale.pid, stale.ctime, 'its session is gone';
+    END LOOP;
+    FOR stale IN EXECUTE pg_catalog.format('SELECT pid FROM %I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+    LOOP
+        PERFORM pg_catalog.pg_advisory_unlock(key);
+        RAISE EXCEPTION 'yoyo_lock row of process % predates the guard', stale.pid
+            USING ERRCODE = 'lock_not_available';
+    END LOOP;
+    NEW.{HOLDER} := pg_catalog.pg_backend_pid();
+    RETURN NEW;
+END
+"""
+
+_INSTALLED = """
+    SELECT count(*) FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+    WHERE t.tgrelid = pg_catalog.to_regclass(%s) AND p.proname = %s AND p.prosrc = %s"""
+
+
+def _qualified(schema: str, name: str) -> sql.Composed:
+    return sql.SQL(".").join([sql.Identifier(schema), sql.Identifier(name)])
+
+
+def install_guard(conn: psycopg.Connection[Any]) -> None:
+    """Put the guard on ``yoyo_lock`` of the connection's current schema, unless it is there.
+
+    Runs in its own transaction, or savepoint when a migration's transaction is open; it is also
+    a yoyo step callable, which is how plain ``yoyo apply`` installs the guard.
+    """
+    schema = conn.execute("SELECT pg_catalog.current_schema()").fetchone()[0]  # type: ignore[index]
+    table = _qualified(schema, LOCK_TABLE)
+    installed = [table.as_string(conn), GUARD, _BODY]
+    if conn.execute(_INSTALLED, installed).fetchone() == (2,):
+        return
+    with conn.transaction():
+        conn.execute(
+            "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
+            "'tmplmig guard ' || pg_catalog.current_database() || '.' || %s, 0))",
+            [schema],
+        )
+        if conn.execute(_INSTALLED, installed).fetchone() == (2,):
+            return
+        function = _qualified(schema, GUARD)
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} integer").format(
+                table, sql.Identifier(HOLDER)
+            )
+        )
+        conn.execute(
+            sql.SQL(
+                "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql"
+                " SET search_path = pg_catalog, pg_temp AS {}"
+            ).format(function, sql.Literal(_BODY))
+        )
+        for name, when in (
+            ("tmplmig_guard_take", "BEFORE INSERT"),
+            ("tmplmig_guard_free", "AFTER DELETE"),
+        ):
+            conn.execute(
+                sql.SQL(
+                    "CREATE OR REPLACE TRIGGER {} "
+                    + when
+                    + " ON {} FOR EACH ROW EXECUTE FUNCTION {}()"
+                ).format(sql.Identifier(name), table, function)
+            )
+    logger.debug(
+        "guarded %s: a killed run's lock is removed by the next run", table.as_string(conn)
+    )
+
+
+def report_warnings(conn: psycopg.Connection[Any]) -> None:
+    """Log the server's WARNINGs on ``conn`` (such as a removed stale lock) as this module's."""
+
+    def forward(diagnostic: psycopg.errors.Diagnostic) -> None:
+        if diagnostic.severity_nonlocalized == "WARNING":
+            logger.warning("%s", diagnostic.message_primary)
+
+    conn.add_notice_handler(forward)

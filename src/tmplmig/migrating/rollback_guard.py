@@ -1,0 +1,186 @@
+"""Before a rollback starts, find what would stop it half-way, so that it either completes or
+changes nothing.
+
+A rollback runs as the owner role and drops schemas without CASCADE, revokes privileges on
+every table of a schema and drops roles tmplmig created. It cannot finish when a schema it
+empties holds an object the migrations did not create (or one another role owns), when an
+object elsewhere in the database uses one it drops, or when a role it drops still owns or
+is granted something elsewhere in this database. Roles still used in *other* databases are
+kept with a warning, as before: that is not this database's rollback failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from tmplmig.rendering.parts import Part
+
+#: the role of a database's bootstrap superuser: objects it owns have no pg_shdepend row
+BOOTSTRAP_SUPERUSER_OID = 10
+_OWNER = f"""COALESCE(
+    (SELECT pg_get_userbyid(own.refobjid) FROM pg_shdepend own
+     JOIN pg_database od ON od.oid = own.dbid AND od.datname = current_database()
+     WHERE own.classid = {{classid}} AND own.objid = {{objid}} AND own.deptype = 'o'),
+    pg_get_userbyid({BOOTSTRAP_SUPERUSER_OID}))"""
+
+#: every object in the given schemas (its raw name for tables and functions), with its owner;
+#: sequences that belong to a table column go with their table
+IN_SCHEMAS = f"""
+    SELECT o.type, o.identity, n.nspname,
+           CASE d.classid WHEN 'pg_class'::regclass
+                THEN (SELECT relname FROM pg_class WHERE oid = d.objid)
+                WHEN 'pg_proc'::regclass
+                THEN (SELECT proname FROM pg_proc WHERE oid = d.objid) END,
+           {_OWNER.format(classid="d.classid", objid="d.objid")}
+    FROM pg_depend d
+    JOIN pg_namespace n ON n.oid = d.refobjid
+    CROSS JOIN LATERAL pg_identify_object(d.classid, d.objid, d.objsubid) o
+    WHERE d.refclassid = 'pg_namespace'::regclass AND d.deptype = 'n'
+      AND n.nspname = ANY(%(schemas)s)
+      AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                      WHERE e.classid = d.classid AND e.objid = d.objid AND e.deptype = 'e')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend t
+                      WHERE d.classid = 'pg_class'::regclass AND t.classid = d.classid
+                        AND t.objid = d.objid AND t.refclassid = 'pg_class'::regclass
+                        AND t.deptype IN ('a', 'i'))
+    ORDER BY n.nspname, o.identity"""
+
+#: the relation a rule, trigger, constraint, default or policy belongs to (or the relation)
+_RELATION_OF = """
+    CASE {classid}
+        WHEN 'pg_class'::regclass THEN {objid}
+        WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = {objid})
+        WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = {objid})
+        WHEN 'pg_constraint'::regclass
+            THEN (SELECT NULLIF(conrelid, 0) FROM pg_constraint WHERE oid = {objid})
+        WHEN 'pg_attrdef'::regclass THEN (SELECT adrelid FROM pg_attrdef WHERE oid = {objid})
+        WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = {objid})
+    END"""
+
+#: the schema (its raw name) an object lives in: its own, or that of its relation
+_SCHEMA_OF = """
+    (SELECT nspname FROM pg_namespace WHERE oid = CASE {classid}
+        WHEN 'pg_namespace'::regclass THEN {objid}
+        WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = {objid})
+        WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = {objid})
+        ELSE (SELECT relnamespace FROM pg_class WHERE oid = {relation}) END)"""
+
+#: objects outside the given schemas that use an object inside the schemas being emptied
+USING_FROM_OUTSIDE = f"""
+    WITH dropped(classid, objid) AS (
+        SELECT 'pg_class'::regclass, c.oid FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY(%(dropped)s)
+        UNION ALL
+        SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY(%(dropped)s)
+        UNION ALL
+        SELECT 'pg_type'::regclass, t.oid FROM pg_type t
+        JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ANY(%(dropped)s)
+    )
+    SELECT COALESCE(CASE WHEN d.classid = 'pg_rewrite'::regclass THEN rel.type END, o.type),
+           COALESCE(CASE WHEN d.classid = 'pg_rewrite'::regclass THEN rel.identity END,
+                    o.identity) AS dependant,
+           COALESCE(pg_get_userbyid(rc.relowner),
+                    {_OWNER.format(classid="d.classid", objid="d.objid")}),
+           string_agg(DISTINCT r.type || ' ' || r.identity, ', ')
+    FROM pg_depend d
+    JOIN dropped ON dropped.classid = d.refclassid AND dropped.objid = d.refobjid
+    CROSS JOIN LATERAL pg_identify_object(d.classid, d.objid, 0) o
+    CROSS JOIN LATERAL pg_identify_object(d.refclassid, d.refobjid, 0) r
+    LEFT JOIN pg_class rc
+        ON rc.oid = {_RELATION_OF.format(classid="d.classid", objid="d.objid")}
+    LEFT JOIN LATERAL pg_identify_object('pg_class'::regclass, rc.oid, 0) rel ON true
+    WHERE d.deptype = 'n' AND d.classid <> 'pg_namespace'::regclass
+      AND COALESCE({_SCHEMA_OF.format(classid="d.classid", objid="d.objid", relation="rc.oid")},
+                   '') <> ALL(%(schemas)s)
+    GROUP BY 1, 2, 3
+    ORDER BY 2"""
+
+#: what roles the rollback drops own or are granted in this database outside the schemas;
+#: default privileges of or in the schemas are the migrations' own and go with them
+HELD_BY_ROLES = f"""
+    SELECT o.type, o.identity,
+           COALESCE(pg_get_userbyid(rc.relowner),
+                    {_OWNER.format(classid="s.classid", objid="s.objid")}),
+           CASE s.deptype WHEN 'o' THEN 'owned by' ELSE 'granted to' END, r.rolname
+    FROM pg_shdepend s
+    JOIN pg_database db ON db.oid = s.dbid AND db.datname = current_database()
+    JOIN pg_roles r ON r.oid = s.refobjid
+    CROSS JOIN LATERAL pg_identify_object(s.classid, s.objid, s.objsubid) o
+    LEFT JOIN pg_class rc
+        ON rc.oid = {_RELATION_OF.format(classid="s.classid", objid="s.objid")}
+    WHERE r.rolname = ANY(%(roles)s)
+      AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
+      AND s.classid <> 'pg_default_acl'::regclass
+      AND COALESCE({_SCHEMA_OF.format(classid="s.classid", objid="s.objid", relation="rc.oid")},
+                   '') <> ALL(%(schemas)s)
+    ORDER BY r.rolname, o.identity"""
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One object that would make the rollback fail part-way, and why."""
+
+    kind: str
+    name: str
+    owner: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} (owner {self.owner}): {self.reason}"
+
+
+class RollbackBlocked(Exception):
+    """The rollback was refused before it changed anything; ``blockers`` says why."""
+
+    def __init__(self, blockers: list[Blocker]) -> None:
+        self.blockers = blockers
+        super().__init__(
+            f"rollback refused, nothing was changed: {len(blockers)} object(s) would stop it"
+            " part-way:\n  " + "\n  ".join(str(b) for b in blockers)
+        )
+
+
+def _about(parts: Iterable[Part], kind: str) -> set[tuple[str, ...]]:
+    """The names of every object of ``kind`` (``table``, ``schema``, ...) a step of ``parts``
+    is about or creates."""
+    return {
+        named[1:]
+        for p in parts
+        for s in p.steps
+        for named in (s.about, *s.creates)
+        if named[:1] == (kind,)
+    }
+
+
+def find_blockers(
+    conn: psycopg.Connection[Any], owner: str, every_part: list[Part], rolled_back: list[Part]
+) -> list[Blocker]:
+    """What in the database would stop rolling back ``rolled_back`` (of ``every_part``) part-way.
+
+    ``owner``: the role the rollback drops objects as.
+    """
+    ours = {"table": _about(every_part, "table"), "function": _about(every_part, "function")}
+    schemas = sorted(name for (name,) in _about(every_part, "schema"))
+    dropped = sorted(name for (name,) in _about(rolled_back, "schema"))
+    emptied = sorted({*dropped, *(about[-1] for about in _about(rolled_back, "privileges of"))})
+    roles = sorted(name for kind in ("role", "owner role") for (name,) in _about(rolled_back, kind))
+    blockers: list[Blocker] = []
+    for kind, identity, schema, name, holder in conn.execute(IN_SCHEMAS, {"schemas": emptied}):
+        if (schema, name) not in ours.get(kind, set()):
+            blockers.append(Blocker(kind, identity, holder, "not created by the migrations"))
+        elif holder != owner:
+            reason = f"the rollback drops it as {owner}, which does not own it"
+            blockers.append(Blocker(kind, identity, holder, reason))
+    outside = conn.execute(USING_FROM_OUTSIDE, {"dropped": dropped, "schemas": schemas})
+    for kind, identity, holder, used in outside:
+        blockers.append(Blocker(kind, identity, holder, f"uses {used}"))
+    held = conn.execute(HELD_BY_ROLES, {"roles": roles, "schemas": schemas})
+    for kind, identity, holder, how, role in held:
+        reason = f"{how} role {role}, which the rollback drops"
+        blockers.append(Blocker(kind, identity, holder, reason))
+    return blockers
