@@ -17,7 +17,7 @@ from psycopg import sql
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.database.urls import libpq_url, tenant_placement_url, with_schema
-from tmplmig.migrating import commands, fanout
+from tmplmig.migrating import commands, fanout, record
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import ConfigError, load_config
 
@@ -172,8 +172,8 @@ def test_tracking_search_path_changes_neither_where_objects_go_nor_what_they_cal
     commands.apply(project, "dev", "acme", url=db_url)
     stray = conn.execute(
         "SELECT relname FROM pg_class WHERE relnamespace = 'tmplmig_acme'::regnamespace"
-        " AND relkind = 'r' AND relname NOT IN ('_yoyo_migration', '_yoyo_log',"
-        " '_yoyo_version', 'yoyo_lock')"
+        " AND relkind = 'r' AND relname <> ALL(%s)",
+        (["_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", *record.TABLES],),
     ).fetchall()
     assert stray == []
     conn.execute("SET search_path TO tmplmig_acme")

@@ -14,13 +14,16 @@ from yoyo.exceptions import BadMigration, LockTimeout
 from tmplmig.database.cluster import ClusterError
 from tmplmig.database.interrupts import Interrupted, interruptible
 from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.plan import PartState, UnsafeChange
+from tmplmig.migrating.record import RecordError
 from tmplmig.migrating.rollback_guard import RollbackBlocked
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout, parse_canary
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.config import ConfigError
 from tmplmig.rendering.sqlfilters import RenderError
+from tmplmig.reviewing.bundle import write_bundle
 
-USER_ERRORS = (ConfigError, RenderError, CommandError, ClusterError)
+USER_ERRORS = (ConfigError, RenderError, CommandError, ClusterError, RecordError)
 #: a migration that failed on the server (yoyo has rolled it back) or could not start
 RUN_ERRORS = (psycopg.Error, BadMigration, LockTimeout)
 
@@ -87,7 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     fan_out(verb("apply", "apply pending migrations"))
-    fan_out(verb("status", "show which migrations are applied"))
+    status = fan_out(verb("status", "show which parts are pending, applied or changed since"))
+    status.add_argument(
+        "--check", action="store_true", help="exit 1 when anything is pending or changed (CI)"
+    )
+    plan = fan_out(verb("plan", "print the SQL that brings applied parts to today's config"))
+    plan.add_argument("--out", type=Path, help="write it as a psql-runnable bundle here")
     rollback = fan_out(verb("rollback", "roll back applied migrations"))
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every applied migration")
@@ -159,6 +167,7 @@ def _all_tenants(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             url=args.database,
             part=getattr(args, "part", None),
+            out=getattr(args, "out", None),
             tenant=args.tenant,
             rollout=_rollout(args),
             on_start=start,
@@ -169,7 +178,10 @@ def _all_tenants(args: argparse.Namespace) -> int:
             bar.close()
     summary = fanout.summary_json if args.format == "json" else fanout.summary_table
     sys.stdout.write(summary(outcomes))
-    return 1 if any(o.failed for o in outcomes) else 0
+    unsettled = getattr(args, "check", False) and any(
+        o.state in ("pending", "changed") for o in outcomes
+    )
+    return 1 if unsettled or any(o.failed for o in outcomes) else 0
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -205,12 +217,40 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def status_text(states: list[PartState]) -> str:
+    """One line per part; under a changed part its changed steps and config key paths."""
+    width = max((len(s.id) for s in states), default=0)
+    lines = []
+    for state in states:
+        lines.append(f"{state.id:{width}}  {state.label}")
+        lines += [f"    step {change}" for change in state.steps]
+        lines += [f"    config {change}" for change in state.config]
+    return "\n".join(lines) + "\n"
+
+
 def _status(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
-    for row in commands.status(args.project, args.env, args.tenant, args.database):
-        print(f"{'applied' if row.applied else 'pending':8} {row.id}")
+    states = commands.status(args.project, args.env, args.tenant, args.database)
+    sys.stdout.write(status_text(states))
+    return 1 if args.check and any(s.state in ("pending", "changed") for s in states) else 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    if args.all_tenants:
+        return _all_tenants(args)
+    _rollout(args)
+    contents = commands.plan(args.project, args.env, args.tenant, args.database)
+    if not contents:
+        print("nothing to plan: every applied part matches today's config")
+    elif args.out:
+        for path in write_bundle(contents, args.out):
+            print(path)
+    else:
+        for name, text in contents.items():
+            if name != "MANIFEST":
+                print(text)
     return 0
 
 
@@ -261,6 +301,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
     "apply": _apply,
     "rollback": _rollback,
     "status": _status,
+    "plan": _plan,
     "verify": _verify,
     "mark": _mark,
     "diff": _diff,
@@ -288,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return exc.exit_code
+    except UnsafeChange as exc:
+        for line in exc.lines:
+            print(f"tmplmig: unsafe: {line}", file=sys.stderr)
+        print("tmplmig: nothing was changed", file=sys.stderr)
+        return 1
     except USER_ERRORS as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2

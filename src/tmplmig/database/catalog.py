@@ -10,11 +10,16 @@ from tmplmig.database.runlock import GUARD
 from tmplmig.rendering.identifiers import TRACKING_PREFIX
 
 USER_SCHEMAS = "n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
-#: yoyo's bookkeeping (its tables, wherever they are, the tenants' tracking schemas that hold
-#: them, and the guard on its lock) is not part of what a migration creates or drops.
+#: yoyo's bookkeeping and tmplmig's record beside it (their tables, wherever they are, the
+#: tenants' tracking schemas that hold them, and the guard on yoyo's lock) are not part of
+#: what a migration creates or drops.
+BOOKKEEPING = (
+    "'_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock',"
+    " 'tmplmig_applied', 'tmplmig_applied_config'"
+)
 NOT_YOYO = (
     "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class y WHERE y.oid = {oid}"
-    " AND y.relname IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock'))"
+    f" AND y.relname IN ({BOOKKEEPING}))"
 )
 NOT_TRACKING = f"NOT pg_catalog.starts_with(n.nspname, '{TRACKING_PREFIX}')"
 NOT_EXTENSION_MEMBER = (

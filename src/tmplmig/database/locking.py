@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
 from typing import Any
 
 import psycopg
@@ -174,22 +173,3 @@ def run_with_lock_discipline(
                 pause,
             )
             time.sleep(pause)
-
-
-def disciplined(
-    statements: Sequence[str],
-    ddl: Ddl,
-    label: str,
-    role: str | None = None,
-    part: str | None = None,
-) -> Callable[[psycopg.Connection[Any]], None]:
-    """A yoyo step callable (it receives the raw connection) that runs ``statements`` politely,
-    as ``role``."""
-    return partial(
-        run_with_lock_discipline,
-        statements=tuple(statements),
-        ddl=ddl,
-        label=label,
-        role=role,
-        part=part,
-    )

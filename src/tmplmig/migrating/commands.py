@@ -5,24 +5,31 @@ Each verb resolves its :class:`~tmplmig.migrating.target.Target` once and passes
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import psycopg
+from psycopg import sql
 from yoyo import read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
 from tmplmig.database import orphans, runlock
-from tmplmig.database.urls import application_name, ensure_schema, named
+from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_role_sql
+from tmplmig.database.urls import application_name, connect, ensure_schema, named
+from tmplmig.migrating import record
+from tmplmig.migrating.plan import PartPlan, PartState, part_states, plan_contents
+from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.yoyo_bridge import open_backend, rendering_for
-from tmplmig.rendering.config import available_envs, duration_seconds
-from tmplmig.rendering.parts import Part, render_all
+from tmplmig.rendering.config import Settings, available_envs, duration_seconds
+from tmplmig.rendering.parts import Part, render_all, render_part
 from tmplmig.reviewing.bundle import (
     build_bundle,
     bundle_contents,
@@ -32,6 +39,8 @@ from tmplmig.reviewing.bundle import (
     write_bundle,
 )
 from tmplmig.reviewing.verify import check_database
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from tmplmig.reviewing.lint import Finding
@@ -106,24 +115,152 @@ def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
         yield
 
 
-@dataclass(frozen=True)
-class MigrationStatus:
-    """Whether one migration is recorded as applied."""
+def _states(backend: DatabaseBackend, migrations: MigrationList, target: Target) -> list[PartState]:
+    """Each part against yoyo's tracking, the record and today's render."""
+    hashes = backend.get_applied_migration_hashes()
+    applied = {m.id for m in migrations if m.hash in hashes}
+    rec = record.read(backend.connection)
+    rec.check()
+    settings = target.config.settings.model_dump(mode="json")
+    return part_states(render_all(target.project, target.config), applied, rec, settings)
 
-    id: str
-    applied: bool
+
+def _adopt_unrecorded(
+    target: Target, backend: DatabaseBackend, states: list[PartState]
+) -> list[PartState]:
+    """Record parts applied before the record existed, once verify confirms the live database
+    holds exactly today's render; otherwise leave them as "no record" with a warning."""
+    unrecorded = [s for s in states if s.state == "no record"]
+    if not unrecorded:
+        return states
+    problems = _verify(target)
+    if problems:
+        logger.warning(
+            "%s: applied before tmplmig recorded applies, and the database differs from today's "
+            "render (%d problem(s), see tmplmig verify): left without a record",
+            ", ".join(s.id for s in unrecorded),
+            len(problems),
+        )
+        return states
+    conn, recorder = backend.connection, record.Recorder.of(target.config)
+    with conn.transaction():
+        for state in unrecorded:
+            recorder.write_part(conn, state.part)
+    return [PartState(s.part, "applied") if s.state == "no record" else s for s in states]
+
+
+def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
+    """Run the recorded apply SQL (or, newest first, the rollback SQL) at a scratch URL."""
+    steps = [s for part in sorted(rec.parts) for s in rec.parts[part].steps]
+
+    def run(url: str) -> None:
+        with connect(url) as conn:
+            for s in steps if direction == "apply" else reversed(steps):
+                statement = s.apply_sql if direction == "apply" else s.rollback_sql
+                if statement:
+                    conn.execute(set_role_sql(s.role))
+                    conn.execute(statement)
+                    conn.execute(RESET_ROLE)
+
+    return run
+
+
+def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> None:
+    """Refuse to plan over a database changed outside tmplmig since its record was written:
+    the live database is checked against the recorded SQL replayed in a scratch database.
+
+    Differences in objects the plan itself rebuilds are left to it: they are what an
+    interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
+    """
+    found = check_database(
+        target.tracked_url,
+        apply_at=_replaying(rec, "apply"),
+        rollback_at=_replaying(rec, "rollback"),
+    )
+    touched = " ".join(" ".join(a.statements) for p in plans for a in p.actions)
+    problems = [p for p in found if f'"{p.name.rsplit(".", 1)[-1]}"' not in touched]
+    if problems:
+        raise CommandError(
+            "not planning: the database differs from what tmplmig recorded as applied"
+            " (changed outside tmplmig?):\n  " + "\n  ".join(str(p) for p in problems)
+        )
+
+
+def _checked_plans(
+    target: Target, backend: DatabaseBackend, states: list[PartState]
+) -> list[PartPlan]:
+    """The plan from the record to today's render, once the record is known to describe the
+    live database: every part recorded, and nothing changed outside tmplmig."""
+    plans = plan_changes(states, target.config.settings.model_dump(mode="json"))
+    if not plans:
+        return plans
+    unrecorded = [s.id for s in states if s.state == "no record"]
+    if unrecorded:
+        raise CommandError(
+            f"not planning: {', '.join(unrecorded)} applied without a record and the database "
+            "differs from today's render; see tmplmig verify, then tmplmig mark"
+        )
+    _refuse_drift(target, plans, record.read(backend.connection))
+    return plans
+
+
+@contextmanager
+def _second_connection(backend: DatabaseBackend) -> Iterator[psycopg.Connection[Any]]:
+    """Another connection to the tracking schema of ``backend``: work that may be cut short
+    (a backend terminated mid-evolve) must not take the holder of yoyo's lock row with it."""
+    row = backend.connection.execute("SELECT current_schema()").fetchone()
+    with connect(str(backend.uri)) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(row[0])))
+        yield conn
+
+
+def _evolve(backend: DatabaseBackend, plans: list[PartPlan], target: Target) -> None:
+    """Run each part's plan and record its new render: a transactional part in one
+    transaction; otherwise action by action, each recorded as it completes, so an
+    interrupted evolve is planned again from where it stopped."""
+    if not plans:
+        return
+    recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
+    with _second_connection(backend) as conn:
+        for p in plans:
+            if p.part.transactional:
+                with conn.transaction():
+                    for action in p.actions:
+                        run_with_lock_discipline(
+                            conn, action.statements, ddl, action.label, action.role, p.part.id
+                        )
+                    recorder.write_part(conn, p.part)
+                continue
+            positions = {s.identity: i for i, s in enumerate(p.part.steps)}
+            for action in p.actions:
+                for statement in action.statements:
+                    run_with_lock_discipline(
+                        conn, [statement], ddl, action.label, action.role, p.part.id
+                    )
+                if action.identity in positions:
+                    position = positions[action.identity]
+                    recorder.write(conn, p.part.id, p.part.steps[position], position)
+                else:
+                    record.forget(conn, p.part.id, [action.identity])
+            recorder.write_part(conn, p.part)
 
 
 def apply_to(target: Target) -> list[str]:
-    """Apply every pending migration to ``target``; return the ids applied."""
+    """Evolve the applied parts of ``target`` whose render changed since they were applied,
+    then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
+    each part evolved. Evolving first lets parts applied after a partial rollback build on
+    the renamed objects of the parts before them."""
     with _migrations(target, "apply") as (backend, migrations), _locked(backend, target):
+        states = _adopt_unrecorded(target, backend, _states(backend, migrations, target))
+        plans = _checked_plans(target, backend, states)
+        _evolve(backend, plans, target)
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
-        return [m.id for m in pending]
+        return [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
 
 
 def apply(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
-    """Apply every pending migration; return the ids applied."""
+    """Apply every pending migration and evolve what changed; return what was done."""
     return apply_to(resolve(project, env, tenant, url))
 
 
@@ -142,16 +279,45 @@ def rollback_to(target: Target, part: str | None = None) -> list[str]:
             return [m.id for m in targets]
 
 
+@dataclass(frozen=True)
+class _AppliedPart:
+    """A part as it was applied: rendered from the config its record holds (today's config
+    where there is no record), and the owner role of that config."""
+
+    part: Part
+    owner: str | None
+
+    @property
+    def id(self) -> str:
+        return self.part.id
+
+
+def _as_applied(target: Target, backend: DatabaseBackend) -> list[_AppliedPart]:
+    """Every part rendered as it was applied, so a rollback after a YAML edit checks the
+    objects that are there, not those today's config names."""
+    rec = record.read(backend.connection)
+    parts = []
+    for part in render_all(target.project, target.config):
+        recorded = rec.parts.get(part.id)
+        if recorded is None or not recorded.settings:
+            parts.append(_AppliedPart(part, None))
+            continue
+        settings = Settings.model_validate(recorded.settings)
+        config = replace(target.config, settings=settings)
+        parts.append(
+            _AppliedPart(render_part(target.project, part.id, config), settings.roles.owner)
+        )
+    return parts
+
+
 def _refuse_blocked_rollback(target: Target, backend: DatabaseBackend, ids: list[str]) -> None:
     """Raise :class:`RollbackBlocked` when anything would stop rolling back ``ids`` part-way."""
     if not ids:
         return
-    parts = render_all(target.project, target.config)
+    parts = _as_applied(target, backend)
+    owner = next((p.owner for p in parts if p.owner), target.config.settings.roles.owner)
     blockers = find_blockers(
-        backend.connection,
-        target.config.settings.roles.owner,
-        parts,
-        [p for p in parts if p.id in ids],
+        backend.connection, owner, [p.part for p in parts], [p.part for p in parts if p.id in ids]
     )
     if blockers:
         raise RollbackBlocked(blockers)
@@ -168,18 +334,34 @@ def rollback(
     return rollback_to(resolve(project, env, tenant, url), part)
 
 
-def status_of(target: Target) -> list[MigrationStatus]:
-    """Each migration of ``target`` and whether it is applied."""
+def status_of(target: Target) -> list[PartState]:
+    """Each part of ``target``: pending, applied, applied and changed since (with what
+    changed), or applied with no record."""
     with _migrations(target, "status") as (backend, migrations):
-        applied = backend.get_applied_migration_hashes()
-        return [MigrationStatus(m.id, m.hash in applied) for m in migrations]
+        return _states(backend, migrations, target)
 
 
 def status(
     project: Path, env: str, tenant: str | None = None, url: str | None = None
-) -> list[MigrationStatus]:
-    """Each migration and whether it is applied."""
+) -> list[PartState]:
+    """Each part and where it stands against the record and today's config."""
     return status_of(resolve(project, env, tenant, url))
+
+
+def plan_of(target: Target) -> dict[str, str]:
+    """The SQL that takes the applied parts of ``target`` from their record to today's render,
+    as a psql-runnable bundle (file name to text, MANIFEST included); empty when nothing
+    changed. Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
+    with _migrations(target, "plan") as (backend, migrations):
+        plans = _checked_plans(target, backend, _states(backend, migrations, target))
+    return plan_contents(plans, target.config) if plans else {}
+
+
+def plan(
+    project: Path, env: str, tenant: str | None = None, url: str | None = None
+) -> dict[str, str]:
+    """The plan bundle for an environment (and tenant); see :func:`plan_of`."""
+    return plan_of(resolve(project, env, tenant, url))
 
 
 def _verify(target: Target) -> list[Problem]:
@@ -199,7 +381,8 @@ def verify(
 
 
 def mark(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
-    """Record hand-applied migrations as applied in yoyo, once verify finds nothing amiss."""
+    """Record hand-applied migrations (a bundle, or a plan run with psql) as applied in yoyo,
+    and today's render in the record, once verify finds nothing amiss."""
     target = resolve(project, env, tenant, url)
     problems = _verify(target)
     if problems:
@@ -210,6 +393,10 @@ def mark(project: Path, env: str, tenant: str | None = None, url: str | None = N
     with _migrations(target, "mark") as (backend, migrations), _locked(backend, target):
         pending = backend.to_apply(migrations)
         backend.mark_migrations(pending)
+        conn, recorder = backend.connection, record.Recorder.of(target.config)
+        with conn.transaction():
+            for part in render_all(target.project, target.config):
+                recorder.write_part(conn, part)
         return [m.id for m in pending]
 
 

@@ -1,4 +1,4 @@
-"""Run apply, rollback or status for many tenants side by side, at most ``jobs`` at once.
+"""Run apply, rollback, status or plan for many tenants side by side, at most ``jobs`` at once.
 
 Tenants of one database run in parallel too: each has its own tracking schema and yoyo
 lock, its own schemas and roles, so none waits for another's run. What they share (the
@@ -27,8 +27,9 @@ from tmplmig.migrating.target import CommandError, for_config
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import render_all
+from tmplmig.reviewing.bundle import write_bundle
 
-Verb = Literal["apply", "rollback", "status"]
+Verb = Literal["apply", "rollback", "status", "plan"]
 FAILED = "failed"
 SKIPPED = "skipped"
 MAX_REASON = 200
@@ -62,9 +63,17 @@ def _database(config: LoadedConfig) -> str:
 
 
 def run_tenant(
-    project: Path, config: LoadedConfig, verb: Verb, url: str | None, part: str | None = None
+    project: Path,
+    config: LoadedConfig,
+    verb: Verb,
+    url: str | None,
+    part: str | None = None,
+    out: Path | None = None,
 ) -> TenantOutcome:
-    """Run ``verb`` for one already-checked tenant; any error becomes a failed outcome."""
+    """Run ``verb`` for one already-checked tenant; any error becomes a failed outcome.
+
+    ``plan`` writes each tenant's plan bundle under ``out/<tenant>/`` when ``out`` is given.
+    """
     assert config.tenant is not None
     tenant, database, started = config.tenant, _database(config), time.perf_counter()
 
@@ -79,9 +88,21 @@ def run_tenant(
         if verb == "rollback":
             ids = commands.rollback_to(target, part)
             return outcome("rolled back", ", ".join(ids)) if ids else outcome("nothing to do", "")
+        if verb == "plan":
+            contents = commands.plan_of(target)
+            if out is not None and contents:
+                write_bundle(contents, out / tenant)
+            parts = [name.split(".", 1)[0] for name in contents if name != "MANIFEST"]
+            return outcome("planned", ", ".join(parts)) if parts else outcome("up to date", "")
         rows = commands.status_of(target)
         pending = [r.id for r in rows if not r.applied]
-        return outcome("pending", ", ".join(pending)) if pending else outcome("up to date", "")
+        changed = [r.id for r in rows if r.state == "changed"]
+        if pending:
+            return outcome("pending", ", ".join(pending))
+        if changed:
+            return outcome("changed", ", ".join(changed))
+        unrecorded = [r.id for r in rows if r.state == "no record"]
+        return outcome("up to date", f"no record: {', '.join(unrecorded)}" if unrecorded else "")
     except Exception as exc:  # one tenant's failure (any cause) must not stop the others
         return outcome(FAILED, _reason(exc))
 
@@ -136,6 +157,7 @@ def run_all(
     jobs: int = 4,
     url: str | None = None,
     part: str | None = None,
+    out: Path | None = None,
     tenant: str | None = None,
     rollout: Rollout = EVERY_TENANT,
     on_start: Callable[[int], None] = lambda _: None,
@@ -177,7 +199,7 @@ def run_all(
         elif problem is not None:
             outcome = TenantOutcome(name, _database(config), FAILED, problem)
         else:
-            outcome = run_tenant(project, config, verb, url, part)
+            outcome = run_tenant(project, config, verb, url, part, out)
         if outcome.failed and rollout.stop_on_failure:
             halt(f"{name} failed")
         with reporting:

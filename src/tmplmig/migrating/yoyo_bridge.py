@@ -1,30 +1,38 @@
 """What a file in ``migrations/`` calls: render its part and hand the steps to yoyo.
 
-Each step runs through :func:`tmplmig.database.locking.disciplined` (lock_timeout, bounded
-retry); a first step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table.
-yoyo loads migration files itself, so the config reaches them from outside:
-tmplmig's own commands pass their loaded config with :func:`rendering_for` (per thread);
-plain ``yoyo apply`` names it with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
+Each step runs under :mod:`tmplmig.database.locking` (lock_timeout, bounded retry) and
+records itself (:mod:`tmplmig.migrating.record`) in the same transaction; a rollback runs what
+the record says was applied, and today's render only where there is no record. A first
+step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table. yoyo loads
+migration files itself, so the config reaches them from outside: tmplmig's own commands pass
+their loaded config with :func:`rendering_for` (per thread); plain ``yoyo apply`` names it
+with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from yoyo import default_migration_table, get_backend, step
 from yoyo.backends import DatabaseBackend
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
 
-from tmplmig.database.locking import disciplined, step_statements
+from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
-from tmplmig.rendering.config import LoadedConfig, load_config
-from tmplmig.rendering.parts import render_part
+from tmplmig.migrating import record
+from tmplmig.rendering.config import Ddl, LoadedConfig, load_config
+from tmplmig.rendering.parts import Part, Step, render_part
+
+logger = logging.getLogger(__name__)
 
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
@@ -112,10 +120,62 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     project = path.parent.parent
     config = _rendering.get() or config_from_environment(project)
     part = render_part(project, path.stem, config)
-    ddl = config.settings.ddl
+    recorder = record.Recorder.of(config)
     step(install_guard, install_guard)  # so that plain yoyo runs guard yoyo's lock, too
-    for s in part.steps:
-        rollback = step_statements(s, ddl, "rollback")
-        undo = disciplined(rollback, ddl, s.name, s.role, part.id) if rollback else None
-        step(disciplined(step_statements(s, ddl, "apply"), ddl, s.name, s.role, part.id), undo)
+    for position, s in enumerate(part.steps):
+        step(
+            applying(part, s, position, recorder),
+            rolling_back(part, s, position, config.settings.ddl),
+        )
     return set(part.depends), part.transactional
+
+
+StepCallable = Callable[[psycopg.Connection[Any]], None]
+
+
+def applying(part: Part, s: Step, position: int, recorder: record.Recorder) -> StepCallable:
+    """The apply callable of one step: its SQL under lock discipline, then its record row."""
+
+    def run(conn: psycopg.Connection[Any]) -> None:
+        ddl = recorder.config.settings.ddl
+        statements = step_statements(s, ddl, "apply")
+        run_with_lock_discipline(conn, statements, ddl, s.name, s.role, part.id)
+        recorder.write(conn, part.id, s, position)
+
+    return run
+
+
+def rolling_back(part: Part, s: Step, position: int, ddl: Ddl) -> StepCallable:
+    """The rollback callable of one step: the recorded rollback SQL, newest first.
+
+    yoyo calls the steps of today's render in reverse. This step's call runs its own recorded
+    rollback and those of recorded steps after it that today's render no longer has; the
+    first step's call runs whatever is left. Without any record of the part (applied before
+    the record existed), today's render is rolled back, with a warning.
+    """
+
+    def run(conn: psycopg.Connection[Any]) -> None:
+        recorded = record.part_steps(conn, part.id)
+        if not recorded:
+            if s.rollback:
+                if position == len(part.steps) - 1:
+                    logger.warning(
+                        "%s: no record of what was applied; rolling back today's render",
+                        part.id,
+                    )
+                run_with_lock_discipline(conn, [s.rollback], ddl, s.name, s.role, part.id)
+            return
+        own = next((r for r in recorded if r.step == s.identity), None)
+        if own is None and position > 0:
+            return
+        floor = own.position if own is not None else -1
+        for r in sorted(recorded, key=lambda r: r.position, reverse=True):
+            if r.position < floor:
+                break
+            if (problem := r.problem()) is not None:
+                raise record.RecordError(problem)
+            if r.rollback_sql:
+                run_with_lock_discipline(conn, [r.rollback_sql], ddl, r.name, r.role, part.id)
+            record.forget(conn, part.id, [r.step])
+
+    return run

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from tmplmig.rendering.config import LoadedConfig
-from tmplmig.rendering.sqlfilters import RenderError, make_environment, wrap_config
+from tmplmig.rendering.sqlfilters import ConfigText, RenderError, make_environment, wrap_config
 
 TEMPLATE_SUFFIX = ".sql.j2"
 PART_ID = re.compile(r"^[0-9]{3}[a-z]?_[a-z0-9_]+$")
@@ -44,6 +44,11 @@ class Step:
     about: tuple[str, ...] = ()
     #: objects the step creates besides what it is about, each as (kind, schema, name)
     creates: tuple[tuple[str, ...], ...] = ()
+    #: the name with config values spelled as their key paths (``schema {schemas.auth}``):
+    #: stays the same when a value in YAML changes, so a renamed schema is the same step
+    identity: str = ""
+    #: what kind of object the step makes (``schema``, ``index``, ``privileges of`` ...)
+    kind: str = ""
     #: changes what every tenant of the database shares (an extension): a fan-out applies it
     #: once per database before tenants run side by side
     database_wide: bool = False
@@ -77,10 +82,45 @@ class Part:
         return any("$" in "".join(s.apply_statements) + (s.rollback or "") for s in self.steps)
 
 
+#: a double-quoted identifier that is not the second half of ``"schema"."name"``
+_LEADING_IDENT = re.compile(r'(?<![."])"((?:[^"]|"")+)"')
+
+
+def name_paths(config: LoadedConfig) -> dict[str, str]:
+    """Each schema and role name of ``config`` to its key path (``schemas.auth``).
+
+    Schemas win over a role of the same name: in a step name a quoted schema leads a
+    qualified name, while roles arrive as config values that carry their own path.
+    """
+    settings = config.settings
+    paths = {name: f"roles.{key}" for key, name in settings.roles.model_dump().items()}
+    paths.update({name: f"schemas.{key}" for key, name in settings.schemas.model_dump().items()})
+    paths.setdefault(settings.extensions_schema, "extensions_schema")
+    return paths
+
+
 @dataclass
 class _Collector:
-    owner: str | None
+    owner: str | None = None
+    paths: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def _identity(self, name: tuple[Any, ...]) -> str:
+        """The step name with config values replaced by ``{key.path}``, unique in the part."""
+        words = []
+        for n in name:
+            if isinstance(n, ConfigText):
+                words.append(f"{{{n.path}}}")
+            else:
+                words.append(
+                    _LEADING_IDENT.sub(
+                        lambda m: f"{{{self.paths[m[1]]}}}" if m[1] in self.paths else m[0], n
+                    )
+                )
+        identity = " ".join(words)
+        count = self.seen[identity] = self.seen.get(identity, 0) + 1
+        return identity if count == 1 else f"{identity} #{count}"
 
     def step(
         self,
@@ -107,8 +147,12 @@ class _Collector:
             raise RenderError(f"step {label!r} renders no apply SQL")
         role = None if as_deployer else self.owner
         made = tuple(_plain(c) for c in creates)
+        kind = name[0] if isinstance(name[0], str) else "step"
+        identity = self._identity(name)
         self.steps.append(
-            Step(label, apply, rollback, repair_sql, role, about, made, database_wide)
+            Step(
+                label, apply, rollback, repair_sql, role, about, made, identity, kind, database_wide
+            )
         )
         return ""
 
@@ -156,11 +200,15 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def _collect(
-    template: jinja2.Template, context: dict[str, Any], where: str, owner: str | None = None
+    template: jinja2.Template,
+    context: dict[str, Any],
+    where: str,
+    owner: str | None = None,
+    paths: dict[str, str] | None = None,
 ) -> tuple[Any, tuple[Step, ...]]:
     """Run ``template`` for ``context``: its module (title, transactional, ...) and its steps,
     which run as ``owner`` (None: as the login itself)."""
-    collector = _Collector(owner=owner)
+    collector = _Collector(owner=owner, paths=paths or {})
     token = _collecting.set(collector)
     try:
         module = template.make_module(context)
@@ -204,7 +252,11 @@ def render_part(
         line = getattr(exc, "lineno", None)
         raise RenderError(f"{where}{f':{line}' if line else ''}: {exc}") from None
     module, steps = _collect(
-        template, context or template_context(config), where, config.settings.roles.owner
+        template,
+        context or template_context(config),
+        where,
+        config.settings.roles.owner,
+        name_paths(config),
     )
     meta = {k: getattr(module, k, None) for k in ("title", "transactional", "depends")}
     if not isinstance(meta["title"], str) or not isinstance(meta["transactional"], bool):

@@ -1,0 +1,425 @@
+"""Compare what was applied (the record) with today's render, and plan the SQL between them.
+
+Steps are matched by identity (config key paths, not values), so an edited value shows as a
+changed step, and the plan picks a rule by the step's kind, never dropping what holds data:
+
+- a schema or role renamed in YAML: ``ALTER SCHEMA/ROLE ... RENAME TO`` (rows, members,
+  grants and default privileges stay); objects the server tracks by oid (tables, indexes,
+  constraints, grants) then need nothing more;
+- grants and schema privileges: REVOKE what is no longer wanted, GRANT what is new, statement
+  by statement, so default privileges not named by the change are never touched;
+- functions, triggers, seeded rows, the extension and other idempotent steps: today's apply
+  SQL again (CREATE OR REPLACE, upsert), in the part's one transaction when it has one;
+- an index whose definition changed: built CONCURRENTLY under a temporary name, the old one
+  dropped CONCURRENTLY, the new one renamed;
+- a step that is new: its apply; a step that is gone: its recorded rollback;
+- anything else (a table's columns, a foreign key): no safe rule, :class:`UnsafeChange`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from psycopg import sql
+
+from tmplmig.database.locking import session_settings_sql, set_role_sql
+from tmplmig.migrating.record import (
+    ConfigChange,
+    PartRecord,
+    Record,
+    RecordedStep,
+    config_changes,
+    sha256,
+)
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import Part, Step, config_digest
+from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, BundleFile, manifest_text
+
+State = Literal["pending", "applied", "changed", "no record"]
+#: steps that hold names as text (function bodies, seeded rows): a rename alone does not
+#: update them, so any change applies them again (CREATE OR REPLACE, upsert)
+TEXT_KINDS = frozenset({"function", "row"})
+#: steps whose apply converges when re-run (IF NOT EXISTS, OR REPLACE, DO blocks that check
+#: first); like every step the server tracks by oid, a rename of what they name needs nothing
+RERUN_KINDS = frozenset({"trigger", "extension", "validate", "schema", "role"})
+PRIVILEGE_KINDS = frozenset({"privileges of", "grant"})
+#: DO blocks that find their objects by schema name at run time (column-level grants that
+#: hide masked columns): a change undoes the old with its rollback and applies the new
+NAME_LOOKUP_KINDS = frozenset({"columns hidden from"})
+_QUOTED = re.compile(r'"((?:[^"]|"")+)"')
+_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+#: the identity of a schema or role step: its kind and the key path of its name
+_NAMED_BY_PATH = re.compile(r"^(schema|role) \{(schemas|roles)\.([a-z_]+)\}$")
+_GRANT = re.compile(
+    r"^(?P<default>ALTER DEFAULT PRIVILEGES IN SCHEMA \S+ )?GRANT (?P<privileges>.+?) "
+    r"ON (?P<on>.+) TO (?P<role>\S+);$"
+)
+#: on_relations (templates/_macros.sql.j2) grants on every table or sequence of the schema its
+#: DO block names: the schema line, then one EXECUTE line per statement
+_RELATIONS_OF = re.compile(r"refobjid = '(?P<schema>(?:[^']|'')+)'::pg_catalog\.regnamespace")
+_GRANT_EACH = re.compile(
+    r"^EXECUTE pg_catalog\.format\('GRANT (?P<privileges>.+?) ON (?P<kind>TABLE|SEQUENCE) %s"
+    r" TO %I', \w+, '(?P<role>(?:[^']|'')+)'\);$"
+)
+_INDEX = re.compile(
+    r'^CREATE INDEX CONCURRENTLY IF NOT EXISTS (?P<name>"(?:[^"]|"")+") '
+    r'ON (?P<schema>"(?:[^"]|"")+")\.'
+)
+
+
+class UnsafeChange(Exception):
+    """Changes the plan has no safe rule for: one line each, naming part, step and change."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class StepChange:
+    """A step whose applied SQL differs from today's render, or that only one side has."""
+
+    change: Literal["changed", "added", "removed"]
+    identity: str
+    old: RecordedStep | None
+    new: Step | None
+
+    def __str__(self) -> str:
+        name = self.new.name if self.new is not None else self.old.name if self.old else ""
+        return f"{self.identity} ({name}): {self.change}"
+
+
+@dataclass(frozen=True)
+class PartState:
+    """One part: pending, applied as rendered today, changed since, or applied with no record."""
+
+    part: Part
+    state: State
+    steps: tuple[StepChange, ...] = ()
+    config: tuple[ConfigChange, ...] = ()
+    record: PartRecord | None = None
+
+    @property
+    def id(self) -> str:
+        return self.part.id
+
+    @property
+    def applied(self) -> bool:
+        """Recorded as applied by yoyo (whatever has changed since)."""
+        return self.state != "pending"
+
+    @property
+    def label(self) -> str:
+        return {"changed": "applied, changed since", "no record": "applied, no record"}.get(
+            self.state, self.state
+        )
+
+
+def step_changes(part: Part, recorded: PartRecord) -> list[StepChange]:
+    """Changed and added steps in today's order, then removed ones in applied order."""
+    old = recorded.by_identity()
+    out = []
+    for s in part.steps:
+        before = old.get(s.identity)
+        if before is None:
+            out.append(StepChange("added", s.identity, None, s))
+        elif before.apply_sha256 != sha256(s.apply):
+            out.append(StepChange("changed", s.identity, before, s))
+    current = {s.identity for s in part.steps}
+    out += [StepChange("removed", r.step, r, None) for r in recorded.steps if r.step not in current]
+    return out
+
+
+def _relevant(changes: list[ConfigChange], steps: list[StepChange]) -> list[ConfigChange]:
+    """Config changes whose old or new value shows in the SQL of the changed steps."""
+    texts = " ".join(
+        (c.old.apply_sql if c.old else "") + (c.new.apply if c.new else "") for c in steps
+    )
+    shown = [c for c in changes if any(str(v) in texts for v in (c.old, c.new) if v is not None)]
+    return shown or changes
+
+
+def part_states(
+    parts: list[Part], applied: set[str], rec: Record, settings: Mapping[str, Any]
+) -> list[PartState]:
+    """Where each part stands against the record and today's config."""
+    states = []
+    for part in parts:
+        recorded = rec.parts.get(part.id)
+        if part.id not in applied:
+            states.append(PartState(part, "pending"))
+        elif recorded is None:
+            states.append(PartState(part, "no record"))
+        elif changes := step_changes(part, recorded):
+            config = _relevant(config_changes(recorded.settings, settings), changes)
+            states.append(PartState(part, "changed", tuple(changes), tuple(config), recorded))
+        else:
+            states.append(PartState(part, "applied", record=recorded))
+    return states
+
+
+def _ident(name: str) -> str:
+    return sql.Identifier(name).as_string(None)
+
+
+def _lit(value: str) -> str:
+    return sql.Literal(value).as_string(None)
+
+
+@dataclass(frozen=True)
+class Action:
+    """SQL for one step of the plan: statements run one by one, each under lock discipline."""
+
+    identity: str
+    label: str
+    statements: tuple[str, ...]
+    #: the role the statements run as (``SET ROLE``): the step's; None for the deploying
+    #: login (renames need its CREATEROLE and CREATE on the database)
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Rename:
+    """A schema or role whose name changed in YAML; its step stays the same step."""
+
+    identity: str
+    kind: str
+    old: str
+    new: str
+
+    @property
+    def action(self) -> Action:
+        noun = self.kind.upper()
+        statement = f"ALTER {noun} {_ident(self.old)} RENAME TO {_ident(self.new)};"
+        return Action(self.identity, f"{self.kind} {self.old} renamed to {self.new}", (statement,))
+
+
+def renames_in(state: PartState, settings: Mapping[str, Any]) -> list[Rename]:
+    """The schemas and roles of ``state``'s part renamed between its record and ``settings``."""
+    found = []
+    for change in state.steps:
+        match = _NAMED_BY_PATH.match(change.identity)
+        if change.change != "changed" or match is None or state.record is None:
+            continue
+        kind, group, key = match.groups()
+        old, new = state.record.settings[group][key], settings[group][key]
+        if old != new:
+            found.append(Rename(change.identity, kind, old, new))
+    return found
+
+
+@dataclass(frozen=True)
+class Renames:
+    """Schemas and roles renamed in YAML: old name to new name, each kind apart."""
+
+    schemas: Mapping[str, str]
+    roles: Mapping[str, str]
+
+    @classmethod
+    def between(cls, states: list[PartState], settings: Mapping[str, Any]) -> Renames:
+        found = [r for state in states for r in renames_in(state, settings)]
+        return cls(
+            {r.old: r.new for r in found if r.kind == "schema"},
+            {r.old: r.new for r in found if r.kind == "role"},
+        )
+
+    def apply_to(self, text: str, schema_literals: bool = False) -> str:
+        """``text`` as it reads after the renames: quoted names, and role names as literals
+        (schema names as literals too with ``schema_literals``: DO blocks that look schemas
+        up by name; not by default, since seeded rows hold data that may look like a name)."""
+        names = {**self.roles, **self.schemas}
+        literals = {**self.roles, **self.schemas} if schema_literals else self.roles
+        text = _QUOTED.sub(
+            lambda m: _ident(names[m[1]]) if m[1] in names else m[0],
+            text,
+        )
+        return _LITERAL.sub(
+            lambda m: _lit(literals[m[1]]) if m[1] in literals else m[0],
+            text,
+        )
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    """What takes one applied part from its record to today's render."""
+
+    part: Part
+    actions: tuple[Action, ...]
+    changes: tuple[StepChange, ...]
+    config: tuple[ConfigChange, ...]
+
+
+def _grants(text: str) -> tuple[dict[tuple[str, str, str], set[str]], list[str]]:
+    """GRANT statements of a step as (default-privileges prefix, ON ..., role) -> privileges,
+    and the step's other lines. A grant of on_relations counts as one ON ALL TABLES (or
+    SEQUENCES) IN SCHEMA of its block's schema, which reaches the same relations."""
+    out: dict[tuple[str, str, str], set[str]] = {}
+    others: list[str] = []
+    schema = ""
+    for line in filter(None, map(str.strip, text.splitlines())):
+        if (named := _RELATIONS_OF.search(line)) is not None:
+            schema = named["schema"].replace("''", "'")
+        if (match := _GRANT.match(line)) is not None:
+            key = (match["default"] or "", match["on"], match["role"])
+        elif (match := _GRANT_EACH.match(line)) is not None:
+            role = _ident(match["role"].replace("''", "'"))
+            key = ("", f"ALL {match['kind']}S IN SCHEMA {schema}", role)
+        else:
+            others.append(line)
+            continue
+        out.setdefault(key, set()).update(p.strip() for p in match["privileges"].split(","))
+    return out, others
+
+
+def _reconcile_privileges(old: str, new: str) -> tuple[str, ...] | None:
+    """REVOKE what ``old`` granted and ``new`` does not, then GRANT what is new; None when
+    something other than a GRANT statement changed (no safe rule). Privileges both grant are
+    left alone, so what later steps narrowed (SELECT on some columns only) stays narrowed."""
+    (before, rest_before), (after, rest_after) = _grants(old), _grants(new)
+    # the rest (a step's REVOKE ALL reset before its grants) must read the same before and after
+    if rest_before != rest_after:
+        return None
+    revokes, grants = [], []
+    for key in sorted(before.keys() | after.keys()):
+        prefix, on, role = key
+        if gone := sorted(before.get(key, set()) - after.get(key, set())):
+            revokes.append(f"{prefix}REVOKE {', '.join(gone)} ON {on} FROM {role};")
+        if added := sorted(after.get(key, set()) - before.get(key, set())):
+            grants.append(f"{prefix}GRANT {', '.join(added)} ON {on} TO {role};")
+    return (*revokes, *grants)
+
+
+def _rebuild_index(new: Step) -> tuple[str, ...] | None:
+    """Build the new definition beside the old one, swap, never leaving the table unindexed
+    for longer than the drop and rename take."""
+    match = _INDEX.match(new.apply)
+    if match is None:
+        return None
+    name, schema = match["name"], match["schema"]
+    plain = name[1:-1].replace('""', '"')
+    temporary = _ident("tmplmig_" + hashlib.sha256(plain.encode()).hexdigest()[:20])
+    create = new.apply.replace(f"IF NOT EXISTS {name} ON", f"{temporary} ON", 1)
+    return (
+        f"DROP INDEX CONCURRENTLY IF EXISTS {schema}.{temporary};",
+        create,
+        f"DROP INDEX CONCURRENTLY IF EXISTS {schema}.{name};",
+        f"ALTER INDEX {schema}.{temporary} RENAME TO {name};",
+    )
+
+
+def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -> PartPlan:
+    """The actions for one changed part; raises :class:`UnsafeChange` for what has no rule."""
+    actions = [r.action for r in renames_in(state, settings)]
+    unsafe: list[str] = []
+    removed = [c for c in state.steps if c.change == "removed"]
+    for change in sorted(removed, key=lambda c: c.old.position if c.old else 0, reverse=True):
+        assert change.old is not None
+        if change.old.rollback_sql:
+            rollback = renames.apply_to(change.old.rollback_sql)
+            actions.append(
+                Action(
+                    change.identity, f"{change.old.name} (removed)", (rollback,), change.old.role
+                )
+            )
+    for change in state.steps:
+        new = change.new
+        if new is None:
+            continue
+        if change.change == "added":
+            actions.append(
+                Action(change.identity, f"{new.name} (new)", new.apply_statements, new.role)
+            )
+            continue
+        assert change.old is not None
+        old = renames.apply_to(change.old.apply_sql)
+        statements: tuple[str, ...] | None
+        if new.kind in TEXT_KINDS:
+            statements = new.apply_statements
+        elif old == new.apply:
+            continue
+        elif new.kind in RERUN_KINDS:
+            statements = new.apply_statements
+        elif new.kind in PRIVILEGE_KINDS:
+            statements = _reconcile_privileges(old, new.apply)
+        elif new.kind in NAME_LOOKUP_KINDS:
+            if renames.apply_to(change.old.apply_sql, schema_literals=True) == new.apply:
+                continue
+            undo = change.old.rollback_sql or ""
+            statements = (renames.apply_to(undo, schema_literals=True), new.apply)
+        elif new.kind == "index":
+            statements = _rebuild_index(new)
+        else:
+            statements = None
+        if statements is None:
+            unsafe.append(
+                f"{state.part.id}: step {new.name!r} ({change.identity}): its {new.kind} "
+                "definition changed and no rule changes it safely: write a new migration"
+            )
+        elif statements:
+            actions.append(Action(change.identity, f"{new.name} (changed)", statements, new.role))
+    if unsafe:
+        raise UnsafeChange(unsafe)
+    return PartPlan(state.part, tuple(actions), state.steps, state.config)
+
+
+def plan(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]:
+    """Plans of every changed part in part order; every unsafe change is reported at once."""
+    renames = Renames.between(states, settings)
+    plans, unsafe = [], []
+    for state in states:
+        if state.state != "changed":
+            continue
+        try:
+            plans.append(plan_part(state, renames, settings))
+        except UnsafeChange as exc:
+            unsafe += exc.lines
+    if unsafe:
+        raise UnsafeChange(unsafe)
+    return plans
+
+
+def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
+    """One part's plan as a bundle file: the header says what changed, each action is marked
+    like a step, a transactional part is wrapped in BEGIN/COMMIT as apply runs it."""
+    part = plan.part
+    header = [
+        f"-- tmplmig plan: {part.id} — {part.title}",
+        f"-- environment: {config.env}",
+        f"-- tenant: {config.tenant or '-'}",
+        f"-- to config digest: sha256:{digest}",
+        *(f"-- changed step: {change}" for change in plan.changes),
+        *(f"-- changed config: {change}" for change in plan.config),
+        "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>; then: tmplmig mark",
+        "",
+        session_settings_sql(config.settings.ddl),
+        "",
+    ]
+    body: list[str] = []
+    role: str | None = None
+    for action in plan.actions:
+        if action.role != role:
+            body += [set_role_sql(action.role), ""]
+            role = action.role
+        body += [f"{STEP_MARK}{action.label}", *action.statements, ""]
+    if role is not None:
+        body += [set_role_sql(None), ""]
+    if not body:
+        body = ["-- nothing to run: what changed here follows the renames above", ""]
+    elif part.transactional:
+        body = ["BEGIN;", "", *body, "COMMIT;", ""]
+    text = "\n".join(header + body)
+    ext = "pgsql" if "$" in text else "sql"
+    return BundleFile(f"{part.id}.plan.{ext}", part.id, "apply", text)
+
+
+def plan_contents(plans: list[PartPlan], config: LoadedConfig) -> dict[str, str]:
+    """The plan as psql-runnable files, one per changed part in run order, plus MANIFEST."""
+    digest = config_digest(config)
+    files = [_plan_file(p, config, digest) for p in plans]
+    contents = {f.name: f.text for f in files}
+    contents[MANIFEST] = manifest_text(files, config)
+    return contents

@@ -1,0 +1,311 @@
+"""The record of what was applied: per part and step, the rendered SQL that ran and its rollback.
+
+yoyo tracks migration ids only, so a config edited after apply goes unseen and rollback would
+render today's YAML. The record lives beside yoyo's tables, in the tracking schema
+(``current_schema()`` of the migrating connection: ``tmplmig_<tenant>`` per tenant), and is
+written by the step callables themselves, so ``tmplmig apply``, plain ``yoyo apply`` and the
+tenant fan-out all record, inside the step's transaction in a transactional part.
+
+A step is keyed by its identity (:attr:`tmplmig.rendering.parts.Step.identity`: the step's name with
+config values spelled as key paths), so renaming a schema in YAML changes the step's SQL,
+not which step it is. The validated config is stored once per digest, so a later diff can
+name the key paths that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import Part, Step, config_digest
+
+STEPS_TABLE = "tmplmig_applied"
+CONFIGS_TABLE = "tmplmig_applied_config"
+TABLES = (STEPS_TABLE, CONFIGS_TABLE)
+
+_CREATE = f"""
+CREATE TABLE IF NOT EXISTS {CONFIGS_TABLE} (
+    digest text PRIMARY KEY,
+    env text NOT NULL,
+    tenant text,
+    settings jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {STEPS_TABLE} (
+    part text NOT NULL,
+    step text NOT NULL,
+    position integer NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    apply_sha256 text NOT NULL,
+    apply_sql text NOT NULL,
+    rollback_sql text,
+    role text,
+    config_digest text NOT NULL,
+    env text NOT NULL,
+    tenant text,
+    row_sha256 text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (part, step)
+)"""
+
+_COLUMNS = (
+    "part, step, position, kind, name, apply_sha256, apply_sql, rollback_sql,"
+    " config_digest, env, tenant, row_sha256, applied_at, role"
+)
+
+
+class RecordError(Exception):
+    """The record cannot be trusted: edited by hand, unreadable, or naming a missing config."""
+
+
+def sha256(text: str) -> str:
+    """Digest of rendered SQL, taken after rendering (never of the template)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _row_sha256(
+    part: str, step: str, apply_sha: str, rollback: str | None, digest: str, role: str | None
+) -> str:
+    """Seals what rollback will run and as whom: a hand edit of the SQL, the role or the
+    config link shows."""
+    return sha256(json.dumps([part, step, apply_sha, rollback, digest, role]))
+
+
+@dataclass(frozen=True)
+class RecordedStep:
+    """One applied step as the record holds it."""
+
+    part: str
+    step: str
+    position: int
+    kind: str
+    name: str
+    apply_sha256: str
+    apply_sql: str
+    rollback_sql: str | None
+    config_digest: str
+    env: str
+    tenant: str | None
+    row_sha256: str
+    applied_at: datetime
+    #: the role the step ran as (``SET ROLE``); None: the deploying login itself
+    role: str | None = None
+
+    def problem(self) -> str | None:
+        """Why this row cannot be trusted, or None."""
+        if sha256(self.apply_sql) != self.apply_sha256:
+            return f"{self.part}: {self.step}: apply SQL does not match its sha256 (hand edit?)"
+        expected = _row_sha256(
+            self.part,
+            self.step,
+            self.apply_sha256,
+            self.rollback_sql,
+            self.config_digest,
+            self.role,
+        )
+        if expected != self.row_sha256:
+            return f"{self.part}: {self.step}: row checksum mismatch (edited by hand?)"
+        return None
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    """What was applied of one part: its steps in applied order and the config they came from."""
+
+    part: str
+    steps: tuple[RecordedStep, ...]
+    settings: Mapping[str, Any]
+
+    def by_identity(self) -> dict[str, RecordedStep]:
+        return {s.step: s for s in self.steps}
+
+
+@dataclass(frozen=True)
+class Record:
+    """Everything recorded in one tracking schema; ``problems`` lists untrustworthy rows."""
+
+    parts: dict[str, PartRecord] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        """Raise :class:`RecordError` listing every problem, if any."""
+        if self.problems:
+            raise RecordError(
+                "the record of applied steps cannot be trusted:\n  " + "\n  ".join(self.problems)
+            )
+
+
+def exists(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the tracking schema holds a record (it does not before the first recorded step)."""
+    row = conn.execute(f"SELECT pg_catalog.to_regclass('{STEPS_TABLE}') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def _ensure(conn: psycopg.Connection[Any]) -> None:
+    if not exists(conn):
+        conn.execute(_CREATE)
+
+
+def _in_transaction(conn: psycopg.Connection[Any]) -> bool:
+    return conn.info.transaction_status == TransactionStatus.INTRANS
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """Writes steps of one rendered config: the config row is written once per connection."""
+
+    config: LoadedConfig
+    digest: str
+    settings_json: str
+
+    @classmethod
+    def of(cls, config: LoadedConfig) -> Recorder:
+        settings = config.settings.model_dump(mode="json")
+        return cls(config, config_digest(config), json.dumps(settings, sort_keys=True))
+
+    def write(self, conn: psycopg.Connection[Any], part: str, step: Step, position: int) -> None:
+        """Record ``step`` of ``part`` as applied now (replacing an earlier row of that step)."""
+        _ensure(conn)
+        apply_sha = sha256(step.apply)
+        conn.execute(
+            f"WITH config AS (INSERT INTO {CONFIGS_TABLE} (digest, env, tenant, settings)"
+            " VALUES (%(digest)s, %(env)s, %(tenant)s, %(settings)s::jsonb)"
+            " ON CONFLICT (digest) DO NOTHING)"
+            f" INSERT INTO {STEPS_TABLE} (part, step, position, kind, name, apply_sha256,"
+            " apply_sql, rollback_sql, role, config_digest, env, tenant, row_sha256)"
+            " VALUES (%(part)s, %(step)s, %(position)s, %(kind)s, %(name)s, %(sha)s, %(apply)s,"
+            " %(rollback)s, %(role)s, %(digest)s, %(env)s, %(tenant)s, %(row_sha)s)"
+            " ON CONFLICT (part, step) DO UPDATE SET position = EXCLUDED.position,"
+            " kind = EXCLUDED.kind, name = EXCLUDED.name, apply_sha256 = EXCLUDED.apply_sha256,"
+            " apply_sql = EXCLUDED.apply_sql, rollback_sql = EXCLUDED.rollback_sql,"
+            " role = EXCLUDED.role,"
+            " config_digest = EXCLUDED.config_digest, env = EXCLUDED.env,"
+            " tenant = EXCLUDED.tenant, row_sha256 = EXCLUDED.row_sha256, applied_at = now()",
+            {
+                "digest": self.digest,
+                "env": self.config.env,
+                "tenant": self.config.tenant,
+                "settings": self.settings_json,
+                "part": part,
+                "step": step.identity,
+                "position": position,
+                "kind": step.kind,
+                "name": step.name,
+                "sha": apply_sha,
+                "apply": step.apply,
+                "rollback": step.rollback,
+                "role": step.role,
+                "row_sha": _row_sha256(
+                    part, step.identity, apply_sha, step.rollback, self.digest, step.role
+                ),
+            },
+        )
+
+    def write_part(self, conn: psycopg.Connection[Any], part: Part) -> None:
+        """Record every step of ``part`` as rendered now; forget the steps it no longer has."""
+        for position, step in enumerate(part.steps):
+            self.write(conn, part.id, step, position)
+        conn.execute(
+            f"DELETE FROM {STEPS_TABLE} WHERE part = %s AND NOT step = ANY(%s)",
+            (part.id, [s.identity for s in part.steps]),
+        )
+
+
+def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> None:
+    """Remove rows once their rollback ran."""
+    conn.execute(
+        f"DELETE FROM {STEPS_TABLE} WHERE part = %s AND step = ANY(%s)", (part, list(steps))
+    )
+
+
+def _steps(
+    conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]
+) -> list[RecordedStep]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM {STEPS_TABLE} {where} ORDER BY part, position", params
+    ).fetchall()
+    return [RecordedStep(*row) for row in rows]
+
+
+def part_steps(conn: psycopg.Connection[Any], part: str) -> list[RecordedStep]:
+    """The recorded steps of one part in applied order; empty when none (or no record yet)."""
+    return _steps(conn, "WHERE part = %s", (part,)) if exists(conn) else []
+
+
+def read(conn: psycopg.Connection[Any]) -> Record:
+    """The whole record of the tracking schema, with every row checked for hand edits."""
+    if not exists(conn):
+        return Record()
+    try:
+        steps = _steps(conn, "", ())
+        configs = dict(conn.execute(f"SELECT digest, settings FROM {CONFIGS_TABLE}").fetchall())
+    except psycopg.Error as exc:
+        if _in_transaction(conn):
+            conn.rollback()
+        return Record(problems=(f"the record cannot be read: {exc}",))
+    problems = [p for s in steps if (p := s.problem()) is not None]
+    for digest, settings in configs.items():
+        if sha256(json.dumps(settings, sort_keys=True)) != digest:
+            problems.append(f"recorded config {digest[:12]}: does not match its digest")
+    problems += [
+        f"{s.part}: {s.step}: its config {s.config_digest[:12]} is not recorded"
+        for s in steps
+        if s.config_digest not in configs
+    ]
+    grouped: dict[str, list[RecordedStep]] = {}
+    for s in steps:
+        grouped.setdefault(s.part, []).append(s)
+    parts = {}
+    for part, rows in grouped.items():
+        latest = max(rows, key=lambda r: r.applied_at)
+        parts[part] = PartRecord(part, tuple(rows), configs.get(latest.config_digest, {}))
+    return Record(parts, tuple(problems))
+
+
+def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Config as key path to leaf value (lists are leaves, as the merge treats them)."""
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            out.update(flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """One key path whose value differs between the recorded and the current config."""
+
+    path: str
+    old: Any
+    new: Any
+
+    def __str__(self) -> str:
+        def show(value: Any) -> str:
+            return "(unset)" if value is _UNSET else json.dumps(value).strip('"')
+
+        return f"{self.path}: {show(self.old)} -> {show(self.new)}"
+
+
+_UNSET: Any = object()
+
+
+def config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ConfigChange]:
+    """Key paths whose values differ, in key order."""
+    before, after = flatten(old), flatten(new)
+    return [
+        ConfigChange(path, before.get(path, _UNSET), after.get(path, _UNSET))
+        for path in sorted(before.keys() | after.keys())
+        if before.get(path, _UNSET) != after.get(path, _UNSET)
+    ]

@@ -1,0 +1,392 @@
+"""YAML edited after apply: the record, status that sees edits, rollback of what was applied,
+plan and evolve. Real PostgreSQL, with data in the objects that change."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+from helpers import ALL_PARTS, dsn_for, run_with_psql
+
+from tmplmig import cli
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands, fanout, record
+
+
+def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change one YAML file of a sandbox project in place."""
+    data = yaml.safe_load(path.read_text()) or {}
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def issue_edit(sandbox: Path) -> None:
+    """The edit of issue 9: rename a schema and a role, lengthen a retention."""
+    edit(sandbox / "config/base.yaml", lambda d: d["schemas"].update(quarantine="quarantine_v2"))
+    edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readonly="app_ro"))
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+
+
+def yoyo(project: Path, url: str, *args: str) -> None:
+    """Plain ``yoyo`` as a user runs it, in the project folder, with TMPLMIG_ENV=dev."""
+    env = {**os.environ, "TMPLMIG_ENV": "dev"}
+    command = ["yoyo", *args, "--batch", "--database", url, "migrations"]
+    subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
+
+
+def test_every_applied_step_is_recorded_with_its_rollback_and_config(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.apply(project, "dev", url=db_url)
+    rec = record.read(conn)
+    assert rec.problems == ()
+    assert list(rec.parts) == ALL_PARTS
+    rendered = {p.id: p for p in commands.render(project, "dev")}
+    for part_id, part in rec.parts.items():
+        assert [s.step for s in part.steps] == [s.identity for s in rendered[part_id].steps]
+        for recorded, step in zip(part.steps, rendered[part_id].steps, strict=True):
+            assert recorded.apply_sha256 == record.sha256(step.apply)
+            assert recorded.rollback_sql == step.rollback
+    assert rec.parts["002c_system_tables"].settings["retention"]["audit_log"] == 30
+
+
+def test_rollback_after_an_edit_runs_what_was_applied(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    issue_edit(sandbox)
+    assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert difference(before, snapshot(conn)) == {}
+    assert record.read(conn).parts == {}
+
+
+def test_plain_yoyo_rollback_after_an_edit_restores_the_catalog(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    yoyo(sandbox, db_url, "apply")
+    issue_edit(sandbox)
+    yoyo(sandbox, db_url, "rollback", "--all")
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_status_names_changed_steps_and_config_key_paths(
+    sandbox: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    base = ["--project", str(sandbox), "status", "--env", "dev", "--database", db_url]
+    assert cli.main([*base, "--check"]) == 0
+    issue_edit(sandbox)
+    capsys.readouterr()
+    assert cli.main(base) == 0
+    assert cli.main([*base, "--check"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^001_baseline +applied, changed since$", out, re.MULTILINE)
+    assert "step schema {schemas.quarantine} (schema quarantine_v2): changed" in out
+    assert "config schemas.quarantine: quarantine -> quarantine_v2" in out
+    assert "config retention.audit_log: 30 -> 45" in out
+    states = {s.id: s.state for s in commands.status(sandbox, "dev", url=db_url)}
+    assert states == dict.fromkeys(ALL_PARTS, "changed")
+
+
+LOGIN = "day2_reader"
+
+
+def test_issue_scenario_keeps_rows_members_and_rolls_back_exactly(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], database: str
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    conn.execute(
+        "INSERT INTO quarantine.quarantined_records (source_table, record, reason)"
+        " SELECT 'evaluations', jsonb_build_object('id', g), 'bad score'"
+        " FROM generate_series(1, 5000) g"
+    )
+    conn.execute(f"CREATE ROLE {LOGIN} LOGIN PASSWORD 'pw' IN ROLE app_readonly")
+    conn.execute(f"COMMENT ON ROLE {LOGIN} IS 'tmplmig test login'")
+    issue_edit(sandbox)
+
+    applied = commands.apply(sandbox, "dev", url=db_url)
+    assert "001_baseline (evolved)" in applied and "002d_roles_grants (evolved)" in applied
+    count = conn.execute("SELECT count(*) FROM quarantine_v2.quarantined_records").fetchone()
+    assert count == (5000,)
+    member = conn.execute(
+        "SELECT pg_has_role(%s, 'app_ro', 'MEMBER'), to_regrole('app_readonly')", (LOGIN,)
+    ).fetchone()
+    assert member == (True, None)
+    with psycopg.connect(dsn_for(database, conn.info.dbname, user=LOGIN)) as user:
+        read = user.execute("SELECT count(*) FROM quarantine_v2.quarantined_records").fetchone()
+        assert read == (5000,)
+    days = conn.execute(
+        "SELECT retain_days FROM system.retention_policies WHERE data_class = 'audit_log'"
+    ).fetchone()
+    assert days == (45,)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert all(s.state == "applied" for s in commands.status(sandbox, "dev", url=db_url))
+    assert commands.apply(sandbox, "dev", url=db_url) == []
+
+    conn.execute(f"DROP ROLE {LOGIN}")
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
+def plan_cli(sandbox: Path, db_url: str, *more: str) -> int:
+    return cli.main(
+        ["--project", str(sandbox), "plan", "--env", "dev", "--database", db_url, *more]
+    )
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_change_with_no_safe_rule_is_refused_and_nothing_runs(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    replace_in(
+        sandbox / "templates/001_baseline.sql.j2", "display_name text,", "display_name varchar(80),"
+    )
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    applied = snapshot(conn)
+    capsys.readouterr()
+    assert plan_cli(sandbox, db_url) == 1
+    err = capsys.readouterr().err
+    assert "001_baseline: step 'table auth users'" in err and "write a new migration" in err
+    argv = ["--project", str(sandbox), "apply", "--env", "dev", "--database", db_url]
+    assert cli.main(argv) == 1
+    assert difference(applied, snapshot(conn)) == {}
+    days = "SELECT retain_days FROM system.retention_policies WHERE data_class = 'audit_log'"
+    assert conn.execute(days).fetchone() == (30,)
+
+
+def test_a_record_edited_by_hand_is_refused(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    conn.execute(
+        "UPDATE tmplmig_applied SET rollback_sql = 'DROP SCHEMA auth CASCADE'"
+        " WHERE step = 'schema {schemas.quarantine}'"
+    )
+    issue_edit(sandbox)
+    applied = snapshot(conn)
+    capsys.readouterr()
+    assert plan_cli(sandbox, db_url) == 2
+    err = capsys.readouterr().err
+    assert "001_baseline: schema {schemas.quarantine}: row checksum mismatch" in err
+    argv = ["--project", str(sandbox), "apply", "--env", "dev", "--database", db_url]
+    assert cli.main(argv) == 2
+    assert difference(applied, snapshot(conn)) == {}
+
+
+def test_a_database_changed_outside_tmplmig_is_refused(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    conn.execute("DROP INDEX audits.idx_audit_entity")
+    conn.execute("REVOKE SELECT ON audits.audit_log FROM app_readonly")
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    changed = snapshot(conn)
+    capsys.readouterr()
+    assert plan_cli(sandbox, db_url) == 2
+    err = capsys.readouterr().err
+    assert "changed outside tmplmig" in err
+    assert "index audits.idx_audit_entity: missing" in err
+    assert "table audits.audit_log: different" in err
+    assert difference(changed, snapshot(conn)) == {}
+
+
+def test_readwrite_can_delete_grants_and_revokes_only_delete_keeping_default_privileges(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    default_privileges = (
+        "SELECT defaclnamespace, defaclobjtype::text, defaclacl::text FROM pg_default_acl"
+    )
+    defaults = set(conn.execute(default_privileges).fetchall())
+    edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(readwrite_can_delete=True))
+    capsys.readouterr()
+    assert plan_cli(sandbox, db_url) == 0
+    statements = [
+        line for line in capsys.readouterr().out.splitlines() if line and not line.startswith("--")
+    ]
+    session = ("BEGIN;", "COMMIT;", "RESET ROLE;")
+    changes = [s for s in statements if s not in session and not s.startswith("SET ")]
+    assert len(changes) == 10 and all(
+        "GRANT DELETE ON" in s and "app_readwrite" in s for s in changes
+    )
+    commands.apply(sandbox, "dev", url=db_url)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(readwrite_can_delete=False))
+    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    assert 'REVOKE DELETE ON TABLES FROM "app_readwrite"' in plan and "GRANT" not in plan
+    commands.apply(sandbox, "dev", url=db_url)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert set(conn.execute(default_privileges).fetchall()) == defaults
+
+
+def test_an_index_whose_definition_changed_is_rebuilt_concurrently_and_rolled_back(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    replace_in(
+        sandbox / "templates/002a_indexes.sql.j2",
+        '"entity_type, entity_id"',
+        '"entity_id, entity_type"',
+    )
+    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    assert 'CREATE INDEX CONCURRENTLY "tmplmig_' in plan
+    assert 'ALTER INDEX "audits"."tmplmig_' in plan and 'RENAME TO "idx_audit_entity"' in plan
+    assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
+    definition = conn.execute(
+        "SELECT pg_get_indexdef('audits.idx_audit_entity'::regclass)"
+    ).fetchone()
+    assert definition is not None and "(entity_id, entity_type)" in definition[0]
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_plan_run_with_psql_then_marked_is_recorded_and_rolls_back_exactly(
+    sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    issue_edit(sandbox)
+    out = tmp_path / "review"
+    assert plan_cli(sandbox, db_url, "--out", str(out)) == 0
+    run_with_psql(database, out, "apply")
+    assert any(s.state == "changed" for s in commands.status(sandbox, "dev", url=db_url))
+    assert commands.mark(sandbox, "dev", url=db_url) == []
+    assert all(s.state == "applied" for s in commands.status(sandbox, "dev", url=db_url))
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_parts_applied_before_the_record_existed_are_recorded_once_verified(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.apply(project, "dev", url=db_url)
+    conn.execute("DROP TABLE tmplmig_applied, tmplmig_applied_config")
+    states = commands.status(project, "dev", url=db_url)
+    assert {s.label for s in states} == {"applied, no record"}
+    assert commands.apply(project, "dev", url=db_url) == []
+    assert {s.state for s in commands.status(project, "dev", url=db_url)} == {"applied"}
+    assert set(record.read(conn).parts) == set(ALL_PARTS)
+
+
+WAITING_REBUILD = """
+    SELECT pid FROM pg_catalog.pg_stat_activity
+    WHERE datname = current_database() AND wait_event_type = 'Lock'
+      AND query LIKE 'CREATE INDEX CONCURRENTLY "tmplmig_%'"""
+
+
+def wait_for(conn: psycopg.Connection[Any], query: str, seconds: float = 30) -> Any:
+    """Poll until ``query`` returns a row; its first value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = conn.execute(query).fetchone()
+        if row:
+            return row[0]
+        time.sleep(0.02)
+    raise AssertionError(f"nothing matched within {seconds} s: {query}")
+
+
+def test_an_apply_killed_in_the_middle_of_an_evolve_converges_on_the_next_apply(
+    sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    template = sandbox / "templates/002a_indexes.sql.j2"
+    replace_in(template, '"entity_type, entity_id"', '"entity_id, entity_type"')
+    failure: list[BaseException] = []
+
+    def apply() -> None:
+        try:
+            commands.apply(sandbox, "dev", url=db_url)
+        except BaseException as exc:
+            failure.append(exc)
+
+    with psycopg.connect(database) as writer:  # the rebuild waits for this open writer
+        writer.execute(
+            "INSERT INTO audits.audit_log"
+            " (operation, table_schema, table_name, entity_type, action)"
+            " VALUES ('INSERT', 'auth', 'users', 'users', 'insert')"
+        )
+        applier = threading.Thread(target=apply)
+        applier.start()
+        conn.execute("SELECT pg_terminate_backend(%s)", [wait_for(conn, WAITING_REBUILD)])
+        applier.join(60)
+        writer.rollback()
+    assert failure, "the interrupted evolve should have failed"
+    assert [s.id for s in commands.status(sandbox, "dev", url=db_url) if s.state == "changed"] == [
+        "002a_indexes"
+    ]
+
+    assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    leftovers = conn.execute(
+        "SELECT relname FROM pg_class WHERE relname ~ '^tmplmig_[0-9a-f]{20}$'"
+    )
+    assert leftovers.fetchall() == []
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_every_tenant_shows_changed_evolves_and_rolls_back_exactly(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    before = snapshot(conn)
+    base = ["--project", str(sandbox)]
+    tenants = ["--env", "dev", "--all-tenants", "--database", db_url]
+    assert cli.main([*base, "apply", *tenants]) == 0
+    assert cli.main([*base, "status", *tenants, "--check"]) == 0
+    edit(sandbox / "config/base.yaml", lambda d: d["schemas"].update(quarantine="quarantine_v2"))
+    edit(sandbox / "config/tenants/acme.yaml", lambda d: d["retention"].update(audit_log=401))
+    outcomes = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "status", url=db_url)}
+    assert {t: o.state for t, o in outcomes.items()} == {"acme": "changed", "globex": "changed"}
+    assert cli.main([*base, "status", *tenants, "--check"]) == 1
+
+    assert cli.main([*base, "plan", *tenants, "--out", str(tmp_path / "review")]) == 0
+    acme_plan = (tmp_path / "review/acme/001_baseline.plan.sql").read_text()
+    assert 'ALTER SCHEMA "acme_quarantine" RENAME TO "acme_quarantine_v2";' in acme_plan
+    assert "401" in (tmp_path / "review/acme/002c_system_tables.plan.sql").read_text()
+    assert "401" not in (tmp_path / "review/globex/002c_system_tables.plan.sql").read_text()
+
+    assert cli.main([*base, "apply", *tenants]) == 0
+    assert cli.main([*base, "status", *tenants, "--check"]) == 0
+    assert conn.execute("SELECT to_regnamespace('gx_quarantine_v2') IS NOT NULL").fetchone() == (
+        True,
+    )
+    assert cli.main([*base, "rollback", *tenants, "--all"]) == 0
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_changed_masked_columns_replace_the_audit_function_and_column_grants(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    masked = ["api_key", "display_name"]  # password_hash no longer, display_name now
+    edit(sandbox / "config/base.yaml", lambda d: d.update(sensitive_columns=masked))
+    applied = commands.apply(sandbox, "dev", url=db_url)
+    assert "002e_functions (evolved)" in applied
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    readable = "SELECT has_column_privilege('app_readonly', 'auth.users', %s, 'SELECT')"
+    assert conn.execute(readable, ("password_hash",)).fetchone() == (True,)
+    assert conn.execute(readable, ("display_name",)).fetchone() == (False,)
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
