@@ -232,7 +232,7 @@ def test_a_tenants_roles_cannot_read_another_tenants_schemas(
 def test_plain_yoyo_applies_one_tenant_with_its_tracking_schema(
     project: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    """What README documents for `yoyo apply`: create the schema, pass it as ?schema=."""
+    """What docs/tenants.md documents for `yoyo apply`: create the schema, pass it as ?schema=."""
     with psycopg.connect(deployer_dsn(database), autocommit=True) as deployer:
         deployer.execute("CREATE SCHEMA IF NOT EXISTS tmplmig_globex")
     env = {
