@@ -2,15 +2,23 @@
 
 1. Render every migration for 10 / 100 / 1,000 tenants in one process (config load and
    render timed separately; per-tenant cost shows whether it stays linear).
-2. Apply and roll back 100 tenant schemas in one database on a throwaway cluster.
+2. Apply, status and roll back N tenants (--apply-tenants, default 100) in one database on
+   a throwaway cluster, once with --jobs 1 and once with --jobs = cores (each in its own
+   database). For the first and the last 10 % of tenants (by name, which is start order) it
+   prints the mean seconds one tenant took (latency) and the wall time the fan-out spent per
+   tenant finishing them (throughput); last/first compares the marginal cost at full size
+   with the cost in a near-empty database.
 3. Apply and roll back 20 tenants spread over 4 databases with --jobs 1 and --jobs 4.
 
-Run from the project root:  python bench/tenants.py [--apply-tenants 100] [--skip-apply]
+Run from the project root:
+    python bench/tenants.py [--apply-tenants 100] [--jobs 1 2] [--verbs apply status rollback]
+                            [--skip-apply] [--skip-render] [--skip-parallel]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -27,6 +35,7 @@ from tmplmig.rendering.parts import render_all
 
 PROJECT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
+VERBS: tuple[fanout.Verb, ...] = ("apply", "status", "rollback")
 
 
 def project_with_tenants(root: Path, count: int, databases: int = 0) -> Path:
@@ -37,11 +46,12 @@ def project_with_tenants(root: Path, count: int, databases: int = 0) -> Path:
     tenants = root / "config" / "tenants"
     shutil.rmtree(tenants)
     tenants.mkdir()
+    width = max(4, len(str(count - 1)))
     for i in range(count):
         text = f"retention:\n  audit_log: {30 + i % 300}\n"
         if databases:
             text += f"tenant:\n  database: bench_{i % databases}\n"
-        (tenants / f"t{i:04d}.yaml").write_text(text)
+        (tenants / f"t{i:0{width}d}.yaml").write_text(text)
     return root
 
 
@@ -79,20 +89,47 @@ def bench_render(counts: list[int]) -> None:
         print(" ".join(f"{c:>9}" for c in (str(count), *(f"{f:.2f}" for f in figures), str(steps))))
 
 
-def bench_apply(count: int) -> None:
-    print(f"\napply + roll back {count} tenants in one database (throwaway cluster, dev)")
+def tenths(values: list[float]) -> tuple[float, float]:
+    """Mean of the first and of the last 10 % of ``values`` (at least one each)."""
+    n = max(1, len(values) // 10)
+    return sum(values[:n]) / n, sum(values[-n:]) / n
+
+
+def bench_apply(count: int, jobs_list: list[int], verbs: list[fanout.Verb]) -> None:
+    print(
+        f"\n{count} tenants in one database (throwaway cluster, dev); ms per tenant for the"
+        " first and the last 10 % of tenants"
+    )
+    columns = ("jobs", "verb", "own 1st", "own last", "own x", "wall 1st", "wall last")
+    columns += ("wall x", "wall s", "failed")
+    print(" ".join(f"{c:>10}" for c in columns))
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster() as cluster:
         project = project_with_tenants(Path(tmp), count)
-        with connect(cluster.dsn) as admin:
-            admin.execute("CREATE DATABASE tmplmig_bench")
-        url = cluster.dsn.rsplit("/", 1)[0] + "/tmplmig_bench"
-        for verb in ("apply", "status", "rollback"):
-            outcomes, seconds = timed(lambda v=verb: fanout.run_all(project, "dev", v, url=url))
-            states = sorted({o.state for o in outcomes})
-            print(
-                f"  {verb:8} {seconds:7.2f} s total  {1000 * seconds / count:7.1f} ms/tenant"
-                f"  states: {', '.join(states)}"
-            )
+        for jobs in jobs_list:
+            with connect(cluster.dsn) as admin:
+                admin.execute(f"CREATE DATABASE bench_jobs_{jobs}")
+            url = cluster.dsn.rsplit("/", 1)[0] + f"/bench_jobs_{jobs}"
+            for verb in verbs:
+                finished: list[float] = []
+                start = time.perf_counter()
+                outcomes = fanout.run_all(
+                    project,
+                    "dev",
+                    verb,
+                    jobs=jobs,
+                    url=url,
+                    on_done=lambda _, f=finished: f.append(time.perf_counter()),
+                )
+                wall = time.perf_counter() - start
+                own_first, own_last = tenths([o.seconds for o in outcomes])
+                n = max(1, count // 10)
+                wall_first = (finished[n - 1] - start) / n
+                wall_last = (finished[-1] - finished[-n - 1]) / n if count > n else wall_first
+                figures = (1000 * own_first, 1000 * own_last, own_last / own_first)
+                figures += (1000 * wall_first, 1000 * wall_last, wall_last / wall_first, wall)
+                cells = [str(jobs), verb, *(f"{f:.2f}" if f < 10 else f"{f:.0f}" for f in figures)]
+                cells.append(str(sum(o.failed for o in outcomes)))
+                print(" ".join(f"{c:>10}" for c in cells), flush=True)
 
 
 def bench_parallel(count: int, databases: int, jobs: list[int]) -> None:
@@ -122,13 +159,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--render-counts", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--apply-tenants", type=int, default=100)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, os.cpu_count() or 1])
+    parser.add_argument(
+        "--verbs", nargs="+", default=["apply", "status", "rollback"], choices=VERBS
+    )
+    parser.add_argument("--skip-render", action="store_true")
     parser.add_argument("--skip-apply", action="store_true")
+    parser.add_argument("--skip-parallel", action="store_true")
     parser.add_argument("--parallel-tenants", type=int, default=20)
     parser.add_argument("--parallel-databases", type=int, default=4)
     args = parser.parse_args()
-    bench_render(args.render_counts)
+    if not args.skip_render:
+        bench_render(args.render_counts)
     if not args.skip_apply:
-        bench_apply(args.apply_tenants)
+        bench_apply(args.apply_tenants, args.jobs, args.verbs)
+    if not args.skip_parallel:
         bench_parallel(args.parallel_tenants, args.parallel_databases, [1, 4])
 
 

@@ -17,6 +17,7 @@ from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.plan import PartState, UnsafeChange
 from tmplmig.migrating.record import RecordError
 from tmplmig.migrating.rollback_guard import RollbackBlocked
+from tmplmig.migrating.rollout import EVERY_TENANT, Rollout, parse_canary
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.config import ConfigError
 from tmplmig.rendering.sqlfilters import RenderError
@@ -57,7 +58,35 @@ def _parser() -> argparse.ArgumentParser:
     def fan_out(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
         p.add_argument("--all-tenants", action="store_true", help="every config/tenants/*.yaml")
-        p.add_argument("--jobs", type=int, default=4, help="databases worked on at once (4)")
+        p.add_argument("--jobs", type=int, default=4, help="tenants worked on at once (4)")
+        fleet = p.add_argument_group("rollout, with --all-tenants")
+        fleet.add_argument(
+            "--only", action="append", default=[], metavar="PATTERN", help="tenants named like this"
+        )
+        fleet.add_argument(
+            "--exclude", action="append", default=[], metavar="PATTERN", help="leave these out"
+        )
+        fleet.add_argument(
+            "--canary",
+            metavar="N|NAMES",
+            help="run N tenants (or these, comma-separated) first; stop if any fails",
+        )
+        failure = fleet.add_mutually_exclusive_group()
+        failure.add_argument(
+            "--stop-on-failure",
+            dest="stop_on_failure",
+            action="store_true",
+            help="after a failure start no further tenant",
+        )
+        failure.add_argument(
+            "--continue-on-failure",
+            dest="stop_on_failure",
+            action="store_false",
+            help="run every tenant whatever fails (default)",
+        )
+        fleet.add_argument(
+            "--format", choices=("table", "json"), default="table", help="summary on stdout"
+        )
         return p
 
     fan_out(verb("apply", "apply pending migrations"))
@@ -106,8 +135,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rollout(args: argparse.Namespace) -> Rollout:
+    """The rollout options; refused without --all-tenants, where they would mean nothing."""
+    rollout = Rollout(
+        only=tuple(args.only),
+        exclude=tuple(args.exclude),
+        canary=parse_canary(args.canary) if args.canary else 0,
+        stop_on_failure=args.stop_on_failure,
+    )
+    if not args.all_tenants and (rollout != EVERY_TENANT or args.format != "table"):
+        raise CommandError(
+            "--only, --exclude, --canary, --stop-on-failure and --format need --all-tenants"
+        )
+    return rollout
+
+
 def _all_tenants(args: argparse.Namespace) -> int:
-    """Fan out over every tenant: a progress bar on stderr, a summary table on stdout."""
+    """Fan out over the tenants: a progress bar on stderr, a summary (table or JSON) on stdout."""
     from tqdm import tqdm
 
     bars: list[tqdm] = []
@@ -131,13 +175,15 @@ def _all_tenants(args: argparse.Namespace) -> int:
             part=getattr(args, "part", None),
             out=getattr(args, "out", None),
             tenant=args.tenant,
+            rollout=_rollout(args),
             on_start=start,
             on_done=done,
         )
     finally:
         for bar in bars:
             bar.close()
-    sys.stdout.write(fanout.summary_table(outcomes))
+    summary = fanout.summary_json if args.format == "json" else fanout.summary_table
+    sys.stdout.write(summary(outcomes))
     unsettled = getattr(args, "check", False) and any(
         o.state in ("pending", "changed") for o in outcomes
     )
@@ -162,6 +208,7 @@ def _render(args: argparse.Namespace) -> int:
 def _apply(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
+    _rollout(args)
     applied = commands.apply(args.project, args.env, args.tenant, args.database)
     print("applied: " + (", ".join(applied) or "nothing, already up to date"))
     return 0
@@ -170,6 +217,7 @@ def _apply(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
+    _rollout(args)
     done = commands.rollback(args.project, args.env, args.tenant, args.database, args.part)
     print("rolled back: " + (", ".join(done) or "nothing"))
     return 0
@@ -189,6 +237,7 @@ def status_text(states: list[PartState]) -> str:
 def _status(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
+    _rollout(args)
     states = commands.status(args.project, args.env, args.tenant, args.database)
     sys.stdout.write(status_text(states))
     return 1 if args.check and any(s.state in ("pending", "changed") for s in states) else 0
@@ -197,6 +246,7 @@ def _status(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
+    _rollout(args)
     contents = commands.plan(args.project, args.env, args.tenant, args.database)
     if not contents:
         print("nothing to plan: every applied part matches today's config")

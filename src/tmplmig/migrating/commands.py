@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
-from yoyo import get_backend, read_migrations
+from yoyo import read_migrations
 from yoyo.backends import DatabaseBackend
-from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
-from yoyo.connections import parse_uri
-from yoyo.migrations import MigrationList, default_migration_table
+from yoyo.migrations import MigrationList
 
 from tmplmig.database import orphans, runlock
 from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_role_sql
@@ -30,7 +28,7 @@ from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.tenants import tenant_names
-from tmplmig.migrating.yoyo_bridge import rendering_for
+from tmplmig.migrating.yoyo_bridge import open_backend, rendering_for
 from tmplmig.rendering.config import Settings, available_envs, duration_seconds
 from tmplmig.rendering.parts import Part, render_all, render_part, statement_sql
 from tmplmig.reviewing.bundle import (
@@ -89,16 +87,6 @@ def check_render(project: Path, env: str, committed: Path, tenant: str | None = 
 _READING_MIGRATIONS = threading.Lock()
 
 
-def _backend(url: str) -> DatabaseBackend:
-    """yoyo's backend for ``url``; psycopg URLs skip yoyo's lookup of its backends among the
-    entry points of every installed package, a scan that cost more than the bookkeeping."""
-    if not url.startswith("postgresql+psycopg://"):
-        return get_backend(url)
-    backend = PostgresqlPsycopgBackend(parse_uri(url), default_migration_table)
-    backend.init_database()
-    return backend
-
-
 @contextmanager
 def _migrations(target: Target, verb: str) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
     """yoyo's backend for the target's database and its migrations, rendered for its config;
@@ -108,7 +96,7 @@ def _migrations(target: Target, verb: str) -> Iterator[tuple[DatabaseBackend, Mi
             named(target.yoyo_url, verb, target.env, target.tenant), target.tracking_schema
         )
     with rendering_for(target.config):
-        backend = _backend(named(target.tracked_url, verb, target.env, target.tenant))
+        backend = open_backend(named(target.tracked_url, verb, target.env, target.tenant))
         try:
             with _READING_MIGRATIONS:
                 migrations = read_migrations(str(target.project / "migrations"))

@@ -1,38 +1,49 @@
-"""Run apply, rollback or status for every tenant, in parallel across databases.
+"""Run apply, rollback, status or plan for many tenants side by side, at most ``jobs`` at once.
 
-Tenants that share a database run one after another (their DDL touches shared catalogs,
-e.g. ``CREATE EXTENSION``); different databases run side by side, at most ``jobs`` at once.
-One tenant's failure is recorded and the others carry on; re-running finishes what is left.
+Tenants of one database run in parallel too: each has its own tracking schema and yoyo
+lock, its own schemas and roles, so none waits for another's run. What they share (the
+database-wide steps, such as the pgcrypto extension) is applied once per database, just
+before its first tenant starts. A :class:`~tmplmig.migrating.rollout.Rollout` picks the
+tenants, runs canaries first and says whether a failure stops the rest; re-running the
+command finishes what is left.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from tmplmig.database.locking import run_with_lock_discipline, step_statements
+from tmplmig.database.urls import connect, named
 from tmplmig.migrating import commands
+from tmplmig.migrating.rollout import EVERY_TENANT, Rollout
 from tmplmig.migrating.target import CommandError, for_config
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import render_all
 from tmplmig.reviewing.bundle import write_bundle
 
 Verb = Literal["apply", "rollback", "status", "plan"]
 FAILED = "failed"
+SKIPPED = "skipped"
 MAX_REASON = 200
 
 
 @dataclass(frozen=True)
 class TenantOutcome:
-    """What one verb did for one tenant: a state for the summary and its detail."""
+    """What one verb did for one tenant: a state for the summary, its detail, its duration."""
 
     tenant: str
     database: str
     state: str
     detail: str
+    seconds: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -44,6 +55,11 @@ def _reason(exc: Exception) -> str:
     text = " ".join(str(exc).split()) or "no message"
     text = f"{type(exc).__name__}: {text}"
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+
+
+def _database(config: LoadedConfig) -> str:
+    assert config.placement is not None
+    return config.placement.target
 
 
 def run_tenant(
@@ -58,11 +74,11 @@ def run_tenant(
 
     ``plan`` writes each tenant's plan bundle under ``out/<tenant>/`` when ``out`` is given.
     """
-    assert config.tenant is not None and config.placement is not None
-    tenant, database = config.tenant, config.placement.target
+    assert config.tenant is not None
+    tenant, database, started = config.tenant, _database(config), time.perf_counter()
 
     def outcome(state: str, detail: str) -> TenantOutcome:
-        return TenantOutcome(tenant, database, state, detail)
+        return TenantOutcome(tenant, database, state, detail, time.perf_counter() - started)
 
     try:
         target = for_config(project, config, url)
@@ -91,6 +107,48 @@ def run_tenant(
         return outcome(FAILED, _reason(exc))
 
 
+def prepare_database(project: Path, config: LoadedConfig, url: str | None) -> None:
+    """Apply the database-wide steps (``step(..., database_wide=true)``) of ``config``'s
+    parts to its database, so tenants running side by side find them done.
+
+    Each runs as a tenant's migration would run it: as its role, under the session settings,
+    on a connection named for the environment (no tenant: it serves them all).
+    """
+    shared = [(p.id, s) for p in render_all(project, config) for s in p.steps if s.database_wide]
+    database = for_config(project, config, url).yoyo_url
+    if not shared or database is None:
+        return
+    ddl = config.settings.ddl
+    with connect(named(database, "apply", config.env, None)) as conn:
+        for part, s in shared:
+            statements = step_statements(s, ddl, "apply")
+            run_with_lock_discipline(conn, statements, ddl, s.name, s.role, part)
+
+
+class _Prepared:
+    """Each database's shared steps, applied once, when its first tenant is about to run."""
+
+    def __init__(self, project: Path, url: str | None) -> None:
+        self._project, self._url = project, url
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._failures: dict[str, str | None] = {}
+
+    def failure(self, config: LoadedConfig) -> str | None:
+        """None once the database of ``config`` is prepared, else why it could not be."""
+        key = _database(config)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._failures:
+                try:
+                    prepare_database(self._project, config, self._url)
+                    self._failures[key] = None
+                except Exception as exc:  # reported on every tenant of that database
+                    self._failures[key] = "database-wide steps: " + _reason(exc)
+            return self._failures[key]
+
+
 def run_all(
     project: Path,
     env: str,
@@ -101,42 +159,77 @@ def run_all(
     part: str | None = None,
     out: Path | None = None,
     tenant: str | None = None,
+    rollout: Rollout = EVERY_TENANT,
     on_start: Callable[[int], None] = lambda _: None,
     on_done: Callable[[TenantOutcome], None] = lambda _: None,
 ) -> list[TenantOutcome]:
-    """Run ``verb`` for every tenant of ``env``; outcomes in tenant order.
+    """Run ``verb`` for the tenants of ``env`` that ``rollout`` selects; outcomes by name.
 
     Config of all tenants is loaded and checked first: a config error stops everything
-    before any database is touched. Then ``on_start`` gets the number of tenants, and
-    ``on_done`` is called once per tenant, from one thread at a time. Naming one ``tenant``
-    as well is a contradiction and refused.
+    before any database is touched. Then ``on_start`` gets the number of selected tenants,
+    and ``on_done`` is called once per tenant (skipped ones too), one call at a time.
+    Canaries run first; when one fails, or with ``stop_on_failure`` when any fails, the
+    tenants not yet started are skipped. Naming one ``tenant`` as well is refused.
     """
     if tenant is not None:
         raise CommandError("give --tenant or --all-tenants, not both")
     if jobs < 1:
         raise CommandError(f"--jobs must be at least 1, got {jobs}")
-    configs = load_tenants(project, env)
+    configs = {c.tenant: c for c in load_tenants(project, env) if c.tenant is not None}
     if not configs:
         raise CommandError(f"no tenants: add a file under {project / 'config/tenants'}")
-    groups: dict[str, list[LoadedConfig]] = {}
-    for config in configs:
-        assert config.placement is not None
-        groups.setdefault(config.placement.target, []).append(config)
+    selected = rollout.select(list(configs))
+    canaries = rollout.canaries(selected)
+    prepared = _Prepared(project, url)
     reporting = threading.Lock()
-    on_start(len(configs))
+    outcomes: dict[str, TenantOutcome] = {}
+    halted: list[str] = []  # why tenants not yet started are skipped; empty: carry on
+    on_start(len(selected))
 
-    def run_group(group: list[LoadedConfig]) -> list[TenantOutcome]:
-        outcomes = []
-        for config in group:
-            outcomes.append(run_tenant(project, config, verb, url, part, out))
-            with reporting:
-                on_done(outcomes[-1])
-        return outcomes
+    def halt(reason: str) -> None:
+        with reporting:
+            if not halted:
+                halted.append(reason)
+
+    def run_one(name: str) -> None:
+        config = configs[name]
+        problem = prepared.failure(config) if verb == "apply" and not halted else None
+        if halted:
+            outcome = TenantOutcome(name, _database(config), SKIPPED, f"not started: {halted[0]}")
+        elif problem is not None:
+            outcome = TenantOutcome(name, _database(config), FAILED, problem)
+        else:
+            outcome = run_tenant(project, config, verb, url, part, out)
+        if outcome.failed and rollout.stop_on_failure:
+            halt(f"{name} failed")
+        with reporting:
+            outcomes[name] = outcome
+            on_done(outcome)
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="tmplmig-tenant") as pool:
-        results = pool.map(run_group, groups.values())
-        outcomes = [o for group in results for o in group]
-    return sorted(outcomes, key=lambda o: o.tenant)
+        list(pool.map(run_one, canaries))
+        failed_canaries = [n for n in canaries if outcomes[n].failed]
+        if failed_canaries:
+            halt(f"canary {', '.join(failed_canaries)} failed")
+        list(pool.map(run_one, [n for n in selected if n not in canaries]))
+    return sorted(outcomes.values(), key=lambda o: o.tenant)
+
+
+def _counts(outcomes: list[TenantOutcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in sorted(outcomes, key=lambda o: o.state):
+        counts[o.state] = counts.get(o.state, 0) + 1
+    return counts
+
+
+def summary_json(outcomes: list[TenantOutcome]) -> str:
+    """The summary for machines (CI): every tenant's outcome and a count of each state."""
+    summary = {
+        "tenants": [asdict(o) | {"seconds": round(o.seconds, 3)} for o in outcomes],
+        "counts": _counts(outcomes),
+        "failed": sum(o.failed for o in outcomes),
+    }
+    return json.dumps(summary, indent=2) + "\n"
 
 
 def summary_table(outcomes: list[TenantOutcome]) -> str:
@@ -150,9 +243,6 @@ def summary_table(outcomes: list[TenantOutcome]) -> str:
         + row[3]
         for row in rows
     ]
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.state] = counts.get(o.state, 0) + 1
-    totals = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    totals = ", ".join(f"{n} {state}" for state, n in _counts(outcomes).items())
     lines.append(f"{len(outcomes)} tenants: {totals or 'none found'}")
     return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -65,6 +65,13 @@ _GRANT = re.compile(
     r"^(?P<default>ALTER DEFAULT PRIVILEGES IN SCHEMA \S+ )?GRANT (?P<privileges>.+?) "
     r"ON (?P<on>.+) TO (?P<role>\S+);$"
 )
+#: on_relations (templates/_macros.sql.j2) grants on every table or sequence of the schema its
+#: DO block names: the schema line, then one EXECUTE line per statement
+_RELATIONS_OF = re.compile(r"refobjid = '(?P<schema>(?:[^']|'')+)'::pg_catalog\.regnamespace")
+_GRANT_EACH = re.compile(
+    r"^EXECUTE pg_catalog\.format\('GRANT (?P<privileges>.+?) ON (?P<kind>TABLE|SEQUENCE) %s"
+    r" TO %I', \w+, '(?P<role>(?:[^']|'')+)'\);$"
+)
 _INDEX = re.compile(
     r'^CREATE INDEX CONCURRENTLY IF NOT EXISTS (?P<name>"(?:[^"]|"")+") '
     r'ON (?P<schema>"(?:[^"]|"")+")\.'
@@ -253,32 +260,36 @@ class PartPlan:
     config: tuple[ConfigChange, ...]
 
 
-def _grants(text: str) -> dict[tuple[str, str, str], set[str]]:
-    """GRANT statements of a step as (default-privileges prefix, ON ..., role) -> privileges."""
+def _grants(text: str) -> tuple[dict[tuple[str, str, str], set[str]], list[str]]:
+    """GRANT statements of a step as (default-privileges prefix, ON ..., role) -> privileges,
+    and the step's other lines. A grant of on_relations counts as one ON ALL TABLES (or
+    SEQUENCES) IN SCHEMA of its block's schema, which reaches the same relations."""
     out: dict[tuple[str, str, str], set[str]] = {}
-    for line in text.splitlines():
-        match = _GRANT.match(line.strip())
-        if match is None:
+    others: list[str] = []
+    schema = ""
+    for line in filter(None, map(str.strip, text.splitlines())):
+        if (named := _RELATIONS_OF.search(line)) is not None:
+            schema = named["schema"].replace("''", "'")
+        if (match := _GRANT.match(line)) is not None:
+            key = (match["default"] or "", match["on"], match["role"])
+        elif (match := _GRANT_EACH.match(line)) is not None:
+            role = _ident(match["role"].replace("''", "'"))
+            key = ("", f"ALL {match['kind']}S IN SCHEMA {schema}", role)
+        else:
+            others.append(line)
             continue
-        key = (match["default"] or "", match["on"], match["role"])
         out.setdefault(key, set()).update(p.strip() for p in match["privileges"].split(","))
-    return out
+    return out, others
 
 
 def _reconcile_privileges(old: str, new: str) -> tuple[str, ...] | None:
     """REVOKE what ``old`` granted and ``new`` does not, then GRANT what is new; None when
     something other than a GRANT statement changed (no safe rule). Privileges both grant are
     left alone, so what later steps narrowed (SELECT on some columns only) stays narrowed."""
-
-    def others(text: str) -> list[str]:
-        return [
-            line for line in map(str.strip, text.splitlines()) if line and not _GRANT.match(line)
-        ]
-
+    (before, rest_before), (after, rest_after) = _grants(old), _grants(new)
     # the rest (a step's REVOKE ALL reset before its grants) must read the same before and after
-    if others(old) != others(new):
+    if rest_before != rest_after:
         return None
-    before, after = _grants(old), _grants(new)
     revokes, grants = [], []
     for key in sorted(before.keys() | after.keys()):
         prefix, on, role = key

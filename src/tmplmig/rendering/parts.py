@@ -79,6 +79,9 @@ class Step:
     guards: tuple[tuple[str, str], ...] = ()
     #: direction -> how the psql bundle carries it, when not ``run``
     psql: tuple[tuple[str, PsqlMode], ...] = ()
+    #: changes what every tenant of the database shares (an extension): a fan-out applies it
+    #: once per database before tenants run side by side
+    database_wide: bool = False
 
     def guarded(self, direction: str, sql: str) -> Guarded:
         """``sql`` with the guard and psql mode of this step's ``direction``."""
@@ -187,6 +190,7 @@ class _Collector:
         psql: dict[str, str] | None = None,
         as_deployer: bool = False,
         creates: Sequence[Sequence[Any]] = (),
+        database_wide: bool = False,
     ) -> str:
         """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
 
@@ -196,6 +200,7 @@ class _Collector:
         how the bundle carries it (``if`` or ``by hand``; default ``run``). The step runs as
         the owner role unless ``as_deployer=true`` (role and schema creation). ``creates``
         names further objects it makes, e.g. ``[["table", schema, "name"]]``.
+        ``database_wide=true`` marks a step every tenant of a database shares.
         """
         about = _plain(name)
         label = " ".join(about)
@@ -228,6 +233,7 @@ class _Collector:
                 kind=kind,
                 guards=guards,
                 psql=tuple(modes),
+                database_wide=database_wide,
             )
         )
         return ""

@@ -63,19 +63,38 @@ REVOKE ALL ON SCHEMA "auth", "experiments_v1", "production", "providers", "quara
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "auth" FROM "app_readonly";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "auth" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL TABLES IN SCHEMA "auth" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON TABLES TO "app_readonly";
 -- lock: no table lock
@@ -85,19 +104,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT ON SEQUENCES TO "app_read
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_readonly";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readonly";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readonly";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON TABLES TO "app_readonly";
 -- lock: no table lock
@@ -107,19 +145,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT ON SEQUENCES TO
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "production" FROM "app_readonly";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_readonly";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readonly";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "production" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL TABLES IN SCHEMA "production" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON TABLES TO "app_readonly";
 -- lock: no table lock
@@ -129,19 +186,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT ON SEQUENCES TO "ap
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "providers" FROM "app_readonly";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_readonly";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readonly";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "providers" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL TABLES IN SCHEMA "providers" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON TABLES TO "app_readonly";
 -- lock: no table lock
@@ -151,19 +227,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT ON SEQUENCES TO "app
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "quarantine" FROM "app_readonly";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readonly";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readonly";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL TABLES IN SCHEMA "quarantine" TO "app_readonly";
--- lock: no table lock
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON TABLE %s TO %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+        EXECUTE pg_catalog.format('GRANT SELECT ON SEQUENCE %s TO %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT ON TABLES TO "app_readonly";
 -- lock: no table lock
@@ -179,9 +274,12 @@ DECLARE
 BEGIN
     FOR target IN
         SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
-        FROM pg_catalog.pg_attribute a
-        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
         WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
         ORDER BY 1
@@ -223,19 +321,38 @@ GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readonly";
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "auth" FROM "app_readwrite";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_readwrite";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readwrite";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "auth" TO "app_readwrite";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" TO "app_readwrite";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 -- lock: no table lock
@@ -245,19 +362,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "a
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_readwrite";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readwrite";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readwrite";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_readwrite";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_readwrite";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 -- lock: no table lock
@@ -267,19 +403,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUE
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "production" FROM "app_readwrite";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_readwrite";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readwrite";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "production" TO "app_readwrite";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" TO "app_readwrite";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 -- lock: no table lock
@@ -289,19 +444,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "providers" FROM "app_readwrite";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_readwrite";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readwrite";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "providers" TO "app_readwrite";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" TO "app_readwrite";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 -- lock: no table lock
@@ -311,19 +485,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES 
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "quarantine" FROM "app_readwrite";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readwrite";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readwrite";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "quarantine" TO "app_readwrite";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" TO "app_readwrite";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE ON TABLES TO "app_readwrite";
 -- lock: no table lock
@@ -339,9 +532,12 @@ DECLARE
 BEGIN
     FOR target IN
         SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
-        FROM pg_catalog.pg_attribute a
-        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
         WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
         ORDER BY 1
@@ -383,19 +579,38 @@ GRANT SELECT ON TABLE "system"."connection_pool_settings" TO "app_readwrite";
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "auth" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON TABLES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE ALL ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "auth" TO "app_admin";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "auth" TO "app_admin";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" TO "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
 -- lock: no table lock
@@ -405,19 +620,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" GRANT USAGE, SELECT ON SEQUENCES TO "a
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "experiments_v1" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON TABLES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE ALL ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "experiments_v1" TO "app_admin";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "experiments_v1" TO "app_admin";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" TO "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
 -- lock: no table lock
@@ -427,19 +661,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" GRANT USAGE, SELECT ON SEQUE
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "production" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON TABLES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE ALL ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "production" TO "app_admin";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "production" TO "app_admin";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" TO "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
 -- lock: no table lock
@@ -449,19 +702,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "production" GRANT USAGE, SELECT ON SEQUENCES
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "providers" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON TABLES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE ALL ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "providers" TO "app_admin";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "providers" TO "app_admin";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" TO "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
 -- lock: no table lock
@@ -471,19 +743,38 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" GRANT USAGE, SELECT ON SEQUENCES 
 -- lock: no table lock
 REVOKE ALL ON SCHEMA "quarantine" FROM "app_admin";
 -- lock: no table lock
-REVOKE ALL ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
--- lock: no table lock
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
--- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON TABLES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE ALL ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 GRANT USAGE ON SCHEMA "quarantine" TO "app_admin";
--- lock: no table lock
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "quarantine" TO "app_admin";
--- lock: no table lock
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" TO "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', tables, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+        EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_admin";
 -- lock: no table lock
@@ -499,9 +790,12 @@ DECLARE
 BEGIN
     FOR target IN
         SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
-        FROM pg_catalog.pg_attribute a
-        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
         WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
         ORDER BY 1

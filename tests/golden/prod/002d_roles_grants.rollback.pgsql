@@ -59,9 +59,12 @@ DECLARE
 BEGIN
     FOR target IN
         SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
-        FROM pg_catalog.pg_attribute a
-        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
         WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
         ORDER BY 1
@@ -77,10 +80,31 @@ $body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_admin";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "quarantine" FROM "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_admin";
 
@@ -89,10 +113,31 @@ REVOKE USAGE ON SCHEMA "quarantine" FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_admin";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "providers" FROM "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "providers" FROM "app_admin";
 
@@ -101,10 +146,31 @@ REVOKE USAGE ON SCHEMA "providers" FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_admin";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "production" FROM "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "production" FROM "app_admin";
 
@@ -113,10 +179,31 @@ REVOKE USAGE ON SCHEMA "production" FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_admin";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_admin";
 
@@ -125,10 +212,31 @@ REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_admin";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_admin";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "app_admin";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_admin";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "auth" FROM "app_admin";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE %s FROM %I', tables, 'app_admin');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_admin');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "auth" FROM "app_admin";
 
@@ -162,9 +270,12 @@ DECLARE
 BEGIN
     FOR target IN
         SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
-        FROM pg_catalog.pg_attribute a
-        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
         WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
         ORDER BY 1
@@ -180,10 +291,31 @@ $body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readwrite";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readwrite";
 
@@ -192,10 +324,31 @@ REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readwrite";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "providers" FROM "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "providers" FROM "app_readwrite";
 
@@ -204,10 +357,31 @@ REVOKE USAGE ON SCHEMA "providers" FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readwrite";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "production" FROM "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "production" FROM "app_readwrite";
 
@@ -216,10 +390,31 @@ REVOKE USAGE ON SCHEMA "production" FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readwrite";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readwrite";
 
@@ -228,10 +423,31 @@ REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readwrite";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE USAGE, SELECT ON SEQUENCES FROM "app_readwrite";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT, INSERT, UPDATE ON TABLES FROM "app_readwrite";
--- lock: no table lock
-REVOKE USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readwrite";
--- lock: no table lock
-REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "auth" FROM "app_readwrite";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE ON TABLE %s FROM %I', tables, 'app_readwrite');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE USAGE, SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readwrite');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readwrite";
 
@@ -265,9 +481,12 @@ DECLARE
 BEGIN
     FOR target IN
         SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, c.relname)
-        FROM pg_catalog.pg_attribute a
-        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        FROM pg_catalog.pg_namespace n
+        JOIN pg_catalog.pg_depend d
+          ON d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = n.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
         WHERE n.nspname = ANY (ARRAY['auth', 'experiments_v1', 'production', 'providers', 'quarantine']) AND c.relkind IN ('r', 'p')
           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (hidden)
         ORDER BY 1
@@ -283,10 +502,31 @@ $body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "quarantine" REVOKE SELECT ON TABLES FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "quarantine" FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL TABLES IN SCHEMA "quarantine" FROM "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"quarantine"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readonly";
 
@@ -295,10 +535,31 @@ REVOKE USAGE ON SCHEMA "quarantine" FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "providers" REVOKE SELECT ON TABLES FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "providers" FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL TABLES IN SCHEMA "providers" FROM "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"providers"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "providers" FROM "app_readonly";
 
@@ -307,10 +568,31 @@ REVOKE USAGE ON SCHEMA "providers" FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "production" REVOKE SELECT ON TABLES FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "production" FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL TABLES IN SCHEMA "production" FROM "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"production"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "production" FROM "app_readonly";
 
@@ -319,10 +601,31 @@ REVOKE USAGE ON SCHEMA "production" FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "experiments_v1" REVOKE SELECT ON TABLES FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "experiments_v1" FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL TABLES IN SCHEMA "experiments_v1" FROM "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"experiments_v1"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readonly";
 
@@ -331,10 +634,31 @@ REVOKE USAGE ON SCHEMA "experiments_v1" FROM "app_readonly";
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON SEQUENCES FROM "app_readonly";
 -- lock: no table lock
 ALTER DEFAULT PRIVILEGES IN SCHEMA "auth" REVOKE SELECT ON TABLES FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL SEQUENCES IN SCHEMA "auth" FROM "app_readonly";
--- lock: no table lock
-REVOKE SELECT ON ALL TABLES IN SCHEMA "auth" FROM "app_readonly";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+DECLARE
+    tables text;
+    sequences text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind <> 'S'),
+           pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
+               FILTER (WHERE c.relkind = 'S')
+    INTO tables, sequences
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objid
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+      AND d.refobjid = '"auth"'::pg_catalog.regnamespace
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S');
+    IF tables IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON TABLE %s FROM %I', tables, 'app_readonly');
+    END IF;
+    IF sequences IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I', sequences, 'app_readonly');
+    END IF;
+END
+$body$;
 -- lock: no table lock
 REVOKE USAGE ON SCHEMA "auth" FROM "app_readonly";
 

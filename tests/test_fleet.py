@@ -1,0 +1,169 @@
+"""Fleets of tenants in one database: side by side, canaries, selection and the JSON summary."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from helpers import deployer_dsn, url_for
+
+from tmplmig import cli
+from tmplmig.database.catalog import snapshot
+from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.rollout import Rollout
+from tmplmig.migrating.target import CommandError
+from tmplmig.rendering.config import load_config
+
+
+def fleet(sandbox: Path, names: list[str], lost: str | None = None) -> Path:
+    """The sandbox with exactly these (empty) tenant files; ``lost`` lives in a missing database."""
+    folder = sandbox / "config" / "tenants"
+    for old in folder.glob("*.yaml"):
+        old.unlink()
+    for name in names:
+        (folder / f"{name}.yaml").write_text("")
+    if lost is not None:
+        missing = f"tmplmig_missing_{uuid.uuid4().hex[:8]}"
+        (folder / f"{lost}.yaml").write_text(f"tenant:\n  database: {missing}\n")
+    return sandbox
+
+
+def states(outcomes: list[fanout.TenantOutcome]) -> dict[str, str]:
+    return {o.tenant: o.state for o in outcomes}
+
+
+def test_tenants_side_by_side_in_one_database_build_the_catalog_one_by_one_builds(
+    sandbox: Path, database: str, second_database: str
+) -> None:
+    names = ["ta", "tb", "tc", "td", "te", "tf"]
+    project = fleet(sandbox, names)
+    side_by_side = url_for(deployer_dsn(second_database))
+    serial = fanout.run_all(project, "dev", "apply", jobs=1, url=url_for(deployer_dsn(database)))
+    started = time.perf_counter()
+    parallel = fanout.run_all(project, "dev", "apply", jobs=4, url=side_by_side)
+    wall = time.perf_counter() - started
+    assert set(states(serial).values()) == set(states(parallel).values()) == {"applied"}
+    # tenants overlapped: their own durations add up to more than the whole run took
+    assert sum(o.seconds for o in parallel) > wall
+    with psycopg.connect(database) as one, psycopg.connect(second_database) as other:
+        assert snapshot(one) == snapshot(other)
+        for name in names:  # each tenant's steps ran as its own owner role
+            settings = load_config(project, "dev", name).settings
+            owners = other.execute(
+                "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s)",
+                [list(settings.schemas.model_dump().values())],
+            ).fetchall()
+            assert owners == [(settings.roles.owner,)], name
+    # both databases are fresh, so pgcrypto came from the once-per-database step
+    rolled_back = fanout.run_all(project, "dev", "rollback", jobs=4, url=side_by_side)
+    assert set(states(rolled_back).values()) == {"rolled back"}
+
+
+def test_a_failing_canary_stops_the_rest_and_the_summary_is_json(
+    sandbox: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = fleet(sandbox, ["ta", "tb", "tc"], lost="canary")
+    argv = ["--project", str(project), "apply", "--env", "dev", "--all-tenants"]
+    code = cli.main([*argv, "--database", db_url, "--canary", "canary", "--format", "json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert {t["tenant"]: t["state"] for t in summary["tenants"]} == {
+        "canary": "failed",
+        "ta": "skipped",
+        "tb": "skipped",
+        "tc": "skipped",
+    }
+    assert summary["counts"] == {"failed": 1, "skipped": 3} and summary["failed"] == 1
+    assert all(t["detail"] == "not started: canary canary failed" for t in summary["tenants"][1:])
+    assert not any(s.applied for s in commands.status(project, "dev", "ta", url=db_url))
+
+
+def test_canaries_finish_before_any_other_tenant_starts(sandbox: Path, db_url: str) -> None:
+    project = fleet(sandbox, ["ta", "tb", "tc", "td"])
+    order: list[str] = []
+    rollout = Rollout(canary=("tc", "ta"))
+    outcomes = fanout.run_all(
+        project,
+        "dev",
+        "status",
+        jobs=4,
+        url=db_url,
+        rollout=rollout,
+        on_done=lambda o: order.append(o.tenant),
+    )
+    assert set(order[:2]) == {"ta", "tc"} and set(order[2:]) == {"tb", "td"}
+    assert set(states(outcomes).values()) == {"pending"}
+
+
+def test_stop_on_failure_starts_no_further_tenant_and_continue_runs_them_all(
+    sandbox: Path, db_url: str
+) -> None:
+    project = fleet(sandbox, ["tb", "tc"], lost="ta")
+    stopped = fanout.run_all(
+        project, "dev", "apply", jobs=1, url=db_url, rollout=Rollout(stop_on_failure=True)
+    )
+    assert states(stopped) == {"ta": "failed", "tb": "skipped", "tc": "skipped"}
+    carried_on = fanout.run_all(project, "dev", "apply", jobs=1, url=db_url)
+    assert states(carried_on) == {"ta": "failed", "tb": "applied", "tc": "applied"}
+
+
+def test_only_and_exclude_select_exactly_the_named_tenants() -> None:
+    names = ["acme", "acme_eu", "globex", "initech", "initrode"]
+    assert Rollout(only=("acme*",)).select(names) == ["acme", "acme_eu"]
+    assert Rollout(only=("init*", "globex"), exclude=("*rode",)).select(names) == [
+        "globex",
+        "initech",
+    ]
+    assert Rollout(exclude=("a?me",)).select(names) == ["acme_eu", "globex", "initech", "initrode"]
+    with pytest.raises(CommandError, match="no tenant matches --only umbrella"):
+        Rollout(only=("umbrella",)).select(names)
+    with pytest.raises(CommandError, match="not selected: acme"):
+        Rollout(exclude=("acme",), canary=("acme",)).canaries(["globex"])
+
+
+def test_only_runs_the_selected_tenants_and_leaves_the_others_untouched(
+    sandbox: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = fleet(sandbox, ["eu_one", "eu_two", "us_one"])
+    argv = ["--project", str(project), "apply", "--env", "dev", "--all-tenants"]
+    selection = ["--only", "eu_*", "--exclude", "*two", "--format", "json"]
+    assert cli.main([*argv, "--database", db_url, *selection]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [(t["tenant"], t["state"]) for t in summary["tenants"]] == [("eu_one", "applied")]
+    for other in ("eu_two", "us_one"):
+        assert not any(s.applied for s in commands.status(project, "dev", other, url=db_url))
+
+
+def test_rollout_options_without_all_tenants_are_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--project", str(project), "status", "--env", "dev", "--tenant", "acme"]
+    assert cli.main([*argv, "--only", "acme"]) == 2
+    assert "need --all-tenants" in capsys.readouterr().err
+
+
+def test_schema_privileges_reach_every_table_and_sequence_as_on_all_in_schema_does(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.apply(project, "dev", "acme", url=db_url)
+    settings = load_config(project, "dev", "acme").settings
+    applied = snapshot(conn)
+    roles = settings.roles
+    # schemas without sensitive columns, where every table carries table-level grants
+    schemas = [settings.schemas.production, settings.schemas.quarantine]
+    for schema in schemas:
+        for role, tables, sequences in (
+            (roles.readonly, "SELECT", "SELECT"),
+            (roles.readwrite, "SELECT, INSERT, UPDATE", "USAGE, SELECT"),
+            (roles.admin, "SELECT, INSERT, UPDATE, DELETE", "USAGE, SELECT"),
+        ):
+            for on, privileges in (("TABLES", tables), ("SEQUENCES", sequences)):
+                conn.execute(f'REVOKE ALL ON ALL {on} IN SCHEMA "{schema}" FROM "{role}"')
+                conn.execute(f'GRANT {privileges} ON ALL {on} IN SCHEMA "{schema}" TO "{role}"')
+    assert snapshot(conn) == applied
