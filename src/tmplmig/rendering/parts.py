@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 import jinja2
 
 from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.relations import CreatedTables
 from tmplmig.rendering.sqlfilters import ConfigText, RenderError, make_environment, wrap_config
 
 TEMPLATE_SUFFIX = ".sql.j2"
@@ -320,9 +321,16 @@ def render_steps(templates_dir: Path, source: str, context: dict[str, Any]) -> t
 def render_part(
     project: Path, part_id: str, config: LoadedConfig, context: dict[str, Any] | None = None
 ) -> Part:
-    """Render one part template for ``config`` (``context``: its template_context, if known)."""
+    """Render one part template for ``config`` (``context``: its template_context, if known).
+
+    Templates see ``created``, the tables of the parts before this one (rendered when a
+    template first asks, unless ``context`` already holds them).
+    """
     if not PART_ID.match(part_id):
         raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
+    if context is None or "created" not in context:
+        context = dict(context or template_context(config))
+        context["created"] = CreatedTables(lambda: _steps_before(project, part_id, config))
     env = _environment((project / "templates").resolve())
     name = part_id + TEMPLATE_SUFFIX
     where = f"templates/{name}"
@@ -353,7 +361,22 @@ def render_part(
     )
 
 
+def _steps_before(project: Path, part_id: str, config: LoadedConfig) -> list[Step]:
+    """Every step of the parts before ``part_id``."""
+    earlier = [p for p in part_ids(project / "templates") if p < part_id]
+    return [s for part in _render_in_order(project, earlier, config) for s in part.steps]
+
+
+def _render_in_order(project: Path, ids: list[str], config: LoadedConfig) -> list[Part]:
+    context = template_context(config)
+    parts: list[Part] = []
+    for pid in ids:
+        done = list(parts)
+        context["created"] = CreatedTables(lambda done=done: [s for p in done for s in p.steps])
+        parts.append(render_part(project, pid, config, context))
+    return parts
+
+
 def render_all(project: Path, config: LoadedConfig) -> list[Part]:
     """Render every part for ``config`` in id order."""
-    context = template_context(config)
-    return [render_part(project, pid, config, context) for pid in part_ids(project / "templates")]
+    return _render_in_order(project, part_ids(project / "templates"), config)

@@ -19,6 +19,7 @@ from pathlib import Path
 from tmplmig.database.locking import session_settings_sql, set_role_sql, step_statements
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Guarded, Part, config_digest
+from tmplmig.rendering.sqlfilters import ident, literal
 from tmplmig.reviewing.locks import LOCK_MARK, BundleContext, annotate
 
 MANIFEST = "MANIFEST"
@@ -33,6 +34,9 @@ GUARD_VAR = "tmplmig_run"
 #: and its ``note`` (why not), which psql prints as a warning like yoyo logs it
 NOTE_VAR = "tmplmig_note"
 GUARD_GSET = "\\gset tmplmig_"
+#: heads the query that lets a rollback file skip the steps of a role that is gone: a file
+#: run again finds the owner role its first run dropped, and with it everything it owned
+ROLE_GUARD_MARK = "-- steps as role "
 
 
 @dataclass(frozen=True)
@@ -84,18 +88,39 @@ def _shown(statement: Guarded, context: BundleContext) -> str:
     return psql_text(replace(statement, sql=annotate(statement.sql, context)))
 
 
-def with_role_switches(blocks: Iterable[tuple[str | None, list[str]]]) -> list[str]:
+def _when_role_exists(role: str) -> list[str]:
+    """psql lines that open an ``\\if`` on ``role`` existing."""
+    return [
+        f"{ROLE_GUARD_MARK}{ident(role)}, while it exists: without it, nothing it owned is left",
+        f"SELECT pg_catalog.to_regrole({literal(ident(role))}) IS NOT NULL AS role_exists",
+        GUARD_GSET,
+        "\\if :tmplmig_role_exists",
+    ]
+
+
+def with_role_switches(
+    blocks: Iterable[tuple[str | None, list[str]]], skip_missing_roles: bool = False
+) -> list[str]:
     """The lines of ``blocks`` (each: the role it runs as, its lines), with ``SET ROLE`` where
-    the role changes and ``RESET ROLE`` at the end, as yoyo's step callables switch roles."""
+    the role changes and ``RESET ROLE`` at the end, as yoyo's step callables switch roles.
+
+    With ``skip_missing_roles`` (rollback files) the lines of each role run under psql's
+    ``\\if`` on the role existing, so that a file run again after its first run dropped the
+    owner role skips what that role owned instead of failing on ``SET ROLE``."""
     lines: list[str] = []
     current: str | None = None
     for role, block in blocks:
         if role != current:
-            lines += [set_role_sql(role), ""]
+            if skip_missing_roles and current is not None:
+                lines += [set_role_sql(None), "\\endif", ""]
+            if skip_missing_roles and role is not None:
+                lines += _when_role_exists(role)
+            if role is not None or not skip_missing_roles:
+                lines += [set_role_sql(role), ""]
             current = role
         lines += block
     if current is not None:
-        lines += [set_role_sql(None), ""]
+        lines += [set_role_sql(None), *(["\\endif"] if skip_missing_roles else []), ""]
     return lines
 
 
@@ -135,7 +160,7 @@ def _render_file(
         if statements:
             shown = [f"{STEP_MARK}{s.name}", *(_shown(g, context) for g in statements), ""]
             marked.append((s.role, shown))
-    body = with_role_switches(marked)
+    body = with_role_switches(marked, skip_missing_roles=direction == "rollback")
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     return "\n".join(header + body)
@@ -212,7 +237,7 @@ def bundle_only_lines(text: str) -> list[bool]:
     added: list[bool] = []
     in_guard = False
     for line in text.split("\n"):
-        if line == GUARD_MARK:
+        if line == GUARD_MARK or line.startswith(ROLE_GUARD_MARK):
             in_guard = True
         elif in_guard:
             in_guard = line != GUARD_GSET

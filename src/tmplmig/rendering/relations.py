@@ -1,0 +1,108 @@
+"""The tables earlier parts create, so that grants name them in plain SQL.
+
+Grants written out table by table are what a DBA reads, run without a DO block, and cost the
+same however many tenants share the database (``ON ALL TABLES IN SCHEMA`` scans all of
+``pg_class``). The project knows every table it makes: each ``m.table`` step's apply is
+``CREATE TABLE IF NOT EXISTS name (`` and then its column list, which is read here with
+pglast, once per distinct column list (tenants share them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Protocol
+
+from pglast import ast
+from pglast.enums import ConstrType
+from pglast.parser import ParseError, parse_sql
+
+from tmplmig.rendering.sqlfilters import RenderError, qualified
+
+#: column types that make a sequence the inserting role must be allowed to use
+_SERIAL = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
+_NAME_BYTES = 63
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table a part creates, as grants name it: quoted names, plain column names."""
+
+    qualified: str
+    columns: tuple[str, ...]
+    #: every sequence the table owns (identity and serial columns), quoted
+    sequences: tuple[str, ...] = ()
+    #: those an INSERT needs USAGE on: serial columns call nextval(); identity columns use
+    #: their sequence without any privilege on it
+    used_sequences: tuple[str, ...] = ()
+
+
+def _sequence_name(table: str, column: str) -> str:
+    name = f"{table}_{column}_seq"
+    if len(name.encode()) > _NAME_BYTES:
+        raise RenderError(f"table {table}: the sequence of column {column} would be cut to 63 bytes")
+    return name
+
+
+@lru_cache(maxsize=1024)
+def _columns(body: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Columns, identity columns and serial columns of a column list (``body``: what follows
+    ``CREATE TABLE name (``)."""
+    try:
+        (raw,) = parse_sql("CREATE TABLE t (" + body)
+    except (ParseError, ValueError) as exc:
+        raise RenderError(f"a table's column list does not parse: {exc}") from None
+    columns, identity, serial = [], [], []
+    for element in raw.stmt.tableElts or ():
+        if not isinstance(element, ast.ColumnDef):
+            continue
+        columns.append(element.colname)
+        if any(c.contype == ConstrType.CONSTR_IDENTITY for c in element.constraints or ()):
+            identity.append(element.colname)
+        if [n.sval for n in element.typeName.names][-1] in _SERIAL:
+            serial.append(element.colname)
+    return tuple(columns), tuple(identity), tuple(serial)
+
+
+def table_of(schema: str, name: str, apply: str) -> Table:
+    """The table an ``m.table`` step creates, from its apply SQL."""
+    _, _, body = apply.partition("\n")
+    columns, identity, serial = _columns(body)
+    used = tuple(qualified(schema, _sequence_name(name, c)) for c in serial)
+    owned = tuple(qualified(schema, _sequence_name(name, c)) for c in identity) + used
+    return Table(qualified(schema, name), columns, tuple(sorted(owned)), used)
+
+
+class TableStep(Protocol):
+    """What the registry reads of a step (``parts.Step``): kind, what it is about, its apply."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def about(self) -> tuple[str, ...]: ...
+    @property
+    def apply(self) -> str: ...
+
+
+class CreatedTables:
+    """The tables of ``m.table`` steps in the parts rendered before the current one.
+
+    Templates see it as ``created``: ``created.tables(schema)`` lists a schema's tables by
+    name. ``steps`` is called on first use only, so parts that grant nothing pay nothing.
+    """
+
+    def __init__(self, steps: Callable[[], Iterable[TableStep]]) -> None:
+        self._steps = steps
+
+    @cached_property
+    def _by_schema(self) -> dict[str, list[Table]]:
+        out: dict[str, list[Table]] = {}
+        for s in self._steps():
+            if s.kind == "table" and len(s.about) == 3:
+                out.setdefault(s.about[1], []).append(table_of(s.about[1], s.about[2], s.apply))
+        return {schema: sorted(tables, key=lambda t: t.qualified) for schema, tables in out.items()}
+
+    def tables(self, schema: object) -> list[Table]:
+        """The tables earlier parts create in ``schema`` (a name, or a config value), by name."""
+        return list(self._by_schema.get(getattr(schema, "value", schema), []))
