@@ -54,8 +54,8 @@ TEXT_KINDS = frozenset({"function", "row"})
 #: first); like every step the server tracks by oid, a rename of what they name needs nothing
 RERUN_KINDS = frozenset({"trigger", "extension", "validate", "schema", "role"})
 PRIVILEGE_KINDS = frozenset({"privileges of", "grant"})
-#: DO blocks that find their objects by schema name at run time (column-level grants that
-#: hide masked columns): a change undoes the old with its rollback and applies the new
+#: column-level grants that hide masked columns (a table's SELECT replaced by a list of its
+#: other columns): a change undoes the old with its rollback and applies the new
 NAME_LOOKUP_KINDS = frozenset({"columns hidden from"})
 _QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
@@ -64,13 +64,6 @@ _NAMED_BY_PATH = re.compile(r"^(schema|role) \{(schemas|roles)\.([a-z_]+)\}$")
 _GRANT = re.compile(
     r"^(?P<default>ALTER DEFAULT PRIVILEGES IN SCHEMA \S+ )?GRANT (?P<privileges>.+?) "
     r"ON (?P<on>.+) TO (?P<role>\S+);$"
-)
-#: on_relations (templates/_macros.sql.j2) grants on every table or sequence of the schema its
-#: DO block names: the schema line, then one EXECUTE line per statement
-_RELATIONS_OF = re.compile(r"refobjid = '(?P<schema>(?:[^']|'')+)'::pg_catalog\.regnamespace")
-_GRANT_EACH = re.compile(
-    r"^EXECUTE pg_catalog\.format\('GRANT (?P<privileges>.+?) ON (?P<kind>TABLE|SEQUENCE) %s"
-    r" TO %I', \w+, '(?P<role>(?:[^']|'')+)'\);$"
 )
 _INDEX = re.compile(
     r'^CREATE INDEX CONCURRENTLY IF NOT EXISTS (?P<name>"(?:[^"]|"")+") '
@@ -262,22 +255,15 @@ class PartPlan:
 
 def _grants(text: str) -> tuple[dict[tuple[str, str, str], set[str]], list[str]]:
     """GRANT statements of a step as (default-privileges prefix, ON ..., role) -> privileges,
-    and the step's other lines. A grant of on_relations counts as one ON ALL TABLES (or
-    SEQUENCES) IN SCHEMA of its block's schema, which reaches the same relations."""
+    and the step's other lines. ``ON`` keeps the objects as the step names them (schema
+    privileges list a schema's tables in one GRANT)."""
     out: dict[tuple[str, str, str], set[str]] = {}
     others: list[str] = []
-    schema = ""
     for line in filter(None, map(str.strip, text.splitlines())):
-        if (named := _RELATIONS_OF.search(line)) is not None:
-            schema = named["schema"].replace("''", "'")
-        if (match := _GRANT.match(line)) is not None:
-            key = (match["default"] or "", match["on"], match["role"])
-        elif (match := _GRANT_EACH.match(line)) is not None:
-            role = _ident(match["role"].replace("''", "'"))
-            key = ("", f"ALL {match['kind']}S IN SCHEMA {schema}", role)
-        else:
+        if (match := _GRANT.match(line)) is None:
             others.append(line)
             continue
+        key = (match["default"] or "", match["on"], match["role"])
         out.setdefault(key, set()).update(p.strip() for p in match["privileges"].split(","))
     return out, others
 

@@ -41,7 +41,7 @@ class Table:
 def _sequence_name(table: str, column: str) -> str:
     name = f"{table}_{column}_seq"
     if len(name.encode()) > _NAME_BYTES:
-        raise RenderError(f"table {table}: the sequence of column {column} would be cut to 63 bytes")
+        raise RenderError(f"table {table}: its sequence for {column} would be cut to 63 bytes")
     return name
 
 

@@ -11,6 +11,10 @@ SET client_connection_check_interval = '2s';
 
 BEGIN;
 
+-- steps as role "app_owner", while it exists: without it, nothing it owned is left
+SELECT pg_catalog.to_regrole('"app_owner"') IS NOT NULL AS role_exists
+\gset tmplmig_
+\if :tmplmig_role_exists
 SET ROLE "app_owner";
 
 -- step: table quarantine quarantined_records
@@ -58,6 +62,7 @@ DROP TABLE IF EXISTS "production"."projects";
 DROP TABLE IF EXISTS "auth"."users";
 
 RESET ROLE;
+\endif
 
 -- step: schema quarantine
 -- lock: no table lock

@@ -9,6 +9,10 @@ SET lock_timeout = '5s';
 SET statement_timeout = '5min';
 SET client_connection_check_interval = '2s';
 
+-- steps as role "app_owner", while it exists: without it, nothing it owned is left
+SELECT pg_catalog.to_regrole('"app_owner"') IS NOT NULL AS role_exists
+\gset tmplmig_
+\if :tmplmig_role_exists
 SET ROLE "app_owner";
 
 -- step: index idx_provider_health_checked_at
@@ -80,3 +84,4 @@ DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_user_stat
 DROP INDEX CONCURRENTLY IF EXISTS "experiments_v1"."idx_experiments_v1_status_created";
 
 RESET ROLE;
+\endif

@@ -9,6 +9,10 @@ SET lock_timeout = '5s';
 SET statement_timeout = '5min';
 SET client_connection_check_interval = '2s';
 
+-- steps as role "app_owner", while it exists: without it, nothing it owned is left
+SELECT pg_catalog.to_regrole('"app_owner"') IS NOT NULL AS role_exists
+\gset tmplmig_
+\if :tmplmig_role_exists
 SET ROLE "app_owner";
 
 -- step: foreign key fk_quarantine_experiment
@@ -36,3 +40,4 @@ ALTER TABLE IF EXISTS "experiments_v1"."evaluations" DROP CONSTRAINT IF EXISTS "
 ALTER TABLE IF EXISTS "experiments_v1"."experiments" DROP CONSTRAINT IF EXISTS "fk_experiments_user";
 
 RESET ROLE;
+\endif

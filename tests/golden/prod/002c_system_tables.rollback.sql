@@ -11,6 +11,10 @@ SET client_connection_check_interval = '2s';
 
 BEGIN;
 
+-- steps as role "app_owner", while it exists: without it, nothing it owned is left
+SELECT pg_catalog.to_regrole('"app_owner"') IS NOT NULL AS role_exists
+\gset tmplmig_
+\if :tmplmig_role_exists
 SET ROLE "app_owner";
 
 -- step: row connection_pool_settings default
@@ -110,6 +114,7 @@ DROP TABLE IF EXISTS "system"."encryption_keys";
 DROP TABLE IF EXISTS "system"."retention_policies";
 
 RESET ROLE;
+\endif
 
 -- step: schema system
 -- lock: no table lock

@@ -11,79 +11,234 @@ SET client_connection_check_interval = '2s';
 
 BEGIN;
 
+-- steps as role "app_owner", while it exists: without it, nothing it owned is left
+SELECT pg_catalog.to_regrole('"app_owner"') IS NOT NULL AS role_exists
+\gset tmplmig_
+\if :tmplmig_role_exists
 SET ROLE "app_owner";
 
 -- step: trigger audit_promotions_changes
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"experiments_v1"."promotions"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on experiments_v1.promotions; blocks reads and writes
 DROP TRIGGER IF EXISTS "audit_promotions_changes" ON "experiments_v1"."promotions";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger audit_api_keys_changes
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"providers"."user_providers"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on providers.user_providers; blocks reads and writes
 DROP TRIGGER IF EXISTS "audit_api_keys_changes" ON "providers"."user_providers";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger audit_users_changes
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"auth"."users"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on auth.users; blocks reads and writes
 DROP TRIGGER IF EXISTS "audit_users_changes" ON "auth"."users";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."purge_expired"(batch_size integer) to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
+   AND pg_catalog.to_regprocedure('"system"."purge_expired"(integer)') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) FROM "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."retire_encryption_key"(key_id uuid) to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
+   AND pg_catalog.to_regprocedure('"system"."retire_encryption_key"(uuid)') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."add_encryption_key"() to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
+   AND pg_catalog.to_regprocedure('"system"."add_encryption_key"()') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."add_encryption_key"() FROM "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
+   AND pg_catalog.to_regprocedure('"system"."decrypt_data"(bytea, uuid)') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_readwrite
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regrole('"app_readwrite"') IS NOT NULL
+   AND pg_catalog.to_regprocedure('"system"."decrypt_data"(bytea, uuid)') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM "app_readwrite";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
+   AND pg_catalog.to_regprocedure('"system"."encrypt_data"(text, uuid)') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regrole('"app_readwrite"') IS NOT NULL
+   AND pg_catalog.to_regprocedure('"system"."encrypt_data"(text, uuid)') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM "app_readwrite";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_promotions_experiment_id
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"experiments_v1"."promotions"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on experiments_v1.promotions; blocks reads and writes
 DROP TRIGGER IF EXISTS "keep_promotions_experiment_id" ON "experiments_v1"."promotions";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_evaluations_experiment_id
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"experiments_v1"."evaluations"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on experiments_v1.evaluations; blocks reads and writes
 DROP TRIGGER IF EXISTS "keep_evaluations_experiment_id" ON "experiments_v1"."evaluations";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_provider_usage_usage_date
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"providers"."provider_usage"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on providers.provider_usage; blocks reads and writes
 DROP TRIGGER IF EXISTS "keep_provider_usage_usage_date" ON "providers"."provider_usage";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_provider_health_checked_at
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"providers"."provider_health"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on providers.provider_health; blocks reads and writes
 DROP TRIGGER IF EXISTS "keep_provider_health_checked_at" ON "providers"."provider_health";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_quarantined_records_quarantined_at
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"quarantine"."quarantined_records"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records; blocks reads and writes
 DROP TRIGGER IF EXISTS "keep_quarantined_records_quarantined_at" ON "quarantine"."quarantined_records";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_analysis_sessions_created_at
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"production"."analysis_sessions"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on production.analysis_sessions; blocks reads and writes
 DROP TRIGGER IF EXISTS "keep_analysis_sessions_created_at" ON "production"."analysis_sessions";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_experiments_created_at
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"experiments_v1"."experiments"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on experiments_v1.experiments; blocks reads and writes
 DROP TRIGGER IF EXISTS "keep_experiments_created_at" ON "experiments_v1"."experiments";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_audit_log_occurred_at
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"audits"."audit_log"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: ACCESS EXCLUSIVE on audits.audit_log; blocks reads and writes
 DROP TRIGGER IF EXISTS "keep_audit_log_occurred_at" ON "audits"."audit_log";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function system keep_column
 -- lock: no table lock
@@ -122,5 +277,6 @@ DROP FUNCTION IF EXISTS "system"."data_key"(key_id uuid, for_encryption boolean)
 DROP FUNCTION IF EXISTS "system"."session_master_key"();
 
 RESET ROLE;
+\endif
 
 COMMIT;
