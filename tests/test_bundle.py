@@ -55,23 +55,22 @@ def test_bundle_files_and_manifest_are_deterministic(project: Path, tmp_path: Pa
 def test_pgsql_only_for_parts_with_dollar_quoting_or_do_blocks_and_seed_names_otherwise(
     project: Path, bundle: Path
 ) -> None:
-    """Decided per part, so an apply file and its rollback share an extension. Indexes,
-    foreign keys and roles render as plain SQL; 002d is .pgsql only while its hidden-columns
-    and default-privileges steps use DO blocks."""
+    """Decided per part, so an apply file and its rollback share an extension. 002a-002d
+    (indexes, foreign keys, system tables, roles and grants) render as plain SQL."""
     texts: dict[str, list[str]] = {}
     for path in bundle.glob("*sql"):
         texts.setdefault(path.name.split(".")[0], []).append(path.read_text())
     for part, files in texts.items():
         ext = "pgsql" if any(uses_postgres_only_syntax(t) for t in files) else "sql"
         assert {f"{part}.{ext}", f"{part}.rollback.{ext}"} <= {p.name for p in bundle.iterdir()}
-    for part in ("002a_indexes", "002b_foreign_keys", "002c_system_tables"):
+    for part in ("002a_indexes", "002b_foreign_keys", "002c_system_tables", "002d_roles_grants"):
         assert (bundle / f"{part}.sql").is_file() and (bundle / f"{part}.rollback.sql").is_file()
     assert (bundle / "002e_functions.pgsql").is_file()
     plain = [
         g.sql
         for part in commands.render(project, ENV)
         for s in part.steps
-        if s.name.split()[0] in ("index", "foreign", "validate", "role")
+        if s.name.split()[0] in ("index", "foreign", "validate", "role", "privileges", "columns")
         for g in (*s.apply_statements, *s.rollback_statements)
     ]
     assert len(plain) > 40 and not any(uses_postgres_only_syntax(sql) for sql in plain)
