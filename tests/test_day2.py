@@ -237,6 +237,33 @@ def test_readwrite_can_delete_grants_and_revokes_only_delete_keeping_default_pri
     assert set(conn.execute(default_privileges).fetchall()) == defaults
 
 
+def test_a_table_added_to_a_template_gets_the_grants_and_hidden_columns_of_its_schema(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """002d names its tables: a new one changes its grant steps, and the plan resets and
+    grants on the new table only, and hides its sensitive column."""
+    commands.apply(sandbox, "dev", url=db_url)
+    template = sandbox / "templates/001_baseline.sql.j2"
+    template.write_text(
+        template.read_text() + '{% call m.table(schema=s.production, name="notes") %}\n'
+        "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "    body text,\n"
+        "    password_hash text\n"
+        "{% endcall %}\n"
+    )
+    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    assert 'REVOKE ALL ON TABLE "production"."notes" FROM "app_readonly";' in plan
+    assert 'GRANT SELECT ON TABLE "production"."notes" TO "app_readonly";' in plan
+    assert '"production"."analysis_sessions" TO' not in plan  # granted already
+    commands.apply(sandbox, "dev", url=db_url)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    hidden = conn.execute(
+        "SELECT has_column_privilege('app_readonly', 'production.notes', c, 'SELECT')"
+        " FROM unnest(ARRAY['password_hash', 'body']) c"
+    ).fetchall()
+    assert hidden == [(False,), (True,)]
+
+
 def test_an_index_whose_definition_changed_is_rebuilt_concurrently_and_rolled_back(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:

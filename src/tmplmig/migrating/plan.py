@@ -65,6 +65,10 @@ _GRANT = re.compile(
     r"^(?P<default>ALTER DEFAULT PRIVILEGES IN SCHEMA \S+ )?GRANT (?P<privileges>.+?) "
     r"ON (?P<on>.+) TO (?P<role>\S+);$"
 )
+#: a step's reset of what a role holds on the relations it names, before granting the lists
+_RESET = re.compile(r"^REVOKE ALL ON (?P<on>(?:TABLE|SEQUENCE) .+) FROM (?P<role>\S+);$")
+#: a quoted, schema-qualified relation name
+_RELATION = re.compile(r'"(?:[^"]|"")+"\."(?:[^"]|"")+"')
 _INDEX = re.compile(
     r'^CREATE INDEX CONCURRENTLY IF NOT EXISTS (?P<name>"(?:[^"]|"")+") '
     r'ON (?P<schema>"(?:[^"]|"")+")\.'
@@ -253,37 +257,75 @@ class PartPlan:
     config: tuple[ConfigChange, ...]
 
 
-def _grants(text: str) -> tuple[dict[tuple[str, str, str], set[str]], list[str]]:
-    """GRANT statements of a step as (default-privileges prefix, ON ..., role) -> privileges,
-    and the step's other lines. ``ON`` keeps the objects as the step names them (schema
-    privileges list a schema's tables in one GRANT)."""
-    out: dict[tuple[str, str, str], set[str]] = {}
+def _each(on: str) -> tuple[str, ...]:
+    """``TABLE a, b`` as (``TABLE a``, ``TABLE b``): a grant that names several relations
+    counts per relation, so a relation added to the list is told from one granted more."""
+    kind, _, names = on.partition(" ")
+    found = _RELATION.findall(names)
+    if kind in ("TABLE", "SEQUENCE") and found and ", ".join(found) == names:
+        return tuple(f"{kind} {name}" for name in found)
+    return (on,)
+
+
+_Grants = dict[tuple[str, str, str], set[str]]
+
+
+def _grants(text: str) -> tuple[_Grants, set[tuple[str, str]], list[str]]:
+    """A step's GRANT statements as (default-privileges prefix, ON one object, role) ->
+    privileges; its resets (``REVOKE ALL`` on relations it names) as (ON one relation, role);
+    and its other lines."""
+    out: _Grants = {}
+    resets: set[tuple[str, str]] = set()
     others: list[str] = []
     for line in filter(None, map(str.strip, text.splitlines())):
-        if (match := _GRANT.match(line)) is None:
+        if (match := _GRANT.match(line)) is not None:
+            for on in _each(match["on"]):
+                key = (match["default"] or "", on, match["role"])
+                out.setdefault(key, set()).update(p.strip() for p in match["privileges"].split(","))
+        elif (match := _RESET.match(line)) is not None:
+            resets.update((on, match["role"]) for on in _each(match["on"]))
+        else:
             others.append(line)
-            continue
-        key = (match["default"] or "", match["on"], match["role"])
-        out.setdefault(key, set()).update(p.strip() for p in match["privileges"].split(","))
-    return out, others
+    return out, resets, others
+
+
+def _statements(verb: str, changes: dict[tuple[str, str, str], list[str]]) -> list[str]:
+    """One statement per (prefix, privileges, role, kind of object), naming its relations."""
+    grouped: dict[tuple[str, str, str, str], list[str]] = {}
+    for (prefix, on, role), privileges in changes.items():
+        kind, _, name = on.partition(" ")
+        if kind not in ("TABLE", "SEQUENCE") or not _RELATION.fullmatch(name):
+            kind, name = on, ""
+        grouped.setdefault((prefix, ", ".join(privileges), role, kind), []).append(name)
+    word = "TO" if verb == "GRANT" else "FROM"
+    return [
+        f"{prefix}{verb} {privileges} ON {kind}{' ' if names != [''] else ''}"
+        f"{', '.join(names)} {word} {role};"
+        for (prefix, privileges, role, kind), names in sorted(grouped.items())
+    ]
 
 
 def _reconcile_privileges(old: str, new: str) -> tuple[str, ...] | None:
     """REVOKE what ``old`` granted and ``new`` does not, then GRANT what is new; None when
-    something other than a GRANT statement changed (no safe rule). Privileges both grant are
-    left alone, so what later steps narrowed (SELECT on some columns only) stays narrowed."""
-    (before, rest_before), (after, rest_after) = _grants(old), _grants(new)
-    # the rest (a step's REVOKE ALL reset before its grants) must read the same before and after
+    something other than a GRANT statement or the relations a reset names changed (no safe
+    rule). A relation new to the step is reset first (``REVOKE ALL``), as its apply does.
+    Privileges both grant are left alone, so what later steps narrowed (SELECT on some
+    columns only) stays narrowed."""
+    (before, reset_before, rest_before), (after, reset_after, rest_after) = (
+        _grants(old),
+        _grants(new),
+    )
     if rest_before != rest_after:
         return None
-    revokes, grants = [], []
+    resets = [f"REVOKE ALL ON {on} FROM {role};" for on, role in sorted(reset_after - reset_before)]
+    revokes: dict[tuple[str, str, str], list[str]] = {}
+    grants: dict[tuple[str, str, str], list[str]] = {}
     for key in sorted(before.keys() | after.keys()):
-        prefix, on, role = key
         if gone := sorted(before.get(key, set()) - after.get(key, set())):
-            revokes.append(f"{prefix}REVOKE {', '.join(gone)} ON {on} FROM {role};")
+            revokes[key] = gone
         if added := sorted(after.get(key, set()) - before.get(key, set())):
-            grants.append(f"{prefix}GRANT {', '.join(added)} ON {on} TO {role};")
-    return (*revokes, *grants)
+            grants[key] = added
+    return (*resets, *_statements("REVOKE", revokes), *_statements("GRANT", grants))
 
 
 def _rebuild_index(new: Step) -> tuple[str, ...] | None:
