@@ -73,7 +73,7 @@ def _quoted_identifier(name: str) -> str:
 
 def ident(value: ConfigText | str) -> str:
     """A validated, double-quoted identifier."""
-    name = _unwrap(value)
+    name = value.value if type(value) is ConfigText else value
     try:
         return _quoted_identifier(name)
     except IdentifierError as exc:
