@@ -133,11 +133,28 @@ def _finalize(value: Any) -> Any:
     raise RenderError(f"a {type(value).__name__} cannot be rendered into SQL; render its items")
 
 
+#: what ``getattr`` finds on any dict: ``x.items`` stays the method, as Jinja has it
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment with a direct path for ``config.key`` on config mappings.
+
+    Jinja tries ``getattr`` first and falls back to the item, so every ``schemas.auth`` in a
+    template raised and caught an AttributeError; a plain dict has no attribute but those of
+    its type, so looking the item up first for any other name gives the same answer."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def make_environment(
     templates_dir: Path, globals_: Mapping[str, Callable[..., Any]]
 ) -> jinja2.Environment:
     """A strict Jinja environment over ``templates_dir`` with the SQL filters installed."""
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
