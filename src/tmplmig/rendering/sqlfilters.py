@@ -61,10 +61,6 @@ def wrap_config(value: Any, path: str = "") -> Any:
     return value
 
 
-def _unwrap(value: Any) -> Any:
-    return value.value if isinstance(value, ConfigText) else value
-
-
 @lru_cache(maxsize=65536)
 def _quoted_identifier(name: str) -> str:
     """Check and quote once per name: a thousand tenants repeat the same table names."""
@@ -73,7 +69,7 @@ def _quoted_identifier(name: str) -> str:
 
 def ident(value: ConfigText | str) -> str:
     """A validated, double-quoted identifier."""
-    name = value.value if type(value) is ConfigText else value
+    name = value.value if isinstance(value, ConfigText) else value
     try:
         return _quoted_identifier(name)
     except IdentifierError as exc:
@@ -94,7 +90,7 @@ def _quoted_literal(value: str | int | float | bool | None) -> str:
 
 def literal(value: Any) -> str:
     """An escaped SQL literal for a string, number, boolean or NULL."""
-    plain = _unwrap(value)
+    plain = value.value if isinstance(value, ConfigText) else value
     if not isinstance(plain, str | int | float | bool) and plain is not None:
         raise RenderError(f"cannot render {type(plain).__name__} as an SQL literal")
     return _quoted_literal(plain)
