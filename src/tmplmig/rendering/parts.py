@@ -247,14 +247,17 @@ def _body(caller: jinja2.runtime.Macro) -> Callable[[str], str]:
 
     A body that takes only ``d`` is called through its compiled function: Jinja's
     ``Macro.__call__`` would sort positional, keyword and caller arguments on every one of
-    the two to five calls a step makes, to the same single argument."""
+    the two to five calls a step makes, to the same single argument. Those are Jinja's
+    private attributes: a Jinja without them gets the ordinary call."""
+    func = getattr(caller, "_func", None)
     simple = (
-        len(caller.arguments) == 1
+        func is not None
+        and len(caller.arguments) == 1
         and not (caller.catch_kwargs or caller.catch_varargs or caller.caller)
-        and not caller._environment.is_async
-        and not caller._default_autoescape
+        and getattr(caller, "_default_autoescape", True) is False
+        and getattr(getattr(caller, "_environment", None), "is_async", True) is False
     )
-    render = caller._func if simple else caller
+    render = func if simple else caller
     return lambda direction: str(render(direction)).strip()
 
 
