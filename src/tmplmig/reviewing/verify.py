@@ -113,7 +113,11 @@ class ScratchDatabases:
         """A kept scratch database on the server of ``url``, now the caller's; None if none."""
         with self._lock:
             free = self._free.get(urlsplit(url).netloc)
-            return free.pop() if free else None
+            if not free:
+                return None
+            scratch = free.pop()
+            del self._kept[scratch]
+            return scratch
 
     def keep(self, url: str, scratch: str) -> None:
         """Give ``scratch`` (on the server of ``url``) back for a later check."""
@@ -122,6 +126,7 @@ class ScratchDatabases:
             self._kept[scratch] = url
 
     def close(self) -> None:
+        """Drop every kept database (each is idle: its check gave it back)."""
         with self._lock:
             kept, self._kept, self._free = self._kept, {}, {}
         for scratch, url in kept.items():
@@ -129,15 +134,15 @@ class ScratchDatabases:
 
 
 def expected_objects(
-    url: str, apply_at: MigrateAt, rollback_at: MigrateAt, kept: ScratchDatabases | None = None
+    url: str, apply_at: MigrateAt, rollback_at: MigrateAt, shared: ScratchDatabases | None = None
 ) -> Snapshot:
     """What the migrations create: applied to a scratch database beside ``url``, then removed.
 
-    The scratch apply is rolled back before its database is dropped (or kept in ``kept``), so
+    The scratch apply is rolled back before its database is dropped (or kept in ``shared``), so
     roles (cluster-wide) that only it created do not outlive it. Needs CREATEDB for the
     connecting role.
     """
-    scratch = kept.take(url) if kept is not None else None
+    scratch = shared.take(url) if shared is not None else None
     if scratch is None:
         scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
         with connect(url) as admin:
@@ -149,24 +154,24 @@ def expected_objects(
             apply_at(scratch_url)
             after = snapshot(conn)
             rollback_at(scratch_url)
-            reusable = kept is not None and snapshot(conn) == before
+            reusable = shared is not None and snapshot(conn) == before
     finally:
-        if kept is not None and reusable:
-            kept.keep(url, scratch)
+        if shared is not None and reusable:
+            shared.keep(url, scratch)
         else:
             _drop(url, scratch)
     return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
 
 
 def check_database(
-    url: str, apply_at: MigrateAt, rollback_at: MigrateAt, kept: ScratchDatabases | None = None
+    url: str, apply_at: MigrateAt, rollback_at: MigrateAt, shared: ScratchDatabases | None = None
 ) -> list[Problem]:
     """Problems of the live database at ``url``; empty when it holds every expected object.
 
     ``apply_at``/``rollback_at`` migrate a scratch database on the same server (one of
-    ``kept`` when it has one). The live database is read after the scratch one: a role
+    ``shared`` when it has one). The live database is read after the scratch one: a role
     (cluster-wide) that runs for other tenants create meanwhile is then in both.
     """
-    expected = expected_objects(url, apply_at, rollback_at, kept)
+    expected = expected_objects(url, apply_at, rollback_at, shared)
     with connect(url) as conn:
         return compare(expected, snapshot(conn))
