@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -348,6 +349,35 @@ def as_an_older_tmplmig_recorded(conn: psycopg.Connection[Any], roles: bool) -> 
             [*row, seal],
         )
     conn.execute("DROP TABLE applied_today")
+
+
+def recorded(seal: list[Any], **fields: Any) -> record.RecordedStep:
+    """A row of the record sealed as older tmplmig sealed rows: the bare sha256 of its
+    part, step, apply sha256, rollback SQL and config digest, then ``seal``."""
+    apply_sql = "CREATE SCHEMA x"
+    sealed = ["001_baseline", "schema x", record.sha256(apply_sql), "DROP SCHEMA x", "c0ffee"]
+    return record.RecordedStep(
+        **dict(zip(SEALED, sealed, strict=True)),
+        position=0,
+        kind="schema",
+        name="schema x",
+        apply_sql=apply_sql,
+        env="dev",
+        tenant=None,
+        row_sha256=record.sha256(json.dumps(sealed + seal)),
+        applied_at=datetime.now(timezone.utc),
+        **fields,
+    )
+
+
+def test_rows_sealed_by_older_tmplmig_verify_and_only_as_they_were_written() -> None:
+    assert recorded([]).problem() is None  # before roles: no role, no guard
+    assert recorded([None]).problem() is None  # before guards, as the login
+    assert recorded(["app_owner"], role="app_owner").problem() is None
+    assert recorded(["app_owner"], role="app_owner", rollback_guard="SELECT true").problem() is None
+    assert recorded([], rollback_guard="SELECT true").problem() is not None
+    assert recorded([], role="app_owner").problem() is not None
+    assert recorded(["app_owner"], role="postgres").problem() is not None
 
 
 @pytest.mark.parametrize("roles", [True, False], ids=["before guards", "before roles"])
