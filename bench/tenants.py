@@ -72,6 +72,7 @@ def cpu_timed(action: Callable[[], T]) -> tuple[T, float, float]:
 def bench_render(counts: list[int]) -> None:
     print("render: every part for N tenants, one process (dev); wall and CPU seconds")
     columns = ("tenants", "load s", "render s", "wall s", "cpu s", "ms/tenant", "cpu ms/t", "steps")
+    columns += ("cpu µs/st",)
     print(" ".join(f"{c:>9}" for c in columns))
     for count in counts:
         with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +87,8 @@ def bench_render(counts: list[int]) -> None:
             )
         wall, cpu = load_s + render_s, load_cpu + render_cpu
         figures = (load_s, render_s, wall, cpu, 1000 * wall / count, 1000 * cpu / count)
-        print(" ".join(f"{c:>9}" for c in (str(count), *(f"{f:.2f}" for f in figures), str(steps))))
+        cells = (str(count), *(f"{f:.2f}" for f in figures), str(steps), f"{1e6 * cpu / steps:.1f}")
+        print(" ".join(f"{c:>9}" for c in cells))
 
 
 def tenths(values: list[float]) -> tuple[float, float]:

@@ -3,19 +3,21 @@ plan and evolve. Real PostgreSQL, with data in the objects that change."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 import yaml
-from helpers import ALL_PARTS, dsn_for, run_with_psql
+from helpers import ALL_PARTS, DEPLOYER, dsn_for, run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
@@ -172,20 +174,36 @@ def test_a_change_with_no_safe_rule_is_refused_and_nothing_runs(
     assert conn.execute(days).fetchone() == (30,)
 
 
+@pytest.mark.parametrize(
+    ("column", "edit_sql"),
+    [
+        ("rollback_sql", "'DROP SCHEMA auth CASCADE'"),
+        ("rollback_guard", "'SELECT true'"),
+        ("apply_guard", "NULL"),
+    ],
+    ids=["rollback SQL", "rollback guard", "apply guard"],
+)
 def test_a_record_edited_by_hand_is_refused(
-    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+    sandbox: Path,
+    db_url: str,
+    conn: psycopg.Connection[Any],
+    capsys: pytest.CaptureFixture[str],
+    column: str,
+    edit_sql: str,
 ) -> None:
     commands.apply(sandbox, "dev", url=db_url)
-    conn.execute(
-        "UPDATE tmplmig_applied SET rollback_sql = 'DROP SCHEMA auth CASCADE'"
-        " WHERE step = 'schema {schemas.quarantine}'"
-    )
+    edited = conn.execute(
+        f"UPDATE tmplmig_applied SET {column} = {edit_sql} WHERE (part, step) ="
+        f" (SELECT part, step FROM tmplmig_applied WHERE {column} IS NOT NULL"
+        "  ORDER BY part, position LIMIT 1) RETURNING part, step"
+    ).fetchone()
+    assert edited is not None
     issue_edit(sandbox)
     applied = snapshot(conn)
     capsys.readouterr()
     assert plan_cli(sandbox, db_url) == 2
     err = capsys.readouterr().err
-    assert "001_baseline: schema {schemas.quarantine}: row checksum mismatch" in err
+    assert f"{edited[0]}: {edited[1]}: row checksum mismatch" in err
     argv = ["--project", str(sandbox), "apply", "--env", "dev", "--database", db_url]
     assert cli.main(argv) == 2
     assert difference(applied, snapshot(conn)) == {}
@@ -313,6 +331,112 @@ def test_parts_applied_before_the_record_existed_are_recorded_once_verified(
     assert commands.apply(project, "dev", url=db_url) == []
     assert {s.state for s in commands.status(project, "dev", url=db_url)} == {"applied"}
     assert set(record.read(conn).parts) == set(ALL_PARTS)
+
+
+#: ``tmplmig_applied`` as tmplmig created it before steps recorded their role and guards
+#: (git show 6fd878e:src/tmplmig/migrating/record.py); c1ec3ee added ``role text``
+OLD_STEPS_TABLE = """
+CREATE TABLE tmplmig_applied (
+    part text NOT NULL,
+    step text NOT NULL,
+    position integer NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    apply_sha256 text NOT NULL,
+    apply_sql text NOT NULL,
+    rollback_sql text,
+    config_digest text NOT NULL,
+    env text NOT NULL,
+    tenant text,
+    row_sha256 text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (part, step)
+)"""
+SEALED = ["part", "step", "apply_sha256", "rollback_sql", "config_digest"]
+COUNT_COLUMNS = (
+    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tmplmig_applied'"
+)
+
+
+def as_an_older_tmplmig_recorded(conn: psycopg.Connection[Any], roles: bool) -> None:
+    """Rebuild the record in the shape of a tmplmig from before guards (and, without
+    ``roles``, before roles) were recorded, each row sealed as that tmplmig sealed it."""
+    conn.execute("ALTER TABLE tmplmig_applied RENAME TO applied_today")
+    conn.execute(OLD_STEPS_TABLE)
+    conn.execute(f"ALTER TABLE tmplmig_applied OWNER TO {DEPLOYER}")
+    sealed = SEALED + ["role"] * roles
+    if roles:
+        conn.execute("ALTER TABLE tmplmig_applied ADD COLUMN role text")
+    old = [*sealed, "position", "kind", "name", "apply_sql", "env", "tenant", "applied_at"]
+    for row in conn.execute(f"SELECT {', '.join(old)} FROM applied_today").fetchall():
+        seal = record.sha256(json.dumps(list(row[: len(sealed)])))
+        conn.execute(
+            f"INSERT INTO tmplmig_applied ({', '.join(old)}, row_sha256)"
+            f" VALUES ({', '.join(['%s'] * len(old))}, %s)",
+            [*row, seal],
+        )
+    conn.execute("DROP TABLE applied_today")
+
+
+def recorded(seal: list[Any], **fields: Any) -> record.RecordedStep:
+    """A row of the record sealed as older tmplmig sealed rows: the bare sha256 of its
+    part, step, apply sha256, rollback SQL and config digest, then ``seal``."""
+    apply_sql = "CREATE SCHEMA x"
+    sealed = ["001_baseline", "schema x", record.sha256(apply_sql), "DROP SCHEMA x", "c0ffee"]
+    return record.RecordedStep(
+        **dict(zip(SEALED, sealed, strict=True)),
+        position=0,
+        kind="schema",
+        name="schema x",
+        apply_sql=apply_sql,
+        env="dev",
+        tenant=None,
+        row_sha256=record.sha256(json.dumps(sealed + seal)),
+        applied_at=datetime.now(timezone.utc),
+        **fields,
+    )
+
+
+def test_rows_sealed_by_older_tmplmig_verify_and_only_as_they_were_written() -> None:
+    assert recorded([]).problem() is None  # before roles: no role, no guard
+    assert recorded([None]).problem() is None  # before guards, as the login
+    assert recorded(["app_owner"], role="app_owner").problem() is None
+    assert recorded(["app_owner"], role="app_owner", rollback_guard="SELECT true").problem() is None
+    assert recorded([], rollback_guard="SELECT true").problem() is not None
+    assert recorded([], role="app_owner").problem() is not None
+    assert recorded(["app_owner"], role="postgres").problem() is not None
+
+
+@pytest.mark.parametrize("roles", [True, False], ids=["before guards", "before roles"])
+def test_a_record_made_by_an_older_tmplmig_is_read_and_upgraded_in_place(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], roles: bool
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    as_an_older_tmplmig_recorded(conn, roles)
+    assert conn.execute(COUNT_COLUMNS).fetchone() == (13 + roles,)
+    assert {s.label for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
+    assert commands.rollback(sandbox, "dev", url=db_url, part=ALL_PARTS[-1]) == ALL_PARTS[-1:]
+    assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS[-1:]
+    assert conn.execute(COUNT_COLUMNS).fetchone() == (16,)
+    rec = record.read(conn)
+    assert rec.problems == () and list(rec.parts) == ALL_PARTS
+    assert {s.label for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
+
+
+def test_mark_reseals_an_older_record_with_guards_so_it_evolves_and_rolls_back_exactly(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    as_an_older_tmplmig_recorded(conn, roles=True)
+    assert commands.mark(sandbox, "dev", url=db_url) == []
+    assert conn.execute(COUNT_COLUMNS).fetchone() == (16,)
+    seals = conn.execute("SELECT DISTINCT left(row_sha256, 3) FROM tmplmig_applied").fetchall()
+    assert seals == [("v2:",)]
+    issue_edit(sandbox)
+    assert "002d_roles_grants (evolved)" in commands.apply(sandbox, "dev", url=db_url)
+    assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert difference(before, snapshot(conn)) == {}
 
 
 WAITING_REBUILD = """

@@ -48,6 +48,18 @@ def test_render_is_byte_identical_across_processes(project: Path) -> None:
     assert len(outputs) == 1 and len(next(iter(outputs))) > 10_000
 
 
+def test_render_into_a_pipe_closed_early_stops_quietly(project: Path) -> None:
+    command = [sys.executable, "-m", "tmplmig.cli", "--project", str(project), "render"]
+    with subprocess.Popen(
+        [*command, "--env", "dev"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as render:
+        assert render.stdout is not None and render.stderr is not None
+        assert render.stdout.readline().startswith("-- tmplmig apply: 001_baseline")
+        render.stdout.close()  # as `| head -1` does: far more than a pipe buffer is left
+        assert render.stderr.read() == ""
+    assert render.returncode == 128 + 13  # as if killed by SIGPIPE
+
+
 def test_every_step_has_a_rollback_unless_it_creates_nothing(project: Path) -> None:
     for part in commands.render(project, "dev"):
         for step in part.steps:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -326,7 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     log.setLevel(logging.INFO)
     try:
         with interruptible():
-            return VERBS[args.verb](args)
+            status = VERBS[args.verb](args)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit as a traceback
+            return status
+    except BrokenPipeError:
+        # the reader went away (`tmplmig render | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except Interrupted as exc:
         print(
             f"tmplmig: {args.verb} interrupted by {exc} {exc.where}: its statement was cancelled"

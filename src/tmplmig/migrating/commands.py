@@ -183,6 +183,7 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
         target.tracked_url,
         apply_at=_replaying(rec, "apply"),
         rollback_at=_replaying(rec, "rollback"),
+        shared=target.scratch,
     )
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
     problems = [p for p in found if f'"{p.name.rsplit(".", 1)[-1]}"' not in touched]

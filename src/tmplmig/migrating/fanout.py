@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +28,7 @@ from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import render_all
 from tmplmig.reviewing.bundle import write_bundle
+from tmplmig.reviewing.verify import ScratchDatabases
 
 Verb = Literal["apply", "rollback", "status", "plan"]
 FAILED = "failed"
@@ -69,10 +70,12 @@ def run_tenant(
     url: str | None,
     part: str | None = None,
     out: Path | None = None,
+    scratch: ScratchDatabases | None = None,
 ) -> TenantOutcome:
     """Run ``verb`` for one already-checked tenant; any error becomes a failed outcome.
 
-    ``plan`` writes each tenant's plan bundle under ``out/<tenant>/`` when ``out`` is given.
+    ``plan`` writes each tenant's plan bundle under ``out/<tenant>/`` when ``out`` is given;
+    drift checks take their scratch database from ``scratch`` when given.
     """
     assert config.tenant is not None
     tenant, database, started = config.tenant, _database(config), time.perf_counter()
@@ -81,7 +84,7 @@ def run_tenant(
         return TenantOutcome(tenant, database, state, detail, time.perf_counter() - started)
 
     try:
-        target = for_config(project, config, url)
+        target = replace(for_config(project, config, url), scratch=scratch)
         if verb == "apply":
             ids = commands.apply_to(target)
             return outcome("applied", ", ".join(ids)) if ids else outcome("up to date", "")
@@ -180,7 +183,7 @@ def run_all(
         raise CommandError(f"no tenants: add a file under {project / 'config/tenants'}")
     selected = rollout.select(list(configs))
     canaries = rollout.canaries(selected)
-    prepared = _Prepared(project, url)
+    prepared, scratch = _Prepared(project, url), ScratchDatabases()
     reporting = threading.Lock()
     outcomes: dict[str, TenantOutcome] = {}
     halted: list[str] = []  # why tenants not yet started are skipped; empty: carry on
@@ -199,14 +202,14 @@ def run_all(
         elif problem is not None:
             outcome = TenantOutcome(name, _database(config), FAILED, problem)
         else:
-            outcome = run_tenant(project, config, verb, url, part, out)
+            outcome = run_tenant(project, config, verb, url, part, out, scratch)
         if outcome.failed and rollout.stop_on_failure:
             halt(f"{name} failed")
         with reporting:
             outcomes[name] = outcome
             on_done(outcome)
 
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="tmplmig-tenant") as pool:
+    with scratch, ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="tmplmig-tenant") as pool:
         list(pool.map(run_one, canaries))
         failed_canaries = [n for n in canaries if outcomes[n].failed]
         if failed_canaries:

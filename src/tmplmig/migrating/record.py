@@ -59,10 +59,31 @@ CREATE TABLE IF NOT EXISTS {STEPS_TABLE} (
     PRIMARY KEY (part, step)
 )"""
 
-_COLUMNS = (
-    "part, step, position, kind, name, apply_sha256, apply_sql, rollback_sql,"
-    " config_digest, env, tenant, row_sha256, applied_at, role, apply_guard, rollback_guard"
+#: columns later releases added to the steps table: one made by an older tmplmig gains them
+#: from the next run that records (:func:`_ensure`), and reads see NULL until then
+_ADDED = ("role", "apply_guard", "rollback_guard")
+_UPGRADE = f"ALTER TABLE {STEPS_TABLE} " + ", ".join(
+    f"ADD COLUMN IF NOT EXISTS {column} text" for column in _ADDED
 )
+#: in the order of :class:`RecordedStep`'s fields
+_COLUMNS = (
+    "part",
+    "step",
+    "position",
+    "kind",
+    "name",
+    "apply_sha256",
+    "apply_sql",
+    "rollback_sql",
+    "config_digest",
+    "env",
+    "tenant",
+    "row_sha256",
+    "applied_at",
+    *_ADDED,
+)
+#: the row checksum's format: rows sealed before guards were (a bare sha256) still verify
+_SEAL = "v2:"
 
 
 class RecordError(Exception):
@@ -75,11 +96,17 @@ def sha256(text: str) -> str:
 
 
 def _row_sha256(
-    part: str, step: str, apply_sha: str, rollback: str | None, digest: str, role: str | None
+    part: str,
+    step: str,
+    apply_sha: str,
+    rollback: str | None,
+    digest: str,
+    role: str | None,
+    guards: tuple[str | None, str | None],
 ) -> str:
-    """Seals what rollback will run and as whom: a hand edit of the SQL, the role or the
-    config link shows."""
-    return sha256(json.dumps([part, step, apply_sha, rollback, digest, role]))
+    """Seals what rollback will run, as whom and after which guard: a hand edit of the SQL,
+    the role, a guard or the config link shows."""
+    return _SEAL + sha256(json.dumps([part, step, apply_sha, rollback, digest, role, *guards]))
 
 
 @dataclass(frozen=True)
@@ -111,19 +138,23 @@ class RecordedStep:
         guard = self.apply_guard if direction == "apply" else self.rollback_guard
         return Guarded(sql, guard) if sql else None
 
+    def _seals(self) -> tuple[str, ...]:
+        """The checksums this row may carry: today's format, or the bare sha256 of a row
+        written before guards were sealed (over the role), or before roles were recorded."""
+        sealed = [self.part, self.step, self.apply_sha256, self.rollback_sql, self.config_digest]
+        if self.row_sha256.startswith(_SEAL):
+            guards = (self.apply_guard, self.rollback_guard)
+            return (_row_sha256(*sealed, self.role, guards),)
+        before_guards = sha256(json.dumps([*sealed, self.role]))
+        if self.role is None and self.apply_guard is None and self.rollback_guard is None:
+            return before_guards, sha256(json.dumps(sealed))
+        return (before_guards,)
+
     def problem(self) -> str | None:
         """Why this row cannot be trusted, or None."""
         if sha256(self.apply_sql) != self.apply_sha256:
             return f"{self.part}: {self.step}: apply SQL does not match its sha256 (hand edit?)"
-        expected = _row_sha256(
-            self.part,
-            self.step,
-            self.apply_sha256,
-            self.rollback_sql,
-            self.config_digest,
-            self.role,
-        )
-        if expected != self.row_sha256:
+        if self.row_sha256 not in self._seals():
             return f"{self.part}: {self.step}: row checksum mismatch (edited by hand?)"
         return None
 
@@ -155,15 +186,25 @@ class Record:
             )
 
 
-def exists(conn: psycopg.Connection[Any]) -> bool:
-    """Whether the tracking schema holds a record (it does not before the first recorded step)."""
-    row = conn.execute(f"SELECT pg_catalog.to_regclass('{STEPS_TABLE}') IS NOT NULL").fetchone()
-    return bool(row and row[0])
+def _columns(conn: psycopg.Connection[Any]) -> frozenset[str]:
+    """The columns of the tracking schema's steps table; none before the first recorded step."""
+    rows = conn.execute(
+        "SELECT attname FROM pg_catalog.pg_attribute"
+        f" WHERE attrelid = pg_catalog.to_regclass('{STEPS_TABLE}')"
+        " AND attnum > 0 AND NOT attisdropped"
+    ).fetchall()
+    return frozenset(name for (name,) in rows)
 
 
 def _ensure(conn: psycopg.Connection[Any]) -> None:
-    if not exists(conn):
+    """Create the record, or bring one an older tmplmig made up to date. Every writer holds
+    yoyo's lock on the tracking schema (a step callable, apply, rollback, mark), so two runs
+    never create or alter it at once."""
+    columns = _columns(conn)
+    if not columns:
         conn.execute(_CREATE)
+    elif not columns.issuperset(_ADDED):
+        conn.execute(_UPGRADE)
 
 
 def _in_transaction(conn: psycopg.Connection[Any]) -> bool:
@@ -187,6 +228,7 @@ class Recorder:
         """Record ``step`` of ``part`` as applied now (replacing an earlier row of that step)."""
         _ensure(conn)
         apply_sha = sha256(step.apply)
+        guards = dict(step.guards).get("apply"), dict(step.guards).get("rollback")
         conn.execute(
             f"WITH config AS (INSERT INTO {CONFIGS_TABLE} (digest, env, tenant, settings)"
             " VALUES (%(digest)s, %(env)s, %(tenant)s, %(settings)s::jsonb)"
@@ -218,10 +260,10 @@ class Recorder:
                 "apply": step.apply,
                 "rollback": step.rollback,
                 "role": step.role,
-                "apply_guard": dict(step.guards).get("apply"),
-                "rollback_guard": dict(step.guards).get("rollback"),
+                "apply_guard": guards[0],
+                "rollback_guard": guards[1],
                 "row_sha": _row_sha256(
-                    part, step.identity, apply_sha, step.rollback, self.digest, step.role
+                    part, step.identity, apply_sha, step.rollback, self.digest, step.role, guards
                 ),
             },
         )
@@ -244,25 +286,29 @@ def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> No
 
 
 def _steps(
-    conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]
+    conn: psycopg.Connection[Any], columns: frozenset[str], where: str, params: tuple[Any, ...]
 ) -> list[RecordedStep]:
+    """Rows as :class:`RecordedStep`; a column an older tmplmig's table lacks reads as NULL."""
+    selected = ", ".join(c if c in columns else f"NULL AS {c}" for c in _COLUMNS)
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM {STEPS_TABLE} {where} ORDER BY part, position", params
+        f"SELECT {selected} FROM {STEPS_TABLE} {where} ORDER BY part, position", params
     ).fetchall()
     return [RecordedStep(*row) for row in rows]
 
 
 def part_steps(conn: psycopg.Connection[Any], part: str) -> list[RecordedStep]:
     """The recorded steps of one part in applied order; empty when none (or no record yet)."""
-    return _steps(conn, "WHERE part = %s", (part,)) if exists(conn) else []
+    columns = _columns(conn)
+    return _steps(conn, columns, "WHERE part = %s", (part,)) if columns else []
 
 
 def read(conn: psycopg.Connection[Any]) -> Record:
     """The whole record of the tracking schema, with every row checked for hand edits."""
-    if not exists(conn):
+    columns = _columns(conn)
+    if not columns:
         return Record()
     try:
-        steps = _steps(conn, "", ())
+        steps = _steps(conn, columns, "", ())
         configs = dict(conn.execute(f"SELECT digest, settings FROM {CONFIGS_TABLE}").fetchall())
     except psycopg.Error as exc:
         if _in_transaction(conn):

@@ -19,6 +19,7 @@ from tmplmig.database.urls import (
 )
 from tmplmig.migrating import tenants
 from tmplmig.rendering.config import LoadedConfig, load_config
+from tmplmig.reviewing.verify import ScratchDatabases
 
 
 class CommandError(Exception):
@@ -37,6 +38,8 @@ class Target:
     yoyo_url: str | None
     #: the schema holding yoyo's tables for a tenant; None: yoyo's default
     tracking_schema: str | None
+    #: scratch databases the run's drift checks share (a fan-out); None: one per check
+    scratch: ScratchDatabases | None = None
 
     def at(self, url: str) -> Target:
         """This target migrating the database at ``url`` itself, whatever its placement says."""

@@ -261,12 +261,13 @@ class LoadedConfig:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     """The file's mapping, parsed once per version of the file (a fan-out reads base.yaml
-    and the environment file once per tenant); a fresh copy each time, safe to change."""
+    and the environment file once per tenant). Shared between calls, so read it only:
+    :func:`merge_layers` copies what it keeps."""
     try:
         stat = path.stat()
     except OSError as exc:
         raise ConfigError(path, (), f"cannot read: {exc.strerror}") from None
-    return _copy(_parse_yaml(path, stat.st_mtime_ns, stat.st_size))
+    return _parse_yaml(path, stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=4096)
@@ -301,9 +302,10 @@ def merge_layers(
             if isinstance(value, dict) and isinstance(into.get(key), dict):
                 merge(into[key], value, here, file)
             else:
+                if isinstance(into.get(key), dict):  # only a mapping has key paths below it
+                    for known in [p for p in origin if p[: len(here)] == here]:
+                        del origin[known]
                 into[key] = _copy(value)
-                for known in [p for p in origin if p[: len(here)] == here]:
-                    del origin[known]
             origin[here] = file
 
     for file, data in layers:
@@ -387,7 +389,8 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
     placement = None
     if tenant is not None:
         tenant_file, tenant_data = layers.pop()
-        placement = _placement(tenant_file, tenant, tenant_data.pop("tenant", {}))
+        placement = _placement(tenant_file, tenant, tenant_data.get("tenant", {}))
+        tenant_data = {k: v for k, v in tenant_data.items() if k != "tenant"}
         layers.append((tenant_file, _prefixed(merge_layers(layers)[0], placement)))
         layers.append((tenant_file, tenant_data))
     data, origin = merge_layers(layers)

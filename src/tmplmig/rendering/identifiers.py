@@ -26,6 +26,20 @@ def check_identifier(name: str) -> str:
         raise IdentifierError("identifier is empty")
     if "\x00" in name:
         raise IdentifierError("identifier contains a NUL byte")
+    if not (name.isascii() and name.isprintable()):  # printable ASCII has neither kind
+        _check_characters(name)
+    size = len(name.encode("utf-8"))
+    if size > MAX_IDENTIFIER_BYTES:
+        raise IdentifierError(
+            f"identifier {name!r} is {size} bytes; PostgreSQL keeps at most {MAX_IDENTIFIER_BYTES}"
+        )
+    if name.lower().startswith("pg_"):
+        raise IdentifierError(f"identifier {name!r} uses the reserved prefix 'pg_'")
+    return name
+
+
+def _check_characters(name: str) -> None:
+    """Refuse control characters and characters a reviewer cannot see."""
     if any(unicodedata.category(c) == "Cc" for c in name):
         # a line break would end the `-- step:` comment that names it in the review bundle
         raise IdentifierError(f"identifier {name!r} contains a control character")
@@ -36,14 +50,6 @@ def check_identifier(name: str) -> str:
             f"identifier {name!r} contains the invisible or format character U+{ord(hidden):04X}"
             f" ({unicodedata.name(hidden, 'unassigned')})"
         )
-    size = len(name.encode("utf-8"))
-    if size > MAX_IDENTIFIER_BYTES:
-        raise IdentifierError(
-            f"identifier {name!r} is {size} bytes; PostgreSQL keeps at most {MAX_IDENTIFIER_BYTES}"
-        )
-    if name.lower().startswith("pg_"):
-        raise IdentifierError(f"identifier {name!r} uses the reserved prefix 'pg_'")
-    return name
 
 
 def _invisible(c: str) -> bool:

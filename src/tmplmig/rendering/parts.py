@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -172,12 +172,14 @@ class _Collector:
         for n in name:
             if isinstance(n, ConfigText):
                 words.append(f"{{{n.path}}}")
-            else:
+            elif '"' in n:
                 words.append(
                     _LEADING_IDENT.sub(
                         lambda m: f"{{{self.paths[m[1]]}}}" if m[1] in self.paths else m[0], n
                     )
                 )
+            else:
+                words.append(n)
         identity = " ".join(words)
         count = self.seen[identity] = self.seen.get(identity, 0) + 1
         return identity if count == 1 else f"{identity} #{count}"
@@ -205,13 +207,14 @@ class _Collector:
         """
         about = _plain(name)
         label = " ".join(about)
-        apply = str(caller("apply")).strip()
-        rollback = str(caller("rollback")).strip() or None
-        repair_sql = (str(caller("repair")).strip() or None) if repair else None
+        body = _body(caller)
+        apply = body("apply")
+        rollback = body("rollback") or None
+        repair_sql = (body("repair") or None) if repair else None
         if not apply:
             raise RenderError(f"step {label!r} renders no apply SQL")
-        guards = tuple(
-            (d, text) for d in DIRECTIONS if guarded and (text := str(caller(f"guard {d}")).strip())
+        guards = (
+            tuple((d, text) for d in DIRECTIONS if (text := body(f"guard {d}"))) if guarded else ()
         )
         modes: list[tuple[str, PsqlMode]] = []
         for d, mode in sorted((psql or {}).items()):
@@ -238,6 +241,25 @@ class _Collector:
             )
         )
         return ""
+
+
+def _body(caller: jinja2.runtime.Macro) -> Callable[[str], str]:
+    """The step body of ``{% call(d) step(...) %}`` as a function of the direction, stripped.
+
+    A body that takes only ``d`` is called through its compiled function: Jinja's
+    ``Macro.__call__`` would sort positional, keyword and caller arguments on every one of
+    the two to five calls a step makes, to the same single argument. Those are Jinja's
+    private attributes: a Jinja without them gets the ordinary call."""
+    func = getattr(caller, "_func", None)
+    simple = (
+        func is not None
+        and len(caller.arguments) == 1
+        and not (caller.catch_kwargs or caller.catch_varargs or caller.caller)
+        and getattr(caller, "_default_autoescape", True) is False
+        and getattr(getattr(caller, "_environment", None), "is_async", True) is False
+    )
+    render = func if simple else caller
+    return lambda direction: str(render(direction)).strip()
 
 
 def _plain(names: Sequence[Any]) -> tuple[str, ...]:
@@ -326,12 +348,22 @@ def render_part(
     Templates see ``created``, the tables of the parts before this one (rendered when a
     template first asks, unless ``context`` already holds them).
     """
-    if not PART_ID.match(part_id):
-        raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
+    env = _environment((project / "templates").resolve())
     if context is None or "created" not in context:
         context = dict(context or template_context(config))
         context["created"] = CreatedTables(lambda: _steps_before(project, part_id, config))
-    env = _environment((project / "templates").resolve())
+    return _render_part(env, part_id, config, context, name_paths(config))
+
+
+def _render_part(
+    env: jinja2.Environment,
+    part_id: str,
+    config: LoadedConfig,
+    context: dict[str, Any],
+    paths: dict[str, str],
+) -> Part:
+    if not PART_ID.match(part_id):
+        raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
     name = part_id + TEMPLATE_SUFFIX
     where = f"templates/{name}"
     try:
@@ -341,13 +373,7 @@ def render_part(
     except jinja2.TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise RenderError(f"{where}{f':{line}' if line else ''}: {exc}") from None
-    module, steps = _collect(
-        template,
-        context or template_context(config),
-        where,
-        config.settings.roles.owner,
-        name_paths(config),
-    )
+    module, steps = _collect(template, context, where, config.settings.roles.owner, paths)
     meta = {k: getattr(module, k, None) for k in ("title", "transactional", "depends")}
     if not isinstance(meta["title"], str) or not isinstance(meta["transactional"], bool):
         raise RenderError(f"{where}: must set title (string) and transactional (bool)")
@@ -368,12 +394,15 @@ def _steps_before(project: Path, part_id: str, config: LoadedConfig) -> list[Ste
 
 
 def _render_in_order(project: Path, ids: list[str], config: LoadedConfig) -> list[Part]:
-    context = template_context(config)
+    """Parts ``ids`` in order (the templates folder resolved, the context and the name paths
+    built once for all), each seeing the tables of those before it as ``created``."""
+    env = _environment((project / "templates").resolve())
+    context, paths = template_context(config), name_paths(config)
     parts: list[Part] = []
     for pid in ids:
         done = list(parts)
         context["created"] = CreatedTables(lambda done=done: [s for p in done for s in p.steps])
-        parts.append(render_part(project, pid, config, context))
+        parts.append(_render_part(env, pid, config, context, paths))
     return parts
 
 

@@ -61,10 +61,6 @@ def wrap_config(value: Any, path: str = "") -> Any:
     return value
 
 
-def _unwrap(value: Any) -> Any:
-    return value.value if isinstance(value, ConfigText) else value
-
-
 @lru_cache(maxsize=65536)
 def _quoted_identifier(name: str) -> str:
     """Check and quote once per name: a thousand tenants repeat the same table names."""
@@ -73,7 +69,7 @@ def _quoted_identifier(name: str) -> str:
 
 def ident(value: ConfigText | str) -> str:
     """A validated, double-quoted identifier."""
-    name = _unwrap(value)
+    name = value.value if isinstance(value, ConfigText) else value
     try:
         return _quoted_identifier(name)
     except IdentifierError as exc:
@@ -94,7 +90,7 @@ def _quoted_literal(value: str | int | float | bool | None) -> str:
 
 def literal(value: Any) -> str:
     """An escaped SQL literal for a string, number, boolean or NULL."""
-    plain = _unwrap(value)
+    plain = value.value if isinstance(value, ConfigText) else value
     if not isinstance(plain, str | int | float | bool) and plain is not None:
         raise RenderError(f"cannot render {type(plain).__name__} as an SQL literal")
     return _quoted_literal(plain)
@@ -133,11 +129,50 @@ def _finalize(value: Any) -> Any:
     raise RenderError(f"a {type(value).__name__} cannot be rendered into SQL; render its items")
 
 
+#: what ``getattr`` finds on any dict: ``x.items`` stays the method, as Jinja has it
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Context(jinja2.runtime.Context):
+    """Jinja's context with a direct path for calling a macro (``m.index(...)``).
+
+    ``Context.call`` asks each callable, twice, whether it wants the context, the eval
+    context or the environment; a macro always takes the eval context, so it gets it at
+    once. Everything else is asked as before."""
+
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(__obj) is not jinja2.runtime.Macro:
+            return super().call(__obj, *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(__self.eval_ctx, *args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment with a direct path for ``config.key`` on config mappings.
+
+    Jinja tries ``getattr`` first and falls back to the item, so every ``schemas.auth`` in a
+    template raised and caught an AttributeError; a plain dict has no attribute but those of
+    its type, so looking the item up first for any other name gives the same answer."""
+
+    context_class = _Context
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def make_environment(
     templates_dir: Path, globals_: Mapping[str, Callable[..., Any]]
 ) -> jinja2.Environment:
     """A strict Jinja environment over ``templates_dir`` with the SQL filters installed."""
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,

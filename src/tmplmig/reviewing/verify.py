@@ -7,10 +7,12 @@ spells index definitions, ACLs and function settings, so there is no hand-kept o
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from psycopg import sql
 
@@ -84,34 +86,92 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Problem]:
 MigrateAt = Callable[[str], object]
 
 
-def expected_objects(url: str, apply_at: MigrateAt, rollback_at: MigrateAt) -> Snapshot:
+def _drop(url: str, scratch: str) -> None:
+    # not WITH (FORCE): for a non-superuser that fails on an autovacuum worker in the scratch
+    # database, which a plain DROP stops and waits for; ours are closed
+    with connect(url) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
+
+
+class ScratchDatabases:
+    """Scratch databases kept from one check to the next of a run (a fan-out over tenants)
+    instead of dropped: creating one costs more than replaying a tenant into it. A database
+    is kept only when its check left the catalog as it found it; :meth:`close` drops them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: dict[str, list[str]] = {}  # server and login (URL netloc) -> names
+        self._kept: dict[str, str] = {}  # name -> a URL on its server, to drop it from
+
+    def __enter__(self) -> ScratchDatabases:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def take(self, url: str) -> str | None:
+        """A kept scratch database on the server of ``url``, now the caller's; None if none."""
+        with self._lock:
+            free = self._free.get(urlsplit(url).netloc)
+            if not free:
+                return None
+            scratch = free.pop()
+            del self._kept[scratch]
+            return scratch
+
+    def keep(self, url: str, scratch: str) -> None:
+        """Give ``scratch`` (on the server of ``url``) back for a later check."""
+        with self._lock:
+            self._free.setdefault(urlsplit(url).netloc, []).append(scratch)
+            self._kept[scratch] = url
+
+    def close(self) -> None:
+        """Drop every kept database (each is idle: its check gave it back)."""
+        with self._lock:
+            kept, self._kept, self._free = self._kept, {}, {}
+        for scratch, url in kept.items():
+            _drop(url, scratch)
+
+
+def expected_objects(
+    url: str, apply_at: MigrateAt, rollback_at: MigrateAt, shared: ScratchDatabases | None = None
+) -> Snapshot:
     """What the migrations create: applied to a scratch database beside ``url``, then removed.
 
-    The scratch apply is rolled back before its database is dropped, so roles (cluster-wide)
-    that only it created do not outlive it. Needs CREATEDB for the connecting role.
+    The scratch apply is rolled back before its database is dropped (or kept in ``shared``), so
+    roles (cluster-wide) that only it created do not outlive it. Needs CREATEDB for the
+    connecting role.
     """
-    scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
-    scratch_url = with_database(url, scratch)
-    with connect(url) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-        try:
-            with connect(scratch_url) as conn:
-                before = snapshot(conn)
-                apply_at(scratch_url)
-                after = snapshot(conn)
-                rollback_at(scratch_url)
-        finally:
-            # not WITH (FORCE): for a non-superuser that fails on an autovacuum worker in the
-            # scratch database, which a plain DROP stops and waits for; ours are closed
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
+    scratch = shared.take(url) if shared is not None else None
+    if scratch is None:
+        scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
+        with connect(url) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+    scratch_url, reusable = with_database(url, scratch), False
+    try:
+        with connect(scratch_url) as conn:
+            before = snapshot(conn)
+            apply_at(scratch_url)
+            after = snapshot(conn)
+            rollback_at(scratch_url)
+            reusable = shared is not None and snapshot(conn) == before
+    finally:
+        if shared is not None and reusable:
+            shared.keep(url, scratch)
+        else:
+            _drop(url, scratch)
     return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
 
 
-def check_database(url: str, apply_at: MigrateAt, rollback_at: MigrateAt) -> list[Problem]:
+def check_database(
+    url: str, apply_at: MigrateAt, rollback_at: MigrateAt, shared: ScratchDatabases | None = None
+) -> list[Problem]:
     """Problems of the live database at ``url``; empty when it holds every expected object.
 
-    ``apply_at``/``rollback_at`` migrate a scratch database on the same server.
+    ``apply_at``/``rollback_at`` migrate a scratch database on the same server (one of
+    ``shared`` when it has one). The live database is read after the scratch one: a role
+    (cluster-wide) that runs for other tenants create meanwhile is then in both.
     """
+    expected = expected_objects(url, apply_at, rollback_at, shared)
     with connect(url) as conn:
-        live = snapshot(conn)
-    return compare(expected_objects(url, apply_at, rollback_at), live)
+        return compare(expected, snapshot(conn))
