@@ -161,7 +161,8 @@ def exists(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
-def _ensure(conn: psycopg.Connection[Any]) -> None:
+def ensure(conn: psycopg.Connection[Any]) -> None:
+    """Create the record's tables in the tracking schema unless they are there."""
     if not exists(conn):
         conn.execute(_CREATE)
 
@@ -185,9 +186,14 @@ class Recorder:
 
     def write(self, conn: psycopg.Connection[Any], part: str, step: Step, position: int) -> None:
         """Record ``step`` of ``part`` as applied now (replacing an earlier row of that step)."""
-        _ensure(conn)
+        ensure(conn)
+        conn.execute(self.row_sql(conn, part, step, position))
+
+    def row_sql(self, conn: psycopg.Connection[Any], part: str, step: Step, position: int) -> str:
+        """The statement :meth:`write` runs, values inlined, so it can travel in one message
+        with the step's own SQL (see ``run_with_lock_discipline``'s ``then``)."""
         apply_sha = sha256(step.apply)
-        conn.execute(
+        return psycopg.ClientCursor(conn).mogrify(
             f"WITH config AS (INSERT INTO {CONFIGS_TABLE} (digest, env, tenant, settings)"
             " VALUES (%(digest)s, %(env)s, %(tenant)s, %(settings)s::jsonb)"
             " ON CONFLICT (digest) DO NOTHING)"
@@ -238,7 +244,12 @@ class Recorder:
 
 def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> None:
     """Remove rows once their rollback ran."""
-    conn.execute(
+    conn.execute(forget_sql(conn, part, steps))
+
+
+def forget_sql(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> str:
+    """The statement :func:`forget` runs, values inlined (to send with the rollback's SQL)."""
+    return psycopg.ClientCursor(conn).mogrify(
         f"DELETE FROM {STEPS_TABLE} WHERE part = %s AND step = ANY(%s)", (part, list(steps))
     )
 

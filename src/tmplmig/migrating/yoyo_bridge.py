@@ -11,6 +11,7 @@ with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
@@ -67,12 +68,42 @@ def config_from_environment(project: Path) -> LoadedConfig:
 
 
 class Backend(PostgresqlPsycopgBackend):
-    """yoyo's psycopg 3 backend without the per-connection work that grows with the catalog.
+    """yoyo's psycopg 3 backend without the per-connection work that grows with the catalog,
+    and without round trips that buy tmplmig nothing.
 
     With thousands of tenants in one database, yoyo's own checks dominated: a
     ``CREATE TABLE yoyo_tmp_<random>`` probe per connection, and an ``information_schema``
     listing (a scan of all of ``pg_class``) before every migration it applies or rolls back.
+    yoyo also opens a connection per migration and a savepoint per step; see :meth:`copy`
+    and :meth:`savepoint`.
     """
+
+    #: a copy made by :meth:`copy`: it shares the connection of the backend it was made from
+    shared = False
+
+    def copy(self) -> Backend:
+        """A backend on the same connection, for one migration's steps (yoyo opens a new
+        connection per migration and closes it after).
+
+        The steps leave the session as they found it (``RESET ROLE``; the lock discipline's
+        settings are set again by every step), so yoyo's bookkeeping can follow on the same
+        connection, whose session also holds the advisory lock behind yoyo's lock row.
+        """
+        twin = copy.copy(self)
+        twin.shared = True
+        return twin
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.shared:
+            super().__exit__(*exc)
+
+    def savepoint(self, id: str) -> None:
+        """No savepoint per step: tmplmig's steps pass no ``ignore_errors`` and its commands no
+        ``force``, so a failed step fails its migration, whose transaction yoyo rolls back
+        whole; a step's own retry savepoint travels in the step's message."""
+
+    def savepoint_rollback(self, id: str) -> None:
+        """Nothing to roll back to (see :meth:`savepoint`): the transaction's rollback follows."""
 
     def init_database(self) -> None:
         """Create the lock table; PostgreSQL runs DDL in transactions, so skip yoyo's probe."""
@@ -121,7 +152,8 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     config = _rendering.get() or config_from_environment(project)
     part = render_part(project, path.stem, config)
     recorder = record.Recorder.of(config)
-    step(install_guard, install_guard)  # so that plain yoyo runs guard yoyo's lock, too
+    if _rendering.get() is None:  # plain yoyo: guard yoyo's lock (tmplmig's commands have)
+        step(install_guard, install_guard)
     for position, s in enumerate(part.steps):
         step(
             applying(part, s, position, recorder),
@@ -134,13 +166,16 @@ StepCallable = Callable[[psycopg.Connection[Any]], None]
 
 
 def applying(part: Part, s: Step, position: int, recorder: record.Recorder) -> StepCallable:
-    """The apply callable of one step: its SQL under lock discipline, then its record row."""
+    """The apply callable of one step: its SQL under lock discipline, then its record row, in
+    the same attempt (one message in a transactional part)."""
 
     def run(conn: psycopg.Connection[Any]) -> None:
         ddl = recorder.config.settings.ddl
         statements = step_statements(s, ddl, "apply")
-        run_with_lock_discipline(conn, statements, ddl, s.name, s.role, part.id)
-        recorder.write(conn, part.id, s, position)
+        if position == 0:  # yoyo runs a part's steps from the first: later ones find the tables
+            record.ensure(conn)
+        row = recorder.row_sql(conn, part.id, s, position)
+        run_with_lock_discipline(conn, statements, ddl, s.name, s.role, part.id, then=[row])
 
     return run
 
