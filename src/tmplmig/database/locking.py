@@ -115,7 +115,8 @@ def _attempt(
     where its statement would run). A failure rolls back to the savepoint, which undoes
     ``SET ROLE`` too. In autocommit every statement travels alone (``CREATE INDEX
     CONCURRENTLY`` refuses a multi-statement message, which is a transaction block), and
-    nothing would undo ``SET ROLE``, so the role is reset explicitly after a failure.
+    nothing would undo ``SET ROLE``, so the role is reset explicitly after a failure or an
+    interrupt (yoyo's bookkeeping follows on the same session).
     """
     pending = [f"SAVEPOINT {SAVEPOINT};"] if in_transaction else []
     pending.append(session_settings_sql(ddl))
@@ -146,8 +147,9 @@ def _attempt(
             if in_transaction:
                 pending.append(f"RELEASE SAVEPOINT {SAVEPOINT};")
             _send(cur, pending)
-        except psycopg.Error:
-            if role is not None and not in_transaction and not conn.broken:
+        except BaseException:  # an error, or Interrupted once psycopg cancelled the statement
+            idle = conn.info.transaction_status == TransactionStatus.IDLE
+            if role is not None and not in_transaction and idle:
                 cur.execute(RESET_ROLE)
             raise
 

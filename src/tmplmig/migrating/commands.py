@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,8 +113,9 @@ def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
     held, backends that earlier runs of the target left executing are settled (:mod:`orphans`)."""
     conn = backend.connection
     runlock.install_guard(conn)
-    runlock.report_warnings(conn)
-    with backend.lock(YOYO_LOCK_WAIT_SECONDS):
+    with ExitStack() as held:
+        with runlock.reporting_warnings(conn):
+            held.enter_context(backend.lock(YOYO_LOCK_WAIT_SECONDS))
         names = [application_name(verb, target.env, target.tenant) for verb in MIGRATING_VERBS]
         orphans.settle(conn, names, duration_seconds(target.config.settings.ddl.orphan_wait))
         yield

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from yoyo import default_migration_table, get_backend, step
 from yoyo.backends import DatabaseBackend
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
@@ -97,6 +98,15 @@ class Backend(PostgresqlPsycopgBackend):
         if not self.shared:
             super().__exit__(*exc)
 
+    def rollback(self) -> None:
+        """yoyo's ``ROLLBACK`` only when a transaction is open: it also sends one before each
+        non-transactional migration, which on a shared session warns "no transaction in
+        progress"."""
+        if self.connection.info.transaction_status == TransactionStatus.IDLE:
+            self._in_transaction = False
+        else:
+            super().rollback()
+
     def savepoint(self, id: str) -> None:
         """No savepoint per step: tmplmig's steps pass no ``ignore_errors`` and its commands no
         ``force``, so a failed step fails its migration, whose transaction yoyo rolls back
@@ -154,10 +164,11 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     recorder = record.Recorder.of(config)
     if _rendering.get() is None:  # plain yoyo: guard yoyo's lock (tmplmig's commands have)
         step(install_guard, install_guard)
+    held = _Recorded(part.id)
     for position, s in enumerate(part.steps):
         step(
             applying(part, s, position, recorder),
-            rolling_back(part, s, position, config.settings.ddl),
+            rolling_back(part, s, position, config.settings.ddl, held),
         )
     return set(part.depends), part.transactional
 
@@ -180,17 +191,39 @@ def applying(part: Part, s: Step, position: int, recorder: record.Recorder) -> S
     return run
 
 
-def rolling_back(part: Part, s: Step, position: int, ddl: Ddl) -> StepCallable:
+class _Recorded:
+    """The record of one part while yoyo rolls its steps back, read once per rollback.
+
+    yoyo calls a part's rollback callables one after another, under the run's lock, ending
+    with the first step's; each forgets here what it forgets in the table, so every call
+    sees what a fresh read would show. Any failure, and the first step's call, drop it.
+    """
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+        self.rows: list[record.RecordedStep] | None = None
+
+    def read(self, conn: psycopg.Connection[Any]) -> list[record.RecordedStep]:
+        if self.rows is None:
+            self.rows = record.part_steps(conn, self.part)
+        return self.rows
+
+    def forget(self, step: str) -> None:
+        self.rows = [r for r in self.rows or [] if r.step != step]
+
+
+def rolling_back(part: Part, s: Step, position: int, ddl: Ddl, held: _Recorded) -> StepCallable:
     """The rollback callable of one step: the recorded rollback SQL, newest first.
 
     yoyo calls the steps of today's render in reverse. This step's call runs its own recorded
     rollback and those of recorded steps after it that today's render no longer has; the
     first step's call runs whatever is left. Without any record of the part (applied before
-    the record existed), today's render is rolled back, with a warning.
+    the record existed), today's render is rolled back, with a warning. A recorded row is
+    forgotten in the same attempt as its rollback SQL.
     """
 
-    def run(conn: psycopg.Connection[Any]) -> None:
-        recorded = record.part_steps(conn, part.id)
+    def undo(conn: psycopg.Connection[Any]) -> None:
+        recorded = held.read(conn)
         if not recorded:
             if s.rollback:
                 if position == len(part.steps) - 1:
@@ -210,8 +243,20 @@ def rolling_back(part: Part, s: Step, position: int, ddl: Ddl) -> StepCallable:
                 break
             if (problem := r.problem()) is not None:
                 raise record.RecordError(problem)
-            if (undo := r.guarded("rollback")) is not None:
-                run_with_lock_discipline(conn, [undo], ddl, r.name, r.role, part.id)
-            record.forget(conn, part.id, [r.step])
+            forget = record.forget_sql(conn, part.id, [r.step])
+            if (sql := r.guarded("rollback")) is not None:
+                run_with_lock_discipline(conn, [sql], ddl, r.name, r.role, part.id, then=[forget])
+            else:
+                conn.execute(forget)
+            held.forget(r.step)
+
+    def run(conn: psycopg.Connection[Any]) -> None:
+        try:
+            undo(conn)
+        except BaseException:
+            held.rows = None
+            raise
+        if position == 0:
+            held.rows = None
 
     return run
