@@ -34,7 +34,9 @@ from tmplmig.reviewing.verify import compare, expected_objects
 SEED = 20261125
 KILLS = 20
 ROLLBACK_KILLS = 4
-#: pg_stat_activity keeps the first 1024 bytes of a query; statements are told apart earlier
+#: pg_stat_activity keeps the first 1024 bytes of a query: a step's message (its savepoint,
+#: settings and role, then its statements) shows its first statement well within them, and
+#: statements are told apart by their first 200 characters
 PREFIX = 200
 INVALID_INDEXES = "SELECT count(*) FROM pg_catalog.pg_index WHERE NOT indisvalid"
 
@@ -91,15 +93,16 @@ class Run:
 
     def migrating(self, watcher: psycopg.Connection[Any]) -> tuple[int, str] | None:
         """The session running the run's steps and the part of the statement it executes (or
-        executed last)."""
+        executed last), found in the message that carries it."""
         rows = watcher.execute(
             "SELECT pid, query FROM pg_catalog.pg_stat_activity WHERE application_name = %s",
             [self.name],
         ).fetchall()
-        found = [
-            (pid, self.statements[q[:PREFIX]]) for pid, q in rows if q[:PREFIX] in self.statements
-        ]
-        return found[0] if found else None
+        for pid, query in rows:
+            at = [(query.find(sql), part) for sql, part in self.statements.items() if sql in query]
+            if at:  # the message's first statement (its record row quotes SQL too)
+                return pid, min(at)[1]
+        return None
 
     def part(self, watcher: psycopg.Connection[Any]) -> str | None:
         """The part whose statement the run executes, or executed last."""

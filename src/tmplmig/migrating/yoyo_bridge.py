@@ -39,15 +39,19 @@ logger = logging.getLogger(__name__)
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
 
-_rendering: ContextVar[LoadedConfig | None] = ContextVar("tmplmig_rendering", default=None)
+_rendering: ContextVar[tuple[LoadedConfig, dict[str, Part]] | None] = ContextVar(
+    "tmplmig_rendering", default=None
+)
 
 
 @contextmanager
-def rendering_for(config: LoadedConfig) -> Iterator[None]:
-    """Render migrations for ``config`` while yoyo loads them in this context."""
-    token = _rendering.set(config)
+def rendering_for(config: LoadedConfig) -> Iterator[dict[str, Part]]:
+    """Render migrations for ``config`` while yoyo loads them in this context; yields the
+    parts rendered so far by id, so the command need not render them again."""
+    rendered: dict[str, Part] = {}
+    token = _rendering.set((config, rendered))
     try:
-        yield
+        yield rendered
     finally:
         _rendering.reset(token)
 
@@ -159,11 +163,16 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     """
     path = Path(migration_file).resolve()
     project = path.parent.parent
-    config = _rendering.get() or config_from_environment(project)
-    part = render_part(project, path.stem, config)
-    recorder = record.Recorder.of(config)
-    if _rendering.get() is None:  # plain yoyo: guard yoyo's lock (tmplmig's commands have)
+    context = _rendering.get()
+    if context is None:  # plain yoyo: guard yoyo's lock (tmplmig's commands have)
+        config = config_from_environment(project)
         step(install_guard, install_guard)
+    else:
+        config = context[0]
+    part = render_part(project, path.stem, config)
+    if context is not None:
+        context[1][part.id] = part
+    recorder = record.Recorder.of(config)
     held = _Recorded(part.id)
     for position, s in enumerate(part.steps):
         step(
