@@ -167,11 +167,15 @@ def test_apply_killed_at_20_moments_over_every_part_converges_each_time(
     hits: list[str] = []
     with Writer(database) as writer:
         for part in targets:
-            hit = None
-            while hit is None:  # a run that finished before the moment is tried again
+            hit, delay = None, rng.uniform(0, 0.3)
+            while hit != part:  # a run that finished before the moment, or was stopped past a
+                # part quicker than the delay, is tried again, stopped sooner
+                if hit is not None:
+                    tmplmig(project, db_url, "apply")
                 commands.rollback(project, "dev", url=db_url, part=part)
                 run = Run(project, db_url, "apply")
-                hit = run.stop_in(conn, part, rng.uniform(0, 0.3), run.process.kill)
+                hit = run.stop_in(conn, part, delay, run.process.kill)
+                delay /= 2
             hits.append(hit)
 
             tmplmig(project, db_url, "apply")
