@@ -27,6 +27,7 @@ from yoyo import default_migration_table, get_backend, step
 from yoyo.backends import DatabaseBackend
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
+from yoyo.migrations import Migration
 
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
@@ -85,6 +86,8 @@ class Backend(PostgresqlPsycopgBackend):
 
     #: a copy made by :meth:`copy`: it shares the connection of the backend it was made from
     shared = False
+    #: yoyo's bookkeeping of the migration whose steps this copy runs, done before they commit
+    before_commit: Callable[[], None] | None = None
 
     def copy(self) -> Backend:
         """A backend on the same connection, for one migration's steps (yoyo opens a new
@@ -101,6 +104,47 @@ class Backend(PostgresqlPsycopgBackend):
     def __exit__(self, *exc: object) -> None:
         if not self.shared:
             super().__exit__(*exc)
+
+    def apply_one(self, migration: Migration, force: bool = False, mark: bool = True) -> None:
+        """yoyo's apply of one migration; in a transactional part, logged and marked applied
+        in the transaction of its steps (see :meth:`_run_one`)."""
+        self._run_one(migration, "apply", force, mark)
+
+    def rollback_one(self, migration: Migration, force: bool = False) -> None:
+        """yoyo's rollback of one migration; in a transactional part, logged and unmarked in
+        the transaction of its steps (see :meth:`_run_one`)."""
+        self._run_one(migration, "rollback", force, True)
+
+    def _run_one(self, migration: Migration, direction: str, force: bool, track: bool) -> None:
+        """Run ``migration``'s steps in ``direction``, then yoyo's log row and (``track``) its
+        mark or unmark: before the steps' commit when the part is transactional, so a run
+        killed just after that commit leaves yoyo's tracking agreeing with the record (yoyo
+        itself writes them after the commit, and a rollback killed there left a part marked
+        applied with its record empty). A non-transactional part is tracked after, as yoyo does.
+        """
+        self.ensure_internal_schema_updated()
+        migration.load()
+
+        def track_it() -> None:
+            self.log_migration(migration, direction)
+            if track and direction == "apply":
+                self.mark_one(migration, log=False)
+            elif track:
+                self.unmark_one(migration, log=False)
+
+        steps = self.copy()
+        steps.before_commit = track_it if migration.use_transactions else None
+        migration.process_steps(steps, direction, force=force)
+        if not migration.use_transactions:
+            with self.transaction():
+                track_it()
+
+    def commit(self) -> None:
+        """yoyo's ``COMMIT``, after the migration's bookkeeping when this copy carries it."""
+        if self.before_commit is not None:
+            track, self.before_commit = self.before_commit, None
+            track()
+        super().commit()
 
     def rollback(self) -> None:
         """yoyo's ``ROLLBACK`` only when a transaction is open: it also sends one before each
