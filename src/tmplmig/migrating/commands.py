@@ -324,10 +324,9 @@ def _as_applied(
             parts.append(_AppliedPart(part, None))
             continue
         settings = Settings.model_validate(recorded.settings)
-        config = replace(target.config, settings=settings)
-        parts.append(
-            _AppliedPart(render_part(target.project, part.id, config), settings.roles.owner)
-        )
+        if settings != target.config.settings:  # edited since: render as it was applied
+            part = render_part(target.project, part.id, replace(target.config, settings=settings))
+        parts.append(_AppliedPart(part, settings.roles.owner))
     return parts
 
 
