@@ -3,7 +3,8 @@
 Each step runs under :mod:`tmplmig.database.locking` (lock_timeout, bounded retry) and
 records itself (:mod:`tmplmig.migrating.record`) in the same transaction; a rollback runs what
 the record says was applied, and today's render only where there is no record. A first
-step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table. yoyo loads
+step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table (plain yoyo
+runs; tmplmig's commands put it there before taking the lock). yoyo loads
 migration files itself, so the config reaches them from outside: tmplmig's own commands pass
 their loaded config with :func:`rendering_for` (per thread); plain ``yoyo apply`` names it
 with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
@@ -154,6 +155,13 @@ class Backend(PostgresqlPsycopgBackend):
             self._in_transaction = False
         else:
             super().rollback()
+
+    def _delete_lock_row(self, pid: int) -> None:
+        """yoyo's, unless the run's session is gone (terminated, server restarted): the
+        advisory lock that guards the row went with it, so the next run removes the row, and
+        the error that ended the run is the one reported."""
+        if not self.connection.broken:
+            super()._delete_lock_row(pid)
 
     def savepoint(self, id: str) -> None:
         """No savepoint per step: tmplmig's steps pass no ``ignore_errors`` and its commands no
