@@ -29,7 +29,7 @@ from tmplmig.database.locking import (
 )
 from tmplmig.database.runlock import install_guard
 from tmplmig.database.urls import ensure_schema
-from tmplmig.migrating import commands
+from tmplmig.migrating import commands, yoyo_bridge
 from tmplmig.rendering.config import Ddl, load_config
 from tmplmig.rendering.parts import render_part
 
@@ -167,6 +167,36 @@ def test_signal_cancels_the_statement_releases_the_lock_and_names_the_step(
     open_writer.rollback()
     assert commands.apply(project, "dev", url=db_url) == ALL_PARTS[1:]
     assert conn.execute(INVALID_INDEXES).fetchone() == (0,)
+
+
+@pytest.mark.parametrize("verb", ["apply", "rollback"])
+def test_a_run_dying_right_after_a_part_commits_leaves_yoyo_agreeing_with_the_record(
+    project: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, verb: str
+) -> None:
+    """yoyo's mark (unmark) of a transactional part commits with its steps and their record
+    rows; yoyo alone writes it after the commit, where a killed rollback used to leave a part
+    marked applied with no record, which the next rollback could not undo."""
+    if verb == "rollback":
+        commands.apply(project, "dev", url=db_url)
+    commit = yoyo_bridge.Backend.commit
+
+    def commit_then_die(self: yoyo_bridge.Backend) -> None:
+        carries_tracking = self.before_commit is not None
+        commit(self)
+        if carries_tracking:
+            raise KeyboardInterrupt  # killed right after the first part committed
+
+    monkeypatch.setattr(yoyo_bridge.Backend, "commit", commit_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        getattr(commands, verb)(project, "dev", url=db_url)
+    monkeypatch.undo()
+
+    states = {s.part.id: s.state for s in commands.status(project, "dev", url=db_url)}
+    first = ALL_PARTS[0] if verb == "apply" else ALL_PARTS[-1]
+    assert states[first] == ("applied" if verb == "apply" else "pending"), states
+    getattr(commands, verb)(project, "dev", url=db_url)  # the next run finishes the rest
+    done = {s.state for s in commands.status(project, "dev", url=db_url)}
+    assert done == {"applied" if verb == "apply" else "pending"}
 
 
 def orphan(

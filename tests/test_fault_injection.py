@@ -34,7 +34,9 @@ from tmplmig.reviewing.verify import compare, expected_objects
 SEED = 20261125
 KILLS = 20
 ROLLBACK_KILLS = 4
-#: pg_stat_activity keeps the first 1024 bytes of a query; statements are told apart earlier
+#: pg_stat_activity keeps the first 1024 bytes of a query: a step's message (its savepoint,
+#: settings and role, then its statements) shows its first statement well within them, and
+#: statements are told apart by their first 200 characters
 PREFIX = 200
 INVALID_INDEXES = "SELECT count(*) FROM pg_catalog.pg_index WHERE NOT indisvalid"
 
@@ -91,15 +93,16 @@ class Run:
 
     def migrating(self, watcher: psycopg.Connection[Any]) -> tuple[int, str] | None:
         """The session running the run's steps and the part of the statement it executes (or
-        executed last)."""
+        executed last), found in the message that carries it."""
         rows = watcher.execute(
             "SELECT pid, query FROM pg_catalog.pg_stat_activity WHERE application_name = %s",
             [self.name],
         ).fetchall()
-        found = [
-            (pid, self.statements[q[:PREFIX]]) for pid, q in rows if q[:PREFIX] in self.statements
-        ]
-        return found[0] if found else None
+        for pid, query in rows:
+            at = [(query.find(sql), part) for sql, part in self.statements.items() if sql in query]
+            if at:  # the message's first statement (its record row quotes SQL too)
+                return pid, min(at)[1]
+        return None
 
     def part(self, watcher: psycopg.Connection[Any]) -> str | None:
         """The part whose statement the run executes, or executed last."""
@@ -164,11 +167,15 @@ def test_apply_killed_at_20_moments_over_every_part_converges_each_time(
     hits: list[str] = []
     with Writer(database) as writer:
         for part in targets:
-            hit = None
-            while hit is None:  # a run that finished before the moment is tried again
+            hit, delay = None, rng.uniform(0, 0.3)
+            while hit != part:  # a run that finished before the moment, or was stopped past a
+                # part quicker than the delay, is tried again, stopped sooner
+                if hit is not None:
+                    tmplmig(project, db_url, "apply")
                 commands.rollback(project, "dev", url=db_url, part=part)
                 run = Run(project, db_url, "apply")
-                hit = run.stop_in(conn, part, rng.uniform(0, 0.3), run.process.kill)
+                hit = run.stop_in(conn, part, delay, run.process.kill)
+                delay /= 2
             hits.append(hit)
 
             tmplmig(project, db_url, "apply")
@@ -191,11 +198,15 @@ def test_rollback_killed_at_moments_over_every_part_converges(
     hits: list[str] = []
     with Writer(database):
         for _ in range(ROLLBACK_KILLS):
-            commands.apply(project, "dev", url=db_url)
-            seed(conn)
-            part = rng.choice(ALL_PARTS[1:])
-            run = Run(project, db_url, "rollback")
-            hits.append(str(run.stop_in(conn, part, rng.uniform(0, 0.2), run.process.kill)))
+            part, delay, hit = rng.choice(ALL_PARTS[1:]), rng.uniform(0, 0.2), None
+            while hit is None:  # a rollback that finished before the moment is tried again,
+                # stopped sooner
+                commands.apply(project, "dev", url=db_url)
+                seed(conn)
+                run = Run(project, db_url, "rollback")
+                hit = run.stop_in(conn, part, delay, run.process.kill)
+                delay /= 2
+            hits.append(hit)
 
             tmplmig(project, db_url, "rollback", "--all")
             assert difference(empty, snapshot(conn)) == {} and lock_rows(conn) == []

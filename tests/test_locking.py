@@ -72,6 +72,50 @@ def test_retries_are_bounded_and_the_lock_error_surfaces(
     assert columns == (1,)
 
 
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["autocommit", "transaction"])
+def test_a_retried_step_writes_what_follows_it_once_and_in_its_own_transaction(
+    conn: psycopg.Connection[Any],
+    holder: psycopg.Connection[Any],
+    caplog: pytest.LogCaptureFixture,
+    in_transaction: bool,
+) -> None:
+    """``then`` (a step's record row) travels with the step's statements, in a transaction in
+    one message: written once however often the lock is refused, and rolled back with the
+    step. A statement ending in a line comment does not swallow what follows it."""
+    caplog.set_level(logging.WARNING, "tmplmig.database.locking")
+    conn.execute("CREATE TABLE written (step text)")
+    record_row = "INSERT INTO written VALUES ('add column')"
+    if in_transaction:
+        conn.execute("BEGIN")
+    threading.Timer(0.5, holder.commit).start()
+
+    run_with_lock_discipline(
+        conn, [ADD_COLUMN + " -- a comment last"], QUICK, "add column", then=[record_row]
+    )
+
+    assert retries_logged(caplog) >= 1
+    assert conn.execute("SELECT step FROM written").fetchall() == [("add column",)]
+    assert conn.execute("SHOW lock_timeout").fetchone() == ("100ms",)
+    if in_transaction:
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT count(*) FROM written").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT added FROM contended")
+
+
+def test_a_failed_step_writes_nothing_that_follows_it(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE written (step text)")
+    conn.execute("BEGIN")
+    conn.execute("SAVEPOINT yoyo_step")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        run_with_lock_discipline(
+            conn, ["SELECT 1 / 0"], QUICK, "fails", then=["INSERT INTO written VALUES ('x')"]
+        )
+    conn.execute("ROLLBACK TO SAVEPOINT yoyo_step")
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT count(*) FROM written").fetchone() == (0,)
+
+
 def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(
     project: Path, conn: psycopg.Connection[Any], database: str, caplog: pytest.LogCaptureFixture
 ) -> None:

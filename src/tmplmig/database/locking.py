@@ -79,20 +79,24 @@ def backoff_seconds(ddl: Ddl, retry: int) -> float:
     return ddl.retry_backoff_ms * 2**retry / 1000
 
 
-def _run_guarded(
-    cur: psycopg.Cursor[Any], statement: Guarded | str, label: str, role: str | None
-) -> None:
-    """Execute ``statement`` unless its guard says it would change nothing (or must not run)."""
-    if isinstance(statement, str):
-        statement = Guarded(statement)
-    if statement.guard is not None:
-        run, *note = cur.execute(statement.guard).fetchone() or (False,)
-        if not run:
-            if note and note[0]:
-                logger.warning("%s: %s", label, note[0])
-            return
-    logger.debug("%s: executing %s as %s", label, statement.sql, role)
-    cur.execute(statement.sql)
+def _message(statements: Sequence[str]) -> str:
+    """``statements`` as one simple-query message: each ends its line with its own ``;``, so a
+    trailing ``--`` comment cannot swallow the next one."""
+    return "\n".join(s if s.rstrip().endswith(";") else s + "\n;" for s in statements)
+
+
+def _send(cur: psycopg.Cursor[Any], statements: Sequence[str]) -> None:
+    """Run ``statements`` in one round trip (no parameters: psycopg's simple query protocol)."""
+    if statements:
+        cur.execute(_message(statements))
+
+
+def _ask(cur: psycopg.Cursor[Any], before: Sequence[str], guard: str) -> tuple[Any, ...]:
+    """Run ``before`` and then ``guard`` in one round trip; the guard's first row."""
+    cur.execute(_message([*before, guard]))
+    while cur.nextset():
+        pass
+    return cur.fetchone() or (False,)
 
 
 def _attempt(
@@ -102,29 +106,52 @@ def _attempt(
     label: str,
     role: str | None,
     in_transaction: bool,
+    then: Sequence[str],
 ) -> None:
     """One try of a step, as ``role``; the session's role is the login's again afterwards.
 
-    In a transaction a failure rolls back to a savepoint, which undoes SET ROLE too; in
-    autocommit nothing would, so the role is reset explicitly.
+    In a transaction the try is a savepoint, the session settings, ``SET ROLE``, the statements,
+    ``RESET ROLE`` and ``then``, sent together: one round trip, plus one per guard (asked
+    where its statement would run). A failure rolls back to the savepoint, which undoes
+    ``SET ROLE`` too. In autocommit every statement travels alone (``CREATE INDEX
+    CONCURRENTLY`` refuses a multi-statement message, which is a transaction block), and
+    nothing would undo ``SET ROLE``, so the role is reset explicitly after a failure or an
+    interrupt (yoyo's bookkeeping follows on the same session).
     """
+    pending = [f"SAVEPOINT {SAVEPOINT};"] if in_transaction else []
+    pending.append(session_settings_sql(ddl))
+    if role is not None:
+        pending.append(set_role_sql(role))
     with conn.cursor() as cur:
-        if in_transaction:
-            cur.execute(f"SAVEPOINT {SAVEPOINT}")
-        cur.execute(session_settings_sql(ddl))
-        if role is not None:
-            cur.execute(set_role_sql(role))
         try:
             for statement in statements:
-                _run_guarded(cur, statement, label, role)
-        except psycopg.Error:
-            if role is not None and not in_transaction and not conn.broken:
+                if isinstance(statement, str):
+                    statement = Guarded(statement)
+                if statement.guard is not None:
+                    run, *note = _ask(cur, pending, statement.guard)
+                    pending = []
+                    if not run:
+                        if note and note[0]:
+                            logger.warning("%s: %s", label, note[0])
+                        continue
+                logger.debug("%s: executing %s as %s", label, statement.sql, role)
+                if in_transaction:
+                    pending.append(statement.sql)
+                else:
+                    _send(cur, pending)
+                    _send(cur, [statement.sql])
+                    pending = []
+            if role is not None:
+                pending.append(RESET_ROLE)
+            pending.extend(then)
+            if in_transaction:
+                pending.append(f"RELEASE SAVEPOINT {SAVEPOINT};")
+            _send(cur, pending)
+        except BaseException:  # an error, or Interrupted once psycopg cancelled the statement
+            idle = conn.info.transaction_status == TransactionStatus.IDLE
+            if role is not None and not in_transaction and idle:
                 cur.execute(RESET_ROLE)
             raise
-        if role is not None:
-            cur.execute(RESET_ROLE)
-        if in_transaction:
-            cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
 
 
 def _relay(notice: psycopg.errors.Diagnostic) -> None:
@@ -151,12 +178,14 @@ def run_with_lock_discipline(
     label: str,
     role: str | None = None,
     part: str | None = None,
+    then: Sequence[str] = (),
 ) -> None:
-    """Run ``statements`` one by one under lock_timeout, as ``role`` (``SET ROLE``) when given;
-    redo them all when a lock is refused (or the server broke a deadlock with an application's
-    transaction by aborting this step).
+    """Run ``statements`` in order under lock_timeout, as ``role`` (``SET ROLE``) when given,
+    then ``then`` as the login (a step's record row); redo them all when a lock is refused (or
+    the server broke a deadlock with an application's transaction by aborting this step).
 
-    Inside a transaction each attempt has its own savepoint, so a refusal keeps the transaction.
+    Inside a transaction each attempt has its own savepoint, so a refusal keeps the transaction,
+    and ``then`` commits or rolls back with the statements.
     An :class:`Interrupted` run learns here which ``part`` and step (``label``) it stopped in.
     Each guard is asked again on every attempt (as ``role``), just before its statement.
     """
@@ -164,7 +193,7 @@ def run_with_lock_discipline(
     for retry in range(ddl.lock_retries + 1):
         try:
             with relaying_notices(conn):
-                _attempt(conn, statements, ddl, label, role, in_transaction)
+                _attempt(conn, statements, ddl, label, role, in_transaction, then)
             return
         except Interrupted as exc:
             if exc.step is None:

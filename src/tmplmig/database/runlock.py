@@ -16,6 +16,8 @@ other. A row without a recorded holder predates the guard and is never removed a
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -117,11 +119,17 @@ def install_guard(conn: psycopg.Connection[Any]) -> None:
     )
 
 
-def report_warnings(conn: psycopg.Connection[Any]) -> None:
-    """Log the server's WARNINGs on ``conn`` (such as a removed stale lock) as this module's."""
+@contextmanager
+def reporting_warnings(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Log the server's WARNINGs on ``conn`` (such as a removed stale lock) as this module's
+    while the block runs (taking yoyo's lock: the steps after relay their own)."""
 
     def forward(diagnostic: psycopg.errors.Diagnostic) -> None:
         if diagnostic.severity_nonlocalized == "WARNING":
             logger.warning("%s", diagnostic.message_primary)
 
     conn.add_notice_handler(forward)
+    try:
+        yield
+    finally:
+        conn.remove_notice_handler(forward)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from tmplmig.migrating.target import CommandError, Target, for_rendering, resolv
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, rendering_for
 from tmplmig.rendering.config import Settings, available_envs, duration_seconds
-from tmplmig.rendering.parts import Part, render_all, render_part, statement_sql
+from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
 from tmplmig.reviewing.bundle import (
     build_bundle,
     bundle_contents,
@@ -39,7 +39,6 @@ from tmplmig.reviewing.bundle import (
     unified_diff,
     write_bundle,
 )
-from tmplmig.reviewing.review import REVIEW, review_markdown
 from tmplmig.reviewing.verify import check_database
 
 logger = logging.getLogger(__name__)
@@ -61,6 +60,8 @@ def render(project: Path, env: str, tenant: str | None = None) -> list[Part]:
 
 
 def _bundle(target: Target) -> dict[str, str]:
+    from tmplmig.reviewing.review import REVIEW, review_markdown  # pglast: not for apply
+
     parts = render_all(target.project, target.config)
     contents = bundle_contents(parts, target.config)
     contents[REVIEW] = review_markdown(parts, build_bundle(parts, target.config), target.config)
@@ -88,21 +89,28 @@ _READING_MIGRATIONS = threading.Lock()
 
 
 @contextmanager
-def _migrations(target: Target, verb: str) -> Iterator[tuple[DatabaseBackend, MigrationList]]:
-    """yoyo's backend for the target's database and its migrations, rendered for its config;
-    every connection is named after ``verb`` and the target (see :func:`application_name`)."""
+def _migrations(
+    target: Target, verb: str
+) -> Iterator[tuple[DatabaseBackend, MigrationList, list[Part]]]:
+    """yoyo's backend for the target's database, its migrations, rendered for its config, and
+    every part as rendered then (in id order); every connection is named after ``verb`` and
+    the target (see :func:`application_name`)."""
     if target.tracking_schema is not None and target.yoyo_url is not None:
         ensure_schema(
             named(target.yoyo_url, verb, target.env, target.tenant), target.tracking_schema
         )
-    with rendering_for(target.config):
+    with rendering_for(target.config) as rendered:
         backend = open_backend(named(target.tracked_url, verb, target.env, target.tenant))
         try:
             with _READING_MIGRATIONS:
                 migrations = read_migrations(str(target.project / "migrations"))
                 for migration in migrations:
                     migration.load()
-            yield backend, migrations
+            parts = [
+                rendered.get(pid) or render_part(target.project, pid, target.config)
+                for pid in part_ids(target.project / "templates")
+            ]
+            yield backend, migrations, parts
         finally:
             backend.connection.close()
 
@@ -113,21 +121,24 @@ def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
     held, backends that earlier runs of the target left executing are settled (:mod:`orphans`)."""
     conn = backend.connection
     runlock.install_guard(conn)
-    runlock.report_warnings(conn)
-    with backend.lock(YOYO_LOCK_WAIT_SECONDS):
+    with ExitStack() as held:
+        with runlock.reporting_warnings(conn):
+            held.enter_context(backend.lock(YOYO_LOCK_WAIT_SECONDS))
         names = [application_name(verb, target.env, target.tenant) for verb in MIGRATING_VERBS]
         orphans.settle(conn, names, duration_seconds(target.config.settings.ddl.orphan_wait))
         yield
 
 
-def _states(backend: DatabaseBackend, migrations: MigrationList, target: Target) -> list[PartState]:
+def _states(
+    backend: DatabaseBackend, migrations: MigrationList, parts: list[Part], target: Target
+) -> list[PartState]:
     """Each part against yoyo's tracking, the record and today's render."""
     hashes = backend.get_applied_migration_hashes()
     applied = {m.id for m in migrations if m.hash in hashes}
     rec = record.read(backend.connection)
     rec.check()
     settings = target.config.settings.model_dump(mode="json")
-    return part_states(render_all(target.project, target.config), applied, rec, settings)
+    return part_states(parts, applied, rec, settings)
 
 
 def _adopt_unrecorded(
@@ -258,8 +269,9 @@ def apply_to(target: Target) -> list[str]:
     then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
     each part evolved. Evolving first lets parts applied after a partial rollback build on
     the renamed objects of the parts before them."""
-    with _migrations(target, "apply") as (backend, migrations), _locked(backend, target):
-        states = _adopt_unrecorded(target, backend, _states(backend, migrations, target))
+    loaded = _migrations(target, "apply")
+    with loaded as (backend, migrations, parts), _locked(backend, target):
+        states = _adopt_unrecorded(target, backend, _states(backend, migrations, parts, target))
         plans = _checked_plans(target, backend, states)
         _evolve(backend, plans, target)
         pending = backend.to_apply(migrations)
@@ -274,7 +286,7 @@ def apply(project: Path, env: str, tenant: str | None = None, url: str | None = 
 
 def rollback_to(target: Target, part: str | None = None) -> list[str]:
     """Roll back every applied migration of ``target``, or ``part`` and those after it."""
-    with _migrations(target, "rollback") as (backend, migrations):
+    with _migrations(target, "rollback") as (backend, migrations, rendered):
         if part is not None:
             ids = [m.id for m in migrations]
             if part not in ids:
@@ -282,7 +294,7 @@ def rollback_to(target: Target, part: str | None = None) -> list[str]:
             migrations = migrations[ids.index(part) :]
         with _locked(backend, target):
             targets = backend.to_rollback(migrations)
-            _refuse_blocked_rollback(target, backend, [m.id for m in targets])
+            _refuse_blocked_rollback(target, backend, rendered, [m.id for m in targets])
             backend.rollback_migrations(targets)
             return [m.id for m in targets]
 
@@ -300,29 +312,32 @@ class _AppliedPart:
         return self.part.id
 
 
-def _as_applied(target: Target, backend: DatabaseBackend) -> list[_AppliedPart]:
+def _as_applied(
+    target: Target, backend: DatabaseBackend, rendered: list[Part]
+) -> list[_AppliedPart]:
     """Every part rendered as it was applied, so a rollback after a YAML edit checks the
     objects that are there, not those today's config names."""
     rec = record.read(backend.connection)
     parts = []
-    for part in render_all(target.project, target.config):
+    for part in rendered:
         recorded = rec.parts.get(part.id)
         if recorded is None or not recorded.settings:
             parts.append(_AppliedPart(part, None))
             continue
         settings = Settings.model_validate(recorded.settings)
-        config = replace(target.config, settings=settings)
-        parts.append(
-            _AppliedPart(render_part(target.project, part.id, config), settings.roles.owner)
-        )
+        if settings != target.config.settings:  # edited since: render as it was applied
+            part = render_part(target.project, part.id, replace(target.config, settings=settings))
+        parts.append(_AppliedPart(part, settings.roles.owner))
     return parts
 
 
-def _refuse_blocked_rollback(target: Target, backend: DatabaseBackend, ids: list[str]) -> None:
+def _refuse_blocked_rollback(
+    target: Target, backend: DatabaseBackend, rendered: list[Part], ids: list[str]
+) -> None:
     """Raise :class:`RollbackBlocked` when anything would stop rolling back ``ids`` part-way."""
     if not ids:
         return
-    parts = _as_applied(target, backend)
+    parts = _as_applied(target, backend, rendered)
     owner = next((p.owner for p in parts if p.owner), target.config.settings.roles.owner)
     blockers = find_blockers(
         backend.connection, owner, [p.part for p in parts], [p.part for p in parts if p.id in ids]
@@ -345,8 +360,8 @@ def rollback(
 def status_of(target: Target) -> list[PartState]:
     """Each part of ``target``: pending, applied, applied and changed since (with what
     changed), or applied with no record."""
-    with _migrations(target, "status") as (backend, migrations):
-        return _states(backend, migrations, target)
+    with _migrations(target, "status") as (backend, migrations, parts):
+        return _states(backend, migrations, parts, target)
 
 
 def status(
@@ -360,8 +375,8 @@ def plan_of(target: Target) -> dict[str, str]:
     """The SQL that takes the applied parts of ``target`` from their record to today's render,
     as a psql-runnable bundle (file name to text, MANIFEST included); empty when nothing
     changed. Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
-    with _migrations(target, "plan") as (backend, migrations):
-        plans = _checked_plans(target, backend, _states(backend, migrations, target))
+    with _migrations(target, "plan") as (backend, migrations, parts):
+        plans = _checked_plans(target, backend, _states(backend, migrations, parts, target))
     return plan_contents(plans, target.config) if plans else {}
 
 
@@ -398,12 +413,13 @@ def mark(project: Path, env: str, tenant: str | None = None, url: str | None = N
             "not marking: the database does not hold what the migrations create:\n  "
             + "\n  ".join(str(p) for p in problems)
         )
-    with _migrations(target, "mark") as (backend, migrations), _locked(backend, target):
+    loaded = _migrations(target, "mark")
+    with loaded as (backend, migrations, parts), _locked(backend, target):
         pending = backend.to_apply(migrations)
         backend.mark_migrations(pending)
         conn, recorder = backend.connection, record.Recorder.of(target.config)
         with conn.transaction():
-            for part in render_all(target.project, target.config):
+            for part in parts:
                 recorder.write_part(conn, part)
         return [m.id for m in pending]
 

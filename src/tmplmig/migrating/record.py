@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS {STEPS_TABLE} (
 )"""
 
 #: columns later releases added to the steps table: one made by an older tmplmig gains them
-#: from the next run that records (:func:`_ensure`), and reads see NULL until then
+#: from the next run that records (:func:`ensure`), and reads see NULL until then
 _ADDED = ("role", "apply_guard", "rollback_guard")
 _UPGRADE = f"ALTER TABLE {STEPS_TABLE} " + ", ".join(
     f"ADD COLUMN IF NOT EXISTS {column} text" for column in _ADDED
@@ -196,7 +196,7 @@ def _columns(conn: psycopg.Connection[Any]) -> frozenset[str]:
     return frozenset(name for (name,) in rows)
 
 
-def _ensure(conn: psycopg.Connection[Any]) -> None:
+def ensure(conn: psycopg.Connection[Any]) -> None:
     """Create the record, or bring one an older tmplmig made up to date. Every writer holds
     yoyo's lock on the tracking schema (a step callable, apply, rollback, mark), so two runs
     never create or alter it at once."""
@@ -226,10 +226,15 @@ class Recorder:
 
     def write(self, conn: psycopg.Connection[Any], part: str, step: Step, position: int) -> None:
         """Record ``step`` of ``part`` as applied now (replacing an earlier row of that step)."""
-        _ensure(conn)
+        ensure(conn)
+        conn.execute(self.row_sql(conn, part, step, position))
+
+    def row_sql(self, conn: psycopg.Connection[Any], part: str, step: Step, position: int) -> str:
+        """The statement :meth:`write` runs, values inlined, so it can travel in one message
+        with the step's own SQL (see ``run_with_lock_discipline``'s ``then``)."""
         apply_sha = sha256(step.apply)
         guards = dict(step.guards).get("apply"), dict(step.guards).get("rollback")
-        conn.execute(
+        return psycopg.ClientCursor(conn).mogrify(
             f"WITH config AS (INSERT INTO {CONFIGS_TABLE} (digest, env, tenant, settings)"
             " VALUES (%(digest)s, %(env)s, %(tenant)s, %(settings)s::jsonb)"
             " ON CONFLICT (digest) DO NOTHING)"
@@ -280,7 +285,12 @@ class Recorder:
 
 def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> None:
     """Remove rows once their rollback ran."""
-    conn.execute(
+    conn.execute(forget_sql(conn, part, steps))
+
+
+def forget_sql(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> str:
+    """The statement :func:`forget` runs, values inlined (to send with the rollback's SQL)."""
+    return psycopg.ClientCursor(conn).mogrify(
         f"DELETE FROM {STEPS_TABLE} WHERE part = %s AND step = ANY(%s)", (part, list(steps))
     )
 

@@ -3,7 +3,8 @@
 Each step runs under :mod:`tmplmig.database.locking` (lock_timeout, bounded retry) and
 records itself (:mod:`tmplmig.migrating.record`) in the same transaction; a rollback runs what
 the record says was applied, and today's render only where there is no record. A first
-step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table. yoyo loads
+step puts the guard of :mod:`tmplmig.database.runlock` on yoyo's lock table (plain yoyo
+runs; tmplmig's commands put it there before taking the lock). yoyo loads
 migration files itself, so the config reaches them from outside: tmplmig's own commands pass
 their loaded config with :func:`rendering_for` (per thread); plain ``yoyo apply`` names it
 with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
@@ -11,6 +12,7 @@ with ``TMPLMIG_ENV`` (and ``TMPLMIG_TENANT``).
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
@@ -21,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from yoyo import default_migration_table, get_backend, step
 from yoyo.backends import DatabaseBackend
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
+from yoyo.migrations import Migration
 
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
@@ -37,15 +41,19 @@ logger = logging.getLogger(__name__)
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
 
-_rendering: ContextVar[LoadedConfig | None] = ContextVar("tmplmig_rendering", default=None)
+_rendering: ContextVar[tuple[LoadedConfig, dict[str, Part]] | None] = ContextVar(
+    "tmplmig_rendering", default=None
+)
 
 
 @contextmanager
-def rendering_for(config: LoadedConfig) -> Iterator[None]:
-    """Render migrations for ``config`` while yoyo loads them in this context."""
-    token = _rendering.set(config)
+def rendering_for(config: LoadedConfig) -> Iterator[dict[str, Part]]:
+    """Render migrations for ``config`` while yoyo loads them in this context; yields the
+    parts rendered so far by id, so the command need not render them again."""
+    rendered: dict[str, Part] = {}
+    token = _rendering.set((config, rendered))
     try:
-        yield
+        yield rendered
     finally:
         _rendering.reset(token)
 
@@ -67,12 +75,101 @@ def config_from_environment(project: Path) -> LoadedConfig:
 
 
 class Backend(PostgresqlPsycopgBackend):
-    """yoyo's psycopg 3 backend without the per-connection work that grows with the catalog.
+    """yoyo's psycopg 3 backend without the per-connection work that grows with the catalog,
+    and without round trips that buy tmplmig nothing.
 
     With thousands of tenants in one database, yoyo's own checks dominated: a
     ``CREATE TABLE yoyo_tmp_<random>`` probe per connection, and an ``information_schema``
     listing (a scan of all of ``pg_class``) before every migration it applies or rolls back.
+    yoyo also opens a connection per migration and a savepoint per step; see :meth:`copy`
+    and :meth:`savepoint`.
     """
+
+    #: a copy made by :meth:`copy`: it shares the connection of the backend it was made from
+    shared = False
+    #: yoyo's bookkeeping of the migration whose steps this copy runs, done before they commit
+    before_commit: Callable[[], None] | None = None
+
+    def copy(self) -> Backend:
+        """A backend on the same connection, for one migration's steps (yoyo opens a new
+        connection per migration and closes it after).
+
+        The steps leave the session as they found it (``RESET ROLE``; the lock discipline's
+        settings are set again by every step), so yoyo's bookkeeping can follow on the same
+        connection, whose session also holds the advisory lock behind yoyo's lock row.
+        """
+        twin = copy.copy(self)
+        twin.shared = True
+        return twin
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.shared:
+            super().__exit__(*exc)
+
+    def apply_one(self, migration: Migration, force: bool = False, mark: bool = True) -> None:
+        """yoyo's apply of one migration; in a transactional part, logged and marked applied
+        in the transaction of its steps (see :meth:`_run_one`)."""
+        self._run_one(migration, "apply", force, mark)
+
+    def rollback_one(self, migration: Migration, force: bool = False) -> None:
+        """yoyo's rollback of one migration; in a transactional part, logged and unmarked in
+        the transaction of its steps (see :meth:`_run_one`)."""
+        self._run_one(migration, "rollback", force, True)
+
+    def _run_one(self, migration: Migration, direction: str, force: bool, track: bool) -> None:
+        """Run ``migration``'s steps in ``direction``, then yoyo's log row and (``track``) its
+        mark or unmark: before the steps' commit when the part is transactional, so a run
+        killed just after that commit leaves yoyo's tracking agreeing with the record (yoyo
+        itself writes them after the commit, and a rollback killed there left a part marked
+        applied with its record empty). A non-transactional part is tracked after, as yoyo does.
+        """
+        self.ensure_internal_schema_updated()
+        migration.load()
+
+        def track_it() -> None:
+            self.log_migration(migration, direction)
+            if track and direction == "apply":
+                self.mark_one(migration, log=False)
+            elif track:
+                self.unmark_one(migration, log=False)
+
+        steps = self.copy()
+        steps.before_commit = track_it if migration.use_transactions else None
+        migration.process_steps(steps, direction, force=force)
+        if not migration.use_transactions:
+            with self.transaction():
+                track_it()
+
+    def commit(self) -> None:
+        """yoyo's ``COMMIT``, after the migration's bookkeeping when this copy carries it."""
+        if self.before_commit is not None:
+            track, self.before_commit = self.before_commit, None
+            track()
+        super().commit()
+
+    def rollback(self) -> None:
+        """yoyo's ``ROLLBACK`` only when a transaction is open: it also sends one before each
+        non-transactional migration, which on a shared session warns "no transaction in
+        progress"."""
+        if self.connection.info.transaction_status == TransactionStatus.IDLE:
+            self._in_transaction = False
+        else:
+            super().rollback()
+
+    def _delete_lock_row(self, pid: int) -> None:
+        """yoyo's, unless the run's session is gone (terminated, server restarted): the
+        advisory lock that guards the row went with it, so the next run removes the row, and
+        the error that ended the run is the one reported."""
+        if not self.connection.broken:
+            super()._delete_lock_row(pid)
+
+    def savepoint(self, id: str) -> None:
+        """No savepoint per step: tmplmig's steps pass no ``ignore_errors`` and its commands no
+        ``force``, so a failed step fails its migration, whose transaction yoyo rolls back
+        whole; a step's own retry savepoint travels in the step's message."""
+
+    def savepoint_rollback(self, id: str) -> None:
+        """Nothing to roll back to (see :meth:`savepoint`): the transaction's rollback follows."""
 
     def init_database(self) -> None:
         """Create the lock table; PostgreSQL runs DDL in transactions, so skip yoyo's probe."""
@@ -118,14 +215,21 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     """
     path = Path(migration_file).resolve()
     project = path.parent.parent
-    config = _rendering.get() or config_from_environment(project)
+    context = _rendering.get()
+    if context is None:  # plain yoyo: guard yoyo's lock (tmplmig's commands have)
+        config = config_from_environment(project)
+        step(install_guard, install_guard)
+    else:
+        config = context[0]
     part = render_part(project, path.stem, config)
+    if context is not None:
+        context[1][part.id] = part
     recorder = record.Recorder.of(config)
-    step(install_guard, install_guard)  # so that plain yoyo runs guard yoyo's lock, too
+    held = _Recorded(part.id)
     for position, s in enumerate(part.steps):
         step(
             applying(part, s, position, recorder),
-            rolling_back(part, s, position, config.settings.ddl),
+            rolling_back(part, s, position, config.settings.ddl, held),
         )
     return set(part.depends), part.transactional
 
@@ -134,28 +238,53 @@ StepCallable = Callable[[psycopg.Connection[Any]], None]
 
 
 def applying(part: Part, s: Step, position: int, recorder: record.Recorder) -> StepCallable:
-    """The apply callable of one step: its SQL under lock discipline, then its record row."""
+    """The apply callable of one step: its SQL under lock discipline, then its record row, in
+    the same attempt (one message in a transactional part)."""
 
     def run(conn: psycopg.Connection[Any]) -> None:
         ddl = recorder.config.settings.ddl
         statements = step_statements(s, ddl, "apply")
-        run_with_lock_discipline(conn, statements, ddl, s.name, s.role, part.id)
-        recorder.write(conn, part.id, s, position)
+        if position == 0:  # yoyo runs a part's steps from the first: later ones find the tables
+            record.ensure(conn)
+        row = recorder.row_sql(conn, part.id, s, position)
+        run_with_lock_discipline(conn, statements, ddl, s.name, s.role, part.id, then=[row])
 
     return run
 
 
-def rolling_back(part: Part, s: Step, position: int, ddl: Ddl) -> StepCallable:
+class _Recorded:
+    """The record of one part while yoyo rolls its steps back, read once per rollback.
+
+    yoyo calls a part's rollback callables one after another, under the run's lock, ending
+    with the first step's; each forgets here what it forgets in the table, so every call
+    sees what a fresh read would show. Any failure, and the first step's call, drop it.
+    """
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+        self.rows: list[record.RecordedStep] | None = None
+
+    def read(self, conn: psycopg.Connection[Any]) -> list[record.RecordedStep]:
+        if self.rows is None:
+            self.rows = record.part_steps(conn, self.part)
+        return self.rows
+
+    def forget(self, step: str) -> None:
+        self.rows = [r for r in self.rows or [] if r.step != step]
+
+
+def rolling_back(part: Part, s: Step, position: int, ddl: Ddl, held: _Recorded) -> StepCallable:
     """The rollback callable of one step: the recorded rollback SQL, newest first.
 
     yoyo calls the steps of today's render in reverse. This step's call runs its own recorded
     rollback and those of recorded steps after it that today's render no longer has; the
     first step's call runs whatever is left. Without any record of the part (applied before
-    the record existed), today's render is rolled back, with a warning.
+    the record existed), today's render is rolled back, with a warning. A recorded row is
+    forgotten in the same attempt as its rollback SQL.
     """
 
-    def run(conn: psycopg.Connection[Any]) -> None:
-        recorded = record.part_steps(conn, part.id)
+    def undo(conn: psycopg.Connection[Any]) -> None:
+        recorded = held.read(conn)
         if not recorded:
             if s.rollback:
                 if position == len(part.steps) - 1:
@@ -175,8 +304,20 @@ def rolling_back(part: Part, s: Step, position: int, ddl: Ddl) -> StepCallable:
                 break
             if (problem := r.problem()) is not None:
                 raise record.RecordError(problem)
-            if (undo := r.guarded("rollback")) is not None:
-                run_with_lock_discipline(conn, [undo], ddl, r.name, r.role, part.id)
-            record.forget(conn, part.id, [r.step])
+            forget = record.forget_sql(conn, part.id, [r.step])
+            if (sql := r.guarded("rollback")) is not None:
+                run_with_lock_discipline(conn, [sql], ddl, r.name, r.role, part.id, then=[forget])
+            else:
+                conn.execute(forget)
+            held.forget(r.step)
+
+    def run(conn: psycopg.Connection[Any]) -> None:
+        try:
+            undo(conn)
+        except BaseException:
+            held.rows = None
+            raise
+        if position == 0:
+            held.rows = None
 
     return run

@@ -15,12 +15,16 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tmplmig.database.locking import session_settings_sql, set_role_sql, step_statements
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Guarded, Part, config_digest
 from tmplmig.rendering.sqlfilters import ident, literal
-from tmplmig.reviewing.locks import LOCK_MARK, BundleContext, annotate
+
+if TYPE_CHECKING:  # the lock notes parse SQL with pglast: imported when a bundle is built,
+    # not by the commands that only import this module (apply, status)
+    from tmplmig.reviewing.locks import BundleContext
 
 MANIFEST = "MANIFEST"
 #: files of a bundle that are not SQL: the run order, and the page for the reviewer
@@ -83,6 +87,8 @@ def psql_text(statement: Guarded) -> str:
 def _shown(statement: Guarded, context: BundleContext) -> str:
     """A step's statement with its lock notes; a session setting around it (``SET
     statement_timeout`` for a scan) as is, like the settings heading the file."""
+    from tmplmig.reviewing.locks import annotate
+
     if statement.sql.startswith("SET "):
         return statement.sql
     return psql_text(replace(statement, sql=annotate(statement.sql, context)))
@@ -131,6 +137,8 @@ def _file_name(part: Part, direction: str) -> str:
 
 def bundle_context(parts: list[Part]) -> BundleContext:
     """Facts the lock notes need from the whole bundle (an index's table, FK targets)."""
+    from tmplmig.reviewing.locks import BundleContext
+
     context = BundleContext()
     for part in parts:
         for s in part.steps:
@@ -234,6 +242,8 @@ def bundle_only_lines(text: str) -> list[bool]:
     """Per line of a bundle file: whether the bundle added it for psql or the reader (a guard
     query and its psql meta-commands, a lock note, a repair to run by hand) rather than SQL
     that yoyo runs."""
+    from tmplmig.reviewing.locks import LOCK_MARK
+
     added: list[bool] = []
     in_guard = False
     for line in text.split("\n"):
