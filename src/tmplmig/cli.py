@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="exit 1 with a diff when the bundle in DIR is out of date",
     )
+    render.add_argument(
+        "--since-applied",
+        action="store_true",
+        help="REVIEW.md also says what changed since the last apply recorded in the database",
+    )
+    render.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
 
     def fan_out(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
@@ -193,14 +199,17 @@ def _all_tenants(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    since = (args.since_applied, args.database)
     if args.check:
-        diff = commands.check_render(args.project, args.env, args.check, args.tenant)
+        diff = commands.check_render(args.project, args.env, args.check, args.tenant, *since)
         sys.stdout.write(diff or f"{args.check}: up to date\n")
         return 1 if diff else 0
     if args.out:
-        for path in commands.write_render(args.project, args.env, args.out, args.tenant):
+        for path in commands.write_render(args.project, args.env, args.out, args.tenant, *since):
             print(path)
         return 0
+    if args.since_applied:
+        raise CommandError("--since-applied writes REVIEW.md: give --out or --check")
     for name, text in commands.render_bundle(args.project, args.env, args.tenant).items():
         if name not in NOT_SQL:
             print(text)

@@ -5,6 +5,7 @@ Each verb resolves its :class:`~tmplmig.migrating.target.Target` once and passes
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +24,15 @@ from tmplmig.database import orphans, runlock
 from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_role_sql
 from tmplmig.database.urls import application_name, connect, ensure_schema, named
 from tmplmig.migrating import record
-from tmplmig.migrating.plan import PartPlan, PartState, part_states, plan_contents
+from tmplmig.migrating.plan import (
+    PartPlan,
+    PartState,
+    Renames,
+    UnsafeChange,
+    part_states,
+    plan_contents,
+    plan_part,
+)
 from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
@@ -45,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from tmplmig.reviewing.lint import Finding
+    from tmplmig.reviewing.review import PartSince, SinceApplied
     from tmplmig.reviewing.verify import Problem
 
 #: how long a command waits for yoyo's migration lock (held by another run on the same
@@ -59,28 +69,99 @@ def render(project: Path, env: str, tenant: str | None = None) -> list[Part]:
     return render_all(project, for_rendering(project, env, tenant).config)
 
 
-def _bundle(target: Target) -> dict[str, str]:
+def _bundle(target: Target, since: SinceApplied | None = None) -> dict[str, str]:
     from tmplmig.reviewing.review import REVIEW, review_markdown  # pglast: not for apply
 
     parts = render_all(target.project, target.config)
     contents = bundle_contents(parts, target.config)
-    contents[REVIEW] = review_markdown(parts, build_bundle(parts, target.config), target.config)
+    files = build_bundle(parts, target.config)
+    contents[REVIEW] = review_markdown(parts, files, target.config, since)
     return contents
 
 
-def render_bundle(project: Path, env: str, tenant: str | None = None) -> dict[str, str]:
-    """The DBA review bundle as file name to text."""
-    return _bundle(for_rendering(project, env, tenant))
+def render_bundle(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    since_applied: bool = False,
+    url: str | None = None,
+) -> dict[str, str]:
+    """The DBA review bundle as file name to text; with ``since_applied``, REVIEW.md also says
+    what changed since the last apply recorded in the target's database (at ``url``)."""
+    if not since_applied:
+        return _bundle(for_rendering(project, env, tenant))
+    target = resolve(project, env, tenant, url)
+    return _bundle(target, since_applied_of(target))
 
 
-def write_render(project: Path, env: str, out: Path, tenant: str | None = None) -> list[Path]:
+def write_render(
+    project: Path,
+    env: str,
+    out: Path,
+    tenant: str | None = None,
+    since_applied: bool = False,
+    url: str | None = None,
+) -> list[Path]:
     """Write the bundle for review into ``out``."""
-    return write_bundle(render_bundle(project, env, tenant), out)
+    return write_bundle(render_bundle(project, env, tenant, since_applied, url), out)
 
 
-def check_render(project: Path, env: str, committed: Path, tenant: str | None = None) -> str:
+def check_render(
+    project: Path,
+    env: str,
+    committed: Path,
+    tenant: str | None = None,
+    since_applied: bool = False,
+    url: str | None = None,
+) -> str:
     """Unified diff between a committed bundle and a fresh render; empty when up to date."""
-    return check_bundle(render_bundle(project, env, tenant), committed)
+    return check_bundle(render_bundle(project, env, tenant, since_applied, url), committed)
+
+
+def _part_since(state: PartState, renames: Renames, settings: dict[str, Any]) -> PartSince:
+    """One part for REVIEW.md: its steps new, changed and gone, and the plan's actions for
+    them (or its refusals)."""
+    from tmplmig.reviewing.review import PartSince
+
+    def names(change: str) -> tuple[str, ...]:
+        steps = [c.new or c.old for c in state.steps if c.change == change]
+        return tuple(s.name for s in steps if s is not None)
+
+    actions: tuple[str, ...] = ()
+    refusals: tuple[str, ...] = ()
+    if state.state == "changed":
+        try:
+            actions = tuple(a.label for a in plan_part(state, renames, settings).actions)
+        except UnsafeChange as exc:
+            refusals = tuple(exc.lines)
+    elif state.state == "no record":
+        refusals = ("applied without a record: see tmplmig verify, then tmplmig mark",)
+    return PartSince(
+        state.id, state.label, names("added"), names("changed"), names("removed"), actions, refusals
+    )
+
+
+def since_applied_of(target: Target) -> SinceApplied:
+    """What changed between the last apply recorded in ``target``'s database and today's
+    render, and what ``tmplmig plan`` would do about it. Reads only: the drift check that
+    ``plan`` runs first (a scratch database) is left to ``plan``."""
+    from tmplmig.reviewing.review import SinceApplied
+
+    with _migrations(target, "render") as (backend, migrations, parts):
+        states = _states(backend, migrations, parts, target)
+    settings = target.config.settings.model_dump(mode="json")
+    recorded = {
+        record.sha256(json.dumps(s.record.settings, sort_keys=True)): s.record.settings
+        for s in states
+        if s.record is not None
+    }
+    changes = {str(c) for old in recorded.values() for c in record.config_changes(old, settings)}
+    renames = Renames.between(states, settings)
+    return SinceApplied(
+        tuple(sorted(recorded)),
+        tuple(sorted(changes)),
+        tuple(_part_since(s, renames, settings) for s in states),
+    )
 
 
 #: yoyo keeps a class-level registry of migrations by id that resolves ``__depends__`` while

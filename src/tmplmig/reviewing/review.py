@@ -4,12 +4,15 @@ findings and every acknowledged finding with its reason, and what the rollback d
 
 It is rendered with the bundle, so it must not depend on what is installed: squawk's live
 findings come from ``tmplmig lint`` (in CI); the page lists the ones the templates acknowledge.
+Only ``render --since-applied`` adds what the record of a live database says
+(:class:`SinceApplied`, plain data the migrating layer fills in), at the top of the page.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from pglast import ast
 
@@ -30,6 +33,64 @@ REVIEW = NOT_SQL[1]
 _IGNORE = re.compile(r"^\s*-- squawk-ignore(?:-file)? ([a-z0-9, -]+)$")
 _ALLOW = re.compile(r"^\s*-- lint: allow ([a-z-]+): (.+)$")
 _KIND = re.compile(r"^[A-Z][A-Z ]*?(?= IF | ON |\"|\(|$| [a-z])")
+
+
+@dataclass(frozen=True)
+class PartSince:
+    """One part against its record: which steps are new, changed (apply SQL differs) or
+    gone, and what ``tmplmig plan`` would run for them or why it refuses."""
+
+    part: str
+    #: where it stands, as ``tmplmig status`` says it (``applied, changed since``, ...)
+    state: str
+    new: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    gone: tuple[str, ...] = ()
+    #: the plan's actions, as its files label them
+    actions: tuple[str, ...] = ()
+    #: the plan's "no safe rule" refusals
+    refusals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SinceApplied:
+    """What changed since the last apply recorded in a target's database (every part
+    pending: nothing applied there yet)."""
+
+    #: the config digests the record's parts were last applied with, sorted
+    recorded: tuple[str, ...]
+    #: ``path: old -> new`` per config key path changed since, in key order
+    config: tuple[str, ...] = ()
+    parts: tuple[PartSince, ...] = ()
+
+
+def _names(label: str, names: tuple[str, ...]) -> list[str]:
+    return [f"  - {label}: " + ", ".join(f"`{n}`" for n in names)] if names else []
+
+
+def _since_section(since: SinceApplied, digest: str) -> list[str]:
+    """The section on what changed since the last apply: the digests, the key paths changed
+    and, per part, the steps and what ``tmplmig plan`` would do about them."""
+    lines = ["## Since the last apply", ""]
+    if all(p.state == "pending" for p in since.parts):
+        return [*lines, "Not applied yet: no part of this bundle is applied in the database.", ""]
+    recorded = ", ".join(f"`sha256:{d}`" for d in since.recorded) or "none (no record)"
+    same = since.recorded == (digest,)
+    lines += [
+        f"Recorded config digest {recorded}; today's `sha256:{digest}`"
+        + (" (the same)." if same else "."),
+        "",
+    ]
+    changed = [f"- `{c}`" for c in since.config] or ["- nothing"]
+    lines += ["**Config key paths changed:**", "", *changed, "", "**Parts:**", ""]
+    for p in since.parts:
+        lines.append(f"- `{p.part}`: {p.state}")
+        lines += _names("new", p.new) + _names("changed", p.changed) + _names("gone", p.gone)
+        lines += [f"  - plan: {a}" for a in p.actions]
+        lines += [f"  - plan refuses: {r}" for r in p.refusals]
+        if (p.new or p.changed or p.gone) and not (p.actions or p.refusals):
+            lines.append("  - plan: nothing to run (the renames carry it)")
+    return [*lines, ""]
 
 
 def _locks(part: Part, direction: str, context: BundleContext) -> list[Lock]:
@@ -155,8 +216,14 @@ def _part_section(
     return lines
 
 
-def review_markdown(parts: list[Part], files: list[BundleFile], config: LoadedConfig) -> str:
-    """The text of REVIEW.md for one rendered bundle."""
+def review_markdown(
+    parts: list[Part],
+    files: list[BundleFile],
+    config: LoadedConfig,
+    since: SinceApplied | None = None,
+) -> str:
+    """The text of REVIEW.md for one rendered bundle; with ``since``, what changed since the
+    last apply, after the digest line."""
     by_part = {(f.part, f.direction): f for f in files}
     context = bundle_context(parts)
     lines = [
@@ -167,6 +234,8 @@ def review_markdown(parts: list[Part], files: list[BundleFile], config: LoadedCo
         "(`-- lock:`). squawk's findings: `tmplmig lint` (CI runs it).",
         "",
     ]
+    if since is not None:
+        lines += _since_section(since, config_digest(config))
     for part in parts:
         lines += _part_section(
             part, by_part[(part.id, "apply")], by_part[(part.id, "rollback")], context
