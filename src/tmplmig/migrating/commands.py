@@ -119,26 +119,27 @@ def check_render(
 
 
 def _part_since(state: PartState, renames: Renames, settings: dict[str, Any]) -> PartSince:
-    """One part for REVIEW.md: its steps new, changed and gone, and the plan's actions for
-    them (or its refusals)."""
-    from tmplmig.reviewing.review import PartSince
+    """One part for REVIEW.md: each step new, changed or gone with the plan's actions for it,
+    or the plan's refusals."""
+    from tmplmig.reviewing.review import PartSince, StepSince
 
-    def names(change: str) -> tuple[str, ...]:
-        steps = [c.new or c.old for c in state.steps if c.change == change]
-        return tuple(s.name for s in steps if s is not None)
-
-    actions: tuple[str, ...] = ()
+    actions: dict[str, list[str]] = {}
     refusals: tuple[str, ...] = ()
     if state.state == "changed":
         try:
-            actions = tuple(a.label for a in plan_part(state, renames, settings).actions)
+            for action in plan_part(state, renames, settings).actions:
+                actions.setdefault(action.identity, []).append(action.label)
         except UnsafeChange as exc:
             refusals = tuple(exc.lines)
     elif state.state == "no record":
         refusals = ("applied without a record: see tmplmig verify, then tmplmig mark",)
-    return PartSince(
-        state.id, state.label, names("added"), names("changed"), names("removed"), actions, refusals
+    words = {"added": "new", "changed": "changed", "removed": "gone"}
+    steps = tuple(
+        StepSince(words[c.change], step.name, tuple(actions.get(c.identity, ())))
+        for c in state.steps
+        if (step := c.new or c.old) is not None
     )
+    return PartSince(state.id, state.label, steps, refusals)
 
 
 def since_applied_of(target: Target) -> SinceApplied:

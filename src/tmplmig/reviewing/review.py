@@ -36,19 +36,24 @@ _KIND = re.compile(r"^[A-Z][A-Z ]*?(?= IF | ON |\"|\(|$| [a-z])")
 
 
 @dataclass(frozen=True)
+class StepSince:
+    """One step new, changed (its apply SQL differs) or gone since the last apply, and the
+    actions ``tmplmig plan`` would run for it (as its files label them)."""
+
+    change: str
+    name: str
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PartSince:
-    """One part against its record: which steps are new, changed (apply SQL differs) or
-    gone, and what ``tmplmig plan`` would run for them or why it refuses."""
+    """One part against its record: its steps that differ, and why ``tmplmig plan`` refuses
+    the part if it does ("no safe rule")."""
 
     part: str
     #: where it stands, as ``tmplmig status`` says it (``applied, changed since``, ...)
     state: str
-    new: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()
-    gone: tuple[str, ...] = ()
-    #: the plan's actions, as its files label them
-    actions: tuple[str, ...] = ()
-    #: the plan's "no safe rule" refusals
+    steps: tuple[StepSince, ...] = ()
     refusals: tuple[str, ...] = ()
 
 
@@ -62,10 +67,6 @@ class SinceApplied:
     #: ``path: old -> new`` per config key path changed since, in key order
     config: tuple[str, ...] = ()
     parts: tuple[PartSince, ...] = ()
-
-
-def _names(label: str, names: tuple[str, ...]) -> list[str]:
-    return [f"  - {label}: " + ", ".join(f"`{n}`" for n in names)] if names else []
 
 
 def _since_section(since: SinceApplied, digest: str) -> list[str]:
@@ -85,11 +86,22 @@ def _since_section(since: SinceApplied, digest: str) -> list[str]:
     lines += ["**Config key paths changed:**", "", *changed, "", "**Parts:**", ""]
     for p in since.parts:
         lines.append(f"- `{p.part}`: {p.state}")
-        lines += _names("new", p.new) + _names("changed", p.changed) + _names("gone", p.gone)
-        lines += [f"  - plan: {a}" for a in p.actions]
+        for s in p.steps:
+            plan = "" if p.refusals else "; ".join(s.actions) or "nothing to run"
+            lines.append(f"  - {s.change} `{s.name}`" + (f": plan: {plan}" if plan else ""))
         lines += [f"  - plan refuses: {r}" for r in p.refusals]
-        if (p.new or p.changed or p.gone) and not (p.actions or p.refusals):
-            lines.append("  - plan: nothing to run (the renames carry it)")
+    idle = any(not s.actions and not p.refusals for p in since.parts for s in p.steps)
+    if idle:
+        lines += [
+            "",
+            '"nothing to run": the step\'s SQL differs only by a schema or role the plan renames '
+            "(the server tracks what it names by oid).",
+        ]
+    lines += [
+        "",
+        "`tmplmig plan` prints the SQL of each action, once it finds the database still holds "
+        "what was recorded.",
+    ]
     return [*lines, ""]
 
 
