@@ -144,8 +144,9 @@ def _part_since(state: PartState, renames: Renames, settings: dict[str, Any]) ->
 
 def since_applied_of(target: Target) -> SinceApplied:
     """What changed between the last apply recorded in ``target``'s database and today's
-    render, and what ``tmplmig plan`` would do about it. Reads only: the drift check that
-    ``plan`` runs first (a scratch database) is left to ``plan``."""
+    render, and what ``tmplmig plan`` would do about it. It writes nothing ``status`` does not
+    (yoyo's lock table, a tenant's tracking schema), and leaves to ``plan`` the drift check
+    it runs first in a scratch database."""
     from tmplmig.reviewing.review import SinceApplied
 
     with _migrations(target, "render") as (backend, migrations, parts):
