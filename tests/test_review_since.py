@@ -116,3 +116,17 @@ def test_a_change_with_no_safe_rule_shows_the_plans_refusal(
         "  - plan refuses: 001_baseline: step 'table auth users' (table {schemas.auth} users): "
         "its table definition changed and no rule changes it safely: write a new migration\n"
     ) in section
+
+
+def test_a_tenant_reads_the_record_in_its_own_tracking_schema(
+    sandbox: Path, db_url: str, tmp_path: Path
+) -> None:
+    commands.apply(sandbox, "dev", "globex", url=db_url)
+    tenant = sandbox / "config/tenants/globex.yaml"
+    tenant.write_text(tenant.read_text() + "\nretention:\n  audit_log: 60\n")
+    globex = commands.render_bundle(sandbox, "dev", "globex", since_applied=True, url=db_url)
+    section = since_section(globex[REVIEW])
+    assert "- `retention.audit_log: 30 -> 60`\n" in section
+    assert "  - changed `row retention_policies audit_log`: plan: " in section
+    acme = commands.render_bundle(sandbox, "dev", "acme", since_applied=True, url=db_url)
+    assert "Not applied yet" in since_section(acme[REVIEW])
