@@ -94,8 +94,8 @@ def _since_section(since: SinceApplied, digest: str) -> list[str]:
     if idle:
         lines += [
             "",
-            '"nothing to run": the step\'s SQL differs only by a schema or role the plan renames '
-            "(the server tracks what it names by oid).",
+            '"nothing to run": what differs follows a schema or role the plan renames (the '
+            "server tracks what it names by oid), or a step gone had nothing to undo.",
         ]
     lines += [
         "",
