@@ -48,9 +48,11 @@ def rules(findings: list[Finding]) -> list[tuple[str, int]]:
     return [(f.rule, f.line) for f in findings]
 
 
-def test_project_templates_lint_clean_in_every_environment(project: Path) -> None:
-    for env in ("dev", "staging", "prod"):
-        assert commands.lint(project, env) == [], env
+def test_project_templates_lint_clean_in_every_environment_and_tenant(project: Path) -> None:
+    findings = commands.lint_envs(project)
+    envs = ("dev", "staging", "prod")
+    assert set(findings) == {f"{e}{t}" for e in envs for t in ("", ":acme", ":globex")}
+    assert {target: f for target, f in findings.items() if f} == {}
 
 
 def test_a_statement_that_does_not_parse_is_reported_at_its_line(
