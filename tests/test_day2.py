@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import ALL_PARTS, DEPLOYER, dsn_for, run_with_psql
+from helpers import ALL_PARTS, DEPLOYER, dsn_for, poll, run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
@@ -445,17 +444,6 @@ WAITING_REBUILD = """
       AND query LIKE 'CREATE INDEX CONCURRENTLY "tmplmig_%'"""
 
 
-def wait_for(conn: psycopg.Connection[Any], query: str, seconds: float = 30) -> Any:
-    """Poll until ``query`` returns a row; its first value."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        row = conn.execute(query).fetchone()
-        if row:
-            return row[0]
-        time.sleep(0.02)
-    raise AssertionError(f"nothing matched within {seconds} s: {query}")
-
-
 def test_an_apply_killed_in_the_middle_of_an_evolve_converges_on_the_next_apply(
     sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
@@ -479,7 +467,7 @@ def test_an_apply_killed_in_the_middle_of_an_evolve_converges_on_the_next_apply(
         )
         applier = threading.Thread(target=apply)
         applier.start()
-        conn.execute("SELECT pg_terminate_backend(%s)", [wait_for(conn, WAITING_REBUILD)])
+        conn.execute("SELECT pg_terminate_backend(%s)", [poll(conn, WAITING_REBUILD)])
         applier.join(60)
         writer.rollback()
     assert failure, "the interrupted evolve should have failed"

@@ -11,14 +11,13 @@ import logging
 import os
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, deployer_dsn
+from helpers import ALL_PARTS, deployer_dsn, poll
 
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.database.cluster import find_bindir
@@ -42,17 +41,6 @@ def run_bundle_by_hand(database: str, project: Path, out: Path, part_ids: list[s
     for name in manifest_files((out / MANIFEST).read_text(), "apply"):
         if name.partition(".")[0] in part_ids:
             subprocess.run([*psql, "-f", str(out / name)], check=True)
-
-
-def wait_for(conn: psycopg.Connection[Any], query: str, seconds: float = 20) -> Any:
-    """Poll until ``query`` returns a row; its first value."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        row = conn.execute(query).fetchone()
-        if row:
-            return row[0]
-        time.sleep(0.02)
-    raise AssertionError(f"nothing matched within {seconds} s: {query}")
 
 
 @dataclass(frozen=True)
@@ -84,7 +72,9 @@ def interrupted_index_build(
         )
         applier = threading.Thread(target=apply)
         applier.start()
-        conn.execute("SELECT pg_terminate_backend(%s)", [wait_for(conn, WAITING_INDEX_BUILD)])
+        conn.execute(
+            "SELECT pg_terminate_backend(%s)", [poll(conn, WAITING_INDEX_BUILD, seconds=20)]
+        )
         applier.join(30)
         writer.rollback()
     assert failure, "the interrupted apply should have failed"
