@@ -283,6 +283,42 @@ def test_tenants_in_one_database_do_not_wait_for_each_others_lock(
     acme.connection.close()
 
 
+GUARDS = """
+    SELECT n.nspname, p.proname,
+           (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgfoid = p.oid
+              AND t.tgrelid = pg_catalog.to_regclass(n.nspname || '.yoyo_lock'))
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.proname LIKE 'tmplmig\\_yoyo\\_lock\\_guard%' ORDER BY 1"""
+
+
+def test_each_tracking_schema_has_a_guard_function_no_other_schema_shares_the_name_of(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """PostgreSQL finds a trigger's function by name among every schema of the database, so a
+    name each tenant shared made each new tenant's CREATE TRIGGER cost more than the last."""
+    for tenant in ("acme", "globex"):
+        commands.apply(project, "dev", tenant, url=db_url)
+    guards = conn.execute(GUARDS).fetchall()
+    assert [(schema, triggers) for schema, _, triggers in guards] == [
+        ("tmplmig_acme", 2),
+        ("tmplmig_globex", 2),
+    ]
+    assert len({name for _, name, _ in guards}) == 2
+
+
+def test_a_guard_under_the_old_shared_name_is_replaced_by_the_next_run(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.apply(project, "dev", url=db_url)
+    (name,) = conn.execute(
+        "SELECT proname FROM pg_proc WHERE proname LIKE 'tmplmig_yoyo%'"
+    ).fetchone()
+    conn.execute(f"ALTER FUNCTION public.{name}() RENAME TO tmplmig_yoyo_lock_guard")  # as before
+
+    assert commands.apply(project, "dev", url=db_url) == []  # nothing to do, under the lock
+    assert conn.execute(GUARDS).fetchall() == [("public", name, 2)]
+
+
 def test_steps_that_scan_a_table_run_unbounded_and_others_within_statement_timeout(
     project: Path, conn: psycopg.Connection[Any]
 ) -> None:

@@ -204,7 +204,8 @@ def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
     project: Path, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Byte for byte, in order; yoyo skips only statements whose guard finds nothing to do
-    (on an empty database: the repairs of 002a and 002b)."""
+    (on an empty database: the repairs of 002a and 002b, and the REVOKEs from PUBLIC of
+    functions the owner's default privileges already keep from PUBLIC)."""
     caplog.set_level(logging.DEBUG, "tmplmig.database.locking")
     commands.apply(project, "prod", url=db_url)
     executed = [r.args[1:] for r in caplog.records if r.levelno == logging.DEBUG]
@@ -213,6 +214,13 @@ def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
     files = [bundle[name] for name in manifest_files(bundle[MANIFEST], "apply")]
     parts = render_all(project, load_config(project, "prod"))
     repairs = [g.sql for p in parts for s in p.steps for g in s.apply_statements[:-1]]
+    repairs += [
+        g.sql
+        for p in parts
+        for s in p.steps
+        if s.name.startswith("revoke PUBLIC execute ")
+        for g in s.apply_statements
+    ]
     repair_lines = {line for sql in repairs for line in sql.split("\n")}
     shown: list[tuple[str, str | None]] = []  # each step's SQL and the role the file runs it as
     for text in files:

@@ -19,7 +19,15 @@ import yaml
 from helpers import deployer_dsn, dsn_for, url_for
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-from test_security import GROUPS, PLAINTEXT, Deployment, attempt, create_login, deploy
+from test_security import (
+    GROUPS,
+    NO_GROUP,
+    PLAINTEXT,
+    Deployment,
+    attempt,
+    create_login,
+    deploy,
+)
 
 from tmplmig.database.catalog import snapshot
 from tmplmig.database.locking import run_with_lock_discipline
@@ -639,6 +647,34 @@ def test_functions_the_owner_creates_later_are_executable_by_no_app_role(
              for s in schemas]  # fmt: skip
     groups = list(deployed.logins)  # the app's groups and a login in none (PUBLIC)
     assert allowed(deployed, calls, groups=groups) == {group: [] for group in groups}
+
+
+def test_a_function_public_could_execute_before_apply_is_taken_from_public(
+    deployed: Deployment, project: Path, database: str
+) -> None:
+    """The owner's default privileges keep PUBLIC from new functions; a function of the
+    same signature made by hand before 002e keeps its ACL through CREATE OR REPLACE, and
+    apply's guarded REVOKE takes PUBLIC's EXECUTE away."""
+    url = url_for(deployer_dsn(database))
+    commands.rollback(project, "dev", url=url, part="002e_functions")
+    owner = sql.Identifier(owner_of(deployed, "auth.users"))
+    deployed.admin.execute(sql.SQL("SET ROLE {}").format(owner))
+    deployed.admin.execute(
+        "CREATE FUNCTION system.add_encryption_key() RETURNS uuid LANGUAGE sql"
+        " AS 'SELECT NULL::uuid'"
+    )
+    deployed.admin.execute("GRANT EXECUTE ON FUNCTION system.add_encryption_key() TO PUBLIC")
+    deployed.admin.execute("RESET ROLE")
+    call = ["SELECT system.add_encryption_key()"]
+    # readwrite may use schema system (for encrypt_data) but is not granted this function
+    assert allowed(deployed, call, groups=["readwrite"]) == {"readwrite": call}
+
+    commands.apply(project, "dev", url=url)
+    assert allowed(deployed, call, groups=["readwrite", NO_GROUP]) == {
+        "readwrite": [],
+        NO_GROUP: [],
+    }
+    assert allowed(deployed, call, groups=["admin"]) == {"admin": call}
 
 
 #: the owner role's default privileges; it exists before apply here (an owner role made by

@@ -61,7 +61,7 @@ QUERIES: dict[str, str] = {
                p.prosecdef, p.proconfig::text, p.proacl::text, pg_catalog.md5(p.prosrc)
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
         WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}
-          AND p.proname <> '{GUARD}'""",
+          AND p.proname !~ '^{GUARD}(_[0-9a-f]{{12}})?$'""",
     "triggers": f"""
         SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled::text,
                pg_catalog.pg_get_triggerdef(t.oid)

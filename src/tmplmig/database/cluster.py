@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +99,12 @@ def _pg(bindir: Path, user: str | None, *args: str) -> None:
 
 
 @contextmanager
-def throwaway_cluster() -> Iterator[Cluster]:
-    """Create, start and finally stop and delete a private cluster on a free loopback port."""
+def throwaway_cluster(settings: Mapping[str, str] | None = None) -> Iterator[Cluster]:
+    """Create, start and finally stop and delete a private cluster on a free loopback port.
+
+    ``settings``: more server settings (``-c name=value``), such as a benchmark's
+    ``shared_preload_libraries``.
+    """
     bindir = find_bindir()
     user = _run_as()
     root = Path(tempfile.mkdtemp(prefix="tmplmig-pg-"))
@@ -127,6 +131,7 @@ def throwaway_cluster() -> Iterator[Cluster]:
             f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
         _pg(
             bindir,
             user,

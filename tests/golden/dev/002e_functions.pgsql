@@ -53,8 +53,21 @@ BEGIN
     RETURN master;
 END
 $body$;
+
+-- step: revoke PUBLIC execute system session_master_key
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'session_master_key'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."session_master_key"() FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function system data_key
 -- lock: no table lock
@@ -77,8 +90,21 @@ BEGIN
     RETURN unwrapped;
 END
 $body$;
+
+-- step: revoke PUBLIC execute system data_key
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'data_key'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."data_key"(key_id uuid, for_encryption boolean) FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function system encrypt_data
 -- lock: no table lock
@@ -91,8 +117,21 @@ BEGIN
         plaintext, "system"."data_key"(key_id, true), 'cipher-algo=aes256');
 END
 $body$;
+
+-- step: revoke PUBLIC execute system encrypt_data
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'encrypt_data'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function system decrypt_data
 -- lock: no table lock
@@ -104,8 +143,21 @@ BEGIN
     RETURN "public".pgp_sym_decrypt(ciphertext, "system"."data_key"(key_id, false));
 END
 $body$;
+
+-- step: revoke PUBLIC execute system decrypt_data
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'decrypt_data'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function system add_encryption_key
 -- lock: no table lock
@@ -123,8 +175,21 @@ BEGIN
     RETURN new_key_id;
 END
 $body$;
+
+-- step: revoke PUBLIC execute system add_encryption_key
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'add_encryption_key'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."add_encryption_key"() FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function system retire_encryption_key
 -- lock: no table lock
@@ -143,8 +208,21 @@ BEGIN
     END IF;
 END
 $body$;
+
+-- step: revoke PUBLIC execute system retire_encryption_key
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'retire_encryption_key'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function system purge_expired
 -- lock: no table lock
@@ -239,8 +317,21 @@ BEGIN
     END IF;
 END
 $body$;
+
+-- step: revoke PUBLIC execute system purge_expired
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'purge_expired'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."purge_expired"(batch_size integer) FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function audits log_sensitive_operation
 -- lock: no table lock
@@ -274,8 +365,21 @@ BEGIN
     RETURN NULL;
 END
 $body$;
+
+-- step: revoke PUBLIC execute audits log_sensitive_operation
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'log_sensitive_operation'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'audits')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "audits"."log_sensitive_operation"() FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: function system keep_column
 -- lock: no table lock
@@ -292,8 +396,21 @@ BEGIN
     RETURN NEW;
 END
 $body$;
+
+-- step: revoke PUBLIC execute system keep_column
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_proc p
+WHERE p.proname = 'keep_column'
+  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 REVOKE ALL ON FUNCTION "system"."keep_column"() FROM PUBLIC;
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger keep_audit_log_occurred_at
 -- lock: SHARE ROW EXCLUSIVE on audits.audit_log; blocks writes; reads continue

@@ -57,7 +57,8 @@ DROP TRIGGER IF EXISTS "audit_users_changes" ON "auth"."users";
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND pg_catalog.to_regprocedure('"system"."purge_expired"(integer)') IS NOT NULL AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'purge_expired' AND proargtypes = pg_catalog.array_to_string(ARRAY['integer']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -70,7 +71,8 @@ REVOKE EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) FROM "ap
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND pg_catalog.to_regprocedure('"system"."retire_encryption_key"(uuid)') IS NOT NULL AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'retire_encryption_key' AND proargtypes = pg_catalog.array_to_string(ARRAY['uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -83,7 +85,8 @@ REVOKE EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM "a
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND pg_catalog.to_regprocedure('"system"."add_encryption_key"()') IS NOT NULL AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'add_encryption_key' AND proargtypes = ''::pg_catalog.oidvector
+       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -96,7 +99,8 @@ REVOKE EXECUTE ON FUNCTION "system"."add_encryption_key"() FROM "app_admin";
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND pg_catalog.to_regprocedure('"system"."decrypt_data"(bytea, uuid)') IS NOT NULL AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'decrypt_data' AND proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -109,7 +113,8 @@ REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_readwrite"') IS NOT NULL
-   AND pg_catalog.to_regprocedure('"system"."decrypt_data"(bytea, uuid)') IS NOT NULL AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'decrypt_data' AND proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -122,7 +127,8 @@ REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND pg_catalog.to_regprocedure('"system"."encrypt_data"(text, uuid)') IS NOT NULL AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'encrypt_data' AND proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -135,7 +141,8 @@ REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) 
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_readwrite"') IS NOT NULL
-   AND pg_catalog.to_regprocedure('"system"."encrypt_data"(text, uuid)') IS NOT NULL AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'encrypt_data' AND proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
