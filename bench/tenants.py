@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -97,6 +98,23 @@ def tenths(values: list[float]) -> tuple[float, float]:
     return sum(values[:n]) / n, sum(values[-n:]) / n
 
 
+def tenth_done(finished: list[float], start: float, jobs: int, verb: str, count: int) -> None:
+    """Note one more finished tenant; after each tenth of ``count``, print its wall ms per
+    tenant (on stderr, so that a long run shows its curve before the table)."""
+    finished.append(time.perf_counter())
+    tenth = max(1, count // 10)
+    done = len(finished)
+    if done % tenth == 0:
+        since = finished[done - tenth - 1] if done > tenth else start
+        ms = 1000 * (finished[-1] - since) / tenth
+        print(
+            f"  jobs {jobs} {verb}: tenants {done - tenth}-{done - 1}: {ms:.0f} ms wall per"
+            f" tenant ({finished[-1] - start:.0f} s in)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def bench_apply(count: int, jobs_list: list[int], verbs: list[fanout.Verb]) -> None:
     print(
         f"\n{count} tenants in one database (throwaway cluster, dev); ms per tenant for the"
@@ -120,7 +138,9 @@ def bench_apply(count: int, jobs_list: list[int], verbs: list[fanout.Verb]) -> N
                     verb,
                     jobs=jobs,
                     url=url,
-                    on_done=lambda _, f=finished: f.append(time.perf_counter()),
+                    on_done=lambda _, f=finished, s=start, j=jobs, v=verb: tenth_done(
+                        f, s, j, v, count
+                    ),
                 )
                 wall = time.perf_counter() - start
                 own_first, own_last = tenths([o.seconds for o in outcomes])
