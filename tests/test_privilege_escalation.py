@@ -649,12 +649,12 @@ def test_functions_the_owner_creates_later_are_executable_by_no_app_role(
     assert allowed(deployed, calls, groups=groups) == {group: [] for group in groups}
 
 
-def test_a_function_public_could_execute_before_apply_is_taken_from_public(
+def test_a_function_made_before_apply_loses_publics_execute_and_gains_its_roles(
     deployed: Deployment, project: Path, database: str
 ) -> None:
-    """The owner's default privileges keep PUBLIC from new functions; a function of the
-    same signature made by hand before 002e keeps its ACL through CREATE OR REPLACE, and
-    apply's guarded REVOKE takes PUBLIC's EXECUTE away."""
+    """A new function gets EXECUTE for its roles and not for PUBLIC from default privileges
+    set around its CREATE; one of the same signature made by hand before 002e keeps its ACL
+    through CREATE OR REPLACE, so apply's guarded REVOKE and GRANT put it right."""
     url = url_for(deployer_dsn(database))
     commands.rollback(project, "dev", url=url, part="002e_functions")
     owner = sql.Identifier(owner_of(deployed, "auth.users"))

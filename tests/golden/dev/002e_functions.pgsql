@@ -108,6 +108,8 @@ REVOKE ALL ON FUNCTION "system"."data_key"(key_id uuid, for_encryption boolean) 
 
 -- step: function system encrypt_data
 -- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" GRANT EXECUTE ON FUNCTIONS TO "app_readwrite", "app_admin";
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid)
 RETURNS bytea LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -117,6 +119,8 @@ BEGIN
         plaintext, "system"."data_key"(key_id, true), 'cipher-algo=aes256');
 END
 $body$;
+-- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "app_readwrite", "app_admin";
 
 -- step: revoke PUBLIC execute system encrypt_data
 -- guard (yoyo asks the same): the statement runs when this returns true
@@ -135,6 +139,8 @@ REVOKE ALL ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) FROM
 
 -- step: function system decrypt_data
 -- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" GRANT EXECUTE ON FUNCTIONS TO "app_readwrite", "app_admin";
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid)
 RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -143,6 +149,8 @@ BEGIN
     RETURN "public".pgp_sym_decrypt(ciphertext, "system"."data_key"(key_id, false));
 END
 $body$;
+-- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "app_readwrite", "app_admin";
 
 -- step: revoke PUBLIC execute system decrypt_data
 -- guard (yoyo asks the same): the statement runs when this returns true
@@ -161,6 +169,8 @@ REVOKE ALL ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) FR
 
 -- step: function system add_encryption_key
 -- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" GRANT EXECUTE ON FUNCTIONS TO "app_admin";
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."add_encryption_key"()
 RETURNS uuid LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -175,6 +185,8 @@ BEGIN
     RETURN new_key_id;
 END
 $body$;
+-- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "app_admin";
 
 -- step: revoke PUBLIC execute system add_encryption_key
 -- guard (yoyo asks the same): the statement runs when this returns true
@@ -193,6 +205,8 @@ REVOKE ALL ON FUNCTION "system"."add_encryption_key"() FROM PUBLIC;
 
 -- step: function system retire_encryption_key
 -- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" GRANT EXECUTE ON FUNCTIONS TO "app_admin";
+-- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."retire_encryption_key"(key_id uuid)
 RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -208,6 +222,8 @@ BEGIN
     END IF;
 END
 $body$;
+-- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "app_admin";
 
 -- step: revoke PUBLIC execute system retire_encryption_key
 -- guard (yoyo asks the same): the statement runs when this returns true
@@ -225,6 +241,8 @@ REVOKE ALL ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM PUBLIC
 \endif
 
 -- step: function system purge_expired
+-- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" GRANT EXECUTE ON FUNCTIONS TO "app_admin";
 -- lock: no table lock
 CREATE OR REPLACE FUNCTION "system"."purge_expired"(batch_size integer)
 RETURNS TABLE (data_class text, deleted bigint) LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -317,6 +335,8 @@ BEGIN
     END IF;
 END
 $body$;
+-- lock: no table lock
+ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "app_admin";
 
 -- step: revoke PUBLIC execute system purge_expired
 -- guard (yoyo asks the same): the statement runs when this returns true
@@ -461,32 +481,109 @@ CREATE OR REPLACE TRIGGER "keep_promotions_experiment_id"
     FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('experiment_id');
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'encrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+       AND EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE'
+                   AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrite'))) AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) TO "app_readwrite";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'encrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+       AND EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE'
+                   AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_admin'))) AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) TO "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_readwrite
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'decrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+       AND EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE'
+                   AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrite'))) AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) TO "app_readwrite";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'decrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+       AND EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE'
+                   AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_admin'))) AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid) TO "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."add_encryption_key"() to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'add_encryption_key' AND p.proargtypes = ''::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+       AND EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE'
+                   AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_admin'))) AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."add_encryption_key"() TO "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."retire_encryption_key"(key_id uuid) to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'retire_encryption_key' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+       AND EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE'
+                   AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_admin'))) AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) TO "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: grant EXECUTE on "system"."purge_expired"(batch_size integer) to app_admin
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'purge_expired' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['integer']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+       AND EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE'
+                   AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_admin'))) AS run
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
 GRANT EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) TO "app_admin";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
 
 -- step: trigger audit_users_changes
 -- lock: SHARE ROW EXCLUSIVE on auth.users; blocks writes; reads continue

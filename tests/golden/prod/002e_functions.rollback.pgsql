@@ -57,8 +57,8 @@ DROP TRIGGER IF EXISTS "audit_users_changes" ON "auth"."users";
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'purge_expired' AND proargtypes = pg_catalog.array_to_string(ARRAY['integer']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'purge_expired' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['integer']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -71,8 +71,8 @@ REVOKE EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) FROM "ap
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'retire_encryption_key' AND proargtypes = pg_catalog.array_to_string(ARRAY['uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'retire_encryption_key' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -85,8 +85,8 @@ REVOKE EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM "a
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'add_encryption_key' AND proargtypes = ''::pg_catalog.oidvector
-       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'add_encryption_key' AND p.proargtypes = ''::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -99,8 +99,8 @@ REVOKE EXECUTE ON FUNCTION "system"."add_encryption_key"() FROM "app_admin";
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'decrypt_data' AND proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'decrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -113,8 +113,8 @@ REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_readwrite"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'decrypt_data' AND proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'decrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -127,8 +127,8 @@ REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'encrypt_data' AND proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'encrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -141,8 +141,8 @@ REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) 
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
 SELECT pg_catalog.to_regrole('"app_readwrite"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'encrypt_data' AND proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'encrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
