@@ -8,11 +8,16 @@
    prints the mean seconds one tenant took (latency) and the wall time the fan-out spent per
    tenant finishing them (throughput); last/first compares the marginal cost at full size
    with the cost in a near-empty database.
+   With --database URL the tenants (t<--first-tenant> on) fan out over that database
+   instead, once per --jobs value: given one that already holds t0000 ... t9999 (a kept
+   cluster of a 10,000-tenant run), --first-tenant 10000 measures the marginal cost at that
+   size with any --jobs.
 3. Apply and roll back 20 tenants spread over 4 databases with --jobs 1 and --jobs 4.
 
 Run from the project root:
     python bench/tenants.py [--apply-tenants 100] [--jobs 1 2] [--verbs apply status rollback]
                             [--skip-apply] [--skip-render] [--skip-parallel]
+                            [--database URL --first-tenant N]
 """
 
 from __future__ import annotations
@@ -39,16 +44,16 @@ T = TypeVar("T")
 VERBS: tuple[fanout.Verb, ...] = ("apply", "status", "rollback")
 
 
-def project_with_tenants(root: Path, count: int, databases: int = 0) -> Path:
-    """A copy of the project whose config/tenants/ holds ``count`` generated tenants,
-    spread round-robin over ``databases`` databases named bench_N (0: the default one)."""
+def project_with_tenants(root: Path, count: int, databases: int = 0, first: int = 0) -> Path:
+    """A copy of the project whose config/tenants/ holds ``count`` generated tenants (t<first>
+    on), spread round-robin over ``databases`` databases named bench_N (0: the default one)."""
     for folder in ("config", "templates", "migrations"):
         shutil.copytree(PROJECT / folder, root / folder)
     tenants = root / "config" / "tenants"
     shutil.rmtree(tenants)
     tenants.mkdir()
-    width = max(4, len(str(count - 1)))
-    for i in range(count):
+    width = max(4, len(str(first + count - 1)))
+    for i in range(first, first + count):
         text = f"retention:\n  audit_log: {30 + i % 300}\n"
         if databases:
             text += f"tenant:\n  database: bench_{i % databases}\n"
@@ -115,43 +120,58 @@ def tenth_done(finished: list[float], start: float, jobs: int, verb: str, count:
         )
 
 
-def bench_apply(count: int, jobs_list: list[int], verbs: list[fanout.Verb]) -> None:
+def bench_apply(
+    count: int,
+    jobs_list: list[int],
+    verbs: list[fanout.Verb],
+    database: str | None = None,
+    first: int = 0,
+) -> None:
+    where = "the given database" if database else "throwaway cluster"
     print(
-        f"\n{count} tenants in one database (throwaway cluster, dev); ms per tenant for the"
+        f"\n{count} tenants in one database ({where}, dev); ms per tenant for the"
         " first and the last 10 % of tenants"
     )
     columns = ("jobs", "verb", "own 1st", "own last", "own x", "wall 1st", "wall last")
     columns += ("wall x", "wall s", "failed")
     print(" ".join(f"{c:>10}" for c in columns))
-    with tempfile.TemporaryDirectory() as tmp, throwaway_cluster() as cluster:
-        project = project_with_tenants(Path(tmp), count)
-        for jobs in jobs_list:
-            with connect(cluster.dsn) as admin:
-                admin.execute(f"CREATE DATABASE bench_jobs_{jobs}")
-            url = cluster.dsn.rsplit("/", 1)[0] + f"/bench_jobs_{jobs}"
-            for verb in verbs:
-                finished: list[float] = []
-                start = time.perf_counter()
-                outcomes = fanout.run_all(
-                    project,
-                    "dev",
-                    verb,
-                    jobs=jobs,
-                    url=url,
-                    on_done=lambda _, f=finished, s=start, j=jobs, v=verb: tenth_done(
-                        f, s, j, v, count
-                    ),
-                )
-                wall = time.perf_counter() - start
-                own_first, own_last = tenths([o.seconds for o in outcomes])
-                n = max(1, count // 10)
-                wall_first = (finished[n - 1] - start) / n
-                wall_last = (finished[-1] - finished[-n - 1]) / n if count > n else wall_first
-                figures = (1000 * own_first, 1000 * own_last, own_last / own_first)
-                figures += (1000 * wall_first, 1000 * wall_last, wall_last / wall_first, wall)
-                cells = [str(jobs), verb, *(f"{f:.2f}" if f < 10 else f"{f:.0f}" for f in figures)]
-                cells.append(str(sum(o.failed for o in outcomes)))
-                print(" ".join(f"{c:>10}" for c in cells), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = project_with_tenants(Path(tmp), count, first=first)
+        if database:
+            for jobs in jobs_list:
+                fan_out(project, database, jobs, verbs, count)
+            return
+        with throwaway_cluster() as cluster:
+            for jobs in jobs_list:
+                with connect(cluster.dsn) as admin:
+                    admin.execute(f"CREATE DATABASE bench_jobs_{jobs}")
+                url = cluster.dsn.rsplit("/", 1)[0] + f"/bench_jobs_{jobs}"
+                fan_out(project, url, jobs, verbs, count)
+
+
+def fan_out(project: Path, url: str, jobs: int, verbs: list[fanout.Verb], count: int) -> None:
+    """Run each verb over the project's tenants in ``url``; print its row."""
+    for verb in verbs:
+        finished: list[float] = []
+        start = time.perf_counter()
+        outcomes = fanout.run_all(
+            project,
+            "dev",
+            verb,
+            jobs=jobs,
+            url=url,
+            on_done=lambda _, f=finished, s=start, j=jobs, v=verb: tenth_done(f, s, j, v, count),
+        )
+        wall = time.perf_counter() - start
+        own_first, own_last = tenths([o.seconds for o in outcomes])
+        n = max(1, count // 10)
+        wall_first = (finished[n - 1] - start) / n
+        wall_last = (finished[-1] - finished[-n - 1]) / n if count > n else wall_first
+        figures = (1000 * own_first, 1000 * own_last, own_last / own_first)
+        figures += (1000 * wall_first, 1000 * wall_last, wall_last / wall_first, wall)
+        cells = [str(jobs), verb, *(f"{f:.2f}" if f < 10 else f"{f:.0f}" for f in figures)]
+        cells.append(str(sum(o.failed for o in outcomes)))
+        print(" ".join(f"{c:>10}" for c in cells), flush=True)
 
 
 def bench_parallel(count: int, databases: int, jobs: list[int]) -> None:
@@ -188,13 +208,19 @@ def main() -> None:
     parser.add_argument("--skip-render", action="store_true")
     parser.add_argument("--skip-apply", action="store_true")
     parser.add_argument("--skip-parallel", action="store_true")
+    parser.add_argument(
+        "--database",
+        help="fan out over this database, which may already hold tenants (t0000 ...), instead"
+        " of a throwaway cluster: the marginal cost at full size",
+    )
+    parser.add_argument("--first-tenant", type=int, default=0, help="number of the first tenant")
     parser.add_argument("--parallel-tenants", type=int, default=20)
     parser.add_argument("--parallel-databases", type=int, default=4)
     args = parser.parse_args()
     if not args.skip_render:
         bench_render(args.render_counts)
     if not args.skip_apply:
-        bench_apply(args.apply_tenants, args.jobs, args.verbs)
+        bench_apply(args.apply_tenants, args.jobs, args.verbs, args.database, args.first_tenant)
     if not args.skip_parallel:
         bench_parallel(args.parallel_tenants, args.parallel_databases, [1, 4])
 
