@@ -98,8 +98,8 @@ def install_guard(conn: psycopg.Connection[Any]) -> None:
     a yoyo step callable, which is how plain ``yoyo apply`` installs the guard.
     """
     schema = conn.execute("SELECT pg_catalog.current_schema()").fetchone()[0]  # type: ignore[index]
-    table = _qualified(schema, LOCK_TABLE)
-    installed = [table.as_string(conn), guard_name(schema), _BODY]
+    table, guard = _qualified(schema, LOCK_TABLE), guard_name(schema)
+    installed = [table.as_string(conn), guard, _BODY]
     if conn.execute(_INSTALLED, installed).fetchone() == (2,):
         return
     with conn.transaction():
@@ -110,7 +110,7 @@ def install_guard(conn: psycopg.Connection[Any]) -> None:
         )
         if conn.execute(_INSTALLED, installed).fetchone() == (2,):
             return
-        function = _qualified(schema, guard_name(schema))
+        function = _qualified(schema, guard)
         conn.execute(
             sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} integer").format(
                 table, sql.Identifier(HOLDER)
