@@ -304,6 +304,33 @@ def test_an_index_whose_definition_changed_is_rebuilt_concurrently_and_rolled_ba
     assert difference(before, snapshot(conn)) == {}
 
 
+def test_a_function_its_triggers_moved_off_is_dropped_after_they_moved(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """The shared column guard replaced by a copy in the system schema: the plan re-points
+    the triggers first and drops the old function last (first, it would fail: they use it)."""
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    template = sandbox / "templates/002e_functions.sql.j2"
+    text = template.read_text()
+    start = text.index('{% call(d) step("function", tmplmig_schema, "keep_column"')
+    end = text.index("{% for schema, table, column in retention_guarded %}")
+    template.write_text(
+        text[:start] + '{% call m.function(schema=s.system, name="keep_column", signature="",'
+        ' header="RETURNS trigger LANGUAGE plpgsql") %}\n{{ keep_column_body }}\n{% endcall %}\n'
+        + text[end:].replace("function_schema=tmplmig_schema,", "function_schema=s.system,")
+    )
+    assert commands.apply(sandbox, "dev", url=db_url) == ["002e_functions (evolved)"]
+    uses = conn.execute(
+        "SELECT DISTINCT tgfoid::regprocedure::text FROM pg_trigger WHERE tgname LIKE 'keep_%'"
+    ).fetchall()
+    assert uses == [("system.keep_column()",)]
+    assert conn.execute("SELECT to_regnamespace('tmplmig')").fetchone() == (None,)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
 def test_plan_run_with_psql_then_marked_is_recorded_and_rolls_back_exactly(
     sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:

@@ -33,6 +33,7 @@ from tmplmig.database.catalog import snapshot
 from tmplmig.database.locking import run_with_lock_discipline
 from tmplmig.migrating import commands
 from tmplmig.rendering.config import ConfigError, load_config
+from tmplmig.rendering.identifiers import SHARED_SCHEMA
 from tmplmig.rendering.parts import render_part
 
 #: a trigger function any login can create: temporary objects need no schema privilege
@@ -154,7 +155,7 @@ def test_no_login_can_attach_a_trigger_that_purge_expired_would_fire(deployed: D
     assert len(purged) == 6
     trigger = "CREATE TRIGGER t BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}"
     for table in purged:
-        for function in ("pg_temp.spy()", "system.keep_column()"):
+        for function in ("pg_temp.spy()", "tmplmig.keep_column()"):
             assert allowed(deployed, [trigger], table=table, function=function) == NOBODY
     db.execute(
         "WITH u AS (INSERT INTO auth.users (email) VALUES ('p@x') RETURNING id)"
@@ -205,7 +206,7 @@ def test_no_login_can_create_objects_in_any_app_schema(deployed: Deployment) -> 
         "ALTER SCHEMA {schema} RENAME TO mine",
     ]
     s = deployed.settings
-    for schema in [*s.schemas.model_dump().values(), s.extensions_schema]:
+    for schema in [*s.schemas.model_dump().values(), s.extensions_schema, SHARED_SCHEMA]:
         quoted = sql.Identifier(schema).as_string(None)
         assert allowed(deployed, attacks, schema=quoted) == NOBODY, schema
 
@@ -219,7 +220,9 @@ def test_security_definer_functions_cannot_be_replaced_redirected_or_borrowed(
         "ALTER FUNCTION system.encrypt_data(text, uuid) SET search_path = pg_temp, public",
         "ALTER FUNCTION system.decrypt_data(bytea, uuid) SECURITY INVOKER",
         "ALTER FUNCTION audits.log_sensitive_operation() RENAME TO gone",
-        "DROP FUNCTION system.keep_column()",
+        "DROP FUNCTION tmplmig.keep_column()",
+        "CREATE OR REPLACE FUNCTION tmplmig.keep_column() RETURNS trigger"
+        " LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
         "SELECT system.data_key(key_id, false) FROM (SELECT NULL::uuid AS key_id) k",
         "SELECT system.session_master_key()",
     ]
@@ -449,7 +452,7 @@ def one_row_each(d: Deployment) -> dict[tuple[str, str, str], str]:
     guarded = db.execute(
         "SELECT n.nspname, c.relname, t.tgargs FROM pg_trigger t"
         " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE t.tgfoid = 'system.keep_column()'::regprocedure"
+        " WHERE t.tgfoid = 'tmplmig.keep_column()'::regprocedure"
     ).fetchall()
     return {(s, t, args.rstrip(b"\x00").decode()): str(ids[t]) for s, t, args in guarded}
 

@@ -45,7 +45,7 @@ SEED_FUNCTIONS = {
     ("system", "add_encryption_key", ""),
     ("system", "retire_encryption_key", "key_id uuid"),
     ("system", "purge_expired", "batch_size integer"),
-    ("system", "keep_column", ""),
+    ("tmplmig", "keep_column", ""),
 }
 SEED_TRIGGERS = {
     ("auth.users", "audit_users_changes"),

@@ -201,6 +201,25 @@ def test_rolling_back_one_tenant_leaves_the_other_exactly_as_it_was(
     assert all(s.applied for s in commands.status(project, "dev", "globex", url=db_url))
 
 
+def test_tenants_share_one_column_guard_function_dropped_with_its_last_trigger(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    def guard_functions_and_triggers() -> tuple[int, int]:
+        return conn.execute(
+            "SELECT count(DISTINCT p.oid), count(t.oid) FROM pg_proc p"
+            " LEFT JOIN pg_trigger t ON t.tgfoid = p.oid"
+            " WHERE p.proname = 'keep_column'"
+        ).fetchone()
+
+    commands.apply(project, "dev", "globex", url=db_url)
+    commands.apply(project, "dev", "acme", url=db_url)
+    assert guard_functions_and_triggers() == (1, 16)
+    commands.rollback(project, "dev", "acme", url=db_url)
+    assert guard_functions_and_triggers() == (1, 8)
+    commands.rollback(project, "dev", "globex", url=db_url)
+    assert guard_functions_and_triggers() == (0, 0)
+
+
 def test_a_tenants_roles_cannot_read_another_tenants_schemas(
     project: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:

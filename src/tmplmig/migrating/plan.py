@@ -12,7 +12,8 @@ changed step, and the plan picks a rule by the step's kind, never dropping what 
   SQL again (CREATE OR REPLACE, upsert), in the part's one transaction when it has one;
 - an index whose definition changed: built CONCURRENTLY under a temporary name, the old one
   dropped CONCURRENTLY, the new one renamed;
-- a step that is new: its apply; a step that is gone: its recorded rollback;
+- a step that is new: its apply; a step that is gone: its recorded rollback, first, except
+  a function's, last (the changed triggers that used it have moved off it by then);
 - anything else (a table's columns, a foreign key): no safe rule, :class:`UnsafeChange`.
 """
 
@@ -351,15 +352,15 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
     actions = [r.action for r in renames_in(state, settings)]
     unsafe: list[str] = []
     removed = [c for c in state.steps if c.change == "removed"]
+    dropped_last: list[Action] = []
     for change in sorted(removed, key=lambda c: c.old.position if c.old else 0, reverse=True):
         assert change.old is not None
         if change.old.rollback_sql:
             rollback = renames.apply_to(change.old.rollback_sql)
-            actions.append(
-                Action(
-                    change.identity, f"{change.old.name} (removed)", (rollback,), change.old.role
-                )
+            undo = Action(
+                change.identity, f"{change.old.name} (removed)", (rollback,), change.old.role
             )
+            (dropped_last if change.old.kind == "function" else actions).append(undo)
     for change in state.steps:
         new = change.new
         if new is None:
@@ -398,7 +399,7 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
             actions.append(Action(change.identity, f"{new.name} (changed)", statements, new.role))
     if unsafe:
         raise UnsafeChange(unsafe)
-    return PartPlan(state.part, tuple(actions), state.steps, state.config)
+    return PartPlan(state.part, (*actions, *dropped_last), state.steps, state.config)
 
 
 def plan(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]:

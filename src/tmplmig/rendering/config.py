@@ -17,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tmplmig.rendering.identifiers import (
+    SHARED_SCHEMA,
     TRACKING_PREFIX,
     IdentifierError,
     check_identifier,
@@ -105,6 +106,10 @@ class Schemas(_Strict):
                 raise ValueError(
                     f"schema name {name!r} of {key} uses the prefix {TRACKING_PREFIX!r},"
                     " which is reserved for tenants' tracking schemas"
+                )
+            if name == SHARED_SCHEMA:
+                raise ValueError(
+                    f"schema name {name!r} of {key} is reserved for tmplmig's shared functions"
                 )
         return self
 

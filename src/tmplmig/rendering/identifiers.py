@@ -7,6 +7,8 @@ import unicodedata
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
 #: schemas named ``tmplmig_<tenant>`` hold yoyo's tracking tables of a tenant
 TRACKING_PREFIX = "tmplmig_"
+#: the schema of tmplmig's database-wide functions, which every tenant of a database shares
+SHARED_SCHEMA = "tmplmig"
 RESERVED_ROLE_NAMES = frozenset({"public", "none", "current_user", "session_user", "current_role"})
 #: Unicode categories a reviewer cannot see or cannot trust to look like what they are:
 #: format (bidi overrides, zero-width), line/paragraph separators, private use, unassigned,

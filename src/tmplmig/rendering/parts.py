@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 import jinja2
 
 from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.identifiers import SHARED_SCHEMA
 from tmplmig.rendering.relations import CreatedTables
 from tmplmig.rendering.sqlfilters import ConfigText, RenderError, make_environment, wrap_config
 
@@ -301,7 +302,7 @@ def part_ids(templates_dir: Path) -> list[str]:
 def _environment(templates_dir: Path) -> jinja2.Environment:
     """One Jinja environment per templates folder, so each template compiles once per process
     and ``_macros.sql.j2`` (imported without context) is evaluated once, not once per render."""
-    return make_environment(templates_dir, {"step": _step})
+    return make_environment(templates_dir, {"step": _step, "tmplmig_schema": SHARED_SCHEMA})
 
 
 def _collect(

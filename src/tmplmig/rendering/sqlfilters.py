@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -195,9 +195,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
         return None
 
 
-def make_environment(
-    templates_dir: Path, globals_: Mapping[str, Callable[..., Any]]
-) -> jinja2.Environment:
+def make_environment(templates_dir: Path, globals_: Mapping[str, Any]) -> jinja2.Environment:
     """A strict Jinja environment over ``templates_dir`` with the SQL filters installed."""
     env = _Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),

@@ -401,9 +401,45 @@ REVOKE ALL ON FUNCTION "audits"."log_sensitive_operation"() FROM PUBLIC;
 \warn :tmplmig_note
 \endif
 
--- step: function system keep_column
+RESET ROLE;
+
+-- step: function tmplmig keep_column
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT NOT EXISTS (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.proname = 'keep_column' AND p.proargtypes = ''::pg_catalog.oidvector
+       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'tmplmig')
+       AND p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT p.prosecdef AND p.prosrc = '
+BEGIN
+    IF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
+        RAISE EXCEPTION ''permission denied to change %.%.%: the retention purge relies on it'',
+            TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
+            USING ERRCODE = ''insufficient_privilege'';
+    END IF;
+    RETURN NEW;
+END
+'
+       AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']) AS run
+FROM (SELECT pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended('"tmplmig"."keep_column"', 0))) until_commit
+\gset tmplmig_
+\if :tmplmig_run
 -- lock: no table lock
-CREATE OR REPLACE FUNCTION "system"."keep_column"()
+CREATE SCHEMA IF NOT EXISTS "tmplmig";
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+BEGIN
+    IF (SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = 'tmplmig')
+        <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'schema % belongs to another role; tmplmig keeps its shared functions there',
+            'tmplmig';
+    END IF;
+END
+$body$;
+-- lock: no table lock
+-- lint: allow grant-to-public: the schema holds only functions every tenant's triggers use
+GRANT USAGE ON SCHEMA "tmplmig" TO PUBLIC;
+-- lock: no table lock
+CREATE OR REPLACE FUNCTION "tmplmig"."keep_column"()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $body$
@@ -416,69 +452,59 @@ BEGIN
     RETURN NEW;
 END
 $body$;
-
--- step: revoke PUBLIC execute system keep_column
--- guard (yoyo asks the same): the statement runs when this returns true
-\unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'keep_column'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
-\gset tmplmig_
-\if :tmplmig_run
--- lock: no table lock
-REVOKE ALL ON FUNCTION "system"."keep_column"() FROM PUBLIC;
 \elif :{?tmplmig_note}
 \warn :tmplmig_note
 \endif
+
+SET ROLE "app_owner";
 
 -- step: trigger keep_audit_log_occurred_at
 -- lock: SHARE ROW EXCLUSIVE on audits.audit_log; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_audit_log_occurred_at"
     BEFORE UPDATE OF "occurred_at" ON "audits"."audit_log"
-    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('occurred_at');
+    FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('occurred_at');
 
 -- step: trigger keep_experiments_created_at
 -- lock: SHARE ROW EXCLUSIVE on experiments_v1.experiments; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_experiments_created_at"
     BEFORE UPDATE OF "created_at" ON "experiments_v1"."experiments"
-    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('created_at');
+    FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('created_at');
 
 -- step: trigger keep_analysis_sessions_created_at
 -- lock: SHARE ROW EXCLUSIVE on production.analysis_sessions; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_analysis_sessions_created_at"
     BEFORE UPDATE OF "created_at" ON "production"."analysis_sessions"
-    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('created_at');
+    FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('created_at');
 
 -- step: trigger keep_quarantined_records_quarantined_at
 -- lock: SHARE ROW EXCLUSIVE on quarantine.quarantined_records; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_quarantined_records_quarantined_at"
     BEFORE UPDATE OF "quarantined_at" ON "quarantine"."quarantined_records"
-    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('quarantined_at');
+    FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('quarantined_at');
 
 -- step: trigger keep_provider_health_checked_at
 -- lock: SHARE ROW EXCLUSIVE on providers.provider_health; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_provider_health_checked_at"
     BEFORE UPDATE OF "checked_at" ON "providers"."provider_health"
-    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('checked_at');
+    FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('checked_at');
 
 -- step: trigger keep_provider_usage_usage_date
 -- lock: SHARE ROW EXCLUSIVE on providers.provider_usage; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_provider_usage_usage_date"
     BEFORE UPDATE OF "usage_date" ON "providers"."provider_usage"
-    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('usage_date');
+    FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('usage_date');
 
 -- step: trigger keep_evaluations_experiment_id
 -- lock: SHARE ROW EXCLUSIVE on experiments_v1.evaluations; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_evaluations_experiment_id"
     BEFORE UPDATE OF "experiment_id" ON "experiments_v1"."evaluations"
-    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('experiment_id');
+    FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('experiment_id');
 
 -- step: trigger keep_promotions_experiment_id
 -- lock: SHARE ROW EXCLUSIVE on experiments_v1.promotions; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_promotions_experiment_id"
     BEFORE UPDATE OF "experiment_id" ON "experiments_v1"."promotions"
-    FOR EACH ROW EXECUTE FUNCTION "system"."keep_column"('experiment_id');
+    FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('experiment_id');
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
 -- guard (yoyo asks the same): the statement runs when this returns true

@@ -56,9 +56,8 @@ DROP TRIGGER IF EXISTS "audit_users_changes" ON "auth"."users";
 -- step: grant EXECUTE on "system"."purge_expired"(batch_size integer) to app_admin
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'purge_expired' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['integer']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+-- no: this part's rollback drops "system"."purge_expired"(batch_size integer), and this grant with it
+SELECT false AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -70,9 +69,8 @@ REVOKE EXECUTE ON FUNCTION "system"."purge_expired"(batch_size integer) FROM "ap
 -- step: grant EXECUTE on "system"."retire_encryption_key"(key_id uuid) to app_admin
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'retire_encryption_key' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+-- no: this part's rollback drops "system"."retire_encryption_key"(key_id uuid), and this grant with it
+SELECT false AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -84,9 +82,8 @@ REVOKE EXECUTE ON FUNCTION "system"."retire_encryption_key"(key_id uuid) FROM "a
 -- step: grant EXECUTE on "system"."add_encryption_key"() to app_admin
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'add_encryption_key' AND p.proargtypes = ''::pg_catalog.oidvector
-       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+-- no: this part's rollback drops "system"."add_encryption_key"(), and this grant with it
+SELECT false AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -98,9 +95,8 @@ REVOKE EXECUTE ON FUNCTION "system"."add_encryption_key"() FROM "app_admin";
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_admin
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'decrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+-- no: this part's rollback drops "system"."decrypt_data"(ciphertext bytea, key_id uuid), and this grant with it
+SELECT false AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -112,9 +108,8 @@ REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid
 -- step: grant EXECUTE on "system"."decrypt_data"(ciphertext bytea, key_id uuid) to app_readwrite
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT pg_catalog.to_regrole('"app_readwrite"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'decrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['bytea', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+-- no: this part's rollback drops "system"."decrypt_data"(ciphertext bytea, key_id uuid), and this grant with it
+SELECT false AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -126,9 +121,8 @@ REVOKE EXECUTE ON FUNCTION "system"."decrypt_data"(ciphertext bytea, key_id uuid
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_admin
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT pg_catalog.to_regrole('"app_admin"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'encrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+-- no: this part's rollback drops "system"."encrypt_data"(plaintext text, key_id uuid), and this grant with it
+SELECT false AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -140,9 +134,8 @@ REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT pg_catalog.to_regrole('"app_readwrite"') IS NOT NULL
-   AND EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = 'encrypt_data' AND p.proargtypes = pg_catalog.array_to_string(ARRAY['text', 'uuid']::pg_catalog.regtype[]::pg_catalog.oid[], ' ')::pg_catalog.oidvector
-       AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')) AS run
+-- no: this part's rollback drops "system"."encrypt_data"(plaintext text, key_id uuid), and this grant with it
+SELECT false AS run
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -247,9 +240,31 @@ DROP TRIGGER IF EXISTS "keep_audit_log_occurred_at" ON "audits"."audit_log";
 \warn :tmplmig_note
 \endif
 
--- step: function system keep_column
+RESET ROLE;
+\endif
+
+-- step: function tmplmig keep_column
 -- lock: no table lock
-DROP FUNCTION IF EXISTS "system"."keep_column"();
+SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('"tmplmig"."keep_column"', 0));
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                   WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                     AND d.refobjid = (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.proname = 'keep_column' AND p.proargtypes = ''::pg_catalog.oidvector
+           AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'tmplmig'))
+                     AND d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass) THEN
+        DROP FUNCTION IF EXISTS "tmplmig"."keep_column"();
+        DROP SCHEMA IF EXISTS "tmplmig";
+    END IF;
+END
+$body$;
+
+-- steps as role "app_owner", while it exists: without it, nothing it owned is left
+SELECT pg_catalog.to_regrole('"app_owner"') IS NOT NULL AS role_exists
+\gset tmplmig_
+\if :tmplmig_role_exists
+SET ROLE "app_owner";
 
 -- step: function audits log_sensitive_operation
 -- lock: no table lock
