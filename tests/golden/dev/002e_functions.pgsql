@@ -57,10 +57,12 @@ $body$;
 -- step: revoke PUBLIC execute system session_master_key
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'session_master_key'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = 'session_master_key'
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -94,10 +96,12 @@ $body$;
 -- step: revoke PUBLIC execute system data_key
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'data_key'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = 'data_key'
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -125,10 +129,12 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "ap
 -- step: revoke PUBLIC execute system encrypt_data
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'encrypt_data'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = 'encrypt_data'
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -155,10 +161,12 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "ap
 -- step: revoke PUBLIC execute system decrypt_data
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'decrypt_data'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = 'decrypt_data'
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -191,10 +199,12 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "ap
 -- step: revoke PUBLIC execute system add_encryption_key
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'add_encryption_key'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = 'add_encryption_key'
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -228,10 +238,12 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "ap
 -- step: revoke PUBLIC execute system retire_encryption_key
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'retire_encryption_key'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = 'retire_encryption_key'
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -341,10 +353,12 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA "system" REVOKE EXECUTE ON FUNCTIONS FROM "ap
 -- step: revoke PUBLIC execute system purge_expired
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'purge_expired'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'system')
+  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = 'purge_expired'
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
@@ -389,10 +403,12 @@ $body$;
 -- step: revoke PUBLIC execute audits log_sensitive_operation
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
-SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')), false) AS run
-FROM pg_catalog.pg_proc p
-WHERE p.proname = 'log_sensitive_operation'
-  AND p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'audits')
+SELECT COALESCE(pg_catalog.bool_or(pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')), false) AS run
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'audits')
+  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = 'log_sensitive_operation'
 \gset tmplmig_
 \if :tmplmig_run
 -- lock: no table lock
