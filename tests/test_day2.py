@@ -331,6 +331,23 @@ def test_a_function_its_triggers_moved_off_is_dropped_after_they_moved(
     assert difference(before, snapshot(conn)) == {}
 
 
+def test_a_role_taken_off_a_functions_execute_list_loses_execute(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """A part's rollback leaves function grants to DROP FUNCTION; a plan removing one grant
+    still revokes it."""
+    commands.apply(sandbox, "dev", url=db_url)
+    can_run = "SELECT has_function_privilege(%s, 'system.encrypt_data(text, uuid)', 'EXECUTE')"
+    assert conn.execute(can_run, ["app_readwrite"]).fetchone() == (True,)
+    edit(
+        sandbox / "config/base.yaml",
+        lambda d: d["privileges"]["execute"].update(encrypt_data=["admin"]),
+    )
+    assert commands.apply(sandbox, "dev", url=db_url) == ["002e_functions (evolved)"]
+    assert conn.execute(can_run, ["app_readwrite"]).fetchone() == (False,)
+    assert conn.execute(can_run, ["app_admin"]).fetchone() == (True,)
+
+
 def test_plan_run_with_psql_then_marked_is_recorded_and_rolls_back_exactly(
     sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
