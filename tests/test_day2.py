@@ -9,6 +9,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -450,6 +451,17 @@ def test_rows_sealed_by_older_tmplmig_verify_and_only_as_they_were_written() -> 
     assert recorded(["app_owner"], role="postgres").problem() is not None
 
 
+def test_rows_sealed_before_objects_were_recorded_verify_and_gain_none_by_hand() -> None:
+    v2 = ["app_owner", None, "SELECT true"]
+    sealed = ["001_baseline", "schema x", record.sha256("CREATE SCHEMA x"), "DROP SCHEMA x"]
+    row_sha256 = "v2:" + record.sha256(json.dumps([*sealed, "c0ffee", *v2]))
+    row = recorded([], role="app_owner", rollback_guard="SELECT true")
+    row = replace(row, row_sha256=row_sha256)
+    assert row.problem() is None
+    forged = replace(row, objects_json='[["schema", null, "y", null]]')
+    assert forged.problem() is not None
+
+
 @pytest.mark.parametrize("roles", [True, False], ids=["before guards", "before roles"])
 def test_a_record_made_by_an_older_tmplmig_is_read_and_upgraded_in_place(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], roles: bool
@@ -460,7 +472,7 @@ def test_a_record_made_by_an_older_tmplmig_is_read_and_upgraded_in_place(
     assert {s.label for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
     assert commands.rollback(sandbox, "dev", url=db_url, part=ALL_PARTS[-1]) == ALL_PARTS[-1:]
     assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS[-1:]
-    assert conn.execute(COUNT_COLUMNS).fetchone() == (16,)
+    assert conn.execute(COUNT_COLUMNS).fetchone() == (17,)
     rec = record.read(conn)
     assert rec.problems == () and list(rec.parts) == ALL_PARTS
     assert {s.label for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
@@ -473,9 +485,9 @@ def test_mark_reseals_an_older_record_with_guards_so_it_evolves_and_rolls_back_e
     commands.apply(sandbox, "dev", url=db_url)
     as_an_older_tmplmig_recorded(conn, roles=True)
     assert commands.mark(sandbox, "dev", url=db_url) == []
-    assert conn.execute(COUNT_COLUMNS).fetchone() == (16,)
+    assert conn.execute(COUNT_COLUMNS).fetchone() == (17,)
     seals = conn.execute("SELECT DISTINCT left(row_sha256, 3) FROM tmplmig_applied").fetchall()
-    assert seals == [("v2:",)]
+    assert seals == [("v3:",)]
     issue_edit(sandbox)
     assert "002d_roles_grants (evolved)" in commands.apply(sandbox, "dev", url=db_url)
     assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))

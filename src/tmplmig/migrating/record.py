@@ -25,6 +25,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.facts import DbObject, from_json, to_json
 from tmplmig.rendering.parts import Guarded, Part, Step, config_digest
 
 STEPS_TABLE = "tmplmig_applied"
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS {STEPS_TABLE} (
     role text,
     apply_guard text,
     rollback_guard text,
+    objects text,
     config_digest text NOT NULL,
     env text NOT NULL,
     tenant text,
@@ -61,7 +63,7 @@ CREATE TABLE IF NOT EXISTS {STEPS_TABLE} (
 
 #: columns later releases added to the steps table: one made by an older tmplmig gains them
 #: from the next run that records (:func:`ensure`), and reads see NULL until then
-_ADDED = ("role", "apply_guard", "rollback_guard")
+_ADDED = ("role", "apply_guard", "rollback_guard", "objects")
 _UPGRADE = f"ALTER TABLE {STEPS_TABLE} " + ", ".join(
     f"ADD COLUMN IF NOT EXISTS {column} text" for column in _ADDED
 )
@@ -82,8 +84,10 @@ _COLUMNS = (
     "applied_at",
     *_ADDED,
 )
-#: the row checksum's format: rows sealed before guards were (a bare sha256) still verify
-_SEAL = "v2:"
+#: the row checksum's format: rows sealed before objects (``v2:``) or guards (a bare sha256)
+#: were still verify
+_SEAL = "v3:"
+_SEAL_V2 = "v2:"
 
 
 class RecordError(Exception):
@@ -103,10 +107,17 @@ def _row_sha256(
     digest: str,
     role: str | None,
     guards: tuple[str | None, str | None],
+    objects: str | None,
 ) -> str:
-    """Seals what rollback will run, as whom and after which guard: a hand edit of the SQL,
-    the role, a guard or the config link shows."""
-    return _SEAL + sha256(json.dumps([part, step, apply_sha, rollback, digest, role, *guards]))
+    """Seals what rollback will run, as whom and after which guard, and the objects the step
+    made: a hand edit of the SQL, the role, a guard, the objects or the config link shows."""
+    sealed = [part, step, apply_sha, rollback, digest, role, *guards, objects]
+    return _SEAL + sha256(json.dumps(sealed))
+
+
+def _row_sha256_v2(*sealed: str | None) -> str:
+    """The checksum of a row written before objects were recorded."""
+    return _SEAL_V2 + sha256(json.dumps(list(sealed)))
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,14 @@ class RecordedStep:
     #: the guard queries the step's apply and rollback ran after (see ``parts.Guarded``)
     apply_guard: str | None = None
     rollback_guard: str | None = None
+    #: the objects the step created, as :func:`tmplmig.rendering.facts.to_json` wrote them;
+    #: None in a row written before objects were recorded
+    objects_json: str | None = None
+
+    @property
+    def objects(self) -> tuple[DbObject, ...] | None:
+        """The objects the step created and its rollback drops; None when not recorded."""
+        return from_json(self.objects_json) if self.objects_json is not None else None
 
     def guarded(self, direction: str) -> Guarded | None:
         """The recorded SQL of ``direction`` with its recorded guard; None when there is none."""
@@ -142,9 +161,13 @@ class RecordedStep:
         """The checksums this row may carry: today's format, or the bare sha256 of a row
         written before guards were sealed (over the role), or before roles were recorded."""
         sealed = [self.part, self.step, self.apply_sha256, self.rollback_sql, self.config_digest]
+        guards = (self.apply_guard, self.rollback_guard)
         if self.row_sha256.startswith(_SEAL):
-            guards = (self.apply_guard, self.rollback_guard)
-            return (_row_sha256(*sealed, self.role, guards),)
+            return (_row_sha256(*sealed, self.role, guards, self.objects_json),)
+        if self.objects_json is not None:  # objects are sealed from v3 on: added by hand
+            return ()
+        if self.row_sha256.startswith(_SEAL_V2):
+            return (_row_sha256_v2(*sealed, self.role, *guards),)
         before_guards = sha256(json.dumps([*sealed, self.role]))
         if self.role is None and self.apply_guard is None and self.rollback_guard is None:
             return before_guards, sha256(json.dumps(sealed))
@@ -234,21 +257,22 @@ class Recorder:
         with the step's own SQL (see ``run_with_lock_discipline``'s ``then``)."""
         apply_sha = sha256(step.apply)
         guards = dict(step.guards).get("apply"), dict(step.guards).get("rollback")
+        objects = to_json(step.objects)
         return psycopg.ClientCursor(conn).mogrify(
             f"WITH config AS (INSERT INTO {CONFIGS_TABLE} (digest, env, tenant, settings)"
             " VALUES (%(digest)s, %(env)s, %(tenant)s, %(settings)s::jsonb)"
             " ON CONFLICT (digest) DO NOTHING)"
             f" INSERT INTO {STEPS_TABLE} (part, step, position, kind, name, apply_sha256,"
-            " apply_sql, rollback_sql, role, apply_guard, rollback_guard, config_digest, env,"
-            " tenant, row_sha256)"
+            " apply_sql, rollback_sql, role, apply_guard, rollback_guard, objects,"
+            " config_digest, env, tenant, row_sha256)"
             " VALUES (%(part)s, %(step)s, %(position)s, %(kind)s, %(name)s, %(sha)s, %(apply)s,"
-            " %(rollback)s, %(role)s, %(apply_guard)s, %(rollback_guard)s, %(digest)s, %(env)s,"
-            " %(tenant)s, %(row_sha)s)"
+            " %(rollback)s, %(role)s, %(apply_guard)s, %(rollback_guard)s, %(objects)s,"
+            " %(digest)s, %(env)s, %(tenant)s, %(row_sha)s)"
             " ON CONFLICT (part, step) DO UPDATE SET position = EXCLUDED.position,"
             " kind = EXCLUDED.kind, name = EXCLUDED.name, apply_sha256 = EXCLUDED.apply_sha256,"
             " apply_sql = EXCLUDED.apply_sql, rollback_sql = EXCLUDED.rollback_sql,"
             " role = EXCLUDED.role, apply_guard = EXCLUDED.apply_guard,"
-            " rollback_guard = EXCLUDED.rollback_guard,"
+            " rollback_guard = EXCLUDED.rollback_guard, objects = EXCLUDED.objects,"
             " config_digest = EXCLUDED.config_digest, env = EXCLUDED.env,"
             " tenant = EXCLUDED.tenant, row_sha256 = EXCLUDED.row_sha256, applied_at = now()",
             {
@@ -267,8 +291,16 @@ class Recorder:
                 "role": step.role,
                 "apply_guard": guards[0],
                 "rollback_guard": guards[1],
+                "objects": objects,
                 "row_sha": _row_sha256(
-                    part, step.identity, apply_sha, step.rollback, self.digest, step.role, guards
+                    part,
+                    step.identity,
+                    apply_sha,
+                    step.rollback,
+                    self.digest,
+                    step.role,
+                    guards,
+                    objects,
                 ),
             },
         )

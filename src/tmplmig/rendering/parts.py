@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 import jinja2
 
 from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.facts import DbObject, objects_of
 from tmplmig.rendering.identifiers import SHARED_SCHEMA
 from tmplmig.rendering.relations import CreatedTables
 from tmplmig.rendering.sqlfilters import ConfigText, RenderError, make_environment, wrap_config
@@ -84,6 +85,8 @@ class Step:
     #: changes what every tenant of the database shares (an extension): a fan-out applies it
     #: once per database before tenants run side by side
     database_wide: bool = False
+    #: the database objects the step creates and its rollback drops (:mod:`.facts`)
+    objects: tuple[DbObject, ...] = ()
 
     def guarded(self, direction: str, sql: str) -> Guarded:
         """``sql`` with the guard and psql mode of this step's ``direction``."""
@@ -195,6 +198,7 @@ class _Collector:
         as_deployer: bool = False,
         creates: Sequence[Sequence[Any]] = (),
         database_wide: bool = False,
+        on: Sequence[Any] | None = None,
     ) -> str:
         """Jinja ``{% call(direction) step(...) %}``: record both directions of one object.
 
@@ -203,7 +207,8 @@ class _Collector:
         (the query deciding whether yoyo runs that direction). ``psql`` maps a direction to
         how the bundle carries it (``if`` or ``by hand``; default ``run``). The step runs as
         the owner role unless ``as_deployer=true`` (role and schema creation). ``creates``
-        names further objects it makes, e.g. ``[["table", schema, "name"]]``.
+        names further objects it makes, e.g. ``[["table", schema, "name"]]``; ``on`` the
+        ``[schema, table]`` an index, constraint, trigger or seeded row belongs to.
         ``database_wide=true`` marks a step every tenant of a database shares.
         """
         about = _plain(name)
@@ -239,6 +244,7 @@ class _Collector:
                 guards=guards,
                 psql=tuple(modes),
                 database_wide=database_wide,
+                objects=objects_of(kind, about, _plain(on) if on else None, made),
             )
         )
         return ""
