@@ -108,11 +108,17 @@ def _parser() -> argparse.ArgumentParser:
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every applied migration")
     which.add_argument("--part", help="this migration and those after it")
-    for name, help_ in (
-        ("verify", "report expected objects missing, INVALID or different in a live database"),
-        ("mark", "record a bundle applied by hand as applied, after verifying the database"),
-    ):
-        verb(name, help_).add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
+    verb(
+        "verify", "report expected objects missing, INVALID or different in a live database"
+    ).add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
+    mark = verb("mark", "record a bundle applied (or rolled back) by hand, after checking it")
+    mark.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
+    mark.add_argument(
+        "--rolled-back",
+        action="store_true",
+        help="record a rollback run by hand, once the parts' objects are gone",
+    )
+    mark.add_argument("--part", help="with --rolled-back: this migration and those after it")
     diff = verb("diff", "unified diff of the SQL rendered for two targets", env=False)
     diff.add_argument(
         "--env",
@@ -242,6 +248,7 @@ def status_text(states: list[PartState]) -> str:
         lines.append(f"{state.id:{width}}  {state.label}")
         lines += [f"    step {change}" for change in state.steps]
         lines += [f"    config {change}" for change in state.config]
+        lines += [f"    gone: {o}" for o in state.missing]
     return "\n".join(lines) + "\n"
 
 
@@ -251,7 +258,8 @@ def _status(args: argparse.Namespace) -> int:
     _rollout(args)
     states = commands.status(args.project, args.env, args.tenant, args.database)
     sys.stdout.write(status_text(states))
-    return 1 if args.check and any(s.state in ("pending", "changed") for s in states) else 0
+    stale = ("pending", "changed", "missing")
+    return 1 if args.check and any(s.state in stale for s in states) else 0
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -280,6 +288,14 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _mark(args: argparse.Namespace) -> int:
+    if args.rolled_back:
+        done = commands.mark_rolled_back(
+            args.project, args.env, args.tenant, args.database, args.part
+        )
+        print("marked as rolled back: " + (", ".join(done) or "nothing, none applied"))
+        return 0
+    if args.part:
+        raise CommandError("--part goes with --rolled-back (mark records every part applied)")
     marked = commands.mark(args.project, args.env, args.tenant, args.database)
     print("marked as applied: " + (", ".join(marked) or "nothing, already recorded"))
     return 0

@@ -20,7 +20,7 @@ from yoyo import read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
-from tmplmig.database import orphans, runlock
+from tmplmig.database import orphans, presence, runlock
 from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_role_sql
 from tmplmig.database.urls import application_name, connect, ensure_schema, named
 from tmplmig.migrating import record
@@ -39,6 +39,7 @@ from tmplmig.migrating.target import CommandError, Target, for_rendering, resolv
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, rendering_for
 from tmplmig.rendering.config import Settings, available_envs, duration_seconds
+from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
 from tmplmig.reviewing.bundle import (
     build_bundle,
@@ -215,13 +216,41 @@ def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
 def _states(
     backend: DatabaseBackend, migrations: MigrationList, parts: list[Part], target: Target
 ) -> list[PartState]:
-    """Each part against yoyo's tracking, the record and today's render."""
+    """Each part against yoyo's tracking, the record and today's render; a part whose
+    recorded objects the catalog lacks is ``missing`` (one catalog query for all)."""
     hashes = backend.get_applied_migration_hashes()
     applied = {m.id for m in migrations if m.hash in hashes}
     rec = record.read(backend.connection)
     rec.check()
     settings = target.config.settings.model_dump(mode="json")
-    return part_states(parts, applied, rec, settings)
+    states = part_states(parts, applied, rec, settings)
+    recorded = {s.id: _recorded_objects(s.record) for s in states if s.record is not None}
+    gone = set(presence.missing(backend.connection, (o for os in recorded.values() for o in os)))
+    return [
+        replace(s, state="missing", missing=lost)
+        if (lost := tuple(o for o in recorded.get(s.id, ()) if o in gone))
+        else s
+        for s in states
+    ]
+
+
+def _recorded_objects(part: record.PartRecord) -> tuple[DbObject, ...]:
+    """The objects the record says ``part``'s steps made (rows written before objects were
+    recorded name none)."""
+    return tuple(o for s in part.steps for o in (s.objects or ()))
+
+
+def _refuse_missing(states: list[PartState]) -> None:
+    """Stop before planning or applying over parts whose recorded objects are gone."""
+    lost = [s for s in states if s.state == "missing"]
+    if lost:
+        raise CommandError(
+            "the record says these parts are applied, but their objects are gone (rolled back"
+            " by hand?):\n  "
+            + "\n  ".join(f"{s.id}: {', '.join(map(str, s.missing))}" for s in lost)
+            + "\nif they were rolled back: tmplmig mark --rolled-back --part "
+            + lost[0].id
+        )
 
 
 def _adopt_unrecorded(
@@ -293,6 +322,7 @@ def _checked_plans(
 ) -> list[PartPlan]:
     """The plan from the record to today's render, once the record is known to describe the
     live database: every part recorded, and nothing changed outside tmplmig."""
+    _refuse_missing(states)
     plans = plan_changes(states, target.config.settings.model_dump(mode="json"))
     if not plans:
         return plans
@@ -505,6 +535,68 @@ def mark(project: Path, env: str, tenant: str | None = None, url: str | None = N
             for part in parts:
                 recorder.write_part(conn, part)
         return [m.id for m in pending]
+
+
+#: objects other databases or tenants may share: a rollback keeps them while they are used
+#: elsewhere, so ``mark --rolled-back`` does not ask for them to be gone
+SHARED_KINDS = frozenset({"role", "extension"})
+
+
+def mark_rolled_back_of(target: Target, part: str | None = None) -> list[str]:
+    """Record a rollback run by hand (the bundle's rollback files with psql): every applied
+    part, or ``part`` and those after it, once the catalog holds none of the objects their
+    record names (roles and extensions aside: they may be kept for others); return the ids
+    no longer recorded as applied. The inverse of :func:`mark`."""
+    loaded = _migrations(target, "mark")
+    with loaded as (backend, migrations, parts), _locked(backend, target):
+        if part is not None:
+            ids = [m.id for m in migrations]
+            if part not in ids:
+                raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
+            migrations = migrations[ids.index(part) :]
+        applied = backend.to_rollback(migrations)
+        conn = backend.connection
+        rec = record.read(conn)
+        rec.check()
+        named = {
+            pid: _recorded_objects(rec.parts[pid]) if pid in rec.parts else ()
+            for pid in (m.id for m in applied)
+        }
+        unrecorded = [pid for pid, objects in named.items() if not objects]
+        if unrecorded:
+            # rows written before objects were recorded: today's render names them
+            rendered = {p.id: p for p in parts}
+            for pid in unrecorded:
+                named[pid] = tuple(o for s in rendered[pid].steps for o in s.objects)
+        checked = [o for objects in named.values() for o in objects if o.kind not in SHARED_KINDS]
+        still = presence.present(conn, checked)
+        left = {pid: [o for o in objects if still.get(o)] for pid, objects in named.items()}
+        if any(left.values()):
+            raise CommandError(
+                "not marking as rolled back: the database still holds objects of these parts:\n  "
+                + "\n  ".join(
+                    f"{pid}: {', '.join(map(str, objects))}"
+                    for pid, objects in left.items()
+                    if objects
+                )
+            )
+        backend.unmark_migrations(applied)
+        with conn.transaction():
+            for pid in named:
+                if pid in rec.parts:
+                    record.forget(conn, pid, [s.step for s in rec.parts[pid].steps])
+        return [m.id for m in applied]
+
+
+def mark_rolled_back(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    part: str | None = None,
+) -> list[str]:
+    """Record a rollback run by hand; see :func:`mark_rolled_back_of`."""
+    return mark_rolled_back_of(resolve(project, env, tenant, url), part)
 
 
 def parse_target(text: str) -> tuple[str, str | None]:

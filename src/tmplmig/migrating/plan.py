@@ -37,6 +37,7 @@ from tmplmig.migrating.record import (
     sha256,
 )
 from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, uses_postgres_only_syntax
 from tmplmig.reviewing.bundle import (
     MANIFEST,
@@ -47,7 +48,7 @@ from tmplmig.reviewing.bundle import (
     with_role_switches,
 )
 
-State = Literal["pending", "applied", "changed", "no record"]
+State = Literal["pending", "applied", "changed", "no record", "missing"]
 #: steps that hold names as text (function bodies, seeded rows): a rename alone does not
 #: update them, so any change applies them again (CREATE OR REPLACE, upsert)
 TEXT_KINDS = frozenset({"function", "row"})
@@ -107,6 +108,8 @@ class PartState:
     steps: tuple[StepChange, ...] = ()
     config: tuple[ConfigChange, ...] = ()
     record: PartRecord | None = None
+    #: recorded objects the catalog no longer holds (state ``missing``: rolled back by hand?)
+    missing: tuple[DbObject, ...] = ()
 
     @property
     def id(self) -> str:
@@ -119,9 +122,11 @@ class PartState:
 
     @property
     def label(self) -> str:
-        return {"changed": "applied, changed since", "no record": "applied, no record"}.get(
-            self.state, self.state
-        )
+        return {
+            "changed": "applied, changed since",
+            "no record": "applied, no record",
+            "missing": "applied, objects missing",
+        }.get(self.state, self.state)
 
 
 def step_changes(part: Part, recorded: PartRecord) -> list[StepChange]:
