@@ -108,3 +108,16 @@ def test_mark_rolled_back_refuses_while_objects_are_there_and_changes_nothing(
     assert states["002d_roles_grants"] == "applied"
     assert states["002e_functions"] == "missing"
     assert list(record.read(conn).parts) == ALL_PARTS
+
+
+def test_status_notices_one_object_dropped_by_hand_and_the_drift_check_lists_it(
+    project: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    commands.apply(project, ENV, url=db_url)
+    conn.execute("DROP INDEX audits.idx_audit_entity")
+    states = {s.id: s for s in commands.status(project, ENV, url=db_url)}
+    assert states["002a_indexes"].state == "missing"
+    assert [str(o) for o in states["002a_indexes"].missing] == [
+        "index audits.audit_log.idx_audit_entity"
+    ]
+    assert {s.state for s in states.values() if s.id != "002a_indexes"} == {"applied"}

@@ -199,7 +199,7 @@ def _all_tenants(args: argparse.Namespace) -> int:
     summary = fanout.summary_json if args.format == "json" else fanout.summary_table
     sys.stdout.write(summary(outcomes))
     unsettled = getattr(args, "check", False) and any(
-        o.state in ("pending", "changed") for o in outcomes
+        o.state in ("pending", "changed", "objects missing") for o in outcomes
     )
     return 1 if unsettled or any(o.failed for o in outcomes) else 0
 

@@ -51,22 +51,27 @@ FROM (
 """
 
 
+def checked(objects: Iterable[DbObject]) -> list[DbObject]:
+    """The objects of ``objects`` a presence check asks about (catalog kinds), sorted."""
+    return sorted({o for o in objects if o.kind in CHECKED_KINDS})
+
+
 def present(conn: psycopg.Connection[Any], objects: Iterable[DbObject]) -> dict[DbObject, bool]:
     """Whether each object of a kind the catalog tracks exists now (rows are left out)."""
-    checked = sorted({o for o in objects if o.kind in CHECKED_KINDS})
-    if not checked:
+    asked = checked(objects)
+    if not asked:
         return {}
     rows = conn.execute(
         _PRESENT,
         (
-            list(range(len(checked))),
-            [o.kind for o in checked],
-            [o.schema for o in checked],
-            [o.name for o in checked],
-            [o.table for o in checked],
+            list(range(len(asked))),
+            [o.kind for o in asked],
+            [o.schema for o in asked],
+            [o.name for o in asked],
+            [o.table for o in asked],
         ),
     ).fetchall()
-    return {checked[i]: bool(found) for i, found in rows}
+    return {asked[i]: bool(found) for i, found in rows}
 
 
 def missing(conn: psycopg.Connection[Any], objects: Iterable[DbObject]) -> list[DbObject]:

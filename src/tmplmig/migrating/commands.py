@@ -227,7 +227,7 @@ def _states(
     recorded = {s.id: _recorded_objects(s.record) for s in states if s.record is not None}
     gone = set(presence.missing(backend.connection, (o for os in recorded.values() for o in os)))
     return [
-        replace(s, state="missing", missing=lost)
+        replace(s, state="missing" if s.state == "applied" else s.state, missing=lost)
         if (lost := tuple(o for o in recorded.get(s.id, ()) if o in gone))
         else s
         for s in states
@@ -241,8 +241,15 @@ def _recorded_objects(part: record.PartRecord) -> tuple[DbObject, ...]:
 
 
 def _refuse_missing(states: list[PartState]) -> None:
-    """Stop before planning or applying over parts whose recorded objects are gone."""
-    lost = [s for s in states if s.state == "missing"]
+    """Stop before planning or applying over parts whose recorded objects are all gone (a
+    rollback run by hand); some gone is drift, which the drift check lists."""
+    lost = [
+        s
+        for s in states
+        if s.missing
+        and s.record is not None
+        and set(s.missing) >= set(presence.checked(_recorded_objects(s.record)))
+    ]
     if lost:
         raise CommandError(
             "the record says these parts are applied, but their objects are gone (rolled back"

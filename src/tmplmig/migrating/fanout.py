@@ -104,6 +104,8 @@ def run_tenant(
             return outcome("pending", ", ".join(pending))
         if changed:
             return outcome("changed", ", ".join(changed))
+        if missing := [r.id for r in rows if r.state == "missing"]:
+            return outcome("objects missing", ", ".join(missing))
         unrecorded = [r.id for r in rows if r.state == "no record"]
         return outcome("up to date", f"no record: {', '.join(unrecorded)}" if unrecorded else "")
     except Exception as exc:  # one tenant's failure (any cause) must not stop the others
