@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import yaml
 from conftest import fresh_database
-from helpers import PROJECT, url_for
+from helpers import DEPLOYER, PROJECT, deployer_dsn, url_for
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -125,3 +125,118 @@ def test_any_sequence_of_tenant_overrides_applies_verified_and_rolls_back_exactl
     server_dsn: str, edits: list[Edit]
 ) -> None:
     check_edits_converge(server_dsn, edits, "acme")
+
+
+# --- No dead ends: a failure injected at a random statement of apply, evolve or rollback ---
+
+#: an event trigger that fails the N-th DDL statement the deploying login runs (N armed in
+#: ``failpoint.at``); ``failpoint.seen`` is a sequence, so the count survives the rollback of
+#: the transaction it failed. Event triggers do not fire for roles (cluster-wide objects).
+FAILPOINT = f"""
+CREATE SCHEMA failpoint;
+CREATE TABLE failpoint.at (n bigint NOT NULL);
+INSERT INTO failpoint.at VALUES (0);
+CREATE SEQUENCE failpoint.seen;
+CREATE FUNCTION failpoint.fire() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    armed bigint := (SELECT n FROM failpoint.at);
+BEGIN
+    IF armed > 0 AND session_user = '{DEPLOYER}' AND nextval('failpoint.seen') = armed THEN
+        RAISE EXCEPTION 'injected failure at DDL statement % (%)', armed, tg_tag;
+    END IF;
+END $$;
+CREATE EVENT TRIGGER failpoint ON ddl_command_start EXECUTE FUNCTION failpoint.fire();
+"""
+
+
+def arm(conn: psycopg.Connection[Any], at: int) -> None:
+    conn.execute("UPDATE failpoint.at SET n = %s", [at])
+    conn.execute("SELECT setval('failpoint.seen', 1, false)")
+
+
+def swap_index_columns(project: Path) -> None:
+    """A template edit the plan rebuilds concurrently (002a)."""
+    path = project / "templates/002a_indexes.sql.j2"
+    text = path.read_text()
+    path.write_text(text.replace('"entity_type, entity_id"', '"entity_id, entity_type"', 1))
+
+
+def edit_function_body(project: Path) -> None:
+    """A template edit the plan re-applies with CREATE OR REPLACE (002e)."""
+    path = project / "templates/002e_functions.sql.j2"
+    text = path.read_text()
+    marker = "DECLARE\n    keep_days integer;"
+    path.write_text(text.replace(marker, "DECLARE\n    -- edited\n    keep_days integer;", 1))
+
+
+TEMPLATE_EDITS = st.sampled_from([swap_index_columns, edit_function_body])
+OTHER = {"apply": "rollback", "rollback": "apply"}
+NO_DEAD_ENDS = settings(
+    max_examples=4,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def run(command: str, project: Path, url: str) -> None:
+    if command == "apply":
+        commands.apply(project, "dev", None, url)
+    else:
+        commands.rollback(project, "dev", None, url)
+
+
+def applied_and_verified(project: Path, url: str) -> None:
+    assert commands.verify(project, "dev", None, url) == []
+    assert {s.state for s in commands.status(project, "dev", None, url)} == {"applied"}
+
+
+@NO_DEAD_ENDS
+@given(
+    edits=st.lists(EDITS, max_size=2),
+    template_edits=st.lists(TEMPLATE_EDITS, max_size=2, unique=True),
+    failing=st.sampled_from(["apply", "rollback"]),
+    at=st.integers(1, 120),
+)
+@example(edits=[], template_edits=[swap_index_columns], failing="apply", at=2)
+@example(edits=[rename_schema("quarantine", 2)], template_edits=[], failing="rollback", at=30)
+def test_a_failure_at_any_statement_leaves_a_database_both_apply_and_rollback_finish(
+    server_dsn: str,
+    edits: list[Edit],
+    template_edits: list[Callable[[Path], None]],
+    failing: str,
+    at: int,
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(server_dsn) as dsn:
+        project = Path(tmp)
+        for folder in ("config", "templates", "migrations"):
+            shutil.copytree(PROJECT / folder, project / folder)
+        url = url_for(deployer_dsn(dsn))
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(FAILPOINT)
+            before = snapshot(conn)
+            commands.apply(project, "dev", None, url)
+            for edit in edits:
+                edit_file(project / "config/base.yaml", edit, "")
+            for template_edit in template_edits:
+                template_edit(project)
+            arm(conn, at)
+            try:
+                run(failing, project, url)
+            except Exception as exc:
+                assert "injected failure" in str(exc) or "injected failure" in repr(exc.__cause__)
+            else:
+                # a rollback --all runs hundreds of DDL statements: the failure must have fired
+                assert failing == "apply", f"no failure injected at {at}"
+            arm(conn, 0)
+            run(OTHER[failing], project, url)
+            if OTHER[failing] == "apply":
+                applied_and_verified(project, url)
+                commands.rollback(project, "dev", None, url)
+            assert difference(before, snapshot(conn)) == {}
+            commands.apply(project, "dev", None, url)
+            applied_and_verified(project, url)
+            commands.rollback(project, "dev", None, url)
+            assert difference(before, snapshot(conn)) == {}
+            conn.execute("DROP EVENT TRIGGER failpoint; DROP SCHEMA failpoint CASCADE")
