@@ -248,7 +248,13 @@ def status_text(states: list[PartState]) -> str:
         lines.append(f"{state.id:{width}}  {state.label}")
         lines += [f"    step {change}" for change in state.steps]
         lines += [f"    config {change}" for change in state.config]
-        lines += [f"    gone: {o}" for o in state.missing]
+        if state.all_missing:
+            lines.append(
+                f"    gone: the {len(state.missing)} objects it made (rolled back by hand?"
+                f" tmplmig mark --rolled-back --part {state.id})"
+            )
+        else:
+            lines += [f"    gone: {o}" for o in state.missing]
     return "\n".join(lines) + "\n"
 
 

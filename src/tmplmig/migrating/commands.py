@@ -224,7 +224,7 @@ def _states(
     rec.check()
     settings = target.config.settings.model_dump(mode="json")
     states = part_states(parts, applied, rec, settings)
-    recorded = {s.id: _recorded_objects(s.record) for s in states if s.record is not None}
+    recorded = {s.id: s.record.objects for s in states if s.record is not None}
     gone = set(presence.missing(backend.connection, (o for os in recorded.values() for o in os)))
     return [
         replace(s, state="missing" if s.state == "applied" else s.state, missing=lost)
@@ -234,27 +234,15 @@ def _states(
     ]
 
 
-def _recorded_objects(part: record.PartRecord) -> tuple[DbObject, ...]:
-    """The objects the record says ``part``'s steps made (rows written before objects were
-    recorded name none)."""
-    return tuple(o for s in part.steps for o in (s.objects or ()))
-
-
 def _refuse_missing(states: list[PartState]) -> None:
     """Stop before planning or applying over parts whose recorded objects are all gone (a
     rollback run by hand); some gone is drift, which the drift check lists."""
-    lost = [
-        s
-        for s in states
-        if s.missing
-        and s.record is not None
-        and set(s.missing) >= set(presence.checked(_recorded_objects(s.record)))
-    ]
+    lost = [s for s in states if s.all_missing]
     if lost:
         raise CommandError(
             "the record says these parts are applied, but their objects are gone (rolled back"
             " by hand?):\n  "
-            + "\n  ".join(f"{s.id}: {', '.join(map(str, s.missing))}" for s in lost)
+            + "\n  ".join(f"{s.id}: {len(s.missing)} objects gone" for s in lost)
             + "\nif they were rolled back: tmplmig mark --rolled-back --part "
             + lost[0].id
         )
@@ -544,15 +532,10 @@ def mark(project: Path, env: str, tenant: str | None = None, url: str | None = N
         return [m.id for m in pending]
 
 
-#: objects other databases or tenants may share: a rollback keeps them while they are used
-#: elsewhere, so ``mark --rolled-back`` does not ask for them to be gone
-SHARED_KINDS = frozenset({"role", "extension"})
-
-
 def mark_rolled_back_of(target: Target, part: str | None = None) -> list[str]:
     """Record a rollback run by hand (the bundle's rollback files with psql): every applied
     part, or ``part`` and those after it, once the catalog holds none of the objects their
-    record names (roles and extensions aside: they may be kept for others); return the ids
+    record names (shared ones aside: they may be kept for others); return the ids
     no longer recorded as applied. The inverse of :func:`mark`."""
     loaded = _migrations(target, "mark")
     with loaded as (backend, migrations, parts), _locked(backend, target):
@@ -566,7 +549,7 @@ def mark_rolled_back_of(target: Target, part: str | None = None) -> list[str]:
         rec = record.read(conn)
         rec.check()
         named = {
-            pid: _recorded_objects(rec.parts[pid]) if pid in rec.parts else ()
+            pid: rec.parts[pid].objects if pid in rec.parts else ()
             for pid in (m.id for m in applied)
         }
         unrecorded = [pid for pid, objects in named.items() if not objects]
@@ -575,16 +558,14 @@ def mark_rolled_back_of(target: Target, part: str | None = None) -> list[str]:
             rendered = {p.id: p for p in parts}
             for pid in unrecorded:
                 named[pid] = tuple(o for s in rendered[pid].steps for o in s.objects)
-        checked = [o for objects in named.values() for o in objects if o.kind not in SHARED_KINDS]
+        checked = [o for objects in named.values() for o in objects if not o.shared]
         still = presence.present(conn, checked)
         left = {pid: [o for o in objects if still.get(o)] for pid, objects in named.items()}
         if any(left.values()):
             raise CommandError(
                 "not marking as rolled back: the database still holds objects of these parts:\n  "
                 + "\n  ".join(
-                    f"{pid}: {', '.join(map(str, objects))}"
-                    for pid, objects in left.items()
-                    if objects
+                    f"{pid}: {_some(objects)}" for pid, objects in left.items() if objects
                 )
             )
         backend.unmark_migrations(applied)
@@ -593,6 +574,12 @@ def mark_rolled_back_of(target: Target, part: str | None = None) -> list[str]:
                 if pid in rec.parts:
                     record.forget(conn, pid, [s.step for s in rec.parts[pid].steps])
         return [m.id for m in applied]
+
+
+def _some(objects: list[DbObject], shown: int = 5) -> str:
+    """The first ``shown`` objects, then how many more."""
+    more = f", and {len(objects) - shown} more" if len(objects) > shown else ""
+    return ", ".join(map(str, objects[:shown])) + more
 
 
 def mark_rolled_back(

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from psycopg import sql
 
 from tmplmig.database.locking import session_settings_sql
+from tmplmig.database.presence import checked
 from tmplmig.migrating.record import (
     ConfigChange,
     PartRecord,
@@ -119,6 +120,13 @@ class PartState:
     def applied(self) -> bool:
         """Recorded as applied by yoyo (whatever has changed since)."""
         return self.state != "pending"
+
+    @property
+    def all_missing(self) -> bool:
+        """True when every recorded object the catalog tracks is gone (a rollback by hand),
+        shared ones aside (a rollback keeps those while others use them)."""
+        recorded = checked(self.record.objects) if self.record is not None else []
+        return bool(self.missing) and set(self.missing) >= {o for o in recorded if not o.shared}
 
     @property
     def label(self) -> str:

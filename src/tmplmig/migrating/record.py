@@ -193,6 +193,11 @@ class PartRecord:
     def by_identity(self) -> dict[str, RecordedStep]:
         return {s.step: s for s in self.steps}
 
+    @property
+    def objects(self) -> tuple[DbObject, ...]:
+        """The objects its steps made, as recorded (rows of an older tmplmig name none)."""
+        return tuple(o for s in self.steps for o in (s.objects or ()))
+
 
 @dataclass(frozen=True)
 class Record:

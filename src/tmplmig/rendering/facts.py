@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tmplmig.rendering.identifiers import SHARED_SCHEMA
+
 #: object kinds whose drop loses rows: what a destructive change is made of
 DATA_KINDS = frozenset({"schema", "table", "column", "row"})
 #: step kinds that create a constraint on a relation (named in ``on``)
@@ -32,6 +34,12 @@ class DbObject:
     def holds_data(self) -> bool:
         """True when dropping it drops rows (a table, a schema, a column, a seeded row)."""
         return self.kind in DATA_KINDS
+
+    @property
+    def shared(self) -> bool:
+        """True for what other databases or tenants may use too (roles are cluster-wide, an
+        extension and tmplmig's own schema database-wide): a rollback keeps it while used."""
+        return self.kind in ("role", "extension") or self.schema == SHARED_SCHEMA
 
     @property
     def relation(self) -> str | None:
