@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import ALL_PARTS, DEPLOYER, deployer_dsn, dsn_for, url_for
+from helpers import ALL_PARTS, DEPLOYER, deployer_dsn, dsn_for, run_tmplmig, url_for
 from psycopg import sql
 
 from tmplmig import cli
@@ -403,3 +403,16 @@ def test_tracking_schema_keeps_connection_options_intact() -> None:
     assert tracked.endswith("?options=-c%20lock_timeout%3D5s&schema=tmplmig_acme")
     libpq = psycopg.conninfo.conninfo_to_dict(libpq_url(tracked))
     assert libpq["options"] == "-c lock_timeout=5s" and "schema" not in libpq
+
+
+def test_fan_out_progress_in_a_log_is_one_line_per_tenant_without_carriage_returns(
+    project: Path, db_url: str
+) -> None:
+    status = run_tmplmig(project, db_url, "status", "--env", "dev", "--all-tenants")
+    out, err = status.communicate(timeout=120)
+    assert status.returncode == 0, err
+    assert "\r" not in err and "\r" not in out
+    assert "status dev 2/2 " in err
+    quiet = run_tmplmig(project, db_url, "status", "--env", "dev", "--all-tenants", "--no-progress")
+    out, err = quiet.communicate(timeout=120)
+    assert quiet.returncode == 0 and err == ""

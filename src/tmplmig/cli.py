@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
         p.add_argument("--all-tenants", action="store_true", help="every config/tenants/*.yaml")
         p.add_argument("--jobs", type=int, default=4, help="tenants worked on at once (4)")
+        p.add_argument(
+            "--no-progress",
+            action="store_true",
+            help="no progress bar (there is none when stderr is not a terminal)",
+        )
         fleet = p.add_argument_group("rollout, with --all-tenants")
         fleet.add_argument(
             "--only", action="append", default=[], metavar="PATTERN", help="tenants named like this"
@@ -165,19 +170,35 @@ def _rollout(args: argparse.Namespace) -> Rollout:
 
 
 def _all_tenants(args: argparse.Namespace) -> int:
-    """Fan out over the tenants: a progress bar on stderr, a summary (table or JSON) on stdout."""
+    """Fan out over the tenants: progress on stderr (a bar on a terminal; elsewhere one line
+    per tenant, since a log would keep the bar's carriage returns; none with --no-progress),
+    a summary (table or JSON) on stdout."""
     from tqdm import tqdm
 
     bars: list[tqdm] = []
+    finished: list[str] = []
+    terminal = sys.stderr.isatty()
 
     def start(total: int) -> None:
         bars.append(
-            tqdm(total=total, desc=f"{args.verb} {args.env}", unit="tenant", file=sys.stderr)
+            tqdm(
+                total=total,
+                desc=f"{args.verb} {args.env}",
+                unit="tenant",
+                file=sys.stderr,
+                disable=args.no_progress or not terminal,
+            )
         )
 
     def done(outcome: fanout.TenantOutcome) -> None:
-        bars[0].set_postfix_str(f"{outcome.tenant}: {outcome.state}", refresh=False)
-        bars[0].update()
+        bar = bars[0]
+        bar.set_postfix_str(f"{outcome.tenant}: {outcome.state}", refresh=False)
+        bar.update()
+        finished.append(outcome.tenant)
+        if not terminal and not args.no_progress:
+            count = f"{len(finished)}/{bar.total}"
+            line = f"{args.verb} {args.env} {count} {outcome.tenant}: {outcome.state}"
+            print(line, file=sys.stderr)
 
     try:
         outcomes = fanout.run_all(
