@@ -87,6 +87,8 @@ class Backend(PostgresqlPsycopgBackend):
 
     #: a copy made by :meth:`copy`: it shares the connection of the backend it was made from
     shared = False
+    #: a backend of a verb that only reads (:func:`open_backend`): its session is read-only
+    read_only = False
     #: yoyo's bookkeeping of the migration whose steps this copy runs, done before they commit
     before_commit: Callable[[], None] | None = None
 
@@ -182,6 +184,13 @@ class Backend(PostgresqlPsycopgBackend):
             super().ensure_internal_schema_updated()
             self._internal_schema_updated = True
 
+    def get_applied_migration_hashes(self) -> list[str]:
+        """yoyo's, except that a read-only backend finds nothing applied where yoyo's tables (or
+        the tracking schema holding them) do not exist yet, instead of creating them."""
+        if self.read_only and self.migration_table not in self.list_tables():
+            return []
+        return super().get_applied_migration_hashes()  # type: ignore[no-any-return]
+
     def list_tables(self, **kwargs: object) -> list[str]:
         """yoyo's own tables in the tracking schema, found by name through pg_class's index.
 
@@ -197,14 +206,22 @@ class Backend(PostgresqlPsycopgBackend):
         return [row[0] for row in cursor.fetchall()]
 
 
-def open_backend(url: str) -> DatabaseBackend:
+def open_backend(url: str, read_only: bool = False) -> DatabaseBackend:
     """A connected yoyo backend for ``url``: a :class:`Backend` for ``postgresql+psycopg://``
     URLs, built directly (yoyo's lookup scans the entry points of every installed package),
-    yoyo's own for any other scheme."""
+    yoyo's own for any other scheme.
+
+    ``read_only`` (status, plan, render): no lock table is created, yoyo's tables are not
+    created or upgraded, and the session is read-only, so any write fails instead of landing.
+    """
     if not url.startswith("postgresql+psycopg://"):
         return get_backend(url)
     backend = Backend(parse_uri(url), default_migration_table)
-    backend.init_database()
+    if read_only:
+        backend.read_only = True
+        backend.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    else:
+        backend.init_database()
     return backend
 
 
