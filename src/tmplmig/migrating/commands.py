@@ -37,7 +37,7 @@ from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.tenants import tenant_names
-from tmplmig.migrating.yoyo_bridge import open_backend, rendering_for
+from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
 from tmplmig.rendering.config import Settings, available_envs, duration_seconds
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
 from tmplmig.reviewing.bundle import (
@@ -188,7 +188,7 @@ def _migrations(
         backend = open_backend(url, read_only=not writes)
         try:
             with _READING_MIGRATIONS:
-                migrations = read_migrations(str(target.project / "migrations"))
+                migrations = parts_only(read_migrations(str(target.project / "migrations")))
                 for migration in migrations:
                     migration.load()
             parts = [
