@@ -123,6 +123,8 @@ def test_plain_yoyo_apply_names_each_part_changed_since_and_exits_non_zero(
 
     assert commands.apply(sandbox, "dev", url=db_url) == [f"{p} (evolved)" for p in changed]
     assert yoyo(sandbox, db_url, "apply").returncode == 0
+    check = "SELECT count(*) FROM _yoyo_migration WHERE migration_id = '000_tmplmig_check'"
+    assert conn.execute(check).fetchone() == (0,)  # never marked: it runs on every yoyo apply
 
 
 def test_plain_yoyo_apply_with_a_part_pending_and_one_changed_applies_nothing(

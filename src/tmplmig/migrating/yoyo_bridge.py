@@ -414,7 +414,5 @@ def check_renders(migration_file: str) -> None:
     ``yoyo apply`` runs it before any part; tmplmig's own verbs leave it out
     (:func:`parts_only`), and ``yoyo rollback`` never sees it (it is not applied).
     """
-    if _rendering.get() is not None:
-        return
     project = Path(migration_file).resolve().parent.parent
     step(_checking(project, config_from_environment(project)))
