@@ -21,6 +21,7 @@ from helpers import ALL_PARTS, DEPLOYER, dsn_for, poll, run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
+from tmplmig.database.urls import with_schema
 from tmplmig.migrating import commands, fanout, record
 
 
@@ -38,11 +39,19 @@ def issue_edit(sandbox: Path) -> None:
     edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
 
 
-def yoyo(project: Path, url: str, *args: str) -> None:
-    """Plain ``yoyo`` as a user runs it, in the project folder, with TMPLMIG_ENV=dev."""
+def yoyo(
+    project: Path, url: str, *args: str, check: bool = True, tenant: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Plain ``yoyo`` as a user runs it, in the project folder, with TMPLMIG_ENV=dev (and
+    TMPLMIG_TENANT, with the tenant's tracking schema in the URL, for ``tenant``)."""
     env = {**os.environ, "TMPLMIG_ENV": "dev"}
+    if tenant is not None:
+        env["TMPLMIG_TENANT"] = tenant
+        url = with_schema(url, f"tmplmig_{tenant}")
     command = ["yoyo", *args, "--batch", "--database", url, "migrations"]
-    subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
+    return subprocess.run(
+        command, cwd=project, env=env, check=check, capture_output=True, text=True
+    )
 
 
 def test_every_applied_step_is_recorded_with_its_rollback_and_config(
@@ -80,6 +89,67 @@ def test_plain_yoyo_rollback_after_an_edit_restores_the_catalog(
     issue_edit(sandbox)
     yoyo(sandbox, db_url, "rollback", "--all")
     assert difference(before, snapshot(conn)) == {}
+
+
+def changed_lines(stderr: str) -> dict[str, str]:
+    """The lines plain ``yoyo apply`` printed for changed parts, by part id."""
+    found = re.findall(r"^tmplmig: (\S+): applied, changed since.*$", stderr, re.MULTILINE)
+    lines = [line for line in stderr.splitlines() if ": applied, changed since" in line]
+    return dict(zip(found, lines, strict=True))
+
+
+def test_plain_yoyo_apply_names_each_part_changed_since_and_exits_non_zero(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    assert yoyo(sandbox, db_url, "apply").returncode == 0
+    again = yoyo(sandbox, db_url, "apply")
+    assert (again.returncode, changed_lines(again.stderr)) == (0, {})
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    changed = [s.id for s in commands.status(sandbox, "dev", url=db_url) if s.state == "changed"]
+    assert changed and len(changed) < len(ALL_PARTS)
+    applied = snapshot(conn)
+
+    refused = yoyo(sandbox, db_url, "apply", check=False)
+    assert refused.returncode != 0
+    lines = changed_lines(refused.stderr)
+    assert list(lines) == changed, refused.stderr
+    for line in lines.values():
+        assert "`tmplmig plan --env dev`" in line and "`tmplmig apply --env dev`" in line
+    assert "Traceback" not in refused.stderr
+    assert difference(applied, snapshot(conn)) == {}
+    listed = yoyo(sandbox, db_url, "list")
+    rows = re.findall(r"^([AU])\s+(\S+)\s", listed.stdout, re.MULTILINE)
+    statuses = {part: status for status, part in rows}
+    assert statuses == dict.fromkeys(ALL_PARTS, "A") | {"000_tmplmig_check": "U"}
+
+    assert commands.apply(sandbox, "dev", url=db_url) == [f"{p} (evolved)" for p in changed]
+    assert yoyo(sandbox, db_url, "apply").returncode == 0
+    check = "SELECT count(*) FROM _yoyo_migration WHERE migration_id = '000_tmplmig_check'"
+    assert conn.execute(check).fetchone() == (0,)  # never marked: it runs on every yoyo apply
+
+
+def test_plain_yoyo_apply_with_a_part_pending_and_one_changed_applies_nothing(
+    sandbox: Path, db_url: str
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    commands.rollback(sandbox, "dev", url=db_url, part="002e_functions")
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    refused = yoyo(sandbox, db_url, "apply", check=False)
+    assert refused.returncode != 0 and "002c_system_tables" in changed_lines(refused.stderr)
+    states = {s.id: s.state for s in commands.status(sandbox, "dev", url=db_url)}
+    assert states["002e_functions"] == "pending"
+
+
+def test_plain_yoyo_apply_for_a_tenant_names_the_tenant_in_the_commands(
+    sandbox: Path, db_url: str
+) -> None:
+    commands.apply(sandbox, "dev", "acme", url=db_url)
+    assert yoyo(sandbox, db_url, "apply", tenant="acme").returncode == 0
+    edit(sandbox / "config/tenants/acme.yaml", lambda d: d["retention"].update(audit_log=401))
+    refused = yoyo(sandbox, db_url, "apply", check=False, tenant="acme")
+    assert refused.returncode != 0
+    lines = changed_lines(refused.stderr)
+    assert lines and all("`tmplmig apply --env dev --tenant acme`" in v for v in lines.values())
 
 
 def test_status_names_changed_steps_and_config_key_paths(

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tmplmig.migrating import commands
+from tmplmig.migrating.yoyo_bridge import RENDER_CHECK
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import render_part
 from tmplmig.rendering.sqlfilters import RenderError
@@ -106,4 +107,4 @@ def test_sql_outside_a_step_is_refused(sandbox: Path) -> None:
 def test_every_template_has_a_migration_file(project: Path) -> None:
     templates = {p.name.removesuffix(".sql.j2") for p in (project / "templates").glob("0*.sql.j2")}
     migrations = {p.stem for p in (project / "migrations").glob("*.py")}
-    assert templates == migrations
+    assert migrations == templates | {RENDER_CHECK}

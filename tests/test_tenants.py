@@ -155,15 +155,12 @@ def test_applying_one_tenant_leaves_the_other_pending(
     assert commands.apply(project, "dev", "acme", url=db_url) == ALL_PARTS
     assert all(s.applied for s in commands.status(project, "dev", "acme", url=db_url))
     assert not any(s.applied for s in commands.status(project, "dev", "globex", url=db_url))
-    tracked = conn.execute(
-        "SELECT (SELECT count(*) FROM tmplmig_acme._yoyo_migration),"
-        " (SELECT count(*) FROM tmplmig_globex._yoyo_migration)"
-    ).fetchone()
-    assert tracked == (len(ALL_PARTS), 0)
+    tracked = conn.execute("SELECT count(*) FROM tmplmig_acme._yoyo_migration").fetchone()
+    assert tracked == (len(ALL_PARTS),)
     yoyo_schemas = conn.execute(
         "SELECT table_schema FROM information_schema.tables WHERE table_name = '_yoyo_migration'"
     ).fetchall()
-    assert sorted(yoyo_schemas) == [("tmplmig_acme",), ("tmplmig_globex",)]
+    assert yoyo_schemas == [("tmplmig_acme",)]  # status of globex created nothing
 
 
 def test_tracking_search_path_changes_neither_where_objects_go_nor_what_they_call(

@@ -37,7 +37,7 @@ from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.tenants import tenant_names
-from tmplmig.migrating.yoyo_bridge import open_backend, rendering_for
+from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
 from tmplmig.rendering.config import Settings, available_envs, duration_seconds
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
@@ -145,9 +145,8 @@ def _part_since(state: PartState, renames: Renames, settings: dict[str, Any]) ->
 
 def since_applied_of(target: Target) -> SinceApplied:
     """What changed between the last apply recorded in ``target``'s database and today's
-    render, and what ``tmplmig plan`` would do about it. It writes nothing ``status`` does not
-    (yoyo's lock table, a tenant's tracking schema), and leaves to ``plan`` the drift check
-    it runs first in a scratch database."""
+    render, and what ``tmplmig plan`` would do about it. It writes nothing, and leaves to
+    ``plan`` the drift check it runs first in a scratch database."""
     from tmplmig.reviewing.review import SinceApplied
 
     with _migrations(target, "render") as (backend, migrations, parts):
@@ -178,16 +177,19 @@ def _migrations(
 ) -> Iterator[tuple[DatabaseBackend, MigrationList, list[Part]]]:
     """yoyo's backend for the target's database, its migrations, rendered for its config, and
     every part as rendered then (in id order); every connection is named after ``verb`` and
-    the target (see :func:`application_name`)."""
-    if target.tracking_schema is not None and target.yoyo_url is not None:
+    the target (see :func:`application_name`). Only :data:`MIGRATING_VERBS` write: the others
+    get a read-only backend, and a tracking schema that does not exist yet stays so."""
+    writes = verb in MIGRATING_VERBS
+    if writes and target.tracking_schema is not None and target.yoyo_url is not None:
         ensure_schema(
             named(target.yoyo_url, verb, target.env, target.tenant), target.tracking_schema
         )
     with rendering_for(target.config) as rendered:
-        backend = open_backend(named(target.tracked_url, verb, target.env, target.tenant))
+        url = named(target.tracked_url, verb, target.env, target.tenant)
+        backend = open_backend(url, read_only=not writes)
         try:
             with _READING_MIGRATIONS:
-                migrations = read_migrations(str(target.project / "migrations"))
+                migrations = parts_only(read_migrations(str(target.project / "migrations")))
                 for migration in migrations:
                     migration.load()
             parts = [

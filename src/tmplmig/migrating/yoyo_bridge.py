@@ -23,23 +23,29 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.pq import TransactionStatus
 from yoyo import default_migration_table, get_backend, step
 from yoyo.backends import DatabaseBackend
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
-from yoyo.migrations import Migration
+from yoyo.exceptions import BadMigration
+from yoyo.migrations import Migration, MigrationList, get_migration_hash
 
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
 from tmplmig.migrating import record
+from tmplmig.migrating.plan import PartState, part_states
 from tmplmig.rendering.config import Ddl, LoadedConfig, load_config
-from tmplmig.rendering.parts import Part, Step, render_part
+from tmplmig.rendering.parts import Part, Step, part_ids, render_part
 
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "TMPLMIG_ENV"
 TENANT_VAR = "TMPLMIG_TENANT"
+#: the migration file that checks, before plain ``yoyo apply`` runs anything, that no applied
+#: part changed since (:func:`check_renders`); never applied, and left out by tmplmig's verbs
+RENDER_CHECK = "000_tmplmig_check"
 
 _rendering: ContextVar[tuple[LoadedConfig, dict[str, Part]] | None] = ContextVar(
     "tmplmig_rendering", default=None
@@ -87,6 +93,8 @@ class Backend(PostgresqlPsycopgBackend):
 
     #: a copy made by :meth:`copy`: it shares the connection of the backend it was made from
     shared = False
+    #: a backend of a verb that only reads (:func:`open_backend`): its session is read-only
+    read_only = False
     #: yoyo's bookkeeping of the migration whose steps this copy runs, done before they commit
     before_commit: Callable[[], None] | None = None
 
@@ -182,6 +190,13 @@ class Backend(PostgresqlPsycopgBackend):
             super().ensure_internal_schema_updated()
             self._internal_schema_updated = True
 
+    def get_applied_migration_hashes(self) -> list[str]:
+        """yoyo's, except that a read-only backend finds nothing applied where yoyo's tables (or
+        the tracking schema holding them) do not exist yet, instead of creating them."""
+        if self.read_only and self.migration_table not in self.list_tables():
+            return []
+        return super().get_applied_migration_hashes()  # type: ignore[no-any-return]
+
     def list_tables(self, **kwargs: object) -> list[str]:
         """yoyo's own tables in the tracking schema, found by name through pg_class's index.
 
@@ -197,14 +212,22 @@ class Backend(PostgresqlPsycopgBackend):
         return [row[0] for row in cursor.fetchall()]
 
 
-def open_backend(url: str) -> DatabaseBackend:
+def open_backend(url: str, read_only: bool = False) -> DatabaseBackend:
     """A connected yoyo backend for ``url``: a :class:`Backend` for ``postgresql+psycopg://``
     URLs, built directly (yoyo's lookup scans the entry points of every installed package),
-    yoyo's own for any other scheme."""
+    yoyo's own for any other scheme.
+
+    ``read_only`` (status, plan, render): no lock table is created, yoyo's tables are not
+    created or upgraded, and the session is read-only, so any write fails instead of landing.
+    """
     if not url.startswith("postgresql+psycopg://"):
         return get_backend(url)
     backend = Backend(parse_uri(url), default_migration_table)
-    backend.init_database()
+    if read_only:
+        backend.read_only = True
+        backend.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    else:
+        backend.init_database()
     return backend
 
 
@@ -321,3 +344,75 @@ def rolling_back(part: Part, s: Step, position: int, ddl: Ddl, held: _Recorded) 
             held.rows = None
 
     return run
+
+
+def parts_only(migrations: MigrationList) -> MigrationList:
+    """``migrations`` without the render check: tmplmig's own verbs apply, roll back and mark
+    parts, and evolve what changed instead of refusing it."""
+    return migrations.filter(lambda m: m.id != RENDER_CHECK)
+
+
+class ChangedSinceApplied(SystemExit):
+    """Ends plain ``yoyo apply`` with status 1 and the message on stderr (Python prints a
+    ``SystemExit``'s text): its only caller is yoyo's command line, where a traceback would
+    bury the lines that say what to run."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+
+
+def changed_since_applied(
+    conn: psycopg.Connection[Any], project: Path, config: LoadedConfig
+) -> list[PartState]:
+    """The parts applied in the connection's tracking schema whose render for ``config``
+    differs from what the record says was applied."""
+    hashes = {
+        row[0]
+        for row in conn.execute(
+            sql.SQL("SELECT migration_hash FROM {}").format(sql.Identifier(default_migration_table))
+        )
+    }
+    applied = {p for p in part_ids(project / "templates") if get_migration_hash(p) in hashes}
+    rec = record.read(conn)
+    rec.check()
+    parts = [render_part(project, pid, config) for pid in sorted(applied)]
+    settings = config.settings.model_dump(mode="json")
+    return [s for s in part_states(parts, applied, rec, settings) if s.state == "changed"]
+
+
+def _checking(project: Path, config: LoadedConfig) -> StepCallable:
+    """The render check's one step: stop the run naming each changed part and the tmplmig
+    commands that evolve it; else raise ``BadMigration``, which yoyo's apply skips without
+    marking the check applied, so it runs again on the next ``yoyo apply``."""
+    target = f"--env {config.env}" + (f" --tenant {config.tenant}" if config.tenant else "")
+
+    def run(conn: psycopg.Connection[Any]) -> None:
+        try:
+            changed = changed_since_applied(conn, project, config)
+        except record.RecordError as exc:
+            raise ChangedSinceApplied([f"tmplmig: {exc}", "tmplmig: nothing was applied"]) from None
+        if changed:
+            raise ChangedSinceApplied(
+                [
+                    f"tmplmig: {s.id}: applied, changed since ({len(s.steps)} step(s));"
+                    f" yoyo apply does not evolve it: review `tmplmig plan {target}`,"
+                    f" then run `tmplmig apply {target}`"
+                    for s in changed
+                ]
+                + ["tmplmig: nothing was applied"]
+            )
+        raise BadMigration(f"{RENDER_CHECK}: no applied part changed since (never marked)")
+
+    return run
+
+
+def check_renders(migration_file: str) -> None:
+    """Register the render check's step (``migrations/000_tmplmig_check.py``).
+
+    yoyo tracks ids only: with every part applied, plain ``yoyo apply`` after a YAML edit ran
+    nothing and exited 0. The check sorts first and is never marked applied, so every plain
+    ``yoyo apply`` runs it before any part; tmplmig's own verbs leave it out
+    (:func:`parts_only`), and ``yoyo rollback`` never sees it (it is not applied).
+    """
+    project = Path(migration_file).resolve().parent.parent
+    step(_checking(project, config_from_environment(project)))
