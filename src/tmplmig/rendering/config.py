@@ -7,8 +7,8 @@ Layers merge in this order, later winning: ``config/base.yaml`` < ``config/<env>
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,11 +17,10 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tmplmig.rendering.identifiers import (
-    SHARED_SCHEMA,
-    TRACKING_PREFIX,
     IdentifierError,
     check_identifier,
     check_role_name,
+    check_schema_name,
 )
 
 KeyPath = tuple[str | int, ...]
@@ -55,24 +54,26 @@ def format_key_path(key_path: KeyPath) -> str:
     return out
 
 
-def _identifier(value: str) -> str:
-    try:
-        return check_identifier(value)
-    except IdentifierError as exc:
-        raise ValueError(str(exc)) from None
+def _checked_by(check: Callable[[str], str]) -> AfterValidator:
+    """A pydantic validator running an identifier check, its error becoming the problem."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except IdentifierError as exc:
+            raise ValueError(str(exc)) from None
+
+    return AfterValidator(validate)
 
 
-def _role(value: str) -> str:
-    try:
-        return check_role_name(value)
-    except IdentifierError as exc:
-        raise ValueError(str(exc)) from None
-
-
-Identifier = Annotated[str, AfterValidator(_identifier)]
-RoleName = Annotated[str, AfterValidator(_role)]
+Identifier = Annotated[str, _checked_by(check_identifier)]
+SchemaName = Annotated[str, _checked_by(check_schema_name)]
+RoleName = Annotated[str, _checked_by(check_role_name)]
+#: PostgreSQL's ``integer``: the columns that store these values, and the settings
+#: (``statement_timeout``, ``lock_timeout``: milliseconds) they mirror
+INT4_MAX = 2**31 - 1
+Int4 = Annotated[int, Field(ge=0, le=INT4_MAX)]
 Days = Annotated[int, Field(gt=0, le=36500)]
-Duration = Annotated[str, Field(pattern=r"^[0-9]{1,7}(ms|s|min)$")]
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
 
 
@@ -82,6 +83,28 @@ def duration_seconds(duration: str) -> float:
     return int(number) * _DURATION_UNITS[duration[len(number) :]]
 
 
+def _settable(duration: str) -> str:
+    """A duration PostgreSQL can hold in a millisecond setting (at most ~24.8 days)."""
+    if duration_seconds(duration) * 1000 > INT4_MAX:
+        raise ValueError(
+            f"{duration} is more than PostgreSQL's limit for a timeout setting,"
+            f" {INT4_MAX} ms (about 24 days)"
+        )
+    return duration
+
+
+def _positive(duration: str) -> str:
+    if duration_seconds(duration) == 0:
+        raise ValueError(f"{duration} would wait forever: it must be more than 0")
+    return duration
+
+
+Duration = Annotated[str, Field(pattern=r"^[0-9]{1,7}(ms|s|min)$"), AfterValidator(_settable)]
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+#: the longest all retries of one step may wait between them (``retry_backoff_ms``, doubled)
+MAX_RETRY_WAIT_MS = 24 * 3600 * 1000
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -89,28 +112,17 @@ class _Strict(BaseModel):
 class Schemas(_Strict):
     """Names of the application schemas; each tenant may map them to its own."""
 
-    auth: Identifier
-    experiments: Identifier
-    production: Identifier
-    audits: Identifier
-    providers: Identifier
-    quarantine: Identifier
-    system: Identifier
+    auth: SchemaName
+    experiments: SchemaName
+    production: SchemaName
+    audits: SchemaName
+    providers: SchemaName
+    quarantine: SchemaName
+    system: SchemaName
 
     @model_validator(mode="after")
     def _distinct(self) -> Schemas:
-        names = self.model_dump()
-        _reject_duplicates(names, "schema")
-        for key, name in names.items():
-            if name.startswith(TRACKING_PREFIX):
-                raise ValueError(
-                    f"schema name {name!r} of {key} uses the prefix {TRACKING_PREFIX!r},"
-                    " which is reserved for tenants' tracking schemas"
-                )
-            if name == SHARED_SCHEMA:
-                raise ValueError(
-                    f"schema name {name!r} of {key} is reserved for tmplmig's shared functions"
-                )
+        _reject_duplicates(self.model_dump(), "schema")
         return self
 
 
@@ -177,9 +189,9 @@ class ConnectionPool(_Strict):
 
     min_size: Annotated[int, Field(ge=0, le=10000)]
     max_size: Annotated[int, Field(ge=1, le=10000)]
-    idle_timeout_seconds: Annotated[int, Field(ge=0)]
-    max_lifetime_seconds: Annotated[int, Field(ge=0)]
-    statement_timeout_ms: Annotated[int, Field(ge=0)]
+    idle_timeout_seconds: Int4
+    max_lifetime_seconds: Int4
+    statement_timeout_ms: Int4
 
     @model_validator(mode="after")
     def _ordered(self) -> ConnectionPool:
@@ -191,7 +203,7 @@ class ConnectionPool(_Strict):
 class Ddl(_Strict):
     """How DDL steps behave on a live database."""
 
-    lock_timeout: Duration
+    lock_timeout: PositiveDuration
     #: how many times a step is retried after its lock was not granted within lock_timeout
     lock_retries: Annotated[int, Field(ge=0, le=100)]
     #: wait before the first retry; each further retry waits twice as long
@@ -202,6 +214,17 @@ class Ddl(_Strict):
     #: how long a run waits for a still-executing backend of a killed earlier run of the same
     #: target before cancelling it; "0s" cancels at once
     orphan_wait: Duration
+
+    @model_validator(mode="after")
+    def _bounded_retries(self) -> Ddl:
+        waits = self.retry_backoff_ms * (2**self.lock_retries - 1)
+        if waits > MAX_RETRY_WAIT_MS:
+            raise ValueError(
+                f"lock_retries ({self.lock_retries}) with retry_backoff_ms"
+                f" ({self.retry_backoff_ms}), doubled each retry, would wait {waits} ms in all;"
+                f" at most {MAX_RETRY_WAIT_MS} ms (24 h)"
+            )
+        return self
 
 
 class Settings(_Strict):
@@ -262,6 +285,12 @@ class LoadedConfig:
     env: str
     tenant: str | None = None
     placement: Placement | None = None
+    #: key path -> the file that set it (see :func:`merge_layers`)
+    origin: Mapping[KeyPath, Path] = field(default_factory=dict, compare=False, repr=False)
+
+    def source(self, key_path: KeyPath) -> Path:
+        """The file that set ``key_path`` (or the nearest key above it)."""
+        return _blame(key_path, self.origin, self.files[-1])
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -408,7 +437,12 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
             f"says {settings.environment!r} but the file is for environment {env!r}",
         )
     return LoadedConfig(
-        settings=settings, files=tuple(files), env=env, tenant=tenant, placement=placement
+        settings=settings,
+        files=tuple(files),
+        env=env,
+        tenant=tenant,
+        placement=placement,
+        origin=origin,
     )
 
 
