@@ -166,4 +166,3 @@ def test_bad_config_changes_nothing_in_the_database(
     assert snapshot(conn) == before
     yoyo_tables = conn.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%yoyo%'")
     assert yoyo_tables.fetchone() == (0,)
-
