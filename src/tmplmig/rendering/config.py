@@ -101,8 +101,6 @@ def _positive(duration: str) -> str:
 
 Duration = Annotated[str, Field(pattern=r"^[0-9]{1,7}(ms|s|min)$"), AfterValidator(_settable)]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
-#: the longest all retries of one step may wait between them (``retry_backoff_ms``, doubled)
-MAX_RETRY_WAIT_MS = 24 * 3600 * 1000
 
 
 class _Strict(BaseModel):
@@ -214,17 +212,6 @@ class Ddl(_Strict):
     #: how long a run waits for a still-executing backend of a killed earlier run of the same
     #: target before cancelling it; "0s" cancels at once
     orphan_wait: Duration
-
-    @model_validator(mode="after")
-    def _bounded_retries(self) -> Ddl:
-        waits = self.retry_backoff_ms * (2**self.lock_retries - 1)
-        if waits > MAX_RETRY_WAIT_MS:
-            raise ValueError(
-                f"lock_retries ({self.lock_retries}) with retry_backoff_ms"
-                f" ({self.retry_backoff_ms}), doubled each retry, would wait {waits} ms in all;"
-                f" at most {MAX_RETRY_WAIT_MS} ms (24 h)"
-            )
-        return self
 
 
 class Settings(_Strict):
