@@ -74,7 +74,7 @@ def plain_yoyo_apply(project: Path, url: str, **env: str) -> subprocess.Complete
 
 # --- numbers that reach SQL ---------------------------------------------------------------
 
-INT4 = "less than or equal to 2147483647"
+INT4 = "is more than 2147483647, the largest PostgreSQL integer"
 OUT_OF_RANGE = {
     "pool statement timeout beyond int4": (
         ("connection_pool", "statement_timeout_ms"), 99999999999999, INT4

@@ -72,7 +72,15 @@ RoleName = Annotated[str, _checked_by(check_role_name)]
 #: PostgreSQL's ``integer``: the columns that store these values, and the settings
 #: (``statement_timeout``, ``lock_timeout``: milliseconds) they mirror
 INT4_MAX = 2**31 - 1
-Int4 = Annotated[int, Field(ge=0, le=INT4_MAX)]
+
+
+def _int4(value: int) -> int:
+    if value > INT4_MAX:
+        raise ValueError(f"{value} is more than {INT4_MAX}, the largest PostgreSQL integer")
+    return value
+
+
+Int4 = Annotated[int, Field(ge=0), AfterValidator(_int4)]
 Days = Annotated[int, Field(gt=0, le=36500)]
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
 
