@@ -361,9 +361,9 @@ def _refuse_unfit_owner(conn: psycopg.Connection[Any], target: Target) -> None:
         raise ConfigError(
             target.config.source(key),
             key,
-            f"the owner role {owner.name!r} already exists and {why}: whoever is in it would own"
-            " every object of this environment or tenant; name a role of its own (nothing was"
-            " applied)",
+            f"the owner role {owner.name!r} already exists and {why} (whoever is in it would"
+            " own every object of this environment or tenant); name a role of its own: nothing"
+            " was applied",
         )
 
 
