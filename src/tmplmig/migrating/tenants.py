@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tmplmig.rendering.config import (
+    DEFAULT_DATABASE,
     ConfigError,
     KeyPath,
     LoadedConfig,
@@ -42,11 +43,6 @@ def _database_key(config: LoadedConfig) -> str:
     return config.placement.target
 
 
-#: where the environment without a tenant lives: ``$TMPLMIG_DATABASE_URL``, as tenants placed
-#: nowhere else (see :attr:`~tmplmig.rendering.config.Placement.target`)
-_ENVIRONMENT_DATABASE = "(default)"
-
-
 def check_distinct(configs: list[LoadedConfig], environment: LoadedConfig) -> None:
     """Schemas must differ between tenants of one database; roles (cluster-wide) everywhere,
     and the environment without a tenant counts as one more: a tenant whose roles were the
@@ -57,22 +53,26 @@ def check_distinct(configs: list[LoadedConfig], environment: LoadedConfig) -> No
     """
     owners: dict[tuple[str, ...], tuple[Path, KeyPath, str]] = {}
 
-    def claim(key: tuple[str, ...], file: Path, path: KeyPath, note: str = "") -> None:
+    def claim(
+        key: tuple[str, ...], file: Path, path: KeyPath, whose: str = "", hint: str = ""
+    ) -> None:
+        """Take ``key`` for ``file`` at ``path``; ``whose`` describes the taker in a later
+        clash, ``hint`` says why it clashes now."""
         if key in owners:
-            first_file, first_path, first_note = owners[key]
+            first_file, first_path, first_whose = owners[key]
             kind = "role" if key[0] == "role" else "schema"
             raise ConfigError(
                 file,
                 path,
                 f"{kind} {key[-1]!r} is also used by {first_file} at"
-                f" {format_key_path(first_path)}{first_note}{note}",
+                f" {format_key_path(first_path)}{first_whose}{hint}",
             )
-        owners[key] = (file, path, note)
+        owners[key] = (file, path, whose)
 
     itself = f" (environment {environment.env!r} itself, without a tenant)"
     for key, name in environment.settings.schemas.model_dump().items():
         path = ("schemas", key)
-        claim(("schema", _ENVIRONMENT_DATABASE, name), environment.source(path), path, itself)
+        claim(("schema", DEFAULT_DATABASE, name), environment.source(path), path, itself)
     for key, name in environment.settings.roles.model_dump().items():
         claim(("role", name), environment.source(("roles", key)), ("roles", key), itself)
     for config in configs:
@@ -87,5 +87,5 @@ def check_distinct(configs: list[LoadedConfig], environment: LoadedConfig) -> No
             unprefixed = getattr(environment.settings, section).model_dump()
             for key, name in getattr(config.settings, section).model_dump().items():
                 derived = name == prefix + unprefixed[key]
-                note = f"; tenant.{prefix_key} is {prefix!r}" if derived else ""
-                claim((*owner, name), file, (section, key), note)
+                hint = f"; tenant.{prefix_key} is {prefix!r}" if derived else ""
+                claim((*owner, name), file, (section, key), hint=hint)

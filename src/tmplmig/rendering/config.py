@@ -32,6 +32,8 @@ PREFIX = re.compile(r"^[a-z0-9_]{0,40}$")
 ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 #: database names that go into a URL path as they are (yoyo does not unquote the path)
 DATABASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+#: how a placement names the database at $TMPLMIG_DATABASE_URL, the environment's own
+DEFAULT_DATABASE = "(default)"
 #: libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster to parse
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -268,7 +270,7 @@ class Placement(_Strict):
         """The database this tenant's migrations run in, as shown to people."""
         if self.database_url_env is not None:
             return f"${self.database_url_env}"
-        return self.database or "(default)"
+        return self.database or DEFAULT_DATABASE
 
 
 @dataclass(frozen=True)
