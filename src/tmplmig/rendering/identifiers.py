@@ -5,8 +5,6 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 
-from confusable_homoglyphs import categories
-
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
 #: schemas named ``tmplmig_<tenant>`` hold yoyo's tracking tables of a tenant
 TRACKING_PREFIX = "tmplmig_"
@@ -91,6 +89,8 @@ def _check_look_alikes(name: str) -> None:
     U+1D42C MATHEMATICAL BOLD SMALL S (script Common) or U+FF53 FULLWIDTH LATIN SMALL LETTER S
     (Latin) would pass a script check and still read as ``s``.
     """
+    from confusable_homoglyphs.categories import alias  # only non-ASCII names get here
+
     normal = _nfkc(name)
     if normal != name:
         end = next(i for i in range(1, len(name) + 1) if _nfkc(name[:i]) != name[:i])
@@ -98,14 +98,14 @@ def _check_look_alikes(name: str) -> None:
             f"identifier {name!r} is not in Unicode normalization form NFKC:"
             f" {_describe(name[end - 1])} makes it read as {normal!r}"
         )
-    scripts = [s for s in map(categories.alias, name) if s not in NEUTRAL_SCRIPTS]
+    scripts = [s for s in map(alias, name) if s not in NEUTRAL_SCRIPTS]
     present = frozenset(scripts)
     if len(present) <= 1 or any(present <= allowed for allowed in HIGHLY_RESTRICTIVE):
         return
     main = Counter(scripts).most_common(1)[0][0]  # ties: the script seen first
-    odd = next(c for c in name if categories.alias(c) not in NEUTRAL_SCRIPTS | {main})
+    odd = next(c for c in name if alias(c) not in NEUTRAL_SCRIPTS | {main})
     raise IdentifierError(
-        f"identifier {name!r} mixes scripts: {_describe(odd)} is {_title(categories.alias(odd))},"
+        f"identifier {name!r} mixes scripts: {_describe(odd)} is {_title(alias(odd))},"
         f" the rest {_title(main)}{_looks_like(odd, main)}"
     )
 
@@ -125,10 +125,11 @@ def _title(script: str) -> str:
 def _looks_like(c: str, script: str) -> str:
     """``; it looks like 's' (LATIN SMALL LETTER S)``: a look-alike of ``c`` in ``script``,
     from Unicode's confusables (loaded only here: it is a large table)."""
+    from confusable_homoglyphs.categories import alias
     from confusable_homoglyphs.confusables import confusables_data
 
     for glyph in confusables_data.get(c, ()):
-        if all(categories.alias(g) in NEUTRAL_SCRIPTS | {script} for g in glyph["c"]):
+        if all(alias(g) in NEUTRAL_SCRIPTS | {script} for g in glyph["c"]):
             return f"; it looks like {glyph['c']!r} ({glyph['n']})"
     return ""
 
