@@ -79,7 +79,7 @@ def check_distinct(configs: list[LoadedConfig], environment: LoadedConfig) -> No
         assert config.tenant is not None and config.placement is not None
         file, database = config.files[-1], _database_key(config)
         claim(("schema", database, tracking_schema(config.tenant)), file, ("tenant",))
-        for section, prefix_key, owner in (
+        for section, prefix_key, scope in (
             ("schemas", "schema_prefix", ("schema", database)),
             ("roles", "role_prefix", ("role",)),
         ):
@@ -88,4 +88,4 @@ def check_distinct(configs: list[LoadedConfig], environment: LoadedConfig) -> No
             for key, name in getattr(config.settings, section).model_dump().items():
                 derived = name == prefix + unprefixed[key]
                 hint = f"; tenant.{prefix_key} is {prefix!r}" if derived else ""
-                claim((*owner, name), file, (section, key), hint=hint)
+                claim((*scope, name), file, (section, key), hint=hint)
