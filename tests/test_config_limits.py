@@ -144,6 +144,26 @@ def test_schemas_postgresql_or_tmplmig_own_are_refused_by_key(
 
 
 @pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("system", "schema 'system' is also schemas.system: the extension serves the whole"),
+        ("information_schema", "reserved for PostgreSQL's catalog views"),
+        ("tmplmig_acme", "reserved for tenants' tracking schemas"),
+    ],
+)
+def test_the_extensions_schema_is_public_or_one_apart(
+    sandbox: Path, name: str, problem: str
+) -> None:
+    """A database-wide extension in a schema a rollback drops, or none may create in."""
+    edit(sandbox / "config/dev.yaml", setting(("extensions_schema",), name))
+    err = error_of(lambda: load_config(sandbox, "dev"))
+    assert (err.file, err.key_path) == (str(sandbox / "config/dev.yaml"), ("extensions_schema",))
+    assert problem in err.problem
+    edit(sandbox / "config/dev.yaml", setting(("extensions_schema",), "extensions"))
+    assert load_config(sandbox, "dev").settings.extensions_schema == "extensions"
+
+
+@pytest.mark.parametrize(
     ("key_path", "value"),
     [
         (("connection_pool", "statement_timeout_ms"), 99999999999999),

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from tmplmig.rendering.identifiers import (
     IdentifierError,
+    check_extensions_schema,
     check_identifier,
     check_role_name,
     check_schema_name,
@@ -228,7 +229,7 @@ class Settings(_Strict):
     """The validated, merged configuration of one environment (and tenant)."""
 
     environment: Annotated[str, Field(pattern=ENV_NAME.pattern)]
-    extensions_schema: Identifier
+    extensions_schema: Annotated[str, _checked_by(check_extensions_schema)]
     schemas: Schemas
     roles: Roles
     privileges: Privileges
@@ -375,6 +376,14 @@ def validate(data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Pat
         if column not in settings.sensitive_columns:
             loc = ("privileges", "sensitive_readers", column)
             problem = f"column {column!r} is not listed in sensitive_columns"
+            raise ConfigError(_blame(loc, origin, fallback), loc, problem)
+    for key, name in settings.schemas.model_dump().items():
+        if name == settings.extensions_schema:
+            loc = ("extensions_schema",)
+            problem = (
+                f"schema {name!r} is also schemas.{key}: the extension serves the whole database,"
+                " and a rollback drops the environment's schemas"
+            )
             raise ConfigError(_blame(loc, origin, fallback), loc, problem)
     return settings
 

@@ -148,6 +148,11 @@ def check_schema_name(name: str) -> str:
     return name
 
 
+def check_extensions_schema(name: str) -> str:
+    """Like :func:`check_schema_name`, but ``public``, where extensions go by default, is fine."""
+    return check_identifier(name) if name == "public" else check_schema_name(name)
+
+
 def check_role_name(name: str) -> str:
     """Like :func:`check_identifier`, also refusing names that mean something else in GRANT."""
     check_identifier(name)
