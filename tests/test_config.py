@@ -166,17 +166,3 @@ def test_bad_config_changes_nothing_in_the_database(
     assert snapshot(conn) == before
     yoyo_tables = conn.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%yoyo%'")
     assert yoyo_tables.fetchone() == (0,)
-
-
-def test_schema_names_may_not_take_the_tracking_prefix(sandbox: Path) -> None:
-    edit(
-        sandbox / "config/dev.yaml", lambda d: d.setdefault("schemas", {}).update(auth="tmplmig_x")
-    )
-    err = error_of(sandbox)
-    assert err.key_path == ("schemas",) and "reserved for tenants' tracking schemas" in err.problem
-
-
-def test_schema_names_may_not_take_the_shared_functions_schema(sandbox: Path) -> None:
-    edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("schemas", {}).update(auth="tmplmig"))
-    err = error_of(sandbox)
-    assert err.key_path == ("schemas",) and "reserved for tmplmig's shared functions" in err.problem

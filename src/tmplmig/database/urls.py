@@ -97,8 +97,13 @@ def connect(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect(libpq_url(url), autocommit=True, fallback_application_name="tmplmig")
 
 
+def create_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Create ``schema`` if missing."""
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
 def ensure_schema(url: str, schema: str) -> str:
     """Create ``schema`` if missing; return the yoyo URL that keeps yoyo's tables in it."""
     with connect(url) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        create_schema(conn, schema)
     return with_schema(url, schema)

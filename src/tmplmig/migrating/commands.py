@@ -22,7 +22,8 @@ from yoyo.migrations import MigrationList
 
 from tmplmig.database import orphans, presence, runlock
 from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_role_sql
-from tmplmig.database.urls import application_name, connect, ensure_schema, named
+from tmplmig.database.roles import existing_role
+from tmplmig.database.urls import application_name, connect, create_schema, named
 from tmplmig.migrating import record
 from tmplmig.migrating.plan import (
     PartPlan,
@@ -38,7 +39,7 @@ from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
-from tmplmig.rendering.config import Settings, available_envs, duration_seconds
+from tmplmig.rendering.config import ConfigError, Settings, available_envs, duration_seconds
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
 from tmplmig.reviewing.bundle import (
@@ -173,17 +174,22 @@ _READING_MIGRATIONS = threading.Lock()
 
 @contextmanager
 def _migrations(
-    target: Target, verb: str
+    target: Target, verb: str, before: Callable[[psycopg.Connection[Any]], None] | None = None
 ) -> Iterator[tuple[DatabaseBackend, MigrationList, list[Part]]]:
     """yoyo's backend for the target's database, its migrations, rendered for its config, and
     every part as rendered then (in id order); every connection is named after ``verb`` and
     the target (see :func:`application_name`). Only :data:`MIGRATING_VERBS` write: the others
-    get a read-only backend, and a tracking schema that does not exist yet stays so."""
+    get a read-only backend, and a tracking schema that does not exist yet stays so.
+    ``before`` checks the database before the run's first statement (a tenant's tracking
+    schema, yoyo's tables)."""
     writes = verb in MIGRATING_VERBS
-    if writes and target.tracking_schema is not None and target.yoyo_url is not None:
-        ensure_schema(
-            named(target.yoyo_url, verb, target.env, target.tenant), target.tracking_schema
-        )
+    schema = target.tracking_schema if writes else None
+    if target.yoyo_url is not None and (before is not None or schema is not None):
+        with connect(named(target.yoyo_url, verb, target.env, target.tenant)) as conn:
+            if before is not None:
+                before(conn)
+            if schema is not None:
+                create_schema(conn, schema)
     with rendering_for(target.config) as rendered:
         url = named(target.tracked_url, verb, target.env, target.tenant)
         backend = open_backend(url, read_only=not writes)
@@ -374,12 +380,28 @@ def _evolve(backend: DatabaseBackend, plans: list[PartPlan], target: Target) -> 
             recorder.write_part(conn, p.part)
 
 
+def _refuse_unfit_owner(conn: psycopg.Connection[Any], target: Target) -> None:
+    """Refuse an owner role that exists with members or attributes: its members and logins
+    would own every object the run creates (docs/ownership.md)."""
+    owner = existing_role(conn, target.config.settings.roles.owner)
+    why = None if owner is None else owner.unfit_as_owner()
+    if owner is not None and why is not None:
+        key = ("roles", "owner")
+        raise ConfigError(
+            target.config.source(key),
+            key,
+            f"the owner role {owner.name!r} already exists and {why} (whoever is in it would"
+            " own every object of this environment or tenant); name a role of its own: nothing"
+            " was applied",
+        )
+
+
 def apply_to(target: Target) -> list[str]:
     """Evolve the applied parts of ``target`` whose render changed since they were applied,
     then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
     each part evolved. Evolving first lets parts applied after a partial rollback build on
     the renamed objects of the parts before them."""
-    loaded = _migrations(target, "apply")
+    loaded = _migrations(target, "apply", before=lambda conn: _refuse_unfit_owner(conn, target))
     with loaded as (backend, migrations, parts), _locked(backend, target):
         states = _adopt_unrecorded(target, backend, _states(backend, migrations, parts, target))
         plans = _checked_plans(target, backend, states)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tmplmig.rendering.config import (
+    DEFAULT_DATABASE,
     ConfigError,
     KeyPath,
     LoadedConfig,
@@ -30,9 +31,10 @@ def tracking_schema(tenant: str) -> str:
 
 
 def load_tenants(project: Path, env: str) -> list[LoadedConfig]:
-    """Load and validate every tenant of ``env``, refusing two tenants that share a name."""
+    """Load and validate every tenant of ``env``, refusing names a tenant shares with another
+    tenant or with the environment itself."""
     configs = [load_config(project, env, tenant) for tenant in tenant_names(project)]
-    check_distinct(configs)
+    check_distinct(configs, load_config(project, env))
     return configs
 
 
@@ -41,30 +43,49 @@ def _database_key(config: LoadedConfig) -> str:
     return config.placement.target
 
 
-def check_distinct(configs: list[LoadedConfig]) -> None:
-    """Schemas must differ between tenants of one database; roles (cluster-wide) everywhere.
+def check_distinct(configs: list[LoadedConfig], environment: LoadedConfig) -> None:
+    """Schemas must differ between tenants of one database; roles (cluster-wide) everywhere,
+    and the environment without a tenant counts as one more: a tenant whose roles were the
+    environment's would hand its data to the environment's members.
 
     tmplmig cannot tell from YAML whether two URLs reach one server, so role names are
     checked across all tenants of the environment.
     """
-    owners: dict[tuple[str, ...], tuple[Path, KeyPath]] = {}
+    owners: dict[tuple[str, ...], tuple[Path, KeyPath, str]] = {}
 
-    def claim(key: tuple[str, ...], file: Path, path: KeyPath) -> None:
+    def claim(
+        key: tuple[str, ...], file: Path, path: KeyPath, whose: str = "", hint: str = ""
+    ) -> None:
+        """Take ``key`` for ``file`` at ``path``; ``whose`` describes the taker in a later
+        clash, ``hint`` says why it clashes now."""
         if key in owners:
-            first_file, first_path = owners[key]
+            first_file, first_path, first_whose = owners[key]
             kind = "role" if key[0] == "role" else "schema"
             raise ConfigError(
                 file,
                 path,
-                f"{kind} {key[-1]!r} is also used by {first_file} at {format_key_path(first_path)}",
+                f"{kind} {key[-1]!r} is also used by {first_file} at"
+                f" {format_key_path(first_path)}{first_whose}{hint}",
             )
-        owners[key] = (file, path)
+        owners[key] = (file, path, whose)
 
+    itself = f" (environment {environment.env!r} itself, without a tenant)"
+    for key, name in environment.settings.schemas.model_dump().items():
+        path = ("schemas", key)
+        claim(("schema", DEFAULT_DATABASE, name), environment.source(path), path, itself)
+    for key, name in environment.settings.roles.model_dump().items():
+        claim(("role", name), environment.source(("roles", key)), ("roles", key), itself)
     for config in configs:
-        assert config.tenant is not None
+        assert config.tenant is not None and config.placement is not None
         file, database = config.files[-1], _database_key(config)
         claim(("schema", database, tracking_schema(config.tenant)), file, ("tenant",))
-        for key, name in config.settings.schemas.model_dump().items():
-            claim(("schema", database, name), file, ("schemas", key))
-        for key, name in config.settings.roles.model_dump().items():
-            claim(("role", name), file, ("roles", key))
+        for section, prefix_key, scope in (
+            ("schemas", "schema_prefix", ("schema", database)),
+            ("roles", "role_prefix", ("role",)),
+        ):
+            prefix = getattr(config.placement, prefix_key)
+            unprefixed = getattr(environment.settings, section).model_dump()
+            for key, name in getattr(config.settings, section).model_dump().items():
+                derived = name == prefix + unprefixed[key]
+                hint = f"; tenant.{prefix_key} is {prefix!r}" if derived else ""
+                claim((*scope, name), file, (section, key), hint=hint)

@@ -34,7 +34,7 @@ from yoyo.migrations import Migration, MigrationList, get_migration_hash
 
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
-from tmplmig.migrating import record
+from tmplmig.migrating import record, tenants
 from tmplmig.migrating.plan import PartState, part_states
 from tmplmig.rendering.config import Ddl, LoadedConfig, load_config
 from tmplmig.rendering.parts import Part, Step, part_ids, render_part
@@ -77,7 +77,11 @@ def config_from_environment(project: Path) -> LoadedConfig:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    return load_config(project, env, os.environ.get(TENANT_VAR, "").strip() or None)
+    tenant = os.environ.get(TENANT_VAR, "").strip() or None
+    config = load_config(project, env, tenant)
+    if tenant is not None:  # the environment's own names, not every peer: loaded per part
+        tenants.check_distinct([config], load_config(project, env))
+    return config
 
 
 class Backend(PostgresqlPsycopgBackend):

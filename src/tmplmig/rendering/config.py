@@ -7,8 +7,8 @@ Layers merge in this order, later winning: ``config/base.yaml`` < ``config/<env>
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,11 +17,11 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tmplmig.rendering.identifiers import (
-    SHARED_SCHEMA,
-    TRACKING_PREFIX,
     IdentifierError,
+    check_extensions_schema,
     check_identifier,
     check_role_name,
+    check_schema_name,
 )
 
 KeyPath = tuple[str | int, ...]
@@ -33,6 +33,8 @@ PREFIX = re.compile(r"^[a-z0-9_]{0,40}$")
 ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 #: database names that go into a URL path as they are (yoyo does not unquote the path)
 DATABASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+#: how a placement names the database at $TMPLMIG_DATABASE_URL, the environment's own
+DEFAULT_DATABASE = "(default)"
 #: libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster to parse
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -55,24 +57,34 @@ def format_key_path(key_path: KeyPath) -> str:
     return out
 
 
-def _identifier(value: str) -> str:
-    try:
-        return check_identifier(value)
-    except IdentifierError as exc:
-        raise ValueError(str(exc)) from None
+def _checked_by(check: Callable[[str], str]) -> AfterValidator:
+    """A pydantic validator running an identifier check, its error becoming the problem."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except IdentifierError as exc:
+            raise ValueError(str(exc)) from None
+
+    return AfterValidator(validate)
 
 
-def _role(value: str) -> str:
-    try:
-        return check_role_name(value)
-    except IdentifierError as exc:
-        raise ValueError(str(exc)) from None
+Identifier = Annotated[str, _checked_by(check_identifier)]
+SchemaName = Annotated[str, _checked_by(check_schema_name)]
+RoleName = Annotated[str, _checked_by(check_role_name)]
+#: PostgreSQL's ``integer``: the columns that store these values, and the settings
+#: (``statement_timeout``, ``lock_timeout``: milliseconds) they mirror
+INT4_MAX = 2**31 - 1
 
 
-Identifier = Annotated[str, AfterValidator(_identifier)]
-RoleName = Annotated[str, AfterValidator(_role)]
+def _int4(value: int) -> int:
+    if value > INT4_MAX:
+        raise ValueError(f"{value} is more than {INT4_MAX}, the largest PostgreSQL integer")
+    return value
+
+
+Int4 = Annotated[int, Field(ge=0), AfterValidator(_int4)]
 Days = Annotated[int, Field(gt=0, le=36500)]
-Duration = Annotated[str, Field(pattern=r"^[0-9]{1,7}(ms|s|min)$")]
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
 
 
@@ -82,6 +94,26 @@ def duration_seconds(duration: str) -> float:
     return int(number) * _DURATION_UNITS[duration[len(number) :]]
 
 
+def _settable(duration: str) -> str:
+    """A duration PostgreSQL can hold in a millisecond setting (at most ~24.8 days)."""
+    if duration_seconds(duration) * 1000 > INT4_MAX:
+        raise ValueError(
+            f"{duration} is more than PostgreSQL's limit for a timeout setting,"
+            f" {INT4_MAX} ms (about 24 days)"
+        )
+    return duration
+
+
+def _positive(duration: str) -> str:
+    if duration_seconds(duration) == 0:
+        raise ValueError(f"{duration} would wait forever: it must be more than 0")
+    return duration
+
+
+Duration = Annotated[str, Field(pattern=r"^[0-9]{1,7}(ms|s|min)$"), AfterValidator(_settable)]
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -89,28 +121,17 @@ class _Strict(BaseModel):
 class Schemas(_Strict):
     """Names of the application schemas; each tenant may map them to its own."""
 
-    auth: Identifier
-    experiments: Identifier
-    production: Identifier
-    audits: Identifier
-    providers: Identifier
-    quarantine: Identifier
-    system: Identifier
+    auth: SchemaName
+    experiments: SchemaName
+    production: SchemaName
+    audits: SchemaName
+    providers: SchemaName
+    quarantine: SchemaName
+    system: SchemaName
 
     @model_validator(mode="after")
     def _distinct(self) -> Schemas:
-        names = self.model_dump()
-        _reject_duplicates(names, "schema")
-        for key, name in names.items():
-            if name.startswith(TRACKING_PREFIX):
-                raise ValueError(
-                    f"schema name {name!r} of {key} uses the prefix {TRACKING_PREFIX!r},"
-                    " which is reserved for tenants' tracking schemas"
-                )
-            if name == SHARED_SCHEMA:
-                raise ValueError(
-                    f"schema name {name!r} of {key} is reserved for tmplmig's shared functions"
-                )
+        _reject_duplicates(self.model_dump(), "schema")
         return self
 
 
@@ -177,9 +198,9 @@ class ConnectionPool(_Strict):
 
     min_size: Annotated[int, Field(ge=0, le=10000)]
     max_size: Annotated[int, Field(ge=1, le=10000)]
-    idle_timeout_seconds: Annotated[int, Field(ge=0)]
-    max_lifetime_seconds: Annotated[int, Field(ge=0)]
-    statement_timeout_ms: Annotated[int, Field(ge=0)]
+    idle_timeout_seconds: Int4
+    max_lifetime_seconds: Int4
+    statement_timeout_ms: Int4
 
     @model_validator(mode="after")
     def _ordered(self) -> ConnectionPool:
@@ -191,7 +212,7 @@ class ConnectionPool(_Strict):
 class Ddl(_Strict):
     """How DDL steps behave on a live database."""
 
-    lock_timeout: Duration
+    lock_timeout: PositiveDuration
     #: how many times a step is retried after its lock was not granted within lock_timeout
     lock_retries: Annotated[int, Field(ge=0, le=100)]
     #: wait before the first retry; each further retry waits twice as long
@@ -208,7 +229,7 @@ class Settings(_Strict):
     """The validated, merged configuration of one environment (and tenant)."""
 
     environment: Annotated[str, Field(pattern=ENV_NAME.pattern)]
-    extensions_schema: Identifier
+    extensions_schema: Annotated[str, _checked_by(check_extensions_schema)]
     schemas: Schemas
     roles: Roles
     privileges: Privileges
@@ -250,7 +271,7 @@ class Placement(_Strict):
         """The database this tenant's migrations run in, as shown to people."""
         if self.database_url_env is not None:
             return f"${self.database_url_env}"
-        return self.database or "(default)"
+        return self.database or DEFAULT_DATABASE
 
 
 @dataclass(frozen=True)
@@ -262,6 +283,12 @@ class LoadedConfig:
     env: str
     tenant: str | None = None
     placement: Placement | None = None
+    #: key path -> the file that set it (see :func:`merge_layers`)
+    origin: Mapping[KeyPath, Path] = field(default_factory=dict, compare=False, repr=False)
+
+    def source(self, key_path: KeyPath) -> Path:
+        """The file that set ``key_path`` (or the nearest key above it)."""
+        return _blame(key_path, self.origin, self.files[-1])
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -350,6 +377,14 @@ def validate(data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Pat
             loc = ("privileges", "sensitive_readers", column)
             problem = f"column {column!r} is not listed in sensitive_columns"
             raise ConfigError(_blame(loc, origin, fallback), loc, problem)
+    for key, name in settings.schemas.model_dump().items():
+        if name == settings.extensions_schema:
+            loc = ("extensions_schema",)
+            problem = (
+                f"schema {name!r} is also schemas.{key}: the extension serves the whole database,"
+                " and a rollback drops the environment's schemas"
+            )
+            raise ConfigError(_blame(loc, origin, fallback), loc, problem)
     return settings
 
 
@@ -408,7 +443,12 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
             f"says {settings.environment!r} but the file is for environment {env!r}",
         )
     return LoadedConfig(
-        settings=settings, files=tuple(files), env=env, tenant=tenant, placement=placement
+        settings=settings,
+        files=tuple(files),
+        env=env,
+        tenant=tenant,
+        placement=placement,
+        origin=origin,
     )
 
 

@@ -1,0 +1,61 @@
+"""What the cluster says about a role a run is about to take as an owner.
+
+An owner role owns every object of its environment or tenant, so whoever may log in as it, or
+is a member of it, owns them too. The template refuses an existing owner that may log in (in
+``001_baseline``, also for psql); asked here, before a run's first statement, the catalog also
+names the members the role already has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+#: the attributes an owner role must not hold, as pg_roles names them and CREATE ROLE spells them
+ATTRIBUTES = {
+    "rolcanlogin": "LOGIN",
+    "rolsuper": "SUPERUSER",
+    "rolcreaterole": "CREATEROLE",
+    "rolcreatedb": "CREATEDB",
+    "rolreplication": "REPLICATION",
+    "rolbypassrls": "BYPASSRLS",
+}
+
+_ROLE = f"""
+    SELECT ARRAY[{", ".join(ATTRIBUTES)}],
+           ARRAY(SELECT m.rolname::text
+                 FROM pg_catalog.pg_auth_members am
+                 JOIN pg_catalog.pg_roles m ON m.oid = am.member
+                 WHERE am.roleid = r.oid AND m.rolname <> CURRENT_USER
+                 ORDER BY 1)
+    FROM pg_catalog.pg_roles r WHERE r.rolname = %s"""
+
+
+@dataclass(frozen=True)
+class ExistingRole:
+    """A role as the cluster has it: its attributes and its members but the current user."""
+
+    name: str
+    attributes: tuple[str, ...]
+    members: tuple[str, ...]
+
+    def unfit_as_owner(self) -> str | None:
+        """Why this role cannot be an owner role, or None when it can."""
+        reasons = []
+        if self.attributes:
+            reasons.append(f"it holds {', '.join(self.attributes)}")
+        if self.members:
+            reasons.append(f"it has members: {', '.join(self.members)}")
+        return " and ".join(reasons) or None
+
+
+def existing_role(conn: psycopg.Connection[Any], name: str) -> ExistingRole | None:
+    """The role ``name`` (the current user's own membership aside), or None when it does not
+    exist: the deploying login is a member of the owners it created."""
+    row = conn.execute(_ROLE, [name]).fetchone()
+    if row is None:
+        return None
+    held = tuple(word for word, has in zip(ATTRIBUTES.values(), row[0], strict=True) if has)
+    return ExistingRole(name, held, tuple(row[1]))
