@@ -1,0 +1,116 @@
+"""Renaming roles after apply: the owner role (``roles.owner``) and a tenant's whole
+``role_prefix`` rename in place, keeping ownership, members and grants; and roles are
+cluster-wide, so a rename or drop that reaches other databases of the server is refused
+unless acknowledged. Real PostgreSQL, the non-superuser deploying login, rows in the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+from helpers import dsn_for
+
+from tmplmig import cli
+from tmplmig.database.catalog import difference, snapshot
+from tmplmig.migrating import commands
+
+READER = "renames_reader"
+
+
+def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change one YAML file of a sandbox project in place."""
+    data = yaml.safe_load(path.read_text()) or {}
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def new_role_prefix(sandbox: Path) -> None:
+    edit(sandbox / "config/tenants/acme.yaml", lambda d: d["tenant"].update(role_prefix="acme2_"))
+
+
+def new_owner(sandbox: Path) -> None:
+    edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("roles", {}).update(owner="app_own2"))
+
+
+#: (tenant, the edit, its schema prefix, each role renamed: old -> new)
+RENAMES = {
+    "tenant role_prefix": (
+        "acme",
+        new_role_prefix,
+        "acme_",
+        {
+            "acme_app_owner": "acme2_app_owner",
+            "acme_app_readonly": "acme2_app_readonly",
+            "acme_app_readwrite": "acme2_app_readwrite",
+            "acme_app_admin": "acme2_app_admin",
+        },
+    ),
+    "roles.owner": (None, new_owner, "", {"app_owner": "app_own2"}),
+}
+
+
+def owners(conn: psycopg.Connection[Any], prefix: str) -> set[str]:
+    """Who owns the schemas of the environment (or tenant) and everything in them."""
+    rows = conn.execute(
+        "SELECT pg_get_userbyid(nspowner) FROM pg_namespace n WHERE nspname = ANY(%(s)s)"
+        " UNION SELECT pg_get_userbyid(relowner) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = ANY(%(s)s)"
+        " UNION SELECT pg_get_userbyid(proowner) FROM pg_proc p"
+        " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE nspname = ANY(%(s)s)",
+        {"s": [prefix + s for s in ("auth", "experiments_v1", "production", "audits", "quarantine", "system")]},
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("case", list(RENAMES))
+def test_owner_and_group_roles_rename_in_place_keeping_rows_members_and_ownership(
+    case: str,
+    sandbox: Path,
+    db_url: str,
+    database: str,
+    conn: psycopg.Connection[Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tenant, change, prefix, renamed = RENAMES[case]
+    readonly = ("acme2_" if tenant else "") + "app_readonly"
+    old_readonly = next((o for o, n in renamed.items() if n == readonly), readonly)
+    old_owner, new_owner_name = next((o, n) for o, n in renamed.items() if "owner" in o)
+    rows = f"{prefix}quarantine.quarantined_records"
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", tenant, db_url)
+    conn.execute(
+        f"INSERT INTO {rows} (source_table, record, reason)"
+        " SELECT 'evaluations', jsonb_build_object('id', g), 'bad' FROM generate_series(1, 300) g"
+    )
+    conn.execute(f"CREATE ROLE {READER} LOGIN PASSWORD 'pw' IN ROLE {old_readonly}")
+    conn.execute(f"COMMENT ON ROLE {READER} IS 'tmplmig test login'")
+    change(sandbox)
+
+    base = ["--project", str(sandbox)]
+    where = ["--env", "dev", *(["--tenant", tenant] if tenant else []), "--database", db_url]
+    capsys.readouterr()
+    assert cli.main([*base, "plan", *where]) == 0
+    out = capsys.readouterr().out
+    for old, new in renamed.items():
+        assert f'ALTER ROLE "{old}" RENAME TO "{new}";' in out
+    assert out.index(f'ALTER ROLE "{old_owner}"') < out.index(f'SET ROLE "{new_owner_name}"')
+    assert f'SET ROLE "{old_owner}"' not in out
+
+    assert cli.main([*base, "apply", *where]) == 0
+    assert commands.verify(sandbox, "dev", tenant, db_url) == []
+    assert all(s.state == "applied" for s in commands.status(sandbox, "dev", tenant, db_url))
+    assert commands.apply(sandbox, "dev", tenant, db_url) == []
+    assert conn.execute(f"SELECT count(*) FROM {rows}").fetchone() == (300,)
+    gone = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(renamed)])
+    assert gone.fetchall() == []
+    assert owners(conn, prefix) == {new_owner_name}
+    with psycopg.connect(dsn_for(database, conn.info.dbname, user=READER)) as reader:
+        assert reader.execute(f"SELECT count(*) FROM {rows}").fetchone() == (300,)
+
+    conn.execute(f"DROP ROLE {READER}")
+    assert cli.main([*base, "rollback", *where, "--all"]) == 0
+    assert difference(before, snapshot(conn)) == {}
