@@ -53,6 +53,9 @@ RENAMES = {
 }
 
 
+SCHEMAS = ("auth", "experiments_v1", "production", "audits", "providers", "quarantine", "system")
+
+
 def owners(conn: psycopg.Connection[Any], prefix: str) -> set[str]:
     """Who owns the schemas of the environment (or tenant) and everything in them."""
     rows = conn.execute(
@@ -61,7 +64,7 @@ def owners(conn: psycopg.Connection[Any], prefix: str) -> set[str]:
         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = ANY(%(s)s)"
         " UNION SELECT pg_get_userbyid(proowner) FROM pg_proc p"
         " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE nspname = ANY(%(s)s)",
-        {"s": [prefix + s for s in ("auth", "experiments_v1", "production", "audits", "quarantine", "system")]},
+        {"s": [prefix + s for s in SCHEMAS]},
     ).fetchall()
     return {r[0] for r in rows}
 
