@@ -12,7 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import dsn_for
+from helpers import deployer_dsn, dsn_for, url_for
+from psycopg.conninfo import conninfo_to_dict
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
@@ -117,3 +118,55 @@ def test_owner_and_group_roles_rename_in_place_keeping_rows_members_and_ownershi
     conn.execute(f"DROP ROLE {READER}")
     assert cli.main([*base, "rollback", *where, "--all"]) == 0
     assert difference(before, snapshot(conn)) == {}
+
+
+def test_a_role_other_databases_use_is_renamed_only_when_acknowledged(
+    sandbox: Path,
+    db_url: str,
+    conn: psycopg.Connection[Any],
+    second_database: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other_url = url_for(deployer_dsn(second_database))
+    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(sandbox, "dev", url=other_url)
+    other = conninfo_to_dict(second_database)["dbname"]
+    edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readonly="app_ro"))
+    before = snapshot(conn)
+
+    base = ["--project", str(sandbox)]
+    where = ["--env", "dev", "--database", db_url]
+    capsys.readouterr()
+    assert cli.main([*base, "plan", *where]) == 2
+    assert cli.main([*base, "apply", *where]) == 2
+    err = capsys.readouterr().err
+    assert f"role app_readonly (renamed to app_ro) is used in database {other}:" in err
+    assert "--allow-shared-role app_readonly" in err
+    assert "app_owner" not in err and "app_readwrite" not in err
+    assert difference(before, snapshot(conn)) == {}
+    assert roles(conn, "app_readonly", "app_ro") == {"app_readonly"}
+
+    ack = ["--allow-shared-role", "app_readonly"]
+    assert cli.main([*base, "plan", *where, *ack]) == 0
+    assert 'ALTER ROLE "app_readonly" RENAME TO "app_ro";' in capsys.readouterr().out
+    assert cli.main([*base, "apply", *where, *ack]) == 0
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert roles(conn, "app_readonly", "app_ro") == {"app_ro"}
+
+    # the rename reached the other database, whose record still says app_readonly; rolling
+    # the first database back keeps app_ro (still used there) and brings no old name back
+    with psycopg.connect(second_database) as elsewhere:
+        grantees = elsewhere.execute(
+            "SELECT DISTINCT grantee FROM information_schema.role_table_grants"
+            " WHERE table_schema = 'system' AND grantee IN ('app_readonly', 'app_ro')"
+        ).fetchall()
+    assert grantees == [("app_ro",)]
+    assert cli.main([*base, "rollback", *where, "--all"]) == 0
+    assert "role app_ro kept: it is still used elsewhere" in capsys.readouterr().err
+    assert roles(conn, "app_readonly", "app_ro") == {"app_ro"}
+
+
+def roles(conn: psycopg.Connection[Any], *names: str) -> set[str]:
+    """Which of ``names`` exist on the server."""
+    rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(names)])
+    return {r[0] for r in rows}
