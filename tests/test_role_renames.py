@@ -170,3 +170,23 @@ def roles(conn: psycopg.Connection[Any], *names: str) -> set[str]:
     """Which of ``names`` exist on the server."""
     rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(names)])
     return {r[0] for r in rows}
+
+
+def test_a_database_parts_from_a_shared_role_with_a_new_role_of_its_own(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], second_database: str
+) -> None:
+    """The safe way docs/day2.md gives: roll back this database's grants (the shared role is
+    kept, the other database still uses it), then apply them to a new role."""
+    other_url = url_for(deployer_dsn(second_database))
+    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(sandbox, "dev", url=other_url)
+    commands.rollback(sandbox, "dev", url=db_url, part="002d_roles_grants")
+    edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readonly="app_ro"))
+    assert commands.apply(sandbox, "dev", url=db_url) == ["002d_roles_grants", "002e_functions"]
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert roles(conn, "app_readonly", "app_ro") == {"app_readonly", "app_ro"}
+    grants = "SELECT DISTINCT grantee FROM information_schema.role_table_grants"
+    grants += " WHERE grantee IN ('app_readonly', 'app_ro')"
+    assert conn.execute(grants).fetchall() == [("app_ro",)]
+    with psycopg.connect(second_database) as elsewhere:
+        assert elsewhere.execute(grants).fetchall() == [("app_readonly",)]
