@@ -34,7 +34,10 @@ def new_role_prefix(sandbox: Path) -> None:
 
 
 def new_owner(sandbox: Path) -> None:
+    """A new owner name, and a grant step removed: its recorded rollback runs as the new name."""
     edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("roles", {}).update(owner="app_own2"))
+    no_purge = {"execute": {"purge_expired": []}}
+    edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("privileges", no_purge))
 
 
 #: (tenant, the edit, its schema prefix, each role renamed: old -> new)
@@ -112,6 +115,10 @@ def test_owner_and_group_roles_rename_in_place_keeping_rows_members_and_ownershi
     gone = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(renamed)])
     assert gone.fetchall() == []
     assert owners(conn, prefix) == {new_owner_name}
+    admin = ("acme2_" if tenant else "") + "app_admin"
+    purge = f"{prefix}system.purge_expired(integer)"
+    executes = conn.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", (admin, purge))
+    assert executes.fetchone() == (tenant is not None,)
     with psycopg.connect(dsn_for(database, conn.info.dbname, user=READER)) as reader:
         assert reader.execute(f"SELECT count(*) FROM {rows}").fetchone() == (300,)
 
