@@ -102,13 +102,24 @@ def _parser() -> argparse.ArgumentParser:
         )
         return p
 
-    fan_out(verb("apply", "apply pending migrations"))
+    def shared_roles(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--allow-shared-role",
+            action="append",
+            default=[],
+            metavar="ROLE",
+            help="rename or drop ROLE although other databases of the server use it"
+            " (roles are cluster-wide; see docs/day2.md)",
+        )
+
+    shared_roles(fan_out(verb("apply", "apply pending migrations")))
     status = fan_out(verb("status", "show which parts are pending, applied or changed since"))
     status.add_argument(
         "--check", action="store_true", help="exit 1 when anything is pending or changed (CI)"
     )
     plan = fan_out(verb("plan", "print the SQL that brings applied parts to today's config"))
     plan.add_argument("--out", type=Path, help="write it as a psql-runnable bundle here")
+    shared_roles(plan)
     rollback = fan_out(verb("rollback", "roll back applied migrations"))
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every applied migration")
@@ -211,6 +222,7 @@ def _all_tenants(args: argparse.Namespace) -> int:
             out=getattr(args, "out", None),
             tenant=args.tenant,
             rollout=_rollout(args),
+            allow_shared_roles=frozenset(getattr(args, "allow_shared_role", ())),
             on_start=start,
             on_done=done,
         )
@@ -247,7 +259,8 @@ def _apply(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
-    applied = commands.apply(args.project, args.env, args.tenant, args.database)
+    allowed = args.allow_shared_role
+    applied = commands.apply(args.project, args.env, args.tenant, args.database, allowed)
     print("applied: " + (", ".join(applied) or "nothing, already up to date"))
     return 0
 
@@ -293,7 +306,8 @@ def _plan(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
-    contents = commands.plan(args.project, args.env, args.tenant, args.database)
+    allowed = args.allow_shared_role
+    contents = commands.plan(args.project, args.env, args.tenant, args.database, allowed)
     if not contents:
         print("nothing to plan: every applied part matches today's config")
     elif args.out:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +36,7 @@ from tmplmig.migrating.plan import (
 )
 from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
+from tmplmig.migrating.shared_roles import refuse_shared_roles
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
@@ -324,9 +325,11 @@ def _checked_plans(
     target: Target, backend: DatabaseBackend, states: list[PartState]
 ) -> list[PartPlan]:
     """The plan from the record to today's render, once the record is known to describe the
-    live database: every part recorded, and nothing changed outside tmplmig."""
+    live database: every part recorded, nothing changed outside tmplmig, and no role other
+    databases use renamed or dropped unless the run acknowledges it."""
     _refuse_missing(states)
-    plans = plan_changes(states, target.config.settings.model_dump(mode="json"))
+    settings = target.config.settings.model_dump(mode="json")
+    plans = plan_changes(states, settings)
     if not plans:
         return plans
     unrecorded = [s.id for s in states if s.state == "no record"]
@@ -335,6 +338,8 @@ def _checked_plans(
             f"not planning: {', '.join(unrecorded)} applied without a record and the database "
             "differs from today's render; see tmplmig verify, then tmplmig mark"
         )
+    renames = Renames.between(states, settings)
+    refuse_shared_roles(backend.connection, plans, renames, target.allow_shared_roles)
     _refuse_drift(target, plans, record.read(backend.connection))
     return plans
 
@@ -411,9 +416,17 @@ def apply_to(target: Target) -> list[str]:
         return [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
 
 
-def apply(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
-    """Apply every pending migration and evolve what changed; return what was done."""
-    return apply_to(resolve(project, env, tenant, url))
+def apply(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    allow_shared_roles: Collection[str] = (),
+) -> list[str]:
+    """Apply every pending migration and evolve what changed; return what was done.
+    ``allow_shared_roles``: roles the evolve may rename or drop though other databases use them."""
+    target = resolve(project, env, tenant, url)
+    return apply_to(replace(target, allow_shared_roles=frozenset(allow_shared_roles)))
 
 
 def rollback_to(target: Target, part: str | None = None) -> list[str]:
@@ -513,10 +526,15 @@ def plan_of(target: Target) -> dict[str, str]:
 
 
 def plan(
-    project: Path, env: str, tenant: str | None = None, url: str | None = None
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    allow_shared_roles: Collection[str] = (),
 ) -> dict[str, str]:
     """The plan bundle for an environment (and tenant); see :func:`plan_of`."""
-    return plan_of(resolve(project, env, tenant, url))
+    target = resolve(project, env, tenant, url)
+    return plan_of(replace(target, allow_shared_roles=frozenset(allow_shared_roles)))
 
 
 def _verify(target: Target) -> list[Problem]:

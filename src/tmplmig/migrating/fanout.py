@@ -71,11 +71,13 @@ def run_tenant(
     part: str | None = None,
     out: Path | None = None,
     scratch: ScratchDatabases | None = None,
+    allow_shared_roles: frozenset[str] = frozenset(),
 ) -> TenantOutcome:
     """Run ``verb`` for one already-checked tenant; any error becomes a failed outcome.
 
     ``plan`` writes each tenant's plan bundle under ``out/<tenant>/`` when ``out`` is given;
-    drift checks take their scratch database from ``scratch`` when given.
+    drift checks take their scratch database from ``scratch`` when given; ``apply`` and
+    ``plan`` may rename or drop the roles of ``allow_shared_roles`` other databases use.
     """
     assert config.tenant is not None
     tenant, database, started = config.tenant, _database(config), time.perf_counter()
@@ -84,7 +86,9 @@ def run_tenant(
         return TenantOutcome(tenant, database, state, detail, time.perf_counter() - started)
 
     try:
-        target = replace(for_config(project, config, url), scratch=scratch)
+        target = replace(
+            for_config(project, config, url), scratch=scratch, allow_shared_roles=allow_shared_roles
+        )
         if verb == "apply":
             ids = commands.apply_to(target)
             return outcome("applied", ", ".join(ids)) if ids else outcome("up to date", "")
@@ -165,6 +169,7 @@ def run_all(
     out: Path | None = None,
     tenant: str | None = None,
     rollout: Rollout = EVERY_TENANT,
+    allow_shared_roles: frozenset[str] = frozenset(),
     on_start: Callable[[int], None] = lambda _: None,
     on_done: Callable[[TenantOutcome], None] = lambda _: None,
 ) -> list[TenantOutcome]:
@@ -204,7 +209,7 @@ def run_all(
         elif problem is not None:
             outcome = TenantOutcome(name, _database(config), FAILED, problem)
         else:
-            outcome = run_tenant(project, config, verb, url, part, out, scratch)
+            outcome = run_tenant(project, config, verb, url, part, out, scratch, allow_shared_roles)
         if outcome.failed and rollout.stop_on_failure:
             halt(f"{name} failed")
         with reporting:

@@ -3,9 +3,10 @@
 Steps are matched by identity (config key paths, not values), so an edited value shows as a
 changed step, and the plan picks a rule by the step's kind, never dropping what holds data:
 
-- a schema or role renamed in YAML: ``ALTER SCHEMA/ROLE ... RENAME TO`` (rows, members,
-  grants and default privileges stay); objects the server tracks by oid (tables, indexes,
-  constraints, grants) then need nothing more;
+- a schema or role renamed in YAML (the owner role too, first): ``ALTER SCHEMA/ROLE ...
+  RENAME TO`` (rows, members, grants, ownership and default privileges stay); objects the
+  server tracks by oid (tables, indexes, constraints, grants) then need nothing more, and the
+  steps that ran as a renamed owner run as its new name from then on;
 - grants and schema privileges: REVOKE what is no longer wanted, GRANT what is new, statement
   by statement, so default privileges not named by the change are never touched;
 - functions, triggers, seeded rows, the extension and other idempotent steps: today's apply
@@ -55,7 +56,7 @@ State = Literal["pending", "applied", "changed", "no record", "missing"]
 TEXT_KINDS = frozenset({"function", "row"})
 #: steps whose apply converges when re-run (IF NOT EXISTS, OR REPLACE, DO blocks that check
 #: first); like every step the server tracks by oid, a rename of what they name needs nothing
-RERUN_KINDS = frozenset({"trigger", "extension", "validate", "schema", "role"})
+RERUN_KINDS = frozenset({"trigger", "extension", "validate", "schema", "role", "owner role"})
 PRIVILEGE_KINDS = frozenset({"privileges of", "grant"})
 #: column-level grants that hide masked columns (a table's SELECT replaced by a list of its
 #: other columns): a change undoes the old with its rollback and applies the new
@@ -63,7 +64,7 @@ NAME_LOOKUP_KINDS = frozenset({"columns hidden from"})
 _QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
 #: the identity of a schema or role step: its kind and the key path of its name
-_NAMED_BY_PATH = re.compile(r"^(schema|role) \{(schemas|roles)\.([a-z_]+)\}$")
+_NAMED_BY_PATH = re.compile(r"^(schema|role|owner role) \{(schemas|roles)\.([a-z_]+)\}$")
 _GRANT = re.compile(
     r"^(?P<default>ALTER DEFAULT PRIVILEGES IN SCHEMA \S+ )?GRANT (?P<privileges>.+?) "
     r"ON (?P<on>.+) TO (?P<role>\S+);$"
@@ -138,14 +139,15 @@ class PartState:
 
 
 def step_changes(part: Part, recorded: PartRecord) -> list[StepChange]:
-    """Changed and added steps in today's order, then removed ones in applied order."""
+    """Changed and added steps in today's order, then removed ones in applied order. A step
+    that now runs as another role (its owner renamed) is changed even when its SQL is not."""
     old = recorded.by_identity()
     out = []
     for s in part.steps:
         before = old.get(s.identity)
         if before is None:
             out.append(StepChange("added", s.identity, None, s))
-        elif before.apply_sha256 != sha256(s.apply):
+        elif before.apply_sha256 != sha256(s.apply) or before.role not in (None, s.role):
             out.append(StepChange("changed", s.identity, before, s))
     current = {s.identity for s in part.steps}
     out += [StepChange("removed", r.step, r, None) for r in recorded.steps if r.step not in current]
@@ -210,8 +212,12 @@ class Rename:
     new: str
 
     @property
+    def is_role(self) -> bool:
+        return self.kind != "schema"
+
+    @property
     def action(self) -> Action:
-        noun = self.kind.upper()
+        noun = "ROLE" if self.is_role else "SCHEMA"
         statement = f"ALTER {noun} {_ident(self.old)} RENAME TO {_ident(self.new)};"
         return Action(self.identity, f"{self.kind} {self.old} renamed to {self.new}", (statement,))
 
@@ -241,8 +247,8 @@ class Renames:
     def between(cls, states: list[PartState], settings: Mapping[str, Any]) -> Renames:
         found = [r for state in states for r in renames_in(state, settings)]
         return cls(
-            {r.old: r.new for r in found if r.kind == "schema"},
-            {r.old: r.new for r in found if r.kind == "role"},
+            {r.old: r.new for r in found if not r.is_role},
+            {r.old: r.new for r in found if r.is_role},
         )
 
     def apply_to(self, text: str, schema_literals: bool = False) -> str:
@@ -370,9 +376,8 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
         assert change.old is not None
         if change.old.rollback_sql:
             rollback = renames.apply_to(change.old.rollback_sql)
-            undo = Action(
-                change.identity, f"{change.old.name} (removed)", (rollback,), change.old.role
-            )
+            role = renames.roles.get(change.old.role or "", change.old.role)
+            undo = Action(change.identity, f"{change.old.name} (removed)", (rollback,), role)
             (dropped_last if change.old.kind == "function" else actions).append(undo)
     for change in state.steps:
         new = change.new
@@ -384,6 +389,8 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
             )
             continue
         assert change.old is not None
+        if change.old.apply_sha256 == sha256(new.apply):
+            continue  # runs as a renamed owner: only its record changes
         old = renames.apply_to(change.old.apply_sql)
         statements: tuple[Guarded | str, ...] | None
         if new.kind in TEXT_KINDS:

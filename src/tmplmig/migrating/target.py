@@ -40,6 +40,8 @@ class Target:
     tracking_schema: str | None
     #: scratch databases the run's drift checks share (a fan-out); None: one per check
     scratch: ScratchDatabases | None = None
+    #: roles the run may rename or drop although other databases of the server use them
+    allow_shared_roles: frozenset[str] = frozenset()
 
     def at(self, url: str) -> Target:
         """This target migrating the database at ``url`` itself, whatever its placement says."""
