@@ -118,7 +118,10 @@ def test_a_later_migrations_table_hides_sensitive_columns_from_unlisted_roles(
     write_migration(sandbox, "add_secrets", ADD_SECRETS)
     write_migration(sandbox, "add_note_key", ADD_NOTE_KEY)
     settings = load_config(sandbox, "dev", tenant).settings
-    assert commands.apply(sandbox, "dev", tenant, url=url) == ["003_add_secrets", "004_add_note_key"]
+    assert commands.apply(sandbox, "dev", tenant, url=url) == [
+        "003_add_secrets",
+        "004_add_note_key",
+    ]
 
     readers = {(g, t, c): g in allowed for (t, c), allowed in COLUMNS.items() for g in GROUPS}
     assert column_privileges(conn, settings) == readers
@@ -133,8 +136,9 @@ def test_a_later_migrations_table_hides_sensitive_columns_from_unlisted_roles(
 
     accounts = tables(settings)["service_accounts"]
     conn.execute(
-        sql.SQL("INSERT INTO {} (name, password_hash, api_key) VALUES ('ci', 'bcrypt$x', 'sk-x')")
-        .format(sql.Identifier(*accounts.split(".")))
+        sql.SQL(
+            "INSERT INTO {} (name, password_hash, api_key) VALUES ('ci', 'bcrypt$x', 'sk-x')"
+        ).format(sql.Identifier(*accounts.split(".")))
     )
     masked = conn.execute(
         sql.SQL("SELECT new_row ->> 'password_hash', new_row ->> 'api_key' FROM {}"

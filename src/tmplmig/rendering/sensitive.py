@@ -38,7 +38,9 @@ def policy(settings: Settings) -> Policy:
     """``sensitive_columns`` with the role names ``privileges.sensitive_readers`` lists."""
     roles = settings.roles.model_dump()
     readers = settings.privileges.sensitive_readers
-    return {c: frozenset(roles[key] for key in readers.get(c, [])) for c in settings.sensitive_columns}
+    return {
+        c: frozenset(roles[key] for key in readers.get(c, [])) for c in settings.sensitive_columns
+    }
 
 
 def _hidden(rules: Policy, role: str, columns: Sequence[str]) -> list[str]:
