@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import yaml
 from helpers import deployer_dsn, dsn_for, url_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -149,4 +150,41 @@ def test_a_later_migrations_table_hides_sensitive_columns_from_unlisted_roles(
 
     drop_logins(conn)
     commands.rollback(sandbox, "dev", tenant, url=url, part="003_add_secrets")
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_sensitive_readers_edited_after_apply_are_planned_for_a_later_migrations_tables(
+    sandbox: Path, database: str, conn: psycopg.Connection[Any]
+) -> None:
+    """readwrite taken off api_key and admin put on password_hash: the plan re-hides the
+    tables of 003 and the column of 004 (no "write a new migration"), verify agrees, and
+    rollback leaves the catalog as it was."""
+    url = url_for(deployer_dsn(database))
+    before = snapshot(conn)
+    write_migration(sandbox, "add_secrets", ADD_SECRETS)
+    write_migration(sandbox, "add_note_key", ADD_NOTE_KEY)
+    commands.apply(sandbox, "dev", url=url)
+    base = sandbox / "config/base.yaml"
+    data = yaml.safe_load(base.read_text())
+    data["privileges"]["sensitive_readers"] = {"password_hash": ["admin"], "api_key": []}
+    base.write_text(yaml.safe_dump(data))
+    plan = commands.plan(sandbox, "dev", url=url)
+    assert {"003_add_secrets.plan.sql", "004_add_note_key.plan.sql"} <= set(plan)
+    assert commands.apply(sandbox, "dev", url=url) == [
+        "002d_roles_grants (evolved)",
+        "003_add_secrets (evolved)",
+        "004_add_note_key (evolved)",
+    ]
+    settings = load_config(sandbox, "dev").settings
+    now = {
+        ("service_accounts", "name"): set(GROUPS),
+        ("service_accounts", "password_hash"): {"admin"},
+        ("service_accounts", "api_key"): set(),
+        ("notes", "body"): set(GROUPS),
+        ("notes", "api_key"): set(),
+    }
+    expected = {(g, t, c): g in allowed for (t, c), allowed in now.items() for g in GROUPS}
+    assert column_privileges(conn, settings) == expected
+    assert commands.verify(sandbox, "dev", url=url) == []
+    commands.rollback(sandbox, "dev", url=url)
     assert difference(before, snapshot(conn)) == {}
