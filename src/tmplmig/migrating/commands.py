@@ -40,6 +40,7 @@ from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, rendering_for
 from tmplmig.rendering.config import Settings, available_envs, duration_seconds
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
+from tmplmig.rendering.sensitive import policy
 from tmplmig.reviewing.bundle import (
     build_bundle,
     bundle_contents,
@@ -542,7 +543,7 @@ def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
     config = for_rendering(project, env, tenant).config
     parts = render_all(project, config)
     try:
-        return lint_bundle(parts, build_bundle(parts, config))
+        return lint_bundle(parts, build_bundle(parts, config), policy(config.settings))
     except SquawkMissing as exc:
         raise CommandError(str(exc)) from None
 
