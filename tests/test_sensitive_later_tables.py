@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import deployer_dsn, dsn_for, url_for
+from helpers import deployer_dsn, dsn_for, run_with_psql, url_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from test_security import GROUPS, attempt, create_login
@@ -67,9 +67,12 @@ def tables(settings: Settings) -> dict[str, str]:
 
 
 def column_privileges(
-    conn: psycopg.Connection[Any], settings: Settings
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    tables_: tuple[str, ...] = ("service_accounts", "notes"),
 ) -> dict[tuple[str, str, str], bool]:
-    """has_column_privilege(role, table, column, 'SELECT') for every group and column."""
+    """has_column_privilege(role, table, column, 'SELECT') for every group and column of
+    ``tables_``."""
     where = tables(settings)
     return {
         (group, table, column): conn.execute(
@@ -78,6 +81,7 @@ def column_privileges(
         ).fetchone()[0]
         for group in GROUPS
         for table, column in COLUMNS
+        if table in tables_
     }
 
 
@@ -188,3 +192,28 @@ def test_sensitive_readers_edited_after_apply_are_planned_for_a_later_migrations
     assert commands.verify(sandbox, "dev", url=url) == []
     commands.rollback(sandbox, "dev", url=url)
     assert difference(before, snapshot(conn)) == {}
+
+
+def test_a_non_transactional_migrations_table_and_its_hiding_commit_together_under_psql(
+    sandbox: Path, database: str, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    """psql sends statements one by one: the bundle puts the CREATE TABLE and the hiding of
+    a part without a transaction in one BEGIN/COMMIT, as yoyo sends them in one message."""
+    [_, template] = sorted(new_part(sandbox, "add_secrets", transactional=False))
+    template.write_text(template.read_text() + ADD_SECRETS)
+    bundle = tmp_path / "bundle"
+    commands.write_render(sandbox, "dev", bundle)
+    text = (bundle / "003_add_secrets.sql").read_text()
+    step = text[text.index("-- step: table auth service_accounts") :]
+    step = step[: step.index("\n\n")]
+    statements = [line for line in step.splitlines() if not line.startswith("--")]
+    assert statements[0] == "BEGIN;" and statements[-1] == "COMMIT;"
+    assert 'REVOKE SELECT ON TABLE "auth"."service_accounts" FROM "app_readonly";' in statements
+    run_with_psql(database, bundle, "apply")
+    settings = load_config(sandbox, "dev").settings
+    assert column_privileges(conn, settings, ("service_accounts",)) == {
+        (g, t, c): g in allowed
+        for (t, c), allowed in COLUMNS.items()
+        if t == "service_accounts"
+        for g in GROUPS
+    }
