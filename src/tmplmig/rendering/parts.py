@@ -176,13 +176,15 @@ class _Collector:
     ) -> list[Hiding]:
         """What ``m.table`` (``columns``: its column list) or ``m.add_column`` (``column``)
         hides: see :func:`tmplmig.rendering.sensitive.hidings`. The steps before it tell
-        who reads the table and, for a column, which columns it has already."""
-        if not self.rules:
+        who reads the table and, for a column, which columns it has already; a table without
+        a sensitive column needs none of them (the earlier parts are rendered on first use)."""
+        names = column_names(columns) if columns is not None else ()
+        if not self.rules or (columns is not None and not set(names) & set(self.rules)):
             return []
         schema, table = _plain((schema, table))
         steps = [*(self.created.steps if self.created is not None else ()), *self.steps]
         if columns is not None:
-            return hidings(self.rules, readers_of(steps, schema), column_names(columns))
+            return hidings(self.rules, readers_of(steps, schema), names)
         readers = readers_of(steps, schema, table)
         return hidings(self.rules, readers, columns_of(steps, schema, table), _plain([column])[0])
 
