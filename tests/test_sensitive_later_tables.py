@@ -161,8 +161,8 @@ def test_sensitive_readers_edited_after_apply_are_planned_for_a_later_migrations
     sandbox: Path, database: str, conn: psycopg.Connection[Any]
 ) -> None:
     """readwrite taken off api_key and admin put on password_hash: the plan re-hides the
-    tables of 003 and the column of 004 (no "write a new migration"), verify agrees, and
-    rollback leaves the catalog as it was."""
+    tables of 003 and the column of 004 (no "write a new migration"), verify agrees and then
+    finds a table-wide SELECT granted by hand, and rollback leaves the catalog as it was."""
     url = url_for(deployer_dsn(database))
     before = snapshot(conn)
     write_migration(sandbox, "add_secrets", ADD_SECRETS)
@@ -190,6 +190,13 @@ def test_sensitive_readers_edited_after_apply_are_planned_for_a_later_migrations
     expected = {(g, t, c): g in allowed for (t, c), allowed in now.items() for g in GROUPS}
     assert column_privileges(conn, settings) == expected
     assert commands.verify(sandbox, "dev", url=url) == []
+    conn.execute("GRANT SELECT ON auth.service_accounts TO app_readonly")  # by hand
+    [problem] = commands.verify(sandbox, "dev", url=url)
+    assert (problem.kind, problem.name, problem.state) == (
+        "table",
+        "auth.service_accounts",
+        "different",
+    )
     commands.rollback(sandbox, "dev", url=url)
     assert difference(before, snapshot(conn)) == {}
 
