@@ -223,3 +223,42 @@ def test_lint_cli_names_env_file_and_line_and_fails(
     assert len(retype) == 1
     assert retype[0].startswith(f"prod:acme/002c_system_tables.sql:{line}: changing-column-type: ")
     assert retype[0].endswith("[step: retype]")
+
+
+def test_a_sensitive_column_a_role_may_read_unlisted_is_reported_where_it_became_readable(
+    sandbox: Path,
+) -> None:
+    """Whatever makes it readable: a table written without m.table where default privileges
+    grant SELECT, or a table-wide GRANT after m.table hid the column; m.table alone is clean."""
+    [_, template] = sorted(commands.new(sandbox, "add_secrets"))
+    template.write_text(
+        template.read_text() + '{% call m.table(schema=s.auth, name="service_accounts") %}\n'
+        "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "    password_hash text NOT NULL\n"
+        "{% endcall %}\n"
+    )
+    assert commands.lint(sandbox, "dev", "acme") == []
+    template.write_text(
+        template.read_text()
+        + '{% call(d) step("table", s.production, "keys") %}{% if d == "apply" %}\n'
+        'CREATE TABLE {{ s.production|qualified("keys") }} (id bigint PRIMARY KEY, api_key text);\n'
+        '{% else %}\nDROP TABLE {{ s.production|qualified("keys") }};\n{% endif %}{% endcall %}\n'
+        '{{ m.grant(privileges="SELECT", on="TABLE", role=roles.readwrite,'
+        ' target=s.auth|qualified("service_accounts")) }}\n'
+    )
+    findings = [f for f in commands.lint(sandbox, "dev", "acme") if f.tool == "tmplmig"]
+    [apply] = [
+        text for name, text in commands.render_bundle(sandbox, "dev", "acme").items()
+        if name == "003_add_secrets.sql"
+    ]  # fmt: skip
+    create = line_in(apply, 'CREATE TABLE "acme_production"."keys"')
+    grant = line_in(apply, 'GRANT SELECT ON TABLE "acme_auth"."service_accounts"')
+    assert [(f.file, f.line, f.rule, f.step, f.message.split(":")[0]) for f in findings] == [
+        ("003_add_secrets.sql", create, "sensitive-column-readable",
+         "table acme_production keys", f"acme_app_{role} can read acme_production.keys.api_key")
+        for role in ("admin", "readonly")
+    ] + [
+        ("003_add_secrets.sql", grant, "sensitive-column-readable",
+         'grant SELECT on "acme_auth"."service_accounts" to acme_app_readwrite',
+         "acme_app_readwrite can read acme_auth.service_accounts.password_hash")
+    ]  # fmt: skip

@@ -43,6 +43,7 @@ from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_fo
 from tmplmig.rendering.config import ConfigError, Settings, available_envs, duration_seconds
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
+from tmplmig.rendering.sensitive import policy
 from tmplmig.reviewing.bundle import (
     build_bundle,
     bundle_contents,
@@ -670,7 +671,7 @@ def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
     config = for_rendering(project, env, tenant).config
     parts = render_all(project, config)
     try:
-        return lint_bundle(parts, build_bundle(parts, config))
+        return lint_bundle(parts, build_bundle(parts, config), policy(config.settings))
     except SquawkMissing as exc:
         raise CommandError(str(exc)) from None
 

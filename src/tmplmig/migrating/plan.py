@@ -11,6 +11,9 @@ changed step, and the plan picks a rule by the step's kind, never dropping what 
   by statement, so default privileges not named by the change are never touched;
 - functions, triggers, seeded rows, the extension and other idempotent steps: today's apply
   SQL again (CREATE OR REPLACE, upsert), in the part's one transaction when it has one;
+- a table or column whose sensitive columns are hidden from other roles now (the statements
+  after :data:`~tmplmig.rendering.sensitive.MARK`): those statements of today's render, and
+  table-wide SELECT back for a role they no longer name, when the table or column is unchanged;
 - an index whose definition changed: built CONCURRENTLY under a temporary name, the old one
   dropped CONCURRENTLY, the new one renamed;
 - a step that is new: its apply; a step that is gone: its recorded rollback, first, except
@@ -41,6 +44,7 @@ from tmplmig.migrating.record import (
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, uses_postgres_only_syntax
+from tmplmig.rendering.sensitive import MARK
 from tmplmig.reviewing.bundle import (
     MANIFEST,
     STEP_MARK,
@@ -61,6 +65,12 @@ PRIVILEGE_KINDS = frozenset({"privileges of", "grant"})
 #: column-level grants that hide masked columns (a table's SELECT replaced by a list of its
 #: other columns): a change undoes the old with its rollback and applies the new
 NAME_LOOKUP_KINDS = frozenset({"columns hidden from"})
+#: steps that make a table or a column, then hide its sensitive columns (after MARK)
+HIDING_KINDS = frozenset({"table", "column"})
+#: a role's table-wide SELECT taken, in the statements after MARK
+_HIDDEN_FROM = re.compile(
+    r'^REVOKE SELECT ON TABLE ("(?:[^"]|"")+"\."(?:[^"]|"")+") FROM ("(?:[^"]|"")+");$', re.M
+)
 _QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
 #: the identity of a schema or role step: its kind and the key path of its name
@@ -366,6 +376,24 @@ def _rebuild_index(new: Step) -> tuple[str, ...] | None:
     )
 
 
+def _hide_again(old: str, new: str) -> tuple[str, ...] | None:
+    """The hiding of today's render, after table-wide SELECT given back to each role only the
+    old hiding named; None when what the step makes (before MARK) changed. One statement, so
+    that no role reads the table whole in between, even outside a transaction."""
+    old_made, _, old_hidden = old.partition(MARK)
+    new_made, _, new_hidden = new.partition(MARK)
+    if old_made.strip() != new_made.strip():
+        return None
+    kept = set(_HIDDEN_FROM.findall(new_hidden))
+    restored = [
+        f"REVOKE SELECT ON TABLE {table} FROM {role};\nGRANT SELECT ON TABLE {table} TO {role};"
+        for table, role in _HIDDEN_FROM.findall(old_hidden)
+        if (table, role) not in kept
+    ]
+    hiding = [MARK + new_hidden.rstrip()] if new_hidden.strip() else []
+    return ("\n".join(restored + hiding),)
+
+
 def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -> PartPlan:
     """The actions for one changed part; raises :class:`UnsafeChange` for what has no rule."""
     actions = [r.action for r in renames_in(state, settings)]
@@ -406,6 +434,8 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
                 continue
             undo = change.old.rollback_sql or ""
             statements = (renames.apply_to(undo, schema_literals=True), new.apply)
+        elif new.kind in HIDING_KINDS:
+            statements = _hide_again(old, new.apply)
         elif new.kind == "index":
             statements = _rebuild_index(new)
         else:

@@ -20,7 +20,8 @@ import jinja2
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject, objects_of
 from tmplmig.rendering.identifiers import SHARED_SCHEMA
-from tmplmig.rendering.relations import CreatedTables
+from tmplmig.rendering.relations import CreatedTables, column_names, columns_of, readers_of
+from tmplmig.rendering.sensitive import MARK, Hiding, Policy, hidings, policy
 from tmplmig.rendering.sqlfilters import ConfigText, RenderError, make_environment, wrap_config
 
 TEMPLATE_SUFFIX = ".sql.j2"
@@ -169,6 +170,26 @@ class _Collector:
     paths: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
+    #: the steps of the parts before this one, and which role may read which sensitive column
+    created: CreatedTables | None = None
+    rules: Policy = field(default_factory=dict)
+
+    def hiding(
+        self, schema: Any, table: Any, columns: str | None = None, column: Any = None
+    ) -> list[Hiding]:
+        """What ``m.table`` (``columns``: its column list) or ``m.add_column`` (``column``)
+        hides: see :func:`tmplmig.rendering.sensitive.hidings`. The steps before it tell
+        who reads the table and, for a column, which columns it has already; a table without
+        a sensitive column needs none of them (the earlier parts are rendered on first use)."""
+        names = column_names(columns) if columns is not None else ()
+        if not self.rules or (columns is not None and not set(names) & set(self.rules)):
+            return []
+        schema, table = _plain((schema, table))
+        steps = [*(self.created.steps if self.created is not None else ()), *self.steps]
+        if columns is not None:
+            return hidings(self.rules, readers_of(steps, schema), names)
+        readers = readers_of(steps, schema, table)
+        return hidings(self.rules, readers, columns_of(steps, schema, table), _plain([column])[0])
 
     def _identity(self, name: tuple[Any, ...]) -> str:
         """The step name with config values replaced by ``{key.path}``, unique in the part."""
@@ -282,6 +303,10 @@ def _step(*name: Any, caller: jinja2.runtime.Macro, **options: Any) -> str:
     return _collecting.get().step(*name, caller=caller, **options)
 
 
+def _sensitive_hiding(schema: Any, table: Any, **what: Any) -> list[Hiding]:
+    return _collecting.get().hiding(schema, table, **what)
+
+
 def template_context(config: LoadedConfig) -> dict[str, Any]:
     """What templates see: wrapped config values plus environment and tenant names."""
     data = config.settings.model_dump(mode="python")
@@ -308,7 +333,15 @@ def part_ids(templates_dir: Path) -> list[str]:
 def _environment(templates_dir: Path) -> jinja2.Environment:
     """One Jinja environment per templates folder, so each template compiles once per process
     and ``_macros.sql.j2`` (imported without context) is evaluated once, not once per render."""
-    return make_environment(templates_dir, {"step": _step, "tmplmig_schema": SHARED_SCHEMA})
+    return make_environment(
+        templates_dir,
+        {
+            "step": _step,
+            "tmplmig_schema": SHARED_SCHEMA,
+            "sensitive_hiding": _sensitive_hiding,
+            "sensitive_mark": MARK,
+        },
+    )
 
 
 def _collect(
@@ -317,10 +350,14 @@ def _collect(
     where: str,
     owner: str | None = None,
     paths: dict[str, str] | None = None,
+    rules: Policy | None = None,
 ) -> tuple[Any, tuple[Step, ...]]:
     """Run ``template`` for ``context``: its module (title, transactional, ...) and its steps,
-    which run as ``owner`` (None: as the login itself)."""
-    collector = _Collector(owner=owner, paths=paths or {})
+    which run as ``owner`` (None: as the login itself); ``rules`` say who may read which
+    sensitive column of the tables and columns it makes."""
+    collector = _Collector(
+        owner=owner, paths=paths or {}, created=context.get("created"), rules=rules or {}
+    )
     token = _collecting.set(collector)
     try:
         module = template.make_module(context)
@@ -380,7 +417,9 @@ def _render_part(
     except jinja2.TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise RenderError(f"{where}{f':{line}' if line else ''}: {exc}") from None
-    module, steps = _collect(template, context, where, config.settings.roles.owner, paths)
+    module, steps = _collect(
+        template, context, where, config.settings.roles.owner, paths, policy(config.settings)
+    )
     meta = {k: getattr(module, k, None) for k in ("title", "transactional", "depends")}
     if not isinstance(meta["title"], str) or not isinstance(meta["transactional"], bool):
         raise RenderError(f"{where}: must set title (string) and transactional (bool)")

@@ -48,9 +48,9 @@ def _sequence_name(table: str, column: str) -> str:
 @lru_cache(maxsize=1024)
 def _columns(body: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Columns, identity columns and serial columns of a column list (``body``: what follows
-    ``CREATE TABLE name (``)."""
+    ``CREATE TABLE name (``; statements after the table's, such as its grants, are ignored)."""
     try:
-        (raw,) = parse_sql("CREATE TABLE t (" + body)
+        raw = parse_sql("CREATE TABLE t (" + body)[0]
     except (ParseError, ValueError) as exc:
         raise RenderError(f"a table's column list does not parse: {exc}") from None
     columns, identity, serial = [], [], []
@@ -63,6 +63,11 @@ def _columns(body: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ..
         if [n.sval for n in element.typeName.names][-1] in _SERIAL:
             serial.append(element.colname)
     return tuple(columns), tuple(identity), tuple(serial)
+
+
+def column_names(body: str) -> tuple[str, ...]:
+    """The columns a table's column list (the body of ``m.table``) defines, in order."""
+    return _columns(body + ")")[0]
 
 
 def table_of(schema: str, name: str, apply: str) -> Table:
@@ -85,6 +90,36 @@ class TableStep(Protocol):
     def apply(self) -> str: ...
 
 
+def columns_of(steps: Iterable[TableStep], schema: str, table: str) -> tuple[str, ...]:
+    """The columns ``steps`` give a table: those of its ``m.table``, then those ``m.add_column``
+    adds."""
+    columns: list[str] = []
+    for s in steps:
+        if s.kind == "table" and s.about[1:] == (schema, table):
+            columns = list(table_of(schema, table, s.apply).columns)
+        elif s.kind == "column" and s.about[1:3] == (schema, table) and s.about[3] not in columns:
+            columns.append(s.about[3])
+    return tuple(columns)
+
+
+def readers_of(steps: Iterable[TableStep], schema: str, table: str | None = None) -> list[str]:
+    """The roles ``steps`` let read a table of ``schema`` (``table``: None for one created now):
+    those whose ``m.schema_privileges`` covers the schema (its tables, and through default
+    privileges those created later), and those an ``m.grant`` of SELECT names on the table."""
+    target = qualified(schema, table) if table is not None else None
+    roles: list[str] = []
+    for s in steps:
+        if s.kind == "privileges of" and s.about[2:] == ("in", schema):
+            role = s.about[1]
+        elif s.kind == "grant" and target is not None and s.about[3] == target:
+            role = s.about[5] if "SELECT" in s.about[1].replace(" ", "").split(",") else ""
+        else:
+            continue
+        if role and role not in roles:
+            roles.append(role)
+    return roles
+
+
 class CreatedTables:
     """The tables of ``m.table`` steps in the parts rendered before the current one.
 
@@ -96,9 +131,14 @@ class CreatedTables:
         self._steps = steps
 
     @cached_property
+    def steps(self) -> list[TableStep]:
+        """Every step of the parts before the current one."""
+        return list(self._steps())
+
+    @cached_property
     def _by_schema(self) -> dict[str, list[Table]]:
         out: dict[str, list[Table]] = {}
-        for s in self._steps():
+        for s in self.steps:
             if s.kind == "table" and len(s.about) == 3:
                 out.setdefault(s.about[1], []).append(table_of(s.about[1], s.about[2], s.apply))
         return {schema: sorted(tables, key=lambda t: t.qualified) for schema, tables in out.items()}

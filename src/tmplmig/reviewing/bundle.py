@@ -1,11 +1,12 @@
 """The DBA review bundle: rendered parts as psql-runnable files plus a MANIFEST.
 
 Each file holds exactly the steps yoyo runs, in the same order, wrapped in BEGIN/COMMIT
-when the part is transactional (as yoyo wraps it), after the session settings (lock and
-statement timeouts) that yoyo also runs before every step. ``SET ROLE`` lines switch to the
-owner role where yoyo's step does, and ``RESET ROLE`` back to the deploying login.
-PostgreSQL-only syntax goes to
-``.pgsql`` files, as the seed's convention asks.
+when the part is transactional (as yoyo wraps it; outside one, so is a step that hides
+sensitive columns, which yoyo sends as one message and psql statement by statement), after
+the session settings (lock and statement timeouts) that yoyo also runs before every step.
+``SET ROLE`` lines switch to the owner role where yoyo's step does, and ``RESET ROLE`` back to
+the deploying login. PostgreSQL-only syntax goes to ``.pgsql`` files, as the seed's
+convention asks.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from tmplmig.database.locking import session_settings_sql, set_role_sql, step_statements
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Guarded, Part, config_digest
+from tmplmig.rendering.sensitive import MARK
 from tmplmig.rendering.sqlfilters import ident, literal
 
 if TYPE_CHECKING:  # the lock notes parse SQL with pglast: imported when a bundle is built,
@@ -166,8 +168,10 @@ def _render_file(
     for s in steps:
         statements = step_statements(s, config.settings.ddl, direction)
         if statements:
-            shown = [f"{STEP_MARK}{s.name}", *(_shown(g, context) for g in statements), ""]
-            marked.append((s.role, shown))
+            shown = [_shown(g, context) for g in statements]
+            if not part.transactional and direction == "apply" and MARK in s.apply:
+                shown = ["BEGIN;", *shown, "COMMIT;"]
+            marked.append((s.role, [f"{STEP_MARK}{s.name}", *shown, ""]))
     body = with_role_switches(marked, skip_missing_roles=direction == "rollback")
     if part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]

@@ -1,7 +1,8 @@
 """Lint the rendered bundle: squawk (a maintained PostgreSQL migration linter) for unsafe
 DDL, plus the rules squawk lacks, read with PostgreSQL's own parser (pglast): syntax inside
 DO blocks and functions, paired rollbacks, grants to PUBLIC, SECURITY DEFINER without a
-pinned search_path and names PostgreSQL would truncate.
+pinned search_path, names PostgreSQL would truncate, and sensitive columns a role may read
+without ``privileges.sensitive_readers`` listing it (:mod:`tmplmig.reviewing.column_access`).
 
 A step may acknowledge one of tmplmig's rules with a comment line in its apply SQL,
 ``-- lint: allow RULE: why``; squawk's rules are acknowledged with squawk's own
@@ -27,7 +28,9 @@ from pglast import ast, enums, parse_plpgsql
 from pglast.parser import ParseError, parse_sql
 
 from tmplmig.rendering.parts import Part, Step
+from tmplmig.rendering.sensitive import Policy
 from tmplmig.reviewing.bundle import BundleFile, bundle_only_lines, step_lines
+from tmplmig.reviewing.column_access import ColumnAccess, Exposure
 from tmplmig.reviewing.locks import first_token_line
 
 RULES = {
@@ -38,6 +41,9 @@ RULES = {
         "is SECURITY DEFINER without SET search_path (CVE-2018-1058: callers could plant objects)"
     ),
     "identifier-too-long": "is longer than 63 bytes: PostgreSQL would silently truncate it",
+    "sensitive-column-readable": (
+        "is in sensitive_columns, and privileges.sensitive_readers does not list the role for it"
+    ),
 }
 ALLOW = re.compile(r"^\s*-- lint: allow ([a-z-]+)\b", re.MULTILINE)
 ObjectKey = tuple[str, str]
@@ -423,12 +429,55 @@ def squawk_findings(parts: list[Part], files: list[BundleFile]) -> list[Finding]
     return findings
 
 
-def lint_bundle(parts: list[Part], files: list[BundleFile]) -> list[Finding]:
-    """Findings for a whole rendered bundle: tmplmig's rules in part order, then squawk's."""
+def sensitive_findings(parts: list[Part], files: list[BundleFile], rules: Policy) -> list[Finding]:
+    """A sensitive column some role may read without being listed for it, at the statement
+    that made it readable; looked at where a transaction commits: after each part that has
+    one, after each step of a part that has not. Steps that do not parse are skipped."""
+    access = ColumnAccess(rules)
+    since: dict[Exposure, tuple[str, int, str]] = {}
+    reported: set[Exposure] = set()
+    findings: list[Finding] = []
+    applies = {f.part: f for f in files if f.direction == "apply"}
+
+    def commit() -> None:
+        for exposure in sorted(access.exposed() - reported, key=str):
+            file, line, step = since[exposure]
+            message = f"{exposure}: {RULES['sensitive-column-readable']}"
+            findings.append(Finding(file, line, "sensitive-column-readable", message, step))
+            reported.add(exposure)
+
+    for part in parts:
+        file = applies[part.id]
+        for (start, text), step in zip(_segments(file.text)[1:], part.steps, strict=True):
+            try:
+                statements = parse_step(text)
+            except StepSyntaxError:
+                continue
+            allowed = "sensitive-column-readable" in ALLOW.findall(step.apply)
+            for statement in statements:
+                before = access.exposed()
+                access.run(statement.node)
+                for exposure in access.exposed() - before:
+                    since[exposure] = (file.name, start + statement.line - 1, step.name)
+                    if allowed:
+                        reported.add(exposure)
+            if not part.transactional:
+                commit()
+        commit()
+    return findings
+
+
+def lint_bundle(
+    parts: list[Part], files: list[BundleFile], sensitive: Policy | None = None
+) -> list[Finding]:
+    """Findings for a whole rendered bundle: tmplmig's rules in part order, then squawk's.
+    ``sensitive``: who may read each sensitive column (:func:`sensitive_findings`)."""
     by_part = {(f.part, f.direction): f for f in files}
     findings: list[Finding] = []
     for part in parts:
         findings += lint_part(part, by_part[(part.id, "apply")], by_part[(part.id, "rollback")])
+    if sensitive:
+        findings += sensitive_findings(parts, files, sensitive)
     order = {f.name: i for i, f in enumerate(files)}
     squawk = sorted(squawk_findings(parts, files), key=lambda f: (order[f.file], f.line, f.rule))
     templates = {f.name: next(p.template for p in parts if p.id == f.part) for f in files}
