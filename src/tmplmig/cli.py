@@ -16,6 +16,7 @@ from yoyo.exceptions import BadMigration, LockTimeout
 from tmplmig.database.cluster import ClusterError
 from tmplmig.database.interrupts import Interrupted, interruptible
 from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.destructive import parse_allowed
 from tmplmig.migrating.plan import PartState, UnsafeChange
 from tmplmig.migrating.record import RecordError
 from tmplmig.migrating.rollback_guard import RollbackBlocked
@@ -97,7 +98,15 @@ def _parser() -> argparse.ArgumentParser:
         )
         return p
 
-    fan_out(verb("apply", "apply pending migrations"))
+    apply = fan_out(verb("apply", "apply pending migrations"))
+    apply.add_argument(
+        "--allow-drop",
+        action="append",
+        default=[],
+        metavar="NAME[=ROWS]",
+        help="let the evolve drop this table, schema, column or seeded row (as plan names it),"
+        " holding at most ROWS rows at its drop (default: as many as it holds now)",
+    )
     status = fan_out(verb("status", "show which parts are pending, applied or changed since"))
     status.add_argument(
         "--check", action="store_true", help="exit 1 when anything is pending or changed (CI)"
@@ -108,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every applied migration")
     which.add_argument("--part", help="this migration and those after it")
+    rollback.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="in a protected environment, drop tables that hold rows",
+    )
     for name, help_ in (
         ("verify", "report expected objects missing, INVALID or different in a live database"),
         ("mark", "record a bundle applied by hand as applied, after verifying the database"),
@@ -220,7 +234,8 @@ def _apply(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
-    applied = commands.apply(args.project, args.env, args.tenant, args.database)
+    allowed = parse_allowed(args.allow_drop)
+    applied = commands.apply(args.project, args.env, args.tenant, args.database, allowed)
     print("applied: " + (", ".join(applied) or "nothing, already up to date"))
     return 0
 
@@ -229,7 +244,9 @@ def _rollback(args: argparse.Namespace) -> int:
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
-    done = commands.rollback(args.project, args.env, args.tenant, args.database, args.part)
+    done = commands.rollback(
+        args.project, args.env, args.tenant, args.database, args.part, args.allow_data_loss
+    )
     print("rolled back: " + (", ".join(done) or "nothing"))
     return 0
 
@@ -240,7 +257,13 @@ def status_text(states: list[PartState]) -> str:
     lines = []
     for state in states:
         lines.append(f"{state.id:{width}}  {state.label}")
-        lines += [f"    step {change}" for change in state.steps]
+        for change in state.steps:
+            lines.append(f"    step {change}")
+            lines += [
+                f"        destructive: {loss}"
+                for loss in state.losses
+                if loss.identity == change.identity
+            ]
         lines += [f"    config {change}" for change in state.config]
     return "\n".join(lines) + "\n"
 
