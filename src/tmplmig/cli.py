@@ -230,7 +230,17 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_target(args: argparse.Namespace, flag: str) -> None:
+    """Refuse ``flag`` with --all-tenants: it acknowledges what one target holds."""
+    if args.all_tenants:
+        raise CommandError(
+            f"{flag} acknowledges one target's data: give --tenant, not --all-tenants"
+        )
+
+
 def _apply(args: argparse.Namespace) -> int:
+    if args.allow_drop:
+        _one_target(args, "--allow-drop")
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
@@ -241,6 +251,8 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    if args.allow_data_loss:
+        _one_target(args, "--allow-data-loss")
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
