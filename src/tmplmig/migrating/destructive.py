@@ -122,6 +122,10 @@ class Loss:
         return ", ".join(filter(None, [f"{self.obj.kind} {self.name}", self.counted, self.size]))
 
 
+def _role_exists(conn: psycopg.Connection[Any], role: str) -> bool:
+    return conn.execute("SELECT FROM pg_catalog.pg_roles WHERE rolname = %s", (role,)).rowcount > 0
+
+
 def measure(
     conn: psycopg.Connection[Any], dropped: Iterable[tuple[str, str, DbObject, str | None]]
 ) -> tuple[Loss, ...]:
@@ -132,7 +136,8 @@ def measure(
             losses.append(Loss(obj, part, identity, 1, True, None))  # a row from an old record
             continue
         with conn.transaction():  # a failed count rolls back SET ROLE with it
-            conn.execute(set_role_sql(role))
+            if role is not None and _role_exists(conn, role):  # gone: a partial rollback
+                conn.execute(set_role_sql(role))
             row = conn.execute(
                 f"SELECT rows, exact, pg_catalog.pg_size_pretty(bytes) FROM ({_count_query(obj)}) m"
             ).fetchone()
