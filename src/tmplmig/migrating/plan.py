@@ -1,7 +1,8 @@
 """Compare what was applied (the record) with today's render, and plan the SQL between them.
 
 Steps are matched by identity (config key paths, not values), so an edited value shows as a
-changed step, and the plan picks a rule by the step's kind, never dropping what holds data:
+changed step, and the plan picks a rule by the step's kind, dropping what holds data only as
+the recorded rollback of a step that is gone (:mod:`.destructive` marks and guards it):
 
 - a schema or role renamed in YAML: ``ALTER SCHEMA/ROLE ... RENAME TO`` (rows, members,
   grants and default privileges stay); objects the server tracks by oid (tables, indexes,
@@ -308,14 +309,10 @@ class Dropped:
         return cls(frozenset(tables), frozenset(quoted))
 
     def owner_of(self, objects: tuple[DbObject, ...]) -> str | None:
-        """The dropped table all of ``objects`` belong to (its index, trigger, row), if any."""
-        relations = {o.relation for o in objects if o.kind != "table"}
-        if (
-            len(relations) == 1
-            and len(objects) == 1
-            and (relation := relations.pop()) in self.tables
-        ):
-            return relation
+        """The dropped table that the one object of a step belongs to (its index, trigger,
+        seeded row), if any."""
+        if len(objects) == 1 and objects[0].kind != "table" and objects[0].relation in self.tables:
+            return objects[0].relation
         return None
 
     def names(self, on: str) -> bool:
