@@ -248,3 +248,66 @@ def test_a_removed_step_recorded_before_objects_is_destructive_by_its_kind_and_n
     (row,) = removed_objects(old_row("row", "row retention_policies audit_log"))
     assert row.holds_data and destructive.acknowledgement(row) == "?.retention_policies.audit_log"
     assert removed_objects(old_row("index", "index idx_x")) == ()
+
+
+def test_a_large_table_shows_the_planners_estimate(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tmplmig.migrating import destructive
+
+    applied_with_80_promotions(sandbox, db_url, conn)
+    conn.execute("ANALYZE experiments_v1.promotions")
+    remove_promotions(sandbox)
+    monkeypatch.setattr(destructive, "EXACT_COUNT_MAX_BYTES", 0)
+    (loss,) = [x for s in commands.status(sandbox, "dev", url=db_url) for x in s.losses]
+    assert (loss.name, loss.rows, loss.exact) == (PROMOTIONS, 80, False)
+    assert str(loss).startswith(f"table {PROMOTIONS}, ~80 rows (estimate), ")
+
+
+def test_a_removed_column_and_a_removed_seeded_row_are_acknowledged_by_name(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    baseline = sandbox / "templates/001_baseline.sql.j2"
+    column = (
+        '{{ m.add_column(schema=s.experiments, table="experiments", column="notes",'
+        ' type="text") }}\n'
+    )
+    baseline.write_text(baseline.read_text() + column)
+    applied_with_80_promotions(sandbox, db_url, conn)
+    conn.execute("UPDATE experiments_v1.experiments SET notes = 'keep me'")
+    baseline.write_text(baseline.read_text().replace(column, ""))
+    system = sandbox / "templates/002c_system_tables.sql.j2"
+    text, found = re.subn(
+        r'\{\{ m\.row\(schema=s\.system, table="connection_pool_settings".*?\}\) \}\}\n',
+        "",
+        system.read_text(),
+        flags=re.DOTALL,
+    )
+    assert found == 1
+    system.write_text(text)
+    shown = {str(x) for s in commands.status(sandbox, "dev", url=db_url) for x in s.losses}
+    assert shown == {
+        "column experiments_v1.experiments.notes, 1 row",
+        "row system.connection_pool_settings.default, 1 row",
+    }
+    with pytest.raises(commands.CommandError) as refused:
+        commands.apply(
+            sandbox, "dev", url=db_url, allow_drop={"experiments_v1.experiments.notes": None}
+        )
+    assert "pass --allow-drop system.connection_pool_settings.default" in str(refused.value)
+    assert "--allow-drop experiments_v1.experiments.notes" not in str(refused.value)
+    allowed = dict.fromkeys(
+        ["experiments_v1.experiments.notes", "system.connection_pool_settings.default"]
+    )
+    applied = commands.apply(sandbox, "dev", url=db_url, allow_drop=allowed)
+    assert applied == ["001_baseline (evolved)", "002c_system_tables (evolved)"]
+    gone = conn.execute(
+        "SELECT to_regclass('system.connection_pool_settings') IS NOT NULL,"
+        " (SELECT count(*) FROM system.connection_pool_settings),"
+        " (SELECT count(*) FROM information_schema.columns WHERE column_name = 'notes')"
+    ).fetchone()
+    assert gone == (True, 0, 0)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
