@@ -25,6 +25,7 @@ from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_r
 from tmplmig.database.urls import application_name, connect, ensure_schema, named
 from tmplmig.migrating import destructive, record
 from tmplmig.migrating.plan import (
+    Dropped,
     PartPlan,
     PartState,
     Renames,
@@ -118,7 +119,9 @@ def check_render(
     return check_bundle(render_bundle(project, env, tenant, since_applied, url), committed)
 
 
-def _part_since(state: PartState, renames: Renames, settings: dict[str, Any]) -> PartSince:
+def _part_since(
+    state: PartState, renames: Renames, settings: dict[str, Any], dropped: Dropped
+) -> PartSince:
     """One part for REVIEW.md: each step new, changed or gone with the plan's actions for it,
     or the plan's refusals."""
     from tmplmig.reviewing.review import PartSince, StepSince
@@ -127,7 +130,7 @@ def _part_since(state: PartState, renames: Renames, settings: dict[str, Any]) ->
     refusals: tuple[str, ...] = ()
     if state.state == "changed":
         try:
-            for action in plan_part(state, renames, settings).actions:
+            for action in plan_part(state, renames, settings, dropped).actions:
                 actions.setdefault(action.identity, []).append(action.label)
         except UnsafeChange as exc:
             refusals = tuple(exc.lines)
@@ -159,10 +162,11 @@ def since_applied_of(target: Target) -> SinceApplied:
     }
     changes = {str(c) for old in recorded.values() for c in record.config_changes(old, settings)}
     renames = Renames.between(states, settings)
+    dropped = Dropped.between(states, renames)
     return SinceApplied(
         tuple(sorted(recorded)),
         tuple(sorted(changes)),
-        tuple(_part_since(s, renames, settings) for s in states),
+        tuple(_part_since(s, renames, settings, dropped) for s in states),
     )
 
 
