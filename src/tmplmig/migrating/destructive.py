@@ -19,11 +19,11 @@ import psycopg
 from psycopg import sql
 
 from tmplmig.database.locking import RESET_ROLE, set_role_sql
+from tmplmig.migrating.plan import PartPlan, PartState, removed_objects
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.facts import DbObject
 
 if TYPE_CHECKING:
-    from tmplmig.migrating.plan import PartPlan, PartState
     from tmplmig.rendering.parts import Part
 
 logger = logging.getLogger(__name__)
@@ -42,35 +42,29 @@ def _lit(value: object) -> str:
 
 
 def _count_query(obj: DbObject) -> str:
-    """One SELECT of (rows, exact, bytes) for ``obj``: 0 rows when it is not there."""
-    cheap = f"pg_catalog.pg_relation_size(c.oid) <= {EXACT_COUNT_MAX_BYTES}"
-    joins, where, counted, exact, size = (
-        "",
-        "",
-        "'SELECT count(*) AS n FROM %I.%I'",
-        cheap,
-        ("pg_catalog.pg_total_relation_size(c.oid)"),
-    )
-    args = "n.nspname, c.relname"
+    """One SELECT of (rows, exact, bytes) for ``obj``, 0 rows when it is not there: each table
+    counted exactly when small, else the planner's estimate; a seeded row found by its
+    table's one-column primary key; a column's rows are those holding a value."""
+    exact = f"pg_catalog.pg_relation_size(c.oid) <= {EXACT_COUNT_MAX_BYTES}"
+    size = "pg_catalog.pg_total_relation_size(c.oid)"
+    joins, counted, args = "", "'SELECT count(*) AS n FROM %I.%I'", "n.nspname, c.relname"
+    where = f"n.nspname = {_lit(obj.schema)} AND c.relname = {_lit(obj.table or obj.name)}"
     if obj.kind == "schema":
         where = f"n.nspname = {_lit(obj.name)}"
-    elif obj.kind == "table":
-        where = f"n.nspname = {_lit(obj.schema)} AND c.relname = {_lit(obj.name)}"
-    else:
-        where = f"n.nspname = {_lit(obj.schema)} AND c.relname = {_lit(obj.table)}"
+    elif obj.kind == "column":
+        joins = "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped"
+        where += f" AND a.attname = {_lit(obj.name)}"
+        counted, args = "'SELECT count(%I) AS n FROM %I.%I'", "a.attname, n.nspname, c.relname"
         size = "NULL::bigint"
-        if obj.kind == "column":
-            joins = "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped"
-            where += f" AND a.attname = {_lit(obj.name)}"
-            counted, args = "'SELECT count(%I) AS n FROM %I.%I'", "a.attname, n.nspname, c.relname"
-        else:  # a seeded row: found by its table's one-column primary key
-            joins = (
-                "JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary"
-                " AND i.indnatts = 1"
-                " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]"
-            )
-            counted = "'SELECT count(*) AS n FROM %I.%I WHERE %I::text = %L'"
-            args, exact = f"n.nspname, c.relname, a.attname, {_lit(obj.name)}", "true"
+    elif obj.kind == "row":
+        joins = (
+            "JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary"
+            " AND i.indnatts = 1"
+            " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]"
+        )
+        counted = "'SELECT count(*) AS n FROM %I.%I WHERE %I::text = %L'"
+        args, exact = f"n.nspname, c.relname, a.attname, {_lit(obj.name)}", "true"
+        size = "NULL::bigint"
     count = (
         "(pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml("
         f"pg_catalog.format({counted}, {args}), false, true, '')))[1]::text::bigint"
@@ -157,20 +151,20 @@ def plan_losses(conn: psycopg.Connection[Any], plans: Sequence[PartPlan]) -> tup
 
 def status_losses(conn: psycopg.Connection[Any], states: Sequence[PartState]) -> tuple[Loss, ...]:
     """What the removed steps of ``states`` would drop, as ``status`` shows it (without
-    planning: the objects of a table that goes are not listed apart, as the plan skips them)."""
-    from tmplmig.migrating.plan import removed_objects
-
-    removed = [(s.id, c) for s in states for c in s.steps if c.change == "removed" and c.old]
-    tables = {
-        o.relation for _, c in removed if c.old for o in removed_objects(c.old) if o.kind == "table"
-    }
+    planning: what belongs to a table that goes is not listed apart, as the plan skips it)."""
+    removed = [
+        (s.id, c.old, removed_objects(c.old))
+        for s in states
+        for c in s.steps
+        if c.change == "removed" and c.old is not None
+    ]
+    tables = {o.relation for _, _, objects in removed for o in objects if o.kind == "table"}
     return measure(
         conn,
         (
-            (part, c.identity, o, c.old.role)
-            for part, c in removed
-            if c.old
-            for o in removed_objects(c.old)
+            (part, old.step, o, old.role)
+            for part, old, objects in removed
+            for o in objects
             if o.holds_data and (o.kind == "table" or o.relation not in tables)
         ),
     )
@@ -244,10 +238,11 @@ def acknowledged_limits(losses: Sequence[Loss], allowed: Allowed) -> dict[str, i
         )
     for name in sorted(set(allowed) - {loss.name for loss in losses}):
         logger.warning("--allow-drop %s: the plan drops no such object", name)
-    return {
-        loss.name: loss.rows if allowed[loss.name] is None else allowed[loss.name]
-        for loss in losses
-    }
+    limits = {}
+    for loss in losses:
+        pinned = allowed[loss.name]
+        limits[loss.name] = loss.rows if pinned is None else pinned
+    return limits
 
 
 class DataLossRefused(CommandError):
