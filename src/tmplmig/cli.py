@@ -16,6 +16,7 @@ from yoyo.exceptions import BadMigration, LockTimeout
 from tmplmig.database.cluster import ClusterError
 from tmplmig.database.interrupts import Interrupted, interruptible
 from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.destructive import parse_allowed
 from tmplmig.migrating.plan import PartState, UnsafeChange
 from tmplmig.migrating.record import RecordError
 from tmplmig.migrating.rollback_guard import RollbackBlocked
@@ -112,7 +113,16 @@ def _parser() -> argparse.ArgumentParser:
             " (roles are cluster-wide; see docs/day2.md)",
         )
 
-    shared_roles(fan_out(verb("apply", "apply pending migrations")))
+    apply = fan_out(verb("apply", "apply pending migrations"))
+    apply.add_argument(
+        "--allow-drop",
+        action="append",
+        default=[],
+        metavar="NAME[=ROWS]",
+        help="let the evolve drop this table, schema, column or seeded row (as plan names it),"
+        " holding at most ROWS rows at its drop (default: as many as it holds now)",
+    )
+    shared_roles(apply)
     status = fan_out(verb("status", "show which parts are pending, applied or changed since"))
     status.add_argument(
         "--check", action="store_true", help="exit 1 when anything is pending or changed (CI)"
@@ -124,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every applied migration")
     which.add_argument("--part", help="this migration and those after it")
+    rollback.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="in a protected environment, drop tables that hold rows",
+    )
     verb(
         "verify", "report expected objects missing, INVALID or different in a live database"
     ).add_argument("--database", help="URL (default: $TMPLMIG_DATABASE_URL)")
@@ -255,21 +270,41 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_target(args: argparse.Namespace, flag: str) -> None:
+    """Refuse ``flag`` with --all-tenants: it acknowledges what one target holds."""
+    if args.all_tenants:
+        raise CommandError(
+            f"{flag} acknowledges one target's data: give --tenant, not --all-tenants"
+        )
+
+
 def _apply(args: argparse.Namespace) -> int:
+    if args.allow_drop:
+        _one_target(args, "--allow-drop")
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
-    allowed = args.allow_shared_role
-    applied = commands.apply(args.project, args.env, args.tenant, args.database, allowed)
+    applied = commands.apply(
+        args.project,
+        args.env,
+        args.tenant,
+        args.database,
+        allow_drop=parse_allowed(args.allow_drop),
+        allow_shared_roles=args.allow_shared_role,
+    )
     print("applied: " + (", ".join(applied) or "nothing, already up to date"))
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    if args.allow_data_loss:
+        _one_target(args, "--allow-data-loss")
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
-    done = commands.rollback(args.project, args.env, args.tenant, args.database, args.part)
+    done = commands.rollback(
+        args.project, args.env, args.tenant, args.database, args.part, args.allow_data_loss
+    )
     print("rolled back: " + (", ".join(done) or "nothing"))
     return 0
 
@@ -280,7 +315,13 @@ def status_text(states: list[PartState]) -> str:
     lines = []
     for state in states:
         lines.append(f"{state.id:{width}}  {state.label}")
-        lines += [f"    step {change}" for change in state.steps]
+        for change in state.steps:
+            lines.append(f"    step {change}")
+            lines += [
+                f"        destructive: {loss}"
+                for loss in state.losses
+                if loss.identity == change.identity
+            ]
         lines += [f"    config {change}" for change in state.config]
         if state.all_missing:
             lines.append(

@@ -24,8 +24,9 @@ from tmplmig.database import orphans, presence, runlock
 from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_role_sql
 from tmplmig.database.roles import existing_role
 from tmplmig.database.urls import application_name, connect, create_schema, named
-from tmplmig.migrating import record
+from tmplmig.migrating import destructive, record
 from tmplmig.migrating.plan import (
+    Dropped,
     PartPlan,
     PartState,
     Renames,
@@ -122,7 +123,9 @@ def check_render(
     return check_bundle(render_bundle(project, env, tenant, since_applied, url), committed)
 
 
-def _part_since(state: PartState, renames: Renames, settings: dict[str, Any]) -> PartSince:
+def _part_since(
+    state: PartState, renames: Renames, settings: dict[str, Any], dropped: Dropped
+) -> PartSince:
     """One part for REVIEW.md: each step new, changed or gone with the plan's actions for it,
     or the plan's refusals."""
     from tmplmig.reviewing.review import PartSince, StepSince
@@ -131,7 +134,7 @@ def _part_since(state: PartState, renames: Renames, settings: dict[str, Any]) ->
     refusals: tuple[str, ...] = ()
     if state.state == "changed":
         try:
-            for action in plan_part(state, renames, settings).actions:
+            for action in plan_part(state, renames, settings, dropped).actions:
                 actions.setdefault(action.identity, []).append(action.label)
         except UnsafeChange as exc:
             refusals = tuple(exc.lines)
@@ -162,10 +165,11 @@ def since_applied_of(target: Target) -> SinceApplied:
     }
     changes = {str(c) for old in recorded.values() for c in record.config_changes(old, settings)}
     renames = Renames.between(states, settings)
+    dropped = Dropped.between(states, renames)
     return SinceApplied(
         tuple(sorted(recorded)),
         tuple(sorted(changes)),
-        tuple(_part_since(s, renames, settings) for s in states),
+        tuple(_part_since(s, renames, settings, dropped) for s in states),
     )
 
 
@@ -358,7 +362,8 @@ def _second_connection(backend: DatabaseBackend) -> Iterator[psycopg.Connection[
 def _evolve(backend: DatabaseBackend, plans: list[PartPlan], target: Target) -> None:
     """Run each part's plan and record its new render: a transactional part in one
     transaction; otherwise action by action, each recorded as it completes, so an
-    interrupted evolve is planned again from where it stopped."""
+    interrupted evolve is planned again from where it stopped (a destructive action in one
+    transaction, its pre-execution check with its drop)."""
     if not plans:
         return
     recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
@@ -374,10 +379,11 @@ def _evolve(backend: DatabaseBackend, plans: list[PartPlan], target: Target) -> 
                 continue
             positions = {s.identity: i for i, s in enumerate(p.part.steps)}
             for action in p.actions:
-                for statement in action.statements:
-                    run_with_lock_discipline(
-                        conn, [statement], ddl, action.label, action.role, p.part.id
-                    )
+                with conn.transaction() if action.drops else ExitStack():
+                    for statement in action.statements:
+                        run_with_lock_discipline(
+                            conn, [statement], ddl, action.label, action.role, p.part.id
+                        )
                 if action.identity in positions:
                     position = positions[action.identity]
                     recorder.write(conn, p.part.id, p.part.steps[position], position)
@@ -402,15 +408,22 @@ def _refuse_unfit_owner(conn: psycopg.Connection[Any], target: Target) -> None:
         )
 
 
-def apply_to(target: Target) -> list[str]:
+def apply_to(target: Target, allow_drop: destructive.Allowed | None = None) -> list[str]:
     """Evolve the applied parts of ``target`` whose render changed since they were applied,
     then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
     each part evolved. Evolving first lets parts applied after a partial rollback build on
-    the renamed objects of the parts before them."""
+    the renamed objects of the parts before them.
+
+    A destructive action runs only when ``allow_drop`` names its object (with the most rows
+    it may drop; None: as many as it holds when the plan is made); its pre-execution check
+    aborts its part when the object holds more by then."""
     loaded = _migrations(target, "apply", before=lambda conn: _refuse_unfit_owner(conn, target))
     with loaded as (backend, migrations, parts), _locked(backend, target):
         states = _adopt_unrecorded(target, backend, _states(backend, migrations, parts, target))
         plans = _checked_plans(target, backend, states)
+        losses = destructive.plan_losses(backend.connection, plans)
+        limits = destructive.acknowledged_limits(losses, allow_drop or {})
+        plans = destructive.checked(plans, losses, limits, "acknowledged")
         _evolve(backend, plans, target)
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
@@ -422,16 +435,23 @@ def apply(
     env: str,
     tenant: str | None = None,
     url: str | None = None,
+    allow_drop: destructive.Allowed | None = None,
     allow_shared_roles: Collection[str] = (),
 ) -> list[str]:
     """Apply every pending migration and evolve what changed; return what was done.
-    ``allow_shared_roles``: roles the evolve may rename or drop though other databases use them."""
+    ``allow_drop``: see :func:`apply_to`; ``allow_shared_roles``: roles the evolve may rename
+    or drop though other databases use them."""
     target = resolve(project, env, tenant, url)
-    return apply_to(replace(target, allow_shared_roles=frozenset(allow_shared_roles)))
+    return apply_to(replace(target, allow_shared_roles=frozenset(allow_shared_roles)), allow_drop)
 
 
-def rollback_to(target: Target, part: str | None = None) -> list[str]:
-    """Roll back every applied migration of ``target``, or ``part`` and those after it."""
+def rollback_to(
+    target: Target, part: str | None = None, allow_data_loss: bool = False
+) -> list[str]:
+    """Roll back every applied migration of ``target``, or ``part`` and those after it.
+
+    The tables it would drop holding rows are listed first; in a protected environment
+    (``protected: true``) it refuses them without ``allow_data_loss``."""
     with _migrations(target, "rollback") as (backend, migrations, rendered):
         if part is not None:
             ids = [m.id for m in migrations]
@@ -440,6 +460,7 @@ def rollback_to(target: Target, part: str | None = None) -> list[str]:
             migrations = migrations[ids.index(part) :]
         with _locked(backend, target):
             targets = backend.to_rollback(migrations)
+            _refuse_data_loss(target, backend, rendered, [m.id for m in targets], allow_data_loss)
             _refuse_blocked_rollback(target, backend, rendered, [m.id for m in targets])
             backend.rollback_migrations(targets)
             return [m.id for m in targets]
@@ -477,6 +498,26 @@ def _as_applied(
     return parts
 
 
+def _refuse_data_loss(
+    target: Target, backend: DatabaseBackend, rendered: list[Part], ids: list[str], allow: bool
+) -> None:
+    """List the tables rolling back ``ids`` drops with rows in them; in a protected
+    environment refuse them without ``allow`` (:class:`destructive.DataLossRefused`)."""
+    if not ids:
+        return
+    parts = [p.part for p in _as_applied(target, backend, rendered) if p.id in ids]
+    losses = destructive.rollback_losses(backend.connection, parts)
+    if not losses:
+        return
+    listed = "\n  ".join(f"{loss.part}: {loss}" for loss in losses)
+    if target.config.settings.protected and not allow:
+        raise destructive.DataLossRefused(
+            f"rollback refused: {target.env} is protected and the rollback drops tables holding"
+            f" rows; nothing was changed:\n  {listed}\npass --allow-data-loss to drop them"
+        )
+    logger.warning("the rollback drops tables holding rows:\n  %s", listed)
+
+
 def _refuse_blocked_rollback(
     target: Target, backend: DatabaseBackend, rendered: list[Part], ids: list[str]
 ) -> None:
@@ -498,16 +539,19 @@ def rollback(
     tenant: str | None = None,
     url: str | None = None,
     part: str | None = None,
+    allow_data_loss: bool = False,
 ) -> list[str]:
     """Roll back all applied migrations, or ``part`` and every migration after it."""
-    return rollback_to(resolve(project, env, tenant, url), part)
+    return rollback_to(resolve(project, env, tenant, url), part, allow_data_loss)
 
 
 def status_of(target: Target) -> list[PartState]:
     """Each part of ``target``: pending, applied, applied and changed since (with what
     changed), or applied with no record."""
     with _migrations(target, "status") as (backend, migrations, parts):
-        return _states(backend, migrations, parts, target)
+        states = _states(backend, migrations, parts, target)
+        losses = destructive.status_losses(backend.connection, states)
+    return [replace(s, losses=tuple(x for x in losses if x.part == s.id)) for s in states]
 
 
 def status(
@@ -523,6 +567,9 @@ def plan_of(target: Target) -> dict[str, str]:
     changed. Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
     with _migrations(target, "plan") as (backend, migrations, parts):
         plans = _checked_plans(target, backend, _states(backend, migrations, parts, target))
+        losses = destructive.plan_losses(backend.connection, plans)
+    limits = {loss.name: loss.rows for loss in losses}
+    plans = destructive.checked(plans, losses, limits, "this plan shows")
     return plan_contents(plans, target.config) if plans else {}
 
 

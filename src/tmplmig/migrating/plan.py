@@ -1,7 +1,8 @@
 """Compare what was applied (the record) with today's render, and plan the SQL between them.
 
 Steps are matched by identity (config key paths, not values), so an edited value shows as a
-changed step, and the plan picks a rule by the step's kind, never dropping what holds data:
+changed step, and the plan picks a rule by the step's kind, dropping what holds data only as
+the recorded rollback of a step that is gone (:mod:`.destructive` marks and guards it):
 
 - a schema or role renamed in YAML (the owner role too, first): ``ALTER SCHEMA/ROLE ...
   RENAME TO`` (rows, members, grants, ownership and default privileges stay); objects the
@@ -18,6 +19,8 @@ changed step, and the plan picks a rule by the step's kind, never dropping what 
   dropped CONCURRENTLY, the new one renamed;
 - a step that is new: its apply; a step that is gone: its recorded rollback, first, except
   a function's, last (the changed triggers that used it have moved off it by then);
+- a table that is gone takes what belongs to it (indexes, constraints, triggers, seeded rows,
+  grants): nothing later in the plan names it again (:class:`Dropped`);
 - anything else (a table's columns, a foreign key): no safe rule, :class:`UnsafeChange`.
 """
 
@@ -27,7 +30,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from psycopg import sql
 
@@ -42,8 +45,9 @@ from tmplmig.migrating.record import (
     sha256,
 )
 from tmplmig.rendering.config import LoadedConfig
-from tmplmig.rendering.facts import DbObject
+from tmplmig.rendering.facts import DATA_KINDS, DbObject, objects_of
 from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, uses_postgres_only_syntax
+from tmplmig.rendering.relations import table_of
 from tmplmig.rendering.sensitive import MARK
 from tmplmig.reviewing.bundle import (
     MANIFEST,
@@ -53,6 +57,9 @@ from tmplmig.reviewing.bundle import (
     psql_text,
     with_role_switches,
 )
+
+if TYPE_CHECKING:
+    from tmplmig.migrating.destructive import Loss
 
 State = Literal["pending", "applied", "changed", "no record", "missing"]
 #: steps that hold names as text (function bodies, seeded rows): a rename alone does not
@@ -122,6 +129,8 @@ class PartState:
     record: PartRecord | None = None
     #: recorded objects the catalog no longer holds (state ``missing``: rolled back by hand?)
     missing: tuple[DbObject, ...] = ()
+    #: what its removed steps would drop that holds data, measured by ``status``
+    losses: tuple[Loss, ...] = ()
 
     @property
     def id(self) -> str:
@@ -210,6 +219,10 @@ class Action:
     #: the role the statements run as (``SET ROLE``): the step's; None for the deploying
     #: login (renames need its CREATEROLE and CREATE on the database)
     role: str | None = None
+    #: what holds data among what the statements drop: a destructive action
+    drops: tuple[DbObject, ...] = ()
+    #: lines the plan file shows above the statements
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -285,6 +298,55 @@ class PartPlan:
     actions: tuple[Action, ...]
     changes: tuple[StepChange, ...]
     config: tuple[ConfigChange, ...]
+    #: lines the plan file's header shows (what its destructive actions lose)
+    notes: tuple[str, ...] = ()
+
+
+def removed_objects(step: RecordedStep) -> tuple[DbObject, ...]:
+    """What a removed step's rollback drops: its recorded objects; for a row written before
+    objects were recorded, what its kind and name say of a table, schema, column or row."""
+    if step.objects is not None:
+        return step.objects
+    words = step.name.split(" ")
+    if step.kind == "row" and len(words) == 3:
+        return (DbObject("row", None, words[2], words[1]),)
+    return objects_of(step.kind, words) if step.kind in DATA_KINDS else ()
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """The tables a plan drops (removed table steps): what belongs to one goes with it, so
+    no action names it afterwards, and its grants are not revoked one by one."""
+
+    #: ``schema.table`` as :attr:`DbObject.relation` spells it, as recorded
+    tables: frozenset[str] = frozenset()
+    #: the quoted names grants use for those tables and the sequences they own, after renames
+    quoted: frozenset[str] = frozenset()
+
+    @classmethod
+    def between(cls, states: list[PartState], renames: Renames) -> Dropped:
+        tables: set[str] = set()
+        quoted: set[str] = set()
+        for change in (c for s in states for c in s.steps if c.change == "removed"):
+            assert change.old is not None
+            for o in removed_objects(change.old):
+                if o.kind == "table" and o.schema is not None:
+                    tables.add(f"{o.schema}.{o.name}")
+                    table = table_of(o.schema, o.name, change.old.apply_sql)
+                    quoted.update(renames.apply_to(n) for n in (table.qualified, *table.sequences))
+        return cls(frozenset(tables), frozenset(quoted))
+
+    def owner_of(self, objects: tuple[DbObject, ...]) -> str | None:
+        """The dropped table that the one object of a step belongs to (its index, trigger,
+        seeded row), if any."""
+        if len(objects) == 1 and objects[0].kind != "table" and objects[0].relation in self.tables:
+            return objects[0].relation
+        return None
+
+    def names(self, on: str) -> bool:
+        """Whether a grant's ``TABLE x`` or ``SEQUENCE x`` names a dropped relation."""
+        kind, _, name = on.partition(" ")
+        return kind in ("TABLE", "SEQUENCE") and name in self.quoted
 
 
 def _each(on: str) -> tuple[str, ...]:
@@ -335,16 +397,20 @@ def _statements(verb: str, changes: dict[tuple[str, str, str], list[str]]) -> li
     ]
 
 
-def _reconcile_privileges(old: str, new: str) -> tuple[str, ...] | None:
+def _reconcile_privileges(
+    old: str, new: str, dropped: Dropped = Dropped()
+) -> tuple[str, ...] | None:
     """REVOKE what ``old`` granted and ``new`` does not, then GRANT what is new; None when
     something other than a GRANT statement or the relations a reset names changed (no safe
     rule). A relation new to the step is reset first (``REVOKE ALL``), as its apply does.
     Privileges both grant are left alone, so what later steps narrowed (SELECT on some
-    columns only) stays narrowed."""
+    columns only) stays narrowed. Grants on a relation the plan drops go with it."""
     (before, reset_before, rest_before), (after, reset_after, rest_after) = (
         _grants(old),
         _grants(new),
     )
+    before = {k: v for k, v in before.items() if not dropped.names(k[1])}
+    reset_before = {r for r in reset_before if not dropped.names(r[0])}
     if rest_before != rest_after:
         return None
     resets = [f"REVOKE ALL ON {on} FROM {role};" for on, role in sorted(reset_after - reset_before)]
@@ -394,7 +460,9 @@ def _hide_again(old: str, new: str) -> tuple[str, ...] | None:
     return ("\n".join(restored + hiding),)
 
 
-def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -> PartPlan:
+def plan_part(
+    state: PartState, renames: Renames, settings: Mapping[str, Any], dropped: Dropped = Dropped()
+) -> PartPlan:
     """The actions for one changed part; raises :class:`UnsafeChange` for what has no rule."""
     actions = [r.action for r in renames_in(state, settings)]
     unsafe: list[str] = []
@@ -402,10 +470,14 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
     dropped_last: list[Action] = []
     for change in sorted(removed, key=lambda c: c.old.position if c.old else 0, reverse=True):
         assert change.old is not None
-        if change.old.rollback_sql:
+        objects = removed_objects(change.old)
+        if (table := dropped.owner_of(objects)) is not None:
+            actions.append(Action(change.identity, f"{change.old.name} (goes with {table})", ()))
+        elif change.old.rollback_sql:
             rollback = renames.apply_to(change.old.rollback_sql)
             role = renames.roles.get(change.old.role or "", change.old.role)
-            undo = Action(change.identity, f"{change.old.name} (removed)", (rollback,), role)
+            drops = tuple(o for o in objects if o.holds_data)
+            undo = Action(change.identity, f"{change.old.name} (removed)", (rollback,), role, drops)
             (dropped_last if change.old.kind == "function" else actions).append(undo)
     for change in state.steps:
         new = change.new
@@ -428,7 +500,7 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
         elif new.kind in RERUN_KINDS:
             statements = new.apply_statements
         elif new.kind in PRIVILEGE_KINDS:
-            statements = _reconcile_privileges(old, new.apply)
+            statements = _reconcile_privileges(old, new.apply, dropped)
         elif new.kind in NAME_LOOKUP_KINDS:
             if renames.apply_to(change.old.apply_sql, schema_literals=True) == new.apply:
                 continue
@@ -455,12 +527,13 @@ def plan_part(state: PartState, renames: Renames, settings: Mapping[str, Any]) -
 def plan(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]:
     """Plans of every changed part in part order; every unsafe change is reported at once."""
     renames = Renames.between(states, settings)
+    dropped = Dropped.between(states, renames)
     plans, unsafe = [], []
     for state in states:
         if state.state != "changed":
             continue
         try:
-            plans.append(plan_part(state, renames, settings))
+            plans.append(plan_part(state, renames, settings, dropped))
         except UnsafeChange as exc:
             unsafe += exc.lines
     if unsafe:
@@ -479,6 +552,7 @@ def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
         f"-- to config digest: sha256:{digest}",
         *(f"-- changed step: {change}" for change in plan.changes),
         *(f"-- changed config: {change}" for change in plan.config),
+        *plan.notes,
         "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>; then: tmplmig mark",
         "",
         session_settings_sql(config.settings.ddl),
@@ -489,6 +563,7 @@ def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
             action.role,
             [
                 f"{STEP_MARK}{action.label}",
+                *action.notes,
                 *(psql_text(s) if isinstance(s, Guarded) else s for s in action.statements),
                 "",
             ],
@@ -496,7 +571,7 @@ def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
         for action in plan.actions
     )
     if not body:
-        body = ["-- nothing to run: what changed here follows the renames above", ""]
+        body = ["-- nothing to run: what changed here follows the renames and drops above", ""]
     elif part.transactional:
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     text = "\n".join(header + body)

@@ -237,6 +237,16 @@ class Settings(_Strict):
     connection_pool: ConnectionPool
     ddl: Ddl
     sensitive_columns: Annotated[list[Identifier], Field(min_length=1)]
+    #: a rollback that would drop tables holding rows refuses without --allow-data-loss;
+    #: true by default for an environment named prod
+    protected: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _protected_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "protected" not in data:
+            return {**data, "protected": data.get("environment") == "prod"}
+        return data
 
 
 def _reject_duplicates(names: Mapping[str, str], kind: str) -> None:
