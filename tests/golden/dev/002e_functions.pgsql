@@ -427,7 +427,14 @@ SELECT NOT EXISTS (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.proname = 'kee
        AND p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
        AND NOT p.prosecdef AND p.prosrc = '
 BEGIN
-    IF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
+    IF TG_OP = ''INSERT'' THEN
+        IF (pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0])::pg_catalog.timestamptz
+           > pg_catalog.clock_timestamp() + ''5 minutes''::pg_catalog.interval THEN
+            RAISE EXCEPTION ''permission denied to insert %.%.% = %: more than % ahead, the retention purge would keep the row'',
+                TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0], pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0], ''5 minutes''
+                USING ERRCODE = ''insufficient_privilege'';
+        END IF;
+    ELSIF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
         RAISE EXCEPTION ''permission denied to change %.%.%: the retention purge relies on it'',
             TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
             USING ERRCODE = ''insufficient_privilege'';
@@ -460,7 +467,14 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
-    IF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
+    IF TG_OP = 'INSERT' THEN
+        IF (pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0])::pg_catalog.timestamptz
+           > pg_catalog.clock_timestamp() + '5 minutes'::pg_catalog.interval THEN
+            RAISE EXCEPTION 'permission denied to insert %.%.% = %: more than % ahead, the retention purge would keep the row',
+                TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0], pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0], '5 minutes'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    ELSIF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
         RAISE EXCEPTION 'permission denied to change %.%.%: the retention purge relies on it',
             TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
             USING ERRCODE = 'insufficient_privilege';
@@ -477,37 +491,37 @@ SET ROLE "app_owner";
 -- step: trigger keep_audit_log_occurred_at
 -- lock: SHARE ROW EXCLUSIVE on audits.audit_log; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_audit_log_occurred_at"
-    BEFORE UPDATE OF "occurred_at" ON "audits"."audit_log"
+    BEFORE INSERT OR UPDATE OF "occurred_at" ON "audits"."audit_log"
     FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('occurred_at');
 
 -- step: trigger keep_experiments_created_at
 -- lock: SHARE ROW EXCLUSIVE on experiments_v1.experiments; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_experiments_created_at"
-    BEFORE UPDATE OF "created_at" ON "experiments_v1"."experiments"
+    BEFORE INSERT OR UPDATE OF "created_at" ON "experiments_v1"."experiments"
     FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('created_at');
 
 -- step: trigger keep_analysis_sessions_created_at
 -- lock: SHARE ROW EXCLUSIVE on production.analysis_sessions; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_analysis_sessions_created_at"
-    BEFORE UPDATE OF "created_at" ON "production"."analysis_sessions"
+    BEFORE INSERT OR UPDATE OF "created_at" ON "production"."analysis_sessions"
     FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('created_at');
 
 -- step: trigger keep_quarantined_records_quarantined_at
 -- lock: SHARE ROW EXCLUSIVE on quarantine.quarantined_records; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_quarantined_records_quarantined_at"
-    BEFORE UPDATE OF "quarantined_at" ON "quarantine"."quarantined_records"
+    BEFORE INSERT OR UPDATE OF "quarantined_at" ON "quarantine"."quarantined_records"
     FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('quarantined_at');
 
 -- step: trigger keep_provider_health_checked_at
 -- lock: SHARE ROW EXCLUSIVE on providers.provider_health; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_provider_health_checked_at"
-    BEFORE UPDATE OF "checked_at" ON "providers"."provider_health"
+    BEFORE INSERT OR UPDATE OF "checked_at" ON "providers"."provider_health"
     FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('checked_at');
 
 -- step: trigger keep_provider_usage_usage_date
 -- lock: SHARE ROW EXCLUSIVE on providers.provider_usage; blocks writes; reads continue
 CREATE OR REPLACE TRIGGER "keep_provider_usage_usage_date"
-    BEFORE UPDATE OF "usage_date" ON "providers"."provider_usage"
+    BEFORE INSERT OR UPDATE OF "usage_date" ON "providers"."provider_usage"
     FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('usage_date');
 
 -- step: trigger keep_evaluations_experiment_id
