@@ -337,9 +337,9 @@ def guard_updates_only(template: Path) -> None:
     start = text.index("    IF TG_OP = 'INSERT' THEN\n")
     end = text.index("    ELSIF pg_catalog.to_jsonb(NEW)")
     text = text[:start] + "    IF" + text[end + len("    ELSIF") :]
-    on_insert = '("INSERT OR " if (schema, table, column) in retention_timestamps else "") ~ '
-    assert on_insert in text
-    template.write_text(text.replace(on_insert, ""))
+    start = text.index("{#- The clock, not now()")
+    end = text.index("{% endfor %}\n", start) + len("{% endfor %}\n")
+    template.write_text(text[:start] + text[end:])
 
 
 FOREVER = (
@@ -351,7 +351,7 @@ def test_a_guard_of_updates_only_evolves_to_refuse_rows_the_purge_would_keep(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     """A database applied before the guard covered INSERT: the plan replaces the shared
-    function and re-creates the six timestamp triggers, and rolls back exactly."""
+    function and adds the six INSERT triggers, and rolls back exactly."""
     before = snapshot(conn)
     template = sandbox / "templates/002e_functions.sql.j2"
     today = template.read_text()
@@ -363,7 +363,7 @@ def test_a_guard_of_updates_only_evolves_to_refuse_rows_the_purge_would_keep(
 
     plan = commands.plan(sandbox, "dev", url=db_url)
     assert sorted(plan) == ["002e_functions.plan.pgsql", "MANIFEST"]
-    assert plan["002e_functions.plan.pgsql"].count("BEFORE INSERT OR UPDATE OF") == 6
+    assert plan["002e_functions.plan.pgsql"].count("BEFORE INSERT ON") == 6
     assert (
         'CREATE OR REPLACE FUNCTION "tmplmig"."keep_column"()' in plan["002e_functions.plan.pgsql"]
     )

@@ -454,7 +454,7 @@ def one_row_each(d: Deployment) -> dict[tuple[str, str, str], str]:
         " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE t.tgfoid = 'tmplmig.keep_column()'::regprocedure"
     ).fetchall()
-    return {(s, t, args.rstrip(b"\x00").decode()): str(ids[t]) for s, t, args in guarded}
+    return {(s, t, args.split(b"\x00")[0].decode()): str(ids[t]) for s, t, args in guarded}
 
 
 def test_no_login_can_move_a_retention_timestamp_or_a_purge_cascade_key(
