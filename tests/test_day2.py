@@ -402,6 +402,83 @@ def test_a_function_its_triggers_moved_off_is_dropped_after_they_moved(
     assert difference(before, snapshot(conn)) == {}
 
 
+def guard_updates_only(template: Path) -> None:
+    """002e as it was before issue 21: the column guard refused UPDATEs only."""
+    text = template.read_text()
+    start = text.index("    IF TG_OP = 'INSERT' THEN\n")
+    end = text.index("    ELSIF pg_catalog.to_jsonb(NEW)")
+    text = text[:start] + "    IF" + text[end + len("    ELSIF") :]
+    start = text.index("{#- The clock, not now()")
+    end = text.index("{% endfor %}\n", start) + len("{% endfor %}\n")
+    template.write_text(text[:start] + text[end:])
+
+
+FOREVER = (
+    "INSERT INTO {}.provider_health (provider, status, checked_at) VALUES ('x', 'up', 'infinity')"
+)
+
+
+def test_a_guard_of_updates_only_evolves_to_refuse_rows_the_purge_would_keep(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """A database applied before the guard covered INSERT: the plan replaces the shared
+    function and adds the six INSERT triggers, and rolls back exactly."""
+    before = snapshot(conn)
+    template = sandbox / "templates/002e_functions.sql.j2"
+    today = template.read_text()
+    guard_updates_only(template)
+    commands.apply(sandbox, "dev", url=db_url)
+    with conn.transaction(force_rollback=True):
+        conn.execute(FOREVER.format("providers"))
+    template.write_text(today)
+
+    plan = commands.plan(sandbox, "dev", url=db_url)
+    assert sorted(plan) == ["002e_functions.plan.pgsql", "MANIFEST"]
+    assert plan["002e_functions.plan.pgsql"].count("BEFORE INSERT ON") == 6
+    assert (
+        'CREATE OR REPLACE FUNCTION "tmplmig"."keep_column"()' in plan["002e_functions.plan.pgsql"]
+    )
+    assert commands.apply(sandbox, "dev", url=db_url) == ["002e_functions (evolved)"]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="retention purge"):
+        conn.execute(FOREVER.format("providers"))
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}
+
+
+def test_tenants_guarded_on_updates_only_evolve_one_by_one_and_roll_back_exactly(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """The shared function is replaced by the first tenant that evolves; the triggers of a
+    tenant not yet evolved keep working with it."""
+    before = snapshot(conn)
+    template = sandbox / "templates/002e_functions.sql.j2"
+    today = template.read_text()
+    guard_updates_only(template)
+    base = ["--project", str(sandbox)]
+    assert cli.main([*base, "apply", "--env", "dev", "--all-tenants", "--database", db_url]) == 0
+    template.write_text(today)
+
+    assert commands.apply(sandbox, "dev", "acme", url=db_url) == ["002e_functions (evolved)"]
+    conn.execute("INSERT INTO gx_providers.provider_health (provider, status) VALUES ('x', 'up')")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied to change"):
+        conn.execute("UPDATE gx_providers.provider_health SET checked_at = '1970-01-01'")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="retention purge"):
+        conn.execute(FOREVER.format("acme_providers"))
+    assert cli.main([*base, "apply", "--env", "dev", "--all-tenants", "--database", db_url]) == 0
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="retention purge"):
+        conn.execute(FOREVER.format("gx_providers"))
+    guards = conn.execute(
+        "SELECT count(*) FILTER (WHERE tgtype & 4 = 4), count(DISTINCT tgfoid) FROM pg_trigger"
+        " WHERE tgname LIKE 'keep_%'"
+    ).fetchone()
+    assert guards == (12, 1)  # 6 timestamps per tenant fire on INSERT, all on one function
+    base_tenants = ["--env", "dev", "--all-tenants", "--database", db_url]
+    assert cli.main([*base, "status", *base_tenants, "--check"]) == 0
+    assert cli.main([*base, "rollback", *base_tenants, "--all"]) == 0
+    assert difference(before, snapshot(conn)) == {}
+
+
 def test_a_role_taken_off_a_functions_execute_list_loses_execute(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:

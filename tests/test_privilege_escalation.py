@@ -454,7 +454,7 @@ def one_row_each(d: Deployment) -> dict[tuple[str, str, str], str]:
         " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE t.tgfoid = 'tmplmig.keep_column()'::regprocedure"
     ).fetchall()
-    return {(s, t, args.rstrip(b"\x00").decode()): str(ids[t]) for s, t, args in guarded}
+    return {(s, t, args.split(b"\x00")[0].decode()): str(ids[t]) for s, t, args in guarded}
 
 
 def test_no_login_can_move_a_retention_timestamp_or_a_purge_cascade_key(
@@ -504,6 +504,79 @@ def test_no_login_can_move_a_retention_timestamp_or_a_purge_cascade_key(
         " (SELECT count(*) FROM experiments_v1.promotions)"
     ).fetchone()
     assert survivors == (1, 1)
+
+
+#: purged table -> an INSERT of one row whose retention timestamp is %(at)s (SQL, so that
+#: 'infinity' and clock arithmetic run on the server)
+INSERT_AT = {
+    "experiments_v1.experiments": "INSERT INTO experiments_v1.experiments (user_id, name,"
+    " created_at) VALUES (%(user)s, 'e', {at})",
+    "production.analysis_sessions": "INSERT INTO production.analysis_sessions (user_id,"
+    " project_id, created_at) VALUES (%(user)s, %(project)s, {at})",
+    "quarantine.quarantined_records": "INSERT INTO quarantine.quarantined_records (source_table,"
+    " record, reason, quarantined_at) VALUES ('t', '{{}}', 'r', {at})",
+    "providers.provider_health": "INSERT INTO providers.provider_health (provider, status,"
+    " checked_at) VALUES ('llm', 'up', {at})",
+    "providers.provider_usage": "INSERT INTO providers.provider_usage (user_id, provider,"
+    " usage_date) VALUES (%(user)s, 'llm', {at})",
+    "audits.audit_log": "INSERT INTO audits.audit_log (occurred_at, operation, table_schema,"
+    " table_name, entity_type, action) VALUES ({at}, 'INSERT', 'x', 'y', 'y', 'insert')",
+}
+
+#: retention timestamps the purge would never reach, or only years late
+BEYOND_RETENTION = [
+    "'infinity'",
+    "now() + interval '2 days'",
+    "now() + interval '100 years'",
+    "clock_timestamp() + interval '6 minutes'",
+]
+
+#: what the application inserts: the default, a clock a minute ahead, an earlier day
+WITHIN_RETENTION = [
+    "DEFAULT",
+    "clock_timestamp() + interval '1 minute'",
+    "now() - interval '1000 days'",
+]
+
+
+def test_no_login_can_insert_a_row_the_purge_would_keep(
+    deployed: Deployment, database: str
+) -> None:
+    """Issue 21: an INSERT with created_at = 'infinity' (or years ahead) outlived the purge."""
+    db = deployed.admin
+    user = db.execute("INSERT INTO auth.users (email) VALUES ('i@x') RETURNING id").fetchone()
+    project = db.execute("INSERT INTO production.projects (name) VALUES ('p') RETURNING id")
+    values = {"user": user[0], "project": project.fetchone()[0]}
+
+    def inserts(ats: list[str], tables: Iterable[str] = INSERT_AT) -> list[tuple[str, str]]:
+        return [(table, at) for table in tables for at in ats
+                if not (table == "providers.provider_usage" and "6 minutes" in at)]  # fmt: skip
+
+    def refused(conn: psycopg.Connection[Any], tried: list[tuple[str, str]]) -> list[str]:
+        return [f"{table} {at}" for table, at in tried
+                if not attempt(conn, INSERT_AT[table].format(at=at), values)]  # fmt: skip
+
+    beyond = inserts(BEYOND_RETENTION)
+    for group in GROUPS:
+        assert refused(deployed.logins[group].conn, beyond) == [f"{t} {a}" for t, a in beyond]
+    writable = [t for t in INSERT_AT if t != "audits.audit_log"]
+    assert refused(deployed.logins["readwrite"].conn, inserts(WITHIN_RETENTION, writable)) == []
+
+    owner = owner_of(deployed, "experiments_v1.experiments")
+    with psycopg.connect(deployer_dsn(database), autocommit=True) as deployer:
+        deployer.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(owner)))
+        assert refused(deployer, inserts(["DEFAULT"])) == []
+        assert refused(deployer, beyond) == [f"{t} {a}" for t, a in beyond]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="more than 5 minutes ahead"):
+        deployed.logins["readwrite"].conn.execute(
+            INSERT_AT["experiments_v1.experiments"].format(at="'infinity'"), values
+        )
+
+    rw = deployed.logins["readwrite"].conn
+    rw.execute(INSERT_AT["experiments_v1.experiments"].format(at="now() - interval '1000 days'"),
+               values)  # fmt: skip
+    purged = dict(deployed.logins["admin"].conn.execute("SELECT * FROM system.purge_expired(100)"))
+    assert purged["experiments"] == 1
 
 
 # -- issue 12, item 5: sensitive columns

@@ -24,6 +24,7 @@ from test_security import create_login
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.rollback_guard import RollbackBlocked
 
 #: statements the login runs to plant a blocker, and the line the refusal names it with
 #: (``{login}`` is the login's name); the blocker is removed by dropping it
@@ -48,6 +49,24 @@ BLOCKERS = {
         "DROP TABLE reports.daily",
         "table reports.daily (owner {login}): granted to role app_readonly,"
         " which the rollback drops",
+    ),
+    "default privileges a login grants to the owner role": (
+        "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app_owner",
+        "ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM app_owner",
+        "default privileges for role {login} on tables (owner {login}): granted to role"
+        " app_owner, which the rollback drops",
+    ),
+    "default privileges a member sets for a group role the rollback drops": (
+        "ALTER DEFAULT PRIVILEGES FOR ROLE app_readonly GRANT SELECT ON TABLES TO PUBLIC",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE app_readonly REVOKE SELECT ON TABLES FROM PUBLIC",
+        "default privileges for role app_readonly on tables (owner app_readonly): owned by role"
+        " app_readonly, which the rollback drops",
+    ),
+    "default privileges in a schema of its own granted to a group role": (
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA reports GRANT SELECT ON TABLES TO app_admin",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA reports REVOKE SELECT ON TABLES FROM app_admin",
+        "default privileges for role {login} in schema reports on tables (owner {login}):"
+        " granted to role app_admin, which the rollback drops",
     ),
 }
 
@@ -149,6 +168,34 @@ def test_a_tenants_rollback_is_not_held_up_by_the_other_tenant_in_its_database(
     commands.apply(project, "dev", "acme", url=db_url)
     assert commands.rollback(project, "dev", "acme", url=db_url) == list(reversed(ALL_PARTS))
     assert difference(before, snapshot(conn)) == {}
+
+
+def test_a_tenant_admins_default_privileges_to_its_owner_refuse_the_rollback_until_revoked(
+    project: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """The issue's case: the role would be kept silently. Defaults inside a schema the
+    rollback drops go with it and hold nothing up."""
+    empty = snapshot(conn)
+    commands.apply(project, "dev", "acme", url=db_url)
+    user, password = create_login(conn, "acme_app_admin")
+    dsn = make_conninfo(dsn_for(database, conn.info.dbname, user=user), password=password)
+    to_owner = "ALTER DEFAULT PRIVILEGES {} SELECT ON TABLES {} acme_app_owner"
+    with psycopg.connect(dsn, autocommit=True) as acme_admin:
+        acme_admin.execute(to_owner.format("IN SCHEMA acme_auth GRANT", "TO"))
+        acme_admin.execute(to_owner.format("GRANT", "TO"))
+        planted = snapshot(conn)
+        with pytest.raises(RollbackBlocked) as refused:
+            commands.rollback(project, "dev", "acme", url=db_url)
+        assert [str(b) for b in refused.value.blockers] == [
+            f"default privileges for role {user} on tables (owner {user}): granted to role"
+            " acme_app_owner, which the rollback drops"
+        ]
+        assert difference(planted, snapshot(conn)) == {}
+        acme_admin.execute(to_owner.format("REVOKE", "FROM"))
+    assert commands.rollback(project, "dev", "acme", url=db_url) == list(reversed(ALL_PARTS))
+    assert conn.execute("SELECT count(*) FROM pg_default_acl").fetchone() == (0,)
+    conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(user)))
+    assert difference(empty, snapshot(conn)) == {}
 
 
 def test_warnings_of_a_rollback_reach_the_cli_stderr(

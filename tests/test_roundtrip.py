@@ -59,6 +59,12 @@ SEED_TRIGGERS = {
     ("providers.provider_usage", "keep_provider_usage_usage_date"),
     ("experiments_v1.evaluations", "keep_evaluations_experiment_id"),
     ("experiments_v1.promotions", "keep_promotions_experiment_id"),
+    ("audits.audit_log", "keep_audit_log_occurred_at_on_insert"),
+    ("experiments_v1.experiments", "keep_experiments_created_at_on_insert"),
+    ("production.analysis_sessions", "keep_analysis_sessions_created_at_on_insert"),
+    ("quarantine.quarantined_records", "keep_quarantined_records_quarantined_at_on_insert"),
+    ("providers.provider_health", "keep_provider_health_checked_at_on_insert"),
+    ("providers.provider_usage", "keep_provider_usage_usage_date_on_insert"),
 }
 SEED_ROLES = {"app_readonly", "app_readwrite", "app_admin"}
 

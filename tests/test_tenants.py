@@ -210,9 +210,9 @@ def test_tenants_share_one_column_guard_function_dropped_with_its_last_trigger(
 
     commands.apply(project, "dev", "globex", url=db_url)
     commands.apply(project, "dev", "acme", url=db_url)
-    assert guard_functions_and_triggers() == (1, 16)
+    assert guard_functions_and_triggers() == (1, 28)
     commands.rollback(project, "dev", "acme", url=db_url)
-    assert guard_functions_and_triggers() == (1, 8)
+    assert guard_functions_and_triggers() == (1, 14)
     commands.rollback(project, "dev", "globex", url=db_url)
     assert guard_functions_and_triggers() == (0, 0)
 

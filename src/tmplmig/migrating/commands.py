@@ -53,7 +53,7 @@ from tmplmig.reviewing.bundle import (
     unified_diff,
     write_bundle,
 )
-from tmplmig.reviewing.verify import check_database
+from tmplmig.reviewing.verify import Problem, check_database
 
 logger = logging.getLogger(__name__)
 
@@ -304,6 +304,16 @@ def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
     return run
 
 
+def _rebuilt_by(touched: str, problem: Problem) -> bool:
+    """Whether the plan's statements ``touched`` rebuild what ``problem`` is about: a function
+    only by CREATE OR REPLACE (a body another tenant's evolve replaced in the shared
+    ``tmplmig.keep_column``, for one), anything else by any statement naming it."""
+    if problem.kind == "function":
+        schema, _, name = problem.name.split("(", 1)[0].rpartition(".")
+        return f'CREATE OR REPLACE FUNCTION "{schema}"."{name}"(' in touched
+    return f'"{problem.name.rsplit(".", 1)[-1]}"' in touched
+
+
 def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> None:
     """Refuse to plan over a database changed outside tmplmig since its record was written:
     the live database is checked against the recorded SQL replayed in a scratch database.
@@ -318,7 +328,7 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
         shared=target.scratch,
     )
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
-    problems = [p for p in found if f'"{p.name.rsplit(".", 1)[-1]}"' not in touched]
+    problems = [p for p in found if not _rebuilt_by(touched, p)]
     if problems:
         raise CommandError(
             "not planning: the database differs from what tmplmig recorded as applied"

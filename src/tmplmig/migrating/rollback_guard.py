@@ -5,8 +5,9 @@ A rollback runs as the owner role and drops schemas without CASCADE, revokes pri
 every table of a schema and drops roles tmplmig created. It cannot finish when a schema it
 empties holds an object the migrations did not create (or one another role owns), when an
 object elsewhere in the database uses one it drops, or when a role it drops still owns or
-is granted something elsewhere in this database. Roles still used in *other* databases are
-kept with a warning, as before: that is not this database's rollback failing.
+is granted something elsewhere in this database (default privileges too). Roles still used in
+*other* databases are kept with a warning, as before: that is not this database's rollback
+failing.
 """
 
 from __future__ import annotations
@@ -119,10 +120,15 @@ USING_FROM_OUTSIDE = f"""
     GROUP BY 1, 2, 3
     ORDER BY 2"""
 
-#: what roles the rollback drops own or are granted in this database outside the schemas;
-#: default privileges of or in the schemas are the migrations' own and go with them
+#: what roles the rollback drops own or are granted in this database outside the schemas,
+#: default privileges included: those granted to such a role or set for it (ALTER DEFAULT
+#: PRIVILEGES [FOR ROLE ...] ... TO ...), unless they live in a schema the rollback drops (they
+#: go with it) or are the owner's (only its members, the deploying login, can set those, and
+#: the migrations' rollback takes back what they set)
 HELD_BY_ROLES = f"""
-    SELECT o.type, o.identity,
+    SELECT CASE s.classid WHEN 'pg_default_acl'::regclass THEN 'default privileges'
+                ELSE o.type END,
+           o.identity,
            COALESCE(pg_get_userbyid(rc.relowner),
                     {_OWNER.format(classid="s.classid", objid="s.objid")}),
            CASE s.deptype WHEN 'o' THEN 'owned by' ELSE 'granted to' END, r.rolname
@@ -132,11 +138,14 @@ HELD_BY_ROLES = f"""
     CROSS JOIN LATERAL pg_identify_object(s.classid, s.objid, s.objsubid) o
     LEFT JOIN pg_class rc
         ON rc.oid = {_RELATION_OF.format(classid="s.classid", objid="s.objid")}
+    LEFT JOIN pg_default_acl da ON s.classid = 'pg_default_acl'::regclass AND da.oid = s.objid
     WHERE r.rolname = ANY(%(roles)s)
       AND pg_catalog.shobj_description(r.oid, 'pg_authid') = 'created by tmplmig'
-      AND s.classid <> 'pg_default_acl'::regclass
       AND COALESCE({_SCHEMA_OF.format(classid="s.classid", objid="s.objid", relation="rc.oid")},
                    '') <> ALL(%(schemas)s)
+      AND NOT COALESCE(pg_get_userbyid(da.defaclrole) = %(owner)s
+                       OR (SELECT nspname FROM pg_namespace WHERE oid = da.defaclnamespace)
+                          = ANY(%(dropped)s), false)
     ORDER BY r.rolname, o.identity"""
 
 
@@ -198,7 +207,9 @@ def find_blockers(
     outside = conn.execute(USING_FROM_OUTSIDE, {"dropped": dropped, "schemas": schemas})
     for kind, identity, holder, used in outside:
         blockers.append(Blocker(kind, identity, holder, f"uses {used}"))
-    held = conn.execute(HELD_BY_ROLES, {"roles": roles, "schemas": schemas})
+    held = conn.execute(
+        HELD_BY_ROLES, {"roles": roles, "schemas": schemas, "dropped": dropped, "owner": owner}
+    )
     for kind, identity, holder, how, role in held:
         reason = f"{how} role {role}, which the rollback drops"
         blockers.append(Blocker(kind, identity, holder, reason))

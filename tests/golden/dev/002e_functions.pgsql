@@ -427,7 +427,11 @@ SELECT NOT EXISTS (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.proname = 'kee
        AND p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
        AND NOT p.prosecdef AND p.prosrc = '
 BEGIN
-    IF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
+    IF TG_OP = ''INSERT'' THEN
+        RAISE EXCEPTION ''permission denied to insert %.%.% = %: more than % ahead, the retention purge would keep the row'',
+            TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0], pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0], TG_ARGV[1]
+            USING ERRCODE = ''insufficient_privilege'';
+    ELSIF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
         RAISE EXCEPTION ''permission denied to change %.%.%: the retention purge relies on it'',
             TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
             USING ERRCODE = ''insufficient_privilege'';
@@ -460,7 +464,11 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
-    IF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
+    IF TG_OP = 'INSERT' THEN
+        RAISE EXCEPTION 'permission denied to insert %.%.% = %: more than % ahead, the retention purge would keep the row',
+            TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0], pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0], TG_ARGV[1]
+            USING ERRCODE = 'insufficient_privilege';
+    ELSIF pg_catalog.to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM pg_catalog.to_jsonb(OLD) -> TG_ARGV[0] THEN
         RAISE EXCEPTION 'permission denied to change %.%.%: the retention purge relies on it',
             TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
             USING ERRCODE = 'insufficient_privilege';
@@ -521,6 +529,48 @@ CREATE OR REPLACE TRIGGER "keep_evaluations_experiment_id"
 CREATE OR REPLACE TRIGGER "keep_promotions_experiment_id"
     BEFORE UPDATE OF "experiment_id" ON "experiments_v1"."promotions"
     FOR EACH ROW EXECUTE FUNCTION "tmplmig"."keep_column"('experiment_id');
+
+-- step: trigger keep_audit_log_occurred_at_on_insert
+-- lock: SHARE ROW EXCLUSIVE on audits.audit_log; blocks writes; reads continue
+CREATE OR REPLACE TRIGGER "keep_audit_log_occurred_at_on_insert"
+    BEFORE INSERT ON "audits"."audit_log"
+    FOR EACH ROW WHEN (NEW."occurred_at" > pg_catalog.clock_timestamp() + '5 minutes'::pg_catalog.interval)
+    EXECUTE FUNCTION "tmplmig"."keep_column"('occurred_at', '5 minutes');
+
+-- step: trigger keep_experiments_created_at_on_insert
+-- lock: SHARE ROW EXCLUSIVE on experiments_v1.experiments; blocks writes; reads continue
+CREATE OR REPLACE TRIGGER "keep_experiments_created_at_on_insert"
+    BEFORE INSERT ON "experiments_v1"."experiments"
+    FOR EACH ROW WHEN (NEW."created_at" > pg_catalog.clock_timestamp() + '5 minutes'::pg_catalog.interval)
+    EXECUTE FUNCTION "tmplmig"."keep_column"('created_at', '5 minutes');
+
+-- step: trigger keep_analysis_sessions_created_at_on_insert
+-- lock: SHARE ROW EXCLUSIVE on production.analysis_sessions; blocks writes; reads continue
+CREATE OR REPLACE TRIGGER "keep_analysis_sessions_created_at_on_insert"
+    BEFORE INSERT ON "production"."analysis_sessions"
+    FOR EACH ROW WHEN (NEW."created_at" > pg_catalog.clock_timestamp() + '5 minutes'::pg_catalog.interval)
+    EXECUTE FUNCTION "tmplmig"."keep_column"('created_at', '5 minutes');
+
+-- step: trigger keep_quarantined_records_quarantined_at_on_insert
+-- lock: SHARE ROW EXCLUSIVE on quarantine.quarantined_records; blocks writes; reads continue
+CREATE OR REPLACE TRIGGER "keep_quarantined_records_quarantined_at_on_insert"
+    BEFORE INSERT ON "quarantine"."quarantined_records"
+    FOR EACH ROW WHEN (NEW."quarantined_at" > pg_catalog.clock_timestamp() + '5 minutes'::pg_catalog.interval)
+    EXECUTE FUNCTION "tmplmig"."keep_column"('quarantined_at', '5 minutes');
+
+-- step: trigger keep_provider_health_checked_at_on_insert
+-- lock: SHARE ROW EXCLUSIVE on providers.provider_health; blocks writes; reads continue
+CREATE OR REPLACE TRIGGER "keep_provider_health_checked_at_on_insert"
+    BEFORE INSERT ON "providers"."provider_health"
+    FOR EACH ROW WHEN (NEW."checked_at" > pg_catalog.clock_timestamp() + '5 minutes'::pg_catalog.interval)
+    EXECUTE FUNCTION "tmplmig"."keep_column"('checked_at', '5 minutes');
+
+-- step: trigger keep_provider_usage_usage_date_on_insert
+-- lock: SHARE ROW EXCLUSIVE on providers.provider_usage; blocks writes; reads continue
+CREATE OR REPLACE TRIGGER "keep_provider_usage_usage_date_on_insert"
+    BEFORE INSERT ON "providers"."provider_usage"
+    FOR EACH ROW WHEN (NEW."usage_date" > pg_catalog.clock_timestamp() + '5 minutes'::pg_catalog.interval)
+    EXECUTE FUNCTION "tmplmig"."keep_column"('usage_date', '5 minutes');
 
 -- step: grant EXECUTE on "system"."encrypt_data"(plaintext text, key_id uuid) to app_readwrite
 -- guard (yoyo asks the same): the statement runs when this returns true

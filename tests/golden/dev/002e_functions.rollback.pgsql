@@ -144,6 +144,78 @@ REVOKE EXECUTE ON FUNCTION "system"."encrypt_data"(plaintext text, key_id uuid) 
 \warn :tmplmig_note
 \endif
 
+-- step: trigger keep_provider_usage_usage_date_on_insert
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"providers"."provider_usage"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
+-- lock: ACCESS EXCLUSIVE on providers.provider_usage; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_provider_usage_usage_date_on_insert" ON "providers"."provider_usage";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
+
+-- step: trigger keep_provider_health_checked_at_on_insert
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"providers"."provider_health"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
+-- lock: ACCESS EXCLUSIVE on providers.provider_health; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_provider_health_checked_at_on_insert" ON "providers"."provider_health";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
+
+-- step: trigger keep_quarantined_records_quarantined_at_on_insert
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"quarantine"."quarantined_records"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
+-- lock: ACCESS EXCLUSIVE on quarantine.quarantined_records; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_quarantined_records_quarantined_at_on_insert" ON "quarantine"."quarantined_records";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
+
+-- step: trigger keep_analysis_sessions_created_at_on_insert
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"production"."analysis_sessions"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
+-- lock: ACCESS EXCLUSIVE on production.analysis_sessions; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_analysis_sessions_created_at_on_insert" ON "production"."analysis_sessions";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
+
+-- step: trigger keep_experiments_created_at_on_insert
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"experiments_v1"."experiments"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
+-- lock: ACCESS EXCLUSIVE on experiments_v1.experiments; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_experiments_created_at_on_insert" ON "experiments_v1"."experiments";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
+
+-- step: trigger keep_audit_log_occurred_at_on_insert
+-- guard (yoyo asks the same): the statement runs when this returns true
+\unset tmplmig_note
+SELECT pg_catalog.to_regclass('"audits"."audit_log"') IS NOT NULL AS run
+\gset tmplmig_
+\if :tmplmig_run
+-- lock: ACCESS EXCLUSIVE on audits.audit_log; blocks reads and writes
+DROP TRIGGER IF EXISTS "keep_audit_log_occurred_at_on_insert" ON "audits"."audit_log";
+\elif :{?tmplmig_note}
+\warn :tmplmig_note
+\endif
+
 -- step: trigger keep_promotions_experiment_id
 -- guard (yoyo asks the same): the statement runs when this returns true
 \unset tmplmig_note
