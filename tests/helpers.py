@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -110,3 +111,24 @@ WRITE_ROWS = """
     WITH u AS (INSERT INTO auth.users (email)
                SELECT gen_random_uuid()::text || '@app' FROM generate_series(1, %s) RETURNING id)
     INSERT INTO experiments_v1.experiments (user_id, name) SELECT id, 'app' FROM u"""
+
+
+#: what takes experiments.promotions out of each template: the table, its index, foreign
+#: key, audit trigger and the column guard's entry
+_REMOVALS = {
+    "001_baseline.sql.j2": r'\{% call m\.table\(schema=s\.experiments, name="promotions"\) %\}'
+    r"[^{]*\{% endcall %\}\n",
+    "002a_indexes.sql.j2": r".*idx_promotions_experiment.*\n",
+    "002b_foreign_keys.sql.j2": r".*fk_promotions_experiment.*\n.*\n",
+    "002e_functions.sql.j2": r".*audit_promotions_changes.*\n.*\n",
+    "_retention.sql.j2": r'.*\(schemas\.experiments, "promotions", "experiment_id"\),\n',
+}
+
+
+def remove_promotions(sandbox: Path) -> None:
+    """Take experiments.promotions and everything on it out of the templates."""
+    for name, pattern in _REMOVALS.items():
+        path = sandbox / "templates" / name
+        text, count = re.subn(pattern, "", path.read_text(), count=1)
+        assert count == 1, name
+        path.write_text(text)

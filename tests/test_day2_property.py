@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import yaml
 from conftest import fresh_database
-from helpers import DEPLOYER, PROJECT, deployer_dsn, url_for
+from helpers import DEPLOYER, PROJECT, WRITE_ROWS, deployer_dsn, remove_promotions, url_for
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -170,7 +170,9 @@ def edit_function_body(project: Path) -> None:
     path.write_text(text.replace(marker, "DECLARE\n    -- edited\n    keep_days integer;", 1))
 
 
-TEMPLATE_EDITS = st.sampled_from([swap_index_columns, edit_function_body])
+TEMPLATE_EDITS = st.sampled_from([swap_index_columns, edit_function_body, remove_promotions])
+#: the evolve of ``remove_promotions`` drops a table: every apply here acknowledges it
+ACKNOWLEDGED = {"experiments_v1.promotions": None}
 OTHER = {"apply": "rollback", "rollback": "apply"}
 NO_DEAD_ENDS = settings(
     max_examples=4,
@@ -182,7 +184,7 @@ NO_DEAD_ENDS = settings(
 
 def run(command: str, project: Path, url: str) -> None:
     if command == "apply":
-        commands.apply(project, "dev", None, url)
+        commands.apply(project, "dev", None, url, allow_drop=ACKNOWLEDGED)
     else:
         commands.rollback(project, "dev", None, url)
 
@@ -201,6 +203,7 @@ def applied_and_verified(project: Path, url: str) -> None:
 )
 @example(edits=[], template_edits=[swap_index_columns], failing="apply", at=2)
 @example(edits=[rename_schema("quarantine", 2)], template_edits=[], failing="rollback", at=30)
+@example(edits=[], template_edits=[remove_promotions], failing="apply", at=3)
 def test_a_failure_at_any_statement_leaves_a_database_both_apply_and_rollback_finish(
     server_dsn: str,
     edits: list[Edit],
@@ -217,6 +220,11 @@ def test_a_failure_at_any_statement_leaves_a_database_both_apply_and_rollback_fi
             conn.execute(FAILPOINT)
             before = snapshot(conn)
             commands.apply(project, "dev", None, url)
+            conn.execute(WRITE_ROWS, [20])
+            conn.execute(
+                "INSERT INTO experiments_v1.promotions (experiment_id, target)"
+                " SELECT id, 'prod' FROM experiments_v1.experiments"
+            )
             for edit in edits:
                 edit_file(project / "config/base.yaml", edit, "")
             for template_edit in template_edits:

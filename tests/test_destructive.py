@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import ALL_PARTS, run_file_with_psql
+from helpers import ALL_PARTS, remove_promotions, run_file_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
@@ -23,27 +23,6 @@ from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.facts import DbObject
 
 PROMOTIONS = "experiments_v1.promotions"
-#: what takes experiments.promotions out of each template: the table, its index, foreign
-#: key, audit trigger and the column guard's entry
-_REMOVALS = {
-    "001_baseline.sql.j2": r'\{% call m\.table\(schema=s\.experiments, name="promotions"\) %\}'
-    r"[^{]*\{% endcall %\}\n",
-    "002a_indexes.sql.j2": r".*idx_promotions_experiment.*\n",
-    "002b_foreign_keys.sql.j2": r".*fk_promotions_experiment.*\n.*\n",
-    "002e_functions.sql.j2": r".*audit_promotions_changes.*\n.*\n",
-    "_retention.sql.j2": r'.*\(schemas\.experiments, "promotions", "experiment_id"\),\n',
-}
-
-
-def remove_promotions(sandbox: Path) -> None:
-    """Take experiments.promotions and everything on it out of the templates."""
-    for name, pattern in _REMOVALS.items():
-        path = sandbox / "templates" / name
-        text, count = re.subn(pattern, "", path.read_text(), count=1)
-        assert count == 1, name
-        path.write_text(text)
-
-
 def insert_promotions(conn: psycopg.Connection[Any], rows: int) -> None:
     conn.execute(
         "INSERT INTO auth.users (email) VALUES ('owner@example.com') ON CONFLICT DO NOTHING"
