@@ -732,3 +732,27 @@ def test_changed_masked_columns_replace_the_audit_function_and_column_grants(
     assert conn.execute(readable, ("display_name",)).fetchone() == (False,)
     commands.rollback(sandbox, "dev", url=db_url)
     assert difference(before, snapshot(conn)) == {}
+
+
+def test_each_changed_step_names_its_cause_and_no_config_line_blames_a_template_edit(
+    sandbox: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands.apply(sandbox, "dev", url=db_url)
+    edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readwrite="app_rw"))
+    commands.apply(sandbox, "dev", url=db_url)
+    replace_in(sandbox / "templates/002a_indexes.sql.j2", '"entity_type, entity_id"', '"entity_id"')
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    states = {s.id: s for s in commands.status(sandbox, "dev", url=db_url)}
+    (index,) = states["002a_indexes"].steps
+    assert index.causes == ("template templates/002a_indexes.sql.j2",)
+    assert states["002a_indexes"].config == ()
+    row = next(c for c in states["002c_system_tables"].steps if "audit_log" in c.identity)
+    assert row.causes == ("config retention.audit_log",)
+    config = [str(c) for c in states["002c_system_tables"].config]
+    assert config == ["retention.audit_log: 30 -> 45"]
+    capsys.readouterr()
+    argv = ["--project", str(sandbox), "status", "--env", "dev", "--database", db_url]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "        cause: template templates/002a_indexes.sql.j2\n" in out
+    assert "roles.readwrite" not in out

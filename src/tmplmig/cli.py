@@ -317,6 +317,7 @@ def status_text(states: list[PartState]) -> str:
         lines.append(f"{state.id:{width}}  {state.label}")
         for change in state.steps:
             lines.append(f"    step {change}")
+            lines += [f"        cause: {cause}" for cause in change.causes]
             lines += [
                 f"        destructive: {loss}"
                 for loss in state.losses

@@ -34,6 +34,7 @@ from tmplmig.migrating.plan import (
     part_states,
     plan_contents,
     plan_part,
+    with_causes,
 )
 from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
@@ -237,7 +238,7 @@ def _states(
     rec = record.read(backend.connection)
     rec.check()
     settings = target.config.settings.model_dump(mode="json")
-    states = part_states(parts, applied, rec, settings)
+    states = [_with_causes(target, s, settings) for s in part_states(parts, applied, rec, settings)]
     recorded = {s.id: s.record.objects for s in states if s.record is not None}
     gone = set(presence.missing(backend.connection, (o for os in recorded.values() for o in os)))
     return [
@@ -246,6 +247,20 @@ def _states(
         else s
         for s in states
     ]
+
+
+def _with_causes(target: Target, state: PartState, settings: dict[str, Any]) -> PartState:
+    """A changed part with the cause of each step change: its template renders the recorded
+    config again for the comparison (see :func:`~tmplmig.migrating.plan.with_causes`)."""
+    if state.state != "changed" or state.record is None or not state.record.settings:
+        return state
+    try:
+        recorded = Settings.model_validate(state.record.settings)
+    except ValueError:  # a config today's validation refuses: no cause to name
+        return state
+    config = replace(target.config, settings=recorded)
+    as_recorded = render_part(target.project, state.id, config)
+    return with_causes(state, as_recorded, record.config_changes(state.record.settings, settings))
 
 
 def _refuse_missing(states: list[PartState]) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from psycopg import sql
@@ -112,6 +112,8 @@ class StepChange:
     identity: str
     old: RecordedStep | None
     new: Step | None
+    #: what made it change: ``template <file>`` and/or the config key paths that reach it
+    causes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         name = self.new.name if self.new is not None else self.old.name if self.old else ""
@@ -180,6 +182,37 @@ def _relevant(changes: list[ConfigChange], steps: list[StepChange]) -> list[Conf
     )
     shown = [c for c in changes if any(str(v) in texts for v in (c.old, c.new) if v is not None)]
     return shown or changes
+
+
+def with_causes(state: PartState, as_recorded: Part, config: list[ConfigChange]) -> PartState:
+    """``state`` with the cause of each step change, from ``as_recorded`` (today's template
+    rendered with the recorded config): the template changed where it renders the recorded
+    config otherwise than the record holds; the config where today's config renders otherwise
+    than the recorded one, through the key paths of ``config`` (every change since the
+    record) whose old or new value shows in the step. The part's config lines are then the
+    key paths some step names, and only those."""
+    if state.record is None:
+        return state
+    before = {s.identity: sha256(s.apply) for s in as_recorded.steps}
+    texts = {s.identity: s.apply for s in as_recorded.steps}
+    changes = []
+    for change in state.steps:
+        recorded = change.old.apply_sha256 if change.old is not None else None
+        today = sha256(change.new.apply) if change.new is not None else None
+        causes = []
+        if recorded != before.get(change.identity):
+            causes.append(f"template {as_recorded.template}")
+        if before.get(change.identity) != today:
+            text = texts.get(change.identity, "") + (change.new.apply if change.new else "")
+            causes += [
+                f"config {c.path}"
+                for c in config
+                if any(str(v) in text for v in (c.old, c.new) if v is not None)
+            ] or ["config"]
+        changes.append(replace(change, causes=tuple(causes)))
+    named = {c.removeprefix("config ") for change in changes for c in change.causes}
+    shown = tuple(c for c in config if c.path in named)
+    return replace(state, steps=tuple(changes), config=shown)
 
 
 def part_states(
@@ -550,7 +583,11 @@ def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
         f"-- environment: {config.env}",
         f"-- tenant: {config.tenant or '-'}",
         f"-- to config digest: sha256:{digest}",
-        *(f"-- changed step: {change}" for change in plan.changes),
+        *(
+            f"-- changed step: {change}"
+            + (f" ({'; '.join(change.causes)})" if change.causes else "")
+            for change in plan.changes
+        ),
         *(f"-- changed config: {change}" for change in plan.config),
         *plan.notes,
         "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>; then: tmplmig mark",
