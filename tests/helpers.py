@@ -66,15 +66,16 @@ def manifest_section(manifest: str, section: str) -> list[tuple[str, str]]:
     return rows
 
 
-def run_file_with_psql(dsn: str, path: Path) -> None:
+def run_file_with_psql(dsn: str, path: Path) -> str:
     """One bundle file as a DBA runs it: psql as the deploying login, stopping at the first
-    error."""
+    error; what psql printed on stdout."""
     done = subprocess.run(
         ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", deployer_dsn(dsn), "-f", str(path)],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, f"{path.name}: {done.stderr}"
+    return done.stdout
 
 
 def run_with_psql(dsn: str, bundle: Path, section: str) -> None:

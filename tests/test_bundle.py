@@ -249,3 +249,12 @@ def test_psql_rollback_keeps_a_role_still_used_elsewhere_and_warns_like_yoyo(
         )
     finally:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other)))
+
+
+def test_psql_prints_no_result_tables_running_the_bundle_either_way(
+    bundle: Path, database: str
+) -> None:
+    for section in ("apply", "rollback"):
+        for _, name in manifest_section((bundle / MANIFEST).read_text(), section):
+            out = run_file_with_psql(database, bundle / name)
+            assert "row)" not in out and "rows)" not in out, f"{name}:\n{out}"

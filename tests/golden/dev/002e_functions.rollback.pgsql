@@ -316,11 +316,10 @@ RESET ROLE;
 \endif
 
 -- step: function tmplmig keep_column
--- lock: no table lock
-SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('"tmplmig"."keep_column"', 0));
 -- lock: not derived: the statements inside this DO block take their own locks
 DO $body$
 BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('"tmplmig"."keep_column"', 0));
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
                    WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
                      AND d.refobjid = (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.proname = 'keep_column' AND p.proargtypes = ''::pg_catalog.oidvector
