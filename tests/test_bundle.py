@@ -258,3 +258,28 @@ def test_psql_prints_no_result_tables_running_the_bundle_either_way(
         for _, name in manifest_section((bundle / MANIFEST).read_text(), section):
             out = run_file_with_psql(database, bundle / name)
             assert "row)" not in out and "rows)" not in out, f"{name}:\n{out}"
+
+
+OIDS = """
+    SELECT 'class', c.oid::bigint, n.nspname || '.' || c.relname
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+    UNION ALL SELECT 'constraint', oid::bigint, conname FROM pg_catalog.pg_constraint
+    WHERE connamespace > 16384
+    UNION ALL SELECT 'trigger', oid::bigint, tgname FROM pg_catalog.pg_trigger
+    WHERE NOT tgisinternal
+    UNION ALL SELECT 'function', p.oid::bigint, p.proname FROM pg_catalog.pg_proc p
+    WHERE p.pronamespace > 16384
+    ORDER BY 1, 3"""
+
+
+def test_every_apply_file_run_again_with_psql_changes_no_catalog_object(
+    bundle: Path, database: str, conn: psycopg.Connection[Any]
+) -> None:
+    run_with_psql(database, bundle, "apply")
+    for _, name in manifest_section((bundle / MANIFEST).read_text(), "apply"):
+        before = conn.execute(OIDS).fetchall()
+        catalog = snapshot(conn)
+        run_file_with_psql(database, bundle / name)
+        assert conn.execute(OIDS).fetchall() == before, name
+        assert difference(catalog, snapshot(conn)) == {}, name
