@@ -57,6 +57,16 @@ def test_missing_value_points_at_the_base_file(sandbox: Path) -> None:
     assert "missing" in err.problem
 
 
+def test_a_key_missing_from_base_is_blamed_on_base_although_the_env_file_sets_its_section(
+    sandbox: Path,
+) -> None:
+    edit(sandbox / "config/base.yaml", lambda d: d["retention"].pop("experiments"))
+    edit(sandbox / "config/prod.yaml", lambda d: d.setdefault("retention", {}).update(audit_log=9))
+    err = error_of(sandbox, "prod")
+    assert err.file.endswith("config/base.yaml")
+    assert err.key_path == ("retention", "experiments")
+
+
 @pytest.mark.parametrize(
     ("name", "problem"),
     [

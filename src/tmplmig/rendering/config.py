@@ -371,8 +371,12 @@ def _blame(loc: KeyPath, origin: Mapping[KeyPath, Path], fallback: Path) -> Path
     return fallback
 
 
-def validate(data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Path) -> Settings:
-    """Validate merged data; raise the first problem as a located ConfigError."""
+def validate(
+    data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Path, defaults: Path
+) -> Settings:
+    """Validate merged data; raise the first problem as a located ConfigError: a wrong value
+    against the file that set it, a missing key against ``defaults`` (base.yaml), the file
+    that holds every key an environment file does not override."""
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -380,7 +384,7 @@ def validate(data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Pat
         loc: KeyPath = tuple(err["loc"])
         problem = _describe(err)
         if err["type"] == "missing":
-            raise ConfigError(_blame(loc[:-1], origin, fallback), loc, problem) from None
+            raise ConfigError(defaults, loc, problem) from None
         raise ConfigError(_blame(loc, origin, fallback), loc, problem) from None
     for column in settings.privileges.sensitive_readers:
         if column not in settings.sensitive_columns:
@@ -445,7 +449,7 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
         layers.append((tenant_file, tenant_data))
     data, origin = merge_layers(layers)
     data.setdefault("environment", env)
-    settings = validate(data, origin, files[-1])
+    settings = validate(data, origin, files[-1], files[0])
     if settings.environment != env:
         raise ConfigError(
             _blame(("environment",), origin, files[-1]),
