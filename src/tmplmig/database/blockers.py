@@ -1,0 +1,153 @@
+"""Who is in the way: the sessions a statement of ours waits for, named so a person can act.
+
+A statement refused its lock after ``lock_timeout`` no longer waits, and the server's error
+does not say for what or for whom. So while a statement runs, one watcher thread per process
+asks ``pg_blocking_pids`` from a side connection once the statement has waited long enough
+(half its ``lock_timeout``): relation locks, advisory locks and a ``CREATE INDEX
+CONCURRENTLY`` waiting for old snapshots all show there. Arming and disarming cost a dict
+update; only a statement that really waits opens the side connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+#: how often a waiting statement's blockers are read again
+POLL_SECONDS = 0.1
+
+_SESSIONS = """
+    SELECT pid, usename, application_name, state, query_start, pg_catalog.left(query, 80)
+    FROM pg_catalog.pg_stat_activity WHERE pid = ANY(%s) ORDER BY pid"""
+_BLOCKING = "SELECT pg_catalog.pg_blocking_pids(%s)"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A server session as a person finds it again in ``pg_stat_activity``."""
+
+    pid: int
+    user: str | None
+    application: str
+    state: str | None
+    query_start: datetime | None
+    query: str
+
+    def __str__(self) -> str:
+        start = f"{self.query_start:%Y-%m-%d %H:%M:%S %Z}" if self.query_start else "-"
+        return (
+            f"pid {self.pid} (user {self.user}, application {self.application!r},"
+            f" {self.state or 'state unknown'}, query started {start}): {self.query}"
+        )
+
+
+def sessions(conn: psycopg.Connection[Any], pids: Sequence[int]) -> list[Session]:
+    """The sessions of ``pids`` that still exist."""
+    return [Session(*row) for row in conn.execute(_SESSIONS, [list(pids)])]
+
+
+def terminate_hint(found: Sequence[Session]) -> str:
+    """The remedy for sessions holding what we wait for: end their transactions."""
+    pids = ", ".join(str(s.pid) for s in found)
+    return (
+        f"commit or end their transactions, or end the sessions"
+        f" (SELECT pg_terminate_backend(pid) for pid {pids}), then run again"
+    )
+
+
+@dataclass
+class Wait:
+    """One statement of ours in flight: who blocked it, as last seen while it waited."""
+
+    conninfo: str
+    password: str | None
+    pid: int
+    due: float
+    blockers: list[Session] = field(default_factory=list)
+
+
+class _Watcher:
+    """The process's one watcher thread: it reads the blockers of every armed wait that is due."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, Wait] = {}
+        self._thread: threading.Thread | None = None
+
+    def arm(self, conn: psycopg.Connection[Any], after: float) -> Wait:
+        info = conn.info
+        wait = Wait(info.dsn, info.password, info.backend_pid, time.monotonic() + after)
+        with self._cond:
+            self._armed[id(wait)] = wait
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="blockers")
+                self._thread.start()
+            self._cond.notify()
+        return wait
+
+    def disarm(self, wait: Wait) -> None:
+        with self._cond:
+            self._armed.pop(id(wait), None)
+
+    def _armed_now(self, wait: Wait) -> bool:
+        with self._cond:
+            return id(wait) in self._armed
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [w for w in self._armed.values() if w.due <= now]
+                if not due:
+                    soonest = min((w.due for w in self._armed.values()), default=now + 60)
+                    self._cond.wait(max(soonest - now, 0.001))
+                    continue
+                for wait in due:  # read by a thread of its own until the wait ends
+                    wait.due = float("inf")
+            for wait in due:
+                threading.Thread(target=self._follow, args=(wait,), daemon=True).start()
+
+    def _follow(self, wait: Wait) -> None:
+        """Read ``wait``'s blockers from a side connection until it is disarmed."""
+        try:
+            with psycopg.connect(
+                wait.conninfo, password=wait.password, autocommit=True, application_name="tmplmig"
+            ) as side:
+                while self._armed_now(wait):
+                    row = side.execute(_BLOCKING, [wait.pid]).fetchone()
+                    if row and row[0]:
+                        wait.blockers = sessions(side, row[0])
+                    time.sleep(POLL_SECONDS)
+        except psycopg.Error:  # naming blockers is a courtesy: never fail the run for it
+            return
+
+
+_WATCHER = _Watcher()
+
+
+class watching:
+    """Within the block, the blockers of ``conn``'s statement are read once it waited ``after``
+    seconds (None: never, as nothing will refuse it); :attr:`blockers` holds the last seen."""
+
+    def __init__(self, conn: psycopg.Connection[Any], after: float | None) -> None:
+        self._conn, self._after = conn, after
+        self._wait: Wait | None = None
+
+    def __enter__(self) -> watching:
+        if self._after is not None:
+            self._wait = _WATCHER.arm(self._conn, self._after)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._wait is not None:
+            _WATCHER.disarm(self._wait)
+
+    @property
+    def blockers(self) -> list[Session]:
+        return list(self._wait.blockers) if self._wait is not None else []
