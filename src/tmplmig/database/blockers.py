@@ -21,6 +21,8 @@ import psycopg
 
 #: how often a waiting statement's blockers are read again
 POLL_SECONDS = 0.1
+#: the due time of a wait whose blockers a thread of its own already reads
+_FOLLOWED = float("inf")
 
 _SESSIONS = """
     SELECT pid, usename, application_name, state, query_start, pg_catalog.left(query, 80)
@@ -40,11 +42,11 @@ class Session:
     query: str
 
     def __str__(self) -> str:
+        who = f"pid {self.pid} (user {self.user}, application {self.application!r}"
+        if self.state is None:  # another login's, seen without pg_read_all_stats
+            return f"{who}; its state and query are shown only to pg_read_all_stats)"
         start = f"{self.query_start:%Y-%m-%d %H:%M:%S %Z}" if self.query_start else "-"
-        return (
-            f"pid {self.pid} (user {self.user}, application {self.application!r},"
-            f" {self.state or 'state unknown'}, query started {start}): {self.query}"
-        )
+        return f"{who}, {self.state}, query started {start}): {self.query}"
 
 
 def sessions(conn: psycopg.Connection[Any], pids: Sequence[int]) -> list[Session]:
@@ -105,11 +107,11 @@ class _Watcher:
                 now = time.monotonic()
                 due = [w for w in self._armed.values() if w.due <= now]
                 if not due:
-                    soonest = min((w.due for w in self._armed.values()), default=now + 60)
-                    self._cond.wait(max(soonest - now, 0.001))
+                    pending = [w.due for w in self._armed.values() if w.due != _FOLLOWED]
+                    self._cond.wait(max(min(pending) - now, 0.001) if pending else None)
                     continue
                 for wait in due:  # read by a thread of its own until the wait ends
-                    wait.due = float("inf")
+                    wait.due = _FOLLOWED
             for wait in due:
                 threading.Thread(target=self._follow, args=(wait,), daemon=True).start()
 

@@ -2,9 +2,9 @@
 
 Each part's statements are read for the tables they lock and in which mode (the lock notes of
 :mod:`tmplmig.reviewing.locks`, checked against ``pg_locks`` by the tests). Before the run's
-first change those locks are taken in a transaction of their own, under ``lock_timeout`` with
-the configured retries, and let go (:func:`probe`): a session in the way stops the run there,
-named. A transactional part then takes its own locks first thing in its transaction, in one
+first change each of those locks is taken in a transaction of its own, under ``lock_timeout``
+with the configured retries, and let go (:func:`probe`): a session in the way stops the run
+there, named. A transactional part then takes its own locks first thing in its transaction, in one
 order (:func:`take`), so it never holds some tables while it waits for another half-way.
 """
 
@@ -108,13 +108,14 @@ def take(conn: psycopg.Connection[Any], locks: Sequence[TableLock], ddl: Ddl, wh
 
 
 def probe(conn: psycopg.Connection[Any], locks: Sequence[TableLock], ddl: Ddl, what: str) -> None:
-    """Take ``locks`` in a transaction of their own and let them go, retried whole as a part is;
-    raises :class:`~tmplmig.database.locking.LockRefused` when they cannot all be had."""
-    if not locks:
-        return
+    """Take each of ``locks`` in a transaction of its own and let it go at once, retried as a
+    part is: a probe waiting for one table holds no other, so writers never queue behind it on
+    tables it is not waiting for. Raises :class:`~tmplmig.database.locking.LockRefused` for the
+    first table that cannot be had."""
+    for lock in locks:
 
-    def once() -> None:
-        with conn.transaction(force_rollback=True):
-            take(conn, locks, ddl, what)
+        def once(lock: TableLock = lock) -> None:
+            with conn.transaction(force_rollback=True):
+                take(conn, [lock], ddl, what)
 
-    restarting(once)
+        restarting(once)
