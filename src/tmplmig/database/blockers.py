@@ -3,9 +3,10 @@
 A statement refused its lock after ``lock_timeout`` no longer waits, and the server's error
 does not say for what or for whom. So while a statement runs, one watcher thread per process
 asks ``pg_blocking_pids`` from a side connection once the statement has waited long enough
-(half its ``lock_timeout``): relation locks, advisory locks and a ``CREATE INDEX
-CONCURRENTLY`` waiting for old snapshots all show there. Arming and disarming cost a dict
-update; only a statement that really waits opens the side connection.
+(a quarter of its ``lock_timeout``, at most 0.5 s): relation locks, advisory locks and a
+``CREATE INDEX CONCURRENTLY`` waiting for old snapshots all show there. Arming and disarming
+cost a dict update; only a statement that really waits opens the side connection, which stays
+open for the next wait (a retry is then watched from its start).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 #: how often a waiting statement's blockers are read again
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.05
+#: the side connection's application_name
+NAME = "tmplmig lock watch"
 #: the due time of a wait whose blockers a thread of its own already reads
 _FOLLOWED = float("inf")
 
@@ -74,17 +78,27 @@ class Wait:
     blockers: list[Session] = field(default_factory=list)
 
 
+def _side_conninfo(conn: psycopg.Connection[Any]) -> str:
+    """Where ``conn`` is connected, without its application_name: runs of one database
+    (tenants of a fan-out) share a side connection."""
+    params = conninfo_to_dict(conn.info.dsn)
+    params.pop("application_name", None)
+    return make_conninfo(**params)
+
+
 class _Watcher:
-    """The process's one watcher thread: it reads the blockers of every armed wait that is due."""
+    """The process's one watcher thread: it hands each armed wait that is due to a follower
+    thread, which reads its blockers on a side connection kept open for the next wait."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._armed: dict[int, Wait] = {}
         self._thread: threading.Thread | None = None
+        self._idle: dict[tuple[str, str | None], psycopg.Connection[Any]] = {}
 
     def arm(self, conn: psycopg.Connection[Any], after: float) -> Wait:
         info = conn.info
-        wait = Wait(info.dsn, info.password, info.backend_pid, time.monotonic() + after)
+        wait = Wait(_side_conninfo(conn), info.password, info.backend_pid, time.monotonic() + after)
         with self._cond:
             self._armed[id(wait)] = wait
             if self._thread is None:
@@ -116,18 +130,26 @@ class _Watcher:
                 threading.Thread(target=self._follow, args=(wait,), daemon=True).start()
 
     def _follow(self, wait: Wait) -> None:
-        """Read ``wait``'s blockers from a side connection until it is disarmed."""
+        """Read ``wait``'s blockers until it is disarmed."""
+        key = (wait.conninfo, wait.password)
+        with self._cond:
+            side = self._idle.pop(key, None)
         try:
-            with psycopg.connect(
-                wait.conninfo, password=wait.password, autocommit=True, application_name="tmplmig"
-            ) as side:
-                while self._armed_now(wait):
-                    row = side.execute(_BLOCKING, [wait.pid]).fetchone()
-                    if row and row[0]:
-                        wait.blockers = sessions(side, row[0])
-                    time.sleep(POLL_SECONDS)
+            if side is None or side.closed:
+                side = psycopg.connect(
+                    wait.conninfo, password=wait.password, autocommit=True, application_name=NAME
+                )
+            while self._armed_now(wait):
+                row = side.execute(_BLOCKING, [wait.pid]).fetchone()
+                if row and row[0]:
+                    wait.blockers = sessions(side, row[0])
+                time.sleep(POLL_SECONDS)
         except psycopg.Error:  # naming blockers is a courtesy: never fail the run for it
             return
+        with self._cond:
+            kept = self._idle.setdefault(key, side)
+        if kept is not side:
+            side.close()
 
 
 _WATCHER = _Watcher()

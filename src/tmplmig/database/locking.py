@@ -34,8 +34,8 @@ server_log = logging.getLogger("tmplmig.server")
 
 SAVEPOINT = "tmplmig_attempt"
 RESET_ROLE = "RESET ROLE;"
-#: a statement that has waited this long (or half its lock_timeout, if sooner) has its blockers
-#: read; a deadlock is broken after the server's deadlock_timeout (1 s by default)
+#: a statement that has waited this long (or a quarter of its lock_timeout, if sooner) has its
+#: blockers read; a deadlock is broken after the server's deadlock_timeout (1 s by default)
 WATCH_AFTER_SECONDS = 0.5
 T = TypeVar("T")
 
@@ -229,7 +229,7 @@ def run_with_lock_discipline(
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     timeout = duration_seconds(ddl.lock_timeout)
     for retry in range(ddl.lock_retries + 1):
-        watch = watching(conn, min(timeout / 2, WATCH_AFTER_SECONDS) if timeout else None)
+        watch = watching(conn, min(timeout / 4, WATCH_AFTER_SECONDS) if timeout else None)
         try:
             with watch, relaying_notices(conn):
                 _attempt(conn, statements, ddl, label, role, in_transaction, then)
