@@ -233,6 +233,35 @@ def test_a_deadlock_with_a_writer_restarts_the_parts_whole_transaction(
     assert applied == ALL_PARTS[:-1]
 
 
+def test_an_evolve_stops_before_its_first_change_naming_who_holds_a_table_it_needs(
+    sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """The plan rebuilds an index of audits.audit_log concurrently; a session building an
+    index of its own there (SHARE) is in the way of that. Nothing of the plan runs until it
+    is gone."""
+    project = with_ddl(sandbox, lock_timeout="200ms", lock_retries=1, retry_backoff_ms=20)
+    commands.apply(project, "dev", url=db_url)
+    indexes = project / "templates/002a_indexes.sql.j2"
+    text = indexes.read_text()
+    indexes.write_text(text.replace('"entity_type, entity_id"', '"entity_id, entity_type"'))
+    before, tracked = snapshot(conn), conn.execute(TRACKING).fetchone()
+    with psycopg.connect(database, application_name="index by hand") as maintenance:
+        maintenance.execute("LOCK TABLE audits.audit_log IN SHARE MODE")
+
+        with pytest.raises(psycopg.errors.LockNotAvailable) as refused:
+            commands.apply(project, "dev", url=db_url)
+        assert str(refused.value).startswith(
+            "evolve, before its first change: SHARE UPDATE EXCLUSIVE lock on audits.audit_log:"
+            " lock not granted within 200ms (2 tries); nothing of it was changed; in the way:\n"
+            f"  pid {maintenance.info.backend_pid} (user "
+        )
+        assert difference(before, snapshot(conn)) == {}
+        assert conn.execute(TRACKING).fetchone() == tracked
+
+    assert commands.apply(project, "dev", url=db_url) == ["002a_indexes (evolved)"]
+    assert commands.verify(project, "dev", url=db_url) == []
+
+
 # -- issue 21, "anyone can stall a deploy": lock waits name the holder
 
 
