@@ -283,7 +283,7 @@ def test_a_login_holding_yoyo_lock_key_is_named_and_break_lock_is_not_advised(
 
     assert cli_run(project, db_url, "apply") == 1
     err = capsys.readouterr().err
-    assert "tmplmig: failed: LockTimeout: yoyo's migration lock is held by:\n" in err
+    assert "tmplmig: failed: LockTimeout: This database is locked; the lock is held by:\n" in err
     assert f"  pid {squatter.pid} (user {squatter.name}, application 'squatter';" in err
     assert "not a tmplmig run of this target" in err
     assert f"SELECT pg_terminate_backend(pid) for pid {squatter.pid}" in err

@@ -106,6 +106,13 @@ def why_locked(conn: psycopg.Connection[Any], ours: Sequence[str]) -> str:
     before the guard); a session holding the key is named, and told apart by whether it is a
     run of this target (the deploying login, one of the ``ours`` application names).
     """
+    table = sql.Identifier(LOCK_TABLE).as_string(conn)
+    row = conn.execute(f"SELECT pid, ctime, {HOLDER} FROM {table}").fetchone()
+    head = (
+        f"Process {row[0]} has locked this database (since {row[1]} UTC)"
+        if row
+        else "This database is locked"
+    )
     holders = sessions(conn, [pid for (pid,) in conn.execute(_KEY_HOLDERS)])
     if holders:
         login = conn.execute("SELECT session_user").fetchone()
@@ -118,16 +125,13 @@ def why_locked(conn: psycopg.Connection[Any], ours: Sequence[str]) -> str:
             " advisory key; yoyo break-lock would not help): if it is a migration run, wait for"
             f" it; otherwise {terminate_hint(holders)}"
         )
-        return f"yoyo's migration lock is held by:\n  {named}\n{remedy}"
-    table = sql.Identifier(LOCK_TABLE).as_string(conn)
-    rows = conn.execute(f"SELECT pid, ctime FROM {table} WHERE {HOLDER} IS NULL").fetchall()
-    if rows:
-        pid, ctime = rows[0]
+        return f"{head}; the lock is held by:\n  {named}\n{remedy}"
+    if row is not None and row[2] is None:
         return (
-            f"yoyo_lock row of process {pid} (taken at {ctime} UTC) predates tmplmig's guard and"
-            " no session holds the lock: run yoyo break-lock, then run again"
+            f"{head} with a lock row from before tmplmig's guard, and no session holds the lock:"
+            " run yoyo break-lock, then run again"
         )
-    return "yoyo's migration lock was held and has been released since: run again"
+    return f"{head}, and its holder has let go of it since: run again"
 
 
 def guard_name(schema: str) -> str:
