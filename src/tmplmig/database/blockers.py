@@ -58,12 +58,13 @@ def sessions(conn: psycopg.Connection[Any], pids: Sequence[int]) -> list[Session
     return [Session(*row) for row in conn.execute(_SESSIONS, [list(pids)])]
 
 
-def terminate_hint(found: Sequence[Session]) -> str:
-    """The remedy for sessions holding what we wait for: end their transactions."""
+def terminate_hint(found: Sequence[Session], transactions: bool = True) -> str:
+    """The remedy for sessions holding what we wait for: end their transactions (a lock of
+    a transaction) or the sessions themselves (a session-level advisory lock)."""
     pids = ", ".join(str(s.pid) for s in found)
+    first = "commit or end their transactions, or " if transactions else ""
     return (
-        f"commit or end their transactions, or end the sessions"
-        f" (SELECT pg_terminate_backend(pid) for pid {pids}), then run again"
+        f"{first}end the sessions (SELECT pg_terminate_backend(pid) for pid {pids}), then run again"
     )
 
 

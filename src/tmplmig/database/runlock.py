@@ -123,7 +123,7 @@ def why_locked(conn: psycopg.Connection[Any], ours: Sequence[str]) -> str:
             if own
             else "not a tmplmig run of this target (another login or program holds the lock's"
             " advisory key; yoyo break-lock would not help): if it is a migration run, wait for"
-            f" it; otherwise {terminate_hint(holders)}"
+            f" it; otherwise {terminate_hint(holders, transactions=False)}"
         )
         return f"{head}; the lock is held by:\n  {named}\n{remedy}"
     if row is not None and row[2] is None:
