@@ -78,14 +78,14 @@ def test_retries_are_bounded_and_the_lock_error_surfaces(
     conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "tmplmig.database.locking")
-    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10, **BOUNDS)
+    impatient = Ddl(lock_timeout="400ms", lock_retries=2, retry_backoff_ms=10, **BOUNDS)
 
     with pytest.raises(psycopg.errors.LockNotAvailable) as refused:
         run_with_lock_discipline(conn, [ADD_COLUMN], impatient, "add column")
 
     assert retries_logged(caplog) == 2
     assert str(refused.value).startswith(
-        "add column: lock not granted within 50ms (3 tries); nothing of it was changed;"
+        "add column: lock not granted within 400ms (3 tries); nothing of it was changed;"
         f" in the way:\n  pid {holder.info.backend_pid} (user "
     )
     columns = conn.execute(

@@ -118,7 +118,7 @@ def test_a_reader_left_in_a_transaction_stops_rollback_before_its_first_change_n
 ) -> None:
     """The reader holds a table only 002b's and 001's rollbacks lock: today's rollback
     rolled back 002e-002c, then failed at 002b."""
-    project = with_ddl(sandbox, lock_timeout="200ms", lock_retries=1, retry_backoff_ms=20)
+    project = with_ddl(sandbox, lock_timeout="1s", lock_retries=1, retry_backoff_ms=20)
     reader = login(application="monthly report")
     empty = snapshot(conn)
     commands.apply(project, "dev", url=db_url)
@@ -131,7 +131,7 @@ def test_a_reader_left_in_a_transaction_stops_rollback_before_its_first_change_n
     err = capsys.readouterr().err
     assert (
         "rollback, before its first change: ACCESS EXCLUSIVE lock on production.projects:"
-        " lock not granted within 200ms (2 tries); nothing of it was changed; in the way:\n"
+        " lock not granted within 1s (2 tries); nothing of it was changed; in the way:\n"
         f"  pid {reader.pid} (user {reader.name}, application 'monthly report';" in err
     )
     assert f"SELECT pg_terminate_backend(pid) for pid {reader.pid}" in err
@@ -239,7 +239,7 @@ def test_an_evolve_stops_before_its_first_change_naming_who_holds_a_table_it_nee
     """The plan rebuilds an index of audits.audit_log concurrently; a session building an
     index of its own there (SHARE) is in the way of that. Nothing of the plan runs until it
     is gone."""
-    project = with_ddl(sandbox, lock_timeout="200ms", lock_retries=1, retry_backoff_ms=20)
+    project = with_ddl(sandbox, lock_timeout="1s", lock_retries=1, retry_backoff_ms=20)
     commands.apply(project, "dev", url=db_url)
     indexes = project / "templates/002a_indexes.sql.j2"
     text = indexes.read_text()
@@ -252,7 +252,7 @@ def test_an_evolve_stops_before_its_first_change_naming_who_holds_a_table_it_nee
             commands.apply(project, "dev", url=db_url)
         assert str(refused.value).startswith(
             "evolve, before its first change: SHARE UPDATE EXCLUSIVE lock on audits.audit_log:"
-            " lock not granted within 200ms (2 tries); nothing of it was changed; in the way:\n"
+            " lock not granted within 1s (2 tries); nothing of it was changed; in the way:\n"
             f"  pid {maintenance.info.backend_pid} (user "
         )
         assert difference(before, snapshot(conn)) == {}
@@ -314,7 +314,7 @@ def test_an_index_build_kept_waiting_by_an_old_snapshot_names_the_session(
 ) -> None:
     """With pg_read_all_stats (docs/security.md) the deploying login also sees what the
     session is doing and since when."""
-    project = with_ddl(sandbox, lock_timeout="500ms", lock_retries=1, retry_backoff_ms=20)
+    project = with_ddl(sandbox, lock_timeout="1s", lock_retries=1, retry_backoff_ms=20)
     snapshot_holder = login(application="nightly export")
     snapshot_holder.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
     snapshot_holder.conn.execute("SELECT 1")
@@ -326,7 +326,7 @@ def test_an_index_build_kept_waiting_by_an_old_snapshot_names_the_session(
         conn.execute(sql.SQL("REVOKE pg_read_all_stats FROM {}").format(sql.Identifier(DEPLOYER)))
     message = str(refused.value)
     assert message.startswith(
-        "index idx_experiments_v1_status_created: lock not granted within 500ms (2 tries);"
+        "index idx_experiments_v1_status_created: lock not granted within 1s (2 tries);"
         " nothing of it was changed; in the way:\n"
         f"  pid {snapshot_holder.pid} (user {snapshot_holder.name},"
         " application 'nightly export', idle in transaction, query started 20"

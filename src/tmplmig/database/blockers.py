@@ -5,8 +5,8 @@ does not say for what or for whom. So while a statement runs, one watcher thread
 asks ``pg_blocking_pids`` from a side connection once the statement has waited long enough
 (a quarter of its ``lock_timeout``, at most 0.5 s): relation locks, advisory locks and a
 ``CREATE INDEX CONCURRENTLY`` waiting for old snapshots all show there. Arming and disarming
-cost a dict update; only a statement that really waits opens the side connection, which stays
-open for the next wait (a retry is then watched from its start).
+cost a dict update; only a statement that really waits opens a side connection, for as long
+as it waits.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 #: how often a waiting statement's blockers are read again
 POLL_SECONDS = 0.05
@@ -77,29 +76,22 @@ class Wait:
     pid: int
     due: float
     blockers: list[Session] = field(default_factory=list)
-
-
-def _side_conninfo(conn: psycopg.Connection[Any]) -> str:
-    """Where ``conn`` is connected, without its application_name: runs of one database
-    (tenants of a fan-out) share a side connection."""
-    params = conninfo_to_dict(conn.info.dsn)
-    params.pop("application_name", None)
-    return make_conninfo(**params)
+    #: the thread reading its blockers, once it is due
+    follower: threading.Thread | None = None
 
 
 class _Watcher:
     """The process's one watcher thread: it hands each armed wait that is due to a follower
-    thread, which reads its blockers on a side connection kept open for the next wait."""
+    thread, which reads its blockers on a side connection of its own."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._armed: dict[int, Wait] = {}
         self._thread: threading.Thread | None = None
-        self._idle: dict[tuple[str, str | None], psycopg.Connection[Any]] = {}
 
     def arm(self, conn: psycopg.Connection[Any], after: float) -> Wait:
         info = conn.info
-        wait = Wait(_side_conninfo(conn), info.password, info.backend_pid, time.monotonic() + after)
+        wait = Wait(info.dsn, info.password, info.backend_pid, time.monotonic() + after)
         with self._cond:
             self._armed[id(wait)] = wait
             if self._thread is None:
@@ -109,8 +101,12 @@ class _Watcher:
         return wait
 
     def disarm(self, wait: Wait) -> None:
+        """Stop watching ``wait``; its side connection, if any, is closed on return."""
         with self._cond:
             self._armed.pop(id(wait), None)
+            follower = wait.follower
+        if follower is not None:
+            follower.join()
 
     def _armed_now(self, wait: Wait) -> bool:
         with self._cond:
@@ -127,30 +123,24 @@ class _Watcher:
                     continue
                 for wait in due:  # read by a thread of its own until the wait ends
                     wait.due = _FOLLOWED
-            for wait in due:
-                threading.Thread(target=self._follow, args=(wait,), daemon=True).start()
+                    wait.follower = threading.Thread(target=self._follow, args=(wait,))
+                    wait.follower.daemon = True
+                    wait.follower.start()
 
     def _follow(self, wait: Wait) -> None:
-        """Read ``wait``'s blockers until it is disarmed."""
-        key = (wait.conninfo, wait.password)
-        with self._cond:
-            side = self._idle.pop(key, None)
+        """Read ``wait``'s blockers on a side connection until it is disarmed (then closed: it
+        must not keep the database busy, say for a DROP DATABASE of a scratch database)."""
         try:
-            if side is None or side.closed:
-                side = psycopg.connect(
-                    wait.conninfo, password=wait.password, autocommit=True, application_name=NAME
-                )
-            while self._armed_now(wait):
-                row = side.execute(_BLOCKING, [wait.pid]).fetchone()
-                if row and row[0]:
-                    wait.blockers = sessions(side, row[0])
-                time.sleep(POLL_SECONDS)
+            with psycopg.connect(
+                wait.conninfo, password=wait.password, autocommit=True, application_name=NAME
+            ) as side:
+                while self._armed_now(wait):
+                    row = side.execute(_BLOCKING, [wait.pid]).fetchone()
+                    if row and row[0]:
+                        wait.blockers = sessions(side, row[0])
+                    time.sleep(POLL_SECONDS)
         except psycopg.Error:  # naming blockers is a courtesy: never fail the run for it
             return
-        with self._cond:
-            kept = self._idle.setdefault(key, side)
-        if kept is not side:
-            side.close()
 
 
 _WATCHER = _Watcher()

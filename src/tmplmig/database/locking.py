@@ -228,6 +228,7 @@ def run_with_lock_discipline(
     """
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     timeout = duration_seconds(ddl.lock_timeout)
+    seen: list[Session] = []  # the blockers of the latest attempt that saw any
     for retry in range(ddl.lock_retries + 1):
         watch = watching(conn, min(timeout / 4, WATCH_AFTER_SECONDS) if timeout else None)
         try:
@@ -242,7 +243,8 @@ def run_with_lock_discipline(
             if in_transaction:
                 conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
             deadlock = isinstance(exc, errors.DeadlockDetected)
-            refused = LockRefused(label, deadlock, ddl, watch.blockers, retry + 1)
+            seen = watch.blockers or seen
+            refused = LockRefused(label, deadlock, ddl, seen, retry + 1)
             if in_transaction or retry == ddl.lock_retries:
                 raise refused from exc
             _pause(refused, retry, "")
@@ -267,12 +269,13 @@ def restarting(attempt: Callable[[], T]) -> T:
     """``attempt()``, which runs one transaction whole, called again after the backoff each time
     a lock in it is refused (:class:`LockRefused`), up to ``lock_retries`` times: the aborted
     transaction has released everything, so the other side of a deadlock goes on first."""
-    retry = 0
+    retry, seen = 0, []
     while True:
         try:
             return attempt()
         except LockRefused as refused:
             refused.tries = retry + 1
+            seen = refused.blockers = refused.blockers or seen
             if retry >= refused.ddl.lock_retries:
                 raise
             _pause(refused, retry, ": the whole transaction runs again")
