@@ -440,12 +440,9 @@ class _AppliedPart:
         return self.part.id
 
 
-def _as_applied(
-    target: Target, backend: DatabaseBackend, rendered: list[Part]
-) -> list[_AppliedPart]:
-    """Every part rendered as it was applied, so a rollback after a YAML edit checks the
-    objects that are there, not those today's config names."""
-    rec = record.read(backend.connection)
+def _as_applied(target: Target, rec: record.Record, rendered: list[Part]) -> list[_AppliedPart]:
+    """Every part rendered as it was applied (``rec``), so a rollback after a YAML edit checks
+    the objects that are there, not those today's config names."""
     parts = []
     for part in rendered:
         recorded = rec.parts.get(part.id)
@@ -460,11 +457,10 @@ def _as_applied(
 
 
 def _rollback_locks(
-    conn: psycopg.Connection[Any], parts: list[Part], ids: list[str]
+    rec: record.Record, parts: list[Part], ids: list[str]
 ) -> dict[str, list[preflight.TableLock]]:
-    """The tables each part of ``ids`` locks as it rolls back: what its record says it runs
-    (today's render where there is no record)."""
-    rec = record.read(conn)
+    """The tables each part of ``ids`` locks as it rolls back: what its record ``rec`` says it
+    runs (today's render where there is no record)."""
     applied = [
         (s.kind, g.sql)
         for part in parts
@@ -501,13 +497,14 @@ def _prepare_rollback(
     if not ids:
         return None
     conn, ddl = backend.connection, target.config.settings.ddl
-    applied = _as_applied(target, backend, rendered)
+    rec = record.read(conn)
+    applied = _as_applied(target, rec, rendered)
     owner = next((p.owner for p in applied if p.owner), target.config.settings.roles.owner)
     parts = [p.part for p in applied]
     blockers = find_blockers(conn, owner, parts, [p for p in parts if p.id in ids])
     if blockers:
         raise RollbackBlocked(blockers)
-    locks = _rollback_locks(conn, parts, ids)
+    locks = _rollback_locks(rec, parts, ids)
     every = preflight.strongest(lock for each in locks.values() for lock in each)
     preflight.probe(conn, every, ddl, "rollback, before its first change")
     by_id = {p.id: p for p in parts}
