@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ import psycopg
 POLL_SECONDS = 0.05
 #: the side connection's application_name
 NAME = "tmplmig lock watch"
-#: the due time of a wait whose blockers a thread of its own already reads
+#: the due time of a wait whose blockers a thread of its own already reads (and of no wait)
 _FOLLOWED = float("inf")
 
 _SESSIONS = """
@@ -88,16 +89,26 @@ class _Watcher:
         self._cond = threading.Condition()
         self._armed: dict[int, Wait] = {}
         self._thread: threading.Thread | None = None
+        #: when the watcher thread wakes next by itself: an arm due later need not wake it
+        self._wakes = _FOLLOWED
+        #: each connection's conninfo, read once (libpq builds it anew each time: 0.4 ms)
+        self._dsn: weakref.WeakKeyDictionary[psycopg.Connection[Any], str] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def arm(self, conn: psycopg.Connection[Any], after: float) -> Wait:
-        info = conn.info
-        wait = Wait(info.dsn, info.password, info.backend_pid, time.monotonic() + after)
         with self._cond:
+            dsn = self._dsn.get(conn)
+            if dsn is None:
+                dsn = self._dsn[conn] = conn.info.dsn
+            info = conn.info
+            wait = Wait(dsn, info.password, info.backend_pid, time.monotonic() + after)
             self._armed[id(wait)] = wait
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True, name="blockers")
                 self._thread.start()
-            self._cond.notify()
+            if wait.due < self._wakes:
+                self._cond.notify()
         return wait
 
     def disarm(self, wait: Wait) -> None:
@@ -119,7 +130,9 @@ class _Watcher:
                 due = [w for w in self._armed.values() if w.due <= now]
                 if not due:
                     pending = [w.due for w in self._armed.values() if w.due != _FOLLOWED]
-                    self._cond.wait(max(min(pending) - now, 0.001) if pending else None)
+                    self._wakes = min(pending, default=_FOLLOWED)
+                    self._cond.wait(max(self._wakes - now, 0.001) if pending else None)
+                    self._wakes = time.monotonic()  # awake: any arm is noticed
                     continue
                 for wait in due:  # read by a thread of its own until the wait ends
                     wait.due = _FOLLOWED
