@@ -85,7 +85,8 @@ def test_retries_are_bounded_and_the_lock_error_surfaces(
 
     assert retries_logged(caplog) == 2
     assert str(refused.value).startswith(
-        "add column: lock not granted within 400ms (3 tries); nothing of it was changed;"
+        "add column: lock not granted within 400ms, waiting for ACCESS EXCLUSIVE lock on"
+        " public.contended (3 tries); nothing of it was changed;"
         f" in the way:\n  pid {holder.info.backend_pid} (user "
     )
     columns = conn.execute(

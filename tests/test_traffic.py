@@ -130,8 +130,9 @@ def test_a_reader_left_in_a_transaction_stops_rollback_before_its_first_change_n
     assert cli_run(project, db_url, "rollback", "--all") == 1
     err = capsys.readouterr().err
     assert (
-        "rollback, before its first change: ACCESS EXCLUSIVE lock on production.projects:"
-        " lock not granted within 1s (2 tries); nothing of it was changed; in the way:\n"
+        "rollback, before its first change: lock not granted within 1s, waiting for ACCESS"
+        " EXCLUSIVE lock on production.projects (2 tries); nothing of it was changed;"
+        " in the way:\n"
         f"  pid {reader.pid} (user {reader.name}, application 'monthly report';" in err
     )
     assert f"SELECT pg_terminate_backend(pid) for pid {reader.pid}" in err
@@ -224,11 +225,11 @@ def test_a_deadlock_with_a_writer_restarts_the_parts_whole_transaction(
 
     assert outcome == [["002e_functions"]]
     restarted = [r.getMessage() for r in caplog.records if "runs again" in r.getMessage()]
-    assert restarted == [
-        "002e_functions: ACCESS EXCLUSIVE lock on providers.provider_health: chosen to break"
-        " a deadlock with another transaction: the whole transaction runs again;"
-        " retry 1 of 3 in 0.1 s"
-    ]
+    assert len(restarted) == 1
+    assert restarted[0].startswith(
+        "002e_functions: chosen to break a deadlock with another transaction"
+    )
+    assert restarted[0].endswith(": the whole transaction runs again; retry 1 of 3 in 0.1 s")
     applied = [s.id for s in commands.status(project, "dev", url=db_url) if s.applied]
     assert applied == ALL_PARTS[:-1]
 
@@ -251,8 +252,9 @@ def test_an_evolve_stops_before_its_first_change_naming_who_holds_a_table_it_nee
         with pytest.raises(psycopg.errors.LockNotAvailable) as refused:
             commands.apply(project, "dev", url=db_url)
         assert str(refused.value).startswith(
-            "evolve, before its first change: SHARE UPDATE EXCLUSIVE lock on audits.audit_log:"
-            " lock not granted within 1s (2 tries); nothing of it was changed; in the way:\n"
+            "evolve, before its first change: lock not granted within 1s, waiting for SHARE"
+            " UPDATE EXCLUSIVE lock on audits.audit_log (2 tries); nothing of it was changed;"
+            " in the way:\n"
             f"  pid {maintenance.info.backend_pid} (user "
         )
         assert difference(before, snapshot(conn)) == {}
@@ -326,8 +328,8 @@ def test_an_index_build_kept_waiting_by_an_old_snapshot_names_the_session(
         conn.execute(sql.SQL("REVOKE pg_read_all_stats FROM {}").format(sql.Identifier(DEPLOYER)))
     message = str(refused.value)
     assert message.startswith(
-        "index idx_experiments_v1_status_created: lock not granted within 1s (2 tries);"
-        " nothing of it was changed; in the way:\n"
+        "index idx_experiments_v1_status_created: lock not granted within 1s, waiting for"
+        " older transactions to end (2 tries); nothing of it was changed; in the way:\n"
         f"  pid {snapshot_holder.pid} (user {snapshot_holder.name},"
         " application 'nightly export', idle in transaction, query started 20"
     )

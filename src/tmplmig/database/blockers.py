@@ -11,6 +11,7 @@ as it waits.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import weakref
@@ -31,7 +32,20 @@ _FOLLOWED = float("inf")
 _SESSIONS = """
     SELECT pid, usename, application_name, state, query_start, pg_catalog.left(query, 80)
     FROM pg_catalog.pg_stat_activity WHERE pid = ANY(%s) ORDER BY pid"""
-_BLOCKING = "SELECT pg_catalog.pg_blocking_pids(%s)"
+#: who blocks a backend, and the lock it waits for (the first not granted)
+_BLOCKING = """
+    SELECT pg_catalog.pg_blocking_pids(%(pid)s),
+           (SELECT ARRAY[l.mode, l.locktype, n.nspname || '.' || c.relname]
+            FROM pg_catalog.pg_locks l
+            LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation
+            LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE l.pid = %(pid)s AND NOT l.granted LIMIT 1)"""
+#: what a wait on a lock of this type is, said for a person
+_LOCKTYPES = {
+    "virtualxid": "older transactions to end",
+    "transactionid": "another transaction to end",
+    "advisory": "an advisory lock",
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,14 @@ class Session:
             return f"{who}; its state and query are shown only to pg_read_all_stats)"
         start = f"{self.query_start:%Y-%m-%d %H:%M:%S %Z}" if self.query_start else "-"
         return f"{who}, {self.state}, query started {start}): {self.query}"
+
+
+def waited_for(mode: str, locktype: str, relation: str | None) -> str:
+    """A lock as ``pg_locks`` shows it (``AccessExclusiveLock``, ``relation``), for a person."""
+    if locktype == "relation" and relation:
+        words = re.sub(r"(?<!^)(?=[A-Z])", " ", mode.removesuffix("Lock")).upper()
+        return f"{words} lock on {relation}"
+    return _LOCKTYPES.get(locktype, f"a {locktype} lock")
 
 
 def sessions(conn: psycopg.Connection[Any], pids: Sequence[int]) -> list[Session]:
@@ -77,6 +99,8 @@ class Wait:
     pid: int
     due: float
     blockers: list[Session] = field(default_factory=list)
+    #: the lock it waited for, as :func:`waited_for` says it
+    waiting_for: str | None = None
     #: the thread reading its blockers, once it is due
     follower: threading.Thread | None = None
 
@@ -148,9 +172,10 @@ class _Watcher:
                 wait.conninfo, password=wait.password, autocommit=True, application_name=NAME
             ) as side:
                 while self._armed_now(wait):
-                    row = side.execute(_BLOCKING, [wait.pid]).fetchone()
+                    row = side.execute(_BLOCKING, {"pid": wait.pid}).fetchone()
                     if row and row[0]:
                         wait.blockers = sessions(side, row[0])
+                        wait.waiting_for = waited_for(*row[1]) if row[1] else None
                     time.sleep(POLL_SECONDS)
         except psycopg.Error:  # naming blockers is a courtesy: never fail the run for it
             return
@@ -179,3 +204,7 @@ class watching:
     @property
     def blockers(self) -> list[Session]:
         return list(self._wait.blockers) if self._wait is not None else []
+
+    @property
+    def waiting_for(self) -> str | None:
+        return self._wait.waiting_for if self._wait is not None else None

@@ -45,18 +45,26 @@ class LockRefused(errors.LockNotAvailable):
     our statement, after every retry; names the sessions that were in the way."""
 
     def __init__(
-        self, label: str, deadlock: bool, ddl: Ddl, blockers: Sequence[Session], tries: int = 1
+        self,
+        label: str,
+        deadlock: bool,
+        ddl: Ddl,
+        blockers: Sequence[Session],
+        waiting_for: str | None = None,
+        tries: int = 1,
     ) -> None:
         super().__init__(label)
         self.label, self.deadlock, self.ddl = label, deadlock, ddl
-        self.blockers = list(blockers)
+        self.blockers, self.waiting_for = list(blockers), waiting_for
         self.tries = tries
 
     @property
     def refused(self) -> str:
+        """What happened to the lock (and which lock it was, when it was seen)."""
+        what = f", waiting for {self.waiting_for}" if self.waiting_for else ""
         if self.deadlock:
-            return "chosen to break a deadlock with another transaction"
-        return f"lock not granted within {self.ddl.lock_timeout}"
+            return f"chosen to break a deadlock with another transaction{what}"
+        return f"lock not granted within {self.ddl.lock_timeout}{what}"
 
     def __str__(self) -> str:
         tries = f"{self.tries} {'try' if self.tries == 1 else 'tries'}"
@@ -228,7 +236,7 @@ def run_with_lock_discipline(
     """
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     timeout = duration_seconds(ddl.lock_timeout)
-    seen: list[Session] = []  # the blockers of the latest attempt that saw any
+    seen: tuple[list[Session], str | None] = ([], None)  # of the latest attempt that saw any
     for retry in range(ddl.lock_retries + 1):
         watch = watching(conn, min(timeout / 4, WATCH_AFTER_SECONDS) if timeout else None)
         try:
@@ -243,8 +251,9 @@ def run_with_lock_discipline(
             if in_transaction:
                 conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
             deadlock = isinstance(exc, errors.DeadlockDetected)
-            seen = watch.blockers or seen
-            refused = LockRefused(label, deadlock, ddl, seen, retry + 1)
+            if watch.blockers:
+                seen = (watch.blockers, watch.waiting_for)
+            refused = LockRefused(label, deadlock, ddl, *seen, tries=retry + 1)
             if in_transaction or retry == ddl.lock_retries:
                 raise refused from exc
             _pause(refused, retry, "")
@@ -269,13 +278,16 @@ def restarting(attempt: Callable[[], T]) -> T:
     """``attempt()``, which runs one transaction whole, called again after the backoff each time
     a lock in it is refused (:class:`LockRefused`), up to ``lock_retries`` times: the aborted
     transaction has released everything, so the other side of a deadlock goes on first."""
-    retry, seen = 0, []
+    retry = 0
+    seen: tuple[list[Session], str | None] = ([], None)  # of the latest attempt that saw any
     while True:
         try:
             return attempt()
         except LockRefused as refused:
             refused.tries = retry + 1
-            seen = refused.blockers = refused.blockers or seen
+            if refused.blockers:
+                seen = (refused.blockers, refused.waiting_for)
+            refused.blockers, refused.waiting_for = seen
             if retry >= refused.ddl.lock_retries:
                 raise
             _pause(refused, retry, ": the whole transaction runs again")

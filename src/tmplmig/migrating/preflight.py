@@ -2,10 +2,10 @@
 
 Each part's statements are read for the tables they lock and in which mode (the lock notes of
 :mod:`tmplmig.reviewing.locks`, checked against ``pg_locks`` by the tests). Before the run's
-first change each of those locks is taken in a transaction of its own, under ``lock_timeout``
-with the configured retries, and let go (:func:`probe`): a session in the way stops the run
-there, named. A transactional part then takes its own locks first thing in its transaction, in one
-order (:func:`take`), so it never holds some tables while it waits for another half-way.
+first change each of those locks is taken under ``lock_timeout`` with the configured retries
+and let go at once (:func:`probe`): a session in the way stops the run there, named. A
+transactional part then takes its own locks first thing in its transaction, in one order
+(:func:`take`), so it never holds some tables while it waits for another half-way.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from psycopg import sql
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline
 from tmplmig.rendering.config import Ddl
-from tmplmig.rendering.parts import Guarded, Part
+from tmplmig.rendering.parts import Part
 
 #: the kinds of step whose apply SQL says which table an index is on or a key references
 _CONTEXT_KINDS = ("table", "index", "foreign key")
@@ -35,13 +35,14 @@ class TableLock:
     mode: str
     role: str | None
 
-    def statement(self) -> Guarded:
-        """``LOCK TABLE`` in the mode, skipped when the table is not there."""
-        table = sql.Identifier(self.schema, self.name)
-        lock = sql.SQL("LOCK TABLE {} IN " + self.mode + " MODE;").format(table)
-        regclass = sql.Literal(table.as_string(None))
-        guard = sql.SQL("SELECT pg_catalog.to_regclass({}) IS NOT NULL").format(regclass)
-        return Guarded(lock.as_string(None), guard.as_string(None))
+    @property
+    def qualified(self) -> str:
+        """The table's name as SQL spells it, each part quoted."""
+        return sql.Identifier(self.schema, self.name).as_string(None)
+
+    def statement(self) -> str:
+        """``LOCK TABLE`` in the mode."""
+        return f"LOCK TABLE {self.qualified} IN {self.mode} MODE;"
 
 
 def _tables(parts: Iterable[Part]) -> dict[str, tuple[str, str]]:
@@ -99,23 +100,52 @@ def strongest(locks: Iterable[TableLock]) -> list[TableLock]:
     return [out[relation] for relation in sorted(out)]
 
 
-def take(conn: psycopg.Connection[Any], locks: Sequence[TableLock], ddl: Ddl, what: str) -> None:
-    """In ``conn``'s open transaction, each of ``locks`` in order under lock discipline; a
-    refusal raises :class:`~tmplmig.database.locking.LockRefused` naming who is in the way."""
+#: the qualified names (as given) of the tables among them that exist
+_EXISTING = """
+    SELECT COALESCE(pg_catalog.array_agg(name), '{}') FROM pg_catalog.unnest(%s::text[]) name
+    WHERE pg_catalog.to_regclass(name) IS NOT NULL"""
+#: a savepoint of the probe: rolling back to it lets go of the lock taken after it
+_PROBE = "tmplmig_probe"
+
+
+def _existing(conn: psycopg.Connection[Any], locks: Sequence[TableLock]) -> list[TableLock]:
+    """``locks`` on the tables that are there (a part may lock one an earlier part dropped)."""
+    names = [lock.qualified for lock in locks]
+    found = set(conn.execute(_EXISTING, [names]).fetchone()[0])  # type: ignore[index]
+    return [lock for lock in locks if lock.qualified in found]
+
+
+def _by_role(locks: Sequence[TableLock]) -> dict[str | None, list[TableLock]]:
+    out: dict[str | None, list[TableLock]] = {}
     for lock in locks:
-        label = f"{what}: {lock.mode} lock on {lock.relation}"
-        run_with_lock_discipline(conn, [lock.statement()], ddl, label, lock.role, what)
+        out.setdefault(lock.role, []).append(lock)
+    return out
+
+
+def take(conn: psycopg.Connection[Any], locks: Sequence[TableLock], ddl: Ddl, what: str) -> None:
+    """In ``conn``'s open transaction, ``locks`` in order under lock discipline, in one round
+    trip per role; a refusal raises :class:`~tmplmig.database.locking.LockRefused` naming the
+    lock and who is in the way."""
+    for role, held in _by_role(_existing(conn, locks)).items():
+        statements = [lock.statement() for lock in held]
+        run_with_lock_discipline(conn, statements, ddl, what, role, what)
 
 
 def probe(conn: psycopg.Connection[Any], locks: Sequence[TableLock], ddl: Ddl, what: str) -> None:
-    """Take each of ``locks`` in a transaction of its own and let it go at once, retried as a
-    part is: a probe waiting for one table holds no other, so writers never queue behind it on
-    tables it is not waiting for. Raises :class:`~tmplmig.database.locking.LockRefused` for the
-    first table that cannot be had."""
-    for lock in locks:
+    """Take each of ``locks`` and let it go at once (a savepoint rolled back), in one
+    transaction of one round trip per role, retried as a part is: waiting for one table the
+    probe holds no other, so writers never queue behind it on tables it is not waiting for.
+    Raises :class:`~tmplmig.database.locking.LockRefused` for a table that cannot be had."""
+    if not locks:
+        return
 
-        def once(lock: TableLock = lock) -> None:
-            with conn.transaction(force_rollback=True):
-                take(conn, [lock], ddl, what)
+    def once() -> None:
+        with conn.transaction(force_rollback=True):
+            for role, held in _by_role(_existing(conn, locks)).items():
+                statements = [
+                    f"SAVEPOINT {_PROBE};\n{lock.statement()}\nROLLBACK TO SAVEPOINT {_PROBE};"
+                    for lock in held
+                ]
+                run_with_lock_discipline(conn, statements, ddl, what, role, what)
 
-        restarting(once)
+    restarting(once)
