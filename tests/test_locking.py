@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import yaml
 
-from tmplmig.database.locking import LockRefused, restarting, run_with_lock_discipline
+from tmplmig.database.locking import restarting, run_with_lock_discipline
 from tmplmig.migrating import commands
 from tmplmig.rendering.config import ConfigError, Ddl, load_config
 from tmplmig.rendering.parts import render_all, render_part
@@ -63,15 +63,22 @@ def test_a_lock_refused_in_a_transaction_restarts_the_whole_transaction_not_the_
     assert conn.execute("SELECT added FROM contended").fetchall() == []
 
 
-def test_a_statement_refused_in_a_transaction_is_not_retried_inside_it(
-    conn: psycopg.Connection[Any], holder: psycopg.Connection[Any]
+def test_without_a_restart_a_refused_lock_is_retried_and_the_outer_transaction_survives(
+    conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """As plain ``yoyo apply`` runs a transactional part: nobody would run it again whole."""
+    caplog.set_level(logging.WARNING, "tmplmig.database.locking")
     conn.execute("BEGIN")
     conn.execute("CREATE TABLE made_earlier_in_the_transaction (id integer)")
-    with pytest.raises(LockRefused) as refused:
-        run_with_lock_discipline(conn, [ADD_COLUMN], QUICK, "add column")
-    assert refused.value.tries == 1
-    conn.execute("ROLLBACK")
+    threading.Timer(0.5, holder.commit).start()
+
+    run_with_lock_discipline(conn, [ADD_COLUMN], QUICK, "add column")
+    conn.execute("COMMIT")
+
+    assert retries_logged(caplog) >= 1
+    assert not any("the whole transaction" in r.getMessage() for r in caplog.records)
+    assert conn.execute("SELECT to_regclass('made_earlier_in_the_transaction')").fetchone()[0]
+    assert conn.execute("SELECT added FROM contended").fetchall() == []
 
 
 def test_retries_are_bounded_and_the_lock_error_surfaces(

@@ -1,8 +1,11 @@
 """Lock discipline for DDL on a live database: every step runs under ``lock_timeout`` and is
 retried with backoff when its lock is not granted, so writers never queue behind it for long.
-Inside a transaction a refused lock (or a deadlock the server broke) is not retried statement by
-statement: the transaction still holds what its earlier statements locked, so the same wait
-(or the same deadlock) would come back; :func:`restarting` runs the whole transaction again.
+Inside a transaction that :func:`restarting` runs, a refused lock (or a deadlock the server
+broke) is not retried statement by statement: the transaction still holds what its earlier
+statements locked, so the same wait (or the same deadlock) would come back; the whole
+transaction runs again instead. (yoyo calls a step with its connection only, so whether a
+restart will follow travels in a context variable; plain ``yoyo apply`` has none, and its
+steps keep retrying statement by statement.)
 When the retries run out, :class:`LockRefused` names the sessions that were in the way.
 
 A step also runs as its role (``SET ROLE`` to the owner of the objects), reset after the
@@ -16,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import psycopg
@@ -38,6 +42,8 @@ RESET_ROLE = "RESET ROLE;"
 #: blockers read; a deadlock is broken after the server's deadlock_timeout (1 s by default)
 WATCH_AFTER_SECONDS = 0.5
 T = TypeVar("T")
+#: set while :func:`restarting` runs a transaction: a refusal inside it is left to the restart
+_RESTARTED: ContextVar[bool] = ContextVar("tmplmig_restarted", default=False)
 
 
 class LockRefused(errors.LockNotAvailable):
@@ -228,13 +234,15 @@ def run_with_lock_discipline(
     then ``then`` as the login (a step's record row); in autocommit, redo them all when a lock
     is refused (or the server broke a deadlock by aborting this step).
 
-    Inside a transaction the attempt has its own savepoint, and ``then`` commits or rolls back
-    with the statements; a refusal rolls back to the savepoint and raises :class:`LockRefused`
-    at once, for :func:`restarting` to run the whole transaction again.
+    Inside a transaction each attempt has its own savepoint, and ``then`` commits or rolls back
+    with the statements; a refusal rolls back to the savepoint and, when :func:`restarting`
+    runs the transaction, raises :class:`LockRefused` at once for it to run the whole
+    transaction again.
     An :class:`Interrupted` run learns here which ``part`` and step (``label``) it stopped in.
     Each guard is asked again on every attempt (as ``role``), just before its statement.
     """
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
+    restarted = in_transaction and _RESTARTED.get()
     timeout = duration_seconds(ddl.lock_timeout)
     seen: tuple[list[Session], str | None] = ([], None)  # of the latest attempt that saw any
     for retry in range(ddl.lock_retries + 1):
@@ -254,7 +262,7 @@ def run_with_lock_discipline(
             if watch.blockers:
                 seen = (watch.blockers, watch.waiting_for)
             refused = LockRefused(label, deadlock, ddl, *seen, tries=retry + 1)
-            if in_transaction or retry == ddl.lock_retries:
+            if restarted or retry == ddl.lock_retries:
                 raise refused from exc
             _pause(refused, retry, "")
 
@@ -278,6 +286,14 @@ def restarting(attempt: Callable[[], T]) -> T:
     """``attempt()``, which runs one transaction whole, called again after the backoff each time
     a lock in it is refused (:class:`LockRefused`), up to ``lock_retries`` times: the aborted
     transaction has released everything, so the other side of a deadlock goes on first."""
+    token = _RESTARTED.set(True)
+    try:
+        return _restart(attempt)
+    finally:
+        _RESTARTED.reset(token)
+
+
+def _restart(attempt: Callable[[], T]) -> T:
     retry = 0
     seen: tuple[list[Session], str | None] = ([], None)  # of the latest attempt that saw any
     while True:
