@@ -136,8 +136,12 @@ def test_a_live_run_still_holds_the_lock(
     try:
         waiting_index_build(conn)
         monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)
-        with pytest.raises(LockTimeout, match=f"Process {live.pid} has locked"):
+        with pytest.raises(LockTimeout, match=f"Process {live.pid} has locked") as refused:
             commands.apply(project, "dev", url=db_url)
+        assert "(user tmplmig_deployer, application 'tmplmig apply dev'," in str(refused.value)
+        assert str(refused.value).endswith(
+            "another run of this target is in progress: wait for it to finish, then run again"
+        )
     finally:
         open_writer.rollback()
         assert live.wait(60) == 0, live.stderr.read() if live.stderr else ""

@@ -23,6 +23,8 @@ from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.facts import DbObject
 
 PROMOTIONS = "experiments_v1.promotions"
+
+
 def insert_promotions(conn: psycopg.Connection[Any], rows: int) -> None:
     conn.execute(
         "INSERT INTO auth.users (email) VALUES ('owner@example.com') ON CONFLICT DO NOTHING"

@@ -72,20 +72,6 @@ class Writer:
             conn.close()
 
 
-def rollback_beside(project: Path, db_url: str, part: str) -> None:
-    """Roll back to before ``part`` beside the writer. Such a rollback can lose a deadlock its
-    own earlier locks cause: the writer, holding the next table the part's transaction needs,
-    waits behind a table that transaction already dropped a trigger on, and retrying the
-    statement cannot break that. The part then fails whole, changing nothing; run it again."""
-    for attempt in range(3):
-        try:
-            commands.rollback(project, "dev", url=db_url, part=part)
-            return
-        except psycopg.errors.DeadlockDetected:
-            if attempt == 2:
-                raise
-
-
 class Run:
     """One ``tmplmig`` process and where it is, as seen from the server."""
 
@@ -186,7 +172,7 @@ def test_apply_killed_at_20_moments_over_every_part_converges_each_time(
                 # part quicker than the delay, is tried again, stopped sooner
                 if hit is not None:
                     tmplmig(project, db_url, "apply")
-                rollback_beside(project, db_url, part)
+                commands.rollback(project, "dev", url=db_url, part=part)
                 run = Run(project, db_url, "apply")
                 hit = run.stop_in(conn, part, delay, run.process.kill)
                 delay /= 2

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import yaml
 
-from tmplmig.database.locking import run_with_lock_discipline
+from tmplmig.database.locking import restarting, run_with_lock_discipline
 from tmplmig.migrating import commands
 from tmplmig.rendering.config import ConfigError, Ddl, load_config
 from tmplmig.rendering.parts import render_all, render_part
@@ -40,9 +40,33 @@ def retries_logged(caplog: pytest.LogCaptureFixture) -> int:
     return sum("lock not granted" in r.getMessage() for r in caplog.records)
 
 
-def test_refused_lock_is_retried_and_the_outer_transaction_survives(
+def test_a_lock_refused_in_a_transaction_restarts_the_whole_transaction_not_the_statement(
     conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The transaction would still hold what its earlier statements locked while the refused
+    one waited again (and a deadlock would come back): it is rolled back and run again."""
+    caplog.set_level(logging.WARNING, "tmplmig.database.locking")
+    runs: list[int] = []
+
+    def transaction() -> None:
+        runs.append(1)
+        with conn.transaction():
+            conn.execute("CREATE TABLE made_earlier_in_the_transaction (id integer)")
+            run_with_lock_discipline(conn, [ADD_COLUMN], QUICK, "add column")
+
+    threading.Timer(0.5, holder.commit).start()
+    restarting(transaction)
+
+    assert len(runs) >= 2 and len(runs) == retries_logged(caplog) + 1
+    assert all("the whole transaction runs again" in r.getMessage() for r in caplog.records)
+    assert conn.execute("SELECT to_regclass('made_earlier_in_the_transaction')").fetchone()[0]
+    assert conn.execute("SELECT added FROM contended").fetchall() == []
+
+
+def test_without_a_restart_a_refused_lock_is_retried_and_the_outer_transaction_survives(
+    conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """As plain ``yoyo apply`` runs a transactional part: nobody would run it again whole."""
     caplog.set_level(logging.WARNING, "tmplmig.database.locking")
     conn.execute("BEGIN")
     conn.execute("CREATE TABLE made_earlier_in_the_transaction (id integer)")
@@ -52,6 +76,7 @@ def test_refused_lock_is_retried_and_the_outer_transaction_survives(
     conn.execute("COMMIT")
 
     assert retries_logged(caplog) >= 1
+    assert not any("the whole transaction" in r.getMessage() for r in caplog.records)
     assert conn.execute("SELECT to_regclass('made_earlier_in_the_transaction')").fetchone()[0]
     assert conn.execute("SELECT added FROM contended").fetchall() == []
 
@@ -60,12 +85,17 @@ def test_retries_are_bounded_and_the_lock_error_surfaces(
     conn: psycopg.Connection[Any], holder: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "tmplmig.database.locking")
-    impatient = Ddl(lock_timeout="50ms", lock_retries=2, retry_backoff_ms=10, **BOUNDS)
+    impatient = Ddl(lock_timeout="400ms", lock_retries=2, retry_backoff_ms=10, **BOUNDS)
 
-    with pytest.raises(psycopg.errors.LockNotAvailable):
+    with pytest.raises(psycopg.errors.LockNotAvailable) as refused:
         run_with_lock_discipline(conn, [ADD_COLUMN], impatient, "add column")
 
     assert retries_logged(caplog) == 2
+    assert str(refused.value).startswith(
+        "add column: lock not granted within 400ms, waiting for ACCESS EXCLUSIVE lock on"
+        " public.contended (3 tries); nothing of it was changed;"
+        f" in the way:\n  pid {holder.info.backend_pid} (user "
+    )
     columns = conn.execute(
         "SELECT count(*) FROM information_schema.columns WHERE table_name = 'contended'"
     ).fetchone()
@@ -80,18 +110,28 @@ def test_a_retried_step_writes_what_follows_it_once_and_in_its_own_transaction(
     in_transaction: bool,
 ) -> None:
     """``then`` (a step's record row) travels with the step's statements, in a transaction in
-    one message: written once however often the lock is refused, and rolled back with the
-    step. A statement ending in a line comment does not swallow what follows it."""
+    one message: written once however often the lock is refused (the whole transaction runs
+    again), and rolled back with the step. A statement ending in a line comment does not
+    swallow what follows it."""
     caplog.set_level(logging.WARNING, "tmplmig.database.locking")
     conn.execute("CREATE TABLE written (step text)")
     record_row = "INSERT INTO written VALUES ('add column')"
-    if in_transaction:
-        conn.execute("BEGIN")
     threading.Timer(0.5, holder.commit).start()
 
-    run_with_lock_discipline(
-        conn, [ADD_COLUMN + " -- a comment last"], QUICK, "add column", then=[record_row]
-    )
+    def step() -> None:
+        run_with_lock_discipline(
+            conn, [ADD_COLUMN + " -- a comment last"], QUICK, "add column", then=[record_row]
+        )
+
+    def in_a_transaction() -> None:
+        conn.execute("BEGIN")
+        try:
+            step()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    restarting(in_a_transaction if in_transaction else step)
 
     assert retries_logged(caplog) >= 1
     assert conn.execute("SELECT step FROM written").fetchall() == [("add column",)]

@@ -459,10 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2
     except RollbackBlocked as exc:
-        print(
-            "tmplmig: rollback refused, nothing was changed; these would stop it part-way:",
-            file=sys.stderr,
-        )
+        print(f"tmplmig: {exc.headline}:", file=sys.stderr)
         for blocker in exc.blockers:
             print(f"  {blocker}", file=sys.stderr)
         return 1

@@ -1,5 +1,12 @@
 """Lock discipline for DDL on a live database: every step runs under ``lock_timeout`` and is
 retried with backoff when its lock is not granted, so writers never queue behind it for long.
+Inside a transaction that :func:`restarting` runs, a refused lock (or a deadlock the server
+broke) is not retried statement by statement: the transaction still holds what its earlier
+statements locked, so the same wait (or the same deadlock) would come back; the whole
+transaction runs again instead. (yoyo calls a step with its connection only, so whether a
+restart will follow travels in a context variable; plain ``yoyo apply`` has none, and its
+steps keep retrying statement by statement.)
+When the retries run out, :class:`LockRefused` names the sessions that were in the way.
 
 A step also runs as its role (``SET ROLE`` to the owner of the objects), reset after the
 step, so yoyo's own bookkeeping on the same session stays with the deploying login.
@@ -10,16 +17,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors, sql
 from psycopg.pq import TransactionStatus
 
+from tmplmig.database.blockers import Session, terminate_hint, watching
 from tmplmig.database.interrupts import Interrupted
-from tmplmig.rendering.config import Ddl
+from tmplmig.rendering.config import Ddl, duration_seconds
 from tmplmig.rendering.parts import Guarded, Step
 
 logger = logging.getLogger(__name__)
@@ -29,6 +38,47 @@ server_log = logging.getLogger("tmplmig.server")
 
 SAVEPOINT = "tmplmig_attempt"
 RESET_ROLE = "RESET ROLE;"
+#: a statement that has waited this long (or a quarter of its lock_timeout, if sooner) has its
+#: blockers read; a deadlock is broken after the server's deadlock_timeout (1 s by default)
+WATCH_AFTER_SECONDS = 0.5
+T = TypeVar("T")
+#: set while :func:`restarting` runs a transaction: a refusal inside it is left to the restart
+_RESTARTED: ContextVar[bool] = ContextVar("tmplmig_restarted", default=False)
+
+
+class LockRefused(errors.LockNotAvailable):
+    """A lock not granted within ``lock_timeout``, or a deadlock the server broke by cancelling
+    our statement, after every retry; names the sessions that were in the way."""
+
+    def __init__(
+        self,
+        label: str,
+        deadlock: bool,
+        ddl: Ddl,
+        blockers: Sequence[Session],
+        waiting_for: str | None = None,
+        tries: int = 1,
+    ) -> None:
+        super().__init__(label)
+        self.label, self.deadlock, self.ddl = label, deadlock, ddl
+        self.blockers, self.waiting_for = list(blockers), waiting_for
+        self.tries = tries
+
+    @property
+    def refused(self) -> str:
+        """What happened to the lock (and which lock it was, when it was seen)."""
+        what = f", waiting for {self.waiting_for}" if self.waiting_for else ""
+        if self.deadlock:
+            return f"chosen to break a deadlock with another transaction{what}"
+        return f"lock not granted within {self.ddl.lock_timeout}{what}"
+
+    def __str__(self) -> str:
+        tries = f"{self.tries} {'try' if self.tries == 1 else 'tries'}"
+        head = f"{self.label}: {self.refused} ({tries}); nothing of it was changed"
+        if not self.blockers:
+            return head + "; no session was seen in the way (it may have ended): run again"
+        named = "\n  ".join(str(s) for s in self.blockers)
+        return f"{head}; in the way:\n  {named}\n{terminate_hint(self.blockers)}"
 
 
 #: a backend notices within this time that its client has gone and stops the statement,
@@ -181,18 +231,24 @@ def run_with_lock_discipline(
     then: Sequence[str] = (),
 ) -> None:
     """Run ``statements`` in order under lock_timeout, as ``role`` (``SET ROLE``) when given,
-    then ``then`` as the login (a step's record row); redo them all when a lock is refused (or
-    the server broke a deadlock with an application's transaction by aborting this step).
+    then ``then`` as the login (a step's record row); in autocommit, redo them all when a lock
+    is refused (or the server broke a deadlock by aborting this step).
 
-    Inside a transaction each attempt has its own savepoint, so a refusal keeps the transaction,
-    and ``then`` commits or rolls back with the statements.
+    Inside a transaction each attempt has its own savepoint, and ``then`` commits or rolls back
+    with the statements; a refusal rolls back to the savepoint and, when :func:`restarting`
+    runs the transaction, raises :class:`LockRefused` at once for it to run the whole
+    transaction again.
     An :class:`Interrupted` run learns here which ``part`` and step (``label``) it stopped in.
     Each guard is asked again on every attempt (as ``role``), just before its statement.
     """
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
+    restarted = in_transaction and _RESTARTED.get()
+    timeout = duration_seconds(ddl.lock_timeout)
+    seen: tuple[list[Session], str | None] = ([], None)  # of the latest attempt that saw any
     for retry in range(ddl.lock_retries + 1):
+        watch = watching(conn, min(timeout / 4, WATCH_AFTER_SECONDS) if timeout else None)
         try:
-            with relaying_notices(conn):
+            with watch, relaying_notices(conn):
                 _attempt(conn, statements, ddl, label, role, in_transaction, then)
             return
         except Interrupted as exc:
@@ -202,20 +258,53 @@ def run_with_lock_discipline(
         except (errors.LockNotAvailable, errors.DeadlockDetected) as exc:
             if in_transaction:
                 conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
-            if retry == ddl.lock_retries:
+            deadlock = isinstance(exc, errors.DeadlockDetected)
+            if watch.blockers:
+                seen = (watch.blockers, watch.waiting_for)
+            refused = LockRefused(label, deadlock, ddl, *seen, tries=retry + 1)
+            if restarted or retry == ddl.lock_retries:
+                raise refused from exc
+            _pause(refused, retry, "")
+
+
+def _pause(refused: LockRefused, retry: int, again: str) -> None:
+    """Log a refusal and wait the backoff of retry number ``retry`` (from 0)."""
+    pause = backoff_seconds(refused.ddl, retry)
+    logger.warning(
+        "%s: %s%s; retry %d of %d in %.1f s",
+        refused.label,
+        refused.refused,
+        again,
+        retry + 1,
+        refused.ddl.lock_retries,
+        pause,
+    )
+    time.sleep(pause)
+
+
+def restarting(attempt: Callable[[], T]) -> T:
+    """``attempt()``, which runs one transaction whole, called again after the backoff each time
+    a lock in it is refused (:class:`LockRefused`), up to ``lock_retries`` times: the aborted
+    transaction has released everything, so the other side of a deadlock goes on first."""
+    token = _RESTARTED.set(True)
+    try:
+        return _restart(attempt)
+    finally:
+        _RESTARTED.reset(token)
+
+
+def _restart(attempt: Callable[[], T]) -> T:
+    retry = 0
+    seen: tuple[list[Session], str | None] = ([], None)  # of the latest attempt that saw any
+    while True:
+        try:
+            return attempt()
+        except LockRefused as refused:
+            refused.tries = retry + 1
+            if refused.blockers:
+                seen = (refused.blockers, refused.waiting_for)
+            refused.blockers, refused.waiting_for = seen
+            if retry >= refused.ddl.lock_retries:
                 raise
-            pause = backoff_seconds(ddl, retry)
-            refused = (
-                "chosen to break a deadlock with an application's transaction"
-                if isinstance(exc, errors.DeadlockDetected)
-                else f"lock not granted within {ddl.lock_timeout}"
-            )
-            logger.warning(
-                "%s: %s; retry %d of %d in %.1f s",
-                label,
-                refused,
-                retry + 1,
-                ddl.lock_retries,
-                pause,
-            )
-            time.sleep(pause)
+            _pause(refused, retry, ": the whole transaction runs again")
+            retry += 1

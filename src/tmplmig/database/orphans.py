@@ -5,7 +5,8 @@ gone (``client_connection_check_interval``), or indefinitely when the client's h
 the network. Such a backend still holds its locks, and an index build it leaves unfinished is
 INVALID. Every connection of a run names its verb and target in ``application_name``; a run
 that holds the target's lock knows that other backends with those names belong to runs that
-no longer hold it.
+no longer hold it. Any login may choose that name, so only backends of the deploying login
+itself (its ``session_user``) count: another login's is never waited for or cancelled.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ _RUNNING = """
     SELECT pid, application_name, state, query_start, pg_catalog.left(query, 80)
     FROM pg_catalog.pg_stat_activity
     WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()
+      AND usename = session_user
       AND application_name = ANY(%s) AND state IS DISTINCT FROM 'idle'
     ORDER BY pid"""
 
 
 def running(conn: psycopg.Connection[Any], names: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Other backends named ``names`` that are not idle: (pid, name, state, since, query)."""
+    """Other backends of this login named ``names`` that are not idle: (pid, name, state, since,
+    query)."""
     return conn.execute(_RUNNING, [list(names)]).fetchall()
 
 

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from tmplmig.database.blockers import sessions, terminate_hint
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,56 @@ _OLD_GUARD = """
     SELECT 1 FROM pg_catalog.pg_proc
     WHERE proname = %s AND proargtypes = ''::pg_catalog.oidvector
       AND pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = %s)"""
+
+
+#: the sessions holding the advisory lock key of the current schema's yoyo_lock (bigint keys
+#: show in pg_locks as their high and low halves)
+_KEY_HOLDERS = """
+    WITH k(key) AS (SELECT pg_catalog.hashtextextended(
+        'tmplmig yoyo_lock ' || pg_catalog.current_database() || '.'
+        || pg_catalog.current_schema(), 0))
+    SELECT l.pid FROM pg_catalog.pg_locks l, k
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                        WHERE datname = pg_catalog.current_database())
+      AND l.classid = ((k.key >> 32) & 4294967295)::oid AND l.objid = (k.key & 4294967295)::oid
+      AND l.pid <> pg_catalog.pg_backend_pid()
+    ORDER BY l.pid"""
+
+
+def why_locked(conn: psycopg.Connection[Any], ours: Sequence[str]) -> str:
+    """Why yoyo's lock of the connection's schema could not be had, and what to do about it.
+
+    ``yoyo break-lock`` is the remedy only for a row no live session guards (one written
+    before the guard); a session holding the key is named, and told apart by whether it is a
+    run of this target (the deploying login, one of the ``ours`` application names).
+    """
+    table = sql.Identifier(LOCK_TABLE).as_string(conn)
+    row = conn.execute(f"SELECT pid, ctime, {HOLDER} FROM {table}").fetchone()
+    head = (
+        f"Process {row[0]} has locked this database (since {row[1]} UTC)"
+        if row
+        else "This database is locked"
+    )
+    holders = sessions(conn, [pid for (pid,) in conn.execute(_KEY_HOLDERS)])
+    if holders:
+        login = conn.execute("SELECT session_user").fetchone()
+        own = all((s.user,) == login and s.application in ours for s in holders)
+        named = "\n  ".join(str(s) for s in holders)
+        remedy = (
+            "another run of this target is in progress: wait for it to finish, then run again"
+            if own
+            else "not a tmplmig run of this target (another login or program holds the lock's"
+            " advisory key; yoyo break-lock would not help): if it is a migration run, wait for"
+            f" it; otherwise {terminate_hint(holders, transactions=False)}"
+        )
+        return f"{head}; the lock is held by:\n  {named}\n{remedy}"
+    if row is not None and row[2] is None:
+        return (
+            f"{head} with a lock row from before tmplmig's guard, and no session holds the lock:"
+            " run yoyo break-lock, then run again"
+        )
+    return f"{head}, and its holder has let go of it since: run again"
 
 
 def guard_name(schema: str) -> str:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +19,19 @@ import psycopg
 from psycopg import sql
 from yoyo import read_migrations
 from yoyo.backends import DatabaseBackend
+from yoyo.exceptions import LockTimeout
 from yoyo.migrations import MigrationList
 
 from tmplmig.database import orphans, presence, runlock
-from tmplmig.database.locking import RESET_ROLE, run_with_lock_discipline, set_role_sql
+from tmplmig.database.locking import (
+    RESET_ROLE,
+    restarting,
+    run_with_lock_discipline,
+    set_role_sql,
+)
 from tmplmig.database.roles import existing_role
 from tmplmig.database.urls import application_name, connect, create_schema, named
-from tmplmig.migrating import destructive, record
+from tmplmig.migrating import destructive, preflight, record
 from tmplmig.migrating.plan import (
     Dropped,
     PartPlan,
@@ -217,13 +224,17 @@ def _migrations(
 @contextmanager
 def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
     """yoyo's lock, guarded so that a killed holder's row goes (:mod:`runlock`); once it is
-    held, backends that earlier runs of the target left executing are settled (:mod:`orphans`)."""
+    held, backends that earlier runs of the target left executing are settled (:mod:`orphans`).
+    Not had within the wait, it says who holds it and what to do (:func:`runlock.why_locked`)."""
     conn = backend.connection
     runlock.install_guard(conn)
+    names = [application_name(verb, target.env, target.tenant) for verb in MIGRATING_VERBS]
     with ExitStack() as held:
         with runlock.reporting_warnings(conn):
-            held.enter_context(backend.lock(YOYO_LOCK_WAIT_SECONDS))
-        names = [application_name(verb, target.env, target.tenant) for verb in MIGRATING_VERBS]
+            try:
+                held.enter_context(backend.lock(YOYO_LOCK_WAIT_SECONDS))
+            except LockTimeout as exc:
+                raise LockTimeout(runlock.why_locked(conn, names)) from exc
         orphans.settle(conn, names, duration_seconds(target.config.settings.ddl.orphan_wait))
         yield
 
@@ -384,23 +395,36 @@ def _second_connection(backend: DatabaseBackend) -> Iterator[psycopg.Connection[
         yield conn
 
 
-def _evolve(backend: DatabaseBackend, plans: list[PartPlan], target: Target) -> None:
+def _evolve_locks(plans: list[PartPlan], parts: list[Part]) -> dict[str, list[preflight.TableLock]]:
+    """The tables each part's plan locks (:mod:`preflight`)."""
+    applied = [(s.kind, g.sql) for part in parts for s in part.steps for g in s.apply_statements]
+    return {
+        p.part.id: preflight.table_locks(
+            [(a.role, statement_sql(s)) for a in p.actions for s in a.statements], applied, parts
+        )
+        for p in plans
+    }
+
+
+def _evolve(
+    backend: DatabaseBackend, plans: list[PartPlan], target: Target, parts: list[Part]
+) -> None:
     """Run each part's plan and record its new render: a transactional part in one
-    transaction; otherwise action by action, each recorded as it completes, so an
-    interrupted evolve is planned again from where it stopped (a destructive action in one
-    transaction, its pre-execution check with its drop)."""
+    transaction, which takes its tables' locks first and runs again whole when a lock is
+    refused; otherwise action by action, each recorded as it completes, so an interrupted
+    evolve is planned again from where it stopped (a destructive action in one transaction,
+    its pre-execution check with its drop). Before the first change every plan's locks are
+    tried (:func:`preflight.probe`), so a session in the way stops it there, named."""
     if not plans:
         return
     recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
+    locks = _evolve_locks(plans, parts)
     with _second_connection(backend) as conn:
+        every = preflight.strongest(lock for each in locks.values() for lock in each)
+        preflight.probe(conn, every, ddl, "evolve, before its first change")
         for p in plans:
             if p.part.transactional:
-                with conn.transaction():
-                    for action in p.actions:
-                        run_with_lock_discipline(
-                            conn, action.statements, ddl, action.label, action.role, p.part.id
-                        )
-                    recorder.write_part(conn, p.part)
+                restarting(partial(_evolve_in_transaction, conn, p, locks[p.part.id], target))
                 continue
             positions = {s.identity: i for i, s in enumerate(p.part.steps)}
             for action in p.actions:
@@ -433,6 +457,23 @@ def _refuse_unfit_owner(conn: psycopg.Connection[Any], target: Target) -> None:
         )
 
 
+def _evolve_in_transaction(
+    conn: psycopg.Connection[Any],
+    p: PartPlan,
+    locks: list[preflight.TableLock],
+    target: Target,
+) -> None:
+    """One transactional part's plan and its record, whole: its locks first, then its actions."""
+    ddl = target.config.settings.ddl
+    with conn.transaction():
+        preflight.take(conn, locks, ddl, p.part.id)
+        for action in p.actions:
+            run_with_lock_discipline(
+                conn, action.statements, ddl, action.label, action.role, p.part.id
+            )
+        record.Recorder.of(target.config).write_part(conn, p.part)
+
+
 def apply_to(target: Target, allow_drop: destructive.Allowed | None = None) -> list[str]:
     """Evolve the applied parts of ``target`` whose render changed since they were applied,
     then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
@@ -449,7 +490,7 @@ def apply_to(target: Target, allow_drop: destructive.Allowed | None = None) -> l
         losses = destructive.plan_losses(backend.connection, plans)
         limits = destructive.acknowledged_limits(losses, allow_drop or {})
         plans = destructive.checked(plans, losses, limits, "acknowledged")
-        _evolve(backend, plans, target)
+        _evolve(backend, plans, target, parts)
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
         return [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
@@ -485,10 +526,14 @@ def rollback_to(
             migrations = migrations[ids.index(part) :]
         with _locked(backend, target):
             targets = backend.to_rollback(migrations)
-            _refuse_data_loss(target, backend, rendered, [m.id for m in targets], allow_data_loss)
-            _refuse_blocked_rollback(target, backend, rendered, [m.id for m in targets])
-            backend.rollback_migrations(targets)
-            return [m.id for m in targets]
+            ids = [m.id for m in targets]
+            _refuse_data_loss(target, backend, rendered, ids, allow_data_loss)
+            backend.before_steps = _prepare_rollback(target, backend, rendered, ids)
+            try:
+                backend.rollback_migrations(targets)
+            finally:
+                backend.before_steps = None
+            return ids
 
 
 @dataclass(frozen=True)
@@ -504,12 +549,9 @@ class _AppliedPart:
         return self.part.id
 
 
-def _as_applied(
-    target: Target, backend: DatabaseBackend, rendered: list[Part]
-) -> list[_AppliedPart]:
-    """Every part rendered as it was applied, so a rollback after a YAML edit checks the
-    objects that are there, not those today's config names."""
-    rec = record.read(backend.connection)
+def _as_applied(target: Target, rec: record.Record, rendered: list[Part]) -> list[_AppliedPart]:
+    """Every part rendered as it was applied (``rec``), so a rollback after a YAML edit checks
+    the objects that are there, not those today's config names."""
     parts = []
     for part in rendered:
         recorded = rec.parts.get(part.id)
@@ -530,7 +572,8 @@ def _refuse_data_loss(
     environment refuse them without ``allow`` (:class:`destructive.DataLossRefused`)."""
     if not ids:
         return
-    parts = [p.part for p in _as_applied(target, backend, rendered) if p.id in ids]
+    rec = record.read(backend.connection)
+    parts = [p.part for p in _as_applied(target, rec, rendered) if p.id in ids]
     losses = destructive.rollback_losses(backend.connection, parts)
     if not losses:
         return
@@ -543,19 +586,69 @@ def _refuse_data_loss(
     logger.warning("the rollback drops tables holding rows:\n  %s", listed)
 
 
-def _refuse_blocked_rollback(
+def _rollback_locks(
+    rec: record.Record, parts: list[Part], ids: list[str]
+) -> dict[str, list[preflight.TableLock]]:
+    """The tables each part of ``ids`` locks as it rolls back: what its record ``rec`` says it
+    runs (today's render where there is no record)."""
+    applied = [
+        (s.kind, g.sql)
+        for part in parts
+        for s in part.steps
+        for g in s.apply_statements
+        if part.id not in rec.parts
+    ] + [(r.kind, r.apply_sql) for p in rec.parts.values() for r in p.steps]
+    locks = {}
+    for part in parts:
+        if part.id not in ids:
+            continue
+        recorded = rec.parts.get(part.id)
+        statements = (
+            [(r.role, r.rollback_sql) for r in recorded.steps if r.rollback_sql]
+            if recorded is not None and recorded.steps
+            else [(s.role, g.sql) for s in part.steps for g in s.rollback_statements]
+        )
+        locks[part.id] = preflight.table_locks(statements, applied, parts)
+    return locks
+
+
+def _prepare_rollback(
     target: Target, backend: DatabaseBackend, rendered: list[Part], ids: list[str]
-) -> None:
-    """Raise :class:`RollbackBlocked` when anything would stop rolling back ``ids`` part-way."""
+) -> Callable[[psycopg.Connection[Any], str], None] | None:
+    """Make sure rolling back ``ids`` can finish before it changes anything, and return what
+    each part checks again before its own first statement.
+
+    Before the first change: nothing would stop it part-way (:func:`find_blockers`, else
+    :class:`RollbackBlocked`), and every table lock of every part can be had under
+    lock_timeout (:func:`preflight.probe`, else ``LockRefused`` naming the sessions in the
+    way). Before each part: its locks taken in its own transaction, and the guard asked again
+    for what the part drops, for an object made since.
+    """
     if not ids:
-        return
-    parts = _as_applied(target, backend, rendered)
-    owner = next((p.owner for p in parts if p.owner), target.config.settings.roles.owner)
-    blockers = find_blockers(
-        backend.connection, owner, [p.part for p in parts], [p.part for p in parts if p.id in ids]
-    )
+        return None
+    conn, ddl = backend.connection, target.config.settings.ddl
+    rec = record.read(conn)
+    applied = _as_applied(target, rec, rendered)
+    owner = next((p.owner for p in applied if p.owner), target.config.settings.roles.owner)
+    parts = [p.part for p in applied]
+    blockers = find_blockers(conn, owner, parts, [p for p in parts if p.id in ids])
     if blockers:
         raise RollbackBlocked(blockers)
+    locks = _rollback_locks(rec, parts, ids)
+    every = preflight.strongest(lock for each in locks.values() for lock in each)
+    preflight.probe(conn, every, ddl, "rollback, before its first change")
+    by_id = {p.id: p for p in parts}
+
+    def before_part(conn: psycopg.Connection[Any], part: str) -> None:
+        if by_id[part].transactional:
+            preflight.take(conn, locks[part], ddl, part)
+        else:
+            preflight.probe(conn, locks[part], ddl, part)
+        found = find_blockers(conn, owner, parts, [by_id[part]])
+        if found:
+            raise RollbackBlocked(found, stopped_before=part, done=ids[: ids.index(part)])
+
+    return before_part
 
 
 def rollback(

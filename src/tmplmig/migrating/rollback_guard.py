@@ -12,7 +12,7 @@ failing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,13 +163,27 @@ class Blocker:
 
 
 class RollbackBlocked(Exception):
-    """The rollback was refused before it changed anything; ``blockers`` says why."""
+    """The rollback was refused before it changed anything, or stopped before part
+    ``stopped_before`` changed anything (``done``: the parts rolled back before it, which an
+    object made since the rollback started now blocks); ``blockers`` says why."""
 
-    def __init__(self, blockers: list[Blocker]) -> None:
+    def __init__(
+        self, blockers: list[Blocker], stopped_before: str | None = None, done: Sequence[str] = ()
+    ) -> None:
         self.blockers = blockers
-        super().__init__(
-            f"rollback refused, nothing was changed: {len(blockers)} object(s) would stop it"
-            " part-way:\n  " + "\n  ".join(str(b) for b in blockers)
+        self.stopped_before = stopped_before
+        self.done = tuple(done)
+        super().__init__(f"{self.headline}:\n  " + "\n  ".join(str(b) for b in blockers))
+
+    @property
+    def headline(self) -> str:
+        """What happened, without the list of blockers."""
+        if self.stopped_before is None:
+            return "rollback refused, nothing was changed; these would stop it part-way"
+        return (
+            f"rollback stopped before {self.stopped_before}, which is unchanged"
+            f" (rolled back: {', '.join(self.done) or 'nothing'}); made since the rollback"
+            " started, these would stop it part-way"
         )
 
 
@@ -198,17 +212,22 @@ def find_blockers(
     emptied = sorted({*dropped, *(about[-1] for about in _about(rolled_back, "privileges of"))})
     roles = sorted(name for kind in ("role", "owner role") for (name,) in _about(rolled_back, kind))
     blockers: list[Blocker] = []
-    for kind, identity, schema, name, holder in conn.execute(IN_SCHEMAS, {"schemas": emptied}):
+    in_schemas = conn.execute(IN_SCHEMAS, {"schemas": emptied}) if emptied else []
+    for kind, identity, schema, name, holder in in_schemas:
         if (schema, name) not in ours.get(kind, set()):
             blockers.append(Blocker(kind, identity, holder, "not created by the migrations"))
         elif holder != owner:
             reason = f"the rollback drops it as {owner}, which does not own it"
             blockers.append(Blocker(kind, identity, holder, reason))
-    outside = conn.execute(USING_FROM_OUTSIDE, {"dropped": dropped, "schemas": schemas})
-    for kind, identity, holder, used in outside:
+    using = {"dropped": dropped, "schemas": schemas}
+    for kind, identity, holder, used in conn.execute(USING_FROM_OUTSIDE, using) if dropped else []:
         blockers.append(Blocker(kind, identity, holder, f"uses {used}"))
-    held = conn.execute(
-        HELD_BY_ROLES, {"roles": roles, "schemas": schemas, "dropped": dropped, "owner": owner}
+    held = (
+        conn.execute(
+            HELD_BY_ROLES, {"roles": roles, "schemas": schemas, "dropped": dropped, "owner": owner}
+        )
+        if roles
+        else []
     )
     for kind, identity, holder, how, role in held:
         reason = f"{how} role {role}, which the rollback drops"

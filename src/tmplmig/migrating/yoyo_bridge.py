@@ -32,7 +32,7 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import BadMigration
 from yoyo.migrations import Migration, MigrationList, get_migration_hash
 
-from tmplmig.database.locking import run_with_lock_discipline, step_statements
+from tmplmig.database.locking import restarting, run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
 from tmplmig.migrating import record, tenants
 from tmplmig.migrating.plan import PartState, part_states
@@ -101,6 +101,12 @@ class Backend(PostgresqlPsycopgBackend):
     read_only = False
     #: yoyo's bookkeeping of the migration whose steps this copy runs, done before they commit
     before_commit: Callable[[], None] | None = None
+    #: what a command checks before a part's first step (its table locks, the rollback guard):
+    #: called with the connection and the part's id, inside the part's transaction when it
+    #: has one; raising stops the run before the part changes anything
+    before_steps: Callable[[psycopg.Connection[Any], str], None] | None = None
+    #: :attr:`before_steps` of the migration whose steps this copy runs, called at its BEGIN
+    at_begin: Callable[[], None] | None = None
 
     def copy(self) -> Backend:
         """A backend on the same connection, for one migration's steps (yoyo opens a new
@@ -134,6 +140,9 @@ class Backend(PostgresqlPsycopgBackend):
         killed just after that commit leaves yoyo's tracking agreeing with the record (yoyo
         itself writes them after the commit, and a rollback killed there left a part marked
         applied with its record empty). A non-transactional part is tracked after, as yoyo does.
+
+        A transactional part whose lock is refused (or which loses a deadlock) runs again whole,
+        from its BEGIN (:func:`restarting`); :attr:`before_steps` runs first each time.
         """
         self.ensure_internal_schema_updated()
         migration.load()
@@ -145,12 +154,33 @@ class Backend(PostgresqlPsycopgBackend):
             elif track:
                 self.unmark_one(migration, log=False)
 
-        steps = self.copy()
-        steps.before_commit = track_it if migration.use_transactions else None
-        migration.process_steps(steps, direction, force=force)
+        gate = self.before_steps
         if not migration.use_transactions:
+            if gate is not None:
+                gate(self.connection, migration.id)
+            migration.process_steps(self.copy(), direction, force=force)
             with self.transaction():
                 track_it()
+            return
+
+        def attempt() -> None:
+            steps = self.copy()
+            steps.before_commit = track_it
+            if gate is not None:
+                steps.at_begin = lambda: gate(steps.connection, migration.id)
+            migration.process_steps(steps, direction, force=force)
+
+        restarting(attempt)
+
+    def begin(self) -> None:
+        """yoyo's ``BEGIN``, then what must hold before the part's first step (:attr:`at_begin`)."""
+        super().begin()
+        if self.at_begin is not None:
+            try:
+                self.at_begin()
+            except BaseException:  # raised in yoyo's __enter__: its __exit__ will not roll back
+                self.rollback()
+                raise
 
     def commit(self) -> None:
         """yoyo's ``COMMIT``, after the migration's bookkeeping when this copy carries it."""
