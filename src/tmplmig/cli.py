@@ -317,12 +317,12 @@ def status_text(states: list[PartState]) -> str:
         lines.append(f"{state.id:{width}}  {state.label}")
         for change in state.steps:
             lines.append(f"    step {change}")
-            lines += [f"        cause: {cause}" for cause in change.causes]
             lines += [
                 f"        destructive: {loss}"
                 for loss in state.losses
                 if loss.identity == change.identity
             ]
+            lines += [f"        cause: {cause}" for cause in change.causes]
         lines += [f"    config {change}" for change in state.config]
         if state.all_missing:
             lines.append(

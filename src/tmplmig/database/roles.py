@@ -28,14 +28,15 @@ _ROLE = f"""
            ARRAY(SELECT m.rolname::text
                  FROM pg_catalog.pg_auth_members am
                  JOIN pg_catalog.pg_roles m ON m.oid = am.member
-                 WHERE am.roleid = r.oid AND m.rolname <> CURRENT_USER
+                 WHERE am.roleid = r.oid AND m.rolname <> CURRENT_USER AND NOT m.rolsuper
                  ORDER BY 1)
     FROM pg_catalog.pg_roles r WHERE r.rolname = %s"""
 
 
 @dataclass(frozen=True)
 class ExistingRole:
-    """A role as the cluster has it: its attributes and its members but the current user."""
+    """A role as the cluster has it: its attributes and its members but the current user and
+    superusers (who gain nothing by membership: a DBA's psql run of 001 makes them members)."""
 
     name: str
     attributes: tuple[str, ...]
