@@ -372,6 +372,15 @@ class Tool:
     status: Callable[[str], None] | None = None
 
 
+def python_env() -> dict[str, str]:
+    """The Python tools' environment: this tree's tmplmig first, and bytecode kept, as for
+    an installed package (PYTHONDONTWRITEBYTECODE would make tmplmig alone compile its
+    modules in every process; the peers' are installed with theirs)."""
+    environ = dict(os.environ, PYTHONPATH=str(PROJECT / "src"))
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    return environ
+
+
 def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -390,7 +399,7 @@ def tools(cluster: Cluster, bundle: Path, generated: dict[str, Path], env: str) 
     url = f"postgresql+psycopg://postgres@{host}/".__add__
     manifest = (bundle / MANIFEST).read_text()
     psql = [str(cluster.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"]
-    environ = dict(os.environ, PYTHONPATH=str(PROJECT / "src"))
+    environ = python_env()
 
     def psql_files(direction: str) -> Callable[[str], None]:
         files = [bundle / f for f in manifest_files(manifest, direction)]
@@ -522,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     with throwaway_cluster() as cluster, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         bundle = root / "bundle"
-        environ = dict(os.environ, PYTHONPATH=str(PROJECT / "src"))
+        environ = python_env()
         run(
             [
                 str(BIN / "tmplmig"),
@@ -537,6 +546,8 @@ def main(argv: list[str] | None = None) -> int:
             env=environ,
         )
         generated = generate(bundle, root / "generated", cluster.bindir / "psql")
+        compiled = [str(PROJECT / "src"), str(root / "generated")]
+        run([sys.executable, "-m", "compileall", "-q", *compiled], env=environ)
         found = tools(cluster, bundle, generated, args.env)
         fresh(cluster, f"{DB_PREFIX}empty")
         empty = catalog(cluster, f"{DB_PREFIX}empty")
@@ -585,7 +596,7 @@ def help_times(found: list[Tool], rounds: int, cwd: Path) -> dict[str, list[floa
         if name in names
     }
     commands |= {f"tmplmig {verb} --help": [str(BIN / "tmplmig"), verb, "--help"] for verb in VERBS}
-    environ = dict(os.environ, PYTHONPATH=str(PROJECT / "src"))
+    environ = python_env()
     out: dict[str, list[float]] = {}
     for round_ in range(rounds):
         for label, command in rotated(list(commands.items()), round_):

@@ -9,25 +9,13 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
-from yoyo.exceptions import BadMigration, LockTimeout
-
-from tmplmig.database.cluster import ClusterError
-from tmplmig.database.interrupts import Interrupted, interruptible
-from tmplmig.migrating import commands, fanout
-from tmplmig.migrating.plan import PartState, UnsafeChange
-from tmplmig.migrating.record import RecordError
-from tmplmig.migrating.rollback_guard import RollbackBlocked
-from tmplmig.migrating.rollout import EVERY_TENANT, Rollout, parse_canary
-from tmplmig.migrating.target import CommandError
-from tmplmig.rendering.config import ConfigError
-from tmplmig.rendering.sqlfilters import RenderError
-from tmplmig.reviewing.bundle import NOT_SQL, write_bundle
-
-USER_ERRORS = (ConfigError, RenderError, CommandError, ClusterError, RecordError)
-#: a migration that failed on the server (yoyo has rolled it back) or could not start
-RUN_ERRORS = (psycopg.Error, BadMigration, LockTimeout)
+if TYPE_CHECKING:  # the commands and their errors are imported once a verb runs, after the
+    # arguments parse: `tmplmig --help` and `tmplmig VERB --help` import none of them
+    from tmplmig.migrating import fanout
+    from tmplmig.migrating.plan import PartState
+    from tmplmig.migrating.rollout import Rollout
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -156,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _rollout(args: argparse.Namespace) -> Rollout:
     """The rollout options; refused without --all-tenants, where they would mean nothing."""
+    from tmplmig.migrating.rollout import EVERY_TENANT, Rollout, parse_canary
+    from tmplmig.migrating.target import CommandError
+
     rollout = Rollout(
         only=tuple(args.only),
         exclude=tuple(args.exclude),
@@ -174,6 +165,8 @@ def _all_tenants(args: argparse.Namespace) -> int:
     per tenant, since a log would keep the bar's carriage returns; none with --no-progress),
     a summary (table or JSON) on stdout."""
     from tqdm import tqdm
+
+    from tmplmig.migrating import fanout
 
     bars: list[tqdm] = []
     finished: list[str] = []
@@ -226,6 +219,10 @@ def _all_tenants(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+    from tmplmig.migrating.target import CommandError
+    from tmplmig.reviewing.bundle import NOT_SQL
+
     since = (args.since_applied, args.database)
     if args.check:
         diff = commands.check_render(args.project, args.env, args.check, args.tenant, *since)
@@ -244,6 +241,8 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
@@ -253,6 +252,8 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
@@ -280,6 +281,8 @@ def status_text(states: list[PartState]) -> str:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
@@ -290,6 +293,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+    from tmplmig.reviewing.bundle import write_bundle
+
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
@@ -307,6 +313,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     problems = commands.verify(args.project, args.env, args.tenant, args.database)
     for problem in problems:
         print(problem)
@@ -315,6 +323,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _mark(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+    from tmplmig.migrating.target import CommandError
+
     if args.rolled_back:
         done = commands.mark_rolled_back(
             args.project, args.env, args.tenant, args.database, args.part
@@ -329,12 +340,15 @@ def _mark(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     text = commands.diff(args.project, *args.env)
     sys.stdout.write(text or f"{args.env[0]} and {args.env[1]} render the same SQL\n")
     return 1 if text else 0
 
 
 def _lint(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
     from tmplmig.reviewing.report import FORMATS
 
     per_target = commands.lint_envs(args.project, args.env, args.tenant)
@@ -343,6 +357,8 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _new(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     for path in commands.new(args.project, args.name, not args.non_transactional, args.depends):
         print(path)
     return 0
@@ -373,6 +389,21 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tmplmig`` console script."""
     args = _parser().parse_args(argv)
+    import psycopg
+    from yoyo.exceptions import BadMigration, LockTimeout
+
+    from tmplmig.database.cluster import ClusterError
+    from tmplmig.database.interrupts import Interrupted, interruptible
+    from tmplmig.migrating.plan import UnsafeChange
+    from tmplmig.migrating.record import RecordError
+    from tmplmig.migrating.rollback_guard import RollbackBlocked
+    from tmplmig.migrating.target import CommandError
+    from tmplmig.rendering.config import ConfigError
+    from tmplmig.rendering.sqlfilters import RenderError
+
+    user_errors = (ConfigError, RenderError, CommandError, ClusterError, RecordError)
+    #: a migration that failed on the server (yoyo has rolled it back) or could not start
+    run_errors = (psycopg.Error, BadMigration, LockTimeout)
     log = logging.getLogger("tmplmig")
     to_stderr = logging.StreamHandler(sys.stderr)
     to_stderr.setFormatter(logging.Formatter("tmplmig: %(message)s"))
@@ -399,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tmplmig: unsafe: {line}", file=sys.stderr)
         print("tmplmig: nothing was changed", file=sys.stderr)
         return 1
-    except USER_ERRORS as exc:
+    except user_errors as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2
     except RollbackBlocked as exc:
@@ -410,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         for blocker in exc.blockers:
             print(f"  {blocker}", file=sys.stderr)
         return 1
-    except RUN_ERRORS as exc:
+    except run_errors as exc:
         print(f"tmplmig: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:

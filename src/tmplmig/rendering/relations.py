@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Protocol
 
-from pglast import ast
-from pglast.enums import ConstrType
-from pglast.parser import ParseError, parse_sql
-
 from tmplmig.rendering.sqlfilters import RenderError, qualified
 
 #: column types that make a sequence the inserting role must be allowed to use
@@ -49,6 +45,10 @@ def _sequence_name(table: str, column: str) -> str:
 def _columns(body: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Columns, identity columns and serial columns of a column list (``body``: what follows
     ``CREATE TABLE name (``)."""
+    from pglast import ast  # only when a part grants on tables: not for every import
+    from pglast.enums import ConstrType
+    from pglast.parser import ParseError, parse_sql
+
     try:
         (raw,) = parse_sql("CREATE TABLE t (" + body)
     except (ParseError, ValueError) as exc:
