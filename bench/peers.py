@@ -396,7 +396,10 @@ def seconds(action: Callable[[], None]) -> float:
 def tools(cluster: Cluster, bundle: Path, generated: dict[str, Path], env: str) -> list[Tool]:
     """Every tool that is installed, in table order; a note on stderr for each missing one."""
     host = f"127.0.0.1:{cluster.port}"
-    url = f"postgresql+psycopg://postgres@{host}/".__add__
+
+    def url(db: str) -> str:
+        return f"postgresql+psycopg://postgres@{host}/{db}"
+
     manifest = (bundle / MANIFEST).read_text()
     psql = [str(cluster.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"]
     environ = python_env()
