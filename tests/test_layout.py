@@ -4,15 +4,21 @@ config once however many migration files render from it."""
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from helpers import ALL_PARTS, PROJECT
 
+import tmplmig
 from tmplmig.migrating import commands, target, tenants, yoyo_bridge
 from tmplmig.rendering.config import LoadedConfig, load_config
 
 PACKAGE = PROJECT / "src" / "tmplmig"
+#: what a command needs and --help does not (the driver, yoyo, the parsers, the commands)
+HEAVY = ("psycopg", "yoyo", "pglast", "pydantic", "jinja2", "yaml", "tmplmig.migrating.commands")
 #: lowest first; a module may import its own layer and those before it
 LAYERS = ["rendering", "database", "reviewing", "migrating"]
 
@@ -49,3 +55,24 @@ def test_apply_loads_the_config_once(
         monkeypatch.setattr(module, "load_config", counting)
     assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
     assert loads == [("dev", None)]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["apply", "--help"], ["status", "--help"]])
+def test_help_imports_nothing_a_command_needs(args: list[str]) -> None:
+    """Arguments parse before any command is imported: ``--help`` starts as fast as yoyo's."""
+    code = (
+        "import sys\nfrom tmplmig import cli\ntry:\n    cli.main(sys.argv[1:])\n"
+        "except SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    src = Path(tmplmig.__file__).resolve().parent.parent  # the tree under test
+    path = os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "usage: tmplmig" in done.stdout
+    assert done.stdout.splitlines()[-1] == "[]"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import tmplmig
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import render_all, render_part
 from tmplmig.rendering.relations import table_of
@@ -68,3 +72,50 @@ def test_grants_name_every_table_the_earlier_parts_create_in_each_data_schema(
         assert f'"{schema}"."{table}"' in grants
     # rendered alone, as yoyo's loader renders one part, 002d reads the same tables
     assert render_part(project, "002d_roles_grants", config).steps == parts[4].steps
+
+
+#: renders prod in a new process; prints whether pglast was imported, then the SQL
+RENDER = """
+import sys
+from pathlib import Path
+from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import render_all
+parts = render_all(Path(sys.argv[1]), load_config(Path(sys.argv[1]), "prod"))
+print("pglast" in sys.modules)
+print(repr([(s.name, s.apply, s.rollback) for p in parts for s in p.steps]))
+"""
+
+
+def render_in_new_process(project: Path, tmp: Path) -> tuple[str, str]:
+    """(whether pglast was imported, the rendered steps) of a process whose temporary
+    folder, and so Jinja's cache directory, is ``tmp``."""
+    src = Path(tmplmig.__file__).resolve().parent.parent  # the tree under test
+    path = os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", RENDER, str(project)],
+        env={**os.environ, "PYTHONPATH": path, "TMPDIR": str(tmp)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported, steps = done.stdout.splitlines()
+    return imported, steps
+
+
+def test_a_column_list_is_parsed_once_and_read_back_by_later_processes(
+    project: Path, tmp_path: Path
+) -> None:
+    first = render_in_new_process(project, tmp_path)
+    second = render_in_new_process(project, tmp_path)
+    assert first[0] == "True"
+    assert second == ("False", first[1])
+
+
+def test_a_damaged_column_cache_is_parsed_again(project: Path, tmp_path: Path) -> None:
+    _, steps = render_in_new_process(project, tmp_path)
+    kept = sorted(tmp_path.glob("_jinja2-cache-*/__tmplmig_columns_*.json"))
+    assert kept
+    damaged = ["", "{", "[1, 2, 3]", '[["a"], ["b"], [3]]', '"abc"', '{"a": 1, "b": 2, "c": 3}']
+    for index, path in enumerate(kept):
+        path.write_text(damaged[index % len(damaged)])
+    assert render_in_new_process(project, tmp_path) == ("True", steps)

@@ -9,26 +9,13 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
-from yoyo.exceptions import BadMigration, LockTimeout
-
-from tmplmig.database.cluster import ClusterError
-from tmplmig.database.interrupts import Interrupted, interruptible
-from tmplmig.migrating import commands, fanout
-from tmplmig.migrating.destructive import parse_allowed
-from tmplmig.migrating.plan import PartState, UnsafeChange
-from tmplmig.migrating.record import RecordError
-from tmplmig.migrating.rollback_guard import RollbackBlocked
-from tmplmig.migrating.rollout import EVERY_TENANT, Rollout, parse_canary
-from tmplmig.migrating.target import CommandError
-from tmplmig.rendering.config import ConfigError
-from tmplmig.rendering.sqlfilters import RenderError
-from tmplmig.reviewing.bundle import NOT_SQL, write_bundle
-
-USER_ERRORS = (ConfigError, RenderError, CommandError, ClusterError, RecordError)
-#: a migration that failed on the server (yoyo has rolled it back) or could not start
-RUN_ERRORS = (psycopg.Error, BadMigration, LockTimeout)
+if TYPE_CHECKING:  # the commands and their errors are imported once a verb runs, after the
+    # arguments parse: `tmplmig --help` and `tmplmig VERB --help` import none of them
+    from tmplmig.migrating import fanout
+    from tmplmig.migrating.plan import PartState
+    from tmplmig.migrating.rollout import Rollout
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -182,6 +169,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _rollout(args: argparse.Namespace) -> Rollout:
     """The rollout options; refused without --all-tenants, where they would mean nothing."""
+    from tmplmig.migrating.rollout import EVERY_TENANT, Rollout, parse_canary
+    from tmplmig.migrating.target import CommandError
+
     rollout = Rollout(
         only=tuple(args.only),
         exclude=tuple(args.exclude),
@@ -200,6 +190,8 @@ def _all_tenants(args: argparse.Namespace) -> int:
     per tenant, since a log would keep the bar's carriage returns; none with --no-progress),
     a summary (table or JSON) on stdout."""
     from tqdm import tqdm
+
+    from tmplmig.migrating import fanout
 
     bars: list[tqdm] = []
     finished: list[str] = []
@@ -253,6 +245,10 @@ def _all_tenants(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+    from tmplmig.migrating.target import CommandError
+    from tmplmig.reviewing.bundle import NOT_SQL
+
     since = (args.since_applied, args.database)
     if args.check:
         diff = commands.check_render(args.project, args.env, args.check, args.tenant, *since)
@@ -272,6 +268,8 @@ def _render(args: argparse.Namespace) -> int:
 
 def _one_target(args: argparse.Namespace, flag: str) -> None:
     """Refuse ``flag`` with --all-tenants: it acknowledges what one target holds."""
+    from tmplmig.migrating.target import CommandError
+
     if args.all_tenants:
         raise CommandError(
             f"{flag} acknowledges one target's data: give --tenant, not --all-tenants"
@@ -279,6 +277,9 @@ def _one_target(args: argparse.Namespace, flag: str) -> None:
 
 
 def _apply(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+    from tmplmig.migrating.destructive import parse_allowed
+
     if args.allow_drop:
         _one_target(args, "--allow-drop")
     if args.all_tenants:
@@ -297,6 +298,8 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     if args.allow_data_loss:
         _one_target(args, "--allow-data-loss")
     if args.all_tenants:
@@ -335,6 +338,8 @@ def status_text(states: list[PartState]) -> str:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
@@ -345,6 +350,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+    from tmplmig.reviewing.bundle import write_bundle
+
     if args.all_tenants:
         return _all_tenants(args)
     _rollout(args)
@@ -363,6 +371,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     problems = commands.verify(args.project, args.env, args.tenant, args.database)
     for problem in problems:
         print(problem)
@@ -371,6 +381,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _mark(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+    from tmplmig.migrating.target import CommandError
+
     if args.rolled_back:
         done = commands.mark_rolled_back(
             args.project, args.env, args.tenant, args.database, args.part
@@ -385,12 +398,15 @@ def _mark(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     text = commands.diff(args.project, *args.env)
     sys.stdout.write(text or f"{args.env[0]} and {args.env[1]} render the same SQL\n")
     return 1 if text else 0
 
 
 def _lint(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
     from tmplmig.reviewing.report import FORMATS
 
     per_target = commands.lint_envs(args.project, args.env, args.tenant)
@@ -399,6 +415,8 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _new(args: argparse.Namespace) -> int:
+    from tmplmig.migrating import commands
+
     for path in commands.new(args.project, args.name, not args.non_transactional, args.depends):
         print(path)
     return 0
@@ -429,6 +447,21 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tmplmig`` console script."""
     args = _parser().parse_args(argv)
+    import psycopg
+    from yoyo.exceptions import BadMigration, LockTimeout
+
+    from tmplmig.database.cluster import ClusterError
+    from tmplmig.database.interrupts import Interrupted, interruptible
+    from tmplmig.migrating.plan import UnsafeChange
+    from tmplmig.migrating.record import RecordError
+    from tmplmig.migrating.rollback_guard import RollbackBlocked
+    from tmplmig.migrating.target import CommandError
+    from tmplmig.rendering.config import ConfigError
+    from tmplmig.rendering.sqlfilters import RenderError
+
+    user_errors = (ConfigError, RenderError, CommandError, ClusterError, RecordError)
+    #: a migration that failed on the server (yoyo has rolled it back) or could not start
+    run_errors = (psycopg.Error, BadMigration, LockTimeout)
     log = logging.getLogger("tmplmig")
     to_stderr = logging.StreamHandler(sys.stderr)
     to_stderr.setFormatter(logging.Formatter("tmplmig: %(message)s"))
@@ -455,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tmplmig: unsafe: {line}", file=sys.stderr)
         print("tmplmig: nothing was changed", file=sys.stderr)
         return 1
-    except USER_ERRORS as exc:
+    except user_errors as exc:
         print(f"tmplmig: error: {exc}", file=sys.stderr)
         return 2
     except RollbackBlocked as exc:
@@ -463,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         for blocker in exc.blockers:
             print(f"  {blocker}", file=sys.stderr)
         return 1
-    except RUN_ERRORS as exc:
+    except run_errors as exc:
         print(f"tmplmig: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:

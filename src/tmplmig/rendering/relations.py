@@ -9,14 +9,18 @@ pglast, once per distinct column list (tenants share them).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Protocol
 
-from pglast import ast
-from pglast.enums import ConstrType
-from pglast.parser import ParseError, parse_sql
+import jinja2
 
 from tmplmig.rendering.sqlfilters import RenderError, qualified
 
@@ -45,10 +49,51 @@ def _sequence_name(table: str, column: str) -> str:
     return name
 
 
+Columns = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+@lru_cache(maxsize=1)
+def _cache_dir() -> tuple[Path, bytes] | None:
+    """Jinja's per-user cache directory (created 0700, owner checked), where compiled
+    templates are kept too, and this module's source, which the answers kept there depend
+    on; None when no safe directory can be had."""
+    try:
+        return Path(jinja2.FileSystemBytecodeCache().directory), Path(__file__).read_bytes()
+    except (OSError, RuntimeError):
+        return None
+
+
 @lru_cache(maxsize=1024)
-def _columns(body: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def _columns(body: str) -> Columns:
+    """What :func:`_parse_columns` says of ``body``, kept between processes: importing
+    pglast was the largest import of a command that renders (apply, status, rollback)."""
+    cache = _cache_dir()
+    if cache is None:
+        return _parse_columns(body)
+    directory, source = cache
+    key = hashlib.sha256(source + b"\0" + body.encode()).hexdigest()
+    path = directory / f"__tmplmig_columns_{key}.json"
+    with contextlib.suppress(OSError, ValueError, TypeError):  # absent or not ours: parse
+        kept = json.loads(path.read_text())
+        lists = [tuple(p) for p in kept if isinstance(p, list) and all(type(c) is str for c in p)]
+        if len(kept) == len(lists) == 3:
+            return lists[0], lists[1], lists[2]
+    parsed = _parse_columns(body)
+    with contextlib.suppress(OSError):
+        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(handle, "w") as out:
+            json.dump(parsed, out)
+        os.replace(temporary, path)
+    return parsed
+
+
+def _parse_columns(body: str) -> Columns:
     """Columns, identity columns and serial columns of a column list (``body``: what follows
     ``CREATE TABLE name (``; statements after the table's, such as its grants, are ignored)."""
+    from pglast import ast  # only when a column list is new: not for every import
+    from pglast.enums import ConstrType
+    from pglast.parser import ParseError, parse_sql
+
     try:
         raw = parse_sql("CREATE TABLE t (" + body)[0]
     except (ParseError, ValueError) as exc:
