@@ -60,11 +60,11 @@ def test_missing_value_points_at_the_base_file(sandbox: Path) -> None:
 def test_a_key_missing_from_base_is_blamed_on_base_although_the_env_file_sets_its_section(
     sandbox: Path,
 ) -> None:
-    edit(sandbox / "config/base.yaml", lambda d: d["retention"].pop("experiments"))
-    edit(sandbox / "config/prod.yaml", lambda d: d.setdefault("retention", {}).update(audit_log=9))
+    edit(sandbox / "config/base.yaml", lambda d: d["roles"].pop("admin"))
+    edit(sandbox / "config/prod.yaml", lambda d: d.setdefault("roles", {}).update(readonly="ro"))
     err = error_of(sandbox, "prod")
     assert err.file.endswith("config/base.yaml")
-    assert err.key_path == ("retention", "experiments")
+    assert err.key_path == ("roles", "admin")
 
 
 @pytest.mark.parametrize(

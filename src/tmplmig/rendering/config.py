@@ -372,11 +372,14 @@ def _blame(loc: KeyPath, origin: Mapping[KeyPath, Path], fallback: Path) -> Path
 
 
 def validate(
-    data: dict[str, Any], origin: Mapping[KeyPath, Path], fallback: Path, defaults: Path
+    data: dict[str, Any],
+    origin: Mapping[KeyPath, Path],
+    fallback: Path,
+    defaults: Path | None = None,
 ) -> Settings:
     """Validate merged data; raise the first problem as a located ConfigError: a wrong value
     against the file that set it, a missing key against ``defaults`` (base.yaml), the file
-    that holds every key an environment file does not override."""
+    that holds every key an environment file does not override (``fallback`` without it)."""
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -384,7 +387,7 @@ def validate(
         loc: KeyPath = tuple(err["loc"])
         problem = _describe(err)
         if err["type"] == "missing":
-            raise ConfigError(defaults, loc, problem) from None
+            raise ConfigError(defaults or fallback, loc, problem) from None
         raise ConfigError(_blame(loc, origin, fallback), loc, problem) from None
     for column in settings.privileges.sensitive_readers:
         if column not in settings.sensitive_columns:
