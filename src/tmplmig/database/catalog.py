@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import psycopg
@@ -25,6 +26,9 @@ NOT_TRACKING = f"NOT pg_catalog.starts_with(n.nspname, '{TRACKING_PREFIX}')"
 NOT_EXTENSION_MEMBER = (
     "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
 )
+
+#: how a snapshot shows a function's body; ``snapshot(bodies=True)`` reads the text instead
+BODY_MD5 = "pg_catalog.md5(p.prosrc)"
 
 #: FirstNormalObjectId: objects below it (and their comments) come with PostgreSQL itself
 FIRST_USER_OID = 16384
@@ -58,7 +62,7 @@ QUERIES: dict[str, str] = {
         WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(oid="co.conrelid")}""",
     "functions": f"""
         SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
-               p.prosecdef, p.proconfig::text, p.proacl::text, pg_catalog.md5(p.prosrc)
+               p.prosecdef, p.proconfig::text, p.proacl::text, {BODY_MD5}
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
         WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}
           AND p.proname !~ '^{GUARD}(_[0-9a-f]{{12}})?$'""",
@@ -133,12 +137,31 @@ def object_name(kind: str, row: tuple[Any, ...]) -> str:
     return ".".join(str(row[i]) for i in KEY_COLUMNS[kind])
 
 
-def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
-    """Every user-visible schema object, grant and role, as sets of rows per kind."""
+def snapshot(
+    conn: psycopg.Connection[Any],
+    bodies: bool = False,
+    only: Mapping[str, Collection[Any]] | None = None,
+) -> Snapshot:
+    """Every user-visible schema object, grant and role, as sets of rows per kind.
+
+    ``bodies`` reads each function's body text where its md5 would be. ``only`` narrows each
+    kind to the rows whose first column (a schema, a role, a relation: part of, or fixed by,
+    the row's key) is one of the values given, and leaves out the kinds it does not name;
+    one tenant's objects are then read without reading every tenant's.
+    """
     with conn.cursor() as cur:
         result: Snapshot = {}
         for kind, query in QUERIES.items():
-            cur.execute(query)
+            if bodies and kind == "functions":
+                query = query.replace(BODY_MD5, "p.prosrc")
+            if only is None:
+                cur.execute(query)
+            elif only.get(kind):
+                columns = ", ".join(f"c{i}" for i in range(len(COLUMNS[kind][1])))
+                scoped = f"SELECT * FROM ({query}) AS q({columns}) WHERE q.c0 = ANY(%s)"
+                cur.execute(scoped, [sorted(v for v in only[kind] if v is not None)])
+            else:
+                continue
             result[kind] = frozenset(tuple(row) for row in cur.fetchall())
     return result
 

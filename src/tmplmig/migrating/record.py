@@ -26,7 +26,8 @@ from psycopg.pq import TransactionStatus
 
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject, from_json, to_json
-from tmplmig.rendering.parts import Guarded, Part, Step, config_digest
+from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, names_of
+from tmplmig.reviewing.expected import Naming
 
 STEPS_TABLE = "tmplmig_applied"
 CONFIGS_TABLE = "tmplmig_applied_config"
@@ -207,6 +208,20 @@ class Record:
             raise RecordError(
                 "the record of applied steps cannot be trusted:\n  " + "\n  ".join(self.problems)
             )
+
+    def replayed(self) -> list[RecordedStep]:
+        """Every step in the order a replay of the record applies them (parts in id order)."""
+        return [s for part in sorted(self.parts) for s in self.parts[part].steps]
+
+    def naming(self) -> Naming:
+        """What a replay runs (each step's role, SQL and guards, in order), with the schema and
+        role names of the configs recorded: what :mod:`tmplmig.reviewing.expected` shapes."""
+        texts: list[str | None] = []
+        for s in self.replayed():
+            texts += [s.part, s.step, s.role, s.apply_sql, s.apply_guard]
+            texts += [s.rollback_sql, s.rollback_guard]
+        names = {pair for p in self.parts.values() for pair in names_of(p.settings).items()}
+        return Naming(tuple(texts), tuple(sorted(names)))
 
 
 def _columns(conn: psycopg.Connection[Any]) -> frozenset[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -157,9 +157,16 @@ def name_paths(config: LoadedConfig) -> dict[str, str]:
     qualified name, while roles arrive as config values that carry their own path.
     """
     settings = config.settings
-    paths = {name: f"roles.{key}" for key, name in settings.roles.model_dump().items()}
-    paths.update({name: f"schemas.{key}" for key, name in settings.schemas.model_dump().items()})
-    paths.setdefault(settings.extensions_schema, "extensions_schema")
+    return names_of(settings.model_dump(include={"roles", "schemas", "extensions_schema"}))
+
+
+def names_of(settings: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`name_paths` of settings as a dict (a recorded config, say); keys it lacks name
+    nothing."""
+    paths = {name: f"roles.{key}" for key, name in settings.get("roles", {}).items()}
+    paths.update({name: f"schemas.{key}" for key, name in settings.get("schemas", {}).items()})
+    if "extensions_schema" in settings:
+        paths.setdefault(settings["extensions_schema"], "extensions_schema")
     return paths
 
 
