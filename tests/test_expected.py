@@ -102,25 +102,6 @@ def test_drift_in_one_tenant_among_many_is_caught_for_it_alone_after_one_replay(
         assert len(problems) == (tenant != "ta"), (tenant, problems)
 
 
-def test_a_fan_out_plans_every_tenant_of_one_shape_from_one_replay(
-    sandbox: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    project = fleet(sandbox, {"ta": "", "tb": "", "tc": "retention:\n  audit_log: 45\n"})
-    fanout.run_all(project, "dev", "apply", jobs=2, url=db_url)
-    edit_one_value(project)
-    replays: list[str | None] = []
-    take = ScratchDatabases.take
-
-    def counted(shared: ScratchDatabases, url: str) -> str | None:
-        replays.append(take(shared, url))
-        return replays[-1]
-
-    monkeypatch.setattr(ScratchDatabases, "take", counted)
-    outcomes = fanout.run_all(project, "dev", "plan", jobs=2, url=db_url)
-    assert {o.tenant: o.state for o in outcomes} == dict.fromkeys(("ta", "tb", "tc"), "planned")
-    assert len(replays) == 2  # one per shape: ta and tb share one, tc has its own
-
-
 NAMES = Naming((), (("acme_auth", "schemas.auth"), ("r", "roles.readonly"), ("text", "schemas.x")))
 
 

@@ -149,21 +149,24 @@ def snapshot(
     the row's key) is one of the values given, and leaves out the kinds it does not name;
     one tenant's objects are then read without reading every tenant's.
     """
-    with conn.cursor() as cur:
-        result: Snapshot = {}
-        for kind, query in QUERIES.items():
-            if bodies and kind == "functions":
-                query = query.replace(BODY_MD5, "p.prosrc")
-            if only is None:
-                cur.execute(query)
-            elif only.get(kind):
-                columns = ", ".join(f"c{i}" for i in range(len(COLUMNS[kind][1])))
-                scoped = f"SELECT * FROM ({query}) AS q({columns}) WHERE q.c0 = ANY(%s)"
-                cur.execute(scoped, [sorted(v for v in only[kind] if v is not None)])
-            else:
-                continue
-            result[kind] = frozenset(tuple(row) for row in cur.fetchall())
-    return result
+    queries: dict[str, tuple[str, list[Any]]] = {}
+    for kind, query in QUERIES.items():
+        if bodies and kind == "functions":
+            query = query.replace(BODY_MD5, "p.prosrc")
+        if only is None:
+            queries[kind] = (query, [])
+        elif only.get(kind):
+            columns = ", ".join(f"c{i}" for i in range(len(COLUMNS[kind][1])))
+            heads = sorted(v for v in only[kind] if v is not None)
+            queries[kind] = (
+                f"SELECT * FROM ({query}) AS q({columns}) WHERE q.c0 = ANY(%s)",
+                [heads],
+            )
+    with conn.pipeline():  # every query in one round trip
+        cursors = {kind: conn.execute(query, params) for kind, (query, params) in queries.items()}
+        return {
+            kind: frozenset(tuple(row) for row in cur.fetchall()) for kind, cur in cursors.items()
+        }
 
 
 def difference(before: Snapshot, after: Snapshot) -> dict[str, dict[str, list[tuple[Any, ...]]]]:

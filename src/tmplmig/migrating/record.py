@@ -214,14 +214,14 @@ class Record:
         return [s for part in sorted(self.parts) for s in self.parts[part].steps]
 
     def naming(self) -> Naming:
-        """What a replay runs (each step's role, SQL and guards, in order), with the schema and
-        role names of the configs recorded: what :mod:`tmplmig.reviewing.expected` shapes."""
-        texts: list[str | None] = []
-        for s in self.replayed():
-            texts += [s.part, s.step, s.role, s.apply_sql, s.apply_guard]
-            texts += [s.rollback_sql, s.rollback_guard]
+        """What a replay applies (each step's role, SQL and guard, in order), with the schema
+        and role names of the configs recorded: what :mod:`tmplmig.reviewing.expected`
+        shapes. The rollback SQL only empties the scratch database again, so it is left out."""
+        texts = tuple(
+            text for s in self.replayed() for text in (s.role, s.apply_sql, s.apply_guard)
+        )
         names = {pair for p in self.parts.values() for pair in names_of(p.settings).items()}
-        return Naming(tuple(texts), tuple(sorted(names)))
+        return Naming(texts, tuple(sorted(names)))
 
 
 def _columns(conn: psycopg.Connection[Any]) -> frozenset[str]:
@@ -321,13 +321,15 @@ class Recorder:
         )
 
     def write_part(self, conn: psycopg.Connection[Any], part: Part) -> None:
-        """Record every step of ``part`` as rendered now; forget the steps it no longer has."""
-        for position, step in enumerate(part.steps):
-            self.write(conn, part.id, step, position)
-        conn.execute(
+        """Record every step of ``part`` as rendered now; forget the steps it no longer has.
+        One message: a tenant's evolve rewrites every row of the parts it changes."""
+        ensure(conn)
+        rows = [self.row_sql(conn, part.id, step, i) for i, step in enumerate(part.steps)]
+        gone = psycopg.ClientCursor(conn).mogrify(
             f"DELETE FROM {STEPS_TABLE} WHERE part = %s AND NOT step = ANY(%s)",
             (part.id, [s.identity for s in part.steps]),
         )
+        conn.execute(";\n".join([*rows, gone]))
 
 
 def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> None:

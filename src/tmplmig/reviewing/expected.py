@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -33,9 +34,7 @@ UNION SELECT typname FROM pg_catalog.pg_type WHERE typnamespace = 'pg_catalog'::
 UNION SELECT proname FROM pg_catalog.pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace
 UNION SELECT amname FROM pg_catalog.pg_am"""
 
-#: a quoted identifier (group 1: its text) or a run of identifier characters
-_TOKEN = re.compile(r'"((?:[^"]|"")*)"|[A-Za-z0-9_$\x80-\uffff]+')
-_RUN = re.compile(r"[A-Za-z0-9_$\x80-\uffff]+")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _REPLACEABLE = re.compile(r"[a-z_][a-z0-9_]*")
 #: NUL cannot occur in PostgreSQL text, so a placeholder never meets one already there
 _PLACEHOLDER = re.compile("\x00([^\x00]*)\x00")
@@ -58,6 +57,14 @@ class Naming:
 
     texts: tuple[str | None, ...]
     names: tuple[tuple[str, str], ...]
+
+
+def _in_word(text: str, at: int) -> bool:
+    """Whether ``text[at]`` is a character of an unquoted identifier (none outside ``text``)."""
+    if not 0 <= at < len(text):
+        return False
+    char = text[at]
+    return not char.isascii() or char.isalnum() or char in "_$"
 
 
 def _replaceable(name: str, words: frozenset[str]) -> bool:
@@ -88,28 +95,34 @@ class Renaming:
             return None
         return cls(holders, names)
 
+    @cached_property
+    def _names(self) -> re.Pattern[str]:
+        """The names in any case, longest first (see :meth:`out`)."""
+        alternatives = sorted(map(re.escape, self.holders), key=len, reverse=True)
+        return re.compile("|".join(alternatives) or "(?!)", re.IGNORECASE)
+
     def out(self, text: str) -> str:
-        """``text`` with each of the names made its placeholder."""
+        """``text`` with each of the names made its placeholder where no identifier
+        character borders it; :class:`Unsure` when a name is spelled in another case (it
+        folds to the name) or is part of a longer quoted identifier."""
         if "\x00" in text:
             raise Unsure("text holds a NUL")
-
-        def swap(match: re.Match[str]) -> str:
-            quoted = match[1]
-            if quoted is not None:
-                inner = quoted.replace('""', '"')
-                if inner in self.holders:
-                    return f'"{self.holders[inner]}"'
-                if any(run in self.holders for run in _RUN.findall(inner)):
-                    raise Unsure(f"a name inside the identifier {match[0]}")
-                return match[0]
-            run = match[0]
-            if run in self.holders:
-                return self.holders[run]
-            if run.lower() in self.holders:
-                raise Unsure(f"{run} folds to a name")
-            return run
-
-        return _TOKEN.sub(swap, text)
+        pieces, done = [], 0
+        for match in self._names.finditer(text):
+            start, end = match.span()
+            if _in_word(text, start - 1) or _in_word(text, end):
+                continue  # a longer word: a shorter name here would end inside it too
+            if match[0] not in self.holders:
+                raise Unsure(f"{match[0]} folds to a name")
+            pieces += [text[done:start], self.holders[match[0]]]
+            done = end
+        if not pieces:
+            return text
+        shaped = "".join([*pieces, text[done:]])
+        for quoted in _QUOTED.findall(shaped):
+            if "\x00" in quoted and _PLACEHOLDER.fullmatch(quoted[1:-1]) is None:
+                raise Unsure(f"a name inside the identifier {quoted}")
+        return shaped
 
     def back(self, text: str) -> str:
         """``text`` with each placeholder made this target's name."""

@@ -28,9 +28,7 @@ from tmplmig.database.catalog import (
     object_name,
     snapshot,
 )
-from tmplmig.database.presence import missing
 from tmplmig.database.urls import connect, with_database
-from tmplmig.rendering.facts import DbObject
 from tmplmig.reviewing.expected import Naming, Renaming, Unsure, reserved
 
 T = TypeVar("T")
@@ -206,11 +204,11 @@ def _renamed(
     rollback_at: MigrateAt,
     shared: ScratchDatabases,
     naming: Naming,
-) -> tuple[Snapshot, list[Problem]] | None:
+) -> tuple[Snapshot, list[str]] | None:
     """The expected catalog of ``naming``'s record, from the replay of a record of its shape
-    in this run (replayed now when it is the first), and the problems a replay of its own
-    would have found that the renamed catalog cannot: roles missing from the cluster (a
-    replay creates them, and so expects them). None when this record must be replayed."""
+    in this run (replayed now when it is the first), and the roles that must exist besides:
+    a replay of its own would create those the cluster lacks, and so expect them, where a
+    renamed catalog cannot. None when this record must be replayed."""
     server = urlsplit(url).netloc
     renaming = Renaming.of(naming, shared.remember(("reserved", server), lambda: reserved(conn)))
     if renaming is None:
@@ -233,8 +231,7 @@ def _renamed(
         expected = renaming.snapshot_back(shaped)
     except Unsure:
         return None
-    roles = [DbObject("role", None, n) for p, n in renaming.names.items() if p.startswith("roles.")]
-    return expected, [Problem(COLUMNS["roles"][0], o.name, "missing") for o in missing(conn, roles)]
+    return expected, [name for path, name in renaming.names.items() if path.startswith("roles.")]
 
 
 def check_database(
@@ -258,7 +255,10 @@ def check_database(
             renamed = _renamed(conn, url, apply_at, rollback_at, shared, naming)
         if renamed is None:
             renamed = expected_objects(url, apply_at, rollback_at, shared, bodies=True), []
-        expected, problems = renamed
+        expected, roles = renamed
         heads = {kind: {row[0] for row in rows} for kind, rows in expected.items()}
+        heads["roles"] = heads.get("roles", set()) | set(roles)
         live = snapshot(conn, bodies=True, only=heads)
-        return compare(_digested(expected), _digested(live)) + problems
+    found = {row[0] for row in live.get("roles", ())}
+    missing = [Problem(COLUMNS["roles"][0], r, "missing") for r in sorted(roles) if r not in found]
+    return compare(_digested(expected), _digested(live)) + missing
