@@ -355,17 +355,24 @@ def render_steps(templates_dir: Path, source: str, context: dict[str, Any]) -> t
 
 
 def render_part(
-    project: Path, part_id: str, config: LoadedConfig, context: dict[str, Any] | None = None
+    project: Path,
+    part_id: str,
+    config: LoadedConfig,
+    context: dict[str, Any] | None = None,
+    rendered: Mapping[str, Part] | None = None,
 ) -> Part:
     """Render one part template for ``config`` (``context``: its template_context, if known).
 
-    Templates see ``created``, the tables of the parts before this one (rendered when a
-    template first asks, unless ``context`` already holds them).
+    Templates see ``created``, the tables of the parts before this one (taken from
+    ``rendered``, the parts already rendered for ``config``, when it holds them all; else
+    rendered when a template first asks, unless ``context`` already holds them).
     """
     env = _environment((project / "templates").resolve())
     if context is None or "created" not in context:
         context = dict(context or template_context(config))
-        context["created"] = CreatedTables(lambda: _steps_before(project, part_id, config))
+        context["created"] = CreatedTables(
+            lambda: _steps_before(project, part_id, config, rendered or {})
+        )
     return _render_part(env, part_id, config, context, name_paths(config))
 
 
@@ -401,10 +408,17 @@ def _render_part(
     )
 
 
-def _steps_before(project: Path, part_id: str, config: LoadedConfig) -> list[Step]:
-    """Every step of the parts before ``part_id``."""
+def _steps_before(
+    project: Path, part_id: str, config: LoadedConfig, rendered: Mapping[str, Part]
+) -> list[Step]:
+    """Every step of the parts before ``part_id``: those of ``rendered`` when it holds each,
+    else rendered now."""
     earlier = [p for p in part_ids(project / "templates") if p < part_id]
-    return [s for part in _render_in_order(project, earlier, config) for s in part.steps]
+    if all(p in rendered for p in earlier):
+        parts = [rendered[p] for p in earlier]
+    else:
+        parts = _render_in_order(project, earlier, config)
+    return [s for part in parts for s in part.steps]
 
 
 def _render_in_order(project: Path, ids: list[str], config: LoadedConfig) -> list[Part]:
