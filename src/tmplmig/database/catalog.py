@@ -23,8 +23,13 @@ NOT_YOYO = (
     f" AND y.relname IN ({BOOKKEEPING}))"
 )
 NOT_TRACKING = f"NOT pg_catalog.starts_with(n.nspname, '{TRACKING_PREFIX}')"
+#: by class and oid: pg_depend's index on both finds the row, where oid alone reads every row
 NOT_EXTENSION_MEMBER = (
-    "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
+    "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+    " WHERE d.classid = {classid} AND d.objid = {oid} AND d.deptype = 'e')"
+)
+NOT_EXTENSION_FUNCTION = NOT_EXTENSION_MEMBER.format(
+    classid="'pg_catalog.pg_proc'::regclass", oid="p.oid"
 )
 
 #: how a snapshot shows a function's body; ``snapshot(bodies=True)`` reads the text instead
@@ -64,7 +69,7 @@ QUERIES: dict[str, str] = {
         SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
                p.prosecdef, p.proconfig::text, p.proacl::text, {BODY_MD5}
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}
+        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_FUNCTION}
           AND p.proname !~ '^{GUARD}(_[0-9a-f]{{12}})?$'""",
     "triggers": f"""
         SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled::text,
@@ -91,7 +96,7 @@ QUERIES: dict[str, str] = {
         SELECT pg_catalog.pg_describe_object(ds.classoid, ds.objoid, ds.objsubid), ds.description
         FROM pg_catalog.pg_description ds
         WHERE ds.classoid <> 'pg_catalog.pg_extension'::regclass
-          AND {NOT_EXTENSION_MEMBER.format(oid="ds.objoid")}
+          AND {NOT_EXTENSION_MEMBER.format(classid="ds.classoid", oid="ds.objoid")}
           AND ds.objoid >= {FIRST_USER_OID}""",
 }
 #: snapshot kind -> (singular noun, names of the columns of its rows)
