@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
 from typing import Any
 
 import psycopg
@@ -143,29 +142,32 @@ def object_name(kind: str, row: tuple[Any, ...]) -> str:
 
 
 def snapshot(
-    conn: psycopg.Connection[Any],
-    bodies: bool = False,
-    only: Mapping[str, Collection[Any]] | None = None,
+    conn: psycopg.Connection[Any], bodies: bool = False, like: Snapshot | None = None
 ) -> Snapshot:
     """Every user-visible schema object, grant and role, as sets of rows per kind.
 
-    ``bodies`` reads each function's body text where its md5 would be. ``only`` narrows each
-    kind to the rows whose first column (a schema, a role, a relation: part of, or fixed by,
-    the row's key) is one of the values given, and leaves out the kinds it does not name;
-    one tenant's objects are then read without reading every tenant's.
+    ``bodies`` reads each function's body text where its md5 would be. ``like`` narrows the
+    read to the rows that may share a key with one of its rows (each key column, and the
+    first, among the values its rows hold there), and to the kinds it has rows of: one
+    tenant's objects are then found through the catalog's indexes, not among every tenant's.
     """
     queries: dict[str, tuple[str, list[Any]]] = {}
     for kind, query in QUERIES.items():
         if bodies and kind == "functions":
             query = query.replace(BODY_MD5, "p.prosrc")
-        if only is None:
+        if like is None:
             queries[kind] = (query, [])
-        elif only.get(kind):
-            columns = ", ".join(f"c{i}" for i in range(len(COLUMNS[kind][1])))
-            heads = sorted(v for v in only[kind] if v is not None)
+        elif like.get(kind):
+            names = ", ".join(f"c{i}" for i in range(len(COLUMNS[kind][1])))
+            where, values = [], []
+            for i in sorted({0, *KEY_COLUMNS[kind]}):
+                held = {row[i] for row in like[kind]}
+                null = f" OR q.c{i} IS NULL" if None in held else ""
+                where.append(f"(q.c{i} = ANY(%s){null})")
+                values.append(sorted(held - {None}))
             queries[kind] = (
-                f"SELECT * FROM ({query}) AS q({columns}) WHERE q.c0 = ANY(%s)",
-                [heads],
+                f"SELECT * FROM ({query}) AS q({names}) WHERE {' AND '.join(where)}",
+                values,
             )
     with conn.pipeline():  # every query in one round trip
         cursors = {kind: conn.execute(query, params) for kind, (query, params) in queries.items()}

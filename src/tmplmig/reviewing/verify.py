@@ -256,9 +256,8 @@ def check_database(
         if renamed is None:
             renamed = expected_objects(url, apply_at, rollback_at, shared, bodies=True), []
         expected, roles = renamed
-        heads = {kind: {row[0] for row in rows} for kind, rows in expected.items()}
-        heads["roles"] = heads.get("roles", set()) | set(roles)
-        live = snapshot(conn, bodies=True, only=heads)
+        present = expected.get("roles", frozenset()) | {(role, None) for role in roles}
+        live = snapshot(conn, bodies=True, like=expected | {"roles": present})
     found = {row[0] for row in live.get("roles", ())}
     missing = [Problem(COLUMNS["roles"][0], r, "missing") for r in sorted(roles) if r not in found]
     return compare(_digested(expected), _digested(live)) + missing
