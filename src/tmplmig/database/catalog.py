@@ -131,6 +131,13 @@ KEY_COLUMNS: dict[str, tuple[int, ...]] = {
     "comments": (0,),
 }
 
+#: snapshot kind -> the columns ``snapshot(like=...)`` filters on: the first and the key
+#: columns, but a constraint's relation as regclass text, which the server would spell out
+#: for every constraint of that name in the database before the schema narrowed them
+SCOPE_COLUMNS: dict[str, tuple[int, ...]] = {
+    kind: tuple(sorted({0, *keys})) for kind, keys in KEY_COLUMNS.items()
+} | {"constraints": (0, 2)}
+
 Snapshot = dict[str, frozenset[tuple[Any, ...]]]
 
 
@@ -147,9 +154,10 @@ def snapshot(
     """Every user-visible schema object, grant and role, as sets of rows per kind.
 
     ``bodies`` reads each function's body text where its md5 would be. ``like`` narrows the
-    read to the rows that may share a key with one of its rows (each key column, and the
-    first, among the values its rows hold there), and to the kinds it has rows of: one
-    tenant's objects are then found through the catalog's indexes, not among every tenant's.
+    read to the rows that may share a key with one of its rows (each of the kind's
+    :data:`SCOPE_COLUMNS` among the values its rows hold there), and to the kinds it has rows
+    of: one tenant's objects are then found through the catalog's indexes, not among every
+    tenant's.
     """
     queries: dict[str, tuple[str, list[Any]]] = {}
     for kind, query in QUERIES.items():
@@ -160,7 +168,7 @@ def snapshot(
         elif like.get(kind):
             names = ", ".join(f"c{i}" for i in range(len(COLUMNS[kind][1])))
             where, values = [], []
-            for i in sorted({0, *KEY_COLUMNS[kind]}):
+            for i in SCOPE_COLUMNS[kind]:
                 held = {row[i] for row in like[kind]}
                 null = f" OR q.c{i} IS NULL" if None in held else ""
                 where.append(f"(q.c{i} = ANY(%s){null})")
