@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from helpers import scratch_takes
 
 from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.target import CommandError, resolve
@@ -77,14 +78,7 @@ def test_drift_in_one_tenant_among_many_is_caught_for_it_alone_after_one_replay(
     )
     replace_body(conn, "te_system.purge_expired")
     replace_body(conn, "tf_sys_v2.purge_expired")
-    replays: list[str | None] = []
-    take = ScratchDatabases.take
-
-    def counted(shared: ScratchDatabases, url: str) -> str | None:
-        replays.append(take(shared, url))
-        return replays[-1]
-
-    monkeypatch.setattr(ScratchDatabases, "take", counted)
+    replays = scratch_takes(monkeypatch)
     with ScratchDatabases() as shared:
         renamed = {t: plan_refusal(project, t, db_url, shared) for t in TENANTS}
     assert replays == [None]  # ta's record replayed; the others renamed from it

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import deployer_dsn, url_for
+from helpers import deployer_dsn, scratch_takes, url_for
 
 from tmplmig import cli
 from tmplmig.database.catalog import snapshot
@@ -18,7 +18,6 @@ from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.rollout import Rollout
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.config import load_config
-from tmplmig.reviewing.verify import ScratchDatabases
 
 
 def fleet(sandbox: Path, names: list[str], lost: str | None = None) -> Path:
@@ -124,15 +123,7 @@ def test_drift_checks_of_a_fan_out_replay_once_per_shape_in_one_scratch_database
     dev = project / "config/dev.yaml"
     dev.write_text(dev.read_text().replace("audit_log: 30", "audit_log: 45"))
     conn.execute("DROP INDEX tb_audits.idx_audit_entity")
-    taken: list[str | None] = []
-    take = ScratchDatabases.take
-
-    def spy(kept: ScratchDatabases, url: str) -> str | None:
-        taken.append(take(kept, url))
-        return taken[-1]
-
-    monkeypatch.setattr(ScratchDatabases, "take", spy)
-
+    taken = scratch_takes(monkeypatch)
     outcomes = {o.tenant: o for o in fanout.run_all(project, "dev", "plan", jobs=1, url=db_url)}
     assert {t: o.state for t, o in outcomes.items()} == {
         "ta": "planned",
