@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tmplmig.reviewing.bundle import MANIFEST
+from tmplmig.reviewing.verify import ScratchDatabases
 
 PROJECT = Path(__file__).resolve().parent.parent
 #: every migration of the project, in the order yoyo applies them
@@ -105,6 +107,20 @@ def poll(conn: psycopg.Connection[Any], query: str, params: Any = None, seconds:
             return row[0]
         time.sleep(0.02)
     raise AssertionError(f"nothing matched within {seconds} s: {query}")
+
+
+def scratch_takes(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """One entry per drift-check replay from now on: the kept scratch database it took, or
+    None where it had to make one."""
+    taken: list[str | None] = []
+    take = ScratchDatabases.take
+
+    def spy(kept: ScratchDatabases, url: str) -> str | None:
+        taken.append(take(kept, url))
+        return taken[-1]
+
+    monkeypatch.setattr(ScratchDatabases, "take", spy)
+    return taken
 
 
 #: what an application writes: a user and an experiment of theirs, in one short transaction

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import deployer_dsn, url_for
+from helpers import deployer_dsn, scratch_takes, url_for
 
 from tmplmig import cli
 from tmplmig.database.catalog import snapshot
@@ -18,7 +18,6 @@ from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.rollout import Rollout
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.config import load_config
-from tmplmig.reviewing.verify import ScratchDatabases
 
 
 def fleet(sandbox: Path, names: list[str], lost: str | None = None) -> Path:
@@ -114,23 +113,17 @@ def test_stop_on_failure_starts_no_further_tenant_and_continue_runs_them_all(
     assert states(carried_on) == {"ta": "failed", "tb": "applied", "tc": "applied"}
 
 
-def test_drift_checks_of_a_fan_out_share_one_scratch_database_and_still_find_drift(
+def test_drift_checks_of_a_fan_out_replay_once_per_shape_in_one_scratch_database_and_find_drift(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = fleet(sandbox, ["ta", "tb", "tc"])
+    # tc's own retention gives its record a shape of its own; ta and tb differ by names only
+    (project / "config/tenants/tc.yaml").write_text("retention:\n  provider_health: 9\n")
     fanout.run_all(project, "dev", "apply", jobs=1, url=db_url)
     dev = project / "config/dev.yaml"
     dev.write_text(dev.read_text().replace("audit_log: 30", "audit_log: 45"))
     conn.execute("DROP INDEX tb_audits.idx_audit_entity")
-    taken: list[str | None] = []
-    take = ScratchDatabases.take
-
-    def spy(kept: ScratchDatabases, url: str) -> str | None:
-        taken.append(take(kept, url))
-        return taken[-1]
-
-    monkeypatch.setattr(ScratchDatabases, "take", spy)
-
+    taken = scratch_takes(monkeypatch)
     outcomes = {o.tenant: o for o in fanout.run_all(project, "dev", "plan", jobs=1, url=db_url)}
     assert {t: o.state for t, o in outcomes.items()} == {
         "ta": "planned",
@@ -138,7 +131,9 @@ def test_drift_checks_of_a_fan_out_share_one_scratch_database_and_still_find_dri
         "tc": "planned",
     }
     assert "index tb_audits.idx_audit_entity: missing" in outcomes["tb"].detail
-    assert taken[0] is None and taken[1] == taken[2] is not None  # made once, then reused
+    # ta's record replayed in a scratch database made for it, renamed for tb; tc's replayed
+    # in the same database, kept
+    assert len(taken) == 2 and taken[0] is None and taken[1] is not None
     left = "SELECT count(*) FROM pg_database WHERE datname LIKE 'tmplmig_verify_%'"
     assert conn.execute(left).fetchone() == (0,)
 

@@ -22,9 +22,17 @@ NOT_YOYO = (
     f" AND y.relname IN ({BOOKKEEPING}))"
 )
 NOT_TRACKING = f"NOT pg_catalog.starts_with(n.nspname, '{TRACKING_PREFIX}')"
+#: by class and oid: pg_depend's index on both finds the row, where oid alone reads every row
 NOT_EXTENSION_MEMBER = (
-    "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
+    "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+    " WHERE d.classid = {classid} AND d.objid = {oid} AND d.deptype = 'e')"
 )
+NOT_EXTENSION_FUNCTION = NOT_EXTENSION_MEMBER.format(
+    classid="'pg_catalog.pg_proc'::regclass", oid="p.oid"
+)
+
+#: how a snapshot shows a function's body; ``snapshot(bodies=True)`` reads the text instead
+BODY_MD5 = "pg_catalog.md5(p.prosrc)"
 
 #: FirstNormalObjectId: objects below it (and their comments) come with PostgreSQL itself
 FIRST_USER_OID = 16384
@@ -58,9 +66,9 @@ QUERIES: dict[str, str] = {
         WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(oid="co.conrelid")}""",
     "functions": f"""
         SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
-               p.prosecdef, p.proconfig::text, p.proacl::text, pg_catalog.md5(p.prosrc)
+               p.prosecdef, p.proconfig::text, p.proacl::text, {BODY_MD5}
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}
+        WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_FUNCTION}
           AND p.proname !~ '^{GUARD}(_[0-9a-f]{{12}})?$'""",
     "triggers": f"""
         SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled::text,
@@ -87,7 +95,7 @@ QUERIES: dict[str, str] = {
         SELECT pg_catalog.pg_describe_object(ds.classoid, ds.objoid, ds.objsubid), ds.description
         FROM pg_catalog.pg_description ds
         WHERE ds.classoid <> 'pg_catalog.pg_extension'::regclass
-          AND {NOT_EXTENSION_MEMBER.format(oid="ds.objoid")}
+          AND {NOT_EXTENSION_MEMBER.format(classid="ds.classoid", oid="ds.objoid")}
           AND ds.objoid >= {FIRST_USER_OID}""",
 }
 #: snapshot kind -> (singular noun, names of the columns of its rows)
@@ -123,6 +131,13 @@ KEY_COLUMNS: dict[str, tuple[int, ...]] = {
     "comments": (0,),
 }
 
+#: snapshot kind -> the columns ``snapshot(like=...)`` filters on: the first and the key
+#: columns, but a constraint's relation as regclass text, which the server would spell out
+#: for every constraint of that name in the database before the schema narrowed them
+SCOPE_COLUMNS: dict[str, tuple[int, ...]] = {
+    kind: tuple(sorted({0, *keys})) for kind, keys in KEY_COLUMNS.items()
+} | {"constraints": (0, 2)}
+
 Snapshot = dict[str, frozenset[tuple[Any, ...]]]
 
 
@@ -133,14 +148,40 @@ def object_name(kind: str, row: tuple[Any, ...]) -> str:
     return ".".join(str(row[i]) for i in KEY_COLUMNS[kind])
 
 
-def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
-    """Every user-visible schema object, grant and role, as sets of rows per kind."""
-    with conn.cursor() as cur:
-        result: Snapshot = {}
-        for kind, query in QUERIES.items():
-            cur.execute(query)
-            result[kind] = frozenset(tuple(row) for row in cur.fetchall())
-    return result
+def snapshot(
+    conn: psycopg.Connection[Any], bodies: bool = False, like: Snapshot | None = None
+) -> Snapshot:
+    """Every user-visible schema object, grant and role, as sets of rows per kind.
+
+    ``bodies`` reads each function's body text where its md5 would be. ``like`` narrows the
+    read to the rows that may share a key with one of its rows (each of the kind's
+    :data:`SCOPE_COLUMNS` among the values its rows hold there), and to the kinds it has rows
+    of: one tenant's objects are then found through the catalog's indexes, not among every
+    tenant's.
+    """
+    queries: dict[str, tuple[str, list[Any]]] = {}
+    for kind, query in QUERIES.items():
+        if bodies and kind == "functions":
+            query = query.replace(BODY_MD5, "p.prosrc")
+        if like is None:
+            queries[kind] = (query, [])
+        elif like.get(kind):
+            names = ", ".join(f"c{i}" for i in range(len(COLUMNS[kind][1])))
+            where, values = [], []
+            for i in SCOPE_COLUMNS[kind]:
+                held = {row[i] for row in like[kind]}
+                null = f" OR q.c{i} IS NULL" if None in held else ""
+                where.append(f"(q.c{i} = ANY(%s){null})")
+                values.append(sorted(held - {None}))
+            queries[kind] = (
+                f"SELECT * FROM ({query}) AS q({names}) WHERE {' AND '.join(where)}",
+                values,
+            )
+    with conn.pipeline():  # every query in one round trip
+        cursors = {kind: conn.execute(query, params) for kind, (query, params) in queries.items()}
+        return {
+            kind: frozenset(tuple(row) for row in cur.fetchall()) for kind, cur in cursors.items()
+        }
 
 
 def difference(before: Snapshot, after: Snapshot) -> dict[str, dict[str, list[tuple[Any, ...]]]]:

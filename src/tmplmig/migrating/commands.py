@@ -315,7 +315,7 @@ def _adopt_unrecorded(
 def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
     """Run the recorded apply SQL (or, newest first, the rollback SQL) at a scratch URL, each
     statement after its recorded guard (roles are cluster-wide: they exist already)."""
-    steps = [s for part in sorted(rec.parts) for s in rec.parts[part].steps]
+    steps = rec.replayed()
 
     def run(url: str) -> None:
         with connect(url) as conn:
@@ -352,6 +352,7 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
         apply_at=_replaying(rec, "apply"),
         rollback_at=_replaying(rec, "rollback"),
         shared=target.scratch,
+        naming=rec.naming(),
     )
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
     problems = [p for p in found if not _rebuilt_by(touched, p)]

@@ -26,7 +26,8 @@ from psycopg.pq import TransactionStatus
 
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject, from_json, to_json
-from tmplmig.rendering.parts import Guarded, Part, Step, config_digest
+from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, names_of
+from tmplmig.reviewing.expected import Naming
 
 STEPS_TABLE = "tmplmig_applied"
 CONFIGS_TABLE = "tmplmig_applied_config"
@@ -213,6 +214,20 @@ class Record:
                 "the record of applied steps cannot be trusted:\n  " + "\n  ".join(self.problems)
             )
 
+    def replayed(self) -> list[RecordedStep]:
+        """Every step in the order a replay of the record applies them (parts in id order)."""
+        return [s for part in sorted(self.parts) for s in self.parts[part].steps]
+
+    def naming(self) -> Naming:
+        """What a replay applies (each step's role, SQL and guard, in order), with the schema
+        and role names of the configs recorded: what :mod:`tmplmig.reviewing.expected`
+        shapes. The rollback SQL only empties the scratch database again, so it is left out."""
+        texts = tuple(
+            text for s in self.replayed() for text in (s.role, s.apply_sql, s.apply_guard)
+        )
+        names = {pair for p in self.parts.values() for pair in names_of(p.settings).items()}
+        return Naming(texts, tuple(sorted(names)))
+
 
 def _columns(conn: psycopg.Connection[Any]) -> frozenset[str]:
     """The columns of the tracking schema's steps table; none before the first recorded step."""
@@ -311,13 +326,15 @@ class Recorder:
         )
 
     def write_part(self, conn: psycopg.Connection[Any], part: Part) -> None:
-        """Record every step of ``part`` as rendered now; forget the steps it no longer has."""
-        for position, step in enumerate(part.steps):
-            self.write(conn, part.id, step, position)
-        conn.execute(
+        """Record every step of ``part`` as rendered now; forget the steps it no longer has.
+        One message: a tenant's evolve rewrites every row of the parts it changes."""
+        ensure(conn)
+        rows = [self.row_sql(conn, part.id, step, i) for i, step in enumerate(part.steps)]
+        gone = psycopg.ClientCursor(conn).mogrify(
             f"DELETE FROM {STEPS_TABLE} WHERE part = %s AND NOT step = ANY(%s)",
             (part.id, [s.identity for s in part.steps]),
         )
+        conn.execute(";\n".join([*rows, gone]))
 
 
 def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> None:

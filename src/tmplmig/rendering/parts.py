@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -158,9 +158,16 @@ def name_paths(config: LoadedConfig) -> dict[str, str]:
     qualified name, while roles arrive as config values that carry their own path.
     """
     settings = config.settings
-    paths = {name: f"roles.{key}" for key, name in settings.roles.model_dump().items()}
-    paths.update({name: f"schemas.{key}" for key, name in settings.schemas.model_dump().items()})
-    paths.setdefault(settings.extensions_schema, "extensions_schema")
+    return names_of(settings.model_dump(include={"roles", "schemas", "extensions_schema"}))
+
+
+def names_of(settings: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`name_paths` of settings as a dict (a recorded config, say); keys it lacks name
+    nothing."""
+    paths = {name: f"roles.{key}" for key, name in settings.get("roles", {}).items()}
+    paths.update({name: f"schemas.{key}" for key, name in settings.get("schemas", {}).items()})
+    if "extensions_schema" in settings:
+        paths.setdefault(settings["extensions_schema"], "extensions_schema")
     return paths
 
 
@@ -385,17 +392,24 @@ def render_steps(templates_dir: Path, source: str, context: dict[str, Any]) -> t
 
 
 def render_part(
-    project: Path, part_id: str, config: LoadedConfig, context: dict[str, Any] | None = None
+    project: Path,
+    part_id: str,
+    config: LoadedConfig,
+    context: dict[str, Any] | None = None,
+    rendered: Mapping[str, Part] | None = None,
 ) -> Part:
     """Render one part template for ``config`` (``context``: its template_context, if known).
 
-    Templates see ``created``, the tables of the parts before this one (rendered when a
-    template first asks, unless ``context`` already holds them).
+    Templates see ``created``, the tables of the parts before this one (taken from
+    ``rendered``, the parts already rendered for ``config``, when it holds them all; else
+    rendered when a template first asks, unless ``context`` already holds them).
     """
     env = _environment((project / "templates").resolve())
     if context is None or "created" not in context:
         context = dict(context or template_context(config))
-        context["created"] = CreatedTables(lambda: _steps_before(project, part_id, config))
+        context["created"] = CreatedTables(
+            lambda: _steps_before(project, part_id, config, rendered or {})
+        )
     return _render_part(env, part_id, config, context, name_paths(config))
 
 
@@ -433,10 +447,17 @@ def _render_part(
     )
 
 
-def _steps_before(project: Path, part_id: str, config: LoadedConfig) -> list[Step]:
-    """Every step of the parts before ``part_id``."""
+def _steps_before(
+    project: Path, part_id: str, config: LoadedConfig, rendered: Mapping[str, Part]
+) -> list[Step]:
+    """Every step of the parts before ``part_id``: those of ``rendered`` when it holds each,
+    else rendered now."""
     earlier = [p for p in part_ids(project / "templates") if p < part_id]
-    return [s for part in _render_in_order(project, earlier, config) for s in part.steps]
+    if all(p in rendered for p in earlier):
+        parts = [rendered[p] for p in earlier]
+    else:
+        parts = _render_in_order(project, earlier, config)
+    return [s for part in parts for s in part.steps]
 
 
 def _render_in_order(project: Path, ids: list[str], config: LoadedConfig) -> list[Part]:

@@ -3,17 +3,21 @@
 "Expected" has one source: the same migrations, applied by yoyo to a scratch database on
 the same server and read back with :func:`tmplmig.database.catalog.snapshot`. The server itself
 spells index definitions, ACLs and function settings, so there is no hand-kept object list.
+A fan-out replays one tenant per shape and renames the result for the others
+(:mod:`tmplmig.reviewing.expected`); the live side reads only the rows the expected ones name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import psycopg
 from psycopg import sql
 
 from tmplmig.database.catalog import (
@@ -25,6 +29,9 @@ from tmplmig.database.catalog import (
     snapshot,
 )
 from tmplmig.database.urls import connect, with_database
+from tmplmig.reviewing.expected import Naming, Renaming, Unsure, reserved
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,12 +103,25 @@ def _drop(url: str, scratch: str) -> None:
 class ScratchDatabases:
     """Scratch databases kept from one check to the next of a run (a fan-out over tenants)
     instead of dropped: creating one costs more than replaying a tenant into it. A database
-    is kept only when its check left the catalog as it found it; :meth:`close` drops them."""
+    is kept only when its check left the catalog as it found it; :meth:`close` drops them.
+    What a replay found is remembered for the run too (:meth:`remember`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._free: dict[str, list[str]] = {}  # server and login (URL netloc) -> names
         self._kept: dict[str, str] = {}  # name -> a URL on its server, to drop it from
+        self._computing: dict[Hashable, threading.Lock] = {}
+        self._remembered: dict[Hashable, Any] = {}
+
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per ``key`` for the run; a check asking meanwhile waits for it.
+        A failure is not remembered: the next check asking computes again."""
+        with self._lock:
+            lock = self._computing.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._remembered:
+                self._remembered[key] = compute()
+            return self._remembered[key]  # type: ignore[no-any-return]
 
     def __enter__(self) -> ScratchDatabases:
         return self
@@ -134,13 +154,17 @@ class ScratchDatabases:
 
 
 def expected_objects(
-    url: str, apply_at: MigrateAt, rollback_at: MigrateAt, shared: ScratchDatabases | None = None
+    url: str,
+    apply_at: MigrateAt,
+    rollback_at: MigrateAt,
+    shared: ScratchDatabases | None = None,
+    bodies: bool = False,
 ) -> Snapshot:
     """What the migrations create: applied to a scratch database beside ``url``, then removed.
 
     The scratch apply is rolled back before its database is dropped (or kept in ``shared``), so
     roles (cluster-wide) that only it created do not outlive it. Needs CREATEDB for the
-    connecting role.
+    connecting role. ``bodies``: functions with their body text (see ``snapshot``).
     """
     scratch = shared.take(url) if shared is not None else None
     if scratch is None:
@@ -150,11 +174,11 @@ def expected_objects(
     scratch_url, reusable = with_database(url, scratch), False
     try:
         with connect(scratch_url) as conn:
-            before = snapshot(conn)
+            before = snapshot(conn, bodies)
             apply_at(scratch_url)
-            after = snapshot(conn)
+            after = snapshot(conn, bodies)
             rollback_at(scratch_url)
-            reusable = shared is not None and snapshot(conn) == before
+            reusable = shared is not None and snapshot(conn, bodies) == before
     finally:
         if shared is not None and reusable:
             shared.keep(url, scratch)
@@ -163,15 +187,77 @@ def expected_objects(
     return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
 
 
+def _digested(rows: Snapshot) -> Snapshot:
+    """Function bodies (read as text) as their md5, both sides alike."""
+    if "functions" not in rows:
+        return rows
+    bodies = frozenset(
+        (*r[:-1], hashlib.md5(r[-1].encode()).hexdigest()) for r in rows["functions"]
+    )
+    return rows | {"functions": bodies}
+
+
+def _renamed(
+    conn: psycopg.Connection[Any],
+    url: str,
+    apply_at: MigrateAt,
+    rollback_at: MigrateAt,
+    shared: ScratchDatabases,
+    naming: Naming,
+) -> tuple[Snapshot, list[str]] | None:
+    """The expected catalog of ``naming``'s record, from the replay of a record of its shape
+    in this run (replayed now when it is the first), and the roles that must exist besides:
+    a replay of its own would create those the cluster lacks, and so expect them, where a
+    renamed catalog cannot. None when this record must be replayed."""
+    server = urlsplit(url).netloc
+    renaming = Renaming.of(naming, shared.remember(("reserved", server), lambda: reserved(conn)))
+    if renaming is None:
+        return None
+    replayed: list[Snapshot] = []
+
+    def replay() -> Snapshot | None:
+        replayed.append(expected_objects(url, apply_at, rollback_at, shared, bodies=True))
+        try:
+            return renaming.snapshot_out(replayed[0])
+        except Unsure:
+            return None
+
+    try:
+        shaped = shared.remember(("shape", server, renaming.shape(naming)), replay)
+        if replayed:
+            return replayed[0], []
+        if shaped is None:
+            return None
+        expected = renaming.snapshot_back(shaped)
+    except Unsure:
+        return None
+    return expected, [name for path, name in renaming.names.items() if path.startswith("roles.")]
+
+
 def check_database(
-    url: str, apply_at: MigrateAt, rollback_at: MigrateAt, shared: ScratchDatabases | None = None
+    url: str,
+    apply_at: MigrateAt,
+    rollback_at: MigrateAt,
+    shared: ScratchDatabases | None = None,
+    naming: Naming | None = None,
 ) -> list[Problem]:
     """Problems of the live database at ``url``; empty when it holds every expected object.
 
     ``apply_at``/``rollback_at`` migrate a scratch database on the same server (one of
     ``shared`` when it has one). The live database is read after the scratch one: a role
-    (cluster-wide) that runs for other tenants create meanwhile is then in both.
+    (cluster-wide) that runs for other tenants create meanwhile is then in both. With
+    ``shared`` and ``naming`` (what the migrations replay), a record of a shape already
+    replayed in this run is not replayed again (:mod:`tmplmig.reviewing.expected`).
     """
-    expected = expected_objects(url, apply_at, rollback_at, shared)
     with connect(url) as conn:
-        return compare(expected, snapshot(conn))
+        renamed = None
+        if shared is not None and naming is not None:
+            renamed = _renamed(conn, url, apply_at, rollback_at, shared, naming)
+        if renamed is None:
+            renamed = expected_objects(url, apply_at, rollback_at, shared, bodies=True), []
+        expected, roles = renamed
+        present = expected.get("roles", frozenset()) | {(role, None) for role in roles}
+        live = snapshot(conn, bodies=True, like=expected | {"roles": present})
+    found = {row[0] for row in live.get("roles", ())}
+    missing = [Problem(COLUMNS["roles"][0], r, "missing") for r in sorted(roles) if r not in found]
+    return compare(_digested(expected), _digested(live)) + missing
