@@ -44,6 +44,19 @@ WATCH_AFTER_SECONDS = 0.5
 T = TypeVar("T")
 #: set while :func:`restarting` runs a transaction: a refusal inside it is left to the restart
 _RESTARTED: ContextVar[bool] = ContextVar("tmplmig_restarted", default=False)
+#: set while a scratch database is migrated (verify, the drift check): why a guard skipped a
+#: statement there (a role kept for the live database) is not news for the user
+_QUIET_NOTES: ContextVar[bool] = ContextVar("tmplmig_quiet_notes", default=False)
+
+
+@contextmanager
+def quiet_notes() -> Iterator[None]:
+    """Log the guards' notes (``role … kept``) at debug level only, in this context."""
+    token = _QUIET_NOTES.set(True)
+    try:
+        yield
+    finally:
+        _QUIET_NOTES.reset(token)
 
 
 class LockRefused(errors.LockNotAvailable):
@@ -182,7 +195,8 @@ def _attempt(
                     pending = []
                     if not run:
                         if note and note[0]:
-                            logger.warning("%s: %s", label, note[0])
+                            level = logging.DEBUG if _QUIET_NOTES.get() else logging.WARNING
+                            logger.log(level, "%s: %s", label, note[0])
                         continue
                 logger.debug("%s: executing %s as %s", label, statement.sql, role)
                 if in_transaction:

@@ -25,6 +25,7 @@ from yoyo.migrations import MigrationList
 from tmplmig.database import orphans, presence, runlock
 from tmplmig.database.locking import (
     RESET_ROLE,
+    quiet_notes,
     restarting,
     run_with_lock_discipline,
     set_role_sql,
@@ -705,11 +706,17 @@ def plan(
 
 
 def _verify(target: Target) -> list[Problem]:
-    """Check the target's database against a scratch apply of the same target elsewhere."""
+    """Check the target's database against a scratch apply of the same target elsewhere; the
+    scratch run's notes (a role kept: the live database uses it) are not the user's news."""
+
+    def rollback_at(url: str) -> None:
+        with quiet_notes():
+            rollback_to(target.at(url))
+
     return check_database(
         named(target.tracked_url, "verify", target.env, target.tenant),
         apply_at=lambda url: apply_to(target.at(url)),
-        rollback_at=lambda url: rollback_to(target.at(url)),
+        rollback_at=rollback_at,
     )
 
 
