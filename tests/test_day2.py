@@ -756,3 +756,35 @@ def test_each_changed_step_names_its_cause_and_no_config_line_blames_a_template_
     out = capsys.readouterr().out
     assert "        cause: template templates/002a_indexes.sql.j2\n" in out
     assert "roles.readwrite" not in out
+
+
+def test_a_plans_index_rebuild_shows_its_locks_and_outlives_statement_timeout(
+    sandbox: Path, database: str, db_url: str, tmp_path: Path
+) -> None:
+    """A rebuild that waits for an old snapshot longer than statement_timeout still finishes
+    (it scans its table: no bound fits every table), in apply's evolve and in the plan file."""
+    commands.apply(sandbox, "dev", url=db_url)
+    edit(
+        sandbox / "config/dev.yaml",
+        lambda d: d.setdefault("ddl", {}).update(statement_timeout="1s", lock_timeout="20s"),
+    )
+    replace_in(sandbox / "templates/002a_indexes.sql.j2", '"entity_type, entity_id"', '"entity_id"')
+    argv = ["--project", str(sandbox), "plan", "--env", "dev", "--database", db_url]
+    assert cli.main([*argv, "--out", str(tmp_path / "plan")]) == 0
+    (plan_file,) = (tmp_path / "plan").glob("002a_indexes.plan.*")
+    text = plan_file.read_text()
+    assert (
+        "SET statement_timeout = '0';\n-- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log" in text
+    )
+    assert 'CREATE INDEX CONCURRENTLY "tmplmig_' in text
+    assert "SET statement_timeout = '1s';" in text
+    with psycopg.connect(database) as old:
+        old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        old.execute("SELECT count(*) FROM auth.users")  # a snapshot the build waits for
+        timer = threading.Timer(2.5, old.commit)
+        timer.start()
+        try:
+            assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
+        finally:
+            timer.join()
+    assert commands.verify(sandbox, "dev", url=db_url) == []

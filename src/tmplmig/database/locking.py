@@ -29,7 +29,7 @@ from psycopg.pq import TransactionStatus
 from tmplmig.database.blockers import Session, terminate_hint, watching
 from tmplmig.database.interrupts import Interrupted
 from tmplmig.rendering.config import Ddl, duration_seconds
-from tmplmig.rendering.parts import Guarded, Step
+from tmplmig.rendering.parts import Guarded, Step, scans_table
 
 logger = logging.getLogger(__name__)
 #: the server's WARNINGs and NOTICEs raised by steps (a role kept on rollback, say); the CLI
@@ -128,6 +128,20 @@ def step_statements(step: Step, ddl: Ddl, direction: str) -> tuple[Guarded, ...]
     unbounded = Guarded(_set("statement_timeout", "0"))
     bounded = Guarded(_set("statement_timeout", ddl.statement_timeout))
     return (unbounded, *step.apply_statements, bounded)
+
+
+def unbounded_scans(statements: Sequence[Guarded | str], ddl: Ddl) -> list[Guarded | str]:
+    """``statements``, each that scans its table between ``statement_timeout`` 0 and the
+    configured bound, as :func:`step_statements` runs a step's (a plan's index rebuild)."""
+    out: list[Guarded | str] = []
+    for statement in statements:
+        text = statement.sql if isinstance(statement, Guarded) else statement
+        if scans_table(text):
+            out += [_set("statement_timeout", "0"), statement]
+            out.append(_set("statement_timeout", ddl.statement_timeout))
+        else:
+            out.append(statement)
+    return out
 
 
 def set_role_sql(role: str | None) -> str:

@@ -29,6 +29,7 @@ from tmplmig.database.locking import (
     restarting,
     run_with_lock_discipline,
     set_role_sql,
+    unbounded_scans,
 )
 from tmplmig.database.roles import existing_role
 from tmplmig.database.urls import application_name, connect, create_schema, named
@@ -433,7 +434,12 @@ def _evolve(
                 with conn.transaction() if action.drops else ExitStack():
                     for statement in action.statements:
                         run_with_lock_discipline(
-                            conn, [statement], ddl, action.label, action.role, p.part.id
+                            conn,
+                            unbounded_scans([statement], ddl),
+                            ddl,
+                            action.label,
+                            action.role,
+                            p.part.id,
                         )
                 if action.identity in positions:
                     position = positions[action.identity]
@@ -471,7 +477,12 @@ def _evolve_in_transaction(
         preflight.take(conn, locks, ddl, p.part.id)
         for action in p.actions:
             run_with_lock_discipline(
-                conn, action.statements, ddl, action.label, action.role, p.part.id
+                conn,
+                unbounded_scans(action.statements, ddl),
+                ddl,
+                action.label,
+                action.role,
+                p.part.id,
             )
         record.Recorder.of(target.config).write_part(conn, p.part)
 

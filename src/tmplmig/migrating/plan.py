@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from psycopg import sql
 
-from tmplmig.database.locking import session_settings_sql
+from tmplmig.database.locking import session_settings_sql, unbounded_scans
 from tmplmig.database.presence import checked
 from tmplmig.migrating.record import (
     ConfigChange,
@@ -53,6 +53,7 @@ from tmplmig.reviewing.bundle import (
     MANIFEST,
     STEP_MARK,
     BundleFile,
+    bundle_context,
     manifest_text,
     psql_text,
     with_role_switches,
@@ -60,6 +61,7 @@ from tmplmig.reviewing.bundle import (
 
 if TYPE_CHECKING:
     from tmplmig.migrating.destructive import Loss
+    from tmplmig.reviewing.locks import BundleContext
 
 State = Literal["pending", "applied", "changed", "no record", "missing"]
 #: steps that hold names as text (function bodies, seeded rows): a rename alone does not
@@ -574,10 +576,25 @@ def plan(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]
     return plans
 
 
-def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
+def _shown(statement: Guarded | str, context: BundleContext) -> str:
+    """A plan statement as the bundle shows a step's: with its lock notes; a session setting
+    (``SET statement_timeout`` around a scan) as is."""
+    from tmplmig.reviewing.locks import annotate
+
+    guarded = statement if isinstance(statement, Guarded) else Guarded(statement)
+    if guarded.sql.startswith("SET "):
+        return guarded.sql
+    return psql_text(replace(guarded, sql=annotate(guarded.sql, context)))
+
+
+def _plan_file(
+    plan: PartPlan, config: LoadedConfig, digest: str, context: BundleContext
+) -> BundleFile:
     """One part's plan as a bundle file: the header says what changed, each action is marked
-    like a step, a transactional part is wrapped in BEGIN/COMMIT as apply runs it."""
+    like a step, with the lock notes the bundle has and ``statement_timeout`` 0 around a
+    scan, and a transactional part is wrapped in BEGIN/COMMIT as apply runs it."""
     part = plan.part
+    ddl = config.settings.ddl
     header = [
         f"-- tmplmig plan: {part.id} — {part.title}",
         f"-- environment: {config.env}",
@@ -601,7 +618,7 @@ def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
             [
                 f"{STEP_MARK}{action.label}",
                 *action.notes,
-                *(psql_text(s) if isinstance(s, Guarded) else s for s in action.statements),
+                *(_shown(s, context) for s in unbounded_scans(action.statements, ddl)),
                 "",
             ],
         )
@@ -619,7 +636,8 @@ def _plan_file(plan: PartPlan, config: LoadedConfig, digest: str) -> BundleFile:
 def plan_contents(plans: list[PartPlan], config: LoadedConfig) -> dict[str, str]:
     """The plan as psql-runnable files, one per changed part in run order, plus MANIFEST."""
     digest = config_digest(config)
-    files = [_plan_file(p, config, digest) for p in plans]
+    context = bundle_context([p.part for p in plans])
+    files = [_plan_file(p, config, digest, context) for p in plans]
     contents = {f.name: f.text for f in files}
     contents[MANIFEST] = manifest_text(files, config)
     return contents

@@ -57,6 +57,11 @@ def statement_sql(statement: Guarded | str) -> str:
 _TABLE_SCAN = re.compile(r"\bCREATE\s+INDEX\s+CONCURRENTLY\b|\bVALIDATE\s+CONSTRAINT\b", re.I)
 
 
+def scans_table(sql: str) -> bool:
+    """True when ``sql`` builds an index concurrently or validates a constraint."""
+    return bool(_TABLE_SCAN.search(sql))
+
+
 @dataclass(frozen=True)
 class Step:
     """One unit of change: SQL that applies it and SQL that undoes exactly that."""
@@ -108,7 +113,7 @@ class Step:
     def scans_table(self) -> bool:
         """True when applying builds an index concurrently or validates a constraint: its
         time grows with the data, so no statement_timeout can fit every table."""
-        return bool(_TABLE_SCAN.search(self.apply))
+        return scans_table(self.apply)
 
 
 @dataclass(frozen=True)
