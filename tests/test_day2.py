@@ -788,3 +788,27 @@ def test_a_plans_index_rebuild_shows_its_locks_and_outlives_statement_timeout(
         finally:
             timer.join()
     assert commands.verify(sandbox, "dev", url=db_url) == []
+
+
+def test_a_role_rename_leaves_functions_whose_bodies_are_unchanged_alone(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    oids = dict(
+        conn.execute("SELECT proname, oid::int FROM pg_proc WHERE proname LIKE '%crypt_data'")
+    )
+    edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readwrite="app_rw"))
+    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    assert 'ALTER ROLE "app_readwrite" RENAME TO "app_rw";' in plan
+    assert 'FUNCTION "system"."encrypt_data"' not in plan
+    assert 'FUNCTION "system"."decrypt_data"' not in plan
+    commands.apply(sandbox, "dev", url=db_url)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert {s.state for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
+    after = dict(
+        conn.execute("SELECT proname, oid::int FROM pg_proc WHERE proname LIKE '%crypt_data'")
+    )
+    assert after == oids
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}

@@ -459,6 +459,15 @@ def _reconcile_privileges(
     return (*resets, *_statements("REVOKE", revokes), *_statements("GRANT", grants))
 
 
+#: a dollar-quoted string: a function's body, where names are text the server does not follow
+_DOLLAR_QUOTED = re.compile(r"(\$[A-Za-z_]*\$)(.*?)\1", re.S)
+
+
+def _bodies(text: str) -> list[str]:
+    """The dollar-quoted strings of ``text``, in order."""
+    return [m[2] for m in _DOLLAR_QUOTED.finditer(text)]
+
+
 def _rebuild_index(new: Step) -> tuple[str, ...] | None:
     """Build the new definition beside the old one, swap, never leaving the table unindexed
     for longer than the drop and rename take."""
@@ -528,6 +537,12 @@ def plan_part(
             continue  # runs as a renamed owner: only its record changes
         old = renames.apply_to(change.old.apply_sql)
         statements: tuple[Guarded | str, ...] | None
+        if (
+            new.kind == "function"
+            and old == new.apply
+            and _bodies(change.old.apply_sql) == (_bodies(new.apply))
+        ):
+            continue  # only names outside its body changed, and they follow by oid
         if new.kind in TEXT_KINDS:
             statements = new.apply_statements
         elif old == new.apply:
