@@ -262,3 +262,21 @@ def test_a_sensitive_column_a_role_may_read_unlisted_is_reported_where_it_became
          'grant SELECT on "acme_auth"."service_accounts" to acme_app_readwrite',
          "acme_app_readwrite can read acme_auth.service_accounts.password_hash")
     ]  # fmt: skip
+
+
+def test_the_readmes_new_migration_recipe_lints_clean_everywhere(
+    sandbox: Path, project: Path
+) -> None:
+    """README's "Writing a new migration", as written there: `tmplmig new`, its template body
+    (a table, an index, a foreign key, a column with a default, then NOT NULL)."""
+    readme = (project / "README.md").read_text()
+    section = readme[readme.index("## Writing a new migration") :]
+    recipe = section[section.index("```jinja\n") + len("```jinja\n") :]
+    recipe = recipe[: recipe.index("```")]
+    assert "m.set_not_null(" in recipe and "m.add_column(" in recipe
+    (template,) = (
+        p for p in commands.new(sandbox, "add_widgets", transactional=False) if p.suffix == ".j2"
+    )
+    template.write_text(template.read_text() + recipe)
+    findings = commands.lint_envs(sandbox)
+    assert findings and all(found == [] for found in findings.values()), findings
