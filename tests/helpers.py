@@ -149,3 +149,11 @@ def remove_promotions(sandbox: Path) -> None:
         text, count = re.subn(pattern, "", path.read_text(), count=1)
         assert count == 1, name
         path.write_text(text)
+
+
+def applying(plan: dict[str, str]) -> dict[str, str]:
+    """A plan's apply section (its files in MANIFEST order, and MANIFEST): what would run."""
+    from tmplmig.reviewing.bundle import manifest_files
+
+    names = manifest_files(plan[MANIFEST], "apply")
+    return {**{name: plan[name] for name in names}, MANIFEST: plan[MANIFEST]}

@@ -17,12 +17,13 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import ALL_PARTS, DEPLOYER, dsn_for, poll, run_with_psql
+from helpers import ALL_PARTS, DEPLOYER, applying, dsn_for, poll, run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.database.urls import with_schema
 from tmplmig.migrating import commands, fanout, record
+from tmplmig.reviewing.bundle import manifest_files
 
 
 def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
@@ -318,7 +319,7 @@ def test_readwrite_can_delete_grants_and_revokes_only_delete_keeping_default_pri
     commands.apply(sandbox, "dev", url=db_url)
     assert commands.verify(sandbox, "dev", url=db_url) == []
     edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(readwrite_can_delete=False))
-    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    plan = "".join(applying(commands.plan(sandbox, "dev", url=db_url)).values())
     assert 'REVOKE DELETE ON TABLES FROM "app_readwrite"' in plan and "GRANT" not in plan
     commands.apply(sandbox, "dev", url=db_url)
     assert commands.verify(sandbox, "dev", url=db_url) == []
@@ -339,7 +340,7 @@ def test_a_table_added_to_a_template_gets_the_grants_and_hidden_columns_of_its_s
         "    password_hash text\n"
         "{% endcall %}\n"
     )
-    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    plan = "".join(applying(commands.plan(sandbox, "dev", url=db_url)).values())
     assert 'REVOKE ALL ON TABLE "production"."notes" FROM "app_readonly";' in plan
     assert 'GRANT SELECT ON TABLE "production"."notes" TO "app_readonly";' in plan
     assert '"production"."analysis_sessions" TO' not in plan  # granted already
@@ -362,7 +363,7 @@ def test_an_index_whose_definition_changed_is_rebuilt_concurrently_and_rolled_ba
         '"entity_type, entity_id"',
         '"entity_id, entity_type"',
     )
-    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    plan = "".join(applying(commands.plan(sandbox, "dev", url=db_url)).values())
     assert 'CREATE INDEX CONCURRENTLY "tmplmig_' in plan
     assert 'ALTER INDEX "audits"."tmplmig_' in plan and 'RENAME TO "idx_audit_entity"' in plan
     assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
@@ -432,7 +433,7 @@ def test_a_guard_of_updates_only_evolves_to_refuse_rows_the_purge_would_keep(
         conn.execute(FOREVER.format("providers"))
     template.write_text(today)
 
-    plan = commands.plan(sandbox, "dev", url=db_url)
+    plan = applying(commands.plan(sandbox, "dev", url=db_url))
     assert sorted(plan) == ["002e_functions.plan.pgsql", "MANIFEST"]
     assert plan["002e_functions.plan.pgsql"].count("BEFORE INSERT ON") == 6
     assert (
@@ -771,7 +772,7 @@ def test_a_plans_index_rebuild_shows_its_locks_and_outlives_statement_timeout(
     replace_in(sandbox / "templates/002a_indexes.sql.j2", '"entity_type, entity_id"', '"entity_id"')
     argv = ["--project", str(sandbox), "plan", "--env", "dev", "--database", db_url]
     assert cli.main([*argv, "--out", str(tmp_path / "plan")]) == 0
-    (plan_file,) = (tmp_path / "plan").glob("002a_indexes.plan.*")
+    (plan_file,) = (tmp_path / "plan").glob("002a_indexes.plan.sql")
     text = plan_file.read_text()
     assert (
         "SET statement_timeout = '0';\n-- lock: SHARE UPDATE EXCLUSIVE on audits.audit_log" in text
@@ -799,7 +800,7 @@ def test_a_role_rename_leaves_functions_whose_bodies_are_unchanged_alone(
         conn.execute("SELECT proname, oid::int FROM pg_proc WHERE proname LIKE '%crypt_data'")
     )
     edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readwrite="app_rw"))
-    plan = "".join(commands.plan(sandbox, "dev", url=db_url).values())
+    plan = "".join(applying(commands.plan(sandbox, "dev", url=db_url)).values())
     assert 'ALTER ROLE "app_readwrite" RENAME TO "app_rw";' in plan
     assert 'FUNCTION "system"."encrypt_data"' not in plan
     assert 'FUNCTION "system"."decrypt_data"' not in plan
@@ -812,3 +813,28 @@ def test_a_role_rename_leaves_functions_whose_bodies_are_unchanged_alone(
     assert after == oids
     commands.rollback(sandbox, "dev", url=db_url)
     assert difference(before, snapshot(conn)) == {}
+
+
+def test_a_plans_rollback_files_run_with_psql_undo_its_apply_files(
+    sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    """The issue's edit (a schema and a role renamed, a retention changed) and an index
+    rebuilt: the plan's rollback section, run with psql after its apply section, gives back
+    the catalog and the rows from before the plan."""
+    commands.apply(sandbox, "dev", url=db_url)
+    conn.execute("INSERT INTO auth.users (email) VALUES ('a@example.com')")
+    applied = snapshot(conn)
+    rows = conn.execute("SELECT * FROM system.retention_policies ORDER BY 1").fetchall()
+    issue_edit(sandbox)
+    replace_in(sandbox / "templates/002a_indexes.sql.j2", '"entity_type, entity_id"', '"entity_id"')
+    out = tmp_path / "review"
+    assert plan_cli(sandbox, db_url, "--out", str(out)) == 0
+    rollback_files = manifest_files((out / "MANIFEST").read_text(), "rollback")
+    assert rollback_files[0].startswith("002e_functions.plan.rollback.")
+    assert rollback_files[-1].startswith("001_baseline.plan.rollback.")
+    run_with_psql(database, out, "apply")
+    assert difference(applied, snapshot(conn)) != {}
+    run_with_psql(database, out, "rollback")
+    assert difference(applied, snapshot(conn)) == {}
+    assert conn.execute("SELECT * FROM system.retention_policies ORDER BY 1").fetchall() == rows
+    assert conn.execute("SELECT count(*) FROM auth.users").fetchone() == (1,)

@@ -363,10 +363,11 @@ def _plan(args: argparse.Namespace) -> int:
     elif args.out:
         for path in write_bundle(contents, args.out):
             print(path)
-    else:
-        for name, text in contents.items():
-            if name != "MANIFEST":
-                print(text)
+    else:  # what would run; --out writes the rollback section too
+        from tmplmig.reviewing.bundle import MANIFEST, manifest_files
+
+        for name in manifest_files(contents[MANIFEST], "apply"):
+            print(contents[name])
     return 0
 
 

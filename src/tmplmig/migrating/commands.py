@@ -41,6 +41,7 @@ from tmplmig.migrating.plan import (
     Renames,
     UnsafeChange,
     part_states,
+    plan_back,
     plan_contents,
     plan_part,
     with_causes,
@@ -697,11 +698,19 @@ def plan_of(target: Target) -> dict[str, str]:
     as a psql-runnable bundle (file name to text, MANIFEST included); empty when nothing
     changed. Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
     with _migrations(target, "plan") as (backend, migrations, parts):
-        plans = _checked_plans(target, backend, _states(backend, migrations, parts, target))
+        states = _states(backend, migrations, parts, target)
+        plans = _checked_plans(target, backend, states)
         losses = destructive.plan_losses(backend.connection, plans)
     limits = {loss.name: loss.rows for loss in losses}
     plans = destructive.checked(plans, losses, limits, "this plan shows")
-    return plan_contents(plans, target.config) if plans else {}
+    if not plans:
+        return {}
+    try:
+        back = plan_back(states, target.config.settings.model_dump(mode="json"))
+    except UnsafeChange as exc:
+        logger.warning("the plan has no rollback section: going back has no safe rule:\n%s", exc)
+        back = []
+    return plan_contents(plans, target.config, back)
 
 
 def plan(

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from psycopg import sql
@@ -45,7 +46,7 @@ from tmplmig.migrating.record import (
     sha256,
 )
 from tmplmig.rendering.config import LoadedConfig
-from tmplmig.rendering.facts import DATA_KINDS, DbObject, objects_of
+from tmplmig.rendering.facts import DATA_KINDS, DbObject, objects_of, to_json
 from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, uses_postgres_only_syntax
 from tmplmig.rendering.relations import table_of
 from tmplmig.rendering.sensitive import MARK
@@ -64,6 +65,8 @@ if TYPE_CHECKING:
     from tmplmig.reviewing.locks import BundleContext
 
 State = Literal["pending", "applied", "changed", "no record", "missing"]
+#: when a step planned back from was "applied": never read, a record's field must be set
+_NOW = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: steps that hold names as text (function bodies, seeded rows): a rename alone does not
 #: update them, so any change applies them again (CREATE OR REPLACE, upsert)
 TEXT_KINDS = frozenset({"function", "row"})
@@ -591,6 +594,74 @@ def plan(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]
     return plans
 
 
+def _as_part(recorded: PartRecord, today: Part) -> Part:
+    """``today``'s part with the steps its record holds: what planning back to it aims at.
+    A guarded direction runs under psql's ``\\if`` (the record keeps guards, not modes)."""
+    steps = []
+    for r in recorded.steps:
+        guards = tuple(
+            (d, g) for d, g in (("apply", r.apply_guard), ("rollback", r.rollback_guard)) if g
+        )
+        steps.append(
+            Step(
+                r.name,
+                r.apply_sql,
+                r.rollback_sql,
+                role=r.role,
+                identity=r.step,
+                kind=r.kind,
+                guards=guards,
+                psql=tuple((d, "if") for d, _ in guards),
+                objects=r.objects or (),
+            )
+        )
+    return replace(today, steps=tuple(steps))
+
+
+def _as_record(part: Part, settings: Mapping[str, Any]) -> PartRecord:
+    """``part`` as if it had been applied with ``settings``: the start of planning back."""
+    steps = tuple(
+        RecordedStep(
+            part.id,
+            s.identity,
+            i,
+            s.kind,
+            s.name,
+            sha256(s.apply),
+            s.apply,
+            s.rollback,
+            "",
+            "",
+            None,
+            "",
+            _NOW,
+            s.role,
+            dict(s.guards).get("apply"),
+            dict(s.guards).get("rollback"),
+            to_json(s.objects),
+        )
+        for i, s in enumerate(part.steps)
+    )
+    return PartRecord(part.id, steps, settings)
+
+
+def plan_back(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]:
+    """What undoes the plan of ``states``: each changed part planned from today's render
+    (``settings``) back to its record, by the same rules, in reverse part order. Raises
+    :class:`UnsafeChange` where going back has no safe rule."""
+    back, recorded = [], None
+    for state in states:
+        if state.state != "changed" or state.record is None:
+            continue
+        old = _as_part(state.record, state.part)
+        today = _as_record(state.part, settings)
+        back.append(PartState(old, "changed", tuple(step_changes(old, today)), (), today))
+        recorded = recorded or state.record.settings
+    if recorded is None:
+        return []
+    return list(reversed(plan(back, recorded)))
+
+
 def _shown(statement: Guarded | str, context: BundleContext) -> str:
     """A plan statement as the bundle shows a step's: with its lock notes; a session setting
     (``SET statement_timeout`` around a scan) as is."""
@@ -603,15 +674,25 @@ def _shown(statement: Guarded | str, context: BundleContext) -> str:
 
 
 def _plan_file(
-    plan: PartPlan, config: LoadedConfig, digest: str, context: BundleContext
+    plan: PartPlan,
+    config: LoadedConfig,
+    digest: str,
+    context: BundleContext,
+    direction: str = "apply",
 ) -> BundleFile:
     """One part's plan as a bundle file: the header says what changed, each action is marked
     like a step, with the lock notes the bundle has and ``statement_timeout`` 0 around a
     scan, and a transactional part is wrapped in BEGIN/COMMIT as apply runs it."""
     part = plan.part
     ddl = config.settings.ddl
+    back = direction == "rollback"
     header = [
-        f"-- tmplmig plan: {part.id} — {part.title}",
+        f"-- tmplmig plan{' rollback' if back else ''}: {part.id} — {part.title}",
+        *(
+            ["-- undoes this part's plan: back to the config and templates it was applied with"]
+            if back
+            else []
+        ),
         f"-- environment: {config.env}",
         f"-- tenant: {config.tenant or '-'}",
         f"-- to config digest: sha256:{digest}",
@@ -622,7 +703,9 @@ def _plan_file(
         ),
         *(f"-- changed config: {change}" for change in plan.config),
         *plan.notes,
-        "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>; then: tmplmig mark",
+        "-- run with: psql -v ON_ERROR_STOP=1 -f <this file>; then"
+        + (" restore the config and templates, and" if back else "")
+        + ": tmplmig mark",
         "",
         session_settings_sql(config.settings.ddl),
         "",
@@ -645,14 +728,19 @@ def _plan_file(
         body = ["BEGIN;", "", *body, "COMMIT;", ""]
     text = "\n".join(header + body)
     ext = "pgsql" if uses_postgres_only_syntax(text) else "sql"
-    return BundleFile(f"{part.id}.plan.{ext}", part.id, "apply", text)
+    name = f"{part.id}.plan.rollback.{ext}" if back else f"{part.id}.plan.{ext}"
+    return BundleFile(name, part.id, direction, text)
 
 
-def plan_contents(plans: list[PartPlan], config: LoadedConfig) -> dict[str, str]:
-    """The plan as psql-runnable files, one per changed part in run order, plus MANIFEST."""
+def plan_contents(
+    plans: list[PartPlan], config: LoadedConfig, back: Sequence[PartPlan] = ()
+) -> dict[str, str]:
+    """The plan as psql-runnable files, one per changed part in run order, then ``back``
+    (:func:`plan_back`: what undoes it) in reverse order, plus MANIFEST."""
     digest = config_digest(config)
     context = bundle_context([p.part for p in plans])
     files = [_plan_file(p, config, digest, context) for p in plans]
+    files += [_plan_file(p, config, digest, context, "rollback") for p in back]
     contents = {f.name: f.text for f in files}
     contents[MANIFEST] = manifest_text(files, config)
     return contents
