@@ -111,3 +111,12 @@ def test_the_readme_walkthrough_lints_applies_rolls_back_exactly_and_is_in_the_b
     [apply_file] = [n for n in bundle if n.startswith("003_add_widgets.") and "rollback" not in n]
     assert 'CREATE TABLE IF NOT EXISTS "production"."widgets"' in bundle[apply_file]
     assert apply_file in bundle[MANIFEST]
+
+
+def test_the_scaffolds_examples_take_schemas_from_config_as_the_readme_does(
+    sandbox: Path,
+) -> None:
+    (template,) = (p for p in commands.new(sandbox, "add_widgets") if p.suffix == ".j2")
+    text = template.read_text()
+    assert 'schema="app"' not in text and "schema=s.production" in text
+    assert "sensitive_columns hidden" in text and "squawk-ignore" in text

@@ -55,9 +55,18 @@ def _check_name(templates_dir: Path, name: str) -> None:
         raise CommandError(f"a part named {name!r} exists: templates/{existing[name]}.sql.j2")
 
 
+#: the macro docs' examples name a literal schema; a template takes its schemas from config
+_LITERAL_SCHEMA = re.compile(r'\b(schema|ref_schema|function_schema)="app"')
+
+
+def _in_config(example: str) -> str:
+    """A macro's example as a template writes it: ``schema=s.production``, as the README does."""
+    return _LITERAL_SCHEMA.sub(r"\1=s.production", example)
+
+
 def skeleton(part_id: str, transactional: bool, depends: list[str], templates_dir: Path) -> str:
     """The template ``new`` writes: metadata set, macros imported, examples in a comment."""
-    examples = {d.name: d.example for d in macro_docs(templates_dir)}
+    examples = {d.name: _in_config(d.example) for d in macro_docs(templates_dir)}
     shown = "\n".join(
         example if example.startswith("{%") else f"{{{{ {example} }}}}"
         for name in SHOWN_MACROS
@@ -71,9 +80,13 @@ def skeleton(part_id: str, transactional: bool, depends: list[str], templates_di
 {{% import "_macros.sql.j2" as m %}}
 {{% set s = schemas %}}
 {{#- Call macros with keyword arguments; each records its apply next to its rollback.
-    schema= takes a schema from config, such as s.auth; every macro, the SQL it renders in
-    each direction and the lock it takes: docs/macros.md. Concurrent index builds and
+    schema= takes a schema from config, such as s.production; every macro, the SQL it renders
+    in each direction and the lock it takes: docs/macros.md. Concurrent index builds and
     NOT VALID constraints need transactional = false (tmplmig new --non-transactional).
+    A new table in an app schema gets, without asking, its schema's grants (default
+    privileges) and its sensitive_columns hidden from unlisted roles; audit and retention
+    triggers it must ask for (m.trigger). A squawk finding is acknowledged on the line
+    before the statement: -- squawk-ignore RULE, with the reason on a comment line above.
 
 {shown}
 -#}}
