@@ -167,6 +167,11 @@ def test_every_lock_note_names_the_strongest_lock_pg_locks_shows(
             " (catalog update only: NOT VALID, no scan)",
         ),
         ("GRANT SELECT ON a.b TO r;", "-- lock: no table lock"),
+        (
+            "ALTER TABLE a.b ALTER COLUMN c SET NOT NULL;",
+            "-- lock: ACCESS EXCLUSIVE on a.b; blocks reads and writes (scans every row, or none"
+            " when a validated CHECK (column IS NOT NULL) holds)",
+        ),
     ],
 )
 def test_a_lock_note_reads_mode_relations_and_what_waits(sql: str, line: str) -> None:

@@ -124,6 +124,9 @@ def _alter_table(node: ast.AlterTableStmt, context: BundleContext) -> list[Lock]
             ref = context.references.get((table, cmd.name))
             if ref:
                 locks.append(Lock("ROW SHARE", ref))
+        elif kind == _ATT.AT_SetNotNull:
+            detail = "scans every row, or none when a validated CHECK (column IS NOT NULL) holds"
+            locks.append(Lock("ACCESS EXCLUSIVE", table, detail))
         elif kind == _ATT.AT_DropConstraint:
             locks.append(Lock("ACCESS EXCLUSIVE", table, "catalog update only, no scan"))
             ref = context.references.get((table, cmd.name))
