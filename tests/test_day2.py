@@ -832,6 +832,11 @@ def test_a_plans_rollback_files_run_with_psql_undo_its_apply_files(
     rollback_files = manifest_files((out / "MANIFEST").read_text(), "rollback")
     assert rollback_files[0].startswith("002e_functions.plan.rollback.")
     assert rollback_files[-1].startswith("001_baseline.plan.rollback.")
+    review = (out / "REVIEW.md").read_text()
+    assert "## 002a_indexes: 002a: performance indexes" in review
+    assert "(template templates/002a_indexes.sql.j2)" in review
+    assert "| SHARE UPDATE EXCLUSIVE on audits.audit_log; reads and writes continue" in review
+    assert review.count("Undo: its `.plan.rollback` file.") == 6
     run_with_psql(database, out, "apply")
     assert difference(applied, snapshot(conn)) != {}
     run_with_psql(database, out, "rollback")

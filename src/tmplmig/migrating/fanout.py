@@ -27,7 +27,7 @@ from tmplmig.migrating.target import CommandError, for_config
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import render_all
-from tmplmig.reviewing.bundle import write_bundle
+from tmplmig.reviewing.bundle import MANIFEST, manifest_files, write_bundle
 from tmplmig.reviewing.verify import ScratchDatabases
 
 Verb = Literal["apply", "rollback", "status", "plan"]
@@ -99,7 +99,8 @@ def run_tenant(
             contents = commands.plan_of(target)
             if out is not None and contents:
                 write_bundle(contents, out / tenant)
-            parts = [name.split(".", 1)[0] for name in contents if name != "MANIFEST"]
+            applying = manifest_files(contents[MANIFEST], "apply") if contents else []
+            parts = [name.split(".", 1)[0] for name in applying]
             return outcome("planned", ", ".join(parts)) if parts else outcome("up to date", "")
         rows = commands.status_of(target)
         pending = [r.id for r in rows if not r.applied]

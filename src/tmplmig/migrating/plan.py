@@ -47,7 +47,14 @@ from tmplmig.migrating.record import (
 )
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DATA_KINDS, DbObject, objects_of, to_json
-from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, uses_postgres_only_syntax
+from tmplmig.rendering.parts import (
+    Guarded,
+    Part,
+    Step,
+    config_digest,
+    statement_sql,
+    uses_postgres_only_syntax,
+)
 from tmplmig.rendering.relations import table_of
 from tmplmig.rendering.sensitive import MARK
 from tmplmig.reviewing.bundle import (
@@ -732,6 +739,52 @@ def _plan_file(
     return BundleFile(name, part.id, direction, text)
 
 
+#: the plan's review page, beside its MANIFEST
+PLAN_REVIEW = "REVIEW.md"
+
+
+def plan_review(plans: list[PartPlan], config: LoadedConfig, back: Sequence[PartPlan]) -> str:
+    """REVIEW.md of a plan: per part what changed and why, each action's statements with the
+    locks they take (as the files note them), what it drops, and how to undo it."""
+    from tmplmig.reviewing.locks import LOCK_MARK, lock_lines, split_statements, statement_locks
+
+    context = bundle_context([p.part for p in plans])
+    undone = {p.part.id for p in back}
+    lines = [
+        f"# Plan review: {config.env}" + (f", tenant {config.tenant}" if config.tenant else ""),
+        "",
+        f"To config digest `sha256:{config_digest(config)}`. Run the `[apply]` files of `MANIFEST`"
+        " in order with `psql -v ON_ERROR_STOP=1 -f FILE`, then `tmplmig mark`; the `[rollback]`"
+        " files, newest part first, undo them.",
+        "",
+    ]
+    for p in plans:
+        lines += [f"## {p.part.id}: {p.part.title}", ""]
+        lines += [
+            f"- {change}" + (f" ({'; '.join(change.causes)})" if change.causes else "")
+            for change in p.changes
+        ]
+        lines += [f"- {note.removeprefix('-- ')}" for note in p.notes]
+        lines += (
+            ["", "| action | statement | lock |", "| --- | --- | --- |"]
+            if p.actions
+            else [
+                "",
+                "Nothing to run: what changed here follows the renames and drops above.",
+            ]
+        )
+        for action in p.actions:
+            for statement in action.statements:
+                for parsed in split_statements(statement_sql(statement)):
+                    shown = parsed.sql.split("\n", 1)[0].replace("|", "\\|")[:80]
+                    locks = lock_lines(statement_locks(parsed.node, context))
+                    held = "; ".join(line.removeprefix(LOCK_MARK) for line in locks)
+                    lines.append(f"| {action.label} | `{shown}` | {held} |")
+        undo = "its `.plan.rollback` file" if p.part.id in undone else "none (no safe rule back)"
+        lines += ["", f"Undo: {undo}.", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 def plan_contents(
     plans: list[PartPlan], config: LoadedConfig, back: Sequence[PartPlan] = ()
 ) -> dict[str, str]:
@@ -742,5 +795,6 @@ def plan_contents(
     files = [_plan_file(p, config, digest, context) for p in plans]
     files += [_plan_file(p, config, digest, context, "rollback") for p in back]
     contents = {f.name: f.text for f in files}
+    contents[PLAN_REVIEW] = plan_review(plans, config, back)
     contents[MANIFEST] = manifest_text(files, config)
     return contents
