@@ -17,7 +17,10 @@ import psycopg
 import pytest
 from pglast import ast
 
+from tmplmig.database.locking import unbounded_scans
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
+from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import Guarded
 from tmplmig.reviewing.bundle import bundle_context
 from tmplmig.reviewing.locks import (
@@ -122,6 +125,9 @@ def run_and_compare(
             continue
         locks = statement_locks(statement.node, context)
         noted = strongest_per_relation(locks)
+        if _concurrent(statement) and not locks:  # IF EXISTS of an index not built yet
+            conn.execute(statement.sql)
+            continue
         if _concurrent(statement):
             seen = held_while_waiting(database, conn, statement.sql, locks[0].relation)
         else:
@@ -150,6 +156,30 @@ def test_every_lock_note_names_the_strongest_lock_pg_locks_shows(
             for g in step.rollback_statements:
                 wrong += run_and_compare(database, conn, g, context)
     assert wrong == [], "\n".join(wrong)
+
+
+def test_a_plans_lock_notes_name_the_strongest_lock_pg_locks_shows(
+    sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """The plan of a schema rename plus an index rebuild, statement by statement as its files
+    run them, against pg_locks: its notes come from the same code as the bundle's."""
+    commands.apply(sandbox, "dev", url=db_url)
+    base = sandbox / "config/base.yaml"
+    base.write_text(base.read_text().replace("quarantine: quarantine\n", "quarantine: q2\n"))
+    indexes = sandbox / "templates/002a_indexes.sql.j2"
+    indexes.write_text(indexes.read_text().replace('"entity_type, entity_id"', '"entity_id"'))
+    _, plans = commands.planned(resolve(sandbox, "dev", None, db_url))
+    assert {p.part.id for p in plans} >= {"001_baseline", "002a_indexes"}
+    context = bundle_context([p.part for p in plans])
+    ddl = load_config(sandbox, "dev").settings.ddl
+    wrong: list[str] = []
+    for plan in plans:
+        for action in plan.actions:
+            for statement in unbounded_scans(action.statements, ddl):
+                g = statement if isinstance(statement, Guarded) else Guarded(statement)
+                wrong += run_and_compare(database, conn, g, context)
+    assert wrong == [], "\n".join(wrong)
+    assert conn.execute("SELECT to_regnamespace('q2') IS NOT NULL").fetchone() == (True,)
 
 
 @pytest.mark.parametrize(

@@ -693,16 +693,23 @@ def status(
     return status_of(resolve(project, env, tenant, url))
 
 
-def plan_of(target: Target) -> dict[str, str]:
-    """The SQL that takes the applied parts of ``target`` from their record to today's render,
-    as a psql-runnable bundle (file name to text, MANIFEST included); empty when nothing
-    changed. Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
+def planned(target: Target) -> tuple[list[PartState], list[PartPlan]]:
+    """Where each part of ``target`` stands, and the plans that take the changed ones from
+    their record to today's render (destructive actions checked against what they hold now).
+    Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
     with _migrations(target, "plan") as (backend, migrations, parts):
         states = _states(backend, migrations, parts, target)
         plans = _checked_plans(target, backend, states)
         losses = destructive.plan_losses(backend.connection, plans)
     limits = {loss.name: loss.rows for loss in losses}
-    plans = destructive.checked(plans, losses, limits, "this plan shows")
+    return states, destructive.checked(plans, losses, limits, "this plan shows")
+
+
+def plan_of(target: Target) -> dict[str, str]:
+    """The SQL that takes the applied parts of ``target`` from their record to today's render,
+    as a psql-runnable bundle (file name to text, MANIFEST and REVIEW.md included, and a
+    rollback section that undoes it); empty when nothing changed."""
+    states, plans = planned(target)
     if not plans:
         return {}
     try:
