@@ -843,3 +843,30 @@ def test_a_plans_rollback_files_run_with_psql_undo_its_apply_files(
     assert difference(applied, snapshot(conn)) == {}
     assert conn.execute("SELECT * FROM system.retention_policies ORDER BY 1").fetchall() == rows
     assert conn.execute("SELECT count(*) FROM auth.users").fetchone() == (1,)
+
+
+def test_a_column_moved_between_readers_changes_only_the_grants_that_differ(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    before = snapshot(conn)
+    commands.apply(sandbox, "dev", url=db_url)
+    edit(
+        sandbox / "config/base.yaml",
+        lambda d: d["privileges"]["sensitive_readers"].update(api_key=["admin"]),
+    )
+    plan = applying(commands.plan(sandbox, "dev", url=db_url))["002d_roles_grants.plan.sql"]
+    grants = [line for line in plan.splitlines() if line.startswith(("GRANT", "REVOKE"))]
+    assert grants == [
+        'REVOKE SELECT ON TABLE "providers"."user_providers" FROM "app_readwrite";',
+        'GRANT SELECT ("id", "user_id", "provider", "created_at") ON TABLE'
+        ' "providers"."user_providers" TO "app_readwrite";',
+        'REVOKE SELECT ON TABLE "providers"."user_providers" FROM "app_admin";',
+        'GRANT SELECT ON TABLE "providers"."user_providers" TO "app_admin";',
+    ]
+    commands.apply(sandbox, "dev", url=db_url)
+    reads = "SELECT has_column_privilege(%s, 'providers.user_providers', 'api_key', 'SELECT')"
+    assert conn.execute(reads, ["app_admin"]).fetchone() == (True,)
+    assert conn.execute(reads, ["app_readwrite"]).fetchone() == (False,)
+    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.rollback(sandbox, "dev", url=db_url)
+    assert difference(before, snapshot(conn)) == {}

@@ -496,6 +496,40 @@ def _rebuild_index(new: Step) -> tuple[str, ...] | None:
     )
 
 
+#: one (table, role) of a "columns hidden from" step: the table's SELECT replaced by a list
+_HIDDEN_PAIR = re.compile(
+    r'^(REVOKE SELECT ON TABLE ("(?:[^"]|"")+"\."(?:[^"]|"")+") FROM ("(?:[^"]|"")+");)\n'
+    r"(GRANT SELECT \(.*\) ON TABLE \2 TO \3;)$",
+    re.M,
+)
+
+
+def _hidden_pairs(text: str) -> dict[tuple[str, str], str] | None:
+    """(table, role) -> its column GRANT, when ``text`` is nothing but such pairs."""
+    pairs = {(m[2], m[3]): m[4] for m in _HIDDEN_PAIR.finditer(text)}
+    return pairs if _HIDDEN_PAIR.sub("", text).strip() == "" else None
+
+
+def _hidden_difference(old: str, new: str) -> tuple[str, ...] | None:
+    """Only what changed between two hidings (a column moved between readers): a pair the
+    new one drops gets its table-wide SELECT back, a pair new or changed is hidden anew, the
+    rest is left alone; one statement, so no role reads a table whole in between. None when
+    either is not made only of pairs."""
+    before, after = _hidden_pairs(old), _hidden_pairs(new)
+    if before is None or after is None:
+        return None
+    lines = [
+        f"REVOKE SELECT ON TABLE {table} FROM {role};\n{grant}"
+        for (table, role), grant in after.items()
+        if before.get((table, role)) != grant
+    ] + [
+        f"REVOKE SELECT ON TABLE {table} FROM {role};\nGRANT SELECT ON TABLE {table} TO {role};"
+        for table, role in before
+        if (table, role) not in after
+    ]
+    return ("\n".join(lines),) if lines else ()
+
+
 def _hide_again(old: str, new: str) -> tuple[str, ...] | None:
     """The hiding of today's render, after table-wide SELECT given back to each role only the
     old hiding named; None when what the step makes (before MARK) changed. One statement, so
@@ -564,8 +598,9 @@ def plan_part(
         elif new.kind in NAME_LOOKUP_KINDS:
             if renames.apply_to(change.old.apply_sql, schema_literals=True) == new.apply:
                 continue
-            undo = change.old.rollback_sql or ""
-            statements = (renames.apply_to(undo, schema_literals=True), new.apply)
+            before = renames.apply_to(change.old.apply_sql, schema_literals=True)
+            undo = renames.apply_to(change.old.rollback_sql or "", schema_literals=True)
+            statements = _hidden_difference(before, new.apply) or (undo, new.apply)
         elif new.kind in HIDING_KINDS:
             statements = _hide_again(old, new.apply)
         elif new.kind == "index":
