@@ -133,6 +133,15 @@ def render_page(templates_dir: Path) -> str:
         " `|ident`, `|qualified` or `|literal`; arguments described as template-authored SQL"
         " are written into the SQL as they are. Every apply converges when run again.",
         "",
+        "A table a migration creates in an app schema gets, without asking, the grants its"
+        " schema's default privileges give (002d's `schema_privileges`) and its"
+        " `sensitive_columns` hidden from every app role `privileges.sensitive_readers` does not"
+        " list (see `table`, `add_column`). It must ask for an audit trigger or a retention"
+        " guard (`trigger`, with 002e's functions) and a seeded retention policy (`row`). A"
+        " squawk finding is acknowledged in the template, on the line before the statement:"
+        " `-- squawk-ignore RULE`, with the reason on a comment line above it (see"
+        " `set_not_null`); tmplmig's own rules: `-- lint: allow RULE: reason`.",
+        "",
         "| macro | lock |",
         "| --- | --- |",
     ]
