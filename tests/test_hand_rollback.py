@@ -122,3 +122,12 @@ def test_status_notices_one_object_dropped_by_hand_and_the_drift_check_lists_it(
         "index audits.audit_log.idx_audit_entity"
     ]
     assert {s.state for s in states.values() if s.id != "002a_indexes"} == {"applied"}
+
+
+def test_mark_rolled_back_of_an_unknown_part_names_the_known_ones(
+    project: Path, db_url: str
+) -> None:
+    commands.apply(project, ENV, url=db_url)
+    with pytest.raises(CommandError, match="unknown migration 'nope'; known: 001_baseline"):
+        commands.mark_rolled_back(project, ENV, url=db_url, part="nope")
+    assert {s.state for s in commands.status(project, ENV, url=db_url)} == {"applied"}

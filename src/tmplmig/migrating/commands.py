@@ -525,6 +525,16 @@ def apply(
     return apply_to(replace(target, allow_shared_roles=frozenset(allow_shared_roles)), allow_drop)
 
 
+def _from_part(migrations: MigrationList, part: str | None) -> MigrationList:
+    """``part`` and the migrations after it (every one when None), as rollback takes them."""
+    if part is None:
+        return migrations
+    ids = [m.id for m in migrations]
+    if part not in ids:
+        raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
+    return migrations[ids.index(part) :]
+
+
 def rollback_to(
     target: Target, part: str | None = None, allow_data_loss: bool = False
 ) -> list[str]:
@@ -533,11 +543,7 @@ def rollback_to(
     The tables it would drop holding rows are listed first; in a protected environment
     (``protected: true``) it refuses them without ``allow_data_loss``."""
     with _migrations(target, "rollback") as (backend, migrations, rendered):
-        if part is not None:
-            ids = [m.id for m in migrations]
-            if part not in ids:
-                raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
-            migrations = migrations[ids.index(part) :]
+        migrations = _from_part(migrations, part)
         with _locked(backend, target):
             targets = backend.to_rollback(migrations)
             ids = [m.id for m in targets]
@@ -782,12 +788,7 @@ def mark_rolled_back_of(target: Target, part: str | None = None) -> list[str]:
     no longer recorded as applied. The inverse of :func:`mark`."""
     loaded = _migrations(target, "mark")
     with loaded as (backend, migrations, parts), _locked(backend, target):
-        if part is not None:
-            ids = [m.id for m in migrations]
-            if part not in ids:
-                raise CommandError(f"unknown migration {part!r}; known: {', '.join(sorted(ids))}")
-            migrations = migrations[ids.index(part) :]
-        applied = backend.to_rollback(migrations)
+        applied = backend.to_rollback(_from_part(migrations, part))
         conn = backend.connection
         rec = record.read(conn)
         rec.check()
