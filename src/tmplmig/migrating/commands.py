@@ -547,8 +547,10 @@ def rollback_to(
         with _locked(backend, target):
             targets = backend.to_rollback(migrations)
             ids = [m.id for m in targets]
-            _refuse_data_loss(target, backend, rendered, ids, allow_data_loss)
-            backend.before_steps = _prepare_rollback(target, backend, rendered, ids)
+            rec = record.read(backend.connection)
+            applied = _as_applied(target, rec, rendered)
+            _refuse_data_loss(target, backend.connection, applied, ids, allow_data_loss)
+            backend.before_steps = _prepare_rollback(target, backend.connection, rec, applied, ids)
             try:
                 backend.rollback_migrations(targets)
             finally:
@@ -586,15 +588,18 @@ def _as_applied(target: Target, rec: record.Record, rendered: list[Part]) -> lis
 
 
 def _refuse_data_loss(
-    target: Target, backend: DatabaseBackend, rendered: list[Part], ids: list[str], allow: bool
+    target: Target,
+    conn: psycopg.Connection[Any],
+    applied: list[_AppliedPart],
+    ids: list[str],
+    allow: bool,
 ) -> None:
     """List the tables rolling back ``ids`` drops with rows in them; in a protected
     environment refuse them without ``allow`` (:class:`destructive.DataLossRefused`)."""
     if not ids:
         return
-    rec = record.read(backend.connection)
-    parts = [p.part for p in _as_applied(target, rec, rendered) if p.id in ids]
-    losses = destructive.rollback_losses(backend.connection, parts)
+    parts = [p.part for p in applied if p.id in ids]
+    losses = destructive.rollback_losses(conn, parts)
     if not losses:
         return
     listed = "\n  ".join(f"{loss.part}: {loss}" for loss in losses)
@@ -633,10 +638,16 @@ def _rollback_locks(
 
 
 def _prepare_rollback(
-    target: Target, backend: DatabaseBackend, rendered: list[Part], ids: list[str]
+    target: Target,
+    conn: psycopg.Connection[Any],
+    rec: record.Record,
+    applied: list[_AppliedPart],
+    ids: list[str],
 ) -> Callable[[psycopg.Connection[Any], str], None] | None:
     """Make sure rolling back ``ids`` can finish before it changes anything, and return what
     each part checks again before its own first statement.
+
+    ``applied``: every part as its record ``rec`` says it was applied.
 
     Before the first change: nothing would stop it part-way (:func:`find_blockers`, else
     :class:`RollbackBlocked`), and every table lock of every part can be had under
@@ -646,9 +657,7 @@ def _prepare_rollback(
     """
     if not ids:
         return None
-    conn, ddl = backend.connection, target.config.settings.ddl
-    rec = record.read(conn)
-    applied = _as_applied(target, rec, rendered)
+    ddl = target.config.settings.ddl
     owner = next((p.owner for p in applied if p.owner), target.config.settings.roles.owner)
     parts = [p.part for p in applied]
     blockers = find_blockers(conn, owner, parts, [p for p in parts if p.id in ids])
