@@ -532,12 +532,15 @@ def _hidden_difference(old: str, new: str) -> tuple[str, ...] | None:
 
 def _hide_again(old: str, new: str) -> tuple[str, ...] | None:
     """The hiding of today's render, after table-wide SELECT given back to each role only the
-    old hiding named; None when what the step makes (before MARK) changed. One statement, so
-    that no role reads the table whole in between, even outside a transaction."""
+    old hiding named (only the pairs that differ, as :func:`_hidden_difference` says, when
+    both are made of pairs); None when what the step makes (before MARK) changed. One
+    statement, so that no role reads the table whole in between, even outside a transaction."""
     old_made, _, old_hidden = old.partition(MARK)
     new_made, _, new_hidden = new.partition(MARK)
     if old_made.strip() != new_made.strip():
         return None
+    if (differing := _hidden_difference(old_hidden, new_hidden)) is not None:
+        return tuple(f"{MARK}\n{statement}" for statement in differing)
     kept = set(_HIDDEN_FROM.findall(new_hidden))
     restored = [
         f"REVOKE SELECT ON TABLE {table} FROM {role};\nGRANT SELECT ON TABLE {table} TO {role};"
