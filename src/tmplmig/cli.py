@@ -451,17 +451,11 @@ def main(argv: list[str] | None = None) -> int:
     import psycopg
     from yoyo.exceptions import BadMigration, LockTimeout
 
-    from tmplmig.database.cluster import ClusterError
     from tmplmig.database.interrupts import Interrupted, interruptible
-    from tmplmig.migrating.plan import UnsafeChange
-    from tmplmig.migrating.record import RecordError
-    from tmplmig.migrating.rollback_guard import RollbackBlocked
-    from tmplmig.migrating.target import CommandError
-    from tmplmig.rendering.config import ConfigError
-    from tmplmig.rendering.sqlfilters import RenderError
+    from tmplmig.errors import TmplmigError
 
-    user_errors = (ConfigError, RenderError, CommandError, ClusterError, RecordError)
-    #: a migration that failed on the server (yoyo has rolled it back) or could not start
+    #: raised by the driver or yoyo, not by tmplmig: a migration that failed on the server
+    #: (yoyo has rolled it back) or could not start
     run_errors = (psycopg.Error, BadMigration, LockTimeout)
     log = logging.getLogger("tmplmig")
     to_stderr = logging.StreamHandler(sys.stderr)
@@ -484,19 +478,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return exc.exit_code
-    except UnsafeChange as exc:
-        for line in exc.lines:
-            print(f"tmplmig: unsafe: {line}", file=sys.stderr)
-        print("tmplmig: nothing was changed", file=sys.stderr)
-        return 1
-    except user_errors as exc:
-        print(f"tmplmig: error: {exc}", file=sys.stderr)
-        return 2
-    except RollbackBlocked as exc:
-        print(f"tmplmig: {exc.headline}:", file=sys.stderr)
-        for blocker in exc.blockers:
-            print(f"  {blocker}", file=sys.stderr)
-        return 1
+    except TmplmigError as exc:
+        for line in exc.report:
+            print(line, file=sys.stderr)
+        return exc.exit_code
     except run_errors as exc:
         print(f"tmplmig: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

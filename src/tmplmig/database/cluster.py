@@ -14,10 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tmplmig.errors import TmplmigError
+
 BIN_VAR = "TMPLMIG_PG_BIN"
 
 
-class ClusterError(RuntimeError):
+class ClusterError(TmplmigError, RuntimeError):
     """The throwaway cluster could not be created or started."""
 
 

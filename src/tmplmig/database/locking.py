@@ -28,6 +28,7 @@ from psycopg.pq import TransactionStatus
 
 from tmplmig.database.blockers import Session, terminate_hint, watching
 from tmplmig.database.interrupts import Interrupted
+from tmplmig.errors import REFUSED, TmplmigError
 from tmplmig.rendering.config import Ddl, duration_seconds
 from tmplmig.rendering.parts import Guarded, Step, scans_table
 
@@ -59,9 +60,11 @@ def quiet_notes() -> Iterator[None]:
         _QUIET_NOTES.reset(token)
 
 
-class LockRefused(errors.LockNotAvailable):
+class LockRefused(TmplmigError, errors.LockNotAvailable):
     """A lock not granted within ``lock_timeout``, or a deadlock the server broke by cancelling
     our statement, after every retry; names the sessions that were in the way."""
+
+    exit_code = REFUSED
 
     def __init__(
         self,
@@ -84,6 +87,11 @@ class LockRefused(errors.LockNotAvailable):
         if self.deadlock:
             return f"chosen to break a deadlock with another transaction{what}"
         return f"lock not granted within {self.ddl.lock_timeout}{what}"
+
+    @property
+    def report(self) -> list[str]:
+        """One line naming the error, as for the other failed runs, then the sessions."""
+        return [f"tmplmig: failed: LockRefused: {self}"]
 
     def __str__(self) -> str:
         tries = f"{self.tries} {'try' if self.tries == 1 else 'tries'}"

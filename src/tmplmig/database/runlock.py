@@ -29,8 +29,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from yoyo.exceptions import LockTimeout
 
 from tmplmig.database.blockers import sessions, terminate_hint
+from tmplmig.errors import REFUSED, TmplmigError
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +99,17 @@ _KEY_HOLDERS = """
       AND l.classid = ((k.key >> 32) & 4294967295)::oid AND l.objid = (k.key & 4294967295)::oid
       AND l.pid <> pg_catalog.pg_backend_pid()
     ORDER BY l.pid"""
+
+
+class LockHeld(TmplmigError, LockTimeout):
+    """yoyo's lock was not had within the wait; the message is :func:`why_locked`'s."""
+
+    exit_code = REFUSED
+
+    @property
+    def report(self) -> list[str]:
+        """One line naming yoyo's error, as for the other failed runs, then why."""
+        return [f"tmplmig: failed: LockTimeout: {self}"]
 
 
 def why_locked(conn: psycopg.Connection[Any], ours: Sequence[str]) -> str:

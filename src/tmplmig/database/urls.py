@@ -12,13 +12,14 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from tmplmig.errors import TmplmigError
 from tmplmig.rendering.config import LoadedConfig
 
 DATABASE_URL_VAR = "TMPLMIG_DATABASE_URL"
 YOYO_DRIVER = "postgresql+psycopg://"
 
 
-class UrlError(Exception):
+class UrlError(TmplmigError):
     """No usable database URL: a variable is unset or does not hold a postgresql:// URL."""
 
 

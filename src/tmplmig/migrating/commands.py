@@ -237,7 +237,7 @@ def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
             try:
                 held.enter_context(backend.lock(YOYO_LOCK_WAIT_SECONDS))
             except LockTimeout as exc:
-                raise LockTimeout(runlock.why_locked(conn, names)) from exc
+                raise runlock.LockHeld(runlock.why_locked(conn, names)) from exc
         orphans.settle(conn, names, duration_seconds(target.config.settings.ddl.orphan_wait))
         yield
 

@@ -37,6 +37,7 @@ from psycopg import sql
 
 from tmplmig.database.locking import session_settings_sql, unbounded_scans
 from tmplmig.database.presence import checked
+from tmplmig.errors import REFUSED, TmplmigError
 from tmplmig.migrating.record import (
     ConfigChange,
     PartRecord,
@@ -108,12 +109,21 @@ _INDEX = re.compile(
 )
 
 
-class UnsafeChange(Exception):
+class UnsafeChange(TmplmigError):
     """Changes the plan has no safe rule for: one line each, naming part, step and change."""
+
+    exit_code = REFUSED
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
         super().__init__("\n".join(lines))
+
+    @property
+    def report(self) -> list[str]:
+        """Each change, then that nothing ran."""
+        return [f"tmplmig: unsafe: {line}" for line in self.lines] + [
+            "tmplmig: nothing was changed"
+        ]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from tmplmig.errors import TmplmigError
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject, from_json, to_json
 from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, names_of
@@ -91,7 +92,7 @@ _SEAL = "v3:"
 _SEAL_V2 = "v2:"
 
 
-class RecordError(Exception):
+class RecordError(TmplmigError):
     """The record cannot be trusted: edited by hand, unreadable, or naming a missing config."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from tmplmig.errors import REFUSED, TmplmigError
 from tmplmig.rendering.parts import Part
 
 #: the role of a database's bootstrap superuser: objects it owns have no pg_shdepend row
@@ -162,10 +163,12 @@ class Blocker:
         return f"{self.kind} {self.name} (owner {self.owner}): {self.reason}"
 
 
-class RollbackBlocked(Exception):
+class RollbackBlocked(TmplmigError):
     """The rollback was refused before it changed anything, or stopped before part
     ``stopped_before`` changed anything (``done``: the parts rolled back before it, which an
     object made since the rollback started now blocks); ``blockers`` says why."""
+
+    exit_code = REFUSED
 
     def __init__(
         self, blockers: list[Blocker], stopped_before: str | None = None, done: Sequence[str] = ()
@@ -174,6 +177,11 @@ class RollbackBlocked(Exception):
         self.stopped_before = stopped_before
         self.done = tuple(done)
         super().__init__(f"{self.headline}:\n  " + "\n  ".join(str(b) for b in blockers))
+
+    @property
+    def report(self) -> list[str]:
+        """The headline, then one indented line per blocker."""
+        return [f"tmplmig: {self.headline}:", *(f"  {b}" for b in self.blockers)]
 
     @property
     def headline(self) -> str:

@@ -17,12 +17,13 @@ from tmplmig.database.urls import (
     with_schema,
     yoyo_url,
 )
+from tmplmig.errors import TmplmigError
 from tmplmig.migrating import tenants
 from tmplmig.rendering.config import LoadedConfig, load_config
 from tmplmig.reviewing.verify import ScratchDatabases
 
 
-class CommandError(Exception):
+class CommandError(TmplmigError):
     """A command cannot run as asked (missing URL, unknown part, ...)."""
 
 

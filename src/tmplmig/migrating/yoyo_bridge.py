@@ -34,6 +34,7 @@ from yoyo.migrations import Migration, MigrationList, get_migration_hash
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
+from tmplmig.errors import REFUSED, TmplmigError
 from tmplmig.migrating import record, tenants
 from tmplmig.migrating.plan import PartState, part_states
 from tmplmig.rendering.config import Ddl, LoadedConfig, load_config
@@ -64,19 +65,53 @@ def rendering_for(config: LoadedConfig) -> Iterator[dict[str, Part]]:
         _rendering.reset(token)
 
 
-def config_from_environment(project: Path) -> LoadedConfig:
-    """The config plain ``yoyo`` renders for: ``TMPLMIG_ENV`` and ``TMPLMIG_TENANT``.
+class NoEnvironment(TmplmigError):
+    """Plain ``yoyo`` ran without ``TMPLMIG_ENV``: one line says what to set."""
 
-    Without ``TMPLMIG_ENV`` this ends the process with one line saying what to set: the
-    only caller is yoyo's own command line, where a traceback would bury it.
-    """
+    @property
+    def report(self) -> list[str]:
+        """The line, without ``error:``: it is an instruction."""
+        return [f"tmplmig: {self}"]
+
+
+class ChangedSinceApplied(TmplmigError):
+    """Plain ``yoyo apply`` stopped before any part: ``problems`` are the applied parts whose
+    render changed since (with the tmplmig commands that evolve them), or why the record
+    cannot be trusted."""
+
+    exit_code = REFUSED
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+    @property
+    def report(self) -> list[str]:
+        """Each problem, then that nothing ran."""
+        return [f"tmplmig: {p}" for p in self.problems] + ["tmplmig: nothing was applied"]
+
+
+@contextmanager
+def yoyo_command_line() -> Iterator[None]:
+    """Where yoyo's command line is tmplmig's caller, end the process as ``tmplmig`` would:
+    the error's report on stderr and its exit status. yoyo logs a traceback for an error
+    while loading a migration file (and skips the file) and for one in a step; a
+    ``SystemExit`` passes through both."""
+    try:
+        yield
+    except TmplmigError as exc:
+        sys.stderr.write("".join(f"{line}\n" for line in exc.report))
+        raise SystemExit(exc.exit_code) from None
+
+
+def config_from_environment(project: Path) -> LoadedConfig:
+    """The config plain ``yoyo`` renders for: ``TMPLMIG_ENV`` and ``TMPLMIG_TENANT``; raises
+    :class:`NoEnvironment` without ``TMPLMIG_ENV``."""
     env = os.environ.get(ENV_VAR, "").strip()
     if not env:
-        print(
-            f"tmplmig: set {ENV_VAR} (dev, staging, prod, ...) to choose the config to render",
-            file=sys.stderr,
+        raise NoEnvironment(
+            f"set {ENV_VAR} (dev, staging, prod, ...) to choose the config to render"
         )
-        raise SystemExit(2)
     tenant = os.environ.get(TENANT_VAR, "").strip() or None
     config = load_config(project, env, tenant)
     if tenant is not None:  # the environment's own names, not every peer: loaded per part
@@ -274,7 +309,8 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
     project = path.parent.parent
     context = _rendering.get()
     if context is None:  # plain yoyo: guard yoyo's lock (tmplmig's commands have)
-        config = config_from_environment(project)
+        with yoyo_command_line():
+            config = config_from_environment(project)
         step(install_guard, install_guard)
     else:
         config = context[0]
@@ -386,15 +422,6 @@ def parts_only(migrations: MigrationList) -> MigrationList:
     return migrations.filter(lambda m: m.id != RENDER_CHECK)
 
 
-class ChangedSinceApplied(SystemExit):
-    """Ends plain ``yoyo apply`` with status 1 and the message on stderr (Python prints a
-    ``SystemExit``'s text): its only caller is yoyo's command line, where a traceback would
-    bury the lines that say what to run."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-
-
 def changed_since_applied(
     conn: psycopg.Connection[Any], project: Path, config: LoadedConfig
 ) -> list[PartState]:
@@ -421,20 +448,20 @@ def _checking(project: Path, config: LoadedConfig) -> StepCallable:
     target = f"--env {config.env}" + (f" --tenant {config.tenant}" if config.tenant else "")
 
     def run(conn: psycopg.Connection[Any]) -> None:
-        try:
-            changed = changed_since_applied(conn, project, config)
-        except record.RecordError as exc:
-            raise ChangedSinceApplied([f"tmplmig: {exc}", "tmplmig: nothing was applied"]) from None
-        if changed:
-            raise ChangedSinceApplied(
-                [
-                    f"tmplmig: {s.id}: applied, changed since ({len(s.steps)} step(s));"
-                    f" yoyo apply does not evolve it: review `tmplmig plan {target}`,"
-                    f" then run `tmplmig apply {target}`"
-                    for s in changed
-                ]
-                + ["tmplmig: nothing was applied"]
-            )
+        with yoyo_command_line():
+            try:
+                changed = changed_since_applied(conn, project, config)
+            except record.RecordError as exc:
+                raise ChangedSinceApplied([str(exc)]) from None
+            if changed:
+                raise ChangedSinceApplied(
+                    [
+                        f"{s.id}: applied, changed since ({len(s.steps)} step(s));"
+                        f" yoyo apply does not evolve it: review `tmplmig plan {target}`,"
+                        f" then run `tmplmig apply {target}`"
+                        for s in changed
+                    ]
+                )
         raise BadMigration(f"{RENDER_CHECK}: no applied part changed since (never marked)")
 
     return run
@@ -449,4 +476,6 @@ def check_renders(migration_file: str) -> None:
     (:func:`parts_only`), and ``yoyo rollback`` never sees it (it is not applied).
     """
     project = Path(migration_file).resolve().parent.parent
-    step(_checking(project, config_from_environment(project)))
+    with yoyo_command_line():
+        config = config_from_environment(project)
+    step(_checking(project, config))

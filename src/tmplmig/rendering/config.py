@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tmplmig.errors import TmplmigError
 from tmplmig.rendering.identifiers import (
     IdentifierError,
     check_extensions_schema,
@@ -39,7 +40,7 @@ DEFAULT_DATABASE = "(default)"
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class ConfigError(Exception):
+class ConfigError(TmplmigError):
     """A config problem, located by file and key path."""
 
     def __init__(self, file: Path | str, key_path: KeyPath, problem: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 
+from tmplmig.errors import TmplmigError
+
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
 #: schemas named ``tmplmig_<tenant>`` hold yoyo's tracking tables of a tenant
 TRACKING_PREFIX = "tmplmig_"
@@ -24,7 +26,7 @@ RESERVED_SCHEMA_NAMES = {
 INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp", "Co", "Cn", "Cs"})
 
 
-class IdentifierError(ValueError):
+class IdentifierError(TmplmigError, ValueError):
     """A name that cannot be used as a PostgreSQL identifier."""
 
 

@@ -18,10 +18,11 @@ from typing import Any
 import jinja2
 from psycopg import sql
 
+from tmplmig.errors import TmplmigError
 from tmplmig.rendering.identifiers import IdentifierError, check_identifier
 
 
-class RenderError(Exception):
+class RenderError(TmplmigError):
     """A template could not be turned into SQL."""
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 
 from tmplmig.database.catalog import Snapshot
+from tmplmig.errors import TmplmigError
 
 #: words the server prints by itself: a name equal to one is never replaced
 RESERVED = """
@@ -41,7 +42,7 @@ _PLACEHOLDER = re.compile("\x00([^\x00]*)\x00")
 _MAX_NAME_BYTES = 63
 
 
-class Unsure(Exception):
+class Unsure(TmplmigError):
     """The renaming cannot tell a name from other text here: replay instead."""
 
 

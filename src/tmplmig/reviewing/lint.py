@@ -27,6 +27,7 @@ from typing import Any
 from pglast import ast, enums, parse_plpgsql
 from pglast.parser import ParseError, parse_sql
 
+from tmplmig.errors import TmplmigError
 from tmplmig.rendering.parts import Part, Step
 from tmplmig.rendering.sensitive import Policy
 from tmplmig.reviewing.bundle import BundleFile, bundle_only_lines, step_lines
@@ -63,7 +64,7 @@ MAX_IDENTIFIER_BYTES = 63
 _QUOTED_NAME = re.compile(r'"((?:[^"]|"")*)"')
 
 
-class SquawkMissing(Exception):
+class SquawkMissing(TmplmigError):
     """squawk (the ``lint`` extra, pinned squawk-cli) is not installed."""
 
 
@@ -93,7 +94,7 @@ class Statement:
     line: int
 
 
-class StepSyntaxError(Exception):
+class StepSyntaxError(TmplmigError):
     """A step's SQL, or the PL/pgSQL inside it, does not parse."""
 
     def __init__(self, line: int, problem: str) -> None:
