@@ -20,6 +20,7 @@ import jinja2
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject, objects_of
 from tmplmig.rendering.identifiers import SHARED_SCHEMA
+from tmplmig.rendering.jinja_internals import compiled_body
 from tmplmig.rendering.relations import CreatedTables, column_names, columns_of, readers_of
 from tmplmig.rendering.sensitive import MARK, Hiding, Policy, hidings, policy
 from tmplmig.rendering.sqlfilters import ConfigText, RenderError, make_environment, wrap_config
@@ -284,21 +285,9 @@ class _Collector:
 
 
 def _body(caller: jinja2.runtime.Macro) -> Callable[[str], str]:
-    """The step body of ``{% call(d) step(...) %}`` as a function of the direction, stripped.
-
-    A body that takes only ``d`` is called through its compiled function: Jinja's
-    ``Macro.__call__`` would sort positional, keyword and caller arguments on every one of
-    the two to five calls a step makes, to the same single argument. Those are Jinja's
-    private attributes: a Jinja without them gets the ordinary call."""
-    func = getattr(caller, "_func", None)
-    simple = (
-        func is not None
-        and len(caller.arguments) == 1
-        and not (caller.catch_kwargs or caller.catch_varargs or caller.caller)
-        and getattr(caller, "_default_autoescape", True) is False
-        and getattr(getattr(caller, "_environment", None), "is_async", True) is False
-    )
-    render = func if simple else caller
+    """The step body of ``{% call(d) step(...) %}`` as a function of the direction, stripped;
+    called two to five times a step, so through its compiled function when it can be."""
+    render = compiled_body(caller) or caller
     return lambda direction: str(render(direction)).strip()
 
 

@@ -20,6 +20,7 @@ from psycopg import sql
 
 from tmplmig.errors import TmplmigError
 from tmplmig.rendering.identifiers import IdentifierError, check_identifier
+from tmplmig.rendering.jinja_internals import FastContext
 
 
 class RenderError(TmplmigError):
@@ -136,26 +137,6 @@ def _finalize(value: Any) -> Any:
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
-class _Context(jinja2.runtime.Context):
-    """Jinja's context with a direct path for calling a macro (``m.index(...)``).
-
-    ``Context.call`` asks each callable, twice, whether it wants the context, the eval
-    context or the environment; a macro always takes the eval context, so it gets it at
-    once. Everything else is asked as before."""
-
-    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(__obj) is not jinja2.runtime.Macro:
-            return super().call(__obj, *args, **kwargs)
-        kwargs.pop("_block_vars", None)
-        kwargs.pop("_loop_vars", None)
-        try:
-            return __obj(__self.eval_ctx, *args, **kwargs)
-        except StopIteration:
-            return __self.environment.undefined(
-                "value was undefined because a callable raised a StopIteration exception"
-            )
-
-
 class _Environment(jinja2.Environment):
     """Jinja's environment with a direct path for ``config.key`` on config mappings.
 
@@ -163,7 +144,7 @@ class _Environment(jinja2.Environment):
     template raised and caught an AttributeError; a plain dict has no attribute but those of
     its type, so looking the item up first for any other name gives the same answer."""
 
-    context_class = _Context
+    context_class = FastContext
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
