@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.reviewing.bundle import MANIFEST
-from tmplmig.reviewing.verify import ScratchDatabases
 
 PROJECT = Path(__file__).resolve().parent.parent
 #: every migration of the project, in the order yoyo applies them

@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from helpers import scratch_takes
 
+from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.target import CommandError, resolve
 from tmplmig.reviewing.expected import Naming, Renaming, Unsure
-from tmplmig.reviewing.verify import ScratchDatabases
 
 #: tenant files: names only; tf names two schemas itself (not by the prefix)
 TENANTS = {

@@ -13,6 +13,7 @@ import pytest
 from helpers import deployer_dsn, scratch_takes, url_for
 
 from tmplmig import cli
+from tmplmig.database import scratch
 from tmplmig.database.catalog import snapshot
 from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.rollout import Rollout
@@ -134,8 +135,8 @@ def test_drift_checks_of_a_fan_out_replay_once_per_shape_in_one_scratch_database
     # ta's record replayed in a scratch database made for it, renamed for tb; tc's replayed
     # in the same database, kept
     assert len(taken) == 2 and taken[0] is None and taken[1] is not None
-    left = "SELECT count(*) FROM pg_database WHERE datname LIKE 'tmplmig_verify_%'"
-    assert conn.execute(left).fetchone() == (0,)
+    left = "SELECT count(*) FROM pg_database WHERE starts_with(datname, %s)"
+    assert conn.execute(left, [scratch.PREFIX]).fetchone() == (0,)
 
 
 def test_only_and_exclude_select_exactly_the_named_tenants() -> None:

@@ -11,6 +11,7 @@ import pytest
 from helpers import run_with_psql
 
 from tmplmig import cli
+from tmplmig.database import scratch
 from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
 from tmplmig.migrating import commands
 
@@ -51,8 +52,8 @@ def test_verify_leaves_no_scratch_database_behind(
     project: Path, migrated: str, conn: psycopg.Connection[Any]
 ) -> None:
     commands.verify(project, ENV, url=migrated)
-    left = conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'tmplmig_verify_%'")
-    assert left.fetchone() == (0,)
+    left = "SELECT count(*) FROM pg_database WHERE starts_with(datname, %s)"
+    assert conn.execute(left, [scratch.PREFIX]).fetchone() == (0,)
 
 
 def test_verify_reports_a_dropped_index(

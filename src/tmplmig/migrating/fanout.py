@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
+from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.database.urls import connect, named
 from tmplmig.migrating import commands
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout
@@ -28,7 +29,6 @@ from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import render_all
 from tmplmig.reviewing.bundle import MANIFEST, manifest_files, write_bundle
-from tmplmig.reviewing.verify import ScratchDatabases
 
 Verb = Literal["apply", "rollback", "status", "plan"]
 FAILED = "failed"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.database.urls import (
     UrlError,
     given_database_url,
@@ -20,7 +21,6 @@ from tmplmig.database.urls import (
 from tmplmig.errors import TmplmigError
 from tmplmig.migrating import tenants
 from tmplmig.rendering.config import LoadedConfig, load_config
-from tmplmig.reviewing.verify import ScratchDatabases
 
 
 class CommandError(TmplmigError):
