@@ -31,7 +31,7 @@ from tenants import project_with_tenants
 
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
-from tmplmig.migrating import commands, fanout
+from tmplmig.migrating import commands, fanout, record
 
 #: kind of statement -> pattern over its normalised text; the first match names it
 KINDS = (
@@ -41,7 +41,7 @@ KINDS = (
     ("DROP FUNCTION", r"^DROP FUNCTION "),
     ("rollback pre-check (pg_depend, pg_shdepend)", r"pg_depend|pg_shdepend"),
     ("guard on pg_proc / to_regprocedure", r"pg_proc\b|to_regprocedure"),
-    ("tmplmig record", r"tmplmig_applied"),
+    ("tmplmig record", re.escape(record.STEPS_TABLE)),
     ("yoyo bookkeeping", r"yoyo"),
     ("CREATE TABLE", r"^CREATE TABLE "),
     ("DROP TABLE", r"^DROP TABLE "),

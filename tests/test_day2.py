@@ -25,6 +25,9 @@ from tmplmig.database.urls import with_schema
 from tmplmig.migrating import commands, fanout, record
 from tmplmig.reviewing.bundle import manifest_files
 
+#: the record's table of applied steps, as the SQL below names it
+STEPS = record.STEPS_TABLE
+
 
 def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     """Change one YAML file of a sandbox project in place."""
@@ -264,8 +267,8 @@ def test_a_record_edited_by_hand_is_refused(
 ) -> None:
     commands.apply(sandbox, "dev", url=db_url)
     edited = conn.execute(
-        f"UPDATE tmplmig_applied SET {column} = {edit_sql} WHERE (part, step) ="
-        f" (SELECT part, step FROM tmplmig_applied WHERE {column} IS NOT NULL"
+        f"UPDATE {STEPS} SET {column} = {edit_sql} WHERE (part, step) ="
+        f" (SELECT part, step FROM {STEPS} WHERE {column} IS NOT NULL"
         "  ORDER BY part, position LIMIT 1) RETURNING part, step"
     ).fetchone()
     assert edited is not None
@@ -517,7 +520,7 @@ def test_parts_applied_before_the_record_existed_are_recorded_once_verified(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     commands.apply(project, "dev", url=db_url)
-    conn.execute("DROP TABLE tmplmig_applied, tmplmig_applied_config")
+    conn.execute(f"DROP TABLE {', '.join(record.TABLES)}")
     states = commands.status(project, "dev", url=db_url)
     assert {s.label for s in states} == {"applied, no record"}
     assert commands.apply(project, "dev", url=db_url) == []
@@ -525,10 +528,10 @@ def test_parts_applied_before_the_record_existed_are_recorded_once_verified(
     assert set(record.read(conn).parts) == set(ALL_PARTS)
 
 
-#: ``tmplmig_applied`` as tmplmig created it before steps recorded their role and guards
+#: the record's steps table as tmplmig created it before steps recorded their role and guards
 #: (git show 6fd878e:src/tmplmig/migrating/record.py); c1ec3ee added ``role text``
-OLD_STEPS_TABLE = """
-CREATE TABLE tmplmig_applied (
+OLD_STEPS_TABLE = f"""
+CREATE TABLE {STEPS} (
     part text NOT NULL,
     step text NOT NULL,
     position integer NOT NULL,
@@ -545,25 +548,23 @@ CREATE TABLE tmplmig_applied (
     PRIMARY KEY (part, step)
 )"""
 SEALED = ["part", "step", "apply_sha256", "rollback_sql", "config_digest"]
-COUNT_COLUMNS = (
-    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tmplmig_applied'"
-)
+COUNT_COLUMNS = f"SELECT count(*) FROM information_schema.columns WHERE table_name = '{STEPS}'"
 
 
 def as_an_older_tmplmig_recorded(conn: psycopg.Connection[Any], roles: bool) -> None:
     """Rebuild the record in the shape of a tmplmig from before guards (and, without
     ``roles``, before roles) were recorded, each row sealed as that tmplmig sealed it."""
-    conn.execute("ALTER TABLE tmplmig_applied RENAME TO applied_today")
+    conn.execute(f"ALTER TABLE {STEPS} RENAME TO applied_today")
     conn.execute(OLD_STEPS_TABLE)
-    conn.execute(f"ALTER TABLE tmplmig_applied OWNER TO {DEPLOYER}")
+    conn.execute(f"ALTER TABLE {STEPS} OWNER TO {DEPLOYER}")
     sealed = SEALED + ["role"] * roles
     if roles:
-        conn.execute("ALTER TABLE tmplmig_applied ADD COLUMN role text")
+        conn.execute(f"ALTER TABLE {STEPS} ADD COLUMN role text")
     old = [*sealed, "position", "kind", "name", "apply_sql", "env", "tenant", "applied_at"]
     for row in conn.execute(f"SELECT {', '.join(old)} FROM applied_today").fetchall():
         seal = record.sha256(json.dumps(list(row[: len(sealed)])))
         conn.execute(
-            f"INSERT INTO tmplmig_applied ({', '.join(old)}, row_sha256)"
+            f"INSERT INTO {STEPS} ({', '.join(old)}, row_sha256)"
             f" VALUES ({', '.join(['%s'] * len(old))}, %s)",
             [*row, seal],
         )
@@ -634,7 +635,7 @@ def test_mark_reseals_an_older_record_with_guards_so_it_evolves_and_rolls_back_e
     as_an_older_tmplmig_recorded(conn, roles=True)
     assert commands.mark(sandbox, "dev", url=db_url) == []
     assert conn.execute(COUNT_COLUMNS).fetchone() == (17,)
-    seals = conn.execute("SELECT DISTINCT left(row_sha256, 3) FROM tmplmig_applied").fetchall()
+    seals = conn.execute(f"SELECT DISTINCT left(row_sha256, 3) FROM {STEPS}").fetchall()
     assert seals == [("v3:",)]
     issue_edit(sandbox)
     assert "002d_roles_grants (evolved)" in commands.apply(sandbox, "dev", url=db_url)

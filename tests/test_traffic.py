@@ -25,14 +25,14 @@ from test_security import create_login
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
-from tmplmig.migrating import commands
+from tmplmig.migrating import commands, record
 from tmplmig.migrating.rollback_guard import RollbackBlocked
 
 #: every row of yoyo's tracking and of tmplmig's record, to show a refused run wrote none
 TRACKING = (
     "SELECT (SELECT array_agg(migration_id ORDER BY migration_id) FROM _yoyo_migration),"
     " (SELECT count(*) FROM _yoyo_log),"
-    " (SELECT array_agg(row_sha256 ORDER BY row_sha256) FROM tmplmig_applied)"
+    f" (SELECT array_agg(row_sha256 ORDER BY row_sha256) FROM {record.STEPS_TABLE})"
 )
 #: the sessions that keep a run's session waiting, as the server sees it
 BLOCKED_BY = """

@@ -6,16 +6,27 @@ from typing import Any
 
 import psycopg
 
-from tmplmig.database.runlock import GUARD
-from tmplmig.rendering.identifiers import TRACKING_PREFIX
+from tmplmig.database.runlock import GUARD, LOCK_TABLE
+from tmplmig.rendering.identifiers import (
+    RECORD_CONFIGS_TABLE,
+    RECORD_STEPS_TABLE,
+    TRACKING_PREFIX,
+)
 
 USER_SCHEMAS = "n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
 #: yoyo's bookkeeping and tmplmig's record beside it (their tables, wherever they are, the
 #: tenants' tracking schemas that hold them, and the guard on yoyo's lock) are not part of
 #: what a migration creates or drops.
-BOOKKEEPING = (
-    "'_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock',"
-    " 'tmplmig_applied', 'tmplmig_applied_config'"
+BOOKKEEPING = ", ".join(
+    f"'{table}'"
+    for table in (
+        "_yoyo_log",
+        "_yoyo_migration",
+        "_yoyo_version",
+        LOCK_TABLE,
+        RECORD_STEPS_TABLE,
+        RECORD_CONFIGS_TABLE,
+    )
 )
 NOT_YOYO = (
     "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class y WHERE y.oid = {oid}"

@@ -27,11 +27,12 @@ from psycopg.pq import TransactionStatus
 from tmplmig.errors import TmplmigError
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject, from_json, to_json
+from tmplmig.rendering.identifiers import RECORD_CONFIGS_TABLE, RECORD_STEPS_TABLE
 from tmplmig.rendering.parts import Guarded, Part, Step, config_digest, names_of
 from tmplmig.reviewing.expected import Naming
 
-STEPS_TABLE = "tmplmig_applied"
-CONFIGS_TABLE = "tmplmig_applied_config"
+STEPS_TABLE = RECORD_STEPS_TABLE
+CONFIGS_TABLE = RECORD_CONFIGS_TABLE
 TABLES = (STEPS_TABLE, CONFIGS_TABLE)
 
 _CREATE = f"""

@@ -12,6 +12,11 @@ MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncate
 TRACKING_PREFIX = "tmplmig_"
 #: the schema of tmplmig's database-wide functions, which every tenant of a database shares
 SHARED_SCHEMA = "tmplmig"
+#: tmplmig's record beside yoyo's tables in a tracking schema (:mod:`tmplmig.migrating.record`):
+#: a row per applied step, and each config applied once; named here, in the lowest layer, so
+#: that the catalog can leave them out of what migrations create
+RECORD_STEPS_TABLE = "tmplmig_applied"
+RECORD_CONFIGS_TABLE = "tmplmig_applied_config"
 RESERVED_ROLE_NAMES = frozenset({"public", "none", "current_user", "session_user", "current_role"})
 #: schemas PostgreSQL or tmplmig itself owns, and what for: an environment's schemas are
 #: created and dropped with it, so none may be one of these (``pg_*`` is refused for every name)
