@@ -20,8 +20,9 @@ CHECKED_KINDS = frozenset(
     | {"extension"}
 )
 
-_PRESENT = """
-SELECT o.i, CASE o.kind
+#: whether the object of row ``o`` (columns ``kind``, ``schema``, ``name``, ``own``: its
+#: quoted ``schema.name``, ``rel``: the quoted ``schema.table`` it belongs to) exists now
+PRESENT = """CASE o.kind
     WHEN 'schema' THEN EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = o.name)
     WHEN 'role' THEN EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = o.name)
     WHEN 'extension' THEN EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = o.name)
@@ -39,11 +40,15 @@ SELECT o.i, CASE o.kind
         WHERE attrelid = pg_catalog.to_regclass(o.rel) AND attname = o.name AND attnum > 0
           AND NOT attisdropped)
     ELSE pg_catalog.to_regclass(o.own) IS NOT NULL
-END
+END"""
+#: the quoted names :data:`PRESENT` reads, from columns ``schema``, ``name`` and ``tab``
+QUOTED_NAMES = """pg_catalog.quote_ident(schema) || '.' || pg_catalog.quote_ident(name) AS own,
+        pg_catalog.quote_ident(schema) || '.' || pg_catalog.quote_ident(tab) AS rel"""
+
+_PRESENT = f"""
+SELECT o.i, {PRESENT}
 FROM (
-    SELECT i, kind, name, schema,
-        pg_catalog.quote_ident(schema) || '.' || pg_catalog.quote_ident(name) AS own,
-        pg_catalog.quote_ident(schema) || '.' || pg_catalog.quote_ident(tab) AS rel
+    SELECT i, kind, name, schema, {QUOTED_NAMES}
     -- multi-argument unnest is syntax of FROM, not a pg_catalog function
     FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[])
         AS t(i, kind, schema, name, tab)

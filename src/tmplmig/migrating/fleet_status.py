@@ -1,0 +1,349 @@
+"""``status --all-tenants`` database by database: one connection and one query per batch of
+tracking schemas, instead of one connection (and one render) per tenant.
+
+A tenant's line in the fan-out's summary needs, per part, what ``status`` reads for it
+(:func:`tmplmig.migrating.commands.status_of`): whether yoyo applied it, whether the record
+has it, whether today's render differs from the record, and whether the recorded objects are
+still in the catalog. The server answers all of it for every tracking schema of a database
+at once, sending back per part a digest of the recorded steps (identity, apply SQL digest,
+role), whether every row still carries its seal, and how many recorded objects are gone;
+today's render is digested the same way, once per shape of tenants (configs that differ by
+schema and role names only), renamed for each tenant.
+
+Where the server cannot vouch for a tenant (a row whose seal it cannot recompute, a config
+whose digest differs, a record from an older tmplmig, a database it cannot reach, a render
+that fails), the tenant is left to the per-tenant path, which says exactly what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from yoyo import default_migration_table
+from yoyo.migrations import get_migration_hash
+
+from tmplmig.database.presence import CHECKED_KINDS, PRESENT, QUOTED_NAMES
+from tmplmig.database.urls import connect, named
+from tmplmig.migrating import record
+from tmplmig.migrating.tenants import tracking_schema
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import Part, part_ids, render_all
+
+#: tracking schemas read by one statement: a statement over every schema of a large database
+#: would be megabytes of SQL to parse and plan at once
+BATCH = 500
+#: a name renamed by plain substitution: quoted as ``"name"`` and ``'name'`` alike
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
+
+#: the record's columns the query reads that a record of an older tmplmig lacks
+_NEEDED = ("role", "apply_guard", "rollback_guard", "objects")
+#: one step as the digest of a part takes it, in both the server's query and :func:`digest`
+_UNIT, _RECORD = "\x1f", "\x1e"
+
+
+#: one step as the record compares it: identity, sha256 of its apply SQL, role
+Unit = tuple[str, str, str | None]
+
+
+def digest(steps: Iterable[Unit]) -> str:
+    """The digest of a part's steps, in identity order: equal digests, equal steps. (A step
+    recorded without a role matches any role, as in :func:`~tmplmig.migrating.plan.step_changes`:
+    its role is left out on both sides.)"""
+    rows = (f"{i}{_UNIT}{sha}{_UNIT}{role or ''}" for i, sha, role in sorted(steps))
+    return hashlib.sha256(_RECORD.join(rows).encode()).hexdigest()
+
+
+def summary(states: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """A tenant's state and detail in the fan-out's summary, from (part id, state) in part
+    order: pending first, then changed, objects missing, up to date (naming unrecorded parts)."""
+
+    def having(state: str) -> str:
+        return ", ".join(part for part, s in states if s == state)
+
+    for state, shown in (("pending", "pending"), ("changed", "changed")):
+        if having(state):
+            return shown, having(state)
+    if having("missing"):
+        return "objects missing", having("missing")
+    unrecorded = having("no record")
+    return "up to date", f"no record: {unrecorded}" if unrecorded else ""
+
+
+# --- today's render, once per shape ----------------------------------------------------------
+
+
+@dataclass
+class _Pieces:
+    """A text cut at the names of the shape's first tenant: literal text at even positions,
+    names at odd ones; joined again with another tenant's names."""
+
+    parts: list[str]
+
+    def joined(self, renamed: dict[str, str]) -> str:
+        return "".join(p if i % 2 == 0 else renamed[p] for i, p in enumerate(self.parts))
+
+
+@dataclass
+class _Shape:
+    """The render of a shape's first tenant, cut at its names; ``checked`` once a second tenant's
+    real render agreed with it renamed."""
+
+    names: dict[str, str]
+    parts: dict[str, list[tuple[_Pieces, _Pieces, str | None]]]
+    checked: bool = False
+
+    @classmethod
+    def of(cls, names: dict[str, str], rendered: list[Part]) -> _Shape:
+        pattern = re.compile("(" + "|".join(sorted(names.values(), key=len, reverse=True)) + ")")
+
+        def cut(text: str) -> _Pieces:
+            return _Pieces(pattern.split(text))
+
+        return cls(
+            names,
+            {p.id: [(cut(s.identity), cut(s.apply), s.role) for s in p.steps] for p in rendered},
+        )
+
+    def units(self, names: dict[str, str]) -> dict[str, list[Unit]]:
+        """Each part's steps for a tenant of this shape whose names are ``names``."""
+        renamed = {self.names[path]: name for path, name in names.items()}
+        return {
+            pid: [
+                (
+                    identity.joined(renamed),
+                    record.sha256(apply.joined(renamed)),
+                    renamed.get(role, role) if role is not None else None,
+                )
+                for identity, apply, role in steps
+            ]
+            for pid, steps in self.parts.items()
+        }
+
+
+def units(rendered: list[Part]) -> dict[str, list[Unit]]:
+    """Each part's steps as the record compares them."""
+    return {p.id: [(s.identity, record.sha256(s.apply), s.role) for s in p.steps] for p in rendered}
+
+
+def _shape_of(config: LoadedConfig) -> tuple[str, dict[str, str]] | None:
+    """The shape of ``config`` (its settings but for schema and role names) and those names by
+    key path; None when its names cannot be renamed by substitution (one is not plain, or is
+    part of another, or two are one)."""
+    data = config.settings.model_dump(mode="json")
+    names = {
+        f"{section}.{key}": name
+        for section in ("schemas", "roles")
+        for key, name in data.pop(section).items()
+    }
+    values = list(names.values())
+    if len(set(values)) < len(values) or not all(_PLAIN.fullmatch(v) for v in values):
+        return None
+    if any(a != b and a in b for a in values for b in values):
+        return None
+    return json.dumps([config.env, data], sort_keys=True), names
+
+
+@dataclass
+class Renders:
+    """Digests of today's render per tenant, rendering once per shape where renaming the first
+    tenant's render gives what a render of the tenant would (checked on the second tenant of
+    each shape; a shape that fails the check renders every tenant)."""
+
+    project: Path
+    shapes: dict[str, _Shape | None] = field(default_factory=dict)
+
+    def units(self, config: LoadedConfig) -> dict[str, list[Unit]]:
+        """Each part's steps as today's render for ``config`` has them."""
+        shaped = _shape_of(config)
+        if shaped is None:
+            return units(render_all(self.project, config))
+        key, names = shaped
+        if key not in self.shapes:
+            self.shapes[key] = _Shape.of(names, render_all(self.project, config))
+        shape = self.shapes[key]
+        if shape is None:
+            return units(render_all(self.project, config))
+        if not shape.checked and names != shape.names:
+            real = units(render_all(self.project, config))
+            shape.checked = real == shape.units(names)
+            if not shape.checked:
+                self.shapes[key] = None
+            return real
+        return shape.units(names)
+
+
+# --- the tracking schemas of one database ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """One part as the server summed up its recorded rows."""
+
+    digest: str
+    #: every row's apply SQL matches its digest and its seal, and its config is recorded
+    sealed: bool
+    #: the steps recorded without a role (run as the deploying login): any role matches
+    roleless: frozenset[str]
+    #: recorded objects the catalog no longer holds
+    gone: int
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """What one tenant's tracking schema holds: yoyo's applied hashes and the record by part;
+    ``trusted`` False when the server could not vouch for the record."""
+
+    hashes: frozenset[str]
+    parts: dict[str, _Recorded]
+    trusted: bool
+
+
+_TABLES = """
+SELECT n.nspname, c.relname,
+    (SELECT count(*) FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = c.oid AND a.attname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped)
+FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+WHERE n.nspname = ANY(%s) AND c.relname = ANY(%s) AND c.relkind = 'r'
+"""
+
+#: python's ``json.dumps`` of a list of strings and None, which seals a record row
+_SEALED_JSON = "'[' || concat_ws(', ', {}) || ']'".format(
+    ", ".join(
+        f"coalesce(to_json(r.{column})::text, 'null')"
+        for column in (
+            "part",
+            "step",
+            "apply_sha256",
+            "rollback_sql",
+            "config_digest",
+            "role",
+            "apply_guard",
+            "rollback_guard",
+            "objects",
+        )
+    )
+)
+
+_GONE = f"""(SELECT count(*) FROM (
+        SELECT kind, name, schema, {QUOTED_NAMES}
+        FROM (SELECT e->>0 AS kind, e->>1 AS schema, e->>2 AS name, e->>3 AS tab
+              FROM json_array_elements(r.objects::json) e) x
+        WHERE kind IN ({", ".join(f"'{kind}'" for kind in sorted(CHECKED_KINDS))})
+    ) o WHERE NOT {PRESENT})"""
+
+_RECORD_PARTS = f"""(SELECT json_agg(json_build_array(part, digest, sealed, roleless, gone))
+    FROM (SELECT r.part,
+        encode(sha256(convert_to(string_agg(
+            r.step || E'{_UNIT}' || r.apply_sha256 || E'{_UNIT}' || coalesce(r.role, ''),
+            E'{_RECORD}' ORDER BY r.step COLLATE "C"), 'UTF8')), 'hex') AS digest,
+        bool_and(
+            encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
+            AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({_SEALED_JSON}, 'UTF8')), 'hex')
+            AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c
+                        WHERE c.digest = r.config_digest)) AS sealed,
+        coalesce(array_agg(r.step) FILTER (WHERE r.role IS NULL), ARRAY[]::text[]) AS roleless,
+        sum({_GONE}) AS gone
+    FROM {{s}}.{record.STEPS_TABLE} r GROUP BY r.part) p)"""
+
+_CONFIGS = (
+    f"(SELECT json_agg(json_build_array(digest, settings)) FROM {{s}}.{record.CONFIGS_TABLE})"
+)
+
+
+def _branch(i: int, schema: str, tables: set[str]) -> sql.Composed:
+    """One tracking schema's row: its index, yoyo's hashes, the record's parts and configs."""
+    recorded = set(record.TABLES) <= tables
+    text = "SELECT {i}, ARRAY(SELECT migration_hash FROM {s}.{m}), " + (
+        f"{_RECORD_PARTS}, {_CONFIGS}" if recorded else "NULL::json, NULL::json"
+    )
+    return sql.SQL(text).format(
+        i=sql.Literal(i), s=sql.Identifier(schema), m=sql.Identifier(default_migration_table)
+    )
+
+
+def _trusted_configs(configs: list[list[Any]] | None) -> bool:
+    """Every recorded config matches its digest (as :func:`record.read` checks it)."""
+    return all(
+        record.sha256(json.dumps(settings, sort_keys=True)) == digest
+        for digest, settings in configs or ()
+    )
+
+
+def read_tracking(conn: psycopg.Connection[Any], schemas: list[str]) -> dict[str, Tracked | None]:
+    """What each tracking schema of ``schemas`` holds, read for all of them at once; None for a
+    schema the server cannot vouch for (a record an older tmplmig wrote lacks columns)."""
+    found: dict[str, dict[str, int]] = {}
+    tables = [default_migration_table, *record.TABLES]
+    for schema, table, columns in conn.execute(_TABLES, (list(_NEEDED), schemas, tables)):
+        found.setdefault(schema, {})[table] = columns
+    out: dict[str, Tracked | None] = {}
+    for schema in schemas:
+        held = found.get(schema, {})
+        recorded = [table in held for table in record.TABLES]
+        half = any(recorded) and not all(recorded)  # the per-tenant path says it is unreadable
+        older = held.get(record.STEPS_TABLE, len(_NEEDED)) < len(_NEEDED)
+        if default_migration_table not in held:  # never applied: yoyo finds nothing
+            out[schema] = Tracked(frozenset(), {}, True)
+        elif half or older:
+            out[schema] = None
+    asked = [s for s in schemas if s not in out]
+    for start in range(0, len(asked), BATCH):
+        batch = asked[start : start + BATCH]
+        query = sql.SQL(" UNION ALL ").join(
+            _branch(i, schema, set(found[schema])) for i, schema in enumerate(batch)
+        )
+        for i, hashes, parts, configs in conn.execute(query):
+            recorded = {
+                p: _Recorded(d, s, frozenset(n), int(g or 0)) for p, d, s, n, g in parts or ()
+            }
+            trusted = all(r.sealed for r in recorded.values()) and _trusted_configs(configs)
+            out[batch[i]] = Tracked(frozenset(hashes), recorded, trusted)
+    return out
+
+
+def part_state(part: str, tracked: Tracked, rendered: dict[str, list[Unit]]) -> str:
+    """One part's state as ``status`` names it."""
+    if get_migration_hash(part) not in tracked.hashes:
+        return "pending"
+    recorded = tracked.parts.get(part)
+    if recorded is None:
+        return "no record"
+    today = (
+        (identity, sha, None if identity in recorded.roleless else role)
+        for identity, sha, role in rendered.get(part, ())
+    )
+    if recorded.digest != digest(today):
+        return "changed"
+    return "missing" if recorded.gone else "applied"
+
+
+def tenant_states(
+    project: Path, configs: Sequence[LoadedConfig], database: str, renders: Renders
+) -> Iterator[tuple[LoadedConfig, list[tuple[str, str]] | None]]:
+    """Each tenant of ``configs`` (all in ``database``, a yoyo URL) with its parts' states,
+    or None where only the per-tenant path can tell."""
+    ids = part_ids(project / "templates")
+    schemas = [tracking_schema(c.tenant or "") for c in configs]
+    env = configs[0].env
+    with connect(named(database, "status", env, None)) as conn:
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        tracked = read_tracking(conn, schemas)
+    for config, schema in zip(configs, schemas, strict=True):
+        found = tracked[schema]
+        if found is None or not found.trusted:
+            yield config, None
+            continue
+        try:
+            rendered = renders.units(config) if found.parts else {}
+        except Exception:  # the per-tenant path reports the render's error
+            yield config, None
+            continue
+        yield config, [(part, part_state(part, found, rendered)) for part in ids]
