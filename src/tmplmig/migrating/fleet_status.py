@@ -214,58 +214,80 @@ FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class c ON c.relnamespace = n.
 WHERE n.nspname = ANY(%s) AND c.relname = ANY(%s) AND c.relkind = 'r'
 """
 
-#: python's ``json.dumps`` of a list of strings and None, which seals a record row
-_SEALED_JSON = "'[' || concat_ws(', ', {}) || ']'".format(
-    ", ".join(
-        f"coalesce(to_json(r.{column})::text, 'null')"
-        for column in (
-            "part",
-            "step",
-            "apply_sha256",
-            "rollback_sql",
-            "config_digest",
-            "role",
-            "apply_guard",
-            "rollback_guard",
-            "objects",
-        )
-    )
+#: python's ``json.dumps`` of the sealed columns (strings and None), as a record row's seal
+#: takes them (:func:`record._row_sha256`); a row where it differs is checked by the tenant's own
+#: status, so a difference in JSON spelling only costs time
+SEALED_JSON = (
+    "json_build_array(r.part, r.step, r.apply_sha256, r.rollback_sql, r.config_digest, r.role,"
+    " r.apply_guard, r.rollback_guard, r.objects)::text"
 )
 
-_GONE = f"""(SELECT count(*) FROM (
-        SELECT kind, name, schema, {QUOTED_NAMES}
-        FROM (SELECT e->>0 AS kind, e->>1 AS schema, e->>2 AS name, e->>3 AS tab
-              FROM json_array_elements(r.objects::json) e) x
-        WHERE kind IN ({", ".join(f"'{kind}'" for kind in sorted(CHECKED_KINDS))})
-    ) o WHERE NOT {PRESENT})"""
+#: one tracking schema's record rows ({t}: its number in the batch, {s}: the schema)
+_ROWS = f"""SELECT {{t}} AS t, r.part, r.step, r.apply_sha256, r.role, r.objects,
+    encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
+    AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
+    AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest)
+        AS sealed
+FROM {{s}}.{record.STEPS_TABLE} r"""
 
-_RECORD_PARTS = f"""(SELECT json_agg(json_build_array(part, digest, sealed, roleless, gone))
-    FROM (SELECT r.part,
-        encode(sha256(convert_to(string_agg(
-            r.step || E'{_UNIT}' || r.apply_sha256 || E'{_UNIT}' || coalesce(r.role, ''),
-            E'{_RECORD}' ORDER BY r.step COLLATE "C"), 'UTF8')), 'hex') AS digest,
-        bool_and(
-            encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
-            AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({_SEALED_JSON}, 'UTF8')), 'hex')
-            AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c
-                        WHERE c.digest = r.config_digest)) AS sealed,
-        coalesce(array_agg(r.step) FILTER (WHERE r.role IS NULL), ARRAY[]::text[]) AS roleless,
-        sum({_GONE}) AS gone
-    FROM {{s}}.{record.STEPS_TABLE} r GROUP BY r.part) p)"""
-
+_NO_ROWS = (
+    "SELECT NULL::int AS t, NULL::text AS part, NULL::text AS step, NULL::text AS apply_sha256,"
+    " NULL::text AS role, NULL::text AS objects, NULL::boolean AS sealed WHERE false"
+)
+#: one tracking schema's yoyo hashes and recorded configs
+_HEAD = """SELECT {t} AS t, ARRAY(SELECT migration_hash FROM {s}.{m}) AS hashes,
+    {configs} AS configs"""
 _CONFIGS = (
     f"(SELECT json_agg(json_build_array(digest, settings)) FROM {{s}}.{record.CONFIGS_TABLE})"
 )
 
+#: the batch: per tracking schema its hashes, its configs, and per part the digest of its
+#: steps, whether every row is sealed, the steps without a role and the objects gone (the
+#: catalog is asked once for the whole batch)
+_BATCH = f"""WITH r AS MATERIALIZED ({{rows}}),
+g AS (
+    SELECT o.t, o.part, count(*) AS gone FROM (
+        SELECT t, part, kind, name, schema, {QUOTED_NAMES}
+        FROM (SELECT r.t, r.part, e->>0 AS kind, e->>1 AS schema, e->>2 AS name, e->>3 AS tab
+              FROM r, json_array_elements(r.objects::json) e) x
+        WHERE kind IN ({", ".join(f"'{kind}'" for kind in sorted(CHECKED_KINDS))})
+    ) o WHERE NOT {PRESENT} GROUP BY o.t, o.part
+),
+a AS (
+    SELECT t, part,
+        encode(sha256(convert_to(string_agg(
+            step || E'{_UNIT}' || apply_sha256 || E'{_UNIT}' || coalesce(role, ''),
+            E'{_RECORD}' ORDER BY step COLLATE "C"), 'UTF8')), 'hex') AS digest,
+        bool_and(sealed) AS sealed,
+        coalesce(array_agg(step) FILTER (WHERE role IS NULL), ARRAY[]::text[]) AS roleless
+    FROM r GROUP BY t, part
+),
+p AS (
+    SELECT t, json_agg(json_build_array(part, digest, sealed, roleless, coalesce(gone, 0))) AS parts
+    FROM a LEFT JOIN g USING (t, part) GROUP BY t
+),
+h AS ({{heads}})
+SELECT h.t, h.hashes, p.parts, h.configs FROM h LEFT JOIN p USING (t)"""
 
-def _branch(i: int, schema: str, tables: set[str]) -> sql.Composed:
-    """One tracking schema's row: its index, yoyo's hashes, the record's parts and configs."""
-    recorded = set(record.TABLES) <= tables
-    text = "SELECT {i}, ARRAY(SELECT migration_hash FROM {s}.{m}), " + (
-        f"{_RECORD_PARTS}, {_CONFIGS}" if recorded else "NULL::json, NULL::json"
-    )
-    return sql.SQL(text).format(
-        i=sql.Literal(i), s=sql.Identifier(schema), m=sql.Identifier(default_migration_table)
+
+def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
+    """The query over the tracking schemas of ``batch`` (each holding yoyo's tables)."""
+    rows, heads = [], []
+    for t, schema in enumerate(batch):
+        names = {"t": sql.Literal(t), "s": sql.Identifier(schema)}
+        recorded = set(record.TABLES) <= set(found[schema])
+        configs = sql.SQL(_CONFIGS).format(**names) if recorded else sql.SQL("NULL::json")
+        heads.append(
+            sql.SQL(_HEAD).format(
+                **names, m=sql.Identifier(default_migration_table), configs=configs
+            )
+        )
+        if recorded:
+            rows.append(sql.SQL(_ROWS).format(**names))
+    if not rows:  # no record in the batch
+        rows.append(sql.SQL(_NO_ROWS))
+    return sql.SQL(_BATCH).format(
+        rows=sql.SQL(" UNION ALL ").join(rows), heads=sql.SQL(" UNION ALL ").join(heads)
     )
 
 
@@ -297,10 +319,7 @@ def read_tracking(conn: psycopg.Connection[Any], schemas: list[str]) -> dict[str
     asked = [s for s in schemas if s not in out]
     for start in range(0, len(asked), BATCH):
         batch = asked[start : start + BATCH]
-        query = sql.SQL(" UNION ALL ").join(
-            _branch(i, schema, set(found[schema])) for i, schema in enumerate(batch)
-        )
-        for i, hashes, parts, configs in conn.execute(query):
+        for i, hashes, parts, configs in conn.execute(_batch(batch, found)):
             recorded = {
                 p: _Recorded(d, s, frozenset(n), int(g or 0)) for p, d, s, n, g in parts or ()
             }
@@ -335,6 +354,9 @@ def tenant_states(
     env = configs[0].env
     with connect(named(database, "status", env, None)) as conn:
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        # the planner prices the JSON expansion of every row high, and compiling the query
+        # with JIT took seconds for a query that runs in milliseconds
+        conn.execute("SET jit = off")
         tracked = read_tracking(conn, schemas)
     for config, schema in zip(configs, schemas, strict=True):
         found = tracked[schema]
