@@ -130,8 +130,8 @@ def clone(conn: psycopg.Connection[Any], tenant: str, settings: dict[str, Any]) 
         statements.append(_CLONE_YOYO.format(t=schema, table=table))
     # the seal is python's json.dumps of the sealed columns: fleet_status builds it in SQL
     statements.append(_CLONE_RECORD.format(t=schema, name=tenant, seal=fleet_status.SEALED_JSON))
-    with conn.transaction():
-        conn.execute("".join(statements), {"digest": record.sha256(text), "settings": text})
+    with conn.transaction(), psycopg.ClientCursor(conn) as cursor:  # several statements
+        cursor.execute("".join(statements), {"digest": record.sha256(text), "settings": text})
 
 
 def bench_all(tenants: int, real: int, rounds: int, sources: list[str]) -> None:

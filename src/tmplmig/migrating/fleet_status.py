@@ -18,10 +18,12 @@ that fails), the tenant is left to the per-tenant path, which says exactly what 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -80,51 +82,78 @@ def summary(states: Sequence[tuple[str, str]]) -> tuple[str, str]:
 # --- today's render, once per shape ----------------------------------------------------------
 
 
-@dataclass
-class _Pieces:
-    """A text cut at the names of the shape's first tenant: literal text at even positions,
-    names at odd ones; joined again with another tenant's names."""
+def _common_prefix(names: Iterable[str]) -> str:
+    """The longest text every one of ``names`` starts with."""
+    listed = list(names)
+    first, last = min(listed, default=""), max(listed, default="")
+    pairs = enumerate(
+        zip(first, last, strict=False)
+    )  # first is the shorter where one starts the other
+    size = next((i for i, (a, b) in pairs if a != b), len(first))
+    return first[:size]
 
-    parts: list[str]
 
-    def joined(self, renamed: dict[str, str]) -> str:
-        return "".join(p if i % 2 == 0 else renamed[p] for i, p in enumerate(self.parts))
+#: what joins the steps' texts of a shape into one text (PostgreSQL text never holds it)
+_SEP = "\0"
 
 
 @dataclass
 class _Shape:
-    """The render of a shape's first tenant, cut at its names; ``checked`` once a second tenant's
-    real render agreed with it renamed."""
+    """The render of a shape's first tenant: its names by key path, each part's number of
+    steps, and the steps' identities, apply SQL and roles; ``checked`` once a second tenant's
+    real render agreed with this one renamed."""
 
     names: dict[str, str]
-    parts: dict[str, list[tuple[_Pieces, _Pieces, str | None]]]
+    sizes: list[tuple[str, int]]
+    identities: str
+    applies: str
+    roles: list[str | None]
     checked: bool = False
 
     @classmethod
     def of(cls, names: dict[str, str], rendered: list[Part]) -> _Shape:
-        pattern = re.compile("(" + "|".join(sorted(names.values(), key=len, reverse=True)) + ")")
-
-        def cut(text: str) -> _Pieces:
-            return _Pieces(pattern.split(text))
-
+        steps = [s for p in rendered for s in p.steps]
         return cls(
             names,
-            {p.id: [(cut(s.identity), cut(s.apply), s.role) for s in p.steps] for p in rendered},
+            [(p.id, len(p.steps)) for p in rendered],
+            _SEP.join(s.identity for s in steps),
+            _SEP.join(s.apply for s in steps),
+            [s.role for s in steps],
         )
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        return re.compile("|".join(sorted(self.names.values(), key=len, reverse=True)))
+
+    @cached_property
+    def _prefix(self) -> str | None:
+        """The prefix every name of the first tenant starts with, when it occurs in the texts
+        only as the start of a name: renaming is then replacing it."""
+        prefix = _common_prefix(self.names.values())
+        texts = self.identities + _SEP + self.applies
+        found = len(self._pattern.findall(texts))
+        return prefix if prefix and texts.count(prefix) == found else None
+
+    def _renamed(self, text: str, renamed: dict[str, str], prefix: str | None) -> str:
+        if self._prefix is not None and prefix is not None:
+            return text.replace(self._prefix, prefix)
+        return self._pattern.sub(lambda m: renamed[m.group(0)], text)
 
     def units(self, names: dict[str, str]) -> dict[str, list[Unit]]:
         """Each part's steps for a tenant of this shape whose names are ``names``."""
         renamed = {self.names[path]: name for path, name in names.items()}
+        prefix = _common_prefix(names.values())
+        if self._prefix is None or any(
+            new != prefix + old[len(self._prefix) :] for old, new in renamed.items()
+        ):
+            prefix = None
+        identities = self._renamed(self.identities, renamed, prefix).split(_SEP)
+        applies = self._renamed(self.applies, renamed, prefix).split(_SEP)
+        roles = [renamed.get(r, r) if r is not None else None for r in self.roles]
+        steps = zip(identities, applies, roles, strict=True)
         return {
-            pid: [
-                (
-                    identity.joined(renamed),
-                    record.sha256(apply.joined(renamed)),
-                    renamed.get(role, role) if role is not None else None,
-                )
-                for identity, apply, role in steps
-            ]
-            for pid, steps in self.parts.items()
+            pid: [(i, record.sha256(a), r) for i, a, r in itertools.islice(steps, size)]
+            for pid, size in self.sizes
         }
 
 
