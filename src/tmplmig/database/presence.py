@@ -26,9 +26,13 @@ PRESENT = """CASE o.kind
     WHEN 'schema' THEN EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = o.name)
     WHEN 'role' THEN EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = o.name)
     WHEN 'extension' THEN EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = o.name)
-    WHEN 'function' THEN EXISTS (
-        SELECT FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = o.schema AND p.proname = o.name)
+    WHEN 'function' THEN EXISTS (  -- found through its schema's dependents: by name alone
+        -- PostgreSQL reads the function of that name of every tenant
+        SELECT FROM pg_catalog.pg_depend d
+        WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+          AND d.refobjid = pg_catalog.to_regnamespace(pg_catalog.quote_ident(o.schema))
+          AND d.refobjsubid = 0 AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+          AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = o.name)
     WHEN 'constraint' THEN EXISTS (
         SELECT FROM pg_catalog.pg_constraint
         WHERE conrelid = pg_catalog.to_regclass(o.rel) AND conname = o.name)

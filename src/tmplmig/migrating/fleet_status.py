@@ -39,9 +39,9 @@ from tmplmig.migrating.tenants import tracking_schema
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Part, part_ids, render_all
 
-#: tracking schemas read by one statement: a statement over every schema of a large database
-#: would be megabytes of SQL to parse and plan at once
-BATCH = 500
+#: tracking schemas read by one statement: planning grows faster than the schemas it names
+#: (measured: 2.7 ms per schema at 50, 10 ms at 200)
+BATCH = 50
 #: a name renamed by plain substitution: quoted as ``"name"`` and ``'name'`` alike
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 
