@@ -161,14 +161,15 @@ def test_a_tenants_check_with_its_peers_runs_once_per_version_of_the_tenant_file
     initech = sandbox / "config" / "tenants" / "initech.yaml"
     unseen = f"# {uuid.uuid4()}: files no earlier run checked\n"
     initech.write_text(unseen + "retention:\n  audit_log: 41\n")
-    assert resolve(sandbox, "dev", "acme").config == load_config(sandbox, "dev", "acme")
-    assert resolve(sandbox, "dev", "globex").tenant == "globex"
+    url = "postgresql+psycopg://deployer@localhost/app"  # resolved, never connected to
+    assert resolve(sandbox, "dev", "acme", url).config == load_config(sandbox, "dev", "acme")
+    assert resolve(sandbox, "dev", "globex", url).tenant == "globex"
     assert checks == ["dev"]  # the files did not change: the passed check holds
     add_tenant(sandbox, "initech", {"tenant": {"role_prefix": "globex_"}})
     with pytest.raises(ConfigError, match="role 'globex_app_readonly' is also used by"):
-        resolve(sandbox, "dev", "acme")
+        resolve(sandbox, "dev", "acme", url)
     with pytest.raises(ConfigError):  # a failed check is not remembered
-        resolve(sandbox, "dev", "acme")
+        resolve(sandbox, "dev", "acme", url)
     assert checks == ["dev", "dev", "dev"]
 
 
