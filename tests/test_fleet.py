@@ -15,10 +15,11 @@ from helpers import deployer_dsn, scratch_takes, url_for
 from tmplmig import cli
 from tmplmig.database import scratch
 from tmplmig.database.catalog import snapshot
-from tmplmig.migrating import commands, fanout
+from tmplmig.migrating import commands, fanout, fleet_status, record
 from tmplmig.migrating.rollout import Rollout
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.config import load_config
+from tmplmig.rendering.parts import render_all
 
 
 def fleet(sandbox: Path, names: list[str], lost: str | None = None) -> Path:
@@ -137,6 +138,77 @@ def test_drift_checks_of_a_fan_out_replay_once_per_shape_in_one_scratch_database
     assert len(taken) == 2 and taken[0] is None and taken[1] is not None
     left = "SELECT count(*) FROM pg_database WHERE starts_with(datname, %s)"
     assert conn.execute(left, [scratch.PREFIX]).fetchone() == (0,)
+
+
+def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_status_says(
+    sandbox: Path,
+    db_url: str,
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    names = [f"t{i:02d}" for i in range(12)]
+    project = fleet(sandbox, names)
+    fanout.run_all(project, "dev", "apply", jobs=2, url=db_url, rollout=Rollout(exclude=("t01",)))
+    (project / "config/tenants/t02.yaml").write_text("retention:\n  audit_log: 45\n")
+    conn.execute("DROP INDEX t03_audits.idx_audit_entity")
+    conn.execute("DELETE FROM tmplmig_t04.tmplmig_applied WHERE part = '002e_functions'")
+    conn.execute(
+        "UPDATE tmplmig_t05.tmplmig_applied SET apply_sql = apply_sql || ' '"
+        " WHERE part = '002a_indexes'"
+    )
+    own = {
+        name: fanout.run_tenant(project, load_config(project, "dev", name), "status", db_url)
+        for name in names
+    }
+    alone: list[str] = []
+    run_tenant = fanout.run_tenant
+
+    def spied(project: Path, config: Any, *args: Any, **kwargs: Any) -> fanout.TenantOutcome:
+        alone.append(config.tenant)
+        return run_tenant(project, config, *args, **kwargs)
+
+    monkeypatch.setattr(fanout, "run_tenant", spied)
+    wide = fanout.run_all(project, "dev", "status", jobs=1, url=db_url)
+    assert [(o.tenant, o.state, o.detail) for o in wide] == [
+        (o.tenant, o.state, o.detail) for o in own.values()
+    ]
+    assert states(wide) == {
+        **dict.fromkeys(names, "up to date"),
+        "t01": "pending",
+        "t02": "changed",
+        "t03": "objects missing",
+        "t05": "failed",
+    }
+    assert own["t04"].detail == "no record: 002e_functions"
+    assert own["t02"].detail == "002c_system_tables" and own["t03"].detail == "002a_indexes"
+    assert "cannot be trusted" in own["t05"].detail
+    assert alone == ["t05"]  # every other tenant was answered by the database-wide read
+    argv = ["--project", str(project), "status", "--env", "dev", "--all-tenants", "--check"]
+    assert cli.main([*argv, "--database", db_url, "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["tenant", "database", "result", "detail"]
+    assert out.splitlines()[-1] == (
+        "12 tenants: 1 changed, 1 failed, 1 objects missing, 1 pending, 8 up to date"
+    )
+
+
+def test_tenants_of_one_shape_share_one_render_renamed_as_their_own_would_be(
+    sandbox: Path,
+) -> None:
+    project = fleet(sandbox, ["ta", "tb", "tc", "td"])
+    (project / "config/tenants/tc.yaml").write_text("schemas:\n  auth: tc_identity\n")
+    (project / "config/tenants/td.yaml").write_text("retention:\n  audit_log: 45\n")
+    renders = fleet_status.Renders(project)
+    for name in ("ta", "tb", "tc", "td"):
+        config = load_config(project, "dev", name)
+        real = {
+            p.id: [(s.identity, record.sha256(s.apply), s.role) for s in p.steps]
+            for p in render_all(project, config)
+        }
+        assert renders.units(config) == real, name
+    shapes = list(renders.shapes.values())
+    assert len(shapes) == 2 and all(s is not None and s.checked for s in shapes[:1])
 
 
 def test_only_and_exclude_select_exactly_the_named_tenants() -> None:

@@ -17,7 +17,8 @@ from psycopg import sql
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.database.urls import libpq_url, tenant_placement_url, with_schema
-from tmplmig.migrating import commands, fanout, record
+from tmplmig.migrating import commands, fanout, record, tenants
+from tmplmig.migrating.target import resolve
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import ConfigError, load_config
 
@@ -144,6 +145,32 @@ def test_conflicting_tenants_change_nothing_in_the_database(
     with pytest.raises(ConfigError):
         commands.apply(sandbox, "dev", "acme", url=db_url)
     assert snapshot(conn) == before
+
+
+def test_a_tenants_check_with_its_peers_runs_once_per_version_of_the_tenant_files(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    check = tenants.load_tenants
+
+    def counted(project: Path, env: str) -> list[Any]:
+        checks.append(env)
+        return check(project, env)
+
+    monkeypatch.setattr(tenants, "load_tenants", counted)
+    initech = sandbox / "config" / "tenants" / "initech.yaml"
+    unseen = f"# {uuid.uuid4()}: files no earlier run checked\n"
+    initech.write_text(unseen + "retention:\n  audit_log: 41\n")
+    url = "postgresql+psycopg://deployer@localhost/app"  # resolved, never connected to
+    assert resolve(sandbox, "dev", "acme", url).config == load_config(sandbox, "dev", "acme")
+    assert resolve(sandbox, "dev", "globex", url).tenant == "globex"
+    assert checks == ["dev"]  # the files did not change: the passed check holds
+    add_tenant(sandbox, "initech", {"tenant": {"role_prefix": "globex_"}})
+    with pytest.raises(ConfigError, match="role 'globex_app_readonly' is also used by"):
+        resolve(sandbox, "dev", "acme", url)
+    with pytest.raises(ConfigError):  # a failed check is not remembered
+        resolve(sandbox, "dev", "acme", url)
+    assert checks == ["dev", "dev", "dev"]
 
 
 # --- tracking and isolation on a real server ------------------------------------------------

@@ -20,14 +20,19 @@ CHECKED_KINDS = frozenset(
     | {"extension"}
 )
 
-_PRESENT = """
-SELECT o.i, CASE o.kind
+#: whether the object of row ``o`` (columns ``kind``, ``schema``, ``name``, ``own``: its
+#: quoted ``schema.name``, ``rel``: the quoted ``schema.table`` it belongs to) exists now
+PRESENT = """CASE o.kind
     WHEN 'schema' THEN EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = o.name)
     WHEN 'role' THEN EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = o.name)
     WHEN 'extension' THEN EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = o.name)
-    WHEN 'function' THEN EXISTS (
-        SELECT FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = o.schema AND p.proname = o.name)
+    WHEN 'function' THEN EXISTS (  -- found through its schema's dependents: by name alone
+        -- PostgreSQL reads the function of that name of every tenant
+        SELECT FROM pg_catalog.pg_depend d
+        WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+          AND d.refobjid = pg_catalog.to_regnamespace(pg_catalog.quote_ident(o.schema))
+          AND d.refobjsubid = 0 AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+          AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = o.name)
     WHEN 'constraint' THEN EXISTS (
         SELECT FROM pg_catalog.pg_constraint
         WHERE conrelid = pg_catalog.to_regclass(o.rel) AND conname = o.name)
@@ -39,11 +44,15 @@ SELECT o.i, CASE o.kind
         WHERE attrelid = pg_catalog.to_regclass(o.rel) AND attname = o.name AND attnum > 0
           AND NOT attisdropped)
     ELSE pg_catalog.to_regclass(o.own) IS NOT NULL
-END
+END"""
+#: the quoted names :data:`PRESENT` reads, from columns ``schema``, ``name`` and ``tab``
+QUOTED_NAMES = """pg_catalog.quote_ident(schema) || '.' || pg_catalog.quote_ident(name) AS own,
+        pg_catalog.quote_ident(schema) || '.' || pg_catalog.quote_ident(tab) AS rel"""
+
+_PRESENT = f"""
+SELECT o.i, {PRESENT}
 FROM (
-    SELECT i, kind, name, schema,
-        pg_catalog.quote_ident(schema) || '.' || pg_catalog.quote_ident(name) AS own,
-        pg_catalog.quote_ident(schema) || '.' || pg_catalog.quote_ident(tab) AS rel
+    SELECT i, kind, name, schema, {QUOTED_NAMES}
     -- multi-argument unnest is syntax of FROM, not a pg_catalog function
     FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[])
         AS t(i, kind, schema, name, tab)

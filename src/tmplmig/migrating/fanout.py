@@ -1,5 +1,8 @@
 """Run apply, rollback, status or plan for many tenants side by side, at most ``jobs`` at once.
 
+``status`` reads every tenant of a database at once (:mod:`fleet_status`); only the tenants
+that read cannot answer run one by one.
+
 Tenants of one database run in parallel too: each has its own tracking schema and yoyo
 lock, its own schemas and roles, so none waits for another's run. What they share (the
 database-wide steps, such as the pgcrypto extension) is applied once per database, just
@@ -22,7 +25,7 @@ from typing import Literal
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.database.urls import connect, named
-from tmplmig.migrating import commands
+from tmplmig.migrating import commands, fleet_status
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout
 from tmplmig.migrating.target import CommandError, for_config
 from tmplmig.migrating.tenants import load_tenants
@@ -102,17 +105,7 @@ def run_tenant(
             applying = manifest_files(contents[MANIFEST], "apply") if contents else []
             parts = [name.split(".", 1)[0] for name in applying]
             return outcome("planned", ", ".join(parts)) if parts else outcome("up to date", "")
-        rows = commands.status_of(target)
-        pending = [r.id for r in rows if not r.applied]
-        changed = [r.id for r in rows if r.state == "changed"]
-        if pending:
-            return outcome("pending", ", ".join(pending))
-        if changed:
-            return outcome("changed", ", ".join(changed))
-        if missing := [r.id for r in rows if r.state == "missing"]:
-            return outcome("objects missing", ", ".join(missing))
-        unrecorded = [r.id for r in rows if r.state == "no record"]
-        return outcome("up to date", f"no record: {', '.join(unrecorded)}" if unrecorded else "")
+        return outcome(*fleet_status.summary([(r.id, r.state) for r in commands.status_of(target)]))
     except Exception as exc:  # one tenant's failure (any cause) must not stop the others
         return outcome(FAILED, _reason(exc))
 
@@ -213,8 +206,11 @@ def run_all(
             outcome = run_tenant(project, config, verb, url, part, out, scratch, allow_shared_roles)
         if outcome.failed and rollout.stop_on_failure:
             halt(f"{name} failed")
+        report(outcome)
+
+    def report(outcome: TenantOutcome) -> None:
         with reporting:
-            outcomes[name] = outcome
+            outcomes[outcome.tenant] = outcome
             on_done(outcome)
 
     with scratch, ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="tmplmig-tenant") as pool:
@@ -222,8 +218,51 @@ def run_all(
         failed_canaries = [n for n in canaries if outcomes[n].failed]
         if failed_canaries:
             halt(f"canary {', '.join(failed_canaries)} failed")
-        list(pool.map(run_one, [n for n in selected if n not in canaries]))
+        rest = [n for n in selected if n not in canaries]
+        if verb == "status" and not halted:
+            rest = _status_by_database(project, [configs[n] for n in rest], url, report)
+        list(pool.map(run_one, rest))
     return sorted(outcomes.values(), key=lambda o: o.tenant)
+
+
+def _status_by_database(
+    project: Path,
+    configs: list[LoadedConfig],
+    url: str | None,
+    report: Callable[[TenantOutcome], None],
+) -> list[str]:
+    """Report the status of the tenants of ``configs`` database by database, each database's
+    tracking schemas read at once (:mod:`fleet_status`); return the tenants only their own
+    run can answer (an unreachable database, a record the server cannot vouch for, ...)."""
+    left: list[str] = []
+    databases: dict[str, list[LoadedConfig]] = {}
+    for config in configs:
+        assert config.tenant is not None
+        try:
+            database = for_config(project, config, url).yoyo_url
+        except CommandError:  # the tenant's own run reports it
+            database = None
+        if database is None:
+            left.append(config.tenant)
+        else:
+            databases.setdefault(database, []).append(config)
+    renders = fleet_status.Renders(project)
+    for database, tenants in databases.items():
+        started = time.perf_counter()
+        try:
+            answered = list(fleet_status.tenant_states(project, tenants, database, renders))
+        except Exception:  # any cause: each tenant's own run reports what it meets
+            left += [c.tenant for c in tenants if c.tenant is not None]
+            continue
+        seconds = (time.perf_counter() - started) / len(tenants)
+        for config, states in answered:
+            assert config.tenant is not None
+            if states is None:
+                left.append(config.tenant)
+                continue
+            state, detail = fleet_status.summary(states)
+            report(TenantOutcome(config.tenant, _database(config), state, detail, seconds))
+    return sorted(left)
 
 
 def _counts(outcomes: list[TenantOutcome]) -> dict[str, int]:

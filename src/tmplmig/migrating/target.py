@@ -91,8 +91,8 @@ def for_rendering(project: Path, env: str, tenant: str | None = None) -> Target:
 
 def resolve(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> Target:
     """Load the config once and find the database; a tenant is checked with all its peers."""
-    if tenant is not None and tenant in tenants.tenant_names(project):
-        config = next(c for c in tenants.load_tenants(project, env) if c.tenant == tenant)
+    if tenant is not None:
+        config = tenants.load_tenant(project, env, tenant)
     else:
-        config = load_config(project, env, tenant)
+        config = load_config(project, env)
     return for_config(project, config, url)

@@ -7,6 +7,8 @@ applied for another in the same database.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from pathlib import Path
 
 from tmplmig.rendering.config import (
@@ -36,6 +38,45 @@ def load_tenants(project: Path, env: str) -> list[LoadedConfig]:
     configs = [load_config(project, env, tenant) for tenant in tenant_names(project)]
     check_distinct(configs, load_config(project, env))
     return configs
+
+
+def load_tenant(project: Path, env: str, tenant: str) -> LoadedConfig:
+    """One tenant of ``env``, checked with all its peers as :func:`load_tenants` checks them.
+
+    The check loads every tenant file, so it runs once per version of the files: a passed
+    check is remembered under the digest of every file it read (and of the code that checks),
+    and a command for one tenant then reads the other files only to digest them.
+    """
+    config = load_config(project, env, tenant)
+    marker = _checked_marker(project, env)
+    if marker is None or not marker.exists():
+        load_tenants(project, env)  # raises ConfigError naming the clash
+        if marker is not None:
+            with contextlib.suppress(OSError):
+                marker.touch()
+    return config
+
+
+#: what decides the outcome of the check besides the files: the code that loads and checks
+_CHECKING_CODE = (Path(__file__), Path(__file__).parent.parent / "rendering" / "config.py")
+
+
+def _checked_marker(project: Path, env: str) -> Path | None:
+    """The file whose presence says the tenants of ``env`` passed the check as they are now;
+    None when no cache directory can be had (then the check runs every time)."""
+    import jinja2  # the per-user cache directory compiled templates are kept in too
+
+    try:
+        directory = Path(jinja2.FileSystemBytecodeCache().directory)
+        digest = hashlib.sha256(env.encode())
+        config = project / "config"
+        files = [config / "base.yaml", config / f"{env}.yaml", *_CHECKING_CODE]
+        files += sorted((config / "tenants").glob("*.yaml"))
+        for file in files:
+            digest.update(b"\0" + file.name.encode() + b"\0" + file.read_bytes())
+    except (OSError, RuntimeError):
+        return None
+    return directory / f"__tmplmig_tenants_checked_{digest.hexdigest()}"
 
 
 def _database_key(config: LoadedConfig) -> str:
