@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import errors, sql
@@ -28,8 +28,11 @@ from psycopg.pq import TransactionStatus
 
 from tmplmig.database.blockers import Session, terminate_hint, watching
 from tmplmig.database.interrupts import Interrupted
-from tmplmig.rendering.config import Ddl, duration_seconds
+from tmplmig.rendering.config import duration_seconds
 from tmplmig.rendering.parts import Guarded, Step, scans_table
+
+if TYPE_CHECKING:  # validates configs: only the checker imports pydantic here
+    from tmplmig.rendering.models import Ddl
 
 logger = logging.getLogger(__name__)
 #: the server's WARNINGs and NOTICEs raised by steps (a role kept on rollback, say); the CLI

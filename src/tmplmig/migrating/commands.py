@@ -52,7 +52,8 @@ from tmplmig.migrating.shared_roles import refuse_shared_roles
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
-from tmplmig.rendering.config import ConfigError, Settings, available_envs, duration_seconds
+from tmplmig.rendering import render_cache
+from tmplmig.rendering.config import ConfigError, available_envs, duration_seconds, settings_of
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
 from tmplmig.rendering.sensitive import policy
@@ -219,6 +220,7 @@ def _migrations(
                 rendered.get(pid) or render_part(target.project, pid, target.config)
                 for pid in part_ids(target.project / "templates")
             ]
+            render_cache.keep(target.project, target.config, parts)
             yield backend, migrations, parts
         finally:
             backend.connection.close()
@@ -269,7 +271,7 @@ def _with_causes(target: Target, state: PartState, settings: dict[str, Any]) -> 
     if state.state != "changed" or state.record is None or not state.record.settings:
         return state
     try:
-        recorded = Settings.model_validate(state.record.settings)
+        recorded = settings_of(state.record.settings)
     except ValueError:  # a config today's validation refuses: no cause to name
         return state
     config = replace(target.config, settings=recorded)
@@ -575,13 +577,15 @@ def _as_applied(target: Target, rec: record.Record, rendered: list[Part]) -> lis
     """Every part rendered as it was applied (``rec``), so a rollback after a YAML edit checks
     the objects that are there, not those today's config names."""
     parts = []
+    today = target.config.settings
+    as_today = today.model_dump(mode="json")
     for part in rendered:
         recorded = rec.parts.get(part.id)
         if recorded is None or not recorded.settings:
             parts.append(_AppliedPart(part, None))
             continue
-        settings = Settings.model_validate(recorded.settings)
-        if settings != target.config.settings:  # edited since: render as it was applied
+        settings = today if recorded.settings == as_today else settings_of(recorded.settings)
+        if settings != today:  # edited since: render as it was applied
             part = render_part(target.project, part.id, replace(target.config, settings=settings))
         parts.append(_AppliedPart(part, settings.roles.owner))
     return parts

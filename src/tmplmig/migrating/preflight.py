@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline
-from tmplmig.rendering.config import Ddl
 from tmplmig.rendering.parts import Part
+
+if TYPE_CHECKING:  # validates configs: only the checker imports pydantic here
+    from tmplmig.rendering.models import Ddl
 
 #: the kinds of step whose apply SQL says which table an index is on or a key references
 _CONTEXT_KINDS = ("table", "index", "foreign key")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -36,8 +36,11 @@ from tmplmig.database.locking import restarting, run_with_lock_discipline, step_
 from tmplmig.database.runlock import install_guard
 from tmplmig.migrating import record, tenants
 from tmplmig.migrating.plan import PartState, part_states
-from tmplmig.rendering.config import Ddl, LoadedConfig, load_config
+from tmplmig.rendering.config import LoadedConfig, load_config
 from tmplmig.rendering.parts import Part, Step, part_ids, render_part
+
+if TYPE_CHECKING:  # validates configs: only the checker imports pydantic here
+    from tmplmig.rendering.models import Ddl
 
 logger = logging.getLogger(__name__)
 
