@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -102,6 +103,7 @@ class LockRefused(errors.LockNotAvailable):
 CLIENT_CHECK_INTERVAL = "2s"
 
 
+@lru_cache(maxsize=64)
 def _set(setting: str, value: str) -> str:
     """``SET`` of one of the constant setting names above to a config value, quoted."""
     return sql.SQL("SET " + setting + " = {};").format(sql.Literal(value)).as_string(None)

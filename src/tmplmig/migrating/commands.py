@@ -52,7 +52,7 @@ from tmplmig.migrating.shared_roles import refuse_shared_roles
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
-from tmplmig.rendering import render_cache
+from tmplmig.rendering import cache, render_cache
 from tmplmig.rendering.config import ConfigError, available_envs, duration_seconds, settings_of
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
@@ -209,6 +209,7 @@ def _migrations(
             if schema is not None:
                 create_schema(conn, schema)
     with rendering_for(target.config) as rendered:
+        rendered.update(render_cache.kept(target.project, target.config) or {})
         url = named(target.tracked_url, verb, target.env, target.tenant)
         backend = open_backend(url, read_only=not writes)
         try:
@@ -627,17 +628,47 @@ def _rollback_locks(
         for g in s.apply_statements
         if part.id not in rec.parts
     ] + [(r.kind, r.apply_sql) for p in rec.parts.values() for r in p.steps]
-    locks = {}
+    statements = {}
     for part in parts:
         if part.id not in ids:
             continue
         recorded = rec.parts.get(part.id)
-        statements = (
+        statements[part.id] = (
             [(r.role, r.rollback_sql) for r in recorded.steps if r.rollback_sql]
             if recorded is not None and recorded.steps
             else [(s.role, g.sql) for s in part.steps for g in s.rollback_statements]
         )
-        locks[part.id] = preflight.table_locks(statements, applied, parts)
+    return _table_locks_kept(statements, applied, parts)
+
+
+#: the code that finds the tables statements lock (its source is part of a kept answer's key)
+_LOCK_FINDERS = ("migrating/preflight.py", "reviewing/locks.py")
+
+
+def _table_locks_kept(
+    statements: dict[str, list[tuple[str | None, str]]],
+    applied: list[tuple[str, str]],
+    parts: list[Part],
+) -> dict[str, list[preflight.TableLock]]:
+    """:func:`preflight.table_locks` of each part's ``statements``, kept between processes
+    (:mod:`tmplmig.rendering.cache`): parsing them with pglast was most of a rollback's own
+    time, and the answer depends on nothing but the SQL and the code that reads it."""
+    package = Path(__file__).parent.parent
+    tables = [(s.about, s.creates) for p in parts for s in p.steps]
+    key = cache.digest(
+        cache.source_stamp(*(str(package / m) for m in _LOCK_FINDERS)),
+        json.dumps([statements, applied, tables], sort_keys=True),
+    )
+    kept = cache.read("table_locks", key)
+    if isinstance(kept, dict) and kept.keys() == statements.keys():
+        try:
+            return {pid: [preflight.TableLock(*lock) for lock in kept[pid]] for pid in kept}
+        except TypeError:  # not what is written below: find them again
+            pass
+    locks = {pid: preflight.table_locks(s, applied, parts) for pid, s in statements.items()}
+    fields = ("relation", "schema", "name", "mode", "role")
+    plain = {pid: [[getattr(x, f) for f in fields] for x in held] for pid, held in locks.items()}
+    cache.write("table_locks", key, plain)
     return locks
 
 

@@ -281,7 +281,9 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
         step(install_guard, install_guard)
     else:
         config = context[0]
-    part = render_part(project, path.stem, config, rendered=context[1] if context else None)
+    part = context[1].get(path.stem) if context is not None else None
+    if part is None:
+        part = render_part(project, path.stem, config, rendered=context[1] if context else None)
     if context is not None:
         context[1][part.id] = part
     recorder = record.Recorder.of(config)

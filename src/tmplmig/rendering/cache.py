@@ -80,25 +80,28 @@ def read(kind: str, key: str) -> Any | None:
             found = os.fstat(handle.fileno())
             if found.st_uid != os.getuid() or found.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
                 return None
-            entry = json.loads(handle.read())
-        payload = entry["payload"]
-        whole = digest(json.dumps(payload, sort_keys=True)) == entry["digest"]
-        return payload if whole and entry["key"] == key else None
-    except (OSError, ValueError, TypeError, KeyError):
+            head, _, payload = handle.read().partition(b"\n")
+        entry = json.loads(head)
+        if entry != {"key": key, "digest": digest(payload)}:
+            return None
+        return json.loads(payload)
+    except (OSError, ValueError):
         return None
 
 
 def write(kind: str, key: str, payload: Any) -> None:
-    """Keep ``payload`` (JSON data) for ``key``; a failed write only costs a later recompute."""
+    """Keep ``payload`` (JSON data) for ``key``; a failed write only costs a later recompute.
+    The file is a line naming the key and the payload's digest, then the payload."""
     path = _path(kind, key)
     if path is None:
         return
-    entry = {"key": key, "digest": digest(json.dumps(payload, sort_keys=True)), "payload": payload}
+    text = json.dumps(payload, separators=(",", ":")).encode()
+    head = json.dumps({"key": key, "digest": digest(text)}).encode()
     with contextlib.suppress(OSError):
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(entry, out)
+            with os.fdopen(handle, "wb") as out:
+                out.write(head + b"\n" + text)
             os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(OSError):
