@@ -32,11 +32,16 @@ DISABLE_VAR = "TMPLMIG_NO_CACHE"
 
 @lru_cache(maxsize=1)
 def cache_dir() -> Path | None:
-    """The per-user cache directory (made 0700 when missing), or None when it is not safe:
-    not a directory, not this user's, or open to others. Jinja checks its own the same way."""
+    """The per-user cache directory (made 0700 when missing), or None when it is not safe
+    (:func:`private_dir`) or ``TMPLMIG_NO_CACHE`` is set."""
     if os.environ.get(DISABLE_VAR):
         return None
-    directory = Path(tempfile.gettempdir()) / f"_jinja2-cache-{os.getuid()}"
+    return private_dir(Path(tempfile.gettempdir()) / f"_jinja2-cache-{os.getuid()}")
+
+
+def private_dir(directory: Path) -> Path | None:
+    """``directory``, made 0700 when missing, when it is a directory (not a link) of this
+    user that no one else may enter or write; else None. Jinja checks its own the same way."""
     try:
         with contextlib.suppress(FileExistsError):
             directory.mkdir(mode=0o700)
