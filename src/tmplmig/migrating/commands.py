@@ -202,16 +202,17 @@ def _migrations(
     schema, yoyo's tables)."""
     writes = verb in MIGRATING_VERBS
     schema = target.tracking_schema if writes else None
-    if target.yoyo_url is not None and (before is not None or schema is not None):
-        with connect(named(target.yoyo_url, verb, target.env, target.tenant)) as conn:
-            if before is not None:
-                before(conn)
-            if schema is not None:
-                create_schema(conn, schema)
+
+    def prepare(conn: psycopg.Connection[Any]) -> None:
+        if before is not None:
+            before(conn)
+        if schema is not None:
+            create_schema(conn, schema)
+
     with rendering_for(target.config) as rendered:
         rendered.update(render_cache.kept(target.project, target.config) or {})
         url = named(target.tracked_url, verb, target.env, target.tenant)
-        backend = open_backend(url, read_only=not writes)
+        backend = open_backend(url, read_only=not writes, before=prepare if writes else None)
         try:
             with _READING_MIGRATIONS:
                 migrations = parts_only(read_migrations(str(target.project / "migrations")))

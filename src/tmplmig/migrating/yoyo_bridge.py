@@ -34,6 +34,7 @@ from yoyo.migrations import Migration, MigrationList, get_migration_hash
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
+from tmplmig.database.urls import connect
 from tmplmig.migrating import record, tenants
 from tmplmig.migrating.plan import PartState, part_states
 from tmplmig.rendering.config import LoadedConfig, load_config
@@ -249,22 +250,38 @@ class Backend(PostgresqlPsycopgBackend):
         return [row[0] for row in cursor.fetchall()]
 
 
-def open_backend(url: str, read_only: bool = False) -> DatabaseBackend:
+def open_backend(
+    url: str,
+    read_only: bool = False,
+    before: Callable[[psycopg.Connection[Any]], None] | None = None,
+) -> DatabaseBackend:
     """A connected yoyo backend for ``url``: a :class:`Backend` for ``postgresql+psycopg://``
     URLs, built directly (yoyo's lookup scans the entry points of every installed package),
     yoyo's own for any other scheme.
 
     ``read_only`` (status, plan, render): no lock table is created, yoyo's tables are not
     created or upgraded, and the session is read-only, so any write fails instead of landing.
+    ``before`` runs on the backend's own session (autocommit, its ``search_path`` the tracking
+    schema) before yoyo creates anything: a check that may refuse the run, the tracking
+    schema itself. A run needs no second connection for them.
     """
     if not url.startswith("postgresql+psycopg://"):
+        if before is not None:
+            with connect(url) as conn:
+                before(conn)
         return get_backend(url)
     backend = Backend(parse_uri(url), default_migration_table)
-    if read_only:
-        backend.read_only = True
-        backend.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-    else:
+    try:
+        if read_only:
+            backend.read_only = True
+            backend.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            return backend
+        if before is not None:
+            before(backend.connection)
         backend.init_database()
+    except BaseException:
+        backend.connection.close()
+        raise
     return backend
 
 
