@@ -65,7 +65,6 @@ from tmplmig.reviewing.bundle import (
     unified_diff,
     write_bundle,
 )
-from tmplmig.reviewing.verify import Problem, check_database
 
 logger = logging.getLogger(__name__)
 
@@ -354,6 +353,8 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
     Differences in objects the plan itself rebuilds are left to it: they are what an
     interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
     """
+    from tmplmig.reviewing.verify import check_database  # scratch databases: not for status
+
     found = check_database(
         target.tracked_url,
         apply_at=_replaying(rec, "apply"),
@@ -658,6 +659,7 @@ def _table_locks_kept(
     tables = [(s.about, s.creates) for p in parts for s in p.steps]
     key = cache.digest(
         cache.source_stamp(*(str(package / m) for m in _LOCK_FINDERS)),
+        cache.installed_stamp("pglast"),
         json.dumps([statements, applied, tables], sort_keys=True),
     )
     kept = cache.read("table_locks", key)
@@ -790,6 +792,8 @@ def _verify(target: Target) -> list[Problem]:
     def rollback_at(url: str) -> None:
         with quiet_notes():
             rollback_to(target.at(url))
+
+    from tmplmig.reviewing.verify import check_database
 
     return check_database(
         named(target.tracked_url, "verify", target.env, target.tenant),

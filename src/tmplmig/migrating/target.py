@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tmplmig.database.urls import (
     UrlError,
@@ -19,7 +19,9 @@ from tmplmig.database.urls import (
 )
 from tmplmig.migrating import tenants
 from tmplmig.rendering.config import LoadedConfig, load_config
-from tmplmig.reviewing.verify import ScratchDatabases
+
+if TYPE_CHECKING:  # made by the commands that verify, not by every command
+    from tmplmig.reviewing.verify import ScratchDatabases
 
 
 class CommandError(Exception):

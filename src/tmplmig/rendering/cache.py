@@ -23,6 +23,7 @@ import os
 import stat
 import tempfile
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,16 @@ def source_stamp(*modules: str) -> str:
     """A digest of the source files of ``modules`` (file paths of this package's modules):
     answers computed by other code are other keys."""
     return digest(*(Path(module).read_bytes() for module in modules))
+
+
+def installed_stamp(package: str) -> str:
+    """A digest of the installed ``package``'s module files (name, size, time), found without
+    importing it: an upgrade of a library an answer depends on is another key."""
+    spec = find_spec(package)
+    if spec is None or not spec.origin:
+        return ""
+    found = sorted(Path(spec.origin).parent.glob("*.py"))
+    return digest(*(f"{p.name} {(s := p.stat()).st_size} {s.st_mtime_ns}" for p in found))
 
 
 def _path(kind: str, key: str) -> Path | None:

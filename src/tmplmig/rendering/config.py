@@ -310,7 +310,8 @@ def config_files(project: Path, env: str, tenant: str | None = None) -> list[Pat
     return files
 
 
-#: the code a validated config depends on: a change to it is another cache key
+#: the code a validated config depends on (with the installed pydantic and PyYAML): a change
+#: to any of it is another cache key
 _VALIDATING = ("config.py", "models.py", "identifiers.py")
 
 
@@ -323,7 +324,8 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
     key = None
     if tenant is None:
         here = Path(__file__).parent
-        stamp = cache.source_stamp(*(str(here / name) for name in _VALIDATING))
+        code = cache.source_stamp(*(str(here / name) for name in _VALIDATING))
+        stamp = cache.digest(code, cache.installed_stamp("pydantic"), cache.installed_stamp("yaml"))
         key = cache.digest(stamp, env, *(x for f in files for x in (str(f), f.read_bytes())))
         kept = cache.read("config", key)
         if kept is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import fields, is_dataclass
 from functools import lru_cache
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +41,8 @@ KIND = "render"
 def _code_stamp() -> str:
     """This package's rendering code and the installed Jinja (its files' size and time)."""
     here = Path(__file__).parent
-    spec = find_spec("jinja2")
-    jinja = Path(spec.origin).parent if spec is not None and spec.origin else None
-    installed = (
-        [f"{p.name} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in sorted(jinja.glob("*.py"))]
-        if jinja is not None
-        else []
-    )
-    return cache.digest(cache.source_stamp(*(str(here / m) for m in _RENDERING)), *installed)
+    code = cache.source_stamp(*(str(here / m) for m in _RENDERING))
+    return cache.digest(code, cache.installed_stamp("jinja2"))
 
 
 def render_key(project: Path, config: LoadedConfig) -> str:
