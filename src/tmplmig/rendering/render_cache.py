@@ -46,22 +46,15 @@ def _code_stamp() -> str:
 
 
 def render_key(project: Path, config: LoadedConfig) -> str:
-    """The key of ``project``'s parts rendered for ``config``."""
+    """The key of ``project``'s parts rendered for ``config`` (the templates' bytes are read
+    each time: an edit within the same clock tick is still another key)."""
     templates = project / "templates"
     files = sorted(p for p in templates.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    seen = tuple((str(f), (s := f.stat()).st_mtime_ns, s.st_size, s.st_ino) for f in files)
     return cache.digest(
-        _code_stamp(), config_digest(config), config.tenant or "", _templates(templates, seen)
-    )
-
-
-@lru_cache(maxsize=64)
-def _templates(templates: Path, seen: tuple[tuple[str, int, int, int], ...]) -> str:
-    """A digest of the names and bytes of the files under ``templates``, read once per
-    version of them (``seen``: each file's path, time, size and inode)."""
-    files = [Path(f) for f, *_ in seen]
-    return cache.digest(
-        *(x for f in files for x in (f.relative_to(templates).as_posix(), f.read_bytes()))
+        _code_stamp(),
+        config_digest(config),
+        config.tenant or "",
+        *(x for f in files for x in (f.relative_to(templates).as_posix(), f.read_bytes())),
     )
 
 
