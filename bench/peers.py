@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -387,10 +388,22 @@ def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None 
         raise RuntimeError(f"{' '.join(command[:4])} ...: {result.stderr or result.stdout}")
 
 
-def seconds(action: Callable[[], None]) -> float:
+#: CPU seconds (user + system) of the tool processes each timed action ran, by (tool, what)
+CPU: dict[tuple[str, str], list[float]] = {}
+
+
+def seconds(action: Callable[[], None], cpu: tuple[str, str] | None = None) -> float:
+    """Wall seconds of ``action``; with ``cpu``, the CPU seconds of the processes it ran
+    (steadier than wall time on a busy machine) are kept in :data:`CPU` under that name."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     action()
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        CPU.setdefault(cpu, []).append(used)
+    return wall
 
 
 def tools(cluster: Cluster, bundle: Path, generated: dict[str, Path], env: str) -> list[Tool]:
@@ -530,6 +543,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="prod")
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+    which = [str(BIN / "python"), "-c", "import tmplmig; print(tmplmig.__file__)"]
+    found = subprocess.run(which, env=python_env(), capture_output=True, text=True, check=True)
+    print(f"tmplmig measured: {Path(found.stdout.strip()).parent}")
 
     with throwaway_cluster() as cluster, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -565,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
                     admin(cluster, "CHECKPOINT")
                     action = getattr(tool, direction)
                     times.setdefault((tool.name, direction), []).append(
-                        seconds(lambda action=action, db=db: action(db))
+                        seconds(lambda action=action, db=db: action(db), (tool.name, direction))
                     )
                     after = catalog(cluster, db)
                     if tool.name == "psql" and direction == "apply":
@@ -576,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
                         problems.append(f"{tool.name} after {direction}: {summary(diff)}")
                     if direction == "apply" and tool.status:
                         times.setdefault((tool.name, "status"), []).append(
-                            seconds(lambda tool=tool, db=db: tool.status(db))
+                            seconds(lambda tool=tool, db=db: tool.status(db), (tool.name, "status"))
                         )
             print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
         helps = help_times(found, args.rounds, root)
@@ -642,6 +658,12 @@ def report(
             for what in ("apply", "rollback", "status")
         ]
         print("\ntmplmig ÷ plain yoyo, paired medians: " + ", ".join(ratios))
+        cpu = [
+            f"{what} {paired(CPU[('tmplmig', what)], CPU[('yoyo', what)]):.2f}x"
+            f" ({med(CPU[('tmplmig', what)]):.2f} s ÷ {med(CPU[('yoyo', what)]):.2f} s)"
+            for what in ("apply", "rollback", "status")
+        ]
+        print("the same in CPU seconds of the tools' processes: " + ", ".join(cpu))
     status_names = {"yoyo": "yoyo list", "alembic": "alembic current", "sqitch": "sqitch status"}
     status_names["tmplmig"] = "tmplmig status"
     shown = [

@@ -14,9 +14,9 @@ import pytest
 from helpers import PROJECT
 
 from tmplmig.rendering.config import load_config
+from tmplmig.rendering.environment import make_environment
 from tmplmig.rendering.jinja_internals import FastContext, compiled_body
 from tmplmig.rendering.parts import render_part
-from tmplmig.rendering.sqlfilters import make_environment
 
 
 def spy(

@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import errors, sql
@@ -29,8 +30,11 @@ from psycopg.pq import TransactionStatus
 from tmplmig.database.blockers import Session, terminate_hint, watching
 from tmplmig.database.interrupts import Interrupted
 from tmplmig.errors import REFUSED, TmplmigError
-from tmplmig.rendering.config import Ddl, duration_seconds
+from tmplmig.rendering.config import duration_seconds
 from tmplmig.rendering.parts import Guarded, Step, scans_table
+
+if TYPE_CHECKING:  # validates configs: only the checker imports pydantic here
+    from tmplmig.rendering.models import Ddl
 
 logger = logging.getLogger(__name__)
 #: the server's WARNINGs and NOTICEs raised by steps (a role kept on rollback, say); the CLI
@@ -107,6 +111,7 @@ class LockRefused(TmplmigError, errors.LockNotAvailable):
 CLIENT_CHECK_INTERVAL = "2s"
 
 
+@lru_cache(maxsize=64)
 def _set(setting: str, value: str) -> str:
     """``SET`` of one of the constant setting names above to a config value, quoted."""
     return sql.SQL("SET " + setting + " = {};").format(sql.Literal(value)).as_string(None)

@@ -52,7 +52,8 @@ from tmplmig.migrating.shared_roles import refuse_shared_roles
 from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
-from tmplmig.rendering.config import ConfigError, Settings, available_envs, duration_seconds
+from tmplmig.rendering import cache, render_cache
+from tmplmig.rendering.config import ConfigError, available_envs, duration_seconds, settings_of
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
 from tmplmig.rendering.sensitive import policy
@@ -64,7 +65,6 @@ from tmplmig.reviewing.bundle import (
     unified_diff,
     write_bundle,
 )
-from tmplmig.reviewing.verify import Problem, check_database
 
 logger = logging.getLogger(__name__)
 
@@ -201,15 +201,17 @@ def _migrations(
     schema, yoyo's tables)."""
     writes = verb in MIGRATING_VERBS
     schema = target.tracking_schema if writes else None
-    if target.yoyo_url is not None and (before is not None or schema is not None):
-        with connect(named(target.yoyo_url, verb, target.env, target.tenant)) as conn:
-            if before is not None:
-                before(conn)
-            if schema is not None:
-                create_schema(conn, schema)
+
+    def prepare(conn: psycopg.Connection[Any]) -> None:
+        if before is not None:
+            before(conn)
+        if schema is not None:
+            create_schema(conn, schema)
+
     with rendering_for(target.config) as rendered:
+        rendered.update(render_cache.kept(target.project, target.config) or {})
         url = named(target.tracked_url, verb, target.env, target.tenant)
-        backend = open_backend(url, read_only=not writes)
+        backend = open_backend(url, read_only=not writes, before=prepare if writes else None)
         try:
             with _READING_MIGRATIONS:
                 migrations = parts_only(read_migrations(str(target.project / "migrations")))
@@ -219,6 +221,7 @@ def _migrations(
                 rendered.get(pid) or render_part(target.project, pid, target.config)
                 for pid in part_ids(target.project / "templates")
             ]
+            render_cache.keep(target.project, target.config, parts)
             yield backend, migrations, parts
         finally:
             backend.connection.close()
@@ -269,7 +272,7 @@ def _with_causes(target: Target, state: PartState, settings: dict[str, Any]) -> 
     if state.state != "changed" or state.record is None or not state.record.settings:
         return state
     try:
-        recorded = Settings.model_validate(state.record.settings)
+        recorded = settings_of(state.record.settings)
     except ValueError:  # a config today's validation refuses: no cause to name
         return state
     config = replace(target.config, settings=recorded)
@@ -350,6 +353,8 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
     Differences in objects the plan itself rebuilds are left to it: they are what an
     interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
     """
+    from tmplmig.reviewing.verify import check_database  # scratch databases: not for status
+
     found = check_database(
         target.tracked_url,
         apply_at=_replaying(rec, "apply"),
@@ -575,13 +580,15 @@ def _as_applied(target: Target, rec: record.Record, rendered: list[Part]) -> lis
     """Every part rendered as it was applied (``rec``), so a rollback after a YAML edit checks
     the objects that are there, not those today's config names."""
     parts = []
+    today = target.config.settings
+    as_today = today.model_dump(mode="json")
     for part in rendered:
         recorded = rec.parts.get(part.id)
         if recorded is None or not recorded.settings:
             parts.append(_AppliedPart(part, None))
             continue
-        settings = Settings.model_validate(recorded.settings)
-        if settings != target.config.settings:  # edited since: render as it was applied
+        settings = today if recorded.settings == as_today else settings_of(recorded.settings)
+        if settings != today:  # edited since: render as it was applied
             part = render_part(target.project, part.id, replace(target.config, settings=settings))
         parts.append(_AppliedPart(part, settings.roles.owner))
     return parts
@@ -623,17 +630,48 @@ def _rollback_locks(
         for g in s.apply_statements
         if part.id not in rec.parts
     ] + [(r.kind, r.apply_sql) for p in rec.parts.values() for r in p.steps]
-    locks = {}
+    statements = {}
     for part in parts:
         if part.id not in ids:
             continue
         recorded = rec.parts.get(part.id)
-        statements = (
+        statements[part.id] = (
             [(r.role, r.rollback_sql) for r in recorded.steps if r.rollback_sql]
             if recorded is not None and recorded.steps
             else [(s.role, g.sql) for s in part.steps for g in s.rollback_statements]
         )
-        locks[part.id] = preflight.table_locks(statements, applied, parts)
+    return _table_locks_kept(statements, applied, parts)
+
+
+#: the code that finds the tables statements lock (its source is part of a kept answer's key)
+_LOCK_FINDERS = ("migrating/preflight.py", "reviewing/locks.py")
+
+
+def _table_locks_kept(
+    statements: dict[str, list[tuple[str | None, str]]],
+    applied: list[tuple[str, str]],
+    parts: list[Part],
+) -> dict[str, list[preflight.TableLock]]:
+    """:func:`preflight.table_locks` of each part's ``statements``, kept between processes
+    (:mod:`tmplmig.rendering.cache`): parsing them with pglast was most of a rollback's own
+    time, and the answer depends on nothing but the SQL and the code that reads it."""
+    package = Path(__file__).parent.parent
+    tables = [(s.about, s.creates) for p in parts for s in p.steps]
+    key = cache.digest(
+        cache.source_stamp(*(str(package / m) for m in _LOCK_FINDERS)),
+        cache.installed_stamp("pglast"),
+        json.dumps([statements, applied, tables], sort_keys=True),
+    )
+    kept = cache.read("table_locks", key)
+    if isinstance(kept, dict) and kept.keys() == statements.keys():
+        try:
+            return {pid: [preflight.TableLock(*lock) for lock in kept[pid]] for pid in kept}
+        except TypeError:  # not what is written below: find them again
+            pass
+    locks = {pid: preflight.table_locks(s, applied, parts) for pid, s in statements.items()}
+    fields = ("relation", "schema", "name", "mode", "role")
+    plain = {pid: [[getattr(x, f) for f in fields] for x in held] for pid, held in locks.items()}
+    cache.write("table_locks", key, plain)
     return locks
 
 
@@ -754,6 +792,8 @@ def _verify(target: Target) -> list[Problem]:
     def rollback_at(url: str) -> None:
         with quiet_notes():
             rollback_to(target.at(url))
+
+    from tmplmig.reviewing.verify import check_database
 
     return check_database(
         named(target.tracked_url, "verify", target.env, target.tenant),

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline
-from tmplmig.rendering.config import Ddl
+from tmplmig.database.lockmodes import MODES
 from tmplmig.rendering.parts import Part
+
+if TYPE_CHECKING:  # validates configs: only the checker imports pydantic here
+    from tmplmig.rendering.models import Ddl
 
 #: the kinds of step whose apply SQL says which table an index is on or a key references
 _CONTEXT_KINDS = ("table", "index", "foreign key")
@@ -66,7 +69,7 @@ def table_locks(
     ``applied``: (kind, apply SQL) of every step applied, which says an index's table and what
     a foreign key references.
     """
-    from tmplmig.reviewing.locks import MODES, BundleContext, split_statements, statement_locks
+    from tmplmig.reviewing.locks import BundleContext, split_statements, statement_locks
 
     context = BundleContext()
     for kind, text in applied:
@@ -90,8 +93,6 @@ def table_locks(
 
 def strongest(locks: Iterable[TableLock]) -> list[TableLock]:
     """One lock per table, the strongest of ``locks``, in name order."""
-    from tmplmig.reviewing.locks import MODES
-
     out: dict[str, TableLock] = {}
     for lock in locks:
         held = out.get(lock.relation)

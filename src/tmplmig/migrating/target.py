@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.database.urls import (
     UrlError,
     given_database_url,
@@ -21,6 +20,9 @@ from tmplmig.database.urls import (
 from tmplmig.errors import TmplmigError
 from tmplmig.migrating import tenants
 from tmplmig.rendering.config import LoadedConfig, load_config
+
+if TYPE_CHECKING:  # made by the commands that verify, not by every command
+    from tmplmig.database.scratch import ScratchDatabases
 
 
 class CommandError(TmplmigError):

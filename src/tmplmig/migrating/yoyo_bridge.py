@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -34,11 +34,15 @@ from yoyo.migrations import Migration, MigrationList, get_migration_hash
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline, step_statements
 from tmplmig.database.runlock import install_guard
+from tmplmig.database.urls import connect
 from tmplmig.errors import REFUSED, TmplmigError
 from tmplmig.migrating import record, tenants
 from tmplmig.migrating.plan import PartState, part_states
-from tmplmig.rendering.config import Ddl, LoadedConfig, load_config
+from tmplmig.rendering.config import LoadedConfig, load_config
 from tmplmig.rendering.parts import Part, Step, part_ids, render_part
+
+if TYPE_CHECKING:  # validates configs: only the checker imports pydantic here
+    from tmplmig.rendering.models import Ddl
 
 logger = logging.getLogger(__name__)
 
@@ -281,22 +285,38 @@ class Backend(PostgresqlPsycopgBackend):
         return [row[0] for row in cursor.fetchall()]
 
 
-def open_backend(url: str, read_only: bool = False) -> DatabaseBackend:
+def open_backend(
+    url: str,
+    read_only: bool = False,
+    before: Callable[[psycopg.Connection[Any]], None] | None = None,
+) -> DatabaseBackend:
     """A connected yoyo backend for ``url``: a :class:`Backend` for ``postgresql+psycopg://``
     URLs, built directly (yoyo's lookup scans the entry points of every installed package),
     yoyo's own for any other scheme.
 
     ``read_only`` (status, plan, render): no lock table is created, yoyo's tables are not
     created or upgraded, and the session is read-only, so any write fails instead of landing.
+    ``before`` runs on the backend's own session (autocommit, its ``search_path`` the tracking
+    schema) before yoyo creates anything: a check that may refuse the run, the tracking
+    schema itself. A run needs no second connection for them.
     """
     if not url.startswith("postgresql+psycopg://"):
+        if before is not None:
+            with connect(url) as conn:
+                before(conn)
         return get_backend(url)
     backend = Backend(parse_uri(url), default_migration_table)
-    if read_only:
-        backend.read_only = True
-        backend.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-    else:
+    try:
+        if read_only:
+            backend.read_only = True
+            backend.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            return backend
+        if before is not None:
+            before(backend.connection)
         backend.init_database()
+    except BaseException:
+        backend.connection.close()
+        raise
     return backend
 
 
@@ -314,7 +334,9 @@ def load_part(migration_file: str) -> tuple[set[str], bool]:
         step(install_guard, install_guard)
     else:
         config = context[0]
-    part = render_part(project, path.stem, config, rendered=context[1] if context else None)
+    part = context[1].get(path.stem) if context is not None else None
+    if part is None:
+        part = render_part(project, path.stem, config, rendered=context[1] if context else None)
     if context is not None:
         context[1][part.id] = part
     recorder = record.Recorder.of(config)

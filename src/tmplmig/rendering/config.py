@@ -7,23 +7,17 @@ Layers merge in this order, later winning: ``config/base.yaml`` < ``config/<env>
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import TYPE_CHECKING, Any
 
 from tmplmig.errors import TmplmigError
-from tmplmig.rendering.identifiers import (
-    IdentifierError,
-    check_extensions_schema,
-    check_identifier,
-    check_role_name,
-    check_schema_name,
-)
+from tmplmig.rendering import cache
+
+if TYPE_CHECKING:
+    from tmplmig.rendering.models import Placement
 
 KeyPath = tuple[str | int, ...]
 
@@ -36,8 +30,39 @@ ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 DATABASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 #: how a placement names the database at $TMPLMIG_DATABASE_URL, the environment's own
 DEFAULT_DATABASE = "(default)"
-#: libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster to parse
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: the pydantic models and types of :mod:`tmplmig.rendering.models`, importable from here too
+_MODELS = frozenset(
+    {
+        "Settings",
+        "Schemas",
+        "Roles",
+        "FunctionExecute",
+        "Privileges",
+        "Retention",
+        "ConnectionPool",
+        "Ddl",
+        "Placement",
+        "Identifier",
+        "SchemaName",
+        "RoleName",
+        "Int4",
+        "Days",
+        "Duration",
+        "PositiveDuration",
+        "RoleKey",
+        "ExecutingRoles",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The models by their old address (``from tmplmig.rendering.config import Ddl``),
+    imported with pydantic when first asked for."""
+    if name in _MODELS:
+        from tmplmig.rendering import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ConfigError(TmplmigError):
@@ -58,34 +83,10 @@ def format_key_path(key_path: KeyPath) -> str:
     return out
 
 
-def _checked_by(check: Callable[[str], str]) -> AfterValidator:
-    """A pydantic validator running an identifier check, its error becoming the problem."""
-
-    def validate(value: str) -> str:
-        try:
-            return check(value)
-        except IdentifierError as exc:
-            raise ValueError(str(exc)) from None
-
-    return AfterValidator(validate)
-
-
-Identifier = Annotated[str, _checked_by(check_identifier)]
-SchemaName = Annotated[str, _checked_by(check_schema_name)]
-RoleName = Annotated[str, _checked_by(check_role_name)]
 #: PostgreSQL's ``integer``: the columns that store these values, and the settings
 #: (``statement_timeout``, ``lock_timeout``: milliseconds) they mirror
 INT4_MAX = 2**31 - 1
 
-
-def _int4(value: int) -> int:
-    if value > INT4_MAX:
-        raise ValueError(f"{value} is more than {INT4_MAX}, the largest PostgreSQL integer")
-    return value
-
-
-Int4 = Annotated[int, Field(ge=0), AfterValidator(_int4)]
-Days = Annotated[int, Field(gt=0, le=36500)]
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
 
 
@@ -95,201 +96,55 @@ def duration_seconds(duration: str) -> float:
     return int(number) * _DURATION_UNITS[duration[len(number) :]]
 
 
-def _settable(duration: str) -> str:
-    """A duration PostgreSQL can hold in a millisecond setting (at most ~24.8 days)."""
-    if duration_seconds(duration) * 1000 > INT4_MAX:
-        raise ValueError(
-            f"{duration} is more than PostgreSQL's limit for a timeout setting,"
-            f" {INT4_MAX} ms (about 24 days)"
-        )
-    return duration
+class Section(Mapping[str, Any]):
+    """Validated settings (or one section of them, such as ``ddl``), read-only: each key is an
+    attribute too (``settings.ddl.lock_timeout``), nested mappings are sections, and
+    :meth:`model_dump` gives the plain data, as the pydantic model that validated it did.
 
+    The one form of validated settings a command holds, whether it validated them now
+    (:func:`validate`) or read them back from the cache (:func:`load_config`)."""
 
-def _positive(duration: str) -> str:
-    if duration_seconds(duration) == 0:
-        raise ValueError(f"{duration} would wait forever: it must be more than 0")
-    return duration
+    __slots__ = ("_data",)
 
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_data", data)
 
-Duration = Annotated[str, Field(pattern=r"^[0-9]{1,7}(ms|s|min)$"), AfterValidator(_settable)]
-PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
+        return Section(value) if isinstance(value, dict) else value
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    def __len__(self) -> int:
+        return len(self._data)
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no setting {name!r}") from None
 
-class Schemas(_Strict):
-    """Names of the application schemas; each tenant may map them to its own."""
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("validated settings are read-only")
 
-    auth: SchemaName
-    experiments: SchemaName
-    production: SchemaName
-    audits: SchemaName
-    providers: SchemaName
-    quarantine: SchemaName
-    system: SchemaName
+    def __repr__(self) -> str:
+        return f"Section({self._data!r})"
 
-    @model_validator(mode="after")
-    def _distinct(self) -> Schemas:
-        _reject_duplicates(self.model_dump(), "schema")
-        return self
-
-
-class Roles(_Strict):
-    """Group roles (NOLOGIN) that carry the application's privileges, and the NOLOGIN role
-    that owns every object of the environment or tenant (migrations ``SET ROLE`` to it)."""
-
-    readonly: RoleName
-    readwrite: RoleName
-    admin: RoleName
-    owner: RoleName
-
-    @model_validator(mode="after")
-    def _distinct(self) -> Roles:
-        _reject_duplicates(self.model_dump(), "role")
-        return self
-
-
-RoleKey = Literal["readonly", "readwrite", "admin"]
-
-
-def _distinct_roles(keys: list[str]) -> list[str]:
-    twice = sorted({k for k in keys if keys.count(k) > 1})
-    if twice:
-        raise ValueError(f"role {twice[0]!r} is listed twice")
-    return keys
-
-
-ExecutingRoles = Annotated[list[RoleKey], AfterValidator(_distinct_roles)]
-
-
-class FunctionExecute(_Strict):
-    """Which group roles (keys of ``roles``) may call each function; PUBLIC never may."""
-
-    encrypt_data: ExecutingRoles
-    decrypt_data: ExecutingRoles
-    add_encryption_key: ExecutingRoles
-    retire_encryption_key: ExecutingRoles
-    purge_expired: ExecutingRoles
-
-
-class Privileges(_Strict):
-    """Switches on what the group roles may do."""
-
-    readwrite_can_delete: bool
-    execute: FunctionExecute
-    #: column of ``sensitive_columns`` -> group roles that may SELECT it; unlisted: none may
-    sensitive_readers: dict[Identifier, ExecutingRoles]
-
-
-class Retention(_Strict):
-    """Days to keep each data class before the purge may delete it."""
-
-    audit_log: Days
-    experiments: Days
-    analysis_sessions: Days
-    quarantined_records: Days
-    provider_health: Days
-    provider_usage: Days
-
-
-class ConnectionPool(_Strict):
-    """Pool settings the application reads from ``connection_pool_settings``."""
-
-    min_size: Annotated[int, Field(ge=0, le=10000)]
-    max_size: Annotated[int, Field(ge=1, le=10000)]
-    idle_timeout_seconds: Int4
-    max_lifetime_seconds: Int4
-    statement_timeout_ms: Int4
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ConnectionPool:
-        if self.min_size > self.max_size:
-            raise ValueError(f"min_size ({self.min_size}) exceeds max_size ({self.max_size})")
-        return self
-
-
-class Ddl(_Strict):
-    """How DDL steps behave on a live database."""
-
-    lock_timeout: PositiveDuration
-    #: how many times a step is retried after its lock was not granted within lock_timeout
-    lock_retries: Annotated[int, Field(ge=0, le=100)]
-    #: wait before the first retry; each further retry waits twice as long
-    retry_backoff_ms: Annotated[int, Field(ge=1, le=600_000)]
-    #: bound of every step's statements, except index builds and validations (their time
-    #: grows with the table, so they run unbounded); "0s" bounds nothing
-    statement_timeout: Duration
-    #: how long a run waits for a still-executing backend of a killed earlier run of the same
-    #: target before cancelling it; "0s" cancels at once
-    orphan_wait: Duration
-
-
-class Settings(_Strict):
-    """The validated, merged configuration of one environment (and tenant)."""
-
-    environment: Annotated[str, Field(pattern=ENV_NAME.pattern)]
-    extensions_schema: Annotated[str, _checked_by(check_extensions_schema)]
-    schemas: Schemas
-    roles: Roles
-    privileges: Privileges
-    retention: Retention
-    connection_pool: ConnectionPool
-    ddl: Ddl
-    sensitive_columns: Annotated[list[Identifier], Field(min_length=1)]
-    #: a rollback that would drop tables holding rows refuses without --allow-data-loss;
-    #: true by default for an environment named prod
-    protected: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _protected_by_default(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "protected" not in data:
-            return {**data, "protected": data.get("environment") == "prod"}
-        return data
-
-
-def _reject_duplicates(names: Mapping[str, str], kind: str) -> None:
-    seen: dict[str, str] = {}
-    for key, name in names.items():
-        if name in seen:
-            raise ValueError(f"{kind} name {name!r} is used by both {seen[name]} and {key}")
-        seen[name] = key
-
-
-class Placement(_Strict):
-    """Where a tenant lives: the ``tenant:`` mapping of ``config/tenants/<name>.yaml``.
-
-    Prefixes default to ``<name>_``; names set under ``schemas:``/``roles:`` in the same
-    file win over the prefix. The database is a name on the default server, or the name of
-    an environment variable holding a URL: never a URL (it may carry a password) in YAML.
-    """
-
-    schema_prefix: Annotated[str, Field(pattern=PREFIX.pattern)]
-    role_prefix: Annotated[str, Field(pattern=PREFIX.pattern)]
-    database: Annotated[str, Field(pattern=DATABASE_NAME.pattern)] | None = None
-    database_url_env: Annotated[str, Field(pattern=ENV_VAR_NAME.pattern)] | None = None
-
-    @model_validator(mode="after")
-    def _one_database(self) -> Placement:
-        if self.database is not None and self.database_url_env is not None:
-            raise ValueError("set database or database_url_env, not both")
-        return self
-
-    @property
-    def target(self) -> str:
-        """The database this tenant's migrations run in, as shown to people."""
-        if self.database_url_env is not None:
-            return f"${self.database_url_env}"
-        return self.database or DEFAULT_DATABASE
+    def model_dump(self, mode: str = "python", include: set[str] | None = None) -> dict[str, Any]:
+        """A deep copy of the data (``include``: only these keys); ``mode`` as pydantic's,
+        though the values are plain JSON either way."""
+        kept = self._data.items()
+        return {k: _copy(v) for k, v in kept if include is None or k in include}
 
 
 @dataclass(frozen=True)
 class LoadedConfig:
     """Settings plus where they came from, for headers, digests and error messages."""
 
-    settings: Settings
+    settings: Section
     files: tuple[Path, ...]
     env: str
     tenant: str | None = None
@@ -315,8 +170,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 @lru_cache(maxsize=4096)
 def _parse_yaml(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    import yaml  # only when a config file is new to the cache
+
+    #: libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -377,10 +236,14 @@ def validate(
     origin: Mapping[KeyPath, Path],
     fallback: Path,
     defaults: Path | None = None,
-) -> Settings:
+) -> Section:
     """Validate merged data; raise the first problem as a located ConfigError: a wrong value
     against the file that set it, a missing key against ``defaults`` (base.yaml), the file
     that holds every key an environment file does not override (``fallback`` without it)."""
+    from pydantic import ValidationError
+
+    from tmplmig.rendering.models import Settings
+
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -403,7 +266,15 @@ def validate(
                 " and a rollback drops the environment's schemas"
             )
             raise ConfigError(_blame(loc, origin, fallback), loc, problem)
-    return settings
+    return Section(settings.model_dump(mode="json"))
+
+
+def settings_of(data: Mapping[str, Any]) -> Section:
+    """``data`` (settings as a record keeps them) validated; pydantic's ``ValidationError``
+    (a ``ValueError``) when today's models refuse it."""
+    from tmplmig.rendering.models import Settings
+
+    return Section(Settings.model_validate(data).model_dump(mode="json"))
 
 
 def _describe(err: Mapping[str, Any]) -> str:
@@ -440,9 +311,27 @@ def config_files(project: Path, env: str, tenant: str | None = None) -> list[Pat
     return files
 
 
+#: the code a validated config depends on (with the installed pydantic and PyYAML): a change
+#: to any of it is another cache key
+_VALIDATING = ("config.py", "models.py", "identifiers.py")
+
+
 def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedConfig:
-    """Read, merge and validate the config of ``env`` (and ``tenant``) under ``project``."""
+    """Read, merge and validate the config of ``env`` (and ``tenant``) under ``project``.
+
+    An environment's files validated before (the same bytes, by the same code) are not
+    parsed or validated again: their settings come from the cache (:mod:`.cache`)."""
     files = config_files(project, env, tenant)
+    key = None
+    if tenant is None:
+        here = Path(__file__).parent
+        code = cache.source_stamp(*(str(here / name) for name in _VALIDATING))
+        stamp = cache.digest(code, cache.installed_stamp("pydantic"), cache.installed_stamp("yaml"))
+        key = cache.digest(stamp, env, *(x for f in files for x in (str(f), f.read_bytes())))
+        kept = cache.read("config", key)
+        if kept is not None:
+            origin = {tuple(path): Path(file) for path, file in kept["origin"]}
+            return LoadedConfig(Section(kept["settings"]), tuple(files), env, None, None, origin)
     layers = [(file, _read_yaml(file)) for file in files]
     placement = None
     if tenant is not None:
@@ -460,6 +349,9 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
             ("environment",),
             f"says {settings.environment!r} but the file is for environment {env!r}",
         )
+    if key is not None:
+        kept_origin = [[list(path), str(file)] for path, file in origin.items()]
+        cache.write("config", key, {"settings": settings.model_dump(), "origin": kept_origin})
     return LoadedConfig(
         settings=settings,
         files=tuple(files),
@@ -474,6 +366,10 @@ def _placement(file: Path, tenant: str, data: Any) -> Placement:
     """Validate a tenant file's ``tenant:`` mapping, filling in the ``<name>_`` prefixes."""
     if not isinstance(data, dict):
         raise ConfigError(file, ("tenant",), f"must be a mapping, got {type(data).__name__}")
+    from pydantic import ValidationError
+
+    from tmplmig.rendering.models import Placement
+
     defaults = {"schema_prefix": f"{tenant}_", "role_prefix": f"{tenant}_"}
     try:
         return Placement.model_validate({**defaults, **data})

@@ -13,17 +13,17 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, cast
-
-import jinja2
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject, objects_of
 from tmplmig.rendering.identifiers import SHARED_SCHEMA
-from tmplmig.rendering.jinja_internals import compiled_body
 from tmplmig.rendering.relations import CreatedTables, column_names, columns_of, readers_of
 from tmplmig.rendering.sensitive import MARK, Hiding, Policy, hidings, policy
-from tmplmig.rendering.sqlfilters import ConfigText, RenderError, make_environment, wrap_config
+from tmplmig.rendering.sqlfilters import ConfigText, RenderError, wrap_config
+
+if TYPE_CHECKING:  # Jinja is imported to render, not to use what a render made
+    import jinja2
 
 TEMPLATE_SUFFIX = ".sql.j2"
 PART_ID = re.compile(r"^[0-9]{3}[a-z]?_[a-z0-9_]+$")
@@ -138,19 +138,21 @@ class Part:
         )
 
 
-_QUOTED = re.compile(r"--[^\n]*|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
-_DOLLAR_QUOTE = re.compile(r"(?<![\w$])\$(?:[A-Za-z_\x80-\uffff][\w\x80-\uffff]*)?\$")
-_DO_BLOCK = re.compile(r"(?:^|;)\s*DO\s+(?:LANGUAGE\s+\S+\s+)?(?:'|\$)", re.IGNORECASE)
+_QUOTED = r"--[^\n]*|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\""
+_DOLLAR_QUOTE = r"(?<![\w$])\$(?:[A-Za-z_\x80-\uffff][\w\x80-\uffff]*)?\$"
+_DO_BLOCK = r"(?:^|;)\s*DO\s+(?:LANGUAGE\s+\S+\s+)?(?:'|\$)"
 
 
 def uses_postgres_only_syntax(sql: str) -> bool:
     """Whether ``sql`` holds a dollar-quoted string or a DO block, outside quotes and comments.
 
-    A ``$`` inside a name (``a$b``, ``"x$y$"``) or a string literal does not count.
+    A ``$`` inside a name (``a$b``, ``"x$y$"``) or a string literal does not count. (The
+    patterns compile when first used: the dollar quote's character ranges took 5-10 ms, in
+    every command, at import.)
     """
-    if _DOLLAR_QUOTE.search(_QUOTED.sub(" ", sql)):
+    if re.search(_DOLLAR_QUOTE, re.sub(_QUOTED, " ", sql)):
         return True
-    return bool(_DO_BLOCK.search(re.sub(r"--[^\n]*", " ", sql)))
+    return bool(re.search(_DO_BLOCK, re.sub(r"--[^\n]*", " ", sql), re.IGNORECASE))
 
 
 #: a double-quoted identifier that is not the second half of ``"schema"."name"``
@@ -287,6 +289,8 @@ class _Collector:
 def _body(caller: jinja2.runtime.Macro) -> Callable[[str], str]:
     """The step body of ``{% call(d) step(...) %}`` as a function of the direction, stripped;
     called two to five times a step, so through its compiled function when it can be."""
+    from tmplmig.rendering.jinja_internals import compiled_body  # Jinja: only to render
+
     render = compiled_body(caller) or caller
     return lambda direction: str(render(direction)).strip()
 
@@ -334,6 +338,8 @@ def part_ids(templates_dir: Path) -> list[str]:
 def _environment(templates_dir: Path) -> jinja2.Environment:
     """One Jinja environment per templates folder, so each template compiles once per process
     and ``_macros.sql.j2`` (imported without context) is evaluated once, not once per render."""
+    from tmplmig.rendering.environment import make_environment
+
     return make_environment(
         templates_dir,
         {
@@ -356,6 +362,8 @@ def _collect(
     """Run ``template`` for ``context``: its module (title, transactional, ...) and its steps,
     which run as ``owner`` (None: as the login itself); ``rules`` say who may read which
     sensitive column of the tables and columns it makes."""
+    import jinja2
+
     collector = _Collector(
         owner=owner, paths=paths or {}, created=context.get("created"), rules=rules or {}
     )
@@ -377,6 +385,8 @@ def _collect(
 
 def render_steps(templates_dir: Path, source: str, context: dict[str, Any]) -> tuple[Step, ...]:
     """The steps of template text ``source`` (it may import the macros of ``templates_dir``)."""
+    import jinja2
+
     env = _environment(templates_dir.resolve())
     try:
         template = env.from_string(source)
@@ -396,8 +406,16 @@ def render_part(
 
     Templates see ``created``, the tables of the parts before this one (taken from
     ``rendered``, the parts already rendered for ``config``, when it holds them all; else
-    rendered when a template first asks, unless ``context`` already holds them).
+    rendered when a template first asks, unless ``context`` already holds them). Without
+    ``context``, a render kept for the same templates and settings is used as it is
+    (:mod:`.render_cache`).
     """
+    if context is None:
+        from tmplmig.rendering import render_cache
+
+        kept = render_cache.kept(project, config)
+        if kept is not None and part_id in kept:
+            return kept[part_id]
     env = _environment((project / "templates").resolve())
     if context is None or "created" not in context:
         context = dict(context or template_context(config))
@@ -414,6 +432,8 @@ def _render_part(
     context: dict[str, Any],
     paths: dict[str, str],
 ) -> Part:
+    import jinja2
+
     if not PART_ID.match(part_id):
         raise RenderError(f"{part_id!r} is not a part id like 002a_indexes")
     name = part_id + TEMPLATE_SUFFIX

@@ -20,8 +20,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
-import jinja2
-
+from tmplmig.rendering.cache import cache_dir
 from tmplmig.rendering.sqlfilters import RenderError, qualified
 
 #: column types that make a sequence the inserting role must be allowed to use
@@ -54,13 +53,11 @@ Columns = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 @lru_cache(maxsize=1)
 def _cache_dir() -> tuple[Path, bytes] | None:
-    """Jinja's per-user cache directory (created 0700, owner checked), where compiled
-    templates are kept too, and this module's source, which the answers kept there depend
-    on; None when no safe directory can be had."""
-    try:
-        return Path(jinja2.FileSystemBytecodeCache().directory), Path(__file__).read_bytes()
-    except (OSError, RuntimeError):
-        return None
+    """The per-user cache directory (:func:`~tmplmig.rendering.cache.cache_dir`: 0700, owner
+    checked), where compiled templates are kept too, and this module's source, which the
+    answers kept there depend on; None when no safe directory can be had."""
+    directory = cache_dir()
+    return None if directory is None else (directory, Path(__file__).read_bytes())
 
 
 @lru_cache(maxsize=1024)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tmplmig.rendering.config import Settings
+if TYPE_CHECKING:
+    from tmplmig.rendering.config import Section
 
 #: heads the statements of a table or column step that hide its sensitive columns
 MARK = "-- sensitive columns hidden from the roles that read this table"
@@ -34,7 +36,7 @@ class Hiding:
 Policy = Mapping[str, frozenset[str]]
 
 
-def policy(settings: Settings) -> Policy:
+def policy(settings: Section) -> Policy:
     """``sensitive_columns`` with the role names ``privileges.sensitive_readers`` lists."""
     roles = settings.roles.model_dump()
     readers = settings.privileges.sensitive_readers

@@ -8,19 +8,14 @@ list that holds it) raises at render time. Autoescape stays off: SQL is not HTML
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from psycopg import sql
 
 from tmplmig.errors import TmplmigError
 from tmplmig.rendering.identifiers import IdentifierError, check_identifier
-from tmplmig.rendering.jinja_internals import FastContext
 
 
 class RenderError(TmplmigError):
@@ -120,7 +115,7 @@ def dollar_quote(body: str, tag: str = "body") -> str:
     return f"{candidate}\n{text}\n{candidate}"
 
 
-def _finalize(value: Any) -> Any:
+def finalize(value: Any) -> Any:
     """Let only text, numbers and booleans out of ``{{ }}``; never config or containers."""
     if type(value) is str:  # the common case, first: rendered SQL from filters and macros
         return value
@@ -131,69 +126,3 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, str | int | float):
         return value
     raise RenderError(f"a {type(value).__name__} cannot be rendered into SQL; render its items")
-
-
-#: what ``getattr`` finds on any dict: ``x.items`` stays the method, as Jinja has it
-_DICT_ATTRIBUTES = frozenset(dir(dict))
-
-
-class _Environment(jinja2.Environment):
-    """Jinja's environment with a direct path for ``config.key`` on config mappings.
-
-    Jinja tries ``getattr`` first and falls back to the item, so every ``schemas.auth`` in a
-    template raised and caught an AttributeError; a plain dict has no attribute but those of
-    its type, so looking the item up first for any other name gives the same answer."""
-
-    context_class = FastContext
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
-            return obj[attribute]
-        return super().getattr(obj, attribute)
-
-
-#: what shapes the Python code Jinja compiles a template to (with Jinja's version)
-_COMPILE_OPTIONS = {"keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}
-
-
-class _BytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Compiled templates kept between processes: compiling them was most of a short
-    command's time (``tmplmig apply``: about 1 s of CPU on a busy 2-core machine, 50 ms
-    with the cache). Jinja's own per-user directory (created 0700, owner checked), keyed by
-    template path and source checksum; a failed write only costs the next process a compile."""
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError):
-            super().dump_bytecode(bucket)
-
-
-@lru_cache(maxsize=1)
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """None when no safe directory can be had (then every process compiles)."""
-    tag = hashlib.sha256(f"{jinja2.__version__} {sorted(_COMPILE_OPTIONS.items())}".encode())
-    try:
-        return _BytecodeCache(pattern=f"__tmplmig_{tag.hexdigest()[:16]}_%s.cache")
-    except (OSError, RuntimeError):
-        return None
-
-
-def make_environment(templates_dir: Path, globals_: Mapping[str, Any]) -> jinja2.Environment:
-    """A strict Jinja environment over ``templates_dir`` with the SQL filters installed."""
-    env = _Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        finalize=_finalize,
-        bytecode_cache=_bytecode_cache(),
-        **_COMPILE_OPTIONS,
-    )
-    env.filters.update(
-        ident=ident,
-        qualified=qualified,
-        literal=literal,
-        idents=idents,
-        literals=literals,
-        dollar_quote=dollar_quote,
-    )
-    env.globals.update(globals_)
-    return env

@@ -17,17 +17,8 @@ from typing import Any
 from pglast import ast, enums
 from pglast.parser import ParseError, parse_sql
 
-#: PostgreSQL's table lock modes, weakest first (each conflicts with more than the one before)
-MODES = (
-    "ACCESS SHARE",
-    "ROW SHARE",
-    "ROW EXCLUSIVE",
-    "SHARE UPDATE EXCLUSIVE",
-    "SHARE",
-    "SHARE ROW EXCLUSIVE",
-    "EXCLUSIVE",
-    "ACCESS EXCLUSIVE",
-)
+from tmplmig.database.lockmodes import MODES
+
 #: what other sessions can still do on a relation held in that mode
 EFFECT = {
     "ACCESS SHARE": "reads and writes continue",

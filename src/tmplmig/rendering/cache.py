@@ -1,0 +1,125 @@
+"""Answers kept between processes in the per-user cache directory, keyed by their inputs.
+
+A short command (``tmplmig status``, ``apply`` with nothing new) spent most of its time
+importing PyYAML, pydantic and Jinja to load, validate and render what the previous command
+had loaded, validated and rendered from the same files. Each answer is kept here as JSON under
+a key that digests everything it depends on (file contents, the code that computes it), so an
+edit of any of them is a different key and the stale entry is never read.
+
+The directory is Jinja's own (``<tmp>/_jinja2-cache-<uid>``, where compiled templates are
+kept too): created 0700, used only when it is a directory of this user that no one else may
+write. An entry is used only when its file is this user's and writable by no one else, and
+its content is whole: a digest of the payload and the key it answers are stored with it, so a
+damaged, truncated or edited entry (or one copied under another key) is refused, and the
+answer computed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+#: set (to anything) to neither read nor write cached answers
+DISABLE_VAR = "TMPLMIG_NO_CACHE"
+
+
+@lru_cache(maxsize=1)
+def cache_dir() -> Path | None:
+    """The per-user cache directory (made 0700 when missing), or None when it is not safe
+    (:func:`private_dir`) or ``TMPLMIG_NO_CACHE`` is set."""
+    if os.environ.get(DISABLE_VAR):
+        return None
+    return private_dir(Path(tempfile.gettempdir()) / f"_jinja2-cache-{os.getuid()}")
+
+
+def private_dir(directory: Path) -> Path | None:
+    """``directory``, made 0700 when missing, when it is a directory (not a link) of this
+    user that no one else may enter or write; else None. Jinja checks its own the same way."""
+    try:
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
+        found = os.lstat(directory)
+    except OSError:
+        return None
+    private = stat.S_IMODE(found.st_mode) == 0o700
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or not private:
+        return None
+    return directory
+
+
+def digest(*pieces: bytes | str) -> str:
+    """sha256 of ``pieces``, each length-prefixed, so no two lists of pieces share one."""
+    h = hashlib.sha256()
+    for piece in pieces:
+        data = piece.encode() if isinstance(piece, str) else piece
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def source_stamp(*modules: str) -> str:
+    """A digest of the source files of ``modules`` (file paths of this package's modules):
+    answers computed by other code are other keys."""
+    return digest(*(Path(module).read_bytes() for module in modules))
+
+
+def installed_stamp(package: str) -> str:
+    """A digest of the installed ``package``'s module files (name, size, time), found without
+    importing it: an upgrade of a library an answer depends on is another key."""
+    spec = find_spec(package)
+    if spec is None or not spec.origin:
+        return ""
+    found = sorted(Path(spec.origin).parent.glob("*.py"))
+    return digest(*(f"{p.name} {(s := p.stat()).st_size} {s.st_mtime_ns}" for p in found))
+
+
+def _path(kind: str, key: str) -> Path | None:
+    directory = cache_dir()
+    return None if directory is None else directory / f"__tmplmig_{kind}_{key}.json"
+
+
+def read(kind: str, key: str) -> Any | None:
+    """The payload kept for ``key``, or None when there is none that can be trusted."""
+    path = _path(kind, key)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            found = os.fstat(handle.fileno())
+            if found.st_uid != os.getuid() or found.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return None
+            head, _, payload = handle.read().partition(b"\n")
+        entry = json.loads(head)
+        if entry != {"key": key, "digest": digest(payload)}:
+            return None
+        return json.loads(payload)
+    except (OSError, ValueError):
+        return None
+
+
+def write(kind: str, key: str, payload: Any) -> None:
+    """Keep ``payload`` (JSON data) for ``key``; a failed write only costs a later recompute.
+    The file is a line naming the key and the payload's digest, then the payload."""
+    path = _path(kind, key)
+    if path is None:
+        return
+    text = json.dumps(payload, separators=(",", ":")).encode()
+    head = json.dumps({"key": key, "digest": digest(text)}).encode()
+    with contextlib.suppress(OSError):
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(head + b"\n" + text)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise

@@ -1,0 +1,184 @@
+"""What one command keeps for the next (validated settings, every part rendered, the tables a
+rollback locks) is used only for the same inputs and only when it can be trusted: an edit of a
+config file or a template is another key, and an entry that was changed, is writable by
+others or sits in a directory others may enter is refused and computed again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tmplmig.rendering import cache, render_cache
+from tmplmig.rendering.config import ConfigError, load_config
+from tmplmig.rendering.parts import render_all, render_part
+
+
+@pytest.fixture
+def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private cache directory of the test's own, empty (where a child process whose
+    TMPDIR is ``tmp_path`` finds its cache)."""
+    directory = tmp_path / f"_jinja2-cache-{os.getuid()}"
+    directory.mkdir(mode=0o700)
+    monkeypatch.setattr(cache, "cache_dir", lambda: directory)
+    render_cache._kept.cache_clear()
+    return directory
+
+
+def entries(directory: Path, kind: str) -> list[Path]:
+    return sorted(directory.glob(f"__tmplmig_{kind}_*.json"))
+
+
+def rewrite(entry: Path, change: dict[str, object], fix_digest: bool) -> None:
+    """Change settings in a kept config entry; with ``fix_digest``, as a forger who knows the
+    file format would (the digest matches the new payload)."""
+    head, _, payload = entry.read_bytes().partition(b"\n")
+    data = json.loads(payload)
+    data["settings"].update(change)
+    text = json.dumps(data).encode()
+    header = json.loads(head)
+    if fix_digest:
+        header["digest"] = cache.digest(text)
+    entry.write_bytes(json.dumps(header).encode() + b"\n" + text)
+
+
+def edit(path: Path, key: str, value: object) -> None:
+    data = yaml.safe_load(path.read_text()) or {}
+    data[key] = value
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_a_config_read_back_is_the_config_validated(sandbox: Path, kept: Path) -> None:
+    first = load_config(sandbox, "prod")
+    assert len(entries(kept, "config")) == 1
+    again = load_config(sandbox, "prod")
+    assert again.settings == first.settings
+    assert again.settings.model_dump() == first.settings.model_dump()
+    assert again.origin == first.origin
+    assert again.source(("ddl", "lock_timeout")) == first.source(("ddl", "lock_timeout"))
+
+
+def test_an_edited_config_file_is_validated_again(sandbox: Path, kept: Path) -> None:
+    load_config(sandbox, "prod")
+    edit(sandbox / "config" / "prod.yaml", "protected", False)
+    assert load_config(sandbox, "prod").settings.protected is False
+    edit(sandbox / "config" / "prod.yaml", "protected", "no")
+    with pytest.raises(ConfigError, match="protected"):
+        load_config(sandbox, "prod")
+
+
+def test_a_changed_config_entry_is_refused(sandbox: Path, kept: Path) -> None:
+    load_config(sandbox, "prod")
+    (entry,) = entries(kept, "config")
+    rewrite(entry, {"protected": False}, fix_digest=False)
+    assert load_config(sandbox, "prod").settings.protected is True
+
+
+def test_an_entry_others_may_write_is_refused(sandbox: Path, kept: Path) -> None:
+    load_config(sandbox, "prod")
+    (entry,) = entries(kept, "config")
+    rewrite(entry, {"protected": False}, fix_digest=True)
+    os.chmod(entry, 0o666)
+    assert load_config(sandbox, "prod").settings.protected is True  # validated and kept again
+    (entry,) = entries(kept, "config")
+    assert entry.stat().st_mode & 0o777 == 0o600
+    # the same forgery in a private file is read: the digest finds damage, not the owner's edits
+    rewrite(entry, {"protected": False}, fix_digest=True)
+    assert load_config(sandbox, "prod").settings.protected is False
+
+
+def test_an_entry_answers_only_the_key_it_was_written_for(kept: Path) -> None:
+    cache.write("config", "a" * 64, {"x": 1})
+    (kept / f"__tmplmig_config_{'a' * 64}.json").rename(kept / f"__tmplmig_config_{'b' * 64}.json")
+    assert cache.read("config", "b" * 64) is None
+    cache.write("config", "a" * 64, {"x": 1})
+    assert cache.read("config", "a" * 64) == {"x": 1}
+
+
+def test_no_directory_others_may_enter_is_used(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    assert cache.private_dir(private) == private
+    assert (private.stat().st_mode & 0o777) == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    assert cache.private_dir(shared) is None
+    link = tmp_path / "link"
+    link.symlink_to(private)
+    assert cache.private_dir(link) is None
+
+
+def test_a_render_read_back_is_the_render(sandbox: Path, kept: Path) -> None:
+    config = load_config(sandbox, "prod")
+    parts = render_all(sandbox, config)
+    render_cache.keep(sandbox, config, parts)
+    assert len(entries(kept, "render")) == 1
+    render_cache._kept.cache_clear()
+    assert render_cache.kept(sandbox, config) == {p.id: p for p in parts}
+    assert [render_part(sandbox, p.id, config) for p in parts] == parts
+
+
+def test_an_edited_template_is_rendered_again(sandbox: Path, kept: Path) -> None:
+    config = load_config(sandbox, "prod")
+    render_cache.keep(sandbox, config, render_all(sandbox, config))
+    template = sandbox / "templates" / "002e_functions.sql.j2"
+    template.write_text(template.read_text().replace('title = "', 'title = "Edited: ', 1))
+    assert render_cache.kept(sandbox, config) is None
+    assert render_part(sandbox, "002e_functions", config).title.startswith("Edited: ")
+
+
+def test_a_render_for_other_settings_is_another_entry(sandbox: Path, kept: Path) -> None:
+    prod = load_config(sandbox, "prod")
+    render_cache.keep(sandbox, prod, render_all(sandbox, prod))
+    edit(sandbox / "config" / "prod.yaml", "retention", {"audit_log": 99, "experiments": 7})
+    assert render_cache.kept(sandbox, load_config(sandbox, "prod")) is None
+
+
+def test_a_changed_render_entry_is_refused(sandbox: Path, kept: Path) -> None:
+    config = load_config(sandbox, "prod")
+    parts = render_all(sandbox, config)
+    render_cache.keep(sandbox, config, parts)
+    (entry,) = entries(kept, "render")
+    entry.write_bytes(entry.read_bytes().replace(b"DROP ", b"DROP  ", 1))
+    render_cache._kept.cache_clear()
+    assert render_cache.kept(sandbox, config) is None
+    assert render_part(sandbox, parts[-1].id, config) == parts[-1]
+
+
+def test_only_every_part_together_is_kept(sandbox: Path, kept: Path) -> None:
+    config = load_config(sandbox, "prod")
+    render_cache.keep(sandbox, config, render_all(sandbox, config)[:-1])
+    assert entries(kept, "render") == []
+
+
+_READ_BACK = """
+import sys
+from pathlib import Path
+from tmplmig.rendering import render_cache
+from tmplmig.rendering.config import load_config
+project = Path(sys.argv[1])
+config = load_config(project, "prod")
+assert render_cache.kept(project, config) is not None
+print(sorted(m for m in ("yaml", "pydantic", "jinja2", "pglast") if m in sys.modules))
+"""
+
+
+def test_a_command_that_finds_both_imports_no_parser_validator_or_template_engine(
+    sandbox: Path, kept: Path
+) -> None:
+    config = load_config(sandbox, "prod")
+    render_cache.keep(sandbox, config, render_all(sandbox, config))
+    environ = {**os.environ, "TMPDIR": str(kept.parent), "PYTHONPATH": os.pathsep.join(sys.path)}
+    found = subprocess.run(
+        [sys.executable, "-c", _READ_BACK, str(sandbox)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == "[]"
