@@ -15,8 +15,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import dsn_for, manifest_section, run_file_with_psql, run_with_psql
 from psycopg import sql
+from support.bundles import manifest_section, run_file_with_psql, run_with_psql
+from support.servers import dsn_for
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot

@@ -7,17 +7,11 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import snapshot
 from tmplmig.migrating import commands
 from tmplmig.rendering.config import ConfigError, load_config
-
-
-def edit(path: Path, change: Any) -> None:
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data))
 
 
 def error_of(sandbox: Path, env: str = "dev") -> ConfigError:

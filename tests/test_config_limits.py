@@ -16,9 +16,10 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import DEPLOYER, deployer_dsn
 from psycopg import sql
+from support.servers import DEPLOYER, deployer_dsn
+from support.tenants import add_tenant
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.database.urls import with_schema
@@ -27,12 +28,6 @@ from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import ConfigError, load_config
 
 KeyPath = tuple[str, ...]
-
-
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
 
 
 def setting(key_path: KeyPath, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -51,12 +46,6 @@ def error_of(load: Callable[[], object]) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
         load()
     return caught.value
-
-
-def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:
-    path = sandbox / "config" / "tenants" / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def tables_named_like(conn: psycopg.Connection[Any], pattern: str) -> int:

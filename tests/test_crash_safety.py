@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, WRITE_ROWS, deployer_dsn, poll, run_tmplmig
+from support.servers import ALL_PARTS, WRITE_ROWS, deployer_dsn, lock_rows, poll, run_tmplmig
 from yoyo import get_backend
 from yoyo.exceptions import LockTimeout
 
@@ -76,10 +76,6 @@ def open_writer(baseline: None, database: str) -> Iterator[psycopg.Connection[An
             "INSERT INTO experiments_v1.experiments (user_id, name) VALUES (gen_random_uuid(), 'w')"
         )
         yield writer
-
-
-def lock_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    return conn.execute("SELECT pid FROM public.yoyo_lock").fetchall()
 
 
 def test_killed_apply_leaves_no_lock_and_no_running_backend_and_the_next_apply_finishes(

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,21 +15,15 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, DEPLOYER, applying, dsn_for, poll, run_with_psql
+from support.bundles import applying, run_with_psql
+from support.servers import ALL_PARTS, DEPLOYER, dsn_for, poll
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.database.urls import with_schema
 from tmplmig.migrating import commands, fanout, record
 from tmplmig.reviewing.bundle import manifest_files
-
-
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    """Change one YAML file of a sandbox project in place."""
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def issue_edit(sandbox: Path) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import psycopg
 import yaml
-from conftest import fresh_database
-from helpers import DEPLOYER, PROJECT, WRITE_ROWS, deployer_dsn, remove_promotions, url_for
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support.servers import DEPLOYER, PROJECT, WRITE_ROWS, deployer_dsn, fresh_database, url_for
+from support.yaml_edits import edit, remove_promotions
 
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
@@ -82,12 +82,6 @@ PROPERTY = settings(
 )
 
 
-def edit_file(path: Path, edit: Edit, prefix: str) -> None:
-    data = yaml.safe_load(path.read_text()) or {}
-    edit(data, prefix)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
 def check_edits_converge(server_dsn: str, edits: list[Edit], tenant: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp, fresh_database(server_dsn) as dsn:
         project = Path(tmp)
@@ -100,8 +94,8 @@ def check_edits_converge(server_dsn: str, edits: list[Edit], tenant: str | None)
         with psycopg.connect(dsn, autocommit=True) as conn:
             before = snapshot(conn)
             commands.apply(project, "dev", tenant, url)
-            for edit in edits:
-                edit_file(edited, edit, prefix)
+            for change in edits:
+                edit(edited, change, prefix)
                 commands.apply(project, "dev", tenant, url)
                 assert commands.verify(project, "dev", tenant, url) == []
                 states = commands.status(project, "dev", tenant, url)
@@ -225,8 +219,8 @@ def test_a_failure_at_any_statement_leaves_a_database_both_apply_and_rollback_fi
                 "INSERT INTO experiments_v1.promotions (experiment_id, target)"
                 " SELECT id, 'prod' FROM experiments_v1.experiments"
             )
-            for edit in edits:
-                edit_file(project / "config/base.yaml", edit, "")
+            for change in edits:
+                edit(project / "config/base.yaml", change, "")
             for template_edit in template_edits:
                 template_edit(project)
             arm(conn, at)

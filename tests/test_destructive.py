@@ -13,8 +13,9 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, remove_promotions, run_file_with_psql
+from support.bundles import run_file_with_psql
+from support.servers import ALL_PARTS
+from support.yaml_edits import edit, remove_promotions
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
@@ -155,10 +156,7 @@ def test_the_pre_execution_check_aborts_the_part_when_the_table_grew_after_the_p
 
 
 def protect(sandbox: Path, protected: bool) -> None:
-    path = sandbox / "config/dev.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["protected"] = protected
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    edit(sandbox / "config/dev.yaml", lambda d: d.update(protected=protected))
 
 
 def test_a_protected_rollback_lists_tables_holding_rows_and_refuses_without_the_flag(

@@ -9,7 +9,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import scratch_takes
+from support.servers import scratch_takes
+from support.tenants import only_tenants
 
 from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.target import CommandError, resolve
@@ -25,16 +26,6 @@ TENANTS = {
     "te": "",
     "tf": "schemas:\n  system: tf_sys_v2\n  audits: tf_audit_trail\n",
 }
-
-
-def fleet(sandbox: Path, tenants: dict[str, str]) -> Path:
-    """The sandbox with exactly these tenant files."""
-    folder = sandbox / "config" / "tenants"
-    for old in folder.glob("*.yaml"):
-        old.unlink()
-    for name, text in tenants.items():
-        (folder / f"{name}.yaml").write_text(text)
-    return sandbox
 
 
 def edit_one_value(project: Path) -> None:
@@ -66,7 +57,7 @@ def replace_body(conn: psycopg.Connection[Any], function: str) -> None:
 def test_drift_in_one_tenant_among_many_is_caught_for_it_alone_after_one_replay(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = fleet(sandbox, TENANTS)
+    project = only_tenants(sandbox, TENANTS)
     applied = fanout.run_all(project, "dev", "apply", jobs=2, url=db_url)
     assert {o.state for o in applied} == {"applied"}
     edit_one_value(project)

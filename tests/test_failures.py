@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, deployer_dsn, poll
+from support.servers import ALL_PARTS, deployer_dsn, poll
 
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.database.cluster import find_bindir

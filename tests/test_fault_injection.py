@@ -19,8 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import fresh_database
-from helpers import ALL_PARTS, WRITE_ROWS, run_tmplmig, url_for
+from support.servers import ALL_PARTS, WRITE_ROWS, fresh_database, lock_rows, run_tmplmig, url_for
 
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
@@ -138,10 +137,6 @@ class Run:
 def tmplmig(project: Path, url: str, *args: str) -> None:
     """The next run, as a person or CI job starts it; it must need nothing else."""
     assert cli.main(["--project", str(project), *args, "--env", "dev", "--database", url]) == 0
-
-
-def lock_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    return conn.execute("SELECT pid FROM public.yoyo_lock").fetchall()
 
 
 def seed(conn: psycopg.Connection[Any]) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import deployer_dsn, scratch_takes, url_for
+from support.servers import deployer_dsn, scratch_takes, url_for
+from support.tenants import only_tenants
 
 from tmplmig import cli
 from tmplmig.database.catalog import snapshot
@@ -22,15 +23,10 @@ from tmplmig.rendering.config import load_config
 
 def fleet(sandbox: Path, names: list[str], lost: str | None = None) -> Path:
     """The sandbox with exactly these (empty) tenant files; ``lost`` lives in a missing database."""
-    folder = sandbox / "config" / "tenants"
-    for old in folder.glob("*.yaml"):
-        old.unlink()
-    for name in names:
-        (folder / f"{name}.yaml").write_text("")
+    tenants: dict[str, Any] = dict.fromkeys(names, "")
     if lost is not None:
-        missing = f"tmplmig_missing_{uuid.uuid4().hex[:8]}"
-        (folder / f"{lost}.yaml").write_text(f"tenant:\n  database: {missing}\n")
-    return sandbox
+        tenants[lost] = {"tenant": {"database": f"tmplmig_missing_{uuid.uuid4().hex[:8]}"}}
+    return only_tenants(sandbox, tenants)
 
 
 def states(outcomes: list[fanout.TenantOutcome]) -> dict[str, str]:

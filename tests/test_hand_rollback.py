@@ -10,7 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, manifest_section, run_file_with_psql, run_with_psql
+from support.bundles import manifest_section, run_file_with_psql, run_with_psql
+from support.servers import ALL_PARTS
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ALL_PARTS, PROJECT
+from support.servers import ALL_PARTS, PROJECT
 
 import tmplmig
 from tmplmig.migrating import commands, target, tenants, yoyo_bridge
@@ -76,3 +76,23 @@ def test_help_imports_nothing_a_command_needs(args: list[str]) -> None:
     )
     assert "usage: tmplmig" in done.stdout
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in tests/support/ (fixtures in conftest.py): a test module that
+    imports another runs that module's tests' setup twice and ties the two together."""
+    tests = PROJECT / "tests"
+    modules = {m.stem for m in tests.glob("test_*.py")}
+    borrowed = {}
+    for module in sorted([*tests.glob("*.py"), *(tests / "support").glob("*.py")]):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found = {n for n in names if n.removeprefix("tests.") in modules | {"conftest"}}
+            if found:
+                borrowed[module.name] = sorted(found)
+    assert borrowed == {}

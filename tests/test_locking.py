@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
+from support.yaml_edits import edit
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline
 from tmplmig.migrating import commands
@@ -229,9 +229,7 @@ def test_bad_lock_settings_name_file_and_key(
     sandbox: Path, key: str, value: object, problem: str
 ) -> None:
     prod = sandbox / "config/prod.yaml"
-    data = yaml.safe_load(prod.read_text())
-    data["ddl"][key] = value
-    prod.write_text(yaml.safe_dump(data))
+    edit(prod, lambda d: d["ddl"].update({key: value}))
 
     with pytest.raises(ConfigError) as caught:
         load_config(sandbox, "prod")

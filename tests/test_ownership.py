@@ -14,10 +14,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import DEPLOYER, dsn_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from test_security import attempt
+from support.logins import attempt
+from support.servers import DEPLOYER, dsn_for
 
 from tmplmig.migrating import commands
 from tmplmig.rendering.config import Settings, load_config

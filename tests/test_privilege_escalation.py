@@ -16,18 +16,12 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import deployer_dsn, dsn_for, url_for
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-from test_security import (
-    GROUPS,
-    NO_GROUP,
-    PLAINTEXT,
-    Deployment,
-    attempt,
-    create_login,
-    deploy,
-)
+from support.deploy import PLAINTEXT, Deployment, deploy
+from support.logins import GROUPS, NO_GROUP, attempt, create_login
+from support.servers import deployer_dsn, dsn_for, url_for
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import snapshot
 from tmplmig.database.locking import run_with_lock_discipline
@@ -659,10 +653,8 @@ def test_readwrite_cannot_copy_a_password_hash_where_it_could_read_it(
 def test_sensitive_readers_grant_a_column_and_roll_back_to_the_same_catalog(
     sandbox: Path, database: str, conn: psycopg.Connection[Any]
 ) -> None:
-    base = sandbox / "config/base.yaml"
-    data = yaml.safe_load(base.read_text())
-    data["privileges"]["sensitive_readers"] = {"password_hash": ["admin"], "api_key": []}
-    base.write_text(yaml.safe_dump(data))
+    readers = {"password_hash": ["admin"], "api_key": []}
+    edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(sensitive_readers=readers))
     before = snapshot(conn)
     for d in deploy(sandbox, database, conn):
         d.admin.execute("INSERT INTO auth.users (email, password_hash) VALUES ('s@x', 'h')")

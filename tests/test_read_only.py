@@ -4,15 +4,14 @@ bookkeeping included, which ``catalog.snapshot`` leaves out on purpose."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS
 from psycopg import sql
+from support.servers import ALL_PARTS
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
@@ -106,12 +105,6 @@ def writes_of_reading_verbs(
         if diff := difference(before, catalog(conn)):
             changed[name] = diff
     return changed
-
-
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def test_reading_verbs_write_nothing_to_a_fresh_database(

@@ -36,16 +36,17 @@ def test_render_is_byte_identical_across_processes(project: Path) -> None:
         "b = commands.render_bundle(pathlib.Path(sys.argv[1]), 'staging')\n"
         "sys.stdout.write(''.join(k + '\\n' + v for k, v in sorted(b.items())))"
     )
-    outputs = {
-        subprocess.run(
+    runs = [  # side by side, each with its own hash seed
+        subprocess.Popen(
             [sys.executable, "-c", script, str(project)],
             env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
-            check=True,
-        ).stdout
+        )
         for seed in ("1", "2", "3")
-    }
+    ]
+    outputs = {run.communicate()[0] for run in runs}
+    assert [run.returncode for run in runs] == [0, 0, 0]
     assert len(outputs) == 1 and len(next(iter(outputs))) > 10_000
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.migrating import commands
@@ -16,13 +16,6 @@ from tmplmig.reviewing.review import REVIEW
 
 GOLDEN = Path(__file__).parent / "golden"
 SECTION = "## Since the last apply"
-
-
-def edit(path: Path, key: str, name: str, value: object) -> None:
-    """Set ``key.name`` in one YAML file of a sandbox project."""
-    data = yaml.safe_load(path.read_text())
-    data[key][name] = value
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def since_section(review: str) -> str:
@@ -75,8 +68,8 @@ def test_review_md_names_the_key_paths_steps_and_plan_actions_changed_since_the_
     assert "**Config key paths changed:**\n\n- nothing\n" in unchanged
     assert "changed `" not in unchanged and "- `002d_roles_grants`: applied\n" in unchanged
 
-    edit(sandbox / "config/dev.yaml", "retention", "audit_log", 45)
-    edit(sandbox / "config/base.yaml", "roles", "readonly", "app_ro")
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readonly="app_ro"))
     review = render_since(sandbox, db_url, tmp_path / "after")
     section = since_section(review)
     today = config_digest(load_config(sandbox, "dev"))

@@ -5,28 +5,20 @@ unless acknowledged. Real PostgreSQL, the non-superuser deploying login, rows in
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import deployer_dsn, dsn_for, url_for
 from psycopg.conninfo import conninfo_to_dict
+from support.servers import deployer_dsn, dsn_for, url_for
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
 
 READER = "renames_reader"
-
-
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    """Change one YAML file of a sandbox project in place."""
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def new_role_prefix(sandbox: Path) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, dsn_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from test_security import create_login
+from support.logins import create_login
+from support.servers import ALL_PARTS, dsn_for
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
@@ -226,10 +226,9 @@ def test_warnings_of_a_rollback_reach_the_cli_stderr(
 def test_an_owner_with_a_hostile_name_rolls_back_unhindered(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    dev = sandbox / "config/dev.yaml"
-    overlay = yaml.safe_load(dev.read_text())
-    overlay["roles"] = {"owner": 'Own"er; DROP ROLE x; --'}
-    dev.write_text(yaml.safe_dump(overlay))
+    edit(
+        sandbox / "config/dev.yaml", lambda d: d.update(roles={"owner": 'Own"er; DROP ROLE x; --'})
+    )
     empty = snapshot(conn)
     commands.apply(sandbox, "dev", url=db_url)
     owners = conn.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'auth'")

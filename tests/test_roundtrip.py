@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS
+from support.servers import ALL_PARTS
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot

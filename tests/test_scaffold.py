@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, PROJECT
+from support.servers import ALL_PARTS, PROJECT
 
 from tmplmig import cli
 from tmplmig.database.catalog import snapshot

@@ -12,11 +12,12 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import deployer_dsn, dsn_for, run_with_psql, url_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from test_security import GROUPS, attempt, create_login
+from support.bundles import run_with_psql
+from support.logins import GROUPS, attempt, create_login
+from support.servers import deployer_dsn, dsn_for, url_for
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
@@ -168,10 +169,8 @@ def test_sensitive_readers_edited_after_apply_are_planned_for_a_later_migrations
     write_migration(sandbox, "add_secrets", ADD_SECRETS)
     write_migration(sandbox, "add_note_key", ADD_NOTE_KEY)
     commands.apply(sandbox, "dev", url=url)
-    base = sandbox / "config/base.yaml"
-    data = yaml.safe_load(base.read_text())
-    data["privileges"]["sensitive_readers"] = {"password_hash": ["admin"], "api_key": []}
-    base.write_text(yaml.safe_dump(data))
+    readers = {"password_hash": ["admin"], "api_key": []}
+    edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(sensitive_readers=readers))
     plan = commands.plan(sandbox, "dev", url=url)
     assert {"003_add_secrets.plan.sql", "004_add_note_key.plan.sql"} <= set(plan)
     assert commands.apply(sandbox, "dev", url=url) == [

@@ -10,9 +10,9 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, DEPLOYER, deployer_dsn, dsn_for, run_tmplmig, url_for
 from psycopg import sql
+from support.servers import ALL_PARTS, DEPLOYER, deployer_dsn, dsn_for, run_tmplmig, url_for
+from support.tenants import add_tenant
 
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
@@ -20,12 +20,6 @@ from tmplmig.database.urls import libpq_url, tenant_placement_url, with_schema
 from tmplmig.migrating import commands, fanout, record
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import ConfigError, load_config
-
-
-def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:
-    path = sandbox / "config" / "tenants" / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def schemas_of(project: Path, tenant: str) -> set[str]:

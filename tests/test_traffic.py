@@ -17,11 +17,11 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, DEPLOYER, dsn_for, poll
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from test_security import create_login
+from support.logins import create_login
+from support.servers import ALL_PARTS, DEPLOYER, dsn_for, poll
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
@@ -42,10 +42,7 @@ BLOCKED_BY = """
 
 def with_ddl(project: Path, **ddl: object) -> Path:
     """``project`` whose dev config sets these lock settings."""
-    dev = project / "config/dev.yaml"
-    overlay = yaml.safe_load(dev.read_text()) or {}
-    overlay["ddl"] = {**overlay.get("ddl", {}), **ddl}
-    dev.write_text(yaml.safe_dump(overlay))
+    edit(project / "config/dev.yaml", lambda d: d.update(ddl={**d.get("ddl", {}), **ddl}))
     return project
 
 

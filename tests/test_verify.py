@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import run_with_psql
+from support.bundles import run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
