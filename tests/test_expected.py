@@ -39,7 +39,7 @@ def plan_refusal(project: Path, tenant: str, url: str, shared: ScratchDatabases 
     ``shared``'s replays as a fan-out's do, or each replaying its own record."""
     target = replace(resolve(project, "dev", tenant, url), scratch=shared)
     try:
-        commands.plan_of(target)
+        commands.plan(target)
     except CommandError as exc:
         return str(exc)
     return ""
@@ -58,7 +58,7 @@ def test_drift_in_one_tenant_among_many_is_caught_for_it_alone_after_one_replay(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = only_tenants(sandbox, TENANTS)
-    applied = fanout.run_all(project, "dev", "apply", jobs=2, url=db_url)
+    applied = fanout.run_all(project, "dev", fanout.APPLY, jobs=2, url=db_url)
     assert {o.state for o in applied} == {"applied"}
     edit_one_value(project)
     conn.execute("DROP INDEX tb_audits.idx_audit_entity")

@@ -20,6 +20,7 @@ from support.yaml_edits import edit
 
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import (
     ConfigError,
     LoadedConfig,
@@ -172,7 +173,7 @@ def test_hostile_names_apply_work_and_roll_back_on_the_server(
     edit(sandbox / "config/dev.yaml", lambda d: d.update(schemas=schemas, roles=roles))
     before = snapshot(conn)
 
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     present = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
     assert set(schemas.values()) <= present
     created = conn.execute(
@@ -198,5 +199,5 @@ def test_hostile_names_apply_work_and_roll_back_on_the_server(
     purge = sql.Identifier(schemas["system"], "purge_expired")
     assert len(conn.execute(sql.SQL("SELECT * FROM {}(10)").format(purge)).fetchall()) == 6
 
-    commands.rollback(sandbox, "dev", url=db_url)
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}

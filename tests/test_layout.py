@@ -14,6 +14,7 @@ from support.servers import ALL_PARTS, PROJECT
 
 import tmplmig
 from tmplmig.migrating import commands, target, tenants, yoyo_bridge
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import LoadedConfig, load_config
 
 PACKAGE = PROJECT / "src" / "tmplmig"
@@ -53,7 +54,7 @@ def test_apply_loads_the_config_once(
 
     for module in (target, tenants, yoyo_bridge):
         monkeypatch.setattr(module, "load_config", counting)
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS
     assert loads == [("dev", None)]
 
 

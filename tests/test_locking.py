@@ -15,6 +15,7 @@ from support.yaml_edits import edit
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import ConfigError, Ddl, load_config
 from tmplmig.rendering.parts import render_all, render_part
 from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, executable_sql, manifest_files
@@ -246,10 +247,10 @@ def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
     functions the owner's default privileges already keep from PUBLIC, and the GRANTs of
     EXECUTE that each function was created with)."""
     caplog.set_level(logging.DEBUG, "tmplmig.database.locking")
-    commands.apply(project, "prod", url=db_url)
+    commands.apply(resolve(project, "prod", url=db_url))
     executed = [r.args[1:] for r in caplog.records if r.levelno == logging.DEBUG]
 
-    bundle = commands.render_bundle(project, "prod")
+    bundle = commands.render_bundle(for_rendering(project, "prod"))
     files = [bundle[name] for name in manifest_files(bundle[MANIFEST], "apply")]
     parts = render_all(project, load_config(project, "prod"))
     repairs = [g.sql for p in parts for s in p.steps for g in s.apply_statements[:-1]]

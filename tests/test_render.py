@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering
 from tmplmig.migrating.yoyo_bridge import RENDER_CHECK
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import render_part
@@ -26,14 +27,14 @@ STEPS_WITHOUT_ROLLBACK = ("validate ", "extension ", "revoke PUBLIC ")
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_bundle_matches_golden_files(project: Path, env: str) -> None:
-    diff = commands.check_render(project, env, GOLDEN / env)
+    diff = commands.check_render(for_rendering(project, env), GOLDEN / env)
     assert diff == "", f"rendered SQL changed; review, then update the golden files:\n{diff}"
 
 
 def test_render_is_byte_identical_across_processes(project: Path) -> None:
     script = (
-        "import sys, pathlib; from tmplmig.migrating import commands\n"
-        "b = commands.render_bundle(pathlib.Path(sys.argv[1]), 'staging')\n"
+        "import sys, pathlib; from tmplmig.migrating import commands, target\n"
+        "b = commands.render_bundle(target.for_rendering(pathlib.Path(sys.argv[1]), 'staging'))\n"
         "sys.stdout.write(''.join(k + '\\n' + v for k, v in sorted(b.items())))"
     )
     runs = [  # side by side, each with its own hash seed
@@ -63,7 +64,7 @@ def test_render_into_a_pipe_closed_early_stops_quietly(project: Path) -> None:
 
 
 def test_every_step_has_a_rollback_unless_it_creates_nothing(project: Path) -> None:
-    for part in commands.render(project, "dev"):
+    for part in commands.render(for_rendering(project, "dev")):
         for step in part.steps:
             if step.rollback is None:
                 assert step.name.startswith(STEPS_WITHOUT_ROLLBACK), (part.id, step.name)

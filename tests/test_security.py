@@ -25,6 +25,7 @@ from support.servers import deployer_dsn, dsn_for, url_for
 from support.yaml_edits import edit
 
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import ConfigError, Settings, load_config
 
 DATA_SCHEMAS = ("auth", "experiments", "production", "providers", "quarantine")
@@ -336,7 +337,9 @@ def test_no_key_material_or_plaintext_is_stored_or_rendered(
         if p.suffix in (".yaml", ".py", ".j2")
     ]
     rendered = [
-        text for env in ("dev", "prod") for text in commands.render_bundle(project, env).values()
+        text
+        for env in ("dev", "prod")
+        for text in commands.render_bundle(for_rendering(project, env)).values()
     ]
     for text in stored + rendered:
         assert not [n for n in needles if n in text]
@@ -528,7 +531,7 @@ def test_rollback_keeps_a_role_still_used_elsewhere_and_says_why(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = url_for(deployer_dsn(database))
-    commands.apply(project, "dev", url=url)
+    commands.apply(resolve(project, "dev", url=url))
     other = f"tmplmig_other_{uuid.uuid4().hex[:8]}"
     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
     try:
@@ -536,7 +539,7 @@ def test_rollback_keeps_a_role_still_used_elsewhere_and_says_why(
             elsewhere.execute("CREATE TABLE shared_report (x int)")
             elsewhere.execute("GRANT SELECT ON shared_report TO app_readonly")
         caplog.set_level(logging.WARNING, "tmplmig.database.locking")
-        assert commands.rollback(project, "dev", url=url)[-1] == "001_baseline"
+        assert commands.rollback(resolve(project, "dev", url=url))[-1] == "001_baseline"
         roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname ~ '^app_'")}
         assert roles == {"app_readonly"}
         assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [

@@ -16,6 +16,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from support.logins import GROUPS, NO_GROUP, Login, create_login
 from support.servers import deployer_dsn, dsn_for, url_for
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import Settings, load_config
 
 PLAINTEXT = "4111-1111-1111-1111 card of Ms Example"
@@ -41,7 +42,7 @@ class Deployment:
 def deploy(project: Path, database: str, admin: psycopg.Connection[Any]) -> Iterator[Deployment]:
     """Apply ``project``'s dev config, make one key and one ciphertext, log in once per group."""
     settings = load_config(project, "dev").settings
-    commands.apply(project, "dev", url=url_for(deployer_dsn(database)))
+    commands.apply(resolve(project, "dev", url=url_for(deployer_dsn(database))))
     master_key = secrets.token_hex(32)
     set_master_key(admin, master_key)
     key_id = admin.execute("SELECT system.add_encryption_key()").fetchone()[0]
