@@ -189,13 +189,13 @@ def test_a_run_dying_right_after_a_part_commits_leaves_yoyo_agreeing_with_the_re
 
     monkeypatch.setattr(yoyo_bridge.Backend, "commit", commit_then_die)
     with pytest.raises(KeyboardInterrupt):
-        getattr(commands, verb)(project, "dev", url=db_url)
+        getattr(commands, verb)(resolve(project, "dev", url=db_url))
     monkeypatch.undo()
 
     states = {s.part.id: s.state for s in commands.status(resolve(project, "dev", url=db_url))}
     first = ALL_PARTS[0] if verb == "apply" else ALL_PARTS[-1]
     assert states[first] == ("applied" if verb == "apply" else "pending"), states
-    getattr(commands, verb)(project, "dev", url=db_url)  # the next run finishes the rest
+    getattr(commands, verb)(resolve(project, "dev", url=db_url))  # the next run finishes the rest
     done = {s.state for s in commands.status(resolve(project, "dev", url=db_url))}
     assert done == {"applied" if verb == "apply" else "pending"}
 

@@ -287,12 +287,14 @@ def _one_target(args: argparse.Namespace, flag: str) -> None:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from tmplmig.migrating import commands, fanout
+    from tmplmig.migrating import commands
     from tmplmig.migrating.destructive import parse_allowed
 
     if args.allow_drop:
         _one_target(args, "--allow-drop")
     if args.all_tenants:
+        from tmplmig.migrating import fanout
+
         return _all_tenants(args, fanout.APPLY)
     _rollout(args)
     allow_drop = parse_allowed(args.allow_drop)
@@ -302,11 +304,13 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from tmplmig.migrating import commands, fanout
+    from tmplmig.migrating import commands
 
     if args.allow_data_loss:
         _one_target(args, "--allow-data-loss")
     if args.all_tenants:
+        from tmplmig.migrating import fanout
+
         return _all_tenants(args, fanout.ROLLBACK.given(part=args.part))
     _rollout(args)
     done = commands.rollback(_target(args), args.part, args.allow_data_loss)
@@ -340,9 +344,11 @@ def status_text(states: list[PartState]) -> str:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from tmplmig.migrating import commands, fanout
+    from tmplmig.migrating import commands
 
     if args.all_tenants:
+        from tmplmig.migrating import fanout
+
         return _all_tenants(args, fanout.STATUS)
     _rollout(args)
     states = commands.status(_target(args))
@@ -352,10 +358,12 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from tmplmig.migrating import commands, fanout
+    from tmplmig.migrating import commands
     from tmplmig.reviewing.bundle import write_bundle
 
     if args.all_tenants:
+        from tmplmig.migrating import fanout
+
         return _all_tenants(args, fanout.writing_plans(args.out) if args.out else fanout.PLAN)
     _rollout(args)
     contents = commands.plan(_target(args))
