@@ -24,6 +24,7 @@ from psycopg import sql
 
 from tmplmig.database.cluster import Cluster, throwaway_cluster
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.reviewing.bundle import MANIFEST, manifest_files
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     bare = [seconds([sys.executable, "-c", "pass"]) for _ in range(args.runs)]
     with throwaway_cluster() as cluster, tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp)
-        commands.write_render(PROJECT, args.env, bundle)
+        commands.write_render(for_rendering(PROJECT, args.env), bundle)
         files = [bundle / n for n in manifest_files((bundle / MANIFEST).read_text(), "apply")]
         cli_s: list[float] = []
         psql_s: list[float] = []
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             dsn = fresh(cluster, "overhead_inprocess")
             url = "postgresql+psycopg://" + dsn.split("://", 1)[1]
             started = time.perf_counter()
-            commands.apply(PROJECT, args.env, url=url)
+            commands.apply(resolve(PROJECT, args.env, url=url))
             inproc_s.append(time.perf_counter() - started)
 
     med = statistics.median

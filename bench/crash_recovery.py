@@ -26,9 +26,10 @@ import psycopg
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 
 PROJECT = Path(__file__).resolve().parent.parent
-PARTS = [s.id for s in commands.render(PROJECT, "dev")]
+PARTS = [s.id for s in commands.render(for_rendering(PROJECT, "dev"))]
 WRITE = """
     WITH u AS (INSERT INTO auth.users (email)
                SELECT gen_random_uuid()::text || '@app' FROM generate_series(1, %s) RETURNING id)
@@ -64,27 +65,29 @@ def main() -> None:
             admin.execute("CREATE DATABASE bench")
         dsn = cluster.dsn.rsplit("/", 1)[0] + "/bench"
         url = dsn.replace("postgresql://", "postgresql+psycopg://")
-        commands.apply(PROJECT, "dev", url=url)
+        commands.apply(resolve(PROJECT, "dev", url=url))
         with connect(dsn) as conn:
             conn.execute(WRITE, [args.rows])
             stop = threading.Event()
             writer = threading.Thread(target=write_until, args=(dsn, stop))
             writer.start()
             start = time.monotonic()
-            commands.rollback(PROJECT, "dev", url=url, part=PARTS[1])
+            commands.rollback(resolve(PROJECT, "dev", url=url), part=PARTS[1])
             full = tmplmig_apply(url)
             full.wait()
             apply_seconds = time.monotonic() - start
             print(f"{args.rows:,} rows; rollback + apply of 002a..002e: {apply_seconds:.2f} s")
             recoveries, converged = [], 0
             for _ in range(args.kills):
-                commands.rollback(PROJECT, "dev", url=url, part=PARTS[1])
+                commands.rollback(resolve(PROJECT, "dev", url=url), part=PARTS[1])
                 run = tmplmig_apply(url)
                 time.sleep(rng.uniform(0.3, apply_seconds))
                 run.kill()
                 killed = time.monotonic()
                 run.wait()
-                pending = [s.id for s in commands.status(PROJECT, "dev", url=url) if not s.applied]
+                pending = [
+                    s.id for s in commands.status(resolve(PROJECT, "dev", url=url)) if not s.applied
+                ]
                 code = tmplmig_apply(url).wait()
                 seconds = time.monotonic() - killed
                 invalid = conn.execute(

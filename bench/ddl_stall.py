@@ -29,6 +29,7 @@ from psycopg import sql
 
 from tmplmig.database.cluster import Cluster, throwaway_cluster
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering
 from tmplmig.reviewing.bundle import MANIFEST, manifest_files
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with throwaway_cluster() as cluster, tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp)
-        commands.write_render(PROJECT, ENV, bundle)
+        commands.write_render(for_rendering(PROJECT, ENV), bundle)
         print(f"loading the baseline tables ({args.rows:,} rows in the largest) ...", flush=True)
         loaded = load_baseline(cluster, "loaded", bundle, args.rows)
         pause = args.pause_ms / 1000

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tenants import tenth_done, tenths
+from tenants import FANNED, tenth_done, tenths
 
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
@@ -78,14 +78,14 @@ class Row:
     states: set[str] = field(default_factory=set)
 
 
-def run(project: Path, url: str, verb: fanout.Verb, jobs: int, row: Row, count: int) -> None:
+def run(project: Path, url: str, verb: str, jobs: int, row: Row, count: int) -> None:
     """One fan-out of ``verb``, its figures added to ``row``."""
     finished: list[float] = []
     start = time.perf_counter()
     outcomes = fanout.run_all(
         project,
         "dev",
-        verb,
+        FANNED[verb],
         jobs=jobs,
         url=url,
         on_done=lambda _: tenth_done(finished, start, jobs, verb, count),

@@ -26,6 +26,7 @@ from tmplmig import cli
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
 from tmplmig.migrating import commands, fanout
+from tmplmig.migrating.target import resolve
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -82,22 +83,22 @@ def one_database(dsn: str, runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_project(Path(tmp), 0)
         url = new_database(dsn, "plan_single")
-        commands.apply(project, "dev", url=url)
+        commands.apply(resolve(project, "dev", url=url))
         issue_edit(project)
         args = ("--project", str(project))
         print("$ tmplmig status --env dev")
         print(cli_output(*args, "status", "--env", "dev", "--database", url))
         print("$ tmplmig plan --env dev")
         print(cli_output(*args, "plan", "--env", "dev", "--database", url))
-        took = seconds(lambda: commands.plan(project, "dev", url=url), runs)
+        took = seconds(lambda: commands.plan(resolve(project, "dev", url=url)), runs)
         print(f"plan, one database:         {1000 * took:8.1f} ms (median of {runs})")
-        took = seconds(lambda: commands.status(project, "dev", url=url), runs)
+        took = seconds(lambda: commands.status(resolve(project, "dev", url=url)), runs)
         print(f"status (no drift check):    {1000 * took:8.1f} ms (median of {runs})")
         start = time.perf_counter()
-        commands.apply(project, "dev", url=url)
+        commands.apply(resolve(project, "dev", url=url))
         print(f"apply (evolve):             {1000 * (time.perf_counter() - start):8.1f} ms")
         start = time.perf_counter()
-        commands.rollback(project, "dev", url=url)
+        commands.rollback(resolve(project, "dev", url=url))
         print(f"rollback --all:             {1000 * (time.perf_counter() - start):8.1f} ms")
 
 
@@ -105,18 +106,18 @@ def many_tenants(dsn: str, count: int, runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_project(Path(tmp), count)
         url = new_database(dsn, "plan_tenants")
-        fanout.run_all(project, "dev", "apply", url=url)
+        fanout.run_all(project, "dev", fanout.APPLY, url=url)
         issue_edit(project)
-        one = seconds(lambda: commands.plan(project, "dev", "t0000", url=url), runs)
+        one = seconds(lambda: commands.plan(resolve(project, "dev", "t0000", url=url)), runs)
         print(f"\nplan, one tenant of {count}:    {1000 * one:8.1f} ms (median of {runs})")
         start = time.perf_counter()
-        fanout.run_all(project, "dev", "status", url=url)
+        fanout.run_all(project, "dev", fanout.STATUS, url=url)
         took = time.perf_counter() - start
         print(
             f"status --all-tenants ({count}): {took:6.2f} s  {1000 * took / count:6.1f} ms/tenant"
         )
         start = time.perf_counter()
-        outcomes = fanout.run_all(project, "dev", "plan", url=url)
+        outcomes = fanout.run_all(project, "dev", fanout.PLAN, url=url)
         took = time.perf_counter() - start
         states = sorted({o.state for o in outcomes})
         print(
@@ -124,7 +125,7 @@ def many_tenants(dsn: str, count: int, runs: int) -> None:
             f"  states: {', '.join(states)}"
         )
         start = time.perf_counter()
-        outcomes = fanout.run_all(project, "dev", "apply", url=url)
+        outcomes = fanout.run_all(project, "dev", fanout.APPLY, url=url)
         took = time.perf_counter() - start
         print(
             f"apply --all-tenants (evolve): {took:6.2f} s  {1000 * took / count:6.1f} ms/tenant"

@@ -15,6 +15,7 @@ from pathlib import Path
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -35,18 +36,31 @@ def main() -> None:
     repeat = parser.parse_args().repeat
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bundle"
-        commands.write_render(PROJECT, "prod", out)
+        commands.write_render(for_rendering(PROJECT, "prod"), out)
         rows = [
             (
                 "render bundle (prod)",
-                median_ms(lambda: commands.render_bundle(PROJECT, "prod"), repeat),
+                median_ms(lambda: commands.render_bundle(for_rendering(PROJECT, "prod")), repeat),
             ),
             (
                 "render --check (prod)",
-                median_ms(lambda: commands.check_render(PROJECT, "prod", out), repeat),
+                median_ms(
+                    lambda: commands.check_render(for_rendering(PROJECT, "prod"), out), repeat
+                ),
             ),
-            ("diff dev -> prod", median_ms(lambda: commands.diff(PROJECT, "dev", "prod"), repeat)),
-            ("lint (prod)", median_ms(lambda: commands.lint(PROJECT, "prod"), repeat)),
+            (
+                "diff dev -> prod",
+                median_ms(
+                    lambda: commands.diff(
+                        for_rendering(PROJECT, "dev"), for_rendering(PROJECT, "prod")
+                    ),
+                    repeat,
+                ),
+            ),
+            (
+                "lint (prod)",
+                median_ms(lambda: commands.lint(for_rendering(PROJECT, "prod")), repeat),
+            ),
         ]
         with throwaway_cluster() as cluster:
             with connect(cluster.dsn) as admin:
@@ -55,13 +69,13 @@ def main() -> None:
             rows.append(
                 (
                     "apply (prod, yoyo)",
-                    median_ms(lambda: commands.apply(PROJECT, "prod", url=url), 1),
+                    median_ms(lambda: commands.apply(resolve(PROJECT, "prod", url=url)), 1),
                 )
             )
             rows.append(
                 (
                     "verify (prod)",
-                    median_ms(lambda: commands.verify(PROJECT, "prod", url=url), repeat),
+                    median_ms(lambda: commands.verify(resolve(PROJECT, "prod", url=url)), repeat),
                 )
             )
     print(f"{'operation':28} {'median ms':>10}   (repeat {repeat})")

@@ -16,6 +16,7 @@ from typing import Any
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +94,7 @@ def main() -> None:
         with connect(cluster.dsn) as admin:
             admin.execute("CREATE DATABASE tmplmig_bench")
         url = cluster.dsn.rsplit("/", 1)[0] + "/tmplmig_bench"
-        commands.apply(PROJECT, "dev", url=url)
+        commands.apply(resolve(PROJECT, "dev", url=url))
         with connect(url) as conn:
             encryption(conn, args.rows // 10)
             audit_trigger(conn, args.rows)

@@ -32,6 +32,7 @@ from tenants import project_with_tenants
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
 from tmplmig.migrating import commands, fanout, record
+from tmplmig.migrating.target import resolve
 
 #: kind of statement -> pattern over its normalised text; the first match names it
 KINDS = (
@@ -84,11 +85,11 @@ def probe(project: Path, url: str, count: int) -> dict[str, tuple[dict[str, floa
     runs: dict[str, list[tuple[dict[str, float], float]]] = {"apply": [], "rollback": []}
     for name in names:
         runs["apply"].append(
-            profile_one(url, lambda n=name: commands.apply(project, "dev", tenant=n, url=url))
+            profile_one(url, lambda n=name: commands.apply(resolve(project, "dev", n, url=url)))
         )
     for name in names:
         runs["rollback"].append(
-            profile_one(url, lambda n=name: commands.rollback(project, "dev", tenant=n, url=url))
+            profile_one(url, lambda n=name: commands.rollback(resolve(project, "dev", n, url=url)))
         )
     means: dict[str, tuple[dict[str, float], float]] = {}
     for verb, results in runs.items():
@@ -140,7 +141,7 @@ def main() -> None:
                 with connect(url) as conn:
                     conn.execute("CREATE EXTENSION pg_stat_statements")
                 project = project_with_tenants(Path(tmp), size)
-                outcomes = fanout.run_all(project, "dev", "apply", jobs=args.jobs, url=url)
+                outcomes = fanout.run_all(project, "dev", fanout.APPLY, jobs=args.jobs, url=url)
                 assert not any(o.failed for o in outcomes), "a tenant failed to apply"
                 columns[str(size)] = probe(project, url, args.probes)
                 print(f"probed {args.probes} tenants in a database of {size}", flush=True)

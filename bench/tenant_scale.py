@@ -142,7 +142,7 @@ def bench_all(tenants: int, real: int, rounds: int, sources: list[str]) -> None:
         url = cluster.dsn.rsplit("/", 1)[0] + "/scale_all"
         few = project(Path(tmp) / "few", real)
         started = time.perf_counter()
-        applied = fanout.run_all(few, "dev", "apply", jobs=2, url=url)
+        applied = fanout.run_all(few, "dev", fanout.APPLY, jobs=2, url=url)
         print(
             f"  applied {real} tenants in {time.perf_counter() - started:.0f} s,"
             f" failed: {sum(o.failed for o in applied)}",

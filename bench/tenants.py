@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
@@ -41,7 +41,13 @@ from tmplmig.rendering.parts import render_all
 
 PROJECT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
-VERBS: tuple[fanout.Verb, ...] = ("apply", "status", "rollback")
+#: the verbs a run may map over the tenants, by the name it prints
+FANNED: dict[str, fanout.TenantVerb[Any]] = {
+    "apply": fanout.APPLY,
+    "status": fanout.STATUS,
+    "rollback": fanout.ROLLBACK,
+}
+VERBS = tuple(FANNED)
 
 
 def project_with_tenants(root: Path, count: int, databases: int = 0, first: int = 0) -> Path:
@@ -123,7 +129,7 @@ def tenth_done(finished: list[float], start: float, jobs: int, verb: str, count:
 def bench_apply(
     count: int,
     jobs_list: list[int],
-    verbs: list[fanout.Verb],
+    verbs: list[str],
     database: str | None = None,
     first: int = 0,
 ) -> None:
@@ -149,7 +155,7 @@ def bench_apply(
                 fan_out(project, url, jobs, verbs, count)
 
 
-def fan_out(project: Path, url: str, jobs: int, verbs: list[fanout.Verb], count: int) -> None:
+def fan_out(project: Path, url: str, jobs: int, verbs: list[str], count: int) -> None:
     """Run each verb over the project's tenants in ``url``; print its row."""
     for verb in verbs:
         finished: list[float] = []
@@ -157,7 +163,7 @@ def fan_out(project: Path, url: str, jobs: int, verbs: list[fanout.Verb], count:
         outcomes = fanout.run_all(
             project,
             "dev",
-            verb,
+            FANNED[verb],
             jobs=jobs,
             url=url,
             on_done=lambda _, f=finished, s=start, j=jobs, v=verb: tenth_done(f, s, j, v, count),
@@ -187,7 +193,7 @@ def bench_parallel(count: int, databases: int, jobs: list[int]) -> None:
                 for verb in ("apply", "rollback"):
                     outcomes, seconds = timed(
                         lambda p=project, v=verb, j=job_count: fanout.run_all(
-                            p, "dev", v, jobs=j, url=f"{base}/postgres"
+                            p, "dev", FANNED[v], jobs=j, url=f"{base}/postgres"
                         )
                     )
                     failed = sum(o.failed for o in outcomes)

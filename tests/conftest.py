@@ -9,18 +9,15 @@ a superuser.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import DEPLOYER, DEPLOYER_PASSWORD, PROJECT, deployer_dsn, dsn_for, url_for
-from psycopg import sql
+from support.servers import PROJECT, deployer_dsn, deploying_login, fresh_database, url_for
 
 from tmplmig.database.cluster import Cluster, throwaway_cluster
 
@@ -33,24 +30,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "server_dsn" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
-
-
-@contextlib.contextmanager
-def deploying_login(server_dsn: str) -> Iterator[None]:
-    """Create the deploying login for a test session; drop it afterwards."""
-    role = sql.Identifier(DEPLOYER)
-    with psycopg.connect(server_dsn, autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [DEPLOYER]).fetchone():
-            admin.execute(sql.SQL("CREATE ROLE {}").format(role))
-        admin.execute(
-            sql.SQL(
-                "ALTER ROLE {} LOGIN NOSUPERUSER CREATEROLE CREATEDB INHERIT PASSWORD {}"
-            ).format(role, sql.Literal(DEPLOYER_PASSWORD))
-        )
-    yield
-    with psycopg.connect(server_dsn, autocommit=True) as admin:
-        drop_tmplmig_roles(admin)
-        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
 
 
 @pytest.fixture(scope="session")
@@ -71,22 +50,6 @@ def server_dsn(session_cluster: Cluster | None) -> Iterator[str]:
         yield dsn
 
 
-@contextlib.contextmanager
-def fresh_database(server_dsn: str) -> Iterator[str]:
-    """Create an empty database; yield its libpq DSN; drop it and the roles left unused."""
-    name = f"tmplmig_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        admin.execute(f'GRANT CREATE ON DATABASE "{name}" TO "{DEPLOYER}"')
-    with psycopg.connect(dsn_for(server_dsn, name), autocommit=True) as admin:
-        # yoyo keeps its tables in the first schema of the search path
-        admin.execute(f'GRANT CREATE ON SCHEMA public TO "{DEPLOYER}"')
-    yield dsn_for(server_dsn, name)
-    with psycopg.connect(server_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        drop_tmplmig_roles(admin)
-
-
 @pytest.fixture
 def database(server_dsn: str) -> Iterator[str]:
     """A fresh, empty database for one test; its libpq DSN. Dropped afterwards."""
@@ -99,18 +62,6 @@ def second_database(server_dsn: str) -> Iterator[str]:
     """Another fresh database on the same server, for side-by-side comparisons."""
     with fresh_database(server_dsn) as dsn:
         yield dsn
-
-
-def drop_tmplmig_roles(admin: psycopg.Connection[Any]) -> None:
-    """Roles are cluster-wide: remove those a test's migrations created, once unused."""
-    rows = admin.execute(
-        "SELECT rolname FROM pg_roles"
-        " WHERE shobj_description(oid, 'pg_authid') IN ('created by tmplmig', 'tmplmig test login')"
-    ).fetchall()
-    for (role,) in rows:
-        # a role still used by another test's database is dropped after that one
-        with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
-            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture

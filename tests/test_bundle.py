@@ -15,12 +15,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import dsn_for, manifest_section, run_file_with_psql, run_with_psql
 from psycopg import sql
+from support.bundles import manifest_section, run_file_with_psql, run_with_psql
+from support.servers import dsn_for
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.parts import uses_postgres_only_syntax
 from tmplmig.reviewing.bundle import MANIFEST, NOT_SQL
 
@@ -30,21 +32,21 @@ ENV = "staging"
 @pytest.fixture
 def bundle(project: Path, tmp_path: Path) -> Path:
     out = tmp_path / "bundle"
-    commands.write_render(project, ENV, out)
+    commands.write_render(for_rendering(project, ENV), out)
     return out
 
 
 def test_bundle_files_and_manifest_are_deterministic(project: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
-    commands.write_render(project, ENV, first)
-    commands.write_render(project, ENV, second)
+    commands.write_render(for_rendering(project, ENV), first)
+    commands.write_render(for_rendering(project, ENV), second)
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
     assert all((first / n).read_bytes() == (second / n).read_bytes() for n in names)
 
     manifest = (first / MANIFEST).read_text()
     apply, rollback = manifest_section(manifest, "apply"), manifest_section(manifest, "rollback")
-    parts = [p.id for p in commands.render(project, ENV)]
+    parts = [p.id for p in commands.render(for_rendering(project, ENV))]
     assert [n.split(".")[0] for _, n in apply] == parts
     assert [n.split(".")[0] for _, n in rollback] == list(reversed(parts))
     assert {n for _, n in apply + rollback} == set(names) - set(NOT_SQL)
@@ -68,7 +70,7 @@ def test_pgsql_only_for_parts_with_dollar_quoting_or_do_blocks_and_seed_names_ot
     assert (bundle / "002e_functions.pgsql").is_file()
     plain = [
         g.sql
-        for part in commands.render(project, ENV)
+        for part in commands.render(for_rendering(project, ENV))
         for s in part.steps
         if s.name.split()[0] in ("index", "foreign", "validate", "role", "privileges", "columns")
         for g in (*s.apply_statements, *s.rollback_statements)
@@ -106,7 +108,7 @@ def test_running_every_bundle_file_twice_with_psql_converges(
     each file run twice in a row leaves the catalog of one run, and so does each section run
     again (the rollback files then find everything dropped by their first run)."""
     bundle = tmp_path / "bundle"
-    commands.write_render(project, env, bundle, tenant)
+    commands.write_render(for_rendering(project, env, tenant), bundle)
     empty = snapshot(conn)
     for section in ("apply", "rollback"):
         names = [name for _, name in manifest_section((bundle / MANIFEST).read_text(), section)]
@@ -129,7 +131,7 @@ def test_psql_run_of_the_bundle_gives_the_catalog_of_yoyo_apply(
     second_database: str,
     conn: psycopg.Connection[Any],
 ) -> None:
-    commands.apply(project, ENV, url=db_url)
+    commands.apply(resolve(project, ENV, url=db_url))
     run_with_psql(second_database, bundle, "apply")
     with psycopg.connect(second_database, autocommit=True) as by_hand:
         assert difference(snapshot(conn), snapshot(by_hand)) == {}
@@ -151,7 +153,7 @@ def test_check_catches_a_changed_template(
     sandbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     committed = tmp_path / "committed"
-    commands.write_render(sandbox, "dev", committed)
+    commands.write_render(for_rendering(sandbox, "dev"), committed)
     argv = ["--project", str(sandbox), "render", "--env", "dev", "--check", str(committed)]
     assert cli.main(argv) == 0
 
@@ -167,7 +169,7 @@ def test_check_catches_a_changed_template(
 
 def test_check_reports_a_missing_bundle_file(project: Path, bundle: Path) -> None:
     (bundle / "002c_system_tables.sql").unlink()
-    diff = commands.check_render(project, ENV, bundle)
+    diff = commands.check_render(for_rendering(project, ENV), bundle)
     assert "--- /dev/null" in diff and "+++ rendered/002c_system_tables.sql" in diff
 
 
@@ -184,7 +186,8 @@ def test_diff_shows_how_two_environments_render_differently(
 
 
 def test_diff_of_one_target_with_itself_is_empty(project: Path) -> None:
-    assert commands.diff(project, "prod", "prod") == ""
+    prod = for_rendering(project, "prod")
+    assert commands.diff(prod, prod) == ""
 
 
 def test_diff_targets_name_a_tenant_after_a_colon() -> None:

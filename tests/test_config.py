@@ -7,17 +7,12 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import snapshot
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import ConfigError, load_config
-
-
-def edit(path: Path, change: Any) -> None:
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data))
 
 
 def error_of(sandbox: Path, env: str = "dev") -> ConfigError:
@@ -172,7 +167,7 @@ def test_bad_config_changes_nothing_in_the_database(
     before = snapshot(conn)
     edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("schemas", {}).update(auth=""))
     with pytest.raises(ConfigError):
-        commands.apply(sandbox, "dev", url=db_url)
+        commands.apply(resolve(sandbox, "dev", url=db_url))
     assert snapshot(conn) == before
     yoyo_tables = conn.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%yoyo%'")
     assert yoyo_tables.fetchone() == (0,)

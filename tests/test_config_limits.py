@@ -16,23 +16,19 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import DEPLOYER, deployer_dsn
 from psycopg import sql
+from support.servers import DEPLOYER, deployer_dsn
+from support.tenants import add_tenant
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.database.urls import with_schema
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import ConfigError, load_config
 
 KeyPath = tuple[str, ...]
-
-
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
 
 
 def setting(key_path: KeyPath, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -51,12 +47,6 @@ def error_of(load: Callable[[], object]) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
         load()
     return caught.value
-
-
-def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:
-    path = sandbox / "config" / "tenants" / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def tables_named_like(conn: psycopg.Connection[Any], pattern: str) -> int:
@@ -180,7 +170,7 @@ def test_an_apply_with_a_value_that_would_fail_later_changes_nothing(
     """Before: the pool value rendered and failed at 002c with 001-002b committed."""
     edit(sandbox / "config/dev.yaml", setting(key_path, value))
     before = snapshot(conn)
-    err = error_of(lambda: commands.apply(sandbox, "dev", url=db_url))
+    err = error_of(lambda: commands.apply(resolve(sandbox, "dev", url=db_url)))
     assert (err.file, err.key_path) == (str(sandbox / "config/dev.yaml"), key_path)
     assert tables_named_like(conn, "%yoyo%") == 0
     yoyo = plain_yoyo_apply(sandbox, db_url)
@@ -291,9 +281,9 @@ def test_a_tenant_sharing_the_environments_roles_applies_nothing(
     sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     add_tenant(sandbox, "initech", {"tenant": {"schema_prefix": "initech_", "role_prefix": ""}})
-    commands.apply(sandbox, "dev", url=db_url)  # the environment itself, as in the issue
+    commands.apply(resolve(sandbox, "dev", url=db_url))  # the environment itself, as in the issue
     before = snapshot(conn)
-    err = error_of(lambda: commands.apply(sandbox, "dev", "initech", url=db_url))
+    err = error_of(lambda: commands.apply(resolve(sandbox, "dev", "initech", url=db_url)))
     assert err.key_path == ("roles", "readonly")
     assert conn.execute("SELECT to_regnamespace('tmplmig_initech')").fetchone() == (None,)
     with psycopg.connect(deployer_dsn(database), autocommit=True) as deployer:
@@ -333,7 +323,7 @@ def test_an_existing_owner_role_with_members_or_a_login_is_refused_before_any_st
         )
     edit(sandbox / "config/dev.yaml", setting(("roles", "owner"), owner))
     before = snapshot(conn)
-    err = error_of(lambda: commands.apply(sandbox, "dev", url=db_url))
+    err = error_of(lambda: commands.apply(resolve(sandbox, "dev", url=db_url)))
     assert (err.file, err.key_path) == (str(sandbox / "config/dev.yaml"), ("roles", "owner"))
     assert f"the owner role '{owner}' already exists and {problem.format(member=member)}" in (
         err.problem
@@ -346,7 +336,7 @@ def test_an_owner_role_the_deploying_login_alone_is_in_is_applied_again(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     """The deploying login is a member of the owner it created: that is no reason to stop."""
-    assert len(commands.apply(sandbox, "dev", url=db_url)) == 6
+    assert len(commands.apply(resolve(sandbox, "dev", url=db_url))) == 6
     member = "SELECT pg_has_role(%s, 'app_owner', 'MEMBER')"
     assert conn.execute(member, [DEPLOYER]).fetchone() == (True,)
-    assert commands.apply(sandbox, "dev", url=db_url) == []
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == []

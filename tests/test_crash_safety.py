@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, WRITE_ROWS, deployer_dsn, poll, run_tmplmig
+from support.servers import ALL_PARTS, WRITE_ROWS, deployer_dsn, lock_rows, poll, run_tmplmig
 from yoyo import get_backend
 from yoyo.exceptions import LockTimeout
 
@@ -30,6 +30,7 @@ from tmplmig.database.locking import (
 from tmplmig.database.runlock import install_guard
 from tmplmig.database.urls import ensure_schema
 from tmplmig.migrating import commands, yoyo_bridge
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import Ddl, load_config
 from tmplmig.rendering.parts import render_part
 
@@ -78,10 +79,6 @@ def open_writer(baseline: None, database: str) -> Iterator[psycopg.Connection[An
         yield writer
 
 
-def lock_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    return conn.execute("SELECT pid FROM public.yoyo_lock").fetchall()
-
-
 def test_killed_apply_leaves_no_lock_and_no_running_backend_and_the_next_apply_finishes(
     project: Path,
     db_url: str,
@@ -100,12 +97,12 @@ def test_killed_apply_leaves_no_lock_and_no_running_backend_and_the_next_apply_f
     open_writer.rollback()
     caplog.set_level(logging.WARNING, "tmplmig")
     monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)  # a lock left in place would fail
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS[1:]
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS[1:]
 
     removed = [r.getMessage() for r in caplog.records if "stale yoyo lock" in r.getMessage()]
     assert len(removed) == 1 and f"process {killed.pid} " in removed[0], removed
     assert lock_rows(conn) == [] and conn.execute(INVALID_INDEXES).fetchone() == (0,)
-    assert commands.verify(project, "dev", url=db_url) == []
+    assert commands.verify(resolve(project, "dev", url=db_url)) == []
 
 
 def test_plain_yoyo_removes_the_lock_of_a_killed_run_too(
@@ -122,7 +119,7 @@ def test_plain_yoyo_removes_the_lock_of_a_killed_run_too(
 
     assert yoyo.returncode == 0, yoyo.stderr
     assert lock_rows(conn) == [] and conn.execute(INVALID_INDEXES).fetchone() == (0,)
-    assert all(s.applied for s in commands.status(project, "dev", url=db_url))
+    assert all(s.applied for s in commands.status(resolve(project, "dev", url=db_url)))
 
 
 def test_a_live_run_still_holds_the_lock(
@@ -137,7 +134,7 @@ def test_a_live_run_still_holds_the_lock(
         waiting_index_build(conn)
         monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)
         with pytest.raises(LockTimeout, match=f"Process {live.pid} has locked") as refused:
-            commands.apply(project, "dev", url=db_url)
+            commands.apply(resolve(project, "dev", url=db_url))
         assert "(user tmplmig_deployer, application 'tmplmig apply dev'," in str(refused.value)
         assert str(refused.value).endswith(
             "another run of this target is in progress: wait for it to finish, then run again"
@@ -169,7 +166,7 @@ def test_signal_cancels_the_statement_releases_the_lock_and_names_the_step(
     )
     assert not running_backends(conn) and lock_rows(conn) == []
     open_writer.rollback()
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS[1:]
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS[1:]
     assert conn.execute(INVALID_INDEXES).fetchone() == (0,)
 
 
@@ -181,7 +178,7 @@ def test_a_run_dying_right_after_a_part_commits_leaves_yoyo_agreeing_with_the_re
     rows; yoyo alone writes it after the commit, where a killed rollback used to leave a part
     marked applied with no record, which the next rollback could not undo."""
     if verb == "rollback":
-        commands.apply(project, "dev", url=db_url)
+        commands.apply(resolve(project, "dev", url=db_url))
     commit = yoyo_bridge.Backend.commit
 
     def commit_then_die(self: yoyo_bridge.Backend) -> None:
@@ -192,14 +189,14 @@ def test_a_run_dying_right_after_a_part_commits_leaves_yoyo_agreeing_with_the_re
 
     monkeypatch.setattr(yoyo_bridge.Backend, "commit", commit_then_die)
     with pytest.raises(KeyboardInterrupt):
-        getattr(commands, verb)(project, "dev", url=db_url)
+        getattr(commands, verb)(resolve(project, "dev", url=db_url))
     monkeypatch.undo()
 
-    states = {s.part.id: s.state for s in commands.status(project, "dev", url=db_url)}
+    states = {s.part.id: s.state for s in commands.status(resolve(project, "dev", url=db_url))}
     first = ALL_PARTS[0] if verb == "apply" else ALL_PARTS[-1]
     assert states[first] == ("applied" if verb == "apply" else "pending"), states
-    getattr(commands, verb)(project, "dev", url=db_url)  # the next run finishes the rest
-    done = {s.state for s in commands.status(project, "dev", url=db_url)}
+    getattr(commands, verb)(resolve(project, "dev", url=db_url))  # the next run finishes the rest
+    done = {s.state for s in commands.status(resolve(project, "dev", url=db_url))}
     assert done == {"applied" if verb == "apply" else "pending"}
 
 
@@ -242,7 +239,7 @@ def test_backend_of_an_earlier_run_is_cancelled_after_orphan_wait(
     poll(conn, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%'")
     caplog.set_level(logging.WARNING, "tmplmig")
 
-    assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ALL_PARTS
     thread.join(10)
 
     assert isinstance(outcome[0], psycopg.errors.QueryCanceled)
@@ -265,7 +262,7 @@ def test_backend_of_an_earlier_run_that_ends_within_orphan_wait_is_left_to_finis
     other = orphan(database, "tmplmig status dev", 5, outcome)  # not a migrating run
 
     caplog.set_level(logging.WARNING, "tmplmig")
-    assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ALL_PARTS
     thread.join(10)
     other.join(10)
 
@@ -281,9 +278,9 @@ def test_tenants_in_one_database_do_not_wait_for_each_others_lock(
     install_guard(acme.connection)
     monkeypatch.setattr(commands, "YOYO_LOCK_WAIT_SECONDS", 1)
     with acme.lock():
-        assert commands.apply(project, "dev", "globex", url=db_url) == ALL_PARTS
+        assert commands.apply(resolve(project, "dev", "globex", url=db_url)) == ALL_PARTS
         with pytest.raises(LockTimeout, match="has locked this database"):
-            commands.apply(project, "dev", "acme", url=db_url)
+            commands.apply(resolve(project, "dev", "acme", url=db_url))
     acme.connection.close()
 
 
@@ -301,7 +298,7 @@ def test_each_tracking_schema_has_a_guard_function_no_other_schema_shares_the_na
     """PostgreSQL finds a trigger's function by name among every schema of the database, so a
     name each tenant shared made each new tenant's CREATE TRIGGER cost more than the last."""
     for tenant in ("acme", "globex"):
-        commands.apply(project, "dev", tenant, url=db_url)
+        commands.apply(resolve(project, "dev", tenant, url=db_url))
     guards = conn.execute(GUARDS).fetchall()
     assert [(schema, triggers) for schema, _, triggers in guards] == [
         ("tmplmig_acme", 2),
@@ -313,13 +310,15 @@ def test_each_tracking_schema_has_a_guard_function_no_other_schema_shares_the_na
 def test_a_guard_under_the_old_shared_name_is_replaced_by_the_next_run(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     (name,) = conn.execute(
         "SELECT proname FROM pg_proc WHERE proname LIKE 'tmplmig_yoyo%'"
     ).fetchone()
     conn.execute(f"ALTER FUNCTION public.{name}() RENAME TO tmplmig_yoyo_lock_guard")  # as before
 
-    assert commands.apply(project, "dev", url=db_url) == []  # nothing to do, under the lock
+    assert (
+        commands.apply(resolve(project, "dev", url=db_url)) == []
+    )  # nothing to do, under the lock
     assert conn.execute(GUARDS).fetchall() == [("public", name, 2)]
 
 

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,24 +15,19 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, DEPLOYER, applying, dsn_for, poll, run_with_psql
+from support.bundles import applying, run_with_psql
+from support.servers import ALL_PARTS, DEPLOYER, dsn_for, poll
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.database.urls import with_schema
 from tmplmig.migrating import commands, fanout, record
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.reviewing.bundle import manifest_files
 
 #: the record's table of applied steps, as the SQL below names it
 STEPS = record.STEPS_TABLE
-
-
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    """Change one YAML file of a sandbox project in place."""
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def issue_edit(sandbox: Path) -> None:
@@ -61,11 +55,11 @@ def yoyo(
 def test_every_applied_step_is_recorded_with_its_rollback_and_config(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     rec = record.read(conn)
     assert rec.problems == ()
     assert list(rec.parts) == ALL_PARTS
-    rendered = {p.id: p for p in commands.render(project, "dev")}
+    rendered = {p.id: p for p in commands.render(for_rendering(project, "dev"))}
     for part_id, part in rec.parts.items():
         assert [s.step for s in part.steps] == [s.identity for s in rendered[part_id].steps]
         for recorded, step in zip(part.steps, rendered[part_id].steps, strict=True):
@@ -78,9 +72,9 @@ def test_rollback_after_an_edit_runs_what_was_applied(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     issue_edit(sandbox)
-    assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert commands.rollback(resolve(sandbox, "dev", url=db_url)) == list(reversed(ALL_PARTS))
     assert difference(before, snapshot(conn)) == {}
     assert record.read(conn).parts == {}
 
@@ -109,7 +103,9 @@ def test_plain_yoyo_apply_names_each_part_changed_since_and_exits_non_zero(
     again = yoyo(sandbox, db_url, "apply")
     assert (again.returncode, changed_lines(again.stderr)) == (0, {})
     edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
-    changed = [s.id for s in commands.status(sandbox, "dev", url=db_url) if s.state == "changed"]
+    changed = [
+        s.id for s in commands.status(resolve(sandbox, "dev", url=db_url)) if s.state == "changed"
+    ]
     assert changed and len(changed) < len(ALL_PARTS)
     applied = snapshot(conn)
 
@@ -126,7 +122,9 @@ def test_plain_yoyo_apply_names_each_part_changed_since_and_exits_non_zero(
     statuses = {part: status for status, part in rows}
     assert statuses == dict.fromkeys(ALL_PARTS, "A") | {"000_tmplmig_check": "U"}
 
-    assert commands.apply(sandbox, "dev", url=db_url) == [f"{p} (evolved)" for p in changed]
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == [
+        f"{p} (evolved)" for p in changed
+    ]
     assert yoyo(sandbox, db_url, "apply").returncode == 0
     check = "SELECT count(*) FROM _yoyo_migration WHERE migration_id = '000_tmplmig_check'"
     assert conn.execute(check).fetchone() == (0,)  # never marked: it runs on every yoyo apply
@@ -135,19 +133,19 @@ def test_plain_yoyo_apply_names_each_part_changed_since_and_exits_non_zero(
 def test_plain_yoyo_apply_with_a_part_pending_and_one_changed_applies_nothing(
     sandbox: Path, db_url: str
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
-    commands.rollback(sandbox, "dev", url=db_url, part="002e_functions")
+    commands.apply(resolve(sandbox, "dev", url=db_url))
+    commands.rollback(resolve(sandbox, "dev", url=db_url), part="002e_functions")
     edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
     refused = yoyo(sandbox, db_url, "apply", check=False)
     assert refused.returncode != 0 and "002c_system_tables" in changed_lines(refused.stderr)
-    states = {s.id: s.state for s in commands.status(sandbox, "dev", url=db_url)}
+    states = {s.id: s.state for s in commands.status(resolve(sandbox, "dev", url=db_url))}
     assert states["002e_functions"] == "pending"
 
 
 def test_plain_yoyo_apply_for_a_tenant_names_the_tenant_in_the_commands(
     sandbox: Path, db_url: str
 ) -> None:
-    commands.apply(sandbox, "dev", "acme", url=db_url)
+    commands.apply(resolve(sandbox, "dev", "acme", url=db_url))
     assert yoyo(sandbox, db_url, "apply", tenant="acme").returncode == 0
     edit(sandbox / "config/tenants/acme.yaml", lambda d: d["retention"].update(audit_log=401))
     refused = yoyo(sandbox, db_url, "apply", check=False, tenant="acme")
@@ -159,7 +157,7 @@ def test_plain_yoyo_apply_for_a_tenant_names_the_tenant_in_the_commands(
 def test_status_names_changed_steps_and_config_key_paths(
     sandbox: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     base = ["--project", str(sandbox), "status", "--env", "dev", "--database", db_url]
     assert cli.main([*base, "--check"]) == 0
     issue_edit(sandbox)
@@ -171,7 +169,7 @@ def test_status_names_changed_steps_and_config_key_paths(
     assert "step schema {schemas.quarantine} (schema quarantine_v2): changed" in out
     assert "config schemas.quarantine: quarantine -> quarantine_v2" in out
     assert "config retention.audit_log: 30 -> 45" in out
-    states = {s.id: s.state for s in commands.status(sandbox, "dev", url=db_url)}
+    states = {s.id: s.state for s in commands.status(resolve(sandbox, "dev", url=db_url))}
     assert states == dict.fromkeys(ALL_PARTS, "changed")
 
 
@@ -182,7 +180,7 @@ def test_issue_scenario_keeps_rows_members_and_rolls_back_exactly(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], database: str
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     conn.execute(
         "INSERT INTO quarantine.quarantined_records (source_table, record, reason)"
         " SELECT 'evaluations', jsonb_build_object('id', g), 'bad score'"
@@ -192,7 +190,7 @@ def test_issue_scenario_keeps_rows_members_and_rolls_back_exactly(
     conn.execute(f"COMMENT ON ROLE {LOGIN} IS 'tmplmig test login'")
     issue_edit(sandbox)
 
-    applied = commands.apply(sandbox, "dev", url=db_url)
+    applied = commands.apply(resolve(sandbox, "dev", url=db_url))
     assert "001_baseline (evolved)" in applied and "002d_roles_grants (evolved)" in applied
     count = conn.execute("SELECT count(*) FROM quarantine_v2.quarantined_records").fetchone()
     assert count == (5000,)
@@ -207,12 +205,12 @@ def test_issue_scenario_keeps_rows_members_and_rolls_back_exactly(
         "SELECT retain_days FROM system.retention_policies WHERE data_class = 'audit_log'"
     ).fetchone()
     assert days == (45,)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
-    assert all(s.state == "applied" for s in commands.status(sandbox, "dev", url=db_url))
-    assert commands.apply(sandbox, "dev", url=db_url) == []
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+    assert all(s.state == "applied" for s in commands.status(resolve(sandbox, "dev", url=db_url)))
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == []
 
     conn.execute(f"DROP ROLE {LOGIN}")
-    commands.rollback(sandbox, "dev", url=db_url)
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -231,7 +229,7 @@ def replace_in(path: Path, old: str, new: str) -> None:
 def test_a_change_with_no_safe_rule_is_refused_and_nothing_runs(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     replace_in(
         sandbox / "templates/001_baseline.sql.j2", "display_name text,", "display_name varchar(80),"
     )
@@ -265,7 +263,7 @@ def test_a_record_edited_by_hand_is_refused(
     column: str,
     edit_sql: str,
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     edited = conn.execute(
         f"UPDATE {STEPS} SET {column} = {edit_sql} WHERE (part, step) ="
         f" (SELECT part, step FROM {STEPS} WHERE {column} IS NOT NULL"
@@ -286,7 +284,7 @@ def test_a_record_edited_by_hand_is_refused(
 def test_a_database_changed_outside_tmplmig_is_refused(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     conn.execute("DROP INDEX audits.idx_audit_entity")
     conn.execute("REVOKE SELECT ON audits.audit_log FROM app_readonly")
     edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
@@ -303,7 +301,7 @@ def test_a_database_changed_outside_tmplmig_is_refused(
 def test_readwrite_can_delete_grants_and_revokes_only_delete_keeping_default_privileges(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     default_privileges = (
         "SELECT defaclnamespace, defaclobjtype::text, defaclacl::text FROM pg_default_acl"
     )
@@ -319,13 +317,13 @@ def test_readwrite_can_delete_grants_and_revokes_only_delete_keeping_default_pri
     assert len(changes) == 10 and all(
         "GRANT DELETE ON" in s and "app_readwrite" in s for s in changes
     )
-    commands.apply(sandbox, "dev", url=db_url)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.apply(resolve(sandbox, "dev", url=db_url))
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
     edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(readwrite_can_delete=False))
-    plan = "".join(applying(commands.plan(sandbox, "dev", url=db_url)).values())
+    plan = "".join(applying(commands.plan(resolve(sandbox, "dev", url=db_url))).values())
     assert 'REVOKE DELETE ON TABLES FROM "app_readwrite"' in plan and "GRANT" not in plan
-    commands.apply(sandbox, "dev", url=db_url)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.apply(resolve(sandbox, "dev", url=db_url))
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
     assert set(conn.execute(default_privileges).fetchall()) == defaults
 
 
@@ -334,7 +332,7 @@ def test_a_table_added_to_a_template_gets_the_grants_and_hidden_columns_of_its_s
 ) -> None:
     """002d names its tables: a new one changes its grant steps, and the plan resets and
     grants on the new table only, and hides its sensitive column."""
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     template = sandbox / "templates/001_baseline.sql.j2"
     template.write_text(
         template.read_text() + '{% call m.table(schema=s.production, name="notes") %}\n'
@@ -343,12 +341,12 @@ def test_a_table_added_to_a_template_gets_the_grants_and_hidden_columns_of_its_s
         "    password_hash text\n"
         "{% endcall %}\n"
     )
-    plan = "".join(applying(commands.plan(sandbox, "dev", url=db_url)).values())
+    plan = "".join(applying(commands.plan(resolve(sandbox, "dev", url=db_url))).values())
     assert 'REVOKE ALL ON TABLE "production"."notes" FROM "app_readonly";' in plan
     assert 'GRANT SELECT ON TABLE "production"."notes" TO "app_readonly";' in plan
     assert '"production"."analysis_sessions" TO' not in plan  # granted already
-    commands.apply(sandbox, "dev", url=db_url)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
+    commands.apply(resolve(sandbox, "dev", url=db_url))
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
     hidden = conn.execute(
         "SELECT has_column_privilege('app_readonly', 'production.notes', c, 'SELECT')"
         " FROM unnest(ARRAY['password_hash', 'body']) c"
@@ -360,22 +358,22 @@ def test_an_index_whose_definition_changed_is_rebuilt_concurrently_and_rolled_ba
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     replace_in(
         sandbox / "templates/002a_indexes.sql.j2",
         '"entity_type, entity_id"',
         '"entity_id, entity_type"',
     )
-    plan = "".join(applying(commands.plan(sandbox, "dev", url=db_url)).values())
+    plan = "".join(applying(commands.plan(resolve(sandbox, "dev", url=db_url))).values())
     assert 'CREATE INDEX CONCURRENTLY "tmplmig_' in plan
     assert 'ALTER INDEX "audits"."tmplmig_' in plan and 'RENAME TO "idx_audit_entity"' in plan
-    assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ["002a_indexes (evolved)"]
     definition = conn.execute(
         "SELECT pg_get_indexdef('audits.idx_audit_entity'::regclass)"
     ).fetchone()
     assert definition is not None and "(entity_id, entity_type)" in definition[0]
-    assert commands.verify(sandbox, "dev", url=db_url) == []
-    commands.rollback(sandbox, "dev", url=db_url)
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -385,7 +383,7 @@ def test_a_function_its_triggers_moved_off_is_dropped_after_they_moved(
     """The shared column guard replaced by a copy in the system schema: the plan re-points
     the triggers first and drops the old function last (first, it would fail: they use it)."""
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     template = sandbox / "templates/002e_functions.sql.j2"
     text = template.read_text()
     start = text.index('{% call(d) step("function", tmplmig_schema, "keep_column"')
@@ -395,14 +393,14 @@ def test_a_function_its_triggers_moved_off_is_dropped_after_they_moved(
         ' header="RETURNS trigger LANGUAGE plpgsql") %}\n{{ keep_column_body }}\n{% endcall %}\n'
         + text[end:].replace("function_schema=tmplmig_schema,", "function_schema=s.system,")
     )
-    assert commands.apply(sandbox, "dev", url=db_url) == ["002e_functions (evolved)"]
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ["002e_functions (evolved)"]
     uses = conn.execute(
         "SELECT DISTINCT tgfoid::regprocedure::text FROM pg_trigger WHERE tgname LIKE 'keep_%'"
     ).fetchall()
     assert uses == [("system.keep_column()",)]
     assert conn.execute("SELECT to_regnamespace('tmplmig')").fetchone() == (None,)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
-    commands.rollback(sandbox, "dev", url=db_url)
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -431,22 +429,22 @@ def test_a_guard_of_updates_only_evolves_to_refuse_rows_the_purge_would_keep(
     template = sandbox / "templates/002e_functions.sql.j2"
     today = template.read_text()
     guard_updates_only(template)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     with conn.transaction(force_rollback=True):
         conn.execute(FOREVER.format("providers"))
     template.write_text(today)
 
-    plan = applying(commands.plan(sandbox, "dev", url=db_url))
+    plan = applying(commands.plan(resolve(sandbox, "dev", url=db_url)))
     assert sorted(plan) == ["002e_functions.plan.pgsql", "MANIFEST"]
     assert plan["002e_functions.plan.pgsql"].count("BEFORE INSERT ON") == 6
     assert (
         'CREATE OR REPLACE FUNCTION "tmplmig"."keep_column"()' in plan["002e_functions.plan.pgsql"]
     )
-    assert commands.apply(sandbox, "dev", url=db_url) == ["002e_functions (evolved)"]
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ["002e_functions (evolved)"]
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="retention purge"):
         conn.execute(FOREVER.format("providers"))
-    assert commands.verify(sandbox, "dev", url=db_url) == []
-    commands.rollback(sandbox, "dev", url=db_url)
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -463,7 +461,9 @@ def test_tenants_guarded_on_updates_only_evolve_one_by_one_and_roll_back_exactly
     assert cli.main([*base, "apply", "--env", "dev", "--all-tenants", "--database", db_url]) == 0
     template.write_text(today)
 
-    assert commands.apply(sandbox, "dev", "acme", url=db_url) == ["002e_functions (evolved)"]
+    assert commands.apply(resolve(sandbox, "dev", "acme", url=db_url)) == [
+        "002e_functions (evolved)"
+    ]
     conn.execute("INSERT INTO gx_providers.provider_health (provider, status) VALUES ('x', 'up')")
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied to change"):
         conn.execute("UPDATE gx_providers.provider_health SET checked_at = '1970-01-01'")
@@ -488,14 +488,14 @@ def test_a_role_taken_off_a_functions_execute_list_loses_execute(
 ) -> None:
     """A part's rollback leaves function grants to DROP FUNCTION; a plan removing one grant
     still revokes it."""
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     can_run = "SELECT has_function_privilege(%s, 'system.encrypt_data(text, uuid)', 'EXECUTE')"
     assert conn.execute(can_run, ["app_readwrite"]).fetchone() == (True,)
     edit(
         sandbox / "config/base.yaml",
         lambda d: d["privileges"]["execute"].update(encrypt_data=["admin"]),
     )
-    assert commands.apply(sandbox, "dev", url=db_url) == ["002e_functions (evolved)"]
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ["002e_functions (evolved)"]
     assert conn.execute(can_run, ["app_readwrite"]).fetchone() == (False,)
     assert conn.execute(can_run, ["app_admin"]).fetchone() == (True,)
 
@@ -504,27 +504,27 @@ def test_plan_run_with_psql_then_marked_is_recorded_and_rolls_back_exactly(
     sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     issue_edit(sandbox)
     out = tmp_path / "review"
     assert plan_cli(sandbox, db_url, "--out", str(out)) == 0
     run_with_psql(database, out, "apply")
-    assert any(s.state == "changed" for s in commands.status(sandbox, "dev", url=db_url))
-    assert commands.mark(sandbox, "dev", url=db_url) == []
-    assert all(s.state == "applied" for s in commands.status(sandbox, "dev", url=db_url))
-    commands.rollback(sandbox, "dev", url=db_url)
+    assert any(s.state == "changed" for s in commands.status(resolve(sandbox, "dev", url=db_url)))
+    assert commands.mark(resolve(sandbox, "dev", url=db_url)) == []
+    assert all(s.state == "applied" for s in commands.status(resolve(sandbox, "dev", url=db_url)))
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
 
 
 def test_parts_applied_before_the_record_existed_are_recorded_once_verified(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     conn.execute(f"DROP TABLE {', '.join(record.TABLES)}")
-    states = commands.status(project, "dev", url=db_url)
+    states = commands.status(resolve(project, "dev", url=db_url))
     assert {s.label for s in states} == {"applied, no record"}
-    assert commands.apply(project, "dev", url=db_url) == []
-    assert {s.state for s in commands.status(project, "dev", url=db_url)} == {"applied"}
+    assert commands.apply(resolve(project, "dev", url=db_url)) == []
+    assert {s.state for s in commands.status(resolve(project, "dev", url=db_url))} == {"applied"}
     assert set(record.read(conn).parts) == set(ALL_PARTS)
 
 
@@ -615,31 +615,33 @@ def test_rows_sealed_before_objects_were_recorded_verify_and_gain_none_by_hand()
 def test_a_record_made_by_an_older_tmplmig_is_read_and_upgraded_in_place(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], roles: bool
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     as_an_older_tmplmig_recorded(conn, roles)
     assert conn.execute(COUNT_COLUMNS).fetchone() == (13 + roles,)
-    assert {s.label for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
-    assert commands.rollback(sandbox, "dev", url=db_url, part=ALL_PARTS[-1]) == ALL_PARTS[-1:]
-    assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS[-1:]
+    assert {s.label for s in commands.status(resolve(sandbox, "dev", url=db_url))} == {"applied"}
+    assert (
+        commands.rollback(resolve(sandbox, "dev", url=db_url), part=ALL_PARTS[-1]) == ALL_PARTS[-1:]
+    )
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ALL_PARTS[-1:]
     assert conn.execute(COUNT_COLUMNS).fetchone() == (17,)
     rec = record.read(conn)
     assert rec.problems == () and list(rec.parts) == ALL_PARTS
-    assert {s.label for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
+    assert {s.label for s in commands.status(resolve(sandbox, "dev", url=db_url))} == {"applied"}
 
 
 def test_mark_reseals_an_older_record_with_guards_so_it_evolves_and_rolls_back_exactly(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     as_an_older_tmplmig_recorded(conn, roles=True)
-    assert commands.mark(sandbox, "dev", url=db_url) == []
+    assert commands.mark(resolve(sandbox, "dev", url=db_url)) == []
     assert conn.execute(COUNT_COLUMNS).fetchone() == (17,)
     seals = conn.execute(f"SELECT DISTINCT left(row_sha256, 3) FROM {STEPS}").fetchall()
     assert seals == [("v3:",)]
     issue_edit(sandbox)
-    assert "002d_roles_grants (evolved)" in commands.apply(sandbox, "dev", url=db_url)
-    assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert "002d_roles_grants (evolved)" in commands.apply(resolve(sandbox, "dev", url=db_url))
+    assert commands.rollback(resolve(sandbox, "dev", url=db_url)) == list(reversed(ALL_PARTS))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -653,14 +655,14 @@ def test_an_apply_killed_in_the_middle_of_an_evolve_converges_on_the_next_apply(
     sandbox: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     template = sandbox / "templates/002a_indexes.sql.j2"
     replace_in(template, '"entity_type, entity_id"', '"entity_id, entity_type"')
     failure: list[BaseException] = []
 
     def apply() -> None:
         try:
-            commands.apply(sandbox, "dev", url=db_url)
+            commands.apply(resolve(sandbox, "dev", url=db_url))
         except BaseException as exc:
             failure.append(exc)
 
@@ -676,17 +678,17 @@ def test_an_apply_killed_in_the_middle_of_an_evolve_converges_on_the_next_apply(
         applier.join(60)
         writer.rollback()
     assert failure, "the interrupted evolve should have failed"
-    assert [s.id for s in commands.status(sandbox, "dev", url=db_url) if s.state == "changed"] == [
-        "002a_indexes"
-    ]
+    assert [
+        s.id for s in commands.status(resolve(sandbox, "dev", url=db_url)) if s.state == "changed"
+    ] == ["002a_indexes"]
 
-    assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
-    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ["002a_indexes (evolved)"]
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
     leftovers = conn.execute(
         "SELECT relname FROM pg_class WHERE relname ~ '^tmplmig_[0-9a-f]{20}$'"
     )
     assert leftovers.fetchall() == []
-    commands.rollback(sandbox, "dev", url=db_url)
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -700,7 +702,7 @@ def test_every_tenant_shows_changed_evolves_and_rolls_back_exactly(
     assert cli.main([*base, "status", *tenants, "--check"]) == 0
     edit(sandbox / "config/base.yaml", lambda d: d["schemas"].update(quarantine="quarantine_v2"))
     edit(sandbox / "config/tenants/acme.yaml", lambda d: d["retention"].update(audit_log=401))
-    outcomes = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "status", url=db_url)}
+    outcomes = {o.tenant: o for o in fanout.run_all(sandbox, "dev", fanout.STATUS, url=db_url)}
     assert {t: o.state for t, o in outcomes.items()} == {"acme": "changed", "globex": "changed"}
     assert cli.main([*base, "status", *tenants, "--check"]) == 1
 
@@ -723,28 +725,28 @@ def test_changed_masked_columns_replace_the_audit_function_and_column_grants(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     masked = ["api_key", "display_name"]  # password_hash no longer, display_name now
     edit(sandbox / "config/base.yaml", lambda d: d.update(sensitive_columns=masked))
-    applied = commands.apply(sandbox, "dev", url=db_url)
+    applied = commands.apply(resolve(sandbox, "dev", url=db_url))
     assert "002e_functions (evolved)" in applied
-    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
     readable = "SELECT has_column_privilege('app_readonly', 'auth.users', %s, 'SELECT')"
     assert conn.execute(readable, ("password_hash",)).fetchone() == (True,)
     assert conn.execute(readable, ("display_name",)).fetchone() == (False,)
-    commands.rollback(sandbox, "dev", url=db_url)
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
 
 
 def test_each_changed_step_names_its_cause_and_no_config_line_blames_a_template_edit(
     sandbox: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readwrite="app_rw"))
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     replace_in(sandbox / "templates/002a_indexes.sql.j2", '"entity_type, entity_id"', '"entity_id"')
     edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
-    states = {s.id: s for s in commands.status(sandbox, "dev", url=db_url)}
+    states = {s.id: s for s in commands.status(resolve(sandbox, "dev", url=db_url))}
     (index,) = states["002a_indexes"].steps
     assert index.causes == ("template templates/002a_indexes.sql.j2",)
     assert states["002a_indexes"].config == ()
@@ -765,7 +767,7 @@ def test_a_plans_index_rebuild_shows_its_locks_and_outlives_statement_timeout(
 ) -> None:
     """A rebuild that waits for an old snapshot longer than statement_timeout still finishes
     (it scans its table: no bound fits every table), in apply's evolve and in the plan file."""
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     edit(
         sandbox / "config/dev.yaml",
         lambda d: d.setdefault("ddl", {}).update(statement_timeout="1s", lock_timeout="20s"),
@@ -786,33 +788,33 @@ def test_a_plans_index_rebuild_shows_its_locks_and_outlives_statement_timeout(
         timer = threading.Timer(2.5, old.commit)
         timer.start()
         try:
-            assert commands.apply(sandbox, "dev", url=db_url) == ["002a_indexes (evolved)"]
+            assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ["002a_indexes (evolved)"]
         finally:
             timer.join()
-    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
 
 
 def test_a_role_rename_leaves_functions_whose_bodies_are_unchanged_alone(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     oids = dict(
         conn.execute("SELECT proname, oid::int FROM pg_proc WHERE proname LIKE '%crypt_data'")
     )
     edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readwrite="app_rw"))
-    plan = "".join(applying(commands.plan(sandbox, "dev", url=db_url)).values())
+    plan = "".join(applying(commands.plan(resolve(sandbox, "dev", url=db_url))).values())
     assert 'ALTER ROLE "app_readwrite" RENAME TO "app_rw";' in plan
     assert 'FUNCTION "system"."encrypt_data"' not in plan
     assert 'FUNCTION "system"."decrypt_data"' not in plan
-    commands.apply(sandbox, "dev", url=db_url)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
-    assert {s.state for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
+    commands.apply(resolve(sandbox, "dev", url=db_url))
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+    assert {s.state for s in commands.status(resolve(sandbox, "dev", url=db_url))} == {"applied"}
     after = dict(
         conn.execute("SELECT proname, oid::int FROM pg_proc WHERE proname LIKE '%crypt_data'")
     )
     assert after == oids
-    commands.rollback(sandbox, "dev", url=db_url)
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -822,7 +824,7 @@ def test_a_plans_rollback_files_run_with_psql_undo_its_apply_files(
     """The issue's edit (a schema and a role renamed, a retention changed) and an index
     rebuilt: the plan's rollback section, run with psql after its apply section, gives back
     the catalog and the rows from before the plan."""
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     conn.execute("INSERT INTO auth.users (email) VALUES ('a@example.com')")
     applied = snapshot(conn)
     rows = conn.execute("SELECT * FROM system.retention_policies ORDER BY 1").fetchall()
@@ -850,12 +852,14 @@ def test_a_column_moved_between_readers_changes_only_the_grants_that_differ(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     edit(
         sandbox / "config/base.yaml",
         lambda d: d["privileges"]["sensitive_readers"].update(api_key=["admin"]),
     )
-    plan = applying(commands.plan(sandbox, "dev", url=db_url))["002d_roles_grants.plan.sql"]
+    plan = applying(commands.plan(resolve(sandbox, "dev", url=db_url)))[
+        "002d_roles_grants.plan.sql"
+    ]
     grants = [line for line in plan.splitlines() if line.startswith(("GRANT", "REVOKE"))]
     assert grants == [
         'REVOKE SELECT ON TABLE "providers"."user_providers" FROM "app_readwrite";',
@@ -864,10 +868,10 @@ def test_a_column_moved_between_readers_changes_only_the_grants_that_differ(
         'REVOKE SELECT ON TABLE "providers"."user_providers" FROM "app_admin";',
         'GRANT SELECT ON TABLE "providers"."user_providers" TO "app_admin";',
     ]
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     reads = "SELECT has_column_privilege(%s, 'providers.user_providers', 'api_key', 'SELECT')"
     assert conn.execute(reads, ["app_admin"]).fetchone() == (True,)
     assert conn.execute(reads, ["app_readwrite"]).fetchone() == (False,)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
-    commands.rollback(sandbox, "dev", url=db_url)
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}

@@ -15,13 +15,14 @@ from typing import Any
 
 import psycopg
 import yaml
-from conftest import fresh_database
-from helpers import DEPLOYER, PROJECT, WRITE_ROWS, deployer_dsn, remove_promotions, url_for
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support.servers import DEPLOYER, PROJECT, WRITE_ROWS, deployer_dsn, fresh_database, url_for
+from support.yaml_edits import edit, remove_promotions
 
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 
 Edit = Callable[[dict[str, Any], str], None]
 SCHEMA_KEYS = ["auth", "production", "audits", "providers", "quarantine", "system"]
@@ -82,12 +83,6 @@ PROPERTY = settings(
 )
 
 
-def edit_file(path: Path, edit: Edit, prefix: str) -> None:
-    data = yaml.safe_load(path.read_text()) or {}
-    edit(data, prefix)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
 def check_edits_converge(server_dsn: str, edits: list[Edit], tenant: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp, fresh_database(server_dsn) as dsn:
         project = Path(tmp)
@@ -99,14 +94,14 @@ def check_edits_converge(server_dsn: str, edits: list[Edit], tenant: str | None)
         prefix = "" if tenant is None else f"{tenant}_"
         with psycopg.connect(dsn, autocommit=True) as conn:
             before = snapshot(conn)
-            commands.apply(project, "dev", tenant, url)
-            for edit in edits:
-                edit_file(edited, edit, prefix)
-                commands.apply(project, "dev", tenant, url)
-                assert commands.verify(project, "dev", tenant, url) == []
-                states = commands.status(project, "dev", tenant, url)
+            commands.apply(resolve(project, "dev", tenant, url=url))
+            for change in edits:
+                edit(edited, change, prefix)
+                commands.apply(resolve(project, "dev", tenant, url=url))
+                assert commands.verify(resolve(project, "dev", tenant, url=url)) == []
+                states = commands.status(resolve(project, "dev", tenant, url=url))
                 assert {s.state for s in states} == {"applied"}
-            commands.rollback(project, "dev", tenant, url)
+            commands.rollback(resolve(project, "dev", tenant, url=url))
             assert difference(before, snapshot(conn)) == {}
 
 
@@ -184,14 +179,14 @@ NO_DEAD_ENDS = settings(
 
 def run(command: str, project: Path, url: str) -> None:
     if command == "apply":
-        commands.apply(project, "dev", None, url, allow_drop=ACKNOWLEDGED)
+        commands.apply(resolve(project, "dev", url=url), allow_drop=ACKNOWLEDGED)
     else:
-        commands.rollback(project, "dev", None, url)
+        commands.rollback(resolve(project, "dev", url=url))
 
 
 def applied_and_verified(project: Path, url: str) -> None:
-    assert commands.verify(project, "dev", None, url) == []
-    assert {s.state for s in commands.status(project, "dev", None, url)} == {"applied"}
+    assert commands.verify(resolve(project, "dev", url=url)) == []
+    assert {s.state for s in commands.status(resolve(project, "dev", url=url))} == {"applied"}
 
 
 @NO_DEAD_ENDS
@@ -219,14 +214,14 @@ def test_a_failure_at_any_statement_leaves_a_database_both_apply_and_rollback_fi
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(FAILPOINT)
             before = snapshot(conn)
-            commands.apply(project, "dev", None, url)
+            commands.apply(resolve(project, "dev", url=url))
             conn.execute(WRITE_ROWS, [20])
             conn.execute(
                 "INSERT INTO experiments_v1.promotions (experiment_id, target)"
                 " SELECT id, 'prod' FROM experiments_v1.experiments"
             )
-            for edit in edits:
-                edit_file(project / "config/base.yaml", edit, "")
+            for change in edits:
+                edit(project / "config/base.yaml", change, "")
             for template_edit in template_edits:
                 template_edit(project)
             arm(conn, at)
@@ -241,10 +236,10 @@ def test_a_failure_at_any_statement_leaves_a_database_both_apply_and_rollback_fi
             run(OTHER[failing], project, url)
             if OTHER[failing] == "apply":
                 applied_and_verified(project, url)
-                commands.rollback(project, "dev", None, url)
+                commands.rollback(resolve(project, "dev", url=url))
             assert difference(before, snapshot(conn)) == {}
-            commands.apply(project, "dev", None, url)
+            commands.apply(resolve(project, "dev", url=url))
             applied_and_verified(project, url)
-            commands.rollback(project, "dev", None, url)
+            commands.rollback(resolve(project, "dev", url=url))
             assert difference(before, snapshot(conn)) == {}
             conn.execute("DROP EVENT TRIGGER failpoint; DROP SCHEMA failpoint CASCADE")

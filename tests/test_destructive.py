@@ -13,12 +13,14 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, remove_promotions, run_file_with_psql
+from support.bundles import run_file_with_psql
+from support.servers import ALL_PARTS
+from support.yaml_edits import edit, remove_promotions
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands, record
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.facts import DbObject
 
@@ -42,7 +44,7 @@ def insert_promotions(conn: psycopg.Connection[Any], rows: int) -> None:
 
 
 def applied_with_80_promotions(sandbox: Path, db_url: str, conn: psycopg.Connection[Any]) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     insert_promotions(conn, 80)
 
 
@@ -70,7 +72,7 @@ def test_status_and_plan_mark_a_removed_table_destructive_with_its_rows_and_size
         out,
     )
     assert out.count("destructive:") == 1  # its index, key and triggers go with it
-    plan = commands.plan(sandbox, "dev", url=db_url)
+    plan = commands.plan(resolve(sandbox, "dev", url=db_url))
     baseline = next(text for name, text in plan.items() if name.startswith("001_baseline"))
     header, _, body = baseline.partition("BEGIN;")
     assert re.search(
@@ -118,10 +120,10 @@ def test_an_acknowledged_drop_evolves_whole_verifies_and_rolls_back_exactly(
     assert cli.main([*argv, "--allow-drop", PROMOTIONS]) == 0
     assert "applied: 001_baseline (evolved), 002a_indexes (evolved)" in capsys.readouterr().out
     assert conn.execute(f"SELECT to_regclass('{PROMOTIONS}')").fetchone() == (None,)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
-    assert {s.state for s in commands.status(sandbox, "dev", url=db_url)} == {"applied"}
-    assert commands.apply(sandbox, "dev", url=db_url) == []
-    assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+    assert {s.state for s in commands.status(resolve(sandbox, "dev", url=db_url))} == {"applied"}
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == []
+    assert commands.rollback(resolve(sandbox, "dev", url=db_url)) == list(reversed(ALL_PARTS))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -132,7 +134,7 @@ def test_the_pre_execution_check_aborts_the_part_when_the_table_grew_after_the_p
     plan file run with psql both stop in the drop's transaction, and nothing changes."""
     applied_with_80_promotions(sandbox, db_url, conn)
     remove_promotions(sandbox)
-    plan = commands.plan(sandbox, "dev", url=db_url)
+    plan = commands.plan(resolve(sandbox, "dev", url=db_url))
     insert_promotions(conn, 5)
     before = state_of(conn)
     with pytest.raises(
@@ -142,7 +144,7 @@ def test_the_pre_execution_check_aborts_the_part_when_the_table_grew_after_the_p
             r" more than the 80 acknowledged: not dropped"
         ),
     ):
-        commands.apply(sandbox, "dev", url=db_url, allow_drop={PROMOTIONS: 80})
+        commands.apply(resolve(sandbox, "dev", url=db_url), allow_drop={PROMOTIONS: 80})
     name = next(n for n in plan if n.startswith("001_baseline"))
     (tmp_path / name).write_text(plan[name])
     with pytest.raises(AssertionError, match="holds 85 rows, more than the 80 this plan shows"):
@@ -150,15 +152,12 @@ def test_the_pre_execution_check_aborts_the_part_when_the_table_grew_after_the_p
     after = state_of(conn)
     assert difference(before[0], after[0]) == {} and after[1] == before[1]
     assert conn.execute("SELECT count(*) FROM experiments_v1.promotions").fetchone() == (85,)
-    applied = commands.apply(sandbox, "dev", url=db_url, allow_drop={PROMOTIONS: None})
+    applied = commands.apply(resolve(sandbox, "dev", url=db_url), allow_drop={PROMOTIONS: None})
     assert "001_baseline (evolved)" in applied
 
 
 def protect(sandbox: Path, protected: bool) -> None:
-    path = sandbox / "config/dev.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["protected"] = protected
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    edit(sandbox / "config/dev.yaml", lambda d: d.update(protected=protected))
 
 
 def test_a_protected_rollback_lists_tables_holding_rows_and_refuses_without_the_flag(
@@ -190,7 +189,7 @@ def test_an_unprotected_rollback_lists_tables_holding_rows_and_runs(
     before = snapshot(conn)
     applied_with_80_promotions(sandbox, db_url, conn)
     with caplog.at_level(logging.WARNING, logger="tmplmig"):
-        assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
+        assert commands.rollback(resolve(sandbox, "dev", url=db_url)) == list(reversed(ALL_PARTS))
     assert f"001_baseline: table {PROMOTIONS}, 80 rows" in caplog.text
     assert "system.retention_policies" not in caplog.text  # seeded rows only: they come back
     assert difference(before, snapshot(conn)) == {}
@@ -240,7 +239,7 @@ def test_a_large_table_shows_the_planners_estimate(
     conn.execute("ANALYZE experiments_v1.promotions")
     remove_promotions(sandbox)
     monkeypatch.setattr(destructive, "EXACT_COUNT_MAX_BYTES", 0)
-    (loss,) = [x for s in commands.status(sandbox, "dev", url=db_url) for x in s.losses]
+    (loss,) = [x for s in commands.status(resolve(sandbox, "dev", url=db_url)) for x in s.losses]
     assert (loss.name, loss.rows, loss.exact) == (PROMOTIONS, 80, False)
     assert str(loss).startswith(f"table {PROMOTIONS}, ~80 rows (estimate), ")
 
@@ -267,21 +266,22 @@ def test_a_removed_column_and_a_removed_seeded_row_are_acknowledged_by_name(
     )
     assert found == 1
     system.write_text(text)
-    shown = {str(x) for s in commands.status(sandbox, "dev", url=db_url) for x in s.losses}
+    shown = {str(x) for s in commands.status(resolve(sandbox, "dev", url=db_url)) for x in s.losses}
     assert shown == {
         "column experiments_v1.experiments.notes, 1 row",
         "row system.connection_pool_settings.default, 1 row",
     }
     with pytest.raises(commands.CommandError) as refused:
         commands.apply(
-            sandbox, "dev", url=db_url, allow_drop={"experiments_v1.experiments.notes": None}
+            resolve(sandbox, "dev", url=db_url),
+            allow_drop={"experiments_v1.experiments.notes": None},
         )
     assert "pass --allow-drop system.connection_pool_settings.default" in str(refused.value)
     assert "--allow-drop experiments_v1.experiments.notes" not in str(refused.value)
     allowed = dict.fromkeys(
         ["experiments_v1.experiments.notes", "system.connection_pool_settings.default"]
     )
-    applied = commands.apply(sandbox, "dev", url=db_url, allow_drop=allowed)
+    applied = commands.apply(resolve(sandbox, "dev", url=db_url), allow_drop=allowed)
     assert applied == ["001_baseline (evolved)", "002c_system_tables (evolved)"]
     gone = conn.execute(
         "SELECT to_regclass('system.connection_pool_settings') IS NOT NULL,"
@@ -289,6 +289,6 @@ def test_a_removed_column_and_a_removed_seeded_row_are_acknowledged_by_name(
         " (SELECT count(*) FROM information_schema.columns WHERE column_name = 'notes')"
     ).fetchone()
     assert gone == (True, 0, 0)
-    assert commands.verify(sandbox, "dev", url=db_url) == []
-    commands.rollback(sandbox, "dev", url=db_url)
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}

@@ -9,7 +9,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import scratch_takes
+from support.servers import scratch_takes
+from support.tenants import only_tenants
 
 from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.migrating import commands, fanout
@@ -27,16 +28,6 @@ TENANTS = {
 }
 
 
-def fleet(sandbox: Path, tenants: dict[str, str]) -> Path:
-    """The sandbox with exactly these tenant files."""
-    folder = sandbox / "config" / "tenants"
-    for old in folder.glob("*.yaml"):
-        old.unlink()
-    for name, text in tenants.items():
-        (folder / f"{name}.yaml").write_text(text)
-    return sandbox
-
-
 def edit_one_value(project: Path) -> None:
     """The edit of issue 24: one retention in base.yaml, so every tenant has a plan."""
     base = project / "config/base.yaml"
@@ -48,7 +39,7 @@ def plan_refusal(project: Path, tenant: str, url: str, shared: ScratchDatabases 
     ``shared``'s replays as a fan-out's do, or each replaying its own record."""
     target = replace(resolve(project, "dev", tenant, url), scratch=shared)
     try:
-        commands.plan_of(target)
+        commands.plan(target)
     except CommandError as exc:
         return str(exc)
     return ""
@@ -66,8 +57,8 @@ def replace_body(conn: psycopg.Connection[Any], function: str) -> None:
 def test_drift_in_one_tenant_among_many_is_caught_for_it_alone_after_one_replay(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = fleet(sandbox, TENANTS)
-    applied = fanout.run_all(project, "dev", "apply", jobs=2, url=db_url)
+    project = only_tenants(sandbox, TENANTS)
+    applied = fanout.run_all(project, "dev", fanout.APPLY, jobs=2, url=db_url)
     assert {o.state for o in applied} == {"applied"}
     edit_one_value(project)
     conn.execute("DROP INDEX tb_audits.idx_audit_entity")

@@ -17,11 +17,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, deployer_dsn, poll
+from support.servers import ALL_PARTS, deployer_dsn, poll
 
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.database.cluster import find_bindir
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.reviewing.bundle import MANIFEST, manifest_files
 
 INVALID_INDEXES = """
@@ -35,7 +36,7 @@ WAITING_INDEX_BUILD = """
 
 def run_bundle_by_hand(database: str, project: Path, out: Path, part_ids: list[str]) -> None:
     """What a DBA does: write the review bundle and run parts' apply files with psql."""
-    commands.write_render(project, "dev", out)
+    commands.write_render(for_rendering(project, "dev"), out)
     login = deployer_dsn(database)
     psql = [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", login]
     for name in manifest_files((out / MANIFEST).read_text(), "apply"):
@@ -62,7 +63,7 @@ def interrupted_index_build(
 
     def apply() -> None:
         try:
-            commands.apply(project, "dev", url=db_url)
+            commands.apply(resolve(project, "dev", url=db_url))
         except BaseException as exc:
             failure.append(exc)
 
@@ -89,9 +90,11 @@ def test_killed_index_build_leaves_invalid_index_that_next_apply_rebuilds(
 ) -> None:
     assert isinstance(interrupted_index_build.error, psycopg.OperationalError)
     assert conn.execute(INVALID_INDEXES).fetchall() == [("idx_experiments_v1_status_created",)]
-    assert [s.id for s in commands.status(project, "dev", url=db_url) if s.applied] == ALL_PARTS[:1]
+    assert [
+        s.id for s in commands.status(resolve(project, "dev", url=db_url)) if s.applied
+    ] == ALL_PARTS[:1]
 
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS[1:]
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS[1:]
     assert conn.execute(INVALID_INDEXES).fetchall() == []
     valid = conn.execute(
         "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
@@ -107,7 +110,7 @@ def test_rollback_after_partial_apply_restores_the_empty_database(
     conn: psycopg.Connection[Any],
 ) -> None:
     assert conn.execute(INVALID_INDEXES).fetchall() != []
-    assert commands.rollback(project, "dev", url=db_url) == ALL_PARTS[:1]
+    assert commands.rollback(resolve(project, "dev", url=db_url)) == ALL_PARTS[:1]
     assert difference(interrupted_index_build.empty, snapshot(conn)) == {}
 
 
@@ -125,7 +128,7 @@ BROKEN_PART = """{% set title = "broken on purpose" %}
 def test_failing_step_in_transactional_migration_leaves_nothing_behind(
     sandbox: Path, project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     before = snapshot(conn)
     (sandbox / "templates/003_broken.sql.j2").write_text(BROKEN_PART)
     (sandbox / "migrations/003_broken.py").write_text(
@@ -134,10 +137,10 @@ def test_failing_step_in_transactional_migration_leaves_nothing_behind(
 
     # the table step succeeds; CONCURRENTLY inside the transaction then fails
     with pytest.raises(psycopg.errors.ActiveSqlTransaction):
-        commands.apply(sandbox, "dev", url=db_url)
+        commands.apply(resolve(sandbox, "dev", url=db_url))
 
     assert difference(before, snapshot(conn)) == {}
-    pending = [s.id for s in commands.status(sandbox, "dev", url=db_url) if not s.applied]
+    pending = [s.id for s in commands.status(resolve(sandbox, "dev", url=db_url)) if not s.applied]
     assert pending == ["003_broken"]
 
 
@@ -166,7 +169,7 @@ def test_apply_after_the_bundle_was_run_by_hand_converges(
     run_bundle_by_hand(database, project, tmp_path, ALL_PARTS)
     by_hand = snapshot(conn)
 
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS
     assert difference(by_hand, snapshot(conn)) == {}
 
 
@@ -187,7 +190,7 @@ def test_apply_waits_politely_behind_a_long_transaction_then_completes(
     with psycopg.connect(database) as long_transaction:
         long_transaction.execute("INSERT INTO auth.users (email) VALUES ('busy@example.org')")
         threading.Timer(1.0, long_transaction.commit).start()
-        assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS
+        assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ALL_PARTS
 
     refused = {r.getMessage().partition(":")[0] for r in caplog.records}
     assert "foreign key fk_experiments_user" in refused

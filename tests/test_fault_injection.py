@@ -19,8 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import fresh_database
-from helpers import ALL_PARTS, WRITE_ROWS, run_tmplmig, url_for
+from support.servers import ALL_PARTS, WRITE_ROWS, fresh_database, lock_rows, run_tmplmig, url_for
 
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
@@ -140,10 +139,6 @@ def tmplmig(project: Path, url: str, *args: str) -> None:
     assert cli.main(["--project", str(project), *args, "--env", "dev", "--database", url]) == 0
 
 
-def lock_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    return conn.execute("SELECT pid FROM public.yoyo_lock").fetchall()
-
-
 def seed(conn: psycopg.Connection[Any]) -> None:
     """Rows in the tables, so index builds and validations have data to scan."""
     conn.execute(WRITE_ROWS, [3000])
@@ -159,10 +154,10 @@ def test_apply_killed_at_20_moments_over_every_part_converges_each_time(
     target = resolve(project, "dev", None, db_url)
     expected = expected_objects(
         db_url,
-        lambda url: commands.apply_to(target.at(url)),
-        lambda url: commands.rollback_to(target.at(url)),
+        lambda url: commands.apply(target.at(url)),
+        lambda url: commands.rollback(target.at(url)),
     )
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     seed(conn)
     hits: list[str] = []
     with Writer(database) as writer:
@@ -172,7 +167,7 @@ def test_apply_killed_at_20_moments_over_every_part_converges_each_time(
                 # part quicker than the delay, is tried again, stopped sooner
                 if hit is not None:
                     tmplmig(project, db_url, "apply")
-                commands.rollback(project, "dev", url=db_url, part=part)
+                commands.rollback(resolve(project, "dev", url=db_url), part=part)
                 run = Run(project, db_url, "apply")
                 hit = run.stop_in(conn, part, delay, run.process.kill)
                 delay /= 2
@@ -184,7 +179,7 @@ def test_apply_killed_at_20_moments_over_every_part_converges_each_time(
             if part == ALL_PARTS[0]:
                 seed(conn)
     assert writer.writes > 0 and set(hits) == set(ALL_PARTS), hits
-    assert commands.verify(project, "dev", url=db_url) == []
+    assert commands.verify(resolve(project, "dev", url=db_url)) == []
 
     tmplmig(project, db_url, "rollback", "--all")
     assert difference(empty, snapshot(conn)) == {}
@@ -201,7 +196,7 @@ def test_rollback_killed_at_moments_over_every_part_converges(
             part, delay, hit = rng.choice(ALL_PARTS[1:]), rng.uniform(0, 0.2), None
             while hit is None:  # a rollback that finished before the moment is tried again,
                 # stopped sooner
-                commands.apply(project, "dev", url=db_url)
+                commands.apply(resolve(project, "dev", url=db_url))
                 seed(conn)
                 run = Run(project, db_url, "rollback")
                 hit = run.stop_in(conn, part, delay, run.process.kill)
@@ -241,10 +236,10 @@ def test_run_hit_by_a_fault_mid_part_converges_on_the_next_run(
             hit = None
             while hit is None:  # a run that finished before the moment is tried again
                 with psycopg.connect(database, autocommit=True) as watcher:
-                    commands.apply(project, "dev", url=url)
+                    commands.apply(resolve(project, "dev", url=url))
                     seed(watcher)
                     if verb == "apply":
-                        commands.rollback(project, "dev", url=url, part="002a_indexes")
+                        commands.rollback(resolve(project, "dev", url=url), part="002a_indexes")
                     run = Run(project, url, verb)
                     stop = server.restart if server else partial(run.terminate, watcher)
                     hit = run.stop_in(watcher, "002a_indexes", rng.uniform(0, 0.2), stop)
@@ -254,6 +249,6 @@ def test_run_hit_by_a_fault_mid_part_converges_on_the_next_run(
         with psycopg.connect(database, autocommit=True) as conn:
             assert conn.execute(INVALID_INDEXES).fetchone() == (0,) and lock_rows(conn) == []
             if verb == "apply":
-                assert commands.verify(project, "dev", url=url) == []
+                assert commands.verify(resolve(project, "dev", url=url)) == []
             else:
                 assert difference(empty, snapshot(conn)) == {}

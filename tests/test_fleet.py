@@ -10,29 +10,25 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import deployer_dsn, scratch_takes, url_for
+from support.servers import deployer_dsn, scratch_takes, url_for
+from support.tenants import only_tenants
 
 from tmplmig import cli
 from tmplmig.database import scratch
 from tmplmig.database.catalog import snapshot
 from tmplmig.migrating import commands, fanout, fleet_status, record
 from tmplmig.migrating.rollout import Rollout
-from tmplmig.migrating.target import CommandError
+from tmplmig.migrating.target import CommandError, resolve
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import render_all
 
 
 def fleet(sandbox: Path, names: list[str], lost: str | None = None) -> Path:
     """The sandbox with exactly these (empty) tenant files; ``lost`` lives in a missing database."""
-    folder = sandbox / "config" / "tenants"
-    for old in folder.glob("*.yaml"):
-        old.unlink()
-    for name in names:
-        (folder / f"{name}.yaml").write_text("")
+    tenants: dict[str, Any] = dict.fromkeys(names, "")
     if lost is not None:
-        missing = f"tmplmig_missing_{uuid.uuid4().hex[:8]}"
-        (folder / f"{lost}.yaml").write_text(f"tenant:\n  database: {missing}\n")
-    return sandbox
+        tenants[lost] = {"tenant": {"database": f"tmplmig_missing_{uuid.uuid4().hex[:8]}"}}
+    return only_tenants(sandbox, tenants)
 
 
 def states(outcomes: list[fanout.TenantOutcome]) -> dict[str, str]:
@@ -45,9 +41,11 @@ def test_tenants_side_by_side_in_one_database_build_the_catalog_one_by_one_build
     names = ["ta", "tb", "tc", "td", "te", "tf"]
     project = fleet(sandbox, names)
     side_by_side = url_for(deployer_dsn(second_database))
-    serial = fanout.run_all(project, "dev", "apply", jobs=1, url=url_for(deployer_dsn(database)))
+    serial = fanout.run_all(
+        project, "dev", fanout.APPLY, jobs=1, url=url_for(deployer_dsn(database))
+    )
     started = time.perf_counter()
-    parallel = fanout.run_all(project, "dev", "apply", jobs=4, url=side_by_side)
+    parallel = fanout.run_all(project, "dev", fanout.APPLY, jobs=4, url=side_by_side)
     wall = time.perf_counter() - started
     assert set(states(serial).values()) == set(states(parallel).values()) == {"applied"}
     # tenants overlapped: their own durations add up to more than the whole run took
@@ -63,7 +61,7 @@ def test_tenants_side_by_side_in_one_database_build_the_catalog_one_by_one_build
             ).fetchall()
             assert owners == [(settings.roles.owner,)], name
     # both databases are fresh, so pgcrypto came from the once-per-database step
-    rolled_back = fanout.run_all(project, "dev", "rollback", jobs=4, url=side_by_side)
+    rolled_back = fanout.run_all(project, "dev", fanout.ROLLBACK, jobs=4, url=side_by_side)
     assert set(states(rolled_back).values()) == {"rolled back"}
 
 
@@ -83,7 +81,7 @@ def test_a_failing_canary_stops_the_rest_and_the_summary_is_json(
     }
     assert summary["counts"] == {"failed": 1, "skipped": 3} and summary["failed"] == 1
     assert all(t["detail"] == "not started: canary canary failed" for t in summary["tenants"][1:])
-    assert not any(s.applied for s in commands.status(project, "dev", "ta", url=db_url))
+    assert not any(s.applied for s in commands.status(resolve(project, "dev", "ta", url=db_url)))
 
 
 def test_canaries_finish_before_any_other_tenant_starts(sandbox: Path, db_url: str) -> None:
@@ -93,7 +91,7 @@ def test_canaries_finish_before_any_other_tenant_starts(sandbox: Path, db_url: s
     outcomes = fanout.run_all(
         project,
         "dev",
-        "status",
+        fanout.STATUS,
         jobs=4,
         url=db_url,
         rollout=rollout,
@@ -108,10 +106,10 @@ def test_stop_on_failure_starts_no_further_tenant_and_continue_runs_them_all(
 ) -> None:
     project = fleet(sandbox, ["tb", "tc"], lost="ta")
     stopped = fanout.run_all(
-        project, "dev", "apply", jobs=1, url=db_url, rollout=Rollout(stop_on_failure=True)
+        project, "dev", fanout.APPLY, jobs=1, url=db_url, rollout=Rollout(stop_on_failure=True)
     )
     assert states(stopped) == {"ta": "failed", "tb": "skipped", "tc": "skipped"}
-    carried_on = fanout.run_all(project, "dev", "apply", jobs=1, url=db_url)
+    carried_on = fanout.run_all(project, "dev", fanout.APPLY, jobs=1, url=db_url)
     assert states(carried_on) == {"ta": "failed", "tb": "applied", "tc": "applied"}
 
 
@@ -121,12 +119,14 @@ def test_drift_checks_of_a_fan_out_replay_once_per_shape_in_one_scratch_database
     project = fleet(sandbox, ["ta", "tb", "tc"])
     # tc's own retention gives its record a shape of its own; ta and tb differ by names only
     (project / "config/tenants/tc.yaml").write_text("retention:\n  provider_health: 9\n")
-    fanout.run_all(project, "dev", "apply", jobs=1, url=db_url)
+    fanout.run_all(project, "dev", fanout.APPLY, jobs=1, url=db_url)
     dev = project / "config/dev.yaml"
     dev.write_text(dev.read_text().replace("audit_log: 30", "audit_log: 45"))
     conn.execute("DROP INDEX tb_audits.idx_audit_entity")
     taken = scratch_takes(monkeypatch)
-    outcomes = {o.tenant: o for o in fanout.run_all(project, "dev", "plan", jobs=1, url=db_url)}
+    outcomes = {
+        o.tenant: o for o in fanout.run_all(project, "dev", fanout.PLAN, jobs=1, url=db_url)
+    }
     assert {t: o.state for t, o in outcomes.items()} == {
         "ta": "planned",
         "tb": "failed",
@@ -149,7 +149,9 @@ def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_st
 ) -> None:
     names = [f"t{i:02d}" for i in range(12)]
     project = fleet(sandbox, names)
-    fanout.run_all(project, "dev", "apply", jobs=2, url=db_url, rollout=Rollout(exclude=("t01",)))
+    fanout.run_all(
+        project, "dev", fanout.APPLY, jobs=2, url=db_url, rollout=Rollout(exclude=("t01",))
+    )
     (project / "config/tenants/t02.yaml").write_text("retention:\n  audit_log: 45\n")
     conn.execute("DROP INDEX t03_audits.idx_audit_entity")
     conn.execute("DELETE FROM tmplmig_t04.tmplmig_applied WHERE part = '002e_functions'")
@@ -158,7 +160,7 @@ def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_st
         " WHERE part = '002a_indexes'"
     )
     own = {
-        name: fanout.run_tenant(project, load_config(project, "dev", name), "status", db_url)
+        name: fanout.run_tenant(project, load_config(project, "dev", name), fanout.STATUS, db_url)
         for name in names
     }
     alone: list[str] = []
@@ -169,7 +171,7 @@ def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_st
         return run_tenant(project, config, *args, **kwargs)
 
     monkeypatch.setattr(fanout, "run_tenant", spied)
-    wide = fanout.run_all(project, "dev", "status", jobs=1, url=db_url)
+    wide = fanout.run_all(project, "dev", fanout.STATUS, jobs=1, url=db_url)
     assert [(o.tenant, o.state, o.detail) for o in wide] == [
         (o.tenant, o.state, o.detail) for o in own.values()
     ]
@@ -235,7 +237,9 @@ def test_only_runs_the_selected_tenants_and_leaves_the_others_untouched(
     summary = json.loads(capsys.readouterr().out)
     assert [(t["tenant"], t["state"]) for t in summary["tenants"]] == [("eu_one", "applied")]
     for other in ("eu_two", "us_one"):
-        assert not any(s.applied for s in commands.status(project, "dev", other, url=db_url))
+        assert not any(
+            s.applied for s in commands.status(resolve(project, "dev", other, url=db_url))
+        )
 
 
 def test_rollout_options_without_all_tenants_are_refused(
@@ -251,7 +255,7 @@ def test_schema_privileges_name_every_table_as_on_all_tables_in_schema_would(
 ) -> None:
     """Grants name the tables the parts create (plain SQL, no catalog lookup per tenant) and
     reach what ON ALL TABLES IN SCHEMA reaches; identity sequences need no grant at all."""
-    commands.apply(project, "dev", "acme", url=db_url)
+    commands.apply(resolve(project, "dev", "acme", url=db_url))
     settings = load_config(project, "dev", "acme").settings
     applied = snapshot(conn)
     roles = settings.roles

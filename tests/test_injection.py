@@ -4,9 +4,8 @@ that the parsed SQL has exactly the shape the default names give, and applies fo
 from __future__ import annotations
 
 import copy
-import json
+import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import (
     ConfigError,
     LoadedConfig,
@@ -55,16 +56,14 @@ Layers = tuple[dict[str, Any], Any, list[Path]]
 targets = st.sampled_from([("schemas", k) for k in SCHEMA_KEYS] + [("roles", k) for k in ROLE_KEYS])
 
 
-def _node_types(tree: Any) -> Iterator[str]:
+#: a node type of a JSON parse tree: a key that starts upper case (field names are lower
+#: case); a quote inside a string is escaped, so no name or literal matches
+NODE_TYPE = re.compile(r'(?<!\\)"([A-Z][A-Za-z_0-9]*)":')
+
+
+def _node_types(tree_json: str) -> list[str]:
     """Node type names of a JSON parse tree in document order; names and literals are values."""
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            if key[:1].isupper():
-                yield key
-            yield from _node_types(value)
-    elif isinstance(tree, list):
-        for item in tree:
-            yield from _node_types(item)
+    return NODE_TYPE.findall(tree_json)
 
 
 def as_sql(text: str) -> str:
@@ -77,8 +76,9 @@ def as_sql(text: str) -> str:
 def sql_shape(text: str) -> list[str]:
     """Statement kinds and the whole parse tree's node types, PL/pgSQL bodies included."""
     text = as_sql(text)
-    statements = json.loads(pglast.parser.parse_sql_json(text))["stmts"]
-    return [*_node_types(statements), "|plpgsql|", *_node_types(pglast.parse_plpgsql(text))]
+    statements = pglast.parser.parse_sql_json(text)
+    plpgsql = pglast.parser.parse_plpgsql_json(text)
+    return [*_node_types(statements), "|plpgsql|", *_node_types(plpgsql)]
 
 
 def bundle_shape(config: LoadedConfig, project: Path) -> dict[str, list[str]]:
@@ -170,13 +170,10 @@ def test_hostile_names_apply_work_and_roll_back_on_the_server(
     schema_names, role_names = HOSTILE_CASES[case]
     schemas = dict(zip(SCHEMA_KEYS, schema_names, strict=True))
     roles = dict(zip(ROLE_KEYS, role_names, strict=True))
-    dev = sandbox / "config/dev.yaml"
-    overlay = yaml.safe_load(dev.read_text())
-    overlay.update(schemas=schemas, roles=roles)
-    dev.write_text(yaml.safe_dump(overlay))
+    edit(sandbox / "config/dev.yaml", lambda d: d.update(schemas=schemas, roles=roles))
     before = snapshot(conn)
 
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     present = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
     assert set(schemas.values()) <= present
     created = conn.execute(
@@ -202,5 +199,5 @@ def test_hostile_names_apply_work_and_roll_back_on_the_server(
     purge = sql.Identifier(schemas["system"], "purge_expired")
     assert len(conn.execute(sql.SQL("SELECT * FROM {}(10)").format(purge)).fetchall()) == 6
 
-    commands.rollback(sandbox, "dev", url=db_url)
+    commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ALL_PARTS, PROJECT
+from support.servers import ALL_PARTS, PROJECT
 
 import tmplmig
 from tmplmig.migrating import commands, target, tenants, yoyo_bridge
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import LoadedConfig, load_config
 
 PACKAGE = PROJECT / "src" / "tmplmig"
@@ -53,7 +54,7 @@ def test_apply_loads_the_config_once(
 
     for module in (target, tenants, yoyo_bridge):
         monkeypatch.setattr(module, "load_config", counting)
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS
     assert loads == [("dev", None)]
 
 
@@ -76,3 +77,23 @@ def test_help_imports_nothing_a_command_needs(args: list[str]) -> None:
     )
     assert "usage: tmplmig" in done.stdout
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in tests/support/ (fixtures in conftest.py): a test module that
+    imports another runs that module's tests' setup twice and ties the two together."""
+    tests = PROJECT / "tests"
+    modules = {m.stem for m in tests.glob("test_*.py")}
+    borrowed = {}
+    for module in sorted([*tests.glob("*.py"), *(tests / "support").glob("*.py")]):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found = {n for n in names if n.removeprefix("tests.") in modules | {"conftest"}}
+            if found:
+                borrowed[module.name] = sorted(found)
+    assert borrowed == {}

@@ -11,6 +11,7 @@ import pytest
 
 from tmplmig import cli
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import Part, Step
 from tmplmig.reviewing.bundle import BundleFile, build_bundle
@@ -218,7 +219,9 @@ def test_lint_cli_names_env_file_and_line_and_fails(
     assert cli.main(["--project", str(sandbox), "lint", "--env", "prod", "--tenant", "acme"]) == 1
     out = capsys.readouterr().out.splitlines()
     retype = [line for line in out if "changing-column-type" in line]
-    rendered = commands.render_bundle(sandbox, "prod", "acme")["002c_system_tables.sql"]
+    rendered = commands.render_bundle(for_rendering(sandbox, "prod", "acme"))[
+        "002c_system_tables.sql"
+    ]
     line = line_in(rendered, 'ALTER TABLE "acme_audits"."audit_log" ALTER COLUMN action TYPE')
     assert len(retype) == 1
     assert retype[0].startswith(f"prod:acme/002c_system_tables.sql:{line}: changing-column-type: ")
@@ -237,7 +240,7 @@ def test_a_sensitive_column_a_role_may_read_unlisted_is_reported_where_it_became
         "    password_hash text NOT NULL\n"
         "{% endcall %}\n"
     )
-    assert commands.lint(sandbox, "dev", "acme") == []
+    assert commands.lint(for_rendering(sandbox, "dev", "acme")) == []
     template.write_text(
         template.read_text()
         + '{% call(d) step("table", s.production, "keys") %}{% if d == "apply" %}\n'
@@ -246,9 +249,11 @@ def test_a_sensitive_column_a_role_may_read_unlisted_is_reported_where_it_became
         '{{ m.grant(privileges="SELECT", on="TABLE", role=roles.readwrite,'
         ' target=s.auth|qualified("service_accounts")) }}\n'
     )
-    findings = [f for f in commands.lint(sandbox, "dev", "acme") if f.tool == "tmplmig"]
+    findings = [
+        f for f in commands.lint(for_rendering(sandbox, "dev", "acme")) if f.tool == "tmplmig"
+    ]
     [apply] = [
-        text for name, text in commands.render_bundle(sandbox, "dev", "acme").items()
+        text for name, text in commands.render_bundle(for_rendering(sandbox, "dev", "acme")).items()
         if name == "003_add_secrets.sql"
     ]  # fmt: skip
     create = line_in(apply, 'CREATE TABLE "acme_production"."keys"')

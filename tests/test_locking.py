@@ -11,10 +11,11 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
+from support.yaml_edits import edit
 
 from tmplmig.database.locking import restarting, run_with_lock_discipline
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import ConfigError, Ddl, load_config
 from tmplmig.rendering.parts import render_all, render_part
 from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, executable_sql, manifest_files
@@ -229,9 +230,7 @@ def test_bad_lock_settings_name_file_and_key(
     sandbox: Path, key: str, value: object, problem: str
 ) -> None:
     prod = sandbox / "config/prod.yaml"
-    data = yaml.safe_load(prod.read_text())
-    data["ddl"][key] = value
-    prod.write_text(yaml.safe_dump(data))
+    edit(prod, lambda d: d["ddl"].update({key: value}))
 
     with pytest.raises(ConfigError) as caught:
         load_config(sandbox, "prod")
@@ -248,10 +247,10 @@ def test_yoyo_runs_exactly_the_statements_the_bundle_shows(
     functions the owner's default privileges already keep from PUBLIC, and the GRANTs of
     EXECUTE that each function was created with)."""
     caplog.set_level(logging.DEBUG, "tmplmig.database.locking")
-    commands.apply(project, "prod", url=db_url)
+    commands.apply(resolve(project, "prod", url=db_url))
     executed = [r.args[1:] for r in caplog.records if r.levelno == logging.DEBUG]
 
-    bundle = commands.render_bundle(project, "prod")
+    bundle = commands.render_bundle(for_rendering(project, "prod"))
     files = [bundle[name] for name in manifest_files(bundle[MANIFEST], "apply")]
     parts = render_all(project, load_config(project, "prod"))
     repairs = [g.sql for p in parts for s in p.steps for g in s.apply_statements[:-1]]

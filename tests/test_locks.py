@@ -19,7 +19,7 @@ from pglast import ast
 
 from tmplmig.database.locking import unbounded_scans
 from tmplmig.migrating import commands
-from tmplmig.migrating.target import resolve
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import Guarded
 from tmplmig.reviewing.bundle import bundle_context
@@ -144,7 +144,7 @@ def run_and_compare(
 def test_every_lock_note_names_the_strongest_lock_pg_locks_shows(
     project: Path, database: str, conn: psycopg.Connection[Any]
 ) -> None:
-    parts = commands.render(project, "dev")
+    parts = commands.render(for_rendering(project, "dev"))
     context = bundle_context(parts)
     wrong: list[str] = []
     for part in parts:
@@ -163,7 +163,7 @@ def test_a_plans_lock_notes_name_the_strongest_lock_pg_locks_shows(
 ) -> None:
     """The plan of a schema rename plus an index rebuild, statement by statement as its files
     run them, against pg_locks: its notes come from the same code as the bundle's."""
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     base = sandbox / "config/base.yaml"
     base.write_text(base.read_text().replace("quarantine: quarantine\n", "quarantine: q2\n"))
     indexes = sandbox / "templates/002a_indexes.sql.j2"

@@ -14,12 +14,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import DEPLOYER, dsn_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from test_security import attempt
+from support.logins import attempt
+from support.servers import DEPLOYER, dsn_for
 
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import Settings, load_config
 
 TENANTS = ("acme", "globex")
@@ -43,7 +44,7 @@ OWNED = """
 def tenants(project: Path, db_url: str) -> Iterator[dict[str, Settings]]:
     """acme and globex applied to one database by the deploying login."""
     for tenant in TENANTS:
-        commands.apply(project, "dev", tenant, url=db_url)
+        commands.apply(resolve(project, "dev", tenant, url=db_url))
     yield {tenant: load_config(project, "dev", tenant).settings for tenant in TENANTS}
 
 

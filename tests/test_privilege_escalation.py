@@ -16,22 +16,17 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from helpers import deployer_dsn, dsn_for, url_for
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-from test_security import (
-    GROUPS,
-    NO_GROUP,
-    PLAINTEXT,
-    Deployment,
-    attempt,
-    create_login,
-    deploy,
-)
+from support.deploy import PLAINTEXT, Deployment, deploy
+from support.logins import GROUPS, NO_GROUP, attempt, create_login
+from support.servers import deployer_dsn, dsn_for, url_for
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import snapshot
 from tmplmig.database.locking import run_with_lock_discipline
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.identifiers import SHARED_SCHEMA
 from tmplmig.rendering.parts import render_part
@@ -109,7 +104,7 @@ def test_every_rendered_grant_names_an_explicit_list_without_owner_powers(
 ) -> None:
     granted = [
         privilege.strip()
-        for text in commands.render_bundle(project, env, tenant).values()
+        for text in commands.render_bundle(for_rendering(project, env, tenant)).values()
         for listed in GRANTED.findall(text)
         for privilege in COLUMNS.sub("", listed).split(",")
     ]
@@ -309,7 +304,7 @@ def test_one_tenants_admin_cannot_reach_into_another_tenant(
     """The issue's cross-tenant capture: acme's admin read globex's keys and replaced its
     session_master_key() through the owner; both tenants share one database here."""
     for tenant in ("acme", "globex"):
-        commands.apply(project, "dev", tenant, url=db_url)
+        commands.apply(resolve(project, "dev", tenant, url=db_url))
     user, password = create_login(conn, "acme_app_admin")
     dsn = make_conninfo(dsn_for(database, conn.info.dbname, user=user), password=password)
     attacks = [
@@ -337,7 +332,7 @@ def test_reapplying_the_grants_over_an_older_grant_of_all_leaves_exactly_the_lis
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     """An earlier apply gave admin ALL and CREATE; running 002d again takes the rest away."""
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     expected = snapshot(conn)
     conn.execute("SET ROLE app_owner")  # the older apply granted as the owner, as steps run
     for schema in ("auth", "experiments_v1", "production", "providers", "quarantine"):
@@ -659,10 +654,8 @@ def test_readwrite_cannot_copy_a_password_hash_where_it_could_read_it(
 def test_sensitive_readers_grant_a_column_and_roll_back_to_the_same_catalog(
     sandbox: Path, database: str, conn: psycopg.Connection[Any]
 ) -> None:
-    base = sandbox / "config/base.yaml"
-    data = yaml.safe_load(base.read_text())
-    data["privileges"]["sensitive_readers"] = {"password_hash": ["admin"], "api_key": []}
-    base.write_text(yaml.safe_dump(data))
+    readers = {"password_hash": ["admin"], "api_key": []}
+    edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(sensitive_readers=readers))
     before = snapshot(conn)
     for d in deploy(sandbox, database, conn):
         d.admin.execute("INSERT INTO auth.users (email, password_hash) VALUES ('s@x', 'h')")
@@ -677,7 +670,7 @@ def test_sensitive_readers_grant_a_column_and_roll_back_to_the_same_catalog(
         " WHERE shobj_description(oid, 'pg_authid') = 'tmplmig test login'"
     ).fetchall():
         conn.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE {0}").format(sql.Identifier(login)))
-    commands.rollback(sandbox, "dev", url=url_for(deployer_dsn(database)))
+    commands.rollback(resolve(sandbox, "dev", url=url_for(deployer_dsn(database))))
     after = snapshot(conn)
     assert {k: before[k] ^ after[k] for k in before if before[k] != after[k]} == {}
 
@@ -732,7 +725,7 @@ def test_a_function_made_before_apply_loses_publics_execute_and_gains_its_roles(
     set around its CREATE; one of the same signature made by hand before 002e keeps its ACL
     through CREATE OR REPLACE, so apply's guarded REVOKE and GRANT put it right."""
     url = url_for(deployer_dsn(database))
-    commands.rollback(project, "dev", url=url, part="002e_functions")
+    commands.rollback(resolve(project, "dev", url=url), part="002e_functions")
     owner = sql.Identifier(owner_of(deployed, "auth.users"))
     deployed.admin.execute(sql.SQL("SET ROLE {}").format(owner))
     deployed.admin.execute(
@@ -745,7 +738,7 @@ def test_a_function_made_before_apply_loses_publics_execute_and_gains_its_roles(
     # readwrite may use schema system (for encrypt_data) but is not granted this function
     assert allowed(deployed, call, groups=["readwrite"]) == {"readwrite": call}
 
-    commands.apply(project, "dev", url=url)
+    commands.apply(resolve(project, "dev", url=url))
     assert allowed(deployed, call, groups=["readwrite", NO_GROUP]) == {
         "readwrite": [],
         NO_GROUP: [],
@@ -781,7 +774,7 @@ def test_rollback_restores_the_owners_function_defaults_exactly(
     for statement in earlier:
         conn.execute(statement.format(caller=caller))
     before = set(conn.execute(DEFAULT_ACL).fetchall())
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     owner = conn.execute(
         "SELECT pg_get_userbyid(proowner) FROM pg_proc"
         " WHERE oid = 'system.purge_expired(integer)'::regprocedure"
@@ -793,5 +786,5 @@ def test_rollback_restores_the_owners_function_defaults_exactly(
         "SELECT has_function_privilege('public', 'pg_temp.later()', 'EXECUTE')"
     ).fetchone() == (False,)
     conn.execute("DROP FUNCTION pg_temp.later()")  # the owner's: the rollback would refuse
-    commands.rollback(project, "dev", url=db_url)
+    commands.rollback(resolve(project, "dev", url=db_url))
     assert set(conn.execute(DEFAULT_ACL).fetchall()) == before

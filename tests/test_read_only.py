@@ -4,19 +4,19 @@ bookkeeping included, which ``catalog.snapshot`` leaves out on purpose."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS
 from psycopg import sql
+from support.servers import ALL_PARTS
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 from tmplmig.migrating.yoyo_bridge import open_backend
 
 Catalog = dict[str, frozenset[tuple[Any, ...]]]
@@ -108,41 +108,35 @@ def writes_of_reading_verbs(
     return changed
 
 
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
 def test_reading_verbs_write_nothing_to_a_fresh_database(
     project: Path, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     verbs = reading_verbs(db_url, tmp_path, None)
     assert writes_of_reading_verbs(project, conn, verbs) == {}
-    states = commands.status(project, "dev", url=db_url)
+    states = commands.status(resolve(project, "dev", url=db_url))
     assert [(s.id, s.state) for s in states] == [(p, "pending") for p in ALL_PARTS]
 
 
 def test_reading_verbs_write_nothing_to_an_applied_database_edited_since(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
     verbs = reading_verbs(db_url, tmp_path, None)
     assert writes_of_reading_verbs(sandbox, conn, verbs) == {}
-    assert commands.plan(sandbox, "dev", url=db_url) != {}  # the plan had work to read
+    assert commands.plan(resolve(sandbox, "dev", url=db_url)) != {}  # the plan had work to read
 
 
 def test_reading_verbs_write_nothing_for_a_tenant_never_applied(
     project: Path, db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     tenant = "acme"
-    commands.apply(project, "dev", "globex", url=db_url)  # a neighbour applied, acme never
+    commands.apply(resolve(project, "dev", "globex", url=db_url))  # a neighbour applied, acme never
     verbs = reading_verbs(db_url, tmp_path, tenant)
     assert writes_of_reading_verbs(project, conn, verbs) == {}
     tracking = "SELECT to_regnamespace(%s)"
     assert conn.execute(tracking, [f"tmplmig_{tenant}"]).fetchone() == (None,)
-    states = commands.status(project, "dev", tenant, url=db_url)
+    states = commands.status(resolve(project, "dev", tenant, url=db_url))
     assert [(s.id, s.state) for s in states] == [(p, "pending") for p in ALL_PARTS]
 
 

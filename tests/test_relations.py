@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.fresh import Forker, forker
 
-import tmplmig
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import render_all, render_part
 from tmplmig.rendering.relations import table_of
@@ -86,36 +84,38 @@ print(repr([(s.name, s.apply, s.rollback) for p in parts for s in p.steps]))
 """
 
 
-def render_in_new_process(project: Path, tmp: Path) -> tuple[str, str]:
-    """(whether pglast was imported, the rendered steps) of a process whose temporary
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forker]:
+    """New processes that have imported the renderer (not pglast) and rendered nothing."""
+    modules = ("tmplmig.rendering.config", "tmplmig.rendering.parts")
+    with forker(tmp_path_factory.mktemp("fresh"), *modules) as started:
+        yield started
+
+
+def render_in_new_process(fresh: Forker, project: Path, tmp: Path) -> tuple[str, str]:
+    """(whether pglast was imported, the rendered steps) of a new process whose temporary
     folder, and so Jinja's cache directory, is ``tmp``."""
-    src = Path(tmplmig.__file__).resolve().parent.parent  # the tree under test
-    path = os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])
-    done = subprocess.run(
-        [sys.executable, "-c", RENDER, str(project)],
-        env={**os.environ, "PYTHONPATH": path, "TMPDIR": str(tmp)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    imported, steps = done.stdout.splitlines()
+    [stdout] = fresh.run([(RENDER, [str(project)], {"TMPDIR": str(tmp)})])
+    imported, steps = stdout.splitlines()
     return imported, steps
 
 
 def test_a_column_list_is_parsed_once_and_read_back_by_later_processes(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, fresh: Forker
 ) -> None:
-    first = render_in_new_process(project, tmp_path)
-    second = render_in_new_process(project, tmp_path)
+    first = render_in_new_process(fresh, project, tmp_path)
+    second = render_in_new_process(fresh, project, tmp_path)
     assert first[0] == "True"
     assert second == ("False", first[1])
 
 
-def test_a_damaged_column_cache_is_parsed_again(project: Path, tmp_path: Path) -> None:
-    _, steps = render_in_new_process(project, tmp_path)
+def test_a_damaged_column_cache_is_parsed_again(
+    project: Path, tmp_path: Path, fresh: Forker
+) -> None:
+    _, steps = render_in_new_process(fresh, project, tmp_path)
     kept = sorted(tmp_path.glob("_jinja2-cache-*/__tmplmig_columns_*.json"))
     assert kept
     damaged = ["", "{", "[1, 2, 3]", '[["a"], ["b"], [3]]', '"abc"', '{"a": 1, "b": 2, "c": 3}']
     for index, path in enumerate(kept):
         path.write_text(damaged[index % len(damaged)])
-    assert render_in_new_process(project, tmp_path) == ("True", steps)
+    assert render_in_new_process(fresh, project, tmp_path) == ("True", steps)

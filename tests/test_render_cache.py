@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from support.fresh import Forker, forker
+from support.tenants import only_tenants
 
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import load_config
@@ -39,37 +39,30 @@ _FRESH = (
 )
 
 
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forker]:
+    """Fresh processes for the module: each has imported the renderer and rendered nothing."""
+    modules = ("tmplmig.rendering.config", "tmplmig.rendering.parts")
+    with forker(tmp_path_factory.mktemp("fresh"), *modules) as started:
+        yield started
+
+
 def rendered(project: Path, tenant: str) -> str:
     """Every part of ``tenant`` in dev, as text that shows every field of every step."""
     parts = render_all(project, load_config(project, "dev", tenant))
     return repr([dataclasses.astuple(p) for p in parts])
 
 
-def rendered_fresh(project: Path, *tenants: str) -> dict[str, str]:
-    """The same for each tenant, each rendered by a new Python process (started side by
-    side) that has rendered nothing before."""
-    runs = {
-        tenant: subprocess.Popen(
-            [sys.executable, "-c", _FRESH, str(project), tenant],
-            env={**os.environ, "PYTHONHASHSEED": "random"},
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for tenant in tenants
-    }
-    outputs = {tenant: run.communicate()[0] for tenant, run in runs.items()}
-    assert all(run.returncode == 0 for run in runs.values())
-    return outputs
+def rendered_fresh(fresh: Forker, project: Path, *tenants: str) -> dict[str, str]:
+    """The same for each tenant, each rendered by a new process (side by side) that has
+    rendered nothing before."""
+    outputs = fresh.run([(_FRESH, [str(project), tenant], {}) for tenant in tenants])
+    return dict(zip(tenants, outputs, strict=True))
 
 
 @pytest.fixture
 def tenants(sandbox: Path) -> Path:
-    folder = sandbox / "config" / "tenants"
-    for old in folder.glob("*.yaml"):
-        old.unlink()
-    for name, data in TENANTS.items():
-        (folder / f"{name}.yaml").write_text(yaml.safe_dump(data))
-    return sandbox
+    return only_tenants(sandbox, TENANTS)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -81,34 +74,36 @@ def edit(path: Path, old: str, new: str) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
 
 
-def test_many_tenants_in_one_process_render_as_each_does_fresh(tenants: Path) -> None:
-    fresh = rendered_fresh(tenants, *TENANTS)
-    assert len(set(fresh.values())) == len(TENANTS)
+def test_many_tenants_in_one_process_render_as_each_does_fresh(
+    tenants: Path, fresh: Forker
+) -> None:
+    each = rendered_fresh(fresh, tenants, *TENANTS)
+    assert len(set(each.values())) == len(TENANTS)
     for order in (list(TENANTS), list(reversed(TENANTS)), [*TENANTS, *TENANTS]):
-        assert {name: rendered(tenants, name) for name in order} == fresh
+        assert {name: rendered(tenants, name) for name in order} == each
     # as a fan-out does: every tenant loaded first (twice), then each rendered
     configs = load_tenants(tenants, "dev")
     assert [c.placement for c in configs] == [c.placement for c in load_tenants(tenants, "dev")]
     in_row = {
         c.tenant: repr([dataclasses.astuple(p) for p in render_all(tenants, c)]) for c in configs
     }
-    assert in_row == fresh
+    assert in_row == each
 
 
-def test_an_edited_template_is_rendered_anew(tenants: Path) -> None:
+def test_an_edited_template_is_rendered_anew(tenants: Path, fresh: Forker) -> None:
     before = rendered(tenants, "alpha")
     edit(tenants / "templates" / "002a_indexes.sql.j2", "status, created_at DESC", "status")
     after = rendered(tenants, "alpha")
     assert after != before
-    assert after == rendered_fresh(tenants, "alpha")["alpha"]
+    assert after == rendered_fresh(fresh, tenants, "alpha")["alpha"]
 
 
-def test_an_edited_macro_library_is_rendered_anew(tenants: Path) -> None:
+def test_an_edited_macro_library_is_rendered_anew(tenants: Path, fresh: Forker) -> None:
     before = rendered(tenants, "beta")
     edit(tenants / "templates" / "_macros.sql.j2", "CREATE SCHEMA IF NOT EXISTS", "CREATE SCHEMA")
     after = rendered(tenants, "beta")
     assert after != before
-    assert after == rendered_fresh(tenants, "beta")["beta"]
+    assert after == rendered_fresh(fresh, tenants, "beta")["beta"]
 
 
 @pytest.mark.parametrize(
@@ -119,7 +114,9 @@ def test_an_edited_macro_library_is_rendered_anew(tenants: Path) -> None:
         ("config/dev.yaml", "", "# a comment changes no SQL\n"),
     ],
 )
-def test_an_edited_config_file_is_read_anew(tenants: Path, file: str, old: str, new: str) -> None:
+def test_an_edited_config_file_is_read_anew(
+    tenants: Path, fresh: Forker, file: str, old: str, new: str
+) -> None:
     before = rendered(tenants, "beta")
     path = tenants / file
     if old:
@@ -127,5 +124,5 @@ def test_an_edited_config_file_is_read_anew(tenants: Path, file: str, old: str, 
     else:
         edit(path, path.read_text(), new + path.read_text())
     after = rendered(tenants, "beta")
-    assert after == rendered_fresh(tenants, "beta")["beta"]
+    assert after == rendered_fresh(fresh, tenants, "beta")["beta"]
     assert (after != before) == bool(old)

@@ -15,6 +15,7 @@ import pytest
 
 from tmplmig import cli
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering
 
 RETYPE = (
     '{% call(d) step("retype") %}{% if d == "apply" %}\n'
@@ -39,7 +40,7 @@ def lint_output(project: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def retype_line(project: Path) -> int:
-    text = commands.render_bundle(project, "prod", "acme")["002c_system_tables.sql"]
+    text = commands.render_bundle(for_rendering(project, "prod", "acme"))["002c_system_tables.sql"]
     return next(n for n, line in enumerate(text.splitlines(), 1) if "ALTER COLUMN action" in line)
 
 

@@ -6,23 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import config_digest
 from tmplmig.reviewing.review import REVIEW
 
 GOLDEN = Path(__file__).parent / "golden"
 SECTION = "## Since the last apply"
-
-
-def edit(path: Path, key: str, name: str, value: object) -> None:
-    """Set ``key.name`` in one YAML file of a sandbox project."""
-    data = yaml.safe_load(path.read_text())
-    data[key][name] = value
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def since_section(review: str) -> str:
@@ -42,7 +36,7 @@ def test_without_the_flag_review_md_is_the_golden_one_and_needs_no_database(
     project: Path,
 ) -> None:
     for env in ("dev", "prod"):
-        review = commands.render_bundle(project, env)[REVIEW]
+        review = commands.render_bundle(for_rendering(project, env))[REVIEW]
         assert review == (GOLDEN / env / REVIEW).read_text()
         assert SECTION not in review
 
@@ -66,7 +60,7 @@ def test_a_database_never_applied_is_said_to_be_not_applied_yet(
 def test_review_md_names_the_key_paths_steps_and_plan_actions_changed_since_the_apply(
     sandbox: Path, db_url: str, tmp_path: Path
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     applied = config_digest(load_config(sandbox, "dev"))
     unchanged = since_section(render_since(sandbox, db_url, tmp_path / "before"))
     assert f"Recorded config digest `sha256:{applied}`; today's `sha256:{applied}` (the same)." in (
@@ -75,8 +69,8 @@ def test_review_md_names_the_key_paths_steps_and_plan_actions_changed_since_the_
     assert "**Config key paths changed:**\n\n- nothing\n" in unchanged
     assert "changed `" not in unchanged and "- `002d_roles_grants`: applied\n" in unchanged
 
-    edit(sandbox / "config/dev.yaml", "retention", "audit_log", 45)
-    edit(sandbox / "config/base.yaml", "roles", "readonly", "app_ro")
+    edit(sandbox / "config/dev.yaml", lambda d: d["retention"].update(audit_log=45))
+    edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readonly="app_ro"))
     review = render_since(sandbox, db_url, tmp_path / "after")
     section = since_section(review)
     today = config_digest(load_config(sandbox, "dev"))
@@ -96,7 +90,7 @@ def test_review_md_names_the_key_paths_steps_and_plan_actions_changed_since_the_
     ) in section
     assert "  - changed `columns hidden from app_ro`: plan: nothing to run\n" in section
     # the section comes right after the digest line, and the page is otherwise the offline one
-    offline = commands.render_bundle(sandbox, "dev")[REVIEW]
+    offline = commands.render_bundle(for_rendering(sandbox, "dev"))[REVIEW]
     assert review.index(SECTION) < review.index("\n## 001_baseline")
     assert review.replace(section + "\n", "") == offline
     assert render_since(sandbox, db_url, tmp_path / "again") == review
@@ -105,7 +99,7 @@ def test_review_md_names_the_key_paths_steps_and_plan_actions_changed_since_the_
 def test_a_change_with_no_safe_rule_shows_the_plans_refusal(
     sandbox: Path, db_url: str, tmp_path: Path
 ) -> None:
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     template = sandbox / "templates/001_baseline.sql.j2"
     template.write_text(
         template.read_text().replace("display_name text,", "display_name varchar(80),")
@@ -121,12 +115,14 @@ def test_a_change_with_no_safe_rule_shows_the_plans_refusal(
 def test_a_tenant_reads_the_record_in_its_own_tracking_schema(
     sandbox: Path, db_url: str, tmp_path: Path
 ) -> None:
-    commands.apply(sandbox, "dev", "globex", url=db_url)
+    commands.apply(resolve(sandbox, "dev", "globex", url=db_url))
     tenant = sandbox / "config/tenants/globex.yaml"
     tenant.write_text(tenant.read_text() + "\nretention:\n  audit_log: 60\n")
-    globex = commands.render_bundle(sandbox, "dev", "globex", since_applied=True, url=db_url)
+    globex = commands.render_bundle(
+        resolve(sandbox, "dev", "globex", url=db_url), since_applied=True
+    )
     section = since_section(globex[REVIEW])
     assert "- `retention.audit_log: 30 -> 60`\n" in section
     assert "  - changed `row retention_policies audit_log`: plan: " in section
-    acme = commands.render_bundle(sandbox, "dev", "acme", since_applied=True, url=db_url)
+    acme = commands.render_bundle(resolve(sandbox, "dev", "acme", url=db_url), since_applied=True)
     assert "Not applied yet" in since_section(acme[REVIEW])

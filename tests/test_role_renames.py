@@ -5,28 +5,21 @@ unless acknowledged. Real PostgreSQL, the non-superuser deploying login, rows in
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import deployer_dsn, dsn_for, url_for
 from psycopg.conninfo import conninfo_to_dict
+from support.servers import deployer_dsn, dsn_for, url_for
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 
 READER = "renames_reader"
-
-
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    """Change one YAML file of a sandbox project in place."""
-    data = yaml.safe_load(path.read_text()) or {}
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def new_role_prefix(sandbox: Path) -> None:
@@ -88,7 +81,7 @@ def test_owner_and_group_roles_rename_in_place_keeping_rows_members_and_ownershi
     old_owner, new_owner_name = next((o, n) for o, n in renamed.items() if "owner" in o)
     rows = f"{prefix}quarantine.quarantined_records"
     before = snapshot(conn)
-    commands.apply(sandbox, "dev", tenant, db_url)
+    commands.apply(resolve(sandbox, "dev", tenant, url=db_url))
     conn.execute(
         f"INSERT INTO {rows} (source_table, record, reason)"
         " SELECT 'evaluations', jsonb_build_object('id', g), 'bad' FROM generate_series(1, 300) g"
@@ -109,9 +102,11 @@ def test_owner_and_group_roles_rename_in_place_keeping_rows_members_and_ownershi
     assert f'SET ROLE "{old_owner}"' not in out
 
     assert cli.main([*base, "apply", *where]) == 0
-    assert commands.verify(sandbox, "dev", tenant, db_url) == []
-    assert all(s.state == "applied" for s in commands.status(sandbox, "dev", tenant, db_url))
-    assert commands.apply(sandbox, "dev", tenant, db_url) == []
+    assert commands.verify(resolve(sandbox, "dev", tenant, url=db_url)) == []
+    assert all(
+        s.state == "applied" for s in commands.status(resolve(sandbox, "dev", tenant, url=db_url))
+    )
+    assert commands.apply(resolve(sandbox, "dev", tenant, url=db_url)) == []
     assert conn.execute(f"SELECT count(*) FROM {rows}").fetchone() == (300,)
     gone = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(renamed)])
     assert gone.fetchall() == []
@@ -136,8 +131,8 @@ def test_a_role_other_databases_use_is_renamed_only_when_acknowledged(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     other_url = url_for(deployer_dsn(second_database))
-    commands.apply(sandbox, "dev", url=db_url)
-    commands.apply(sandbox, "dev", url=other_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
+    commands.apply(resolve(sandbox, "dev", url=other_url))
     other = conninfo_to_dict(second_database)["dbname"]
     edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readonly="app_ro"))
     before = snapshot(conn)
@@ -158,7 +153,7 @@ def test_a_role_other_databases_use_is_renamed_only_when_acknowledged(
     assert cli.main([*base, "plan", *where, *ack]) == 0
     assert 'ALTER ROLE "app_readonly" RENAME TO "app_ro";' in capsys.readouterr().out
     assert cli.main([*base, "apply", *where, *ack]) == 0
-    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
     assert roles(conn, "app_readonly", "app_ro") == {"app_ro"}
 
     # the rename reached the other database, whose record still says app_readonly; rolling
@@ -186,12 +181,15 @@ def test_a_database_parts_from_a_shared_role_with_a_new_role_of_its_own(
     """The safe way docs/day2.md gives: roll back this database's grants (the shared role is
     kept, the other database still uses it), then apply them to a new role."""
     other_url = url_for(deployer_dsn(second_database))
-    commands.apply(sandbox, "dev", url=db_url)
-    commands.apply(sandbox, "dev", url=other_url)
-    commands.rollback(sandbox, "dev", url=db_url, part="002d_roles_grants")
+    commands.apply(resolve(sandbox, "dev", url=db_url))
+    commands.apply(resolve(sandbox, "dev", url=other_url))
+    commands.rollback(resolve(sandbox, "dev", url=db_url), part="002d_roles_grants")
     edit(sandbox / "config/base.yaml", lambda d: d["roles"].update(readonly="app_ro"))
-    assert commands.apply(sandbox, "dev", url=db_url) == ["002d_roles_grants", "002e_functions"]
-    assert commands.verify(sandbox, "dev", url=db_url) == []
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == [
+        "002d_roles_grants",
+        "002e_functions",
+    ]
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
     assert roles(conn, "app_readonly", "app_ro") == {"app_readonly", "app_ro"}
     grants = "SELECT DISTINCT grantee FROM information_schema.role_table_grants"
     grants += " WHERE grantee IN ('app_readonly', 'app_ro')"

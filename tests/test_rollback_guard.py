@@ -15,16 +15,17 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, dsn_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from test_security import create_login
+from support.logins import create_login
+from support.servers import ALL_PARTS, dsn_for
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
 from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.rollback_guard import RollbackBlocked
+from tmplmig.migrating.target import resolve
 
 #: statements the login runs to plant a blocker, and the line the refusal names it with
 #: (``{login}`` is the login's name); the blocker is removed by dropping it
@@ -110,7 +111,7 @@ def test_rollback_refuses_listing_what_would_stop_it_and_changes_nothing_until_i
 ) -> None:
     plant, remove, line = BLOCKERS[blocker]
     empty = snapshot(conn)
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     let_plant(conn, planter.name)
     planter.conn.execute(plant)
     planted = snapshot(conn)
@@ -121,7 +122,7 @@ def test_rollback_refuses_listing_what_would_stop_it_and_changes_nothing_until_i
     assert f"  {line.format(login=planter.name)}\n" in err
     assert err.startswith("tmplmig: rollback refused, nothing was changed")
     assert difference(planted, snapshot(conn)) == {}
-    assert all(s.applied for s in commands.status(project, "dev", url=db_url))
+    assert all(s.applied for s in commands.status(resolve(project, "dev", url=db_url)))
 
     planter.conn.execute(remove)
     assert cli_rollback(project, db_url) == 0
@@ -136,7 +137,7 @@ def test_every_blocker_is_listed_one_per_line(
     planter: Planter,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     let_plant(conn, planter.name)
     for plant, _, _ in BLOCKERS.values():
         planter.conn.execute(plant)
@@ -150,23 +151,25 @@ def test_every_blocker_is_listed_one_per_line(
 def test_a_rollback_that_drops_no_schema_is_not_held_up_by_a_foreign_table(
     project: Path, db_url: str, conn: psycopg.Connection[Any], planter: Planter
 ) -> None:
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     let_plant(conn, planter.name)
     planter.conn.execute(BLOCKERS["a table an admin created in an app schema"][0])
-    assert commands.rollback(project, "dev", url=db_url, part="002e_functions") == [
+    assert commands.rollback(resolve(project, "dev", url=db_url), part="002e_functions") == [
         "002e_functions"
     ]
-    applied = [s.id for s in commands.status(project, "dev", url=db_url) if s.applied]
+    applied = [s.id for s in commands.status(resolve(project, "dev", url=db_url)) if s.applied]
     assert applied == ALL_PARTS[:-1]
 
 
 def test_a_tenants_rollback_is_not_held_up_by_the_other_tenant_in_its_database(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", "globex", url=db_url)
+    commands.apply(resolve(project, "dev", "globex", url=db_url))
     before = snapshot(conn)
-    commands.apply(project, "dev", "acme", url=db_url)
-    assert commands.rollback(project, "dev", "acme", url=db_url) == list(reversed(ALL_PARTS))
+    commands.apply(resolve(project, "dev", "acme", url=db_url))
+    assert commands.rollback(resolve(project, "dev", "acme", url=db_url)) == list(
+        reversed(ALL_PARTS)
+    )
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -176,7 +179,7 @@ def test_a_tenant_admins_default_privileges_to_its_owner_refuse_the_rollback_unt
     """The issue's case: the role would be kept silently. Defaults inside a schema the
     rollback drops go with it and hold nothing up."""
     empty = snapshot(conn)
-    commands.apply(project, "dev", "acme", url=db_url)
+    commands.apply(resolve(project, "dev", "acme", url=db_url))
     user, password = create_login(conn, "acme_app_admin")
     dsn = make_conninfo(dsn_for(database, conn.info.dbname, user=user), password=password)
     to_owner = "ALTER DEFAULT PRIVILEGES {} SELECT ON TABLES {} acme_app_owner"
@@ -185,14 +188,16 @@ def test_a_tenant_admins_default_privileges_to_its_owner_refuse_the_rollback_unt
         acme_admin.execute(to_owner.format("GRANT", "TO"))
         planted = snapshot(conn)
         with pytest.raises(RollbackBlocked) as refused:
-            commands.rollback(project, "dev", "acme", url=db_url)
+            commands.rollback(resolve(project, "dev", "acme", url=db_url))
         assert [str(b) for b in refused.value.blockers] == [
             f"default privileges for role {user} on tables (owner {user}): granted to role"
             " acme_app_owner, which the rollback drops"
         ]
         assert difference(planted, snapshot(conn)) == {}
         acme_admin.execute(to_owner.format("REVOKE", "FROM"))
-    assert commands.rollback(project, "dev", "acme", url=db_url) == list(reversed(ALL_PARTS))
+    assert commands.rollback(resolve(project, "dev", "acme", url=db_url)) == list(
+        reversed(ALL_PARTS)
+    )
     assert conn.execute("SELECT count(*) FROM pg_default_acl").fetchone() == (0,)
     conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(user)))
     assert difference(empty, snapshot(conn)) == {}
@@ -205,7 +210,7 @@ def test_warnings_of_a_rollback_reach_the_cli_stderr(
     conn: psycopg.Connection[Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     other = f"tmplmig_other_{uuid.uuid4().hex[:8]}"
     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
     try:
@@ -226,29 +231,28 @@ def test_warnings_of_a_rollback_reach_the_cli_stderr(
 def test_an_owner_with_a_hostile_name_rolls_back_unhindered(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    dev = sandbox / "config/dev.yaml"
-    overlay = yaml.safe_load(dev.read_text())
-    overlay["roles"] = {"owner": 'Own"er; DROP ROLE x; --'}
-    dev.write_text(yaml.safe_dump(overlay))
+    edit(
+        sandbox / "config/dev.yaml", lambda d: d.update(roles={"owner": 'Own"er; DROP ROLE x; --'})
+    )
     empty = snapshot(conn)
-    commands.apply(sandbox, "dev", url=db_url)
+    commands.apply(resolve(sandbox, "dev", url=db_url))
     owners = conn.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'auth'")
     assert owners.fetchall() == [('Own"er; DROP ROLE x; --',)]
-    assert commands.rollback(sandbox, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert commands.rollback(resolve(sandbox, "dev", url=db_url)) == list(reversed(ALL_PARTS))
     assert difference(empty, snapshot(conn)) == {}
 
 
 def test_a_refused_tenant_fails_alone_in_a_fan_out_and_keeps_everything(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    fanout.run_all(project, "dev", "apply", url=db_url)
+    fanout.run_all(project, "dev", fanout.APPLY, url=db_url)
     conn.execute("CREATE TABLE acme_auth.keep_me (x int)")
     planted = snapshot(conn)
-    outcomes = {o.tenant: o for o in fanout.run_all(project, "dev", "rollback", url=db_url)}
+    outcomes = {o.tenant: o for o in fanout.run_all(project, "dev", fanout.ROLLBACK, url=db_url)}
     assert outcomes["globex"].state == "rolled back"
     assert outcomes["acme"].failed
     assert "RollbackBlocked: rollback refused, nothing was changed" in outcomes["acme"].detail
-    assert all(s.applied for s in commands.status(project, "dev", "acme", url=db_url))
+    assert all(s.applied for s in commands.status(resolve(project, "dev", "acme", url=db_url)))
     assert acme_rows(planted)["tables"] and acme_rows(snapshot(conn)) == acme_rows(planted)
 
 

@@ -9,11 +9,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS
+from support.servers import ALL_PARTS
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 
 SEED_INDEXES = {
     ("experiments_v1", "idx_experiments_v1_status_created"),
@@ -76,7 +77,7 @@ def _rows(conn: psycopg.Connection[Any], query: str) -> set[tuple[Any, ...]]:
 def test_apply_creates_every_seed_object(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS
     snap = snapshot(conn)
 
     valid_indexes = {(r[0], r[1]) for r in snap["indexes"] if r[3]}
@@ -107,31 +108,31 @@ def test_rollback_restores_catalog_and_reapply_succeeds(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     assert difference(before, snapshot(conn))  # something really was created
 
-    assert commands.rollback(project, "dev", url=db_url) == list(reversed(ALL_PARTS))
+    assert commands.rollback(resolve(project, "dev", url=db_url)) == list(reversed(ALL_PARTS))
     assert difference(before, snapshot(conn)) == {}
-    assert all(not s.applied for s in commands.status(project, "dev", url=db_url))
+    assert all(not s.applied for s in commands.status(resolve(project, "dev", url=db_url)))
 
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
-    assert all(s.applied for s in commands.status(project, "dev", url=db_url))
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS
+    assert all(s.applied for s in commands.status(resolve(project, "dev", url=db_url)))
 
 
 def test_second_apply_is_a_no_op(project: Path, db_url: str) -> None:
-    commands.apply(project, "dev", url=db_url)
-    assert commands.apply(project, "dev", url=db_url) == []
+    commands.apply(resolve(project, "dev", url=db_url))
+    assert commands.apply(resolve(project, "dev", url=db_url)) == []
 
 
 def test_rolling_back_one_part_keeps_the_earlier_ones(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", url=db_url)
-    assert commands.rollback(project, "dev", url=db_url, part="002d_roles_grants") == [
+    commands.apply(resolve(project, "dev", url=db_url))
+    assert commands.rollback(resolve(project, "dev", url=db_url), part="002d_roles_grants") == [
         "002e_functions",
         "002d_roles_grants",
     ]
-    applied = {s.id for s in commands.status(project, "dev", url=db_url) if s.applied}
+    applied = {s.id for s in commands.status(resolve(project, "dev", url=db_url)) if s.applied}
     assert applied == set(ALL_PARTS[:4])
     assert conn.execute("SELECT count(*) FROM system.retention_policies").fetchone() == (6,)
     roles = _rows(conn, "SELECT rolname FROM pg_roles WHERE rolname LIKE 'app\\_%'")
@@ -141,12 +142,12 @@ def test_rolling_back_one_part_keeps_the_earlier_ones(
 def test_prod_config_reaches_the_database(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "prod", url=db_url)
+    commands.apply(resolve(project, "prod", url=db_url))
     days = conn.execute(
         "SELECT retain_days FROM system.retention_policies WHERE data_class = 'audit_log'"
     ).fetchone()
     assert days == (2555,)
-    commands.rollback(project, "prod", url=db_url)
+    commands.rollback(resolve(project, "prod", url=db_url))
 
 
 def test_plain_yoyo_cli_applies_and_rolls_back(
@@ -156,7 +157,7 @@ def test_plain_yoyo_cli_applies_and_rolls_back(
     before = snapshot(conn)
     env = {**os.environ, "TMPLMIG_ENV": "staging", "TMPLMIG_DATABASE_URL": db_url}
     subprocess.run(["yoyo", "apply"], cwd=project, env=env, check=True, capture_output=True)
-    applied = {s.id for s in commands.status(project, "staging", url=db_url) if s.applied}
+    applied = {s.id for s in commands.status(resolve(project, "staging", url=db_url)) if s.applied}
     assert applied == set(ALL_PARTS)
     subprocess.run(
         ["yoyo", "rollback", "--all", "--batch", "--database", db_url, "migrations"],

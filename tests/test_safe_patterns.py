@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import PROJECT
+from support.servers import PROJECT
 
 from tmplmig.database.catalog import snapshot
 from tmplmig.database.locking import run_with_lock_discipline

@@ -8,12 +8,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import ALL_PARTS, PROJECT
+from support.servers import ALL_PARTS, PROJECT
 
 from tmplmig import cli
 from tmplmig.database.catalog import snapshot
 from tmplmig.migrating import commands
 from tmplmig.migrating.scaffold import next_part_id
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.reviewing.bundle import MANIFEST
 
 SECTION = "## Writing a new migration"
@@ -47,7 +48,9 @@ def test_new_writes_the_migration_and_a_template_depending_on_the_latest_part(
     assert '{% set depends = ["002e_functions"] %}' in template
     assert "{% set transactional = true %}" in template
     assert "m.index(schema=" in template and "docs/macros.md" in template
-    [part] = [p for p in commands.render(sandbox, "dev") if p.id == "003_add_widgets"]
+    [part] = [
+        p for p in commands.render(for_rendering(sandbox, "dev")) if p.id == "003_add_widgets"
+    ]
     assert part.depends == ("002e_functions",) and part.steps == ()
 
 
@@ -82,7 +85,7 @@ def test_new_refuses_a_bad_name_with_one_error_and_writes_nothing(
 def test_the_readme_walkthrough_lints_applies_rolls_back_exactly_and_is_in_the_bundle(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    assert commands.apply(sandbox, "dev", url=db_url) == ALL_PARTS
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ALL_PARTS
     before = snapshot(conn)
     command = readme_block("bash", 0).split("#")[0].split()
     assert command[:2] == ["tmplmig", "new"]
@@ -96,18 +99,18 @@ def test_the_readme_walkthrough_lints_applies_rolls_back_exactly_and_is_in_the_b
         for tenant in ("", ":acme", ":globex")
     ]
     assert commands.lint_envs(sandbox) == {target: [] for target in targets}
-    assert commands.apply(sandbox, "dev", url=db_url) == ["003_add_widgets"]
+    assert commands.apply(resolve(sandbox, "dev", url=db_url)) == ["003_add_widgets"]
     made = conn.execute(
         "SELECT to_regclass('production.widgets'), to_regclass('production.idx_widgets_project'),"
         " (SELECT convalidated FROM pg_constraint WHERE conname = 'fk_widgets_project')"
     ).fetchone()
     assert made == ("production.widgets", "production.idx_widgets_project", True)
-    assert commands.rollback(sandbox, "dev", url=db_url, part="003_add_widgets") == [
+    assert commands.rollback(resolve(sandbox, "dev", url=db_url), part="003_add_widgets") == [
         "003_add_widgets"
     ]
     assert snapshot(conn) == before
 
-    bundle = commands.render_bundle(sandbox, "prod")
+    bundle = commands.render_bundle(for_rendering(sandbox, "prod"))
     [apply_file] = [n for n in bundle if n.startswith("003_add_widgets.") and "rollback" not in n]
     assert 'CREATE TABLE IF NOT EXISTS "production"."widgets"' in bundle[apply_file]
     assert apply_file in bundle[MANIFEST]

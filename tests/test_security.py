@@ -12,22 +12,22 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 import yaml
-from helpers import deployer_dsn, dsn_for, url_for
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from support.deploy import PLAINTEXT, Deployment, deploy, set_master_key
+from support.logins import GROUPS, NO_GROUP, attempt
+from support.servers import deployer_dsn, dsn_for, url_for
+from support.yaml_edits import edit
 
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import ConfigError, Settings, load_config
 
-GROUPS = ("readonly", "readwrite", "admin")
-NO_GROUP = "no group"
 DATA_SCHEMAS = ("auth", "experiments", "production", "providers", "quarantine")
 TABLE_OPS = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
 FUNCTIONS = (
@@ -42,7 +42,6 @@ OWNER_ONLY_FUNCTIONS = ("session_master_key", "data_key")
 SYSTEM_TABLES_ADMIN_WRITES = {"connection_pool_settings"}
 OWNER_ONLY_TABLES = {"encryption_keys", "function_defaults_before"}
 LATER_TABLE = "created_after_migration"
-PLAINTEXT = "4111-1111-1111-1111 card of Ms Example"
 PURGED_TABLES = {
     "audit_log": "audits.audit_log",
     "experiments": "experiments_v1.experiments",
@@ -53,89 +52,10 @@ PURGED_TABLES = {
 }
 
 
-@dataclass(frozen=True)
-class Login:
-    """A real connection of a LOGIN user that belongs to one group role (or none)."""
-
-    group: str
-    user: str
-    conn: psycopg.Connection[Any]
-
-
-def create_login(admin: psycopg.Connection[Any], group_role: str | None) -> tuple[str, str]:
-    """A LOGIN user (dropped by conftest by its comment) with a password made up here."""
-    user, password = f"tmplmig_login_{uuid.uuid4().hex[:10]}", secrets.token_urlsafe(18)
-    admin.execute(
-        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(user), sql.Literal(password)
-        )
-    )
-    admin.execute(
-        sql.SQL("COMMENT ON ROLE {} IS 'tmplmig test login'").format(sql.Identifier(user))
-    )
-    if group_role:
-        admin.execute(
-            sql.SQL("GRANT {} TO {}").format(sql.Identifier(group_role), sql.Identifier(user))
-        )
-    return user, password
-
-
-def set_master_key(conn: psycopg.Connection[Any], master_key: str) -> None:
-    """How the application supplies the master key: per session, as a bound parameter."""
-    conn.execute("SELECT set_config('tmplmig.master_key', %s, false)", (master_key,))
-
-
-@dataclass
-class Deployment:
-    """A database with the migrations applied, one login per group, and a master key."""
-
-    settings: Settings
-    admin: psycopg.Connection[Any]
-    logins: dict[str, Login]
-    master_key: str
-    key_id: uuid.UUID
-    ciphertext: bytes
-
-
-def deploy(project: Path, database: str, admin: psycopg.Connection[Any]) -> Iterator[Deployment]:
-    """Apply ``project``'s dev config, make one key and one ciphertext, log in once per group."""
-    settings = load_config(project, "dev").settings
-    commands.apply(project, "dev", url=url_for(deployer_dsn(database)))
-    master_key = secrets.token_hex(32)
-    set_master_key(admin, master_key)
-    key_id = admin.execute("SELECT system.add_encryption_key()").fetchone()[0]
-    ciphertext = admin.execute(
-        "SELECT system.encrypt_data(%s, %s)", (PLAINTEXT, key_id)
-    ).fetchone()[0]
-    logins: dict[str, Login] = {}
-    try:
-        for group in (NO_GROUP, *GROUPS):
-            role = getattr(settings.roles, group) if group != NO_GROUP else None
-            user, password = create_login(admin, role)
-            dsn = dsn_for(database, conninfo_to_dict(database)["dbname"], user=user)
-            conn = psycopg.connect(make_conninfo(dsn, password=password), autocommit=True)
-            set_master_key(conn, master_key)
-            logins[group] = Login(group, user, conn)
-        yield Deployment(settings, admin, logins, master_key, key_id, ciphertext)
-    finally:
-        for login in logins.values():
-            login.conn.close()
-
-
 @pytest.fixture
 def deployed(project: Path, database: str, conn: psycopg.Connection[Any]) -> Iterator[Deployment]:
     """The dev config applied, with logins for every group and for no group."""
     yield from deploy(project, database, conn)
-
-
-def attempt(conn: psycopg.Connection[Any], statement: Any, params: Any = None) -> bool:
-    """True when the server lets the statement run; its effects are always rolled back."""
-    try:
-        with conn.transaction(force_rollback=True):
-            conn.execute(statement, params)
-    except psycopg.errors.InsufficientPrivilege:
-        return False
-    return True
 
 
 # -- the privilege matrix
@@ -273,11 +193,12 @@ def deployed_with_privileges(
     conn: psycopg.Connection[Any],
 ) -> Iterator[Deployment]:
     """The dev config applied from a copy whose ``privileges`` carry the param's changes."""
-    base = sandbox / "config/base.yaml"
-    data = yaml.safe_load(base.read_text())
-    data["privileges"]["execute"].update(request.param.get("execute", {}))
-    data["privileges"].update({k: v for k, v in request.param.items() if k != "execute"})
-    base.write_text(yaml.safe_dump(data))
+
+    def change(data: dict[str, Any]) -> None:
+        data["privileges"]["execute"].update(request.param.get("execute", {}))
+        data["privileges"].update({k: v for k, v in request.param.items() if k != "execute"})
+
+    edit(sandbox / "config/base.yaml", change)
     yield from deploy(sandbox, database, conn)
 
 
@@ -416,7 +337,9 @@ def test_no_key_material_or_plaintext_is_stored_or_rendered(
         if p.suffix in (".yaml", ".py", ".j2")
     ]
     rendered = [
-        text for env in ("dev", "prod") for text in commands.render_bundle(project, env).values()
+        text
+        for env in ("dev", "prod")
+        for text in commands.render_bundle(for_rendering(project, env)).values()
     ]
     for text in stored + rendered:
         assert not [n for n in needles if n in text]
@@ -608,7 +531,7 @@ def test_rollback_keeps_a_role_still_used_elsewhere_and_says_why(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = url_for(deployer_dsn(database))
-    commands.apply(project, "dev", url=url)
+    commands.apply(resolve(project, "dev", url=url))
     other = f"tmplmig_other_{uuid.uuid4().hex[:8]}"
     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
     try:
@@ -616,7 +539,7 @@ def test_rollback_keeps_a_role_still_used_elsewhere_and_says_why(
             elsewhere.execute("CREATE TABLE shared_report (x int)")
             elsewhere.execute("GRANT SELECT ON shared_report TO app_readonly")
         caplog.set_level(logging.WARNING, "tmplmig.database.locking")
-        assert commands.rollback(project, "dev", url=url)[-1] == "001_baseline"
+        assert commands.rollback(resolve(project, "dev", url=url))[-1] == "001_baseline"
         roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname ~ '^app_'")}
         assert roles == {"app_readonly"}
         assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [

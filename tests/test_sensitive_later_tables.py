@@ -12,15 +12,17 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import deployer_dsn, dsn_for, run_with_psql, url_for
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from test_security import GROUPS, attempt, create_login
+from support.bundles import run_with_psql
+from support.logins import GROUPS, attempt, create_login
+from support.servers import deployer_dsn, dsn_for, url_for
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
 from tmplmig.migrating.scaffold import new_part
+from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import Settings, load_config
 
 #: the issue's template, word for word, plus a table of 003 to add a column to, audited
@@ -118,12 +120,12 @@ def test_a_later_migrations_table_hides_sensitive_columns_from_unlisted_roles(
     sandbox: Path, database: str, conn: psycopg.Connection[Any], tenant: str | None
 ) -> None:
     url = url_for(deployer_dsn(database))
-    commands.apply(sandbox, "dev", tenant, url=url)
+    commands.apply(resolve(sandbox, "dev", tenant, url=url))
     before = snapshot(conn)
     write_migration(sandbox, "add_secrets", ADD_SECRETS)
     write_migration(sandbox, "add_note_key", ADD_NOTE_KEY)
     settings = load_config(sandbox, "dev", tenant).settings
-    assert commands.apply(sandbox, "dev", tenant, url=url) == [
+    assert commands.apply(resolve(sandbox, "dev", tenant, url=url)) == [
         "003_add_secrets",
         "004_add_note_key",
     ]
@@ -137,7 +139,7 @@ def test_a_later_migrations_table_hides_sensitive_columns_from_unlisted_roles(
         for g in GROUPS
         for t in ("service_accounts", "notes")
     }
-    assert commands.verify(sandbox, "dev", tenant, url=url) == []
+    assert commands.verify(resolve(sandbox, "dev", tenant, url=url)) == []
 
     accounts = tables(settings)["service_accounts"]
     conn.execute(
@@ -153,7 +155,7 @@ def test_a_later_migrations_table_hides_sensitive_columns_from_unlisted_roles(
     assert masked == [("***", "***")]
 
     drop_logins(conn)
-    commands.rollback(sandbox, "dev", tenant, url=url, part="003_add_secrets")
+    commands.rollback(resolve(sandbox, "dev", tenant, url=url), part="003_add_secrets")
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -167,14 +169,12 @@ def test_sensitive_readers_edited_after_apply_are_planned_for_a_later_migrations
     before = snapshot(conn)
     write_migration(sandbox, "add_secrets", ADD_SECRETS)
     write_migration(sandbox, "add_note_key", ADD_NOTE_KEY)
-    commands.apply(sandbox, "dev", url=url)
-    base = sandbox / "config/base.yaml"
-    data = yaml.safe_load(base.read_text())
-    data["privileges"]["sensitive_readers"] = {"password_hash": ["admin"], "api_key": []}
-    base.write_text(yaml.safe_dump(data))
-    plan = commands.plan(sandbox, "dev", url=url)
+    commands.apply(resolve(sandbox, "dev", url=url))
+    readers = {"password_hash": ["admin"], "api_key": []}
+    edit(sandbox / "config/base.yaml", lambda d: d["privileges"].update(sensitive_readers=readers))
+    plan = commands.plan(resolve(sandbox, "dev", url=url))
     assert {"003_add_secrets.plan.sql", "004_add_note_key.plan.sql"} <= set(plan)
-    assert commands.apply(sandbox, "dev", url=url) == [
+    assert commands.apply(resolve(sandbox, "dev", url=url)) == [
         "002d_roles_grants (evolved)",
         "003_add_secrets (evolved)",
         "004_add_note_key (evolved)",
@@ -189,15 +189,15 @@ def test_sensitive_readers_edited_after_apply_are_planned_for_a_later_migrations
     }
     expected = {(g, t, c): g in allowed for (t, c), allowed in now.items() for g in GROUPS}
     assert column_privileges(conn, settings) == expected
-    assert commands.verify(sandbox, "dev", url=url) == []
+    assert commands.verify(resolve(sandbox, "dev", url=url)) == []
     conn.execute("GRANT SELECT ON auth.service_accounts TO app_readonly")  # by hand
-    [problem] = commands.verify(sandbox, "dev", url=url)
+    [problem] = commands.verify(resolve(sandbox, "dev", url=url))
     assert (problem.kind, problem.name, problem.state) == (
         "table",
         "auth.service_accounts",
         "different",
     )
-    commands.rollback(sandbox, "dev", url=url)
+    commands.rollback(resolve(sandbox, "dev", url=url))
     assert difference(before, snapshot(conn)) == {}
 
 
@@ -209,7 +209,7 @@ def test_a_non_transactional_migrations_table_and_its_hiding_commit_together_und
     [_, template] = sorted(new_part(sandbox, "add_secrets", transactional=False))
     template.write_text(template.read_text() + ADD_SECRETS)
     bundle = tmp_path / "bundle"
-    commands.write_render(sandbox, "dev", bundle)
+    commands.write_render(for_rendering(sandbox, "dev"), bundle)
     text = (bundle / "003_add_secrets.sql").read_text()
     step = text[text.index("-- step: table auth service_accounts") :]
     step = step[: step.index("\n\n")]

@@ -10,9 +10,9 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, DEPLOYER, deployer_dsn, dsn_for, run_tmplmig, url_for
 from psycopg import sql
+from support.servers import ALL_PARTS, DEPLOYER, deployer_dsn, dsn_for, run_tmplmig, url_for
+from support.tenants import add_tenant
 
 from tmplmig import cli
 from tmplmig.database.catalog import Snapshot, difference, snapshot
@@ -21,12 +21,6 @@ from tmplmig.migrating import commands, fanout, record, tenants
 from tmplmig.migrating.target import resolve
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import ConfigError, load_config
-
-
-def add_tenant(sandbox: Path, name: str, data: dict[str, Any]) -> Path:
-    path = sandbox / "config" / "tenants" / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def schemas_of(project: Path, tenant: str) -> set[str]:
@@ -141,9 +135,9 @@ def test_conflicting_tenants_change_nothing_in_the_database(
     before = snapshot(conn)
     add_tenant(sandbox, "initech", {"tenant": {"role_prefix": "globex_"}})
     with pytest.raises(ConfigError):
-        fanout.run_all(sandbox, "dev", "apply", url=db_url)
+        fanout.run_all(sandbox, "dev", fanout.APPLY, url=db_url)
     with pytest.raises(ConfigError):
-        commands.apply(sandbox, "dev", "acme", url=db_url)
+        commands.apply(resolve(sandbox, "dev", "acme", url=db_url))
     assert snapshot(conn) == before
 
 
@@ -179,9 +173,11 @@ def test_a_tenants_check_with_its_peers_runs_once_per_version_of_the_tenant_file
 def test_applying_one_tenant_leaves_the_other_pending(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    assert commands.apply(project, "dev", "acme", url=db_url) == ALL_PARTS
-    assert all(s.applied for s in commands.status(project, "dev", "acme", url=db_url))
-    assert not any(s.applied for s in commands.status(project, "dev", "globex", url=db_url))
+    assert commands.apply(resolve(project, "dev", "acme", url=db_url)) == ALL_PARTS
+    assert all(s.applied for s in commands.status(resolve(project, "dev", "acme", url=db_url)))
+    assert not any(
+        s.applied for s in commands.status(resolve(project, "dev", "globex", url=db_url))
+    )
     tracked = conn.execute("SELECT count(*) FROM tmplmig_acme._yoyo_migration").fetchone()
     assert tracked == (len(ALL_PARTS),)
     yoyo_schemas = conn.execute(
@@ -193,7 +189,7 @@ def test_applying_one_tenant_leaves_the_other_pending(
 def test_tracking_search_path_changes_neither_where_objects_go_nor_what_they_call(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", "acme", url=db_url)
+    commands.apply(resolve(project, "dev", "acme", url=db_url))
     stray = conn.execute(
         "SELECT relname FROM pg_class WHERE relnamespace = 'tmplmig_acme'::regnamespace"
         " AND relkind = 'r' AND relname <> ALL(%s)",
@@ -209,20 +205,22 @@ def test_tracking_search_path_changes_neither_where_objects_go_nor_what_they_cal
 def test_rolling_back_one_tenant_leaves_the_other_exactly_as_it_was(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "dev", "globex", url=db_url)
+    commands.apply(resolve(project, "dev", "globex", url=db_url))
     globex_only = snapshot(conn)
-    commands.apply(project, "dev", "acme", url=db_url)
+    commands.apply(resolve(project, "dev", "acme", url=db_url))
     globex = (schemas_of(project, "globex"), roles_of(project, "globex"))
     globex_before = only(snapshot(conn), *globex)
     assert globex_before["tables"] and globex_before["roles"]
 
-    assert commands.rollback(project, "dev", "acme", url=db_url) == list(reversed(ALL_PARTS))
+    assert commands.rollback(resolve(project, "dev", "acme", url=db_url)) == list(
+        reversed(ALL_PARTS)
+    )
 
     after = snapshot(conn)
     assert difference(globex_before, only(after, *globex)) == {}
     # acme's schemas and roles are gone; pgcrypto stays (database-wide, globex uses it)
     assert difference(globex_only, after) == {}
-    assert all(s.applied for s in commands.status(project, "dev", "globex", url=db_url))
+    assert all(s.applied for s in commands.status(resolve(project, "dev", "globex", url=db_url)))
 
 
 def test_tenants_share_one_column_guard_function_dropped_with_its_last_trigger(
@@ -235,12 +233,12 @@ def test_tenants_share_one_column_guard_function_dropped_with_its_last_trigger(
             " WHERE p.proname = 'keep_column'"
         ).fetchone()
 
-    commands.apply(project, "dev", "globex", url=db_url)
-    commands.apply(project, "dev", "acme", url=db_url)
+    commands.apply(resolve(project, "dev", "globex", url=db_url))
+    commands.apply(resolve(project, "dev", "acme", url=db_url))
     assert guard_functions_and_triggers() == (1, 28)
-    commands.rollback(project, "dev", "acme", url=db_url)
+    commands.rollback(resolve(project, "dev", "acme", url=db_url))
     assert guard_functions_and_triggers() == (1, 14)
-    commands.rollback(project, "dev", "globex", url=db_url)
+    commands.rollback(resolve(project, "dev", "globex", url=db_url))
     assert guard_functions_and_triggers() == (0, 0)
 
 
@@ -248,7 +246,7 @@ def test_a_tenants_roles_cannot_read_another_tenants_schemas(
     project: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     for tenant in ("acme", "globex"):
-        commands.apply(project, "dev", tenant, url=db_url)
+        commands.apply(resolve(project, "dev", tenant, url=db_url))
     conn.execute("INSERT INTO globex_identity.users (email) VALUES ('g@x')")
     conn.execute("INSERT INTO acme_auth.users (email) VALUES ('a@x')")
     login = f"acme_login_{uuid.uuid4().hex[:8]}"
@@ -285,8 +283,8 @@ def test_plain_yoyo_applies_one_tenant_with_its_tracking_schema(
         "TMPLMIG_DATABASE_URL": with_schema(db_url, "tmplmig_globex"),
     }
     subprocess.run(["yoyo", "apply"], cwd=project, env=env, check=True, capture_output=True)
-    assert all(s.applied for s in commands.status(project, "dev", "globex", url=db_url))
-    assert not any(s.applied for s in commands.status(project, "dev", "acme", url=db_url))
+    assert all(s.applied for s in commands.status(resolve(project, "dev", "globex", url=db_url)))
+    assert not any(s.applied for s in commands.status(resolve(project, "dev", "acme", url=db_url)))
     assert conn.execute("SELECT to_regclass('globex_identity.users')").fetchone() != (None,)
 
 
@@ -311,7 +309,9 @@ def test_a_failing_tenant_is_reported_and_a_rerun_finishes_only_it(
         assert rows["acme"][0] == rows["globex"][0] == "applied"
         assert rows["lost"][0] == "failed" and f'"{missing}" does not exist' in rows["lost"][1]
         assert "3 tenants: 2 applied, 1 failed" in out
-        assert all(s.applied for s in commands.status(sandbox, "dev", "globex", url=db_url))
+        assert all(
+            s.applied for s in commands.status(resolve(sandbox, "dev", "globex", url=db_url))
+        )
 
         with psycopg.connect(server_dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(missing)))
@@ -320,7 +320,7 @@ def test_a_failing_tenant_is_reported_and_a_rerun_finishes_only_it(
                     sql.Identifier(missing), sql.Identifier(DEPLOYER)
                 )
             )
-        outcomes = fanout.run_all(sandbox, "dev", "apply", jobs=2, url=db_url)
+        outcomes = fanout.run_all(sandbox, "dev", fanout.APPLY, jobs=2, url=db_url)
         assert [(o.tenant, o.state) for o in outcomes] == [
             ("acme", "up to date"),
             ("globex", "up to date"),
@@ -330,7 +330,9 @@ def test_a_failing_tenant_is_reported_and_a_rerun_finishes_only_it(
         assert cli.main([*status_argv, "--database", db_url]) == 0
         assert "3 tenants: 3 up to date" in capsys.readouterr().out
         lost_url = url_for(deployer_dsn(dsn_for(server_dsn, missing)))
-        assert all(s.applied for s in commands.status(sandbox, "dev", "lost", url=lost_url))
+        assert all(
+            s.applied for s in commands.status(resolve(sandbox, "dev", "lost", url=lost_url))
+        )
     finally:
         with psycopg.connect(server_dsn, autocommit=True) as admin:
             drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
@@ -341,8 +343,8 @@ def test_fan_out_rollback_undoes_every_tenant(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     before = snapshot(conn)
-    fanout.run_all(project, "dev", "apply", url=db_url)
-    outcomes = fanout.run_all(project, "dev", "rollback", url=db_url)
+    fanout.run_all(project, "dev", fanout.APPLY, url=db_url)
+    outcomes = fanout.run_all(project, "dev", fanout.ROLLBACK, url=db_url)
     assert {o.state for o in outcomes} == {"rolled back"}
     # pgcrypto stays installed, but its functions are extension members, not ours
     assert difference(before, snapshot(conn)) == {}
@@ -355,7 +357,7 @@ def test_database_url_env_names_the_variable_that_holds_the_url(
     config = load_config(sandbox, "dev", "initech")
     monkeypatch.delenv("INITECH_DATABASE_URL", raising=False)
     with pytest.raises(commands.CommandError, match="set INITECH_DATABASE_URL"):
-        commands.apply(sandbox, "dev", "initech", url="postgresql://unused/x")
+        commands.apply(resolve(sandbox, "dev", "initech", url="postgresql://unused/x"))
     monkeypatch.setenv("INITECH_DATABASE_URL", "postgresql://db.example/initech")
     assert (
         tenant_placement_url(config, "postgresql://default/app")
@@ -386,16 +388,18 @@ def test_a_tenant_failing_mid_migration_keeps_its_earlier_parts_and_resumes(
         " user_id uuid NOT NULL, name text NOT NULL, created_at timestamptz)"
     )
     conn.execute("RESET ROLE")
-    first = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "apply", url=db_url)}
+    first = {o.tenant: o for o in fanout.run_all(sandbox, "dev", fanout.APPLY, url=db_url)}
     assert (first["acme"].state, first["globex"].state) == ("applied", "applied")
     assert first["initech"].failed and 'column "status" does not exist' in first["initech"].detail
-    applied = [s.id for s in commands.status(sandbox, "dev", "initech", url=db_url) if s.applied]
+    applied = [
+        s.id for s in commands.status(resolve(sandbox, "dev", "initech", url=db_url)) if s.applied
+    ]
     assert applied == ["001_baseline"]  # 002a failed as a whole, nothing of it is left
     index = conn.execute("SELECT to_regclass('initech_audits.idx_audit_entity')").fetchone()
     assert index == (None,)
 
     conn.execute("ALTER TABLE initech_experiments_v1.experiments ADD COLUMN status text")
-    again = {o.tenant: o for o in fanout.run_all(sandbox, "dev", "apply", url=db_url)}
+    again = {o.tenant: o for o in fanout.run_all(sandbox, "dev", fanout.APPLY, url=db_url)}
     assert (again["acme"].state, again["globex"].state) == ("up to date", "up to date")
     assert again["initech"].state == "applied"
     assert again["initech"].detail == ", ".join(ALL_PARTS[1:])
@@ -407,17 +411,17 @@ def test_verify_and_mark_of_a_tenant_look_at_its_own_database_and_leave_it_appli
     """verify applies to a scratch database, never to the tenant's database it reads."""
     far_db = psycopg.conninfo.conninfo_to_dict(second_database)["dbname"]
     add_tenant(sandbox, "far", {"tenant": {"database": far_db}})
-    assert commands.apply(sandbox, "dev", "far", url=db_url) == ALL_PARTS
-    assert commands.verify(sandbox, "dev", "far", url=db_url) == []
-    assert all(s.applied for s in commands.status(sandbox, "dev", "far", url=db_url))
+    assert commands.apply(resolve(sandbox, "dev", "far", url=db_url)) == ALL_PARTS
+    assert commands.verify(resolve(sandbox, "dev", "far", url=db_url)) == []
+    assert all(s.applied for s in commands.status(resolve(sandbox, "dev", "far", url=db_url)))
 
     with psycopg.connect(second_database, autocommit=True) as far:
         far.execute("DROP INDEX far_audits.idx_audit_entity")
-    problems = [str(p) for p in commands.verify(sandbox, "dev", "far", url=db_url)]
+    problems = [str(p) for p in commands.verify(resolve(sandbox, "dev", "far", url=db_url))]
     assert problems == ["index far_audits.idx_audit_entity: missing"]
     with pytest.raises(commands.CommandError, match="idx_audit_entity: missing"):
-        commands.mark(sandbox, "dev", "far", url=db_url)
-    assert all(s.applied for s in commands.status(sandbox, "dev", "far", url=db_url))
+        commands.mark(resolve(sandbox, "dev", "far", url=db_url))
+    assert all(s.applied for s in commands.status(resolve(sandbox, "dev", "far", url=db_url)))
 
 
 def test_tracking_schema_keeps_connection_options_intact() -> None:

@@ -17,16 +17,17 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from helpers import ALL_PARTS, DEPLOYER, dsn_for, poll
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from test_security import create_login
+from support.logins import create_login
+from support.servers import ALL_PARTS, DEPLOYER, dsn_for, poll
+from support.yaml_edits import edit
 
 from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands, record
 from tmplmig.migrating.rollback_guard import RollbackBlocked
+from tmplmig.migrating.target import resolve
 
 #: every row of yoyo's tracking and of tmplmig's record, to show a refused run wrote none
 TRACKING = (
@@ -42,10 +43,7 @@ BLOCKED_BY = """
 
 def with_ddl(project: Path, **ddl: object) -> Path:
     """``project`` whose dev config sets these lock settings."""
-    dev = project / "config/dev.yaml"
-    overlay = yaml.safe_load(dev.read_text()) or {}
-    overlay["ddl"] = {**overlay.get("ddl", {}), **ddl}
-    dev.write_text(yaml.safe_dump(overlay))
+    edit(project / "config/dev.yaml", lambda d: d.update(ddl={**d.get("ddl", {}), **ddl}))
     return project
 
 
@@ -121,7 +119,7 @@ def test_a_reader_left_in_a_transaction_stops_rollback_before_its_first_change_n
     project = with_ddl(sandbox, lock_timeout="1s", lock_retries=1, retry_backoff_ms=20)
     reader = login(application="monthly report")
     empty = snapshot(conn)
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     join(conn, "app_readonly", reader)
     reader.conn.execute("SELECT count(*) FROM production.projects")  # its transaction stays open
     before, tracked = snapshot(conn), conn.execute(TRACKING).fetchone()
@@ -156,14 +154,14 @@ def test_an_object_made_while_rollback_waits_stops_it_before_the_part_it_would_b
     project = with_ddl(sandbox, lock_timeout="1s", lock_retries=10, retry_backoff_ms=50)
     reader, planter = login(), login()
     empty = snapshot(conn)
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     join(conn, "app_readonly", reader)
     reader.conn.execute("SELECT count(*) FROM production.projects")
     conn.execute(
         sql.SQL("CREATE SCHEMA reports AUTHORIZATION {}").format(sql.Identifier(planter.name))
     )
 
-    thread, outcome = in_thread(lambda: commands.rollback(project, "dev", url=db_url))
+    thread, outcome = in_thread(lambda: commands.rollback(resolve(project, "dev", url=db_url)))
     poll(conn, BLOCKED_BY, ["tmplmig rollback dev", reader.pid])
     planter.conn.execute("CREATE TABLE reports.daily (x int)")
     planter.conn.execute("GRANT SELECT ON reports.daily TO app_readonly")
@@ -178,13 +176,13 @@ def test_an_object_made_while_rollback_waits_stops_it_before_the_part_it_would_b
         f"table reports.daily (owner {planter.name}): granted to role app_readonly,"
         " which the rollback drops"
     ]
-    applied = [s.id for s in commands.status(project, "dev", url=db_url) if s.applied]
+    applied = [s.id for s in commands.status(resolve(project, "dev", url=db_url)) if s.applied]
     assert applied == ALL_PARTS[:-1]
 
     planter.conn.execute("DROP TABLE reports.daily")
     planter.conn.commit()
     conn.execute("DROP SCHEMA reports")
-    assert commands.rollback(project, "dev", url=db_url) == list(reversed(ALL_PARTS[:-1]))
+    assert commands.rollback(resolve(project, "dev", url=db_url)) == list(reversed(ALL_PARTS[:-1]))
     assert difference(empty, snapshot(conn)) == {}
 
 
@@ -204,7 +202,7 @@ def test_a_deadlock_with_a_writer_restarts_the_parts_whole_transaction(
     first change, so the writer can take provider_health before the part locks it."""
     caplog.set_level(logging.WARNING, "tmplmig.database.locking")
     project = with_ddl(sandbox, lock_timeout="5s", lock_retries=3, retry_backoff_ms=100)
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     with (
         psycopg.connect(database, application_name="reader") as reader,
         psycopg.connect(database, application_name="writer") as writer,
@@ -212,7 +210,7 @@ def test_a_deadlock_with_a_writer_restarts_the_parts_whole_transaction(
         writer.execute("SET lock_timeout = '10s'")  # on today's code: fail, not hang
         reader.execute("SELECT count(*) FROM quarantine.quarantined_records")
         thread, outcome = in_thread(
-            lambda: commands.rollback(project, "dev", url=db_url, part="002e_functions")
+            lambda: commands.rollback(resolve(project, "dev", url=db_url), part="002e_functions")
         )
         poll(conn, BLOCKED_BY, ["tmplmig rollback dev", reader.info.backend_pid])
         # the lock an INSERT takes, held by the writer's transaction
@@ -230,7 +228,7 @@ def test_a_deadlock_with_a_writer_restarts_the_parts_whole_transaction(
         "002e_functions: chosen to break a deadlock with another transaction"
     )
     assert restarted[0].endswith(": the whole transaction runs again; retry 1 of 3 in 0.1 s")
-    applied = [s.id for s in commands.status(project, "dev", url=db_url) if s.applied]
+    applied = [s.id for s in commands.status(resolve(project, "dev", url=db_url)) if s.applied]
     assert applied == ALL_PARTS[:-1]
 
 
@@ -241,7 +239,7 @@ def test_an_evolve_stops_before_its_first_change_naming_who_holds_a_table_it_nee
     index of its own there (SHARE) is in the way of that. Nothing of the plan runs until it
     is gone."""
     project = with_ddl(sandbox, lock_timeout="1s", lock_retries=1, retry_backoff_ms=20)
-    commands.apply(project, "dev", url=db_url)
+    commands.apply(resolve(project, "dev", url=db_url))
     indexes = project / "templates/002a_indexes.sql.j2"
     text = indexes.read_text()
     indexes.write_text(text.replace('"entity_type, entity_id"', '"entity_id, entity_type"'))
@@ -250,7 +248,7 @@ def test_an_evolve_stops_before_its_first_change_naming_who_holds_a_table_it_nee
         maintenance.execute("LOCK TABLE audits.audit_log IN SHARE MODE")
 
         with pytest.raises(psycopg.errors.LockNotAvailable) as refused:
-            commands.apply(project, "dev", url=db_url)
+            commands.apply(resolve(project, "dev", url=db_url))
         assert str(refused.value).startswith(
             "evolve, before its first change: lock not granted within 1s, waiting for SHARE"
             " UPDATE EXCLUSIVE lock on audits.audit_log (2 tries); nothing of it was changed;"
@@ -260,8 +258,8 @@ def test_an_evolve_stops_before_its_first_change_naming_who_holds_a_table_it_nee
         assert difference(before, snapshot(conn)) == {}
         assert conn.execute(TRACKING).fetchone() == tracked
 
-    assert commands.apply(project, "dev", url=db_url) == ["002a_indexes (evolved)"]
-    assert commands.verify(project, "dev", url=db_url) == []
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ["002a_indexes (evolved)"]
+    assert commands.verify(resolve(project, "dev", url=db_url)) == []
 
 
 # -- issue 21, "anyone can stall a deploy": lock waits name the holder
@@ -302,7 +300,7 @@ def test_another_login_named_like_a_run_is_neither_waited_for_nor_cancelled(
     impostor = login(application="tmplmig apply dev")
     impostor.conn.execute("SELECT 1")
 
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS
     state = "SELECT state FROM pg_stat_activity WHERE pid = %s"
     assert conn.execute(state, [impostor.pid]).fetchone() == ("idle in transaction",)
     assert impostor.conn.execute("SELECT 2").fetchone() == (2,)
@@ -323,7 +321,7 @@ def test_an_index_build_kept_waiting_by_an_old_snapshot_names_the_session(
     conn.execute(sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(DEPLOYER)))
     try:
         with pytest.raises(psycopg.errors.LockNotAvailable) as refused:
-            commands.apply(project, "dev", url=db_url)
+            commands.apply(resolve(project, "dev", url=db_url))
     finally:
         conn.execute(sql.SQL("REVOKE pg_read_all_stats FROM {}").format(sql.Identifier(DEPLOYER)))
     message = str(refused.value)
@@ -339,4 +337,4 @@ def test_an_index_build_kept_waiting_by_an_old_snapshot_names_the_session(
     )
 
     snapshot_holder.conn.commit()
-    assert commands.apply(project, "dev", url=db_url) == ALL_PARTS[1:]
+    assert commands.apply(resolve(project, "dev", url=db_url)) == ALL_PARTS[1:]

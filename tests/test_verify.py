@@ -8,24 +8,25 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import run_with_psql
+from support.bundles import run_with_psql
 
 from tmplmig import cli
 from tmplmig.database import scratch
 from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 
 ENV = "dev"
 
 
 @pytest.fixture
 def migrated(project: Path, db_url: str) -> str:
-    commands.apply(project, ENV, url=db_url)
+    commands.apply(resolve(project, ENV, url=db_url))
     return db_url
 
 
 def reported(project: Path, url: str) -> list[str]:
-    return [str(p) for p in commands.verify(project, ENV, url=url)]
+    return [str(p) for p in commands.verify(resolve(project, ENV, url=url))]
 
 
 def test_verify_knows_the_columns_of_every_catalog_kind(
@@ -51,7 +52,7 @@ def test_verify_passes_after_apply_and_keeps_its_scratch_runs_notes_to_itself(
 def test_verify_leaves_no_scratch_database_behind(
     project: Path, migrated: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.verify(project, ENV, url=migrated)
+    commands.verify(resolve(project, ENV, url=migrated))
     left = "SELECT count(*) FROM pg_database WHERE starts_with(datname, %s)"
     assert conn.execute(left, [scratch.PREFIX]).fetchone() == (0,)
 
@@ -142,7 +143,7 @@ def test_verify_ignores_objects_the_migrations_do_not_own(
 
 
 def test_verify_of_an_empty_database_reports_everything_missing(project: Path, db_url: str) -> None:
-    problems = commands.verify(project, ENV, url=db_url)
+    problems = commands.verify(resolve(project, ENV, url=db_url))
     assert {p.state for p in problems} == {"missing"}
     assert "index experiments_v1.idx_evaluations_experiment: missing" in map(str, problems)
 
@@ -150,27 +151,27 @@ def test_verify_of_an_empty_database_reports_everything_missing(project: Path, d
 def test_mark_records_a_bundle_applied_with_psql(
     project: Path, tmp_path: Path, database: str, db_url: str
 ) -> None:
-    commands.write_render(project, ENV, tmp_path / "bundle")
+    commands.write_render(for_rendering(project, ENV), tmp_path / "bundle")
     run_with_psql(database, tmp_path / "bundle", "apply")
-    assert not any(s.applied for s in commands.status(project, ENV, url=db_url))
+    assert not any(s.applied for s in commands.status(resolve(project, ENV, url=db_url)))
 
-    marked = commands.mark(project, ENV, url=db_url)
-    assert marked == [s.id for s in commands.status(project, ENV, url=db_url)]
-    assert all(s.applied for s in commands.status(project, ENV, url=db_url))
-    assert commands.apply(project, ENV, url=db_url) == []
+    marked = commands.mark(resolve(project, ENV, url=db_url))
+    assert marked == [s.id for s in commands.status(resolve(project, ENV, url=db_url))]
+    assert all(s.applied for s in commands.status(resolve(project, ENV, url=db_url)))
+    assert commands.apply(resolve(project, ENV, url=db_url)) == []
 
 
 def test_mark_refuses_when_the_database_lacks_an_object(
     project: Path, tmp_path: Path, database: str, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.write_render(project, ENV, tmp_path / "bundle")
+    commands.write_render(for_rendering(project, ENV), tmp_path / "bundle")
     run_with_psql(database, tmp_path / "bundle", "apply")
     conn.execute("DROP TRIGGER audit_users_changes ON auth.users")
 
     with pytest.raises(commands.CommandError, match="not marking") as refused:
-        commands.mark(project, ENV, url=db_url)
+        commands.mark(resolve(project, ENV, url=db_url))
     assert "trigger auth.users.audit_users_changes: missing" in str(refused.value)
-    assert not any(s.applied for s in commands.status(project, ENV, url=db_url))
+    assert not any(s.applied for s in commands.status(resolve(project, ENV, url=db_url)))
 
 
 def test_verify_reports_a_trigger_that_fires_on_other_events(

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering, resolve
 
 UNINDEXED_FOREIGN_KEYS = """
     SELECT co.conrelid::regclass::text, co.conname
@@ -20,7 +21,7 @@ UNINDEXED_FOREIGN_KEYS = """
 
 
 def test_every_index_is_built_concurrently_outside_a_transaction(project: Path) -> None:
-    for part in commands.render(project, "prod"):
+    for part in commands.render(for_rendering(project, "prod")):
         for step in part.steps:
             if "INDEX" in step.apply and "CREATE" in step.apply:
                 assert step.apply.startswith("CREATE INDEX CONCURRENTLY IF NOT EXISTS ")
@@ -32,7 +33,9 @@ def test_every_index_is_built_concurrently_outside_a_transaction(project: Path) 
 
 
 def test_foreign_keys_are_validated_outside_the_transaction_that_adds_them(project: Path) -> None:
-    part = next(p for p in commands.render(project, "prod") if p.id == "002b_foreign_keys")
+    part = next(
+        p for p in commands.render(for_rendering(project, "prod")) if p.id == "002b_foreign_keys"
+    )
     assert not part.transactional
     adds = [s for s in part.steps if "NOT VALID" in s.apply]
     validates = [s for s in part.steps if "VALIDATE CONSTRAINT" in s.apply]
@@ -42,7 +45,7 @@ def test_foreign_keys_are_validated_outside_the_transaction_that_adds_them(proje
 def test_every_foreign_key_column_leads_a_valid_index(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    commands.apply(project, "prod", url=db_url)
+    commands.apply(resolve(project, "prod", url=db_url))
     foreign_keys = conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").fetchone()
     assert foreign_keys == (6,)
     assert conn.execute(UNINDEXED_FOREIGN_KEYS).fetchall() == []
@@ -62,7 +65,7 @@ def test_every_retention_timestamp_column_leads_a_valid_index(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     """So each purge_expired batch reads its oldest rows by index, not by a table scan."""
-    commands.apply(project, "prod", url=db_url)
+    commands.apply(resolve(project, "prod", url=db_url))
     unindexed = conn.execute(UNINDEXED_RETENTION_COLUMNS).fetchall()
     assert conn.execute("SELECT count(*) FROM system.retention_policies").fetchone() == (6,)
     assert unindexed == []
@@ -74,7 +77,7 @@ def test_the_seed_indexes_alone_would_leave_foreign_keys_unindexed(
     project: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     """The check above can fail: without the three added indexes it finds their keys."""
-    commands.apply(project, "prod", url=db_url)
+    commands.apply(resolve(project, "prod", url=db_url))
     conn.execute(
         "DROP INDEX experiments_v1.idx_promotions_experiment, production.idx_sessions_project,"
         " quarantine.idx_quarantine_experiment"

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the commands and their errors are imported once a verb runs, after the
     # arguments parse: `tmplmig --help` and `tmplmig VERB --help` import none of them
+    from typing import Any
+
     from tmplmig.migrating import fanout
     from tmplmig.migrating.plan import PartState
     from tmplmig.migrating.rollout import Rollout
+    from tmplmig.migrating.target import Target
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -185,8 +188,16 @@ def _rollout(args: argparse.Namespace) -> Rollout:
     return rollout
 
 
-def _all_tenants(args: argparse.Namespace) -> int:
-    """Fan out over the tenants: progress on stderr (a bar on a terminal; elsewhere one line
+def _target(args: argparse.Namespace) -> Target:
+    """What a verb works on, resolved once from ``--env``, ``--tenant`` and ``--database``."""
+    from tmplmig.migrating.target import resolve
+
+    allowed = getattr(args, "allow_shared_role", ())
+    return resolve(args.project, args.env, args.tenant, args.database, allow_shared_roles=allowed)
+
+
+def _all_tenants(args: argparse.Namespace, verb: fanout.TenantVerb[Any]) -> int:
+    """Map ``verb`` over the tenants: progress on stderr (a bar on a terminal; elsewhere one line
     per tenant, since a log would keep the bar's carriage returns; none with --no-progress),
     a summary (table or JSON) on stdout."""
     from tqdm import tqdm
@@ -222,11 +233,9 @@ def _all_tenants(args: argparse.Namespace) -> int:
         outcomes = fanout.run_all(
             args.project,
             args.env,
-            args.verb,
+            verb,
             jobs=args.jobs,
             url=args.database,
-            part=getattr(args, "part", None),
-            out=getattr(args, "out", None),
             tenant=args.tenant,
             rollout=_rollout(args),
             allow_shared_roles=frozenset(getattr(args, "allow_shared_role", ())),
@@ -246,21 +255,22 @@ def _all_tenants(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from tmplmig.migrating import commands
-    from tmplmig.migrating.target import CommandError
+    from tmplmig.migrating.target import CommandError, for_rendering
     from tmplmig.reviewing.bundle import NOT_SQL
 
-    since = (args.since_applied, args.database)
+    if args.since_applied and not (args.check or args.out):
+        raise CommandError("--since-applied writes REVIEW.md: give --out or --check")
+    since = args.since_applied  # REVIEW.md reads the database's record
+    target = _target(args) if since else for_rendering(args.project, args.env, args.tenant)
     if args.check:
-        diff = commands.check_render(args.project, args.env, args.check, args.tenant, *since)
+        diff = commands.check_render(target, args.check, since)
         sys.stdout.write(diff or f"{args.check}: up to date\n")
         return 1 if diff else 0
     if args.out:
-        for path in commands.write_render(args.project, args.env, args.out, args.tenant, *since):
+        for path in commands.write_render(target, args.out, since):
             print(path)
         return 0
-    if args.since_applied:
-        raise CommandError("--since-applied writes REVIEW.md: give --out or --check")
-    for name, text in commands.render_bundle(args.project, args.env, args.tenant).items():
+    for name, text in commands.render_bundle(target).items():
         if name not in NOT_SQL:
             print(text)
     return 0
@@ -283,16 +293,12 @@ def _apply(args: argparse.Namespace) -> int:
     if args.allow_drop:
         _one_target(args, "--allow-drop")
     if args.all_tenants:
-        return _all_tenants(args)
+        from tmplmig.migrating import fanout
+
+        return _all_tenants(args, fanout.APPLY)
     _rollout(args)
-    applied = commands.apply(
-        args.project,
-        args.env,
-        args.tenant,
-        args.database,
-        allow_drop=parse_allowed(args.allow_drop),
-        allow_shared_roles=args.allow_shared_role,
-    )
+    allow_drop = parse_allowed(args.allow_drop)
+    applied = commands.apply(_target(args), allow_drop=allow_drop)
     print("applied: " + (", ".join(applied) or "nothing, already up to date"))
     return 0
 
@@ -303,11 +309,11 @@ def _rollback(args: argparse.Namespace) -> int:
     if args.allow_data_loss:
         _one_target(args, "--allow-data-loss")
     if args.all_tenants:
-        return _all_tenants(args)
+        from tmplmig.migrating import fanout
+
+        return _all_tenants(args, fanout.ROLLBACK.given(part=args.part))
     _rollout(args)
-    done = commands.rollback(
-        args.project, args.env, args.tenant, args.database, args.part, args.allow_data_loss
-    )
+    done = commands.rollback(_target(args), args.part, args.allow_data_loss)
     print("rolled back: " + (", ".join(done) or "nothing"))
     return 0
 
@@ -341,9 +347,11 @@ def _status(args: argparse.Namespace) -> int:
     from tmplmig.migrating import commands
 
     if args.all_tenants:
-        return _all_tenants(args)
+        from tmplmig.migrating import fanout
+
+        return _all_tenants(args, fanout.STATUS)
     _rollout(args)
-    states = commands.status(args.project, args.env, args.tenant, args.database)
+    states = commands.status(_target(args))
     sys.stdout.write(status_text(states))
     stale = ("pending", "changed", "missing")
     return 1 if args.check and any(s.state in stale for s in states) else 0
@@ -354,10 +362,11 @@ def _plan(args: argparse.Namespace) -> int:
     from tmplmig.reviewing.bundle import write_bundle
 
     if args.all_tenants:
-        return _all_tenants(args)
+        from tmplmig.migrating import fanout
+
+        return _all_tenants(args, fanout.writing_plans(args.out) if args.out else fanout.PLAN)
     _rollout(args)
-    allowed = args.allow_shared_role
-    contents = commands.plan(args.project, args.env, args.tenant, args.database, allowed)
+    contents = commands.plan(_target(args))
     if not contents:
         print("nothing to plan: every applied part matches today's config")
     elif args.out:
@@ -374,7 +383,7 @@ def _plan(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from tmplmig.migrating import commands
 
-    problems = commands.verify(args.project, args.env, args.tenant, args.database)
+    problems = commands.verify(_target(args))
     for problem in problems:
         print(problem)
     print(f"{len(problems)} problem(s)" if problems else "every expected object is present")
@@ -386,22 +395,24 @@ def _mark(args: argparse.Namespace) -> int:
     from tmplmig.migrating.target import CommandError
 
     if args.rolled_back:
-        done = commands.mark_rolled_back(
-            args.project, args.env, args.tenant, args.database, args.part
-        )
+        done = commands.mark_rolled_back(_target(args), args.part)
         print("marked as rolled back: " + (", ".join(done) or "nothing, none applied"))
         return 0
     if args.part:
         raise CommandError("--part goes with --rolled-back (mark records every part applied)")
-    marked = commands.mark(args.project, args.env, args.tenant, args.database)
+    marked = commands.mark(_target(args))
     print("marked as applied: " + (", ".join(marked) or "nothing, already recorded"))
     return 0
 
 
 def _diff(args: argparse.Namespace) -> int:
     from tmplmig.migrating import commands
+    from tmplmig.migrating.target import CommandError, for_rendering
 
-    text = commands.diff(args.project, *args.env)
+    if len(args.env) != 2:
+        raise CommandError("diff needs two targets: --env FROM --env TO")
+    old, new = (for_rendering(args.project, *commands.parse_target(t)) for t in args.env)
+    text = commands.diff(old, new)
     sys.stdout.write(text or f"{args.env[0]} and {args.env[1]} render the same SQL\n")
     return 1 if text else 0
 

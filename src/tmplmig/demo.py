@@ -9,6 +9,7 @@ from tmplmig.database.catalog import KEY_COLUMNS, difference, object_name, snaps
 from tmplmig.database.cluster import throwaway_cluster
 from tmplmig.database.urls import connect
 from tmplmig.migrating import commands
+from tmplmig.migrating.target import resolve
 
 DEPLOYER = "tmplmig_deployer"
 #: a kind with more objects than this is listed by its first ones and a count
@@ -33,14 +34,15 @@ def run_demo(project: Path, env: str = "dev", say: Callable[[str], None] = print
         say(f"migrations run as {DEPLOYER} (LOGIN CREATEROLE, owner of tmplmig_demo)")
         with connect(url) as conn:
             before = snapshot(conn)
-            applied = commands.apply(project, env, url=url)
+            target = resolve(project, env, url=url)
+            applied = commands.apply(target)
             say(f"applied for {env}: {', '.join(applied)}")
             created = difference(before, snapshot(conn))
             for kind in KEY_COLUMNS:
                 rows = created.get(kind, {}).get("added", [])
                 names = sorted({object_name(kind, row) for row in rows})
                 say(f"  {kind:18} {len(names):3}  {_listing(names)}")
-            rolled_back = commands.rollback(project, env, url=url)
+            rolled_back = commands.rollback(target)
             say(f"rolled back: {', '.join(rolled_back)}")
             left = difference(before, snapshot(conn))
         say("catalog restored exactly" if not left else f"catalog differs after rollback: {left}")

@@ -1,6 +1,10 @@
 """One plain function per CLI verb, usable from Python and tests alike.
 
-Each verb resolves its :class:`~tmplmig.migrating.target.Target` once and passes it down.
+Each verb takes the :class:`~tmplmig.migrating.target.Target` it works on first, as
+Alembic's commands take their ``Config``: the caller resolves it once
+(:func:`~tmplmig.migrating.target.resolve`, or
+:func:`~tmplmig.migrating.target.for_rendering` for a verb that only renders), and the same
+function runs for one target or, mapped by :mod:`.fanout`, for every tenant.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -49,7 +53,7 @@ from tmplmig.migrating.plan import (
 from tmplmig.migrating.plan import plan as plan_changes
 from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.shared_roles import refuse_shared_roles
-from tmplmig.migrating.target import CommandError, Target, for_rendering, resolve
+from tmplmig.migrating.target import CommandError, Target, for_rendering
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
 from tmplmig.rendering import cache, render_cache
@@ -80,9 +84,9 @@ YOYO_LOCK_WAIT_SECONDS = 60
 MIGRATING_VERBS = ("apply", "rollback", "mark")
 
 
-def render(project: Path, env: str, tenant: str | None = None) -> list[Part]:
-    """Render every part for an environment (and tenant) without touching a database."""
-    return render_all(project, for_rendering(project, env, tenant).config)
+def render(target: Target) -> list[Part]:
+    """Render every part of ``target`` without touching a database."""
+    return render_all(target.project, target.config)
 
 
 def _bundle(target: Target, since: SinceApplied | None = None) -> dict[str, str]:
@@ -95,43 +99,20 @@ def _bundle(target: Target, since: SinceApplied | None = None) -> dict[str, str]
     return contents
 
 
-def render_bundle(
-    project: Path,
-    env: str,
-    tenant: str | None = None,
-    since_applied: bool = False,
-    url: str | None = None,
-) -> dict[str, str]:
+def render_bundle(target: Target, since_applied: bool = False) -> dict[str, str]:
     """The DBA review bundle as file name to text; with ``since_applied``, REVIEW.md also says
-    what changed since the last apply recorded in the target's database (at ``url``)."""
-    if not since_applied:
-        return _bundle(for_rendering(project, env, tenant))
-    target = resolve(project, env, tenant, url)
-    return _bundle(target, since_applied_of(target))
+    what changed since the last apply recorded in the target's database."""
+    return _bundle(target, since_applied_of(target) if since_applied else None)
 
 
-def write_render(
-    project: Path,
-    env: str,
-    out: Path,
-    tenant: str | None = None,
-    since_applied: bool = False,
-    url: str | None = None,
-) -> list[Path]:
+def write_render(target: Target, out: Path, since_applied: bool = False) -> list[Path]:
     """Write the bundle for review into ``out``."""
-    return write_bundle(render_bundle(project, env, tenant, since_applied, url), out)
+    return write_bundle(render_bundle(target, since_applied), out)
 
 
-def check_render(
-    project: Path,
-    env: str,
-    committed: Path,
-    tenant: str | None = None,
-    since_applied: bool = False,
-    url: str | None = None,
-) -> str:
+def check_render(target: Target, committed: Path, since_applied: bool = False) -> str:
     """Unified diff between a committed bundle and a fresh render; empty when up to date."""
-    return check_bundle(render_bundle(project, env, tenant, since_applied, url), committed)
+    return check_bundle(render_bundle(target, since_applied), committed)
 
 
 def _part_since(
@@ -302,7 +283,7 @@ def _adopt_unrecorded(
     unrecorded = [s for s in states if s.state == "no record"]
     if not unrecorded:
         return states
-    problems = _verify(target)
+    problems = verify(target)
     if problems:
         logger.warning(
             "%s: applied before tmplmig recorded applies, and the database differs from today's "
@@ -493,7 +474,7 @@ def _evolve_in_transaction(
         record.Recorder.of(target.config).write_part(conn, p.part)
 
 
-def apply_to(target: Target, allow_drop: destructive.Allowed | None = None) -> list[str]:
+def apply(target: Target, allow_drop: destructive.Allowed | None = None) -> list[str]:
     """Evolve the applied parts of ``target`` whose render changed since they were applied,
     then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
     each part evolved. Evolving first lets parts applied after a partial rollback build on
@@ -501,7 +482,8 @@ def apply_to(target: Target, allow_drop: destructive.Allowed | None = None) -> l
 
     A destructive action runs only when ``allow_drop`` names its object (with the most rows
     it may drop; None: as many as it holds when the plan is made); its pre-execution check
-    aborts its part when the object holds more by then."""
+    aborts its part when the object holds more by then. The evolve may rename or drop the
+    roles of ``target.allow_shared_roles`` although other databases use them."""
     loaded = _migrations(target, "apply", before=lambda conn: _refuse_unfit_owner(conn, target))
     with loaded as (backend, migrations, parts), _locked(backend, target):
         states = _adopt_unrecorded(target, backend, _states(backend, migrations, parts, target))
@@ -515,21 +497,6 @@ def apply_to(target: Target, allow_drop: destructive.Allowed | None = None) -> l
         return [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
 
 
-def apply(
-    project: Path,
-    env: str,
-    tenant: str | None = None,
-    url: str | None = None,
-    allow_drop: destructive.Allowed | None = None,
-    allow_shared_roles: Collection[str] = (),
-) -> list[str]:
-    """Apply every pending migration and evolve what changed; return what was done.
-    ``allow_drop``: see :func:`apply_to`; ``allow_shared_roles``: roles the evolve may rename
-    or drop though other databases use them."""
-    target = resolve(project, env, tenant, url)
-    return apply_to(replace(target, allow_shared_roles=frozenset(allow_shared_roles)), allow_drop)
-
-
 def _from_part(migrations: MigrationList, part: str | None) -> MigrationList:
     """``part`` and the migrations after it (every one when None), as rollback takes them."""
     if part is None:
@@ -540,9 +507,7 @@ def _from_part(migrations: MigrationList, part: str | None) -> MigrationList:
     return migrations[ids.index(part) :]
 
 
-def rollback_to(
-    target: Target, part: str | None = None, allow_data_loss: bool = False
-) -> list[str]:
+def rollback(target: Target, part: str | None = None, allow_data_loss: bool = False) -> list[str]:
     """Roll back every applied migration of ``target``, or ``part`` and those after it.
 
     The tables it would drop holding rows are listed first; in a protected environment
@@ -718,32 +683,13 @@ def _prepare_rollback(
     return before_part
 
 
-def rollback(
-    project: Path,
-    env: str,
-    tenant: str | None = None,
-    url: str | None = None,
-    part: str | None = None,
-    allow_data_loss: bool = False,
-) -> list[str]:
-    """Roll back all applied migrations, or ``part`` and every migration after it."""
-    return rollback_to(resolve(project, env, tenant, url), part, allow_data_loss)
-
-
-def status_of(target: Target) -> list[PartState]:
+def status(target: Target) -> list[PartState]:
     """Each part of ``target``: pending, applied, applied and changed since (with what
     changed), or applied with no record."""
     with _migrations(target, "status") as (backend, migrations, parts):
         states = _states(backend, migrations, parts, target)
         losses = destructive.status_losses(backend.connection, states)
     return [replace(s, losses=tuple(x for x in losses if x.part == s.id)) for s in states]
-
-
-def status(
-    project: Path, env: str, tenant: str | None = None, url: str | None = None
-) -> list[PartState]:
-    """Each part and where it stands against the record and today's config."""
-    return status_of(resolve(project, env, tenant, url))
 
 
 def planned(target: Target) -> tuple[list[PartState], list[PartPlan]]:
@@ -758,7 +704,7 @@ def planned(target: Target) -> tuple[list[PartState], list[PartPlan]]:
     return states, destructive.checked(plans, losses, limits, "this plan shows")
 
 
-def plan_of(target: Target) -> dict[str, str]:
+def plan(target: Target) -> dict[str, str]:
     """The SQL that takes the applied parts of ``target`` from their record to today's render,
     as a psql-runnable bundle (file name to text, MANIFEST and REVIEW.md included, and a
     rollback section that undoes it); empty when nothing changed."""
@@ -773,47 +719,28 @@ def plan_of(target: Target) -> dict[str, str]:
     return plan_contents(plans, target.config, back)
 
 
-def plan(
-    project: Path,
-    env: str,
-    tenant: str | None = None,
-    url: str | None = None,
-    allow_shared_roles: Collection[str] = (),
-) -> dict[str, str]:
-    """The plan bundle for an environment (and tenant); see :func:`plan_of`."""
-    target = resolve(project, env, tenant, url)
-    return plan_of(replace(target, allow_shared_roles=frozenset(allow_shared_roles)))
-
-
-def _verify(target: Target) -> list[Problem]:
-    """Check the target's database against a scratch apply of the same target elsewhere; the
-    scratch run's notes (a role kept: the live database uses it) are not the user's news."""
+def verify(target: Target) -> list[Problem]:
+    """Every expected object the target's database lacks or holds differently, found against
+    a scratch apply of the same target elsewhere; empty when it matches. The scratch run's
+    notes (a role kept: the live database uses it) are not the user's news."""
 
     def rollback_at(url: str) -> None:
         with quiet_notes():
-            rollback_to(target.at(url))
+            rollback(target.at(url))
 
     from tmplmig.reviewing.verify import check_database
 
     return check_database(
         named(target.tracked_url, "verify", target.env, target.tenant),
-        apply_at=lambda url: apply_to(target.at(url)),
+        apply_at=lambda url: apply(target.at(url)),
         rollback_at=rollback_at,
     )
 
 
-def verify(
-    project: Path, env: str, tenant: str | None = None, url: str | None = None
-) -> list[Problem]:
-    """Every expected object the live database lacks or holds differently; empty when it matches."""
-    return _verify(resolve(project, env, tenant, url))
-
-
-def mark(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> list[str]:
+def mark(target: Target) -> list[str]:
     """Record hand-applied migrations (a bundle, or a plan run with psql) as applied in yoyo,
     and today's render in the record, once verify finds nothing amiss."""
-    target = resolve(project, env, tenant, url)
-    problems = _verify(target)
+    problems = verify(target)
     if problems:
         raise CommandError(
             "not marking: the database does not hold what the migrations create:\n  "
@@ -830,7 +757,7 @@ def mark(project: Path, env: str, tenant: str | None = None, url: str | None = N
         return [m.id for m in pending]
 
 
-def mark_rolled_back_of(target: Target, part: str | None = None) -> list[str]:
+def mark_rolled_back(target: Target, part: str | None = None) -> list[str]:
     """Record a rollback run by hand (the bundle's rollback files with psql): every applied
     part, or ``part`` and those after it, once the catalog holds none of the objects their
     record names (shared ones aside: they may be kept for others); return the ids
@@ -875,34 +802,25 @@ def _some(objects: list[DbObject], shown: int = 5) -> str:
     return ", ".join(map(str, objects[:shown])) + more
 
 
-def mark_rolled_back(
-    project: Path,
-    env: str,
-    tenant: str | None = None,
-    url: str | None = None,
-    part: str | None = None,
-) -> list[str]:
-    """Record a rollback run by hand; see :func:`mark_rolled_back_of`."""
-    return mark_rolled_back_of(resolve(project, env, tenant, url), part)
-
-
 def parse_target(text: str) -> tuple[str, str | None]:
     """``ENV`` or ``ENV:TENANT`` as (environment, tenant)."""
     env, _, tenant = text.partition(":")
     return env, tenant or None
 
 
-def diff(project: Path, *targets: str) -> str:
-    """Unified diff of the rendered SQL of two ``ENV[:TENANT]`` targets, headers left out."""
-    if len(targets) != 2:
-        raise CommandError("diff needs two targets: --env FROM --env TO")
-    old, new = targets
+def diff(old: Target, new: Target) -> str:
+    """Unified diff of the SQL rendered for two targets, headers left out."""
     return unified_diff(
-        reviewable_sql(render_bundle(project, *parse_target(old))),
-        reviewable_sql(render_bundle(project, *parse_target(new))),
-        old,
-        new,
+        reviewable_sql(render_bundle(old)),
+        reviewable_sql(render_bundle(new)),
+        _name(old),
+        _name(new),
     )
+
+
+def _name(target: Target) -> str:
+    """``ENV`` or ``ENV:TENANT``, as :func:`parse_target` reads it."""
+    return f"{target.env}:{target.tenant}" if target.tenant else target.env
 
 
 def new(
@@ -914,12 +832,12 @@ def new(
     return new_part(project, name, transactional=transactional, depends=depends)
 
 
-def lint(project: Path, env: str, tenant: str | None = None) -> list[Finding]:
-    """Findings of :mod:`tmplmig.reviewing.lint` on the bundle rendered for ``env``/``tenant``."""
+def lint(target: Target) -> list[Finding]:
+    """Findings of :mod:`tmplmig.reviewing.lint` on the bundle rendered for ``target``."""
     from tmplmig.reviewing.lint import SquawkMissing, lint_bundle
 
-    config = for_rendering(project, env, tenant).config
-    parts = render_all(project, config)
+    config = target.config
+    parts = render_all(target.project, config)
     try:
         return lint_bundle(parts, build_bundle(parts, config), policy(config.settings))
     except SquawkMissing as exc:
@@ -933,7 +851,7 @@ def lint_envs(
     each without a tenant and with every tenant file (or only ``tenant`` when given)."""
     tenants = [tenant] if tenant else [None, *tenant_names(project)]
     return {
-        f"{e}:{t}" if t else e: lint(project, e, t)
+        f"{e}:{t}" if t else e: lint(for_rendering(project, e, t))
         for e in ([env] if env else available_envs(project))
         for t in tenants
     }

@@ -1,4 +1,5 @@
-"""Run apply, rollback, status or plan for many tenants side by side, at most ``jobs`` at once.
+"""Map apply, rollback, status or plan over many tenants side by side, at most ``jobs`` at
+once: the same command function that runs for one target runs for each tenant's.
 
 ``status`` reads every tenant of a database at once (:mod:`fleet_status`); only the tenants
 that read cannot answer run one by one.
@@ -19,21 +20,22 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Generic, TypeVar
 
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.database.urls import connect, named
 from tmplmig.migrating import commands, fleet_status
+from tmplmig.migrating.plan import PartState
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout
-from tmplmig.migrating.target import CommandError, for_config
+from tmplmig.migrating.target import CommandError, Target, for_config
 from tmplmig.migrating.tenants import load_tenants
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import render_all
 from tmplmig.reviewing.bundle import MANIFEST, manifest_files, write_bundle
 
-Verb = Literal["apply", "rollback", "status", "plan"]
 FAILED = "failed"
 SKIPPED = "skipped"
 MAX_REASON = 200
@@ -54,6 +56,57 @@ class TenantOutcome:
         return self.state == FAILED
 
 
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class TenantVerb(Generic[Result]):
+    """A command as the fan-out maps it over tenants: the function that runs it for one
+    target, what its result reads as in the summary (state, detail), and whether each
+    database's shared steps are applied before its first tenant runs."""
+
+    command: Callable[[Target], Result]
+    outcome: Callable[[Result], tuple[str, str]]
+    prepares_database: bool = False
+
+    def given(self, **options: Any) -> TenantVerb[Result]:
+        """This verb with options of its command bound (rollback's ``part``, say)."""
+        return replace(self, command=partial(self.command, **options))
+
+
+def _ids(done: str, nothing: str) -> Callable[[list[str]], tuple[str, str]]:
+    """The outcome of a command that returns the ids it changed."""
+    return lambda ids: (done, ", ".join(ids)) if ids else (nothing, "")
+
+
+def _planned(contents: dict[str, str]) -> tuple[str, str]:
+    applying = manifest_files(contents[MANIFEST], "apply") if contents else []
+    parts = [name.split(".", 1)[0] for name in applying]
+    return ("planned", ", ".join(parts)) if parts else ("up to date", "")
+
+
+def _standing(rows: list[PartState]) -> tuple[str, str]:
+    return fleet_status.summary([(r.id, r.state) for r in rows])
+
+
+APPLY = TenantVerb(commands.apply, _ids("applied", "up to date"), prepares_database=True)
+ROLLBACK = TenantVerb(commands.rollback, _ids("rolled back", "nothing to do"))
+STATUS = TenantVerb(commands.status, _standing)
+PLAN = TenantVerb(commands.plan, _planned)
+
+
+def writing_plans(out: Path) -> TenantVerb[dict[str, str]]:
+    """``plan`` for each tenant, each tenant's plan bundle written under ``out/<tenant>/``."""
+
+    def plan_into(target: Target) -> dict[str, str]:
+        contents = commands.plan(target)
+        if contents:
+            write_bundle(contents, out / str(target.tenant))
+        return contents
+
+    return replace(PLAN, command=plan_into)
+
+
 def _reason(exc: Exception) -> str:
     """One line naming the error: enough to tell a missing database from a broken step."""
     text = " ".join(str(exc).split()) or "no message"
@@ -69,45 +122,26 @@ def _database(config: LoadedConfig) -> str:
 def run_tenant(
     project: Path,
     config: LoadedConfig,
-    verb: Verb,
+    verb: TenantVerb[Any],
     url: str | None,
-    part: str | None = None,
-    out: Path | None = None,
     scratch: ScratchDatabases | None = None,
     allow_shared_roles: frozenset[str] = frozenset(),
 ) -> TenantOutcome:
     """Run ``verb`` for one already-checked tenant; any error becomes a failed outcome.
 
-    ``plan`` writes each tenant's plan bundle under ``out/<tenant>/`` when ``out`` is given;
-    drift checks take their scratch database from ``scratch`` when given; ``apply`` and
+    Drift checks take their scratch database from ``scratch`` when given; ``apply`` and
     ``plan`` may rename or drop the roles of ``allow_shared_roles`` other databases use.
     """
     assert config.tenant is not None
     tenant, database, started = config.tenant, _database(config), time.perf_counter()
-
-    def outcome(state: str, detail: str) -> TenantOutcome:
-        return TenantOutcome(tenant, database, state, detail, time.perf_counter() - started)
-
     try:
         target = replace(
             for_config(project, config, url), scratch=scratch, allow_shared_roles=allow_shared_roles
         )
-        if verb == "apply":
-            ids = commands.apply_to(target)
-            return outcome("applied", ", ".join(ids)) if ids else outcome("up to date", "")
-        if verb == "rollback":
-            ids = commands.rollback_to(target, part)
-            return outcome("rolled back", ", ".join(ids)) if ids else outcome("nothing to do", "")
-        if verb == "plan":
-            contents = commands.plan_of(target)
-            if out is not None and contents:
-                write_bundle(contents, out / tenant)
-            applying = manifest_files(contents[MANIFEST], "apply") if contents else []
-            parts = [name.split(".", 1)[0] for name in applying]
-            return outcome("planned", ", ".join(parts)) if parts else outcome("up to date", "")
-        return outcome(*fleet_status.summary([(r.id, r.state) for r in commands.status_of(target)]))
+        state, detail = verb.outcome(verb.command(target))
     except Exception as exc:  # one tenant's failure (any cause) must not stop the others
-        return outcome(FAILED, _reason(exc))
+        state, detail = FAILED, _reason(exc)
+    return TenantOutcome(tenant, database, state, detail, time.perf_counter() - started)
 
 
 def prepare_database(project: Path, config: LoadedConfig, url: str | None) -> None:
@@ -155,12 +189,10 @@ class _Prepared:
 def run_all(
     project: Path,
     env: str,
-    verb: Verb,
+    verb: TenantVerb[Any],
     *,
     jobs: int = 4,
     url: str | None = None,
-    part: str | None = None,
-    out: Path | None = None,
     tenant: str | None = None,
     rollout: Rollout = EVERY_TENANT,
     allow_shared_roles: frozenset[str] = frozenset(),
@@ -197,13 +229,13 @@ def run_all(
 
     def run_one(name: str) -> None:
         config = configs[name]
-        problem = prepared.failure(config) if verb == "apply" and not halted else None
+        problem = prepared.failure(config) if verb.prepares_database and not halted else None
         if halted:
             outcome = TenantOutcome(name, _database(config), SKIPPED, f"not started: {halted[0]}")
         elif problem is not None:
             outcome = TenantOutcome(name, _database(config), FAILED, problem)
         else:
-            outcome = run_tenant(project, config, verb, url, part, out, scratch, allow_shared_roles)
+            outcome = run_tenant(project, config, verb, url, scratch, allow_shared_roles)
         if outcome.failed and rollout.stop_on_failure:
             halt(f"{name} failed")
         report(outcome)
@@ -219,7 +251,7 @@ def run_all(
         if failed_canaries:
             halt(f"canary {', '.join(failed_canaries)} failed")
         rest = [n for n in selected if n not in canaries]
-        if verb == "status" and not halted:
+        if verb is STATUS and not halted:
             rest = _status_by_database(project, [configs[n] for n in rest], url, report)
         list(pool.map(run_one, rest))
     return sorted(outcomes.values(), key=lambda o: o.tenant)

@@ -2,7 +2,7 @@
 tracking schemas, instead of one connection (and one render) per tenant.
 
 A tenant's line in the fan-out's summary needs, per part, what ``status`` reads for it
-(:func:`tmplmig.migrating.commands.status_of`): whether yoyo applied it, whether the record
+(:func:`tmplmig.migrating.commands.status`): whether yoyo applied it, whether the record
 has it, whether today's render differs from the record, and whether the recorded objects are
 still in the catalog. The server answers all of it for every tracking schema of a database
 at once, sending back per part a digest of the recorded steps (identity, apply SQL digest,

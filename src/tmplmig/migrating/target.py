@@ -5,7 +5,7 @@ Everything below a command takes a :class:`Target`; nothing loads the config aga
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,10 +91,19 @@ def for_rendering(project: Path, env: str, tenant: str | None = None) -> Target:
     return Target(project, env, tenant, config, None, schema)
 
 
-def resolve(project: Path, env: str, tenant: str | None = None, url: str | None = None) -> Target:
-    """Load the config once and find the database; a tenant is checked with all its peers."""
+def resolve(
+    project: Path,
+    env: str,
+    tenant: str | None = None,
+    url: str | None = None,
+    *,
+    allow_shared_roles: Collection[str] = (),
+) -> Target:
+    """Load the config once and find the database; a tenant is checked with all its peers.
+    ``allow_shared_roles``: roles the run may rename or drop though other databases use them."""
     if tenant is not None:
         config = tenants.load_tenant(project, env, tenant)
     else:
         config = load_config(project, env)
-    return for_config(project, config, url)
+    target = for_config(project, config, url)
+    return replace(target, allow_shared_roles=frozenset(allow_shared_roles))
