@@ -11,8 +11,9 @@ from typing import Any
 
 import jinja2
 import pytest
-from helpers import PROJECT
+from support.servers import PROJECT
 
+from tmplmig.rendering import cache
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.environment import make_environment
 from tmplmig.rendering.jinja_internals import FastContext, compiled_body
@@ -47,6 +48,7 @@ def rendered_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     spy(monkeypatch, jinja2.runtime.Context, "call", calls["jinja"], by_type)
     by_name: Callable[[Any, Any], str] = lambda m, _: m.name or CALL_BODY  # noqa: E731
     spy(monkeypatch, jinja2.runtime.Macro, "__call__", calls["macro"], by_name)
+    monkeypatch.setattr(cache, "cache_dir", lambda: None)  # render, not a render kept
     part = render_part(PROJECT, "002a_indexes", load_config(PROJECT, "dev"))
     assert part.steps
     return calls

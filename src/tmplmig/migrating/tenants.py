@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 from pathlib import Path
 
+from tmplmig.rendering import cache
 from tmplmig.rendering.config import (
     DEFAULT_DATABASE,
     ConfigError,
@@ -58,23 +59,26 @@ def load_tenant(project: Path, env: str, tenant: str) -> LoadedConfig:
 
 
 #: what decides the outcome of the check besides the files: the code that loads and checks
-_CHECKING_CODE = (Path(__file__), Path(__file__).parent.parent / "rendering" / "config.py")
+_CHECKING_CODE = (
+    Path(__file__),
+    *(Path(__file__).parent.parent / "rendering" / name for name in ("config.py", "models.py")),
+)
 
 
 def _checked_marker(project: Path, env: str) -> Path | None:
     """The file whose presence says the tenants of ``env`` passed the check as they are now;
     None when no cache directory can be had (then the check runs every time)."""
-    import jinja2  # the per-user cache directory compiled templates are kept in too
-
+    directory = cache.cache_dir()
+    if directory is None:
+        return None
     try:
-        directory = Path(jinja2.FileSystemBytecodeCache().directory)
         digest = hashlib.sha256(env.encode())
         config = project / "config"
         files = [config / "base.yaml", config / f"{env}.yaml", *_CHECKING_CODE]
         files += sorted((config / "tenants").glob("*.yaml"))
         for file in files:
             digest.update(b"\0" + file.name.encode() + b"\0" + file.read_bytes())
-    except (OSError, RuntimeError):
+    except OSError:
         return None
     return directory / f"__tmplmig_tenants_checked_{digest.hexdigest()}"
 
