@@ -164,8 +164,7 @@ def needs_context(node: Any) -> bool:
         return node.removeType in (_OBJ.OBJECT_INDEX, _OBJ.OBJECT_TABLE)
     if isinstance(node, ast.AlterTableStmt):
         return any(
-            cmd.subtype in (_ATT.AT_ValidateConstraint, _ATT.AT_DropConstraint)
-            for cmd in node.cmds
+            cmd.subtype in (_ATT.AT_ValidateConstraint, _ATT.AT_DropConstraint) for cmd in node.cmds
         )
     return False
 
