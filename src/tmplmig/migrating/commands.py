@@ -243,16 +243,26 @@ def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
 
 
 def _states(
-    backend: DatabaseBackend, migrations: MigrationList, parts: list[Part], target: Target
+    backend: DatabaseBackend,
+    migrations: MigrationList,
+    parts: list[Part],
+    target: Target,
+    rec: record.Record | None = None,
+    causes: bool = True,
 ) -> list[PartState]:
-    """Each part against yoyo's tracking, the record and today's render; a part whose
-    recorded objects the catalog lacks is ``missing`` (one catalog query for all)."""
+    """Each part against yoyo's tracking, the record (``rec`` when the caller read it) and
+    today's render; a part whose recorded objects the catalog lacks is ``missing`` (one
+    catalog query for all). ``causes``: name what made each step change, which renders each
+    changed part again (status and plan show causes; apply does not)."""
     hashes = backend.get_applied_migration_hashes()
     applied = {m.id for m in migrations if m.hash in hashes}
-    rec = record.read(backend.connection)
+    if rec is None:
+        rec = record.read(backend.connection)
     rec.check()
     settings = target.config.settings.model_dump(mode="json")
-    states = [_with_causes(target, s, settings) for s in part_states(parts, applied, rec, settings)]
+    states = part_states(parts, applied, rec, settings)
+    if causes:
+        states = [_with_causes(target, s, settings) for s in states]
     recorded = {s.id: s.record.objects for s in states if s.record is not None}
     gone = set(presence.missing(backend.connection, (o for os in recorded.values() for o in os)))
     return [
@@ -343,9 +353,12 @@ def _rebuilt_by(touched: str, problem: Problem) -> bool:
     return f'"{problem.name.rsplit(".", 1)[-1]}"' in touched
 
 
-def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> None:
+def _refuse_drift(
+    target: Target, plans: list[PartPlan], rec: record.Record, conn: psycopg.Connection[Any]
+) -> None:
     """Refuse to plan over a database changed outside tmplmig since its record was written:
-    the live database is checked against the recorded SQL replayed in a scratch database.
+    the live database (read on ``conn``, the command's own) is checked against the recorded
+    SQL replayed in a scratch database.
 
     Differences in objects the plan itself rebuilds are left to it: they are what an
     interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
@@ -356,6 +369,7 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
         rollback_at=_replaying(rec, "rollback"),
         shared=target.scratch,
         naming=rec.naming(),
+        live=conn,
     )
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
     problems = [p for p in found if not _rebuilt_by(touched, p)]
@@ -367,11 +381,12 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
 
 
 def _checked_plans(
-    target: Target, backend: DatabaseBackend, states: list[PartState]
+    target: Target, backend: DatabaseBackend, states: list[PartState], rec: record.Record
 ) -> list[PartPlan]:
-    """The plan from the record to today's render, once the record is known to describe the
-    live database: every part recorded, nothing changed outside tmplmig, and no role other
-    databases use renamed or dropped unless the run acknowledges it."""
+    """The plan from the record ``rec`` (the states' own) to today's render, once the record
+    is known to describe the live database: every part recorded, nothing changed outside
+    tmplmig, and no role other databases use renamed or dropped unless the run acknowledges
+    it."""
     _refuse_missing(states)
     settings = target.config.settings.model_dump(mode="json")
     plans = plan_changes(states, settings)
@@ -385,7 +400,7 @@ def _checked_plans(
         )
     renames = Renames.between(states, settings)
     refuse_shared_roles(backend.connection, plans, renames, target.allow_shared_roles)
-    _refuse_drift(target, plans, record.read(backend.connection))
+    _refuse_drift(target, plans, rec, backend.connection)
     return plans
 
 
@@ -499,8 +514,12 @@ def apply_to(target: Target, allow_drop: destructive.Allowed | None = None) -> l
     aborts its part when the object holds more by then."""
     loaded = _migrations(target, "apply", before=lambda conn: _refuse_unfit_owner(conn, target))
     with loaded as (backend, migrations, parts), _locked(backend, target):
-        states = _adopt_unrecorded(target, backend, _states(backend, migrations, parts, target))
-        plans = _checked_plans(target, backend, states)
+        rec = record.read(backend.connection)
+        states = _states(backend, migrations, parts, target, rec, causes=False)
+        adopted = _adopt_unrecorded(target, backend, states)
+        if adopted is not states:  # parts recorded now: the drift check replays them too
+            rec = record.read(backend.connection)
+        plans = _checked_plans(target, backend, adopted, rec)
         losses = destructive.plan_losses(backend.connection, plans)
         limits = destructive.acknowledged_limits(losses, allow_drop or {})
         plans = destructive.checked(plans, losses, limits, "acknowledged")
@@ -713,8 +732,9 @@ def planned(target: Target) -> tuple[list[PartState], list[PartPlan]]:
     their record to today's render (destructive actions checked against what they hold now).
     Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
     with _migrations(target, "plan") as (backend, migrations, parts):
-        states = _states(backend, migrations, parts, target)
-        plans = _checked_plans(target, backend, states)
+        rec = record.read(backend.connection)
+        states = _states(backend, migrations, parts, target, rec)
+        plans = _checked_plans(target, backend, states, rec)
         losses = destructive.plan_losses(backend.connection, plans)
     limits = {loss.name: loss.rows for loss in losses}
     return states, destructive.checked(plans, losses, limits, "this plan shows")

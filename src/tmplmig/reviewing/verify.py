@@ -13,6 +13,7 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Hashable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -240,6 +241,7 @@ def check_database(
     rollback_at: MigrateAt,
     shared: ScratchDatabases | None = None,
     naming: Naming | None = None,
+    live: psycopg.Connection[Any] | None = None,
 ) -> list[Problem]:
     """Problems of the live database at ``url``; empty when it holds every expected object.
 
@@ -248,8 +250,11 @@ def check_database(
     (cluster-wide) that runs for other tenants create meanwhile is then in both. With
     ``shared`` and ``naming`` (what the migrations replay), a record of a shape already
     replayed in this run is not replayed again (:mod:`tmplmig.reviewing.expected`).
+    ``live``: an open autocommit connection to ``url`` to read it on (a command's own,
+    whose backend has the catalog cached already); a new one when None.
     """
-    with connect(url) as conn:
+    with ExitStack() as stack:
+        conn = live if live is not None else stack.enter_context(connect(url))
         renamed = None
         if shared is not None and naming is not None:
             renamed = _renamed(conn, url, apply_at, rollback_at, shared, naming)
