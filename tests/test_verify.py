@@ -3,6 +3,7 @@ database, so each test breaks one object of a migrated database and reads the re
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ from helpers import run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
+from tmplmig.database.urls import connect
 from tmplmig.migrating import commands
+from tmplmig.reviewing.verify import ScratchDatabases, expected_objects
 
 ENV = "dev"
 
@@ -181,3 +184,30 @@ def test_verify_reports_a_trigger_that_fires_on_other_events(
     )
     [problem] = reported(project, migrated)
     assert problem.startswith("trigger auth.users.audit_users_changes: different (definition:")
+
+
+def test_a_shared_replay_gives_its_catalog_before_its_scratch_rollback_ends(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """In a fan-out the checks waiting for a replay's catalog do not wait for its rollback too
+    (it created no role); closing the run waits for it, and no scratch database is left."""
+    release, done = threading.Event(), threading.Event()
+
+    def apply_at(url: str) -> None:
+        with connect(url) as scratch:
+            scratch.execute("CREATE TABLE public.replayed (id int PRIMARY KEY)")
+
+    def rollback_at(url: str) -> None:
+        release.wait(10)
+        with connect(url) as scratch:
+            scratch.execute("DROP TABLE public.replayed")
+        done.set()
+
+    with ScratchDatabases() as shared:
+        expected = expected_objects(db_url, apply_at, rollback_at, shared)
+        assert {row[:2] for row in expected["tables"]} == {("public", "replayed")}
+        assert not done.is_set()
+        release.set()
+    assert done.is_set()
+    left = "SELECT count(*) FROM pg_database WHERE datname LIKE 'tmplmig_verify_%'"
+    assert conn.execute(left).fetchone() == (0,)

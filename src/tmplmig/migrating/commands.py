@@ -433,14 +433,16 @@ def _evolve(
     refused; otherwise action by action, each recorded as it completes, so an interrupted
     evolve is planned again from where it stopped (a destructive action in one transaction,
     its pre-execution check with its drop). Before the first change every plan's locks are
-    tried (:func:`preflight.probe`), so a session in the way stops it there, named."""
+    tried (:func:`preflight.probe`), so a session in the way stops it there, named; a lone
+    transactional part's own transaction takes them first thing, which is the same."""
     if not plans:
         return
     recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
     locks = _evolve_locks(plans, parts)
     with _second_connection(backend) as conn:
-        every = preflight.strongest(lock for each in locks.values() for lock in each)
-        preflight.probe(conn, every, ddl, "evolve, before its first change")
+        if len(plans) > 1 or not plans[0].part.transactional:
+            every = preflight.strongest(lock for each in locks.values() for lock in each)
+            preflight.probe(conn, every, ddl, "evolve, before its first change")
         for p in plans:
             if p.part.transactional:
                 restarting(partial(_evolve_in_transaction, conn, p, locks[p.part.id], target))

@@ -10,6 +10,7 @@ A fan-out replays one tenant per shape and renames the result for the others
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Hashable
@@ -33,6 +34,7 @@ from tmplmig.database.urls import connect, with_database
 from tmplmig.reviewing.expected import Naming, Renaming, Unsure, reserved
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,23 @@ class ScratchDatabases:
         self._kept: dict[str, str] = {}  # name -> a URL on its server, to drop it from
         self._computing: dict[Hashable, threading.Lock] = {}
         self._remembered: dict[Hashable, Any] = {}
+        self._cleaning: list[threading.Thread] = []
+
+    def later(self, clean: Callable[[], None]) -> None:
+        """Run ``clean`` (a replay's rollback, which gives its database back) beside the
+        checks that wait for the replay's catalog; :meth:`close` waits for it. A failure is
+        logged: the catalog it cleans up after was read already."""
+
+        def run() -> None:
+            try:
+                clean()
+            except Exception:
+                logger.warning("a scratch database's clean-up failed", exc_info=True)
+
+        thread = threading.Thread(target=run, name="tmplmig-scratch-clean-up")
+        with self._lock:
+            self._cleaning.append(thread)
+        thread.start()
 
     def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per ``key`` for the run; a check asking meanwhile waits for it.
@@ -131,7 +150,14 @@ class ScratchDatabases:
         self.close()
 
     def take(self, url: str) -> str | None:
-        """A kept scratch database on the server of ``url``, now the caller's; None if none."""
+        """A kept scratch database on the server of ``url``, now the caller's; None if none
+        is kept or being given back (a clean-up under way is waited for: it may)."""
+        with self._lock:
+            cleaning = list(self._cleaning)
+            free = self._free.get(urlsplit(url).netloc)
+        if not free:
+            for thread in cleaning:
+                thread.join()
         with self._lock:
             free = self._free.get(urlsplit(url).netloc)
             if not free:
@@ -147,7 +173,12 @@ class ScratchDatabases:
             self._kept[scratch] = url
 
     def close(self) -> None:
-        """Drop every kept database (each is idle: its check gave it back)."""
+        """Wait for the clean-ups under way, then drop every kept database (each is idle:
+        its check gave it back)."""
+        with self._lock:
+            cleaning, self._cleaning = self._cleaning, []
+        for thread in cleaning:
+            thread.join()
         with self._lock:
             kept, self._kept, self._free = self._kept, {}, {}
         for scratch, url in kept.items():
@@ -164,7 +195,9 @@ def expected_objects(
     """What the migrations create: applied to a scratch database beside ``url``, then removed.
 
     The scratch apply is rolled back before its database is dropped (or kept in ``shared``), so
-    roles (cluster-wide) that only it created do not outlive it. Needs CREATEDB for the
+    roles (cluster-wide) that only it created do not outlive it. With ``shared``, when it
+    created no role, that rollback runs beside the caller (:meth:`ScratchDatabases.later`):
+    the checks waiting for this catalog need not wait for it too. Needs CREATEDB for the
     connecting role. ``bodies``: functions with their body text (see ``snapshot``).
     """
     scratch = shared.take(url) if shared is not None else None
@@ -172,20 +205,39 @@ def expected_objects(
         scratch = f"tmplmig_verify_{uuid.uuid4().hex[:12]}"
         with connect(url) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-    scratch_url, reusable = with_database(url, scratch), False
+    scratch_url = with_database(url, scratch)
     try:
-        with connect(scratch_url) as conn:
-            before = snapshot(conn, bodies)
-            apply_at(scratch_url)
-            after = snapshot(conn, bodies)
-            rollback_at(scratch_url)
-            reusable = shared is not None and snapshot(conn, bodies) == before
-    finally:
-        if shared is not None and reusable:
-            shared.keep(url, scratch)
-        else:
-            _drop(url, scratch)
-    return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
+        conn = connect(scratch_url)
+    except BaseException:
+        _drop(url, scratch)
+        raise
+    try:
+        before = snapshot(conn, bodies)
+        apply_at(scratch_url)
+        after = snapshot(conn, bodies)
+    except BaseException:
+        conn.close()
+        _drop(url, scratch)
+        raise
+    added = {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
+
+    def clean() -> None:
+        reusable = False
+        try:
+            with conn:
+                rollback_at(scratch_url)
+                reusable = shared is not None and snapshot(conn, bodies) == before
+        finally:
+            if shared is not None and reusable:
+                shared.keep(url, scratch)
+            else:
+                _drop(url, scratch)
+
+    if shared is not None and not added.get("roles"):
+        shared.later(clean)
+    else:
+        clean()
+    return added
 
 
 def _digested(rows: Snapshot) -> Snapshot:
