@@ -353,12 +353,9 @@ def _rebuilt_by(touched: str, problem: Problem) -> bool:
     return f'"{problem.name.rsplit(".", 1)[-1]}"' in touched
 
 
-def _refuse_drift(
-    target: Target, plans: list[PartPlan], rec: record.Record, conn: psycopg.Connection[Any]
-) -> None:
+def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> None:
     """Refuse to plan over a database changed outside tmplmig since its record was written:
-    the live database (read on ``conn``, the command's own) is checked against the recorded
-    SQL replayed in a scratch database.
+    the live database is checked against the recorded SQL replayed in a scratch database.
 
     Differences in objects the plan itself rebuilds are left to it: they are what an
     interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
@@ -369,7 +366,6 @@ def _refuse_drift(
         rollback_at=_replaying(rec, "rollback"),
         shared=target.scratch,
         naming=rec.naming(),
-        live=conn,
     )
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
     problems = [p for p in found if not _rebuilt_by(touched, p)]
@@ -400,7 +396,7 @@ def _checked_plans(
         )
     renames = Renames.between(states, settings)
     refuse_shared_roles(backend.connection, plans, renames, target.allow_shared_roles)
-    _refuse_drift(target, plans, rec, backend.connection)
+    _refuse_drift(target, plans, rec)
     return plans
 
 

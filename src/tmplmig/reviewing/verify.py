@@ -13,14 +13,15 @@ import hashlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Hashable
-from contextlib import ExitStack
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from tmplmig.database.catalog import (
     COLUMNS,
@@ -30,7 +31,7 @@ from tmplmig.database.catalog import (
     object_name,
     snapshot,
 )
-from tmplmig.database.urls import connect, with_database
+from tmplmig.database.urls import connect, libpq_url, with_database
 from tmplmig.reviewing.expected import Naming, Renaming, Unsure, reserved
 
 T = TypeVar("T")
@@ -111,6 +112,7 @@ class ScratchDatabases:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._readers: dict[str, list[psycopg.Connection[Any]]] = {}  # libpq URL -> idle ones
         self._free: dict[str, list[str]] = {}  # server and login (URL netloc) -> names
         self._kept: dict[str, str] = {}  # name -> a URL on its server, to drop it from
         self._computing: dict[Hashable, threading.Lock] = {}
@@ -142,6 +144,27 @@ class ScratchDatabases:
             if key not in self._remembered:
                 self._remembered[key] = compute()
             return self._remembered[key]  # type: ignore[no-any-return]
+
+    @contextmanager
+    def reading(self, url: str) -> Iterator[psycopg.Connection[Any]]:
+        """An autocommit connection to the database of ``url`` for a check's catalog reads,
+        kept for the run's next check of that database: a new backend reads the catalog of
+        every tenant's objects into its caches afresh (indexes, triggers, functions), which
+        costs a check more than its queries."""
+        key = libpq_url(url)
+        with self._lock:
+            idle = self._readers.get(key)
+            conn = idle.pop() if idle else None
+        if conn is None:
+            conn = connect(url)
+        try:
+            yield conn
+        finally:
+            if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.close()
+            else:
+                with self._lock:
+                    self._readers.setdefault(key, []).append(conn)
 
     def __enter__(self) -> ScratchDatabases:
         return self
@@ -181,6 +204,9 @@ class ScratchDatabases:
             thread.join()
         with self._lock:
             kept, self._kept, self._free = self._kept, {}, {}
+            readers, self._readers = self._readers, {}
+        for conn in (c for idle in readers.values() for c in idle):
+            conn.close()
         for scratch, url in kept.items():
             _drop(url, scratch)
 
@@ -293,7 +319,6 @@ def check_database(
     rollback_at: MigrateAt,
     shared: ScratchDatabases | None = None,
     naming: Naming | None = None,
-    live: psycopg.Connection[Any] | None = None,
 ) -> list[Problem]:
     """Problems of the live database at ``url``; empty when it holds every expected object.
 
@@ -302,11 +327,10 @@ def check_database(
     (cluster-wide) that runs for other tenants create meanwhile is then in both. With
     ``shared`` and ``naming`` (what the migrations replay), a record of a shape already
     replayed in this run is not replayed again (:mod:`tmplmig.reviewing.expected`).
-    ``live``: an open autocommit connection to ``url`` to read it on (a command's own,
-    whose backend has the catalog cached already); a new one when None.
+    The live database is read on a connection of ``shared`` (:meth:`ScratchDatabases.reading`)
+    when given, else on one of its own.
     """
-    with ExitStack() as stack:
-        conn = live if live is not None else stack.enter_context(connect(url))
+    with shared.reading(url) if shared is not None else connect(url) as conn:
         renamed = None
         if shared is not None and naming is not None:
             renamed = _renamed(conn, url, apply_at, rollback_at, shared, naming)
