@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
@@ -325,20 +326,35 @@ def _adopt_unrecorded(
     return [PartState(s.part, "applied") if s.state == "no record" else s for s in states]
 
 
+#: words of the statements PostgreSQL refuses in a transaction block (``CREATE INDEX
+#: CONCURRENTLY``, ``VACUUM``, ``CREATE DATABASE`` ...): a replay runs SQL holding one on
+#: its own, not in one message with its role switches (a message is one implicit transaction)
+_OUTSIDE_TRANSACTIONS = re.compile(
+    r"\b(CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|SUBSCRIPTION|DISCARD|PREPARED|CLUSTER)\b",
+    re.IGNORECASE,
+)
+
+
 def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
     """Run the recorded apply SQL (or, newest first, the rollback SQL) at a scratch URL, each
-    statement after its recorded guard (roles are cluster-wide: they exist already)."""
+    statement after its recorded guard (roles are cluster-wide: they exist already). A step
+    without a guard travels in one message with its role switches (one round trip, not
+    three: a replay runs every step of a tenant)."""
     steps = rec.replayed()
 
     def run(url: str) -> None:
         with connect(url) as conn:
             for s in steps if direction == "apply" else reversed(steps):
                 g = s.guarded(direction)
-                if g is not None:
-                    conn.execute(set_role_sql(s.role))
-                    if g.guard is None or (conn.execute(g.guard).fetchone() or (False,))[0]:
-                        conn.execute(g.sql)
-                    conn.execute(RESET_ROLE)
+                if g is None:
+                    continue
+                if g.guard is None and not _OUTSIDE_TRANSACTIONS.search(g.sql):
+                    conn.execute(f"{set_role_sql(s.role)}\n{g.sql}\n;{RESET_ROLE}")
+                    continue
+                conn.execute(set_role_sql(s.role))
+                if g.guard is None or (conn.execute(g.guard).fetchone() or (False,))[0]:
+                    conn.execute(g.sql)
+                conn.execute(RESET_ROLE)
 
     return run
 
