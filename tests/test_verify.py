@@ -13,7 +13,7 @@ from helpers import run_with_psql
 
 from tmplmig import cli
 from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
-from tmplmig.database.urls import connect
+from tmplmig.database.urls import connect, with_param
 from tmplmig.migrating import commands
 from tmplmig.reviewing.verify import ScratchDatabases, expected_objects
 
@@ -211,3 +211,24 @@ def test_a_shared_replay_gives_its_catalog_before_its_scratch_rollback_ends(
     assert done.is_set()
     left = "SELECT count(*) FROM pg_database WHERE datname LIKE 'tmplmig_verify_%'"
     assert conn.execute(left).fetchone() == (0,)
+
+
+def test_a_run_hands_its_kept_session_to_the_next_tenant_reset_and_renamed(db_url: str) -> None:
+    """The evolve's second connection, taken in turns by a fan-out's tenants: the next one
+    finds its own name (what a later run's orphan check looks for) and no setting of the
+    last; one left in a transaction is closed, not handed on."""
+    first = with_param(db_url, "application_name", "tmplmig apply dev ta")
+    second = with_param(db_url, "application_name", "tmplmig apply dev tb")
+    with ScratchDatabases() as shared:
+        with shared.session(first) as conn:
+            pid = conn.info.backend_pid
+            conn.execute("SET statement_timeout = '7s'")
+        with shared.session(second) as conn:
+            assert conn.info.backend_pid == pid
+            row = conn.execute(
+                "SELECT current_setting('application_name'), current_setting('statement_timeout')"
+            ).fetchone()
+            assert row == ("tmplmig apply dev tb", "0")
+            conn.execute("BEGIN")
+        with shared.session(first) as conn:
+            assert conn.info.backend_pid != pid

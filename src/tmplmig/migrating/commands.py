@@ -417,11 +417,16 @@ def _checked_plans(
 
 
 @contextmanager
-def _second_connection(backend: DatabaseBackend) -> Iterator[psycopg.Connection[Any]]:
+def _second_connection(
+    backend: DatabaseBackend, target: Target
+) -> Iterator[psycopg.Connection[Any]]:
     """Another connection to the tracking schema of ``backend``: work that may be cut short
-    (a backend terminated mid-evolve) must not take the holder of yoyo's lock row with it."""
+    (a backend terminated mid-evolve) must not take the holder of yoyo's lock row with it.
+    In a fan-out the tenants of one database take turns with the run's (its catalog caches
+    warm: a new backend reads them afresh for every tenant)."""
     row = backend.connection.execute("SELECT current_schema()").fetchone()
-    with connect(str(backend.uri)) as conn:
+    url = str(backend.uri)
+    with target.scratch.session(url) if target.scratch is not None else connect(url) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(row[0])))
         yield conn
 
@@ -451,7 +456,7 @@ def _evolve(
         return
     recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
     locks = _evolve_locks(plans, parts)
-    with _second_connection(backend) as conn:
+    with _second_connection(backend, target) as conn:
         if len(plans) > 1 or not plans[0].part.transactional:
             every = preflight.strongest(lock for each in locks.values() for lock in each)
             preflight.probe(conn, every, ddl, "evolve, before its first change")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 from psycopg import sql
@@ -31,7 +31,7 @@ from tmplmig.database.catalog import (
     object_name,
     snapshot,
 )
-from tmplmig.database.urls import connect, libpq_url, with_database
+from tmplmig.database.urls import connect, libpq_url, with_database, with_param
 from tmplmig.reviewing.expected import Naming, Renaming, Unsure, reserved
 
 T = TypeVar("T")
@@ -113,6 +113,7 @@ class ScratchDatabases:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._readers: dict[str, list[psycopg.Connection[Any]]] = {}  # libpq URL -> idle ones
+        self._sessions: dict[str, list[psycopg.Connection[Any]]] = {}  # the same, unnamed
         self._free: dict[str, list[str]] = {}  # server and login (URL netloc) -> names
         self._kept: dict[str, str] = {}  # name -> a URL on its server, to drop it from
         self._computing: dict[Hashable, threading.Lock] = {}
@@ -166,6 +167,31 @@ class ScratchDatabases:
                 with self._lock:
                     self._readers.setdefault(key, []).append(conn)
 
+    @contextmanager
+    def session(self, url: str) -> Iterator[psycopg.Connection[Any]]:
+        """An autocommit connection to the database of ``url``, named as ``url`` names it
+        (``application_name``: what the orphan check of a later run looks for), kept for the
+        run's next tenant of that database with its session reset (``RESET ALL``), as
+        :meth:`reading` keeps a check's; closed instead when the work left it in a
+        transaction or broken (a backend terminated mid-evolve)."""
+        name = dict(parse_qsl(urlsplit(url).query)).get("application_name", "tmplmig")
+        key = libpq_url(with_param(url, "application_name", None))
+        with self._lock:
+            idle = self._sessions.get(key)
+            conn = idle.pop() if idle else None
+        if conn is None:
+            conn = connect(url)
+        else:
+            conn.execute(sql.SQL("RESET ALL; SET application_name TO {}").format(sql.Literal(name)))
+        try:
+            yield conn
+        finally:
+            if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.close()
+            else:
+                with self._lock:
+                    self._sessions.setdefault(key, []).append(conn)
+
     def __enter__(self) -> ScratchDatabases:
         return self
 
@@ -205,7 +231,8 @@ class ScratchDatabases:
         with self._lock:
             kept, self._kept, self._free = self._kept, {}, {}
             readers, self._readers = self._readers, {}
-        for conn in (c for idle in readers.values() for c in idle):
+            sessions, self._sessions = self._sessions, {}
+        for conn in (c for idle in (*readers.values(), *sessions.values()) for c in idle):
             conn.close()
         for scratch, url in kept.items():
             _drop(url, scratch)
