@@ -3,6 +3,7 @@ database, so each test breaks one object of a migrated database and reads the re
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,11 @@ from support.bundles import run_with_psql
 from tmplmig import cli
 from tmplmig.database import scratch
 from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
+from tmplmig.database.scratch import ScratchDatabases
+from tmplmig.database.urls import connect, with_param
 from tmplmig.migrating import commands
 from tmplmig.migrating.target import for_rendering, resolve
+from tmplmig.reviewing.verify import expected_objects
 
 ENV = "dev"
 
@@ -183,3 +187,51 @@ def test_verify_reports_a_trigger_that_fires_on_other_events(
     )
     [problem] = reported(project, migrated)
     assert problem.startswith("trigger auth.users.audit_users_changes: different (definition:")
+
+
+def test_a_shared_replay_gives_its_catalog_before_its_scratch_rollback_ends(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """In a fan-out the checks waiting for a replay's catalog do not wait for its rollback too
+    (it created no role); closing the run waits for it, and no scratch database is left."""
+    release, done = threading.Event(), threading.Event()
+
+    def apply_at(url: str) -> None:
+        with connect(url) as scratch:
+            scratch.execute("CREATE TABLE public.replayed (id int PRIMARY KEY)")
+
+    def rollback_at(url: str) -> None:
+        release.wait(10)
+        with connect(url) as scratch:
+            scratch.execute("DROP TABLE public.replayed")
+        done.set()
+
+    with ScratchDatabases() as shared:
+        expected = expected_objects(db_url, apply_at, rollback_at, shared)
+        assert {row[:2] for row in expected["tables"]} == {("public", "replayed")}
+        assert not done.is_set()
+        release.set()
+    assert done.is_set()
+    left = "SELECT count(*) FROM pg_database WHERE datname LIKE 'tmplmig_verify_%'"
+    assert conn.execute(left).fetchone() == (0,)
+
+
+def test_a_run_hands_its_kept_session_to_the_next_tenant_reset_and_renamed(db_url: str) -> None:
+    """The evolve's second connection, taken in turns by a fan-out's tenants: the next one
+    finds its own name (what a later run's orphan check looks for) and no setting of the
+    last; one left in a transaction is closed, not handed on."""
+    first = with_param(db_url, "application_name", "tmplmig apply dev ta")
+    second = with_param(db_url, "application_name", "tmplmig apply dev tb")
+    with ScratchDatabases() as shared:
+        with shared.session(first) as conn:
+            pid = conn.info.backend_pid
+            conn.execute("SET statement_timeout = '7s'")
+        with shared.session(second) as conn:
+            assert conn.info.backend_pid == pid
+            row = conn.execute(
+                "SELECT current_setting('application_name'), current_setting('statement_timeout')"
+            ).fetchone()
+            assert row == ("tmplmig apply dev tb", "0")
+            conn.execute("BEGIN")
+        with shared.session(first) as conn:
+            assert conn.info.backend_pid != pid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -150,6 +151,66 @@ SCOPE_COLUMNS: dict[str, tuple[int, ...]] = {
 } | {"constraints": (0, 2)}
 
 Snapshot = dict[str, frozenset[tuple[Any, ...]]]
+#: a scoped read's narrowing of a kind's query (appended to its WHERE) and its parameters
+Narrowing = tuple[str, list[Any]]
+
+_QUALIFIED = (
+    " AND {oid} = ANY(ARRAY(SELECT pg_catalog.to_regclass("
+    "pg_catalog.quote_ident(u.s) || '.' || pg_catalog.quote_ident(u.r))"
+    # multi-argument unnest is syntax of FROM, not a pg_catalog function
+    " FROM unnest(%s::text[], %s::text[]) AS u(s, r)))"
+)
+_SPELLED = (
+    " AND {oid} = ANY(ARRAY(SELECT pg_catalog.to_regclass(r) FROM pg_catalog.unnest(%s::text[]) r))"
+)
+_NAMED = (
+    " AND {alias}.oid = ANY(ARRAY(SELECT o.oid FROM pg_catalog.{table} o"
+    " JOIN pg_catalog.pg_namespace s ON s.oid = o.{namespace}"
+    " WHERE s.nspname = ANY(%s) AND o.{name} = ANY(%s)))"
+)
+
+
+def _relations(rows: frozenset[tuple[Any, ...]]) -> Narrowing:
+    """Rows of the relations whose schema and name their first two columns hold."""
+    pairs = sorted({(row[0], row[1]) for row in rows})
+    return _QUALIFIED.format(oid="c.oid"), [[s for s, _ in pairs], [r for _, r in pairs]]
+
+
+def _constraints(rows: frozenset[tuple[Any, ...]]) -> Narrowing:
+    """Constraints of the tables their rows name (regclass text); a domain's (``-``: no
+    table) by schema and name."""
+    tables = sorted({row[1] for row in rows})
+    if "-" not in tables:
+        return _SPELLED.format(oid="co.conrelid"), [tables]
+    named = _NAMED.format(
+        alias="co", table="pg_constraint", namespace="connamespace", name="conname"
+    )
+    return named, [sorted({row[0] for row in rows}), sorted({row[2] for row in rows})]
+
+
+def _functions(rows: frozenset[tuple[Any, ...]]) -> Narrowing:
+    names = _NAMED.format(alias="p", table="pg_proc", namespace="pronamespace", name="proname")
+    return names, [sorted({row[0] for row in rows}), sorted({row[1] for row in rows})]
+
+
+def _triggers(rows: frozenset[tuple[Any, ...]]) -> Narrowing:
+    """Triggers of the tables their rows name (regclass text, which reads back the same)."""
+    return _SPELLED.format(oid="t.tgrelid"), [sorted({row[0] for row in rows})]
+
+
+#: snapshot kind -> what a scoped read adds to its query for the expected rows: the oids of
+#: the very objects (or tables) they name, found by index before anything is spelled out.
+#: Every tenant's tables share their names: without it a read would go through the rows of
+#: that name in every schema, spelling each one's definition before dropping it.
+NARROWINGS: dict[str, Callable[[frozenset[tuple[Any, ...]]], Narrowing]] = {
+    "tables": _relations,
+    "column_privileges": _relations,
+    "indexes": _relations,
+    "columns": _relations,
+    "constraints": _constraints,
+    "functions": _functions,
+    "triggers": _triggers,
+}
 
 
 def object_name(kind: str, row: tuple[Any, ...]) -> str:
@@ -167,9 +228,20 @@ def snapshot(
     ``bodies`` reads each function's body text where its md5 would be. ``like`` narrows the
     read to the rows that may share a key with one of its rows (each of the kind's
     :data:`SCOPE_COLUMNS` among the values its rows hold there), and to the kinds it has rows
-    of: one tenant's objects are then found through the catalog's indexes, not among every
-    tenant's.
+    of: one tenant's objects are then found through the catalog's indexes by what names them
+    (:data:`NARROWINGS`), not among every tenant's, so the read costs the same in a database
+    of one tenant or of thousands.
     """
+    queries = _queries(bodies, like)
+    with conn.pipeline():  # every query in one round trip
+        cursors = {kind: conn.execute(query, params) for kind, (query, params) in queries.items()}
+        return {
+            kind: frozenset(tuple(row) for row in cur.fetchall()) for kind, cur in cursors.items()
+        }
+
+
+def _queries(bodies: bool, like: Snapshot | None) -> dict[str, tuple[str, list[Any]]]:
+    """Each kind's query and its parameters (see :func:`snapshot`)."""
     queries: dict[str, tuple[str, list[Any]]] = {}
     for kind, query in QUERIES.items():
         if bodies and kind == "functions":
@@ -179,6 +251,9 @@ def snapshot(
         elif like.get(kind):
             names = ", ".join(f"c{i}" for i in range(len(COLUMNS[kind][1])))
             where, values = [], []
+            if kind in NARROWINGS:
+                narrowing, values = NARROWINGS[kind](like[kind])
+                query += narrowing
             for i in SCOPE_COLUMNS[kind]:
                 held = {row[i] for row in like[kind]}
                 null = f" OR q.c{i} IS NULL" if None in held else ""
@@ -188,11 +263,7 @@ def snapshot(
                 f"SELECT * FROM ({query}) AS q({names}) WHERE {' AND '.join(where)}",
                 values,
             )
-    with conn.pipeline():  # every query in one round trip
-        cursors = {kind: conn.execute(query, params) for kind, (query, params) in queries.items()}
-        return {
-            kind: frozenset(tuple(row) for row in cur.fetchall()) for kind, cur in cursors.items()
-        }
+    return queries
 
 
 def difference(before: Snapshot, after: Snapshot) -> dict[str, dict[str, list[tuple[Any, ...]]]]:

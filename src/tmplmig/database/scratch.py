@@ -3,17 +3,22 @@ next check of a run when the last left them as it found them (:class:`ScratchDat
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
-from tmplmig.database.urls import connect
+from tmplmig.database.urls import connect, libpq_url, with_param
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 #: how scratch databases are named: a random suffix each
 PREFIX = "tmplmig_verify_"
 
@@ -42,10 +47,29 @@ class ScratchDatabases:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._readers: dict[str, list[psycopg.Connection[Any]]] = {}  # libpq URL -> idle ones
+        self._sessions: dict[str, list[psycopg.Connection[Any]]] = {}  # the same, unnamed
         self._free: dict[str, list[str]] = {}  # server and login (URL netloc) -> names
         self._kept: dict[str, str] = {}  # name -> a URL on its server, to drop it from
         self._computing: dict[Hashable, threading.Lock] = {}
         self._remembered: dict[Hashable, Any] = {}
+        self._cleaning: list[threading.Thread] = []
+
+    def later(self, clean: Callable[[], None]) -> None:
+        """Run ``clean`` (a replay's rollback, which gives its database back) beside the
+        checks that wait for the replay's catalog; :meth:`close` waits for it. A failure is
+        logged: the catalog it cleans up after was read already."""
+
+        def run() -> None:
+            try:
+                clean()
+            except Exception:
+                logger.warning("a scratch database's clean-up failed", exc_info=True)
+
+        thread = threading.Thread(target=run, name="tmplmig-scratch-clean-up")
+        with self._lock:
+            self._cleaning.append(thread)
+        thread.start()
 
     def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per ``key`` for the run; a check asking meanwhile waits for it.
@@ -57,6 +81,52 @@ class ScratchDatabases:
                 self._remembered[key] = compute()
             return self._remembered[key]  # type: ignore[no-any-return]
 
+    @contextmanager
+    def reading(self, url: str) -> Iterator[psycopg.Connection[Any]]:
+        """An autocommit connection to the database of ``url`` for a check's catalog reads,
+        kept for the run's next check of that database: a new backend reads the catalog of
+        every tenant's objects into its caches afresh (indexes, triggers, functions), which
+        costs a check more than its queries."""
+        key = libpq_url(url)
+        with self._lock:
+            idle = self._readers.get(key)
+            conn = idle.pop() if idle else None
+        if conn is None:
+            conn = connect(url)
+        try:
+            yield conn
+        finally:
+            if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.close()
+            else:
+                with self._lock:
+                    self._readers.setdefault(key, []).append(conn)
+
+    @contextmanager
+    def session(self, url: str) -> Iterator[psycopg.Connection[Any]]:
+        """An autocommit connection to the database of ``url``, named as ``url`` names it
+        (``application_name``: what the orphan check of a later run looks for), kept for the
+        run's next tenant of that database with its session reset (``RESET ALL``), as
+        :meth:`reading` keeps a check's; closed instead when the work left it in a
+        transaction or broken (a backend terminated mid-evolve)."""
+        name = dict(parse_qsl(urlsplit(url).query)).get("application_name", "tmplmig")
+        key = libpq_url(with_param(url, "application_name", None))
+        with self._lock:
+            idle = self._sessions.get(key)
+            conn = idle.pop() if idle else None
+        if conn is None:
+            conn = connect(url)
+        else:
+            conn.execute(sql.SQL("RESET ALL; SET application_name TO {}").format(sql.Literal(name)))
+        try:
+            yield conn
+        finally:
+            if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.close()
+            else:
+                with self._lock:
+                    self._sessions.setdefault(key, []).append(conn)
+
     def __enter__(self) -> ScratchDatabases:
         return self
 
@@ -64,7 +134,14 @@ class ScratchDatabases:
         self.close()
 
     def take(self, url: str) -> str | None:
-        """A kept scratch database on the server of ``url``, now the caller's; None if none."""
+        """A kept scratch database on the server of ``url``, now the caller's; None if none
+        is kept or being given back (a clean-up under way is waited for: it may)."""
+        with self._lock:
+            cleaning = list(self._cleaning)
+            free = self._free.get(urlsplit(url).netloc)
+        if not free:
+            for thread in cleaning:
+                thread.join()
         with self._lock:
             free = self._free.get(urlsplit(url).netloc)
             if not free:
@@ -80,8 +157,17 @@ class ScratchDatabases:
             self._kept[scratch] = url
 
     def close(self) -> None:
-        """Drop every kept database (each is idle: its check gave it back)."""
+        """Wait for the clean-ups under way, then drop every kept database (each is idle:
+        its check gave it back)."""
+        with self._lock:
+            cleaning, self._cleaning = self._cleaning, []
+        for thread in cleaning:
+            thread.join()
         with self._lock:
             kept, self._kept, self._free = self._kept, {}, {}
+            readers, self._readers = self._readers, {}
+            sessions, self._sessions = self._sessions, {}
+        for conn in (c for idle in (*readers.values(), *sessions.values()) for c in idle):
+            conn.close()
         for scratch, url in kept.items():
             drop(url, scratch)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -227,16 +228,26 @@ def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
 
 
 def _states(
-    backend: DatabaseBackend, migrations: MigrationList, parts: list[Part], target: Target
+    backend: DatabaseBackend,
+    migrations: MigrationList,
+    parts: list[Part],
+    target: Target,
+    rec: record.Record | None = None,
+    causes: bool = True,
 ) -> list[PartState]:
-    """Each part against yoyo's tracking, the record and today's render; a part whose
-    recorded objects the catalog lacks is ``missing`` (one catalog query for all)."""
+    """Each part against yoyo's tracking, the record (``rec`` when the caller read it) and
+    today's render; a part whose recorded objects the catalog lacks is ``missing`` (one
+    catalog query for all). ``causes``: name what made each step change, which renders each
+    changed part again (status and plan show causes; apply does not)."""
     hashes = backend.get_applied_migration_hashes()
     applied = {m.id for m in migrations if m.hash in hashes}
-    rec = record.read(backend.connection)
+    if rec is None:
+        rec = record.read(backend.connection)
     rec.check()
     settings = target.config.settings.model_dump(mode="json")
-    states = [_with_causes(target, s, settings) for s in part_states(parts, applied, rec, settings)]
+    states = part_states(parts, applied, rec, settings)
+    if causes:
+        states = [_with_causes(target, s, settings) for s in states]
     recorded = {s.id: s.record.objects for s in states if s.record is not None}
     gone = set(presence.missing(backend.connection, (o for os in recorded.values() for o in os)))
     return [
@@ -299,20 +310,35 @@ def _adopt_unrecorded(
     return [PartState(s.part, "applied") if s.state == "no record" else s for s in states]
 
 
+#: words of the statements PostgreSQL refuses in a transaction block (``CREATE INDEX
+#: CONCURRENTLY``, ``VACUUM``, ``CREATE DATABASE`` ...): a replay runs SQL holding one on
+#: its own, not in one message with its role switches (a message is one implicit transaction)
+_OUTSIDE_TRANSACTIONS = re.compile(
+    r"\b(CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|SUBSCRIPTION|DISCARD|PREPARED|CLUSTER)\b",
+    re.IGNORECASE,
+)
+
+
 def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
     """Run the recorded apply SQL (or, newest first, the rollback SQL) at a scratch URL, each
-    statement after its recorded guard (roles are cluster-wide: they exist already)."""
+    statement after its recorded guard (roles are cluster-wide: they exist already). A step
+    without a guard travels in one message with its role switches (one round trip, not
+    three: a replay runs every step of a tenant)."""
     steps = rec.replayed()
 
     def run(url: str) -> None:
         with connect(url) as conn:
             for s in steps if direction == "apply" else reversed(steps):
                 g = s.guarded(direction)
-                if g is not None:
-                    conn.execute(set_role_sql(s.role))
-                    if g.guard is None or (conn.execute(g.guard).fetchone() or (False,))[0]:
-                        conn.execute(g.sql)
-                    conn.execute(RESET_ROLE)
+                if g is None:
+                    continue
+                if g.guard is None and not _OUTSIDE_TRANSACTIONS.search(g.sql):
+                    conn.execute(f"{set_role_sql(s.role)}\n{g.sql}\n;{RESET_ROLE}")
+                    continue
+                conn.execute(set_role_sql(s.role))
+                if g.guard is None or (conn.execute(g.guard).fetchone() or (False,))[0]:
+                    conn.execute(g.sql)
+                conn.execute(RESET_ROLE)
 
     return run
 
@@ -353,11 +379,12 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
 
 
 def _checked_plans(
-    target: Target, backend: DatabaseBackend, states: list[PartState]
+    target: Target, backend: DatabaseBackend, states: list[PartState], rec: record.Record
 ) -> list[PartPlan]:
-    """The plan from the record to today's render, once the record is known to describe the
-    live database: every part recorded, nothing changed outside tmplmig, and no role other
-    databases use renamed or dropped unless the run acknowledges it."""
+    """The plan from the record ``rec`` (the states' own) to today's render, once the record
+    is known to describe the live database: every part recorded, nothing changed outside
+    tmplmig, and no role other databases use renamed or dropped unless the run acknowledges
+    it."""
     _refuse_missing(states)
     settings = target.config.settings.model_dump(mode="json")
     plans = plan_changes(states, settings)
@@ -371,16 +398,21 @@ def _checked_plans(
         )
     renames = Renames.between(states, settings)
     refuse_shared_roles(backend.connection, plans, renames, target.allow_shared_roles)
-    _refuse_drift(target, plans, record.read(backend.connection))
+    _refuse_drift(target, plans, rec)
     return plans
 
 
 @contextmanager
-def _second_connection(backend: DatabaseBackend) -> Iterator[psycopg.Connection[Any]]:
+def _second_connection(
+    backend: DatabaseBackend, target: Target
+) -> Iterator[psycopg.Connection[Any]]:
     """Another connection to the tracking schema of ``backend``: work that may be cut short
-    (a backend terminated mid-evolve) must not take the holder of yoyo's lock row with it."""
+    (a backend terminated mid-evolve) must not take the holder of yoyo's lock row with it.
+    In a fan-out the tenants of one database take turns with the run's (its catalog caches
+    warm: a new backend reads them afresh for every tenant)."""
     row = backend.connection.execute("SELECT current_schema()").fetchone()
-    with connect(str(backend.uri)) as conn:
+    url = str(backend.uri)
+    with target.scratch.session(url) if target.scratch is not None else connect(url) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(row[0])))
         yield conn
 
@@ -404,14 +436,16 @@ def _evolve(
     refused; otherwise action by action, each recorded as it completes, so an interrupted
     evolve is planned again from where it stopped (a destructive action in one transaction,
     its pre-execution check with its drop). Before the first change every plan's locks are
-    tried (:func:`preflight.probe`), so a session in the way stops it there, named."""
+    tried (:func:`preflight.probe`), so a session in the way stops it there, named; a lone
+    transactional part's own transaction takes them first thing, which is the same."""
     if not plans:
         return
     recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
     locks = _evolve_locks(plans, parts)
-    with _second_connection(backend) as conn:
-        every = preflight.strongest(lock for each in locks.values() for lock in each)
-        preflight.probe(conn, every, ddl, "evolve, before its first change")
+    with _second_connection(backend, target) as conn:
+        if len(plans) > 1 or not plans[0].part.transactional:
+            every = preflight.strongest(lock for each in locks.values() for lock in each)
+            preflight.probe(conn, every, ddl, "evolve, before its first change")
         for p in plans:
             if p.part.transactional:
                 restarting(partial(_evolve_in_transaction, conn, p, locks[p.part.id], target))
@@ -486,8 +520,12 @@ def apply(target: Target, allow_drop: destructive.Allowed | None = None) -> list
     roles of ``target.allow_shared_roles`` although other databases use them."""
     loaded = _migrations(target, "apply", before=lambda conn: _refuse_unfit_owner(conn, target))
     with loaded as (backend, migrations, parts), _locked(backend, target):
-        states = _adopt_unrecorded(target, backend, _states(backend, migrations, parts, target))
-        plans = _checked_plans(target, backend, states)
+        rec = record.read(backend.connection)
+        states = _states(backend, migrations, parts, target, rec, causes=False)
+        adopted = _adopt_unrecorded(target, backend, states)
+        if adopted is not states:  # parts recorded now: the drift check replays them too
+            rec = record.read(backend.connection)
+        plans = _checked_plans(target, backend, adopted, rec)
         losses = destructive.plan_losses(backend.connection, plans)
         limits = destructive.acknowledged_limits(losses, allow_drop or {})
         plans = destructive.checked(plans, losses, limits, "acknowledged")
@@ -697,8 +735,9 @@ def planned(target: Target) -> tuple[list[PartState], list[PartPlan]]:
     their record to today's render (destructive actions checked against what they hold now).
     Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
     with _migrations(target, "plan") as (backend, migrations, parts):
-        states = _states(backend, migrations, parts, target)
-        plans = _checked_plans(target, backend, states)
+        rec = record.read(backend.connection)
+        states = _states(backend, migrations, parts, target, rec)
+        plans = _checked_plans(target, backend, states, rec)
         losses = destructive.plan_losses(backend.connection, plans)
     limits = {loss.name: loss.rows for loss in losses}
     return states, destructive.checked(plans, losses, limits, "this plan shows")

@@ -67,22 +67,29 @@ def table_locks(
     """The tables ``statements`` (role, SQL) lock, each in its strongest mode, in name order.
 
     ``applied``: (kind, apply SQL) of every step applied, which says an index's table and what
-    a foreign key references.
+    a foreign key references; it is parsed only when one of ``statements`` needs to know
+    (:func:`~tmplmig.reviewing.locks.needs_context`): an evolve's upsert of one row does not.
     """
-    from tmplmig.reviewing.locks import BundleContext, split_statements, statement_locks
+    from tmplmig.reviewing.locks import (
+        BundleContext,
+        needs_context,
+        split_statements,
+        statement_locks,
+    )
 
+    parsed = [(role, s.node) for role, text in statements for s in split_statements(text)]
     context = BundleContext()
-    for kind, text in applied:
-        if kind in _CONTEXT_KINDS:
-            context.learn(text)
+    if any(needs_context(node) for _, node in parsed):
+        for kind, text in applied:
+            if kind in _CONTEXT_KINDS:
+                context.learn(text)
     tables = _tables(parts)
     found: dict[str, tuple[str, str | None]] = {}
-    for role, text in statements:
-        for statement in split_statements(text):
-            for lock in statement_locks(statement.node, context):
-                held = found.get(lock.relation)
-                if held is None or MODES.index(lock.mode) > MODES.index(held[0]):
-                    found[lock.relation] = (lock.mode, role)
+    for role, node in parsed:
+        for lock in statement_locks(node, context):
+            held = found.get(lock.relation)
+            if held is None or MODES.index(lock.mode) > MODES.index(held[0]):
+                found[lock.relation] = (lock.mode, role)
     locks = []
     for relation, (mode, role) in sorted(found.items()):
         schema, dot, name = relation.partition(".")

@@ -147,6 +147,19 @@ def _drop(node: ast.DropStmt, context: BundleContext) -> list[Lock]:
     return []
 
 
+def needs_context(node: Any) -> bool:
+    """Whether :func:`statement_locks` reads the bundle's context for ``node``: dropping an
+    index (its table) or a table (the tables it references), and validating or dropping a
+    constraint (the table it references). Any other statement's locks are its own."""
+    if isinstance(node, ast.DropStmt):
+        return node.removeType in (_OBJ.OBJECT_INDEX, _OBJ.OBJECT_TABLE)
+    if isinstance(node, ast.AlterTableStmt):
+        return any(
+            cmd.subtype in (_ATT.AT_ValidateConstraint, _ATT.AT_DropConstraint) for cmd in node.cmds
+        )
+    return False
+
+
 def statement_locks(node: Any, context: BundleContext) -> list[Lock]:
     """The table locks one parsed statement takes, from PostgreSQL's lock levels."""
     if isinstance(node, ast.IndexStmt):

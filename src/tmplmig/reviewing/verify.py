@@ -10,6 +10,7 @@ A fan-out replays one tenant per shape and renames the result for the others
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from tmplmig.database.catalog import (
 from tmplmig.database.scratch import ScratchDatabases, create, drop
 from tmplmig.database.urls import connect, with_database
 from tmplmig.reviewing.expected import Naming, Renaming, Unsure, reserved
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,26 +102,47 @@ def expected_objects(
     """What the migrations create: applied to a scratch database beside ``url``, then removed.
 
     The scratch apply is rolled back before its database is dropped (or kept in ``shared``), so
-    roles (cluster-wide) that only it created do not outlive it. Needs CREATEDB for the
+    roles (cluster-wide) that only it created do not outlive it. With ``shared``, when it
+    created no role, that rollback runs beside the caller (:meth:`ScratchDatabases.later`):
+    the checks waiting for this catalog need not wait for it too. Needs CREATEDB for the
     connecting role. ``bodies``: functions with their body text (see ``snapshot``).
     """
     scratch = shared.take(url) if shared is not None else None
     if scratch is None:
         scratch = create(url)
-    scratch_url, reusable = with_database(url, scratch), False
+    scratch_url = with_database(url, scratch)
     try:
-        with connect(scratch_url) as conn:
-            before = snapshot(conn, bodies)
-            apply_at(scratch_url)
-            after = snapshot(conn, bodies)
-            rollback_at(scratch_url)
-            reusable = shared is not None and snapshot(conn, bodies) == before
-    finally:
-        if shared is not None and reusable:
-            shared.keep(url, scratch)
-        else:
-            drop(url, scratch)
-    return {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
+        conn = connect(scratch_url)
+    except BaseException:
+        drop(url, scratch)
+        raise
+    try:
+        before = snapshot(conn, bodies)
+        apply_at(scratch_url)
+        after = snapshot(conn, bodies)
+    except BaseException:
+        conn.close()
+        drop(url, scratch)
+        raise
+    added = {kind: frozenset(rows["added"]) for kind, rows in difference(before, after).items()}
+
+    def clean() -> None:
+        reusable = False
+        try:
+            with conn:
+                rollback_at(scratch_url)
+                reusable = shared is not None and snapshot(conn, bodies) == before
+        finally:
+            if shared is not None and reusable:
+                shared.keep(url, scratch)
+            else:
+                drop(url, scratch)
+
+    if shared is not None and not added.get("roles"):
+        shared.later(clean)
+    else:
+        clean()
+    return added
 
 
 def _digested(rows: Snapshot) -> Snapshot:
@@ -182,8 +206,10 @@ def check_database(
     (cluster-wide) that runs for other tenants create meanwhile is then in both. With
     ``shared`` and ``naming`` (what the migrations replay), a record of a shape already
     replayed in this run is not replayed again (:mod:`tmplmig.reviewing.expected`).
+    The live database is read on a connection of ``shared`` (:meth:`ScratchDatabases.reading`)
+    when given, else on one of its own.
     """
-    with connect(url) as conn:
+    with shared.reading(url) if shared is not None else connect(url) as conn:
         renamed = None
         if shared is not None and naming is not None:
             renamed = _renamed(conn, url, apply_at, rollback_at, shared, naming)
