@@ -56,7 +56,7 @@ from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
 from tmplmig.migrating.shared_roles import refuse_shared_roles
 from tmplmig.migrating.target import CommandError, Target, for_rendering
 from tmplmig.migrating.tenants import tenant_names
-from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
+from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, record_known, rendering_for
 from tmplmig.rendering import cache, render_cache
 from tmplmig.rendering.config import ConfigError, available_envs, duration_seconds, settings_of
 from tmplmig.rendering.facts import DbObject
@@ -560,7 +560,8 @@ def rollback(target: Target, part: str | None = None, allow_data_loss: bool = Fa
             _refuse_data_loss(target, backend.connection, applied, ids, allow_data_loss)
             backend.before_steps = _prepare_rollback(target, backend.connection, rec, applied, ids)
             try:
-                backend.rollback_migrations(targets)
+                with record_known(rec):
+                    backend.rollback_migrations(targets)
             finally:
                 backend.before_steps = None
             return ids

@@ -372,20 +372,45 @@ class _Recorded:
 
     yoyo calls a part's rollback callables one after another, under the run's lock, ending
     with the first step's; each forgets here what it forgets in the table, so every call
-    sees what a fresh read would show. Any failure, and the first step's call, drop it.
+    sees what a fresh read would show. The first read takes the part's rows from the record
+    the command read under the same lock (:func:`record_known`), when it gave one: no step
+    has changed them since. Any failure, and the first step's call, drop what is held; a
+    read after a failure asks the table.
     """
 
     def __init__(self, part: str) -> None:
         self.part = part
         self.rows: list[record.RecordedStep] | None = None
+        self.seeded = False
 
     def read(self, conn: psycopg.Connection[Any]) -> list[record.RecordedStep]:
         if self.rows is None:
-            self.rows = record.part_steps(conn, self.part)
+            known = _known_record.get()
+            if known is not None and not self.seeded:
+                recorded = known.parts.get(self.part)
+                self.rows = list(recorded.steps) if recorded is not None else []
+            else:
+                self.rows = record.part_steps(conn, self.part)
+            self.seeded = True
         return self.rows
 
     def forget(self, step: str) -> None:
         self.rows = [r for r in self.rows or [] if r.step != step]
+
+
+#: the record a rollback command read under yoyo's lock, before its first change
+_known_record: ContextVar[record.Record | None] = ContextVar("tmplmig_known_record", default=None)
+
+
+@contextmanager
+def record_known(rec: record.Record) -> Iterator[None]:
+    """While the block runs (under yoyo's lock, with ``rec`` read under it before any change),
+    a part's rollback starts from ``rec``'s rows of the part instead of reading them again."""
+    token = _known_record.set(rec)
+    try:
+        yield
+    finally:
+        _known_record.reset(token)
 
 
 def rolling_back(part: Part, s: Step, position: int, ddl: Ddl, held: _Recorded) -> StepCallable:
