@@ -189,6 +189,50 @@ def _ask(cur: psycopg.Cursor[Any], before: Sequence[str], guard: str) -> tuple[A
     return cur.fetchone() or (False,)
 
 
+#: the session variable (transaction-local) that carries a guard's answer to its statement,
+#: and the column that shows the client the same answer
+_GUARD_ANSWER = "tmplmig.guard_run"
+_ANSWER_COLUMN = "tmplmig_guard_run"
+
+
+def _asked(guard: str) -> str:
+    """``guard``'s first row (all NULL when it has none) and, last, its first column as text,
+    also kept in :data:`_GUARD_ANSWER` for the statement that follows in the same message."""
+    first = "(SELECT value FROM pg_catalog.json_each_text(pg_catalog.to_json(g)) LIMIT 1)"
+    return (
+        f"SELECT g.*, pg_catalog.set_config('{_GUARD_ANSWER}', COALESCE({first}, 'false'), true)"
+        f" AS {_ANSWER_COLUMN} FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM"
+        f" (\n{guard.rstrip().rstrip(';')}\n) AS asked LIMIT 1) AS g ON true;"
+    )
+
+
+def _when_asked(statement: str) -> str:
+    """``statement``, run by the server only when the guard just asked said ``true``."""
+    body = (
+        f"BEGIN IF pg_catalog.current_setting('{_GUARD_ANSWER}') = 'true' THEN EXECUTE "
+        + sql.Literal(statement).as_string(None)
+        + "; END IF; END"
+    )
+    return "DO " + sql.Literal(body).as_string(None) + ";"
+
+
+def _answers(cur: psycopg.Cursor[Any]) -> list[tuple[Any, ...]]:
+    """The rows of the guards asked in the message just sent (:func:`_asked`), in order."""
+    rows = []
+    while True:
+        if cur.description is not None and cur.description[-1].name == _ANSWER_COLUMN:
+            rows.append(cur.fetchone() or (None, "false"))
+        if not cur.nextset():
+            return rows
+
+
+def _note(label: str, note: Any) -> None:
+    """Log why a guard skipped its statement, when it says."""
+    if note:
+        level = logging.DEBUG if _QUIET_NOTES.get() else logging.WARNING
+        logger.log(level, "%s: %s", label, note)
+
+
 def _attempt(
     conn: psycopg.Connection[Any],
     statements: Sequence[Guarded | str],
@@ -201,15 +245,19 @@ def _attempt(
     """One try of a step, as ``role``; the session's role is the login's again afterwards.
 
     In a transaction the try is a savepoint, the session settings, ``SET ROLE``, the statements,
-    ``RESET ROLE`` and ``then``, sent together: one round trip, plus one per guard (asked
-    where its statement would run). A failure rolls back to the savepoint, which undoes
-    ``SET ROLE`` too. In autocommit every statement travels alone (``CREATE INDEX
-    CONCURRENTLY`` refuses a multi-statement message, which is a transaction block), and
-    nothing would undo ``SET ROLE``, so the role is reset explicitly after a failure or an
-    interrupt (yoyo's bookkeeping follows on the same session).
+    ``RESET ROLE`` and ``then``, sent together in one round trip: a guard is asked where its
+    statement would run, and the server runs the statement (in a ``DO`` block) only when the
+    guard's answer, which the guard leaves in the transaction's settings, is true. A failure
+    rolls back to the savepoint, which undoes ``SET ROLE`` too. In autocommit every statement
+    travels alone (``CREATE INDEX CONCURRENTLY`` refuses a multi-statement message, which is
+    a transaction block, and a function), each guard asked first, and nothing would undo
+    ``SET ROLE``, so the role is reset explicitly after a failure or an interrupt (yoyo's
+    bookkeeping follows on the same session).
     """
-    pending = [f"SAVEPOINT {SAVEPOINT};"] if in_transaction else []
-    pending.append(session_settings_sql(ddl))
+    if in_transaction:
+        _attempt_in_transaction(conn, statements, ddl, label, role, then)
+        return
+    pending = [session_settings_sql(ddl)]
     if role is not None:
         pending.append(set_role_sql(role))
     with conn.cursor() as cur:
@@ -221,28 +269,54 @@ def _attempt(
                     run, *note = _ask(cur, pending, statement.guard)
                     pending = []
                     if not run:
-                        if note and note[0]:
-                            level = logging.DEBUG if _QUIET_NOTES.get() else logging.WARNING
-                            logger.log(level, "%s: %s", label, note[0])
+                        _note(label, note[0] if note else None)
                         continue
                 logger.debug("%s: executing %s as %s", label, statement.sql, role)
-                if in_transaction:
-                    pending.append(statement.sql)
-                else:
-                    _send(cur, pending)
-                    _send(cur, [statement.sql])
-                    pending = []
+                _send(cur, pending)
+                _send(cur, [statement.sql])
+                pending = []
             if role is not None:
                 pending.append(RESET_ROLE)
             pending.extend(then)
-            if in_transaction:
-                pending.append(f"RELEASE SAVEPOINT {SAVEPOINT};")
             _send(cur, pending)
         except BaseException:  # an error, or Interrupted once psycopg cancelled the statement
             idle = conn.info.transaction_status == TransactionStatus.IDLE
-            if role is not None and not in_transaction and idle:
+            if role is not None and idle:
                 cur.execute(RESET_ROLE)
             raise
+
+
+def _attempt_in_transaction(
+    conn: psycopg.Connection[Any],
+    statements: Sequence[Guarded | str],
+    ddl: Ddl,
+    label: str,
+    role: str | None,
+    then: Sequence[str],
+) -> None:
+    """:func:`_attempt` in an open transaction: the whole try in one message."""
+    message = [f"SAVEPOINT {SAVEPOINT};", session_settings_sql(ddl)]
+    if role is not None:
+        message.append(set_role_sql(role))
+    guarded: list[Guarded] = []
+    for statement in statements:
+        if isinstance(statement, str):
+            statement = Guarded(statement)
+        logger.debug("%s: executing %s as %s", label, statement.sql, role)
+        if statement.guard is None:
+            message.append(statement.sql)
+        else:
+            message += [_asked(statement.guard), _when_asked(statement.sql)]
+            guarded.append(statement)
+    if role is not None:
+        message.append(RESET_ROLE)
+    message.extend(then)
+    message.append(f"RELEASE SAVEPOINT {SAVEPOINT};")
+    with conn.cursor() as cur:
+        cur.execute(_message(message))
+        for row in _answers(cur):
+            if row[-1] != "true":
+                _note(label, row[1] if len(row) > 2 else None)
 
 
 def _relay(notice: psycopg.errors.Diagnostic) -> None:
