@@ -17,7 +17,7 @@ from tmplmig.database.locking import restarting, run_with_lock_discipline
 from tmplmig.migrating import commands
 from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import ConfigError, Ddl, load_config
-from tmplmig.rendering.parts import render_all, render_part
+from tmplmig.rendering.parts import Guarded, render_all, render_part
 from tmplmig.reviewing.bundle import MANIFEST, STEP_MARK, executable_sql, manifest_files
 
 STEP_LINE = re.compile(f"^{STEP_MARK}.*$", re.MULTILINE)
@@ -155,6 +155,46 @@ def test_a_failed_step_writes_nothing_that_follows_it(conn: psycopg.Connection[A
     conn.execute("ROLLBACK TO SAVEPOINT yoyo_step")
     conn.execute("COMMIT")
     assert conn.execute("SELECT count(*) FROM written").fetchone() == (0,)
+
+
+class CountingCursor(psycopg.Cursor[Any]):
+    """A cursor that counts the messages its connection sends."""
+
+    sent = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        CountingCursor.sent += 1
+        return super().execute(*args, **kwargs)
+
+
+def test_in_a_transaction_a_step_with_guards_is_one_message_and_each_guard_decides(
+    conn: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each guard is asked where its statement would run, and its statement runs only when it
+    answers true (no row: not run; false: not run, its note logged); the guards, statements
+    and what follows travel in one message, and a later guard sees what an earlier statement
+    did."""
+    caplog.set_level(logging.WARNING, "tmplmig.database.locking")
+    conn.execute("CREATE TABLE written (step text)")
+    absent = "SELECT pg_catalog.to_regclass('made') IS NULL AS run"
+    statements = [
+        Guarded("CREATE TABLE made (id integer)", absent),
+        Guarded("CREATE TABLE made (id integer); -- a comment last", absent),
+        Guarded("INSERT INTO written VALUES ('no row')", "SELECT true AS run WHERE false"),
+        Guarded("INSERT INTO written VALUES ('false')", "SELECT false AS run, 'not needed' AS n"),
+        Guarded("INSERT INTO written VALUES ('true')", "SELECT 1 = 1 AS run, 'unused' AS note;"),
+    ]
+    conn.execute("BEGIN")
+    conn.cursor_factory = CountingCursor
+    CountingCursor.sent = 0
+    run_with_lock_discipline(conn, statements, QUICK, "guarded", then=["SELECT 1"])
+    assert CountingCursor.sent == 1
+    conn.cursor_factory = psycopg.Cursor
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT step FROM written").fetchall() == [("true",)]
+    assert conn.execute("SELECT pg_catalog.to_regclass('made') IS NOT NULL").fetchone() == (True,)
+    notes = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert notes == ["guarded: not needed"]
 
 
 def test_index_build_refused_behind_an_old_snapshot_is_rebuilt_not_kept_invalid(

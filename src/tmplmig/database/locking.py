@@ -298,25 +298,26 @@ def _attempt_in_transaction(
     message = [f"SAVEPOINT {SAVEPOINT};", session_settings_sql(ddl)]
     if role is not None:
         message.append(set_role_sql(role))
-    guarded: list[Guarded] = []
-    for statement in statements:
-        if isinstance(statement, str):
-            statement = Guarded(statement)
-        logger.debug("%s: executing %s as %s", label, statement.sql, role)
+    sent = [Guarded(s) if isinstance(s, str) else s for s in statements]
+    for statement in sent:
         if statement.guard is None:
             message.append(statement.sql)
         else:
             message += [_asked(statement.guard), _when_asked(statement.sql)]
-            guarded.append(statement)
     if role is not None:
         message.append(RESET_ROLE)
     message.extend(then)
     message.append(f"RELEASE SAVEPOINT {SAVEPOINT};")
     with conn.cursor() as cur:
         cur.execute(_message(message))
-        for row in _answers(cur):
+        answers = iter(_answers(cur))
+    for statement in sent:  # what ran, in order, once the server says which guards let it
+        if statement.guard is not None:
+            row = next(answers)
             if row[-1] != "true":
                 _note(label, row[1] if len(row) > 2 else None)
+                continue
+        logger.debug("%s: executing %s as %s", label, statement.sql, role)
 
 
 def _relay(notice: psycopg.errors.Diagnostic) -> None:
