@@ -138,6 +138,8 @@ class Backend(PostgresqlPsycopgBackend):
     shared = False
     #: a backend of a verb that only reads (:func:`open_backend`): its session is read-only
     read_only = False
+    #: yoyo's tables a read-only backend found (:meth:`list_tables`)
+    tables_seen: list[str] | None = None
     #: yoyo's bookkeeping of the migration whose steps this copy runs, done before they commit
     before_commit: Callable[[], None] | None = None
     #: what a command checks before a part's first step (its table locks, the rollback guard):
@@ -273,8 +275,12 @@ class Backend(PostgresqlPsycopgBackend):
     def list_tables(self, **kwargs: object) -> list[str]:
         """yoyo's own tables in the tracking schema, found by name through pg_class's index.
 
-        yoyo only asks this to learn which of its tables exist.
+        yoyo only asks this to learn which of its tables exist; a read-only backend, which
+        creates none, asks the server once (status asked twice: tmplmig, then yoyo's check
+        of its tables' version).
         """
+        if self.read_only and self.tables_seen is not None:
+            return list(self.tables_seen)
         names = [self.migration_table, self.version_table, self.log_table, self.lock_table]
         cursor = self.execute(
             "SELECT c.relname FROM pg_catalog.pg_class c"
@@ -282,7 +288,10 @@ class Backend(PostgresqlPsycopgBackend):
             " AND c.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())",
             {"names": names},
         )
-        return [row[0] for row in cursor.fetchall()]
+        found = [row[0] for row in cursor.fetchall()]
+        if self.read_only:
+            self.tables_seen = found
+        return list(found)
 
 
 def open_backend(
