@@ -219,25 +219,40 @@ def find_blockers(
     dropped = sorted(name for (name,) in _about(rolled_back, "schema"))
     emptied = sorted({*dropped, *(about[-1] for about in _about(rolled_back, "privileges of"))})
     roles = sorted(name for kind in ("role", "owner role") for (name,) in _about(rolled_back, kind))
+    asked: list[tuple[str, str, dict[str, Any]]] = []
+    if emptied:
+        asked.append(("in", IN_SCHEMAS, {"schemas": emptied}))
+    if dropped:
+        asked.append(("using", USING_FROM_OUTSIDE, {"dropped": dropped, "schemas": schemas}))
+    if roles:
+        held = {"roles": roles, "schemas": schemas, "dropped": dropped, "owner": owner}
+        asked.append(("held", HELD_BY_ROLES, held))
+    answers = _asked_together(conn, [(query, params) for _, query, params in asked])
+    rows = {what: answer for (what, _, _), answer in zip(asked, answers, strict=True)}
     blockers: list[Blocker] = []
-    in_schemas = conn.execute(IN_SCHEMAS, {"schemas": emptied}) if emptied else []
-    for kind, identity, schema, name, holder in in_schemas:
+    for kind, identity, schema, name, holder in rows.get("in", []):
         if (schema, name) not in ours.get(kind, set()):
             blockers.append(Blocker(kind, identity, holder, "not created by the migrations"))
         elif holder != owner:
             reason = f"the rollback drops it as {owner}, which does not own it"
             blockers.append(Blocker(kind, identity, holder, reason))
-    using = {"dropped": dropped, "schemas": schemas}
-    for kind, identity, holder, used in conn.execute(USING_FROM_OUTSIDE, using) if dropped else []:
+    for kind, identity, holder, used in rows.get("using", []):
         blockers.append(Blocker(kind, identity, holder, f"uses {used}"))
-    held = (
-        conn.execute(
-            HELD_BY_ROLES, {"roles": roles, "schemas": schemas, "dropped": dropped, "owner": owner}
-        )
-        if roles
-        else []
-    )
-    for kind, identity, holder, how, role in held:
+    for kind, identity, holder, how, role in rows.get("held", []):
         reason = f"{how} role {role}, which the rollback drops"
         blockers.append(Blocker(kind, identity, holder, reason))
     return blockers
+
+
+def _asked_together(
+    conn: psycopg.Connection[Any], queries: Sequence[tuple[str, dict[str, Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """The rows of each of ``queries``, sent in one message (values bound by the client)."""
+    if not queries:
+        return []
+    with psycopg.ClientCursor(conn) as cur:
+        cur.execute(";\n".join(cur.mogrify(query, params) for query, params in queries))
+        answers = [cur.fetchall()]
+        while cur.nextset():
+            answers.append(cur.fetchall())
+    return answers
