@@ -377,9 +377,16 @@ def read(conn: psycopg.Connection[Any]) -> Record:
     columns = _columns(conn)
     if not columns:
         return Record()
+    selected = ", ".join(c if c in columns else f"NULL AS {c}" for c in _COLUMNS)
     try:
-        steps = _steps(conn, columns, "", ())
-        configs = dict(conn.execute(f"SELECT digest, settings FROM {CONFIGS_TABLE}").fetchall())
+        with conn.cursor() as cur:  # both in one message (no parameters: simple query)
+            cur.execute(
+                f"SELECT {selected} FROM {STEPS_TABLE} ORDER BY part, position;\n"
+                f"SELECT digest, settings FROM {CONFIGS_TABLE};"
+            )
+            steps = [RecordedStep(*row) for row in cur.fetchall()]
+            cur.nextset()
+            configs = dict(cur.fetchall())
     except psycopg.Error as exc:
         if _in_transaction(conn):
             conn.rollback()
