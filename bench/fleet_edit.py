@@ -34,6 +34,8 @@ from tmplmig.migrating import fanout
 PROJECT = Path(__file__).resolve().parent.parent
 #: the edit: key path in config/base.yaml, old and new value
 EDIT = ("retention.experiments", "experiments: 730", "experiments: 731")
+#: the verbs a round runs (bench/tenants.py's, and plan)
+VERBS = {**FANNED, "plan": fanout.PLAN}
 
 
 def fleet_project(root: Path) -> Path:
@@ -85,7 +87,7 @@ def run(project: Path, url: str, verb: str, jobs: int, row: Row, count: int) -> 
     outcomes = fanout.run_all(
         project,
         "dev",
-        FANNED[verb],
+        VERBS[verb],
         jobs=jobs,
         url=url,
         on_done=lambda _: tenth_done(finished, start, jobs, verb, count),

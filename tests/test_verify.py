@@ -4,6 +4,7 @@ database, so each test breaks one object of a migrated database and reads the re
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from tmplmig import cli
 from tmplmig.database import scratch
 from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
 from tmplmig.database.scratch import ScratchDatabases
-from tmplmig.database.urls import connect, with_param
+from tmplmig.database.urls import connect, create_schema, named, with_param, with_schema
 from tmplmig.migrating import commands
 from tmplmig.migrating.target import for_rendering, resolve
+from tmplmig.migrating.yoyo_bridge import open_backend
 from tmplmig.reviewing.verify import expected_objects
 
 ENV = "dev"
@@ -216,22 +218,60 @@ def test_a_shared_replay_gives_its_catalog_before_its_scratch_rollback_ends(
     assert conn.execute(left).fetchone() == (0,)
 
 
-def test_a_run_hands_its_kept_session_to_the_next_tenant_reset_and_renamed(db_url: str) -> None:
+def test_a_run_hands_its_kept_session_to_the_next_tenant_reset_and_renamed(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
     """The evolve's second connection, taken in turns by a fan-out's tenants: the next one
     finds its own name (what a later run's orphan check looks for) and no setting of the
-    last; one left in a transaction is closed, not handed on."""
+    last (its role included); one left in a transaction is closed, not handed on."""
+    admin = conn
     first = with_param(db_url, "application_name", "tmplmig apply dev ta")
     second = with_param(db_url, "application_name", "tmplmig apply dev tb")
     with ScratchDatabases() as shared:
         with shared.session(first) as conn:
             pid = conn.info.backend_pid
-            conn.execute("SET statement_timeout = '7s'")
+            login = conn.info.user
+            grant = "DROP ROLE IF EXISTS verify_left_role; CREATE ROLE verify_left_role; GRANT"
+            admin.execute(f'{grant} verify_left_role TO "{login}"')
+            conn.execute("SET statement_timeout = '7s'; SET ROLE verify_left_role")
         with shared.session(second) as conn:
             assert conn.info.backend_pid == pid
             row = conn.execute(
-                "SELECT current_setting('application_name'), current_setting('statement_timeout')"
+                "SELECT current_setting('application_name'), current_setting('statement_timeout'),"
+                " current_user"
             ).fetchone()
-            assert row == ("tmplmig apply dev tb", "0")
+            assert row == ("tmplmig apply dev tb", "0", login)
             conn.execute("BEGIN")
         with shared.session(first) as conn:
             assert conn.info.backend_pid != pid
+
+
+def test_a_fan_outs_yoyo_backend_on_the_kept_session_is_the_next_tenants(db_url: str) -> None:
+    """yoyo's connection of a fan-out's tenant is the run's kept session when one is idle:
+    its search_path is that tenant's tracking schema (where yoyo's tables and lock row go)
+    and its name that tenant's, nothing of the last tenant's left; a command that fails
+    closes it rather than hand it on."""
+    with ScratchDatabases() as shared:
+        for tenant in ("ta", "tb"):
+            tracked = with_schema(db_url, f"tmplmig_{tenant}")
+            with connect(tracked) as admin:
+                create_schema(admin, f"tmplmig_{tenant}")
+        pids = []
+        for tenant in ("ta", "tb"):
+            url = named(with_schema(db_url, f"tmplmig_{tenant}"), "apply", "dev", tenant)
+            with shared.session(url) as session:
+                backend = open_backend(url, session=session)
+                assert backend.connection is session
+                row = backend.execute(
+                    "SELECT current_schema(), current_setting('application_name')"
+                ).fetchone()
+                assert row == (f"tmplmig_{tenant}", f"tmplmig apply dev {tenant}")
+                assert "yoyo_lock" in backend.list_tables()
+                pids.append(session.info.backend_pid)
+                session.execute("SET search_path TO public")
+        assert pids[0] == pids[1]
+        target = replace(resolve(Path(__file__).parent.parent, "dev", None, db_url), scratch=shared)
+        with pytest.raises(RuntimeError), commands._migrations(target, "apply") as (b, _, _):
+            kept = b.connection
+            raise RuntimeError("the command failed")
+        assert kept.closed

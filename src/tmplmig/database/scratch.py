@@ -117,7 +117,11 @@ class ScratchDatabases:
         if conn is None:
             conn = connect(url)
         else:
-            conn.execute(sql.SQL("RESET ALL; SET application_name TO {}").format(sql.Literal(name)))
+            conn.execute(
+                sql.SQL("RESET ALL; RESET ROLE; SET application_name TO {}").format(
+                    sql.Literal(name)
+                )
+            )
         try:
             yield conn
         finally:

@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -37,7 +37,7 @@ from tmplmig.database.locking import (
     unbounded_scans,
 )
 from tmplmig.database.roles import existing_role
-from tmplmig.database.urls import application_name, connect, create_schema, named
+from tmplmig.database.urls import YOYO_DRIVER, application_name, connect, create_schema, named
 from tmplmig.migrating import destructive, preflight, record
 from tmplmig.migrating.plan import (
     Dropped,
@@ -193,20 +193,29 @@ def _migrations(
     with rendering_for(target.config) as rendered:
         rendered.update(render_cache.kept(target.project, target.config) or {})
         url = named(target.tracked_url, verb, target.env, target.tenant)
-        backend = open_backend(url, read_only=not writes, before=prepare if writes else None)
-        try:
-            with _READING_MIGRATIONS:
-                migrations = parts_only(read_migrations(str(target.project / "migrations")))
-                for migration in migrations:
-                    migration.load()
-            parts = [
-                rendered.get(pid) or render_part(target.project, pid, target.config)
-                for pid in part_ids(target.project / "templates")
-            ]
-            render_cache.keep(target.project, target.config, parts)
-            yield backend, migrations, parts
-        finally:
-            backend.connection.close()
+        shared = target.scratch is not None and url.startswith(YOYO_DRIVER)
+        kept = target.scratch.session(url) if shared else nullcontext(None)  # type: ignore[union-attr]
+        with kept as session:
+            backend = open_backend(
+                url, read_only=not writes, before=prepare if writes else None, session=session
+            )
+            try:
+                with _READING_MIGRATIONS:
+                    migrations = parts_only(read_migrations(str(target.project / "migrations")))
+                    for migration in migrations:
+                        migration.load()
+                parts = [
+                    rendered.get(pid) or render_part(target.project, pid, target.config)
+                    for pid in part_ids(target.project / "templates")
+                ]
+                render_cache.keep(target.project, target.config, parts)
+                yield backend, migrations, parts
+            except BaseException:
+                backend.connection.close()  # not kept: it may hold what the run took
+                raise
+            finally:
+                if session is None:
+                    backend.connection.close()
 
 
 @contextmanager

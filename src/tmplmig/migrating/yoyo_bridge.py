@@ -136,6 +136,8 @@ class Backend(PostgresqlPsycopgBackend):
 
     #: a copy made by :meth:`copy`: it shares the connection of the backend it was made from
     shared = False
+    #: the session :meth:`connect` takes instead of opening one (:func:`open_backend`'s)
+    given: psycopg.Connection[Any] | None = None
     #: a backend of a verb that only reads (:func:`open_backend`): its session is read-only
     read_only = False
     #: yoyo's tables a read-only backend found (:meth:`list_tables`)
@@ -148,6 +150,14 @@ class Backend(PostgresqlPsycopgBackend):
     before_steps: Callable[[psycopg.Connection[Any], str], None] | None = None
     #: :attr:`before_steps` of the migration whose steps this copy runs, called at its BEGIN
     at_begin: Callable[[], None] | None = None
+
+    def connect(self, dburi: Any) -> Any:
+        """yoyo's, or the :attr:`given` session (autocommit), its ``search_path`` then set
+        to the URL's tracking schema as yoyo sets a new one's."""
+        if self.given is None:
+            return super().connect(dburi)
+        self.schema = dburi.args.get("schema")
+        return self.given
 
     def copy(self) -> Backend:
         """A backend on the same connection, for one migration's steps (yoyo opens a new
@@ -298,6 +308,7 @@ def open_backend(
     url: str,
     read_only: bool = False,
     before: Callable[[psycopg.Connection[Any]], None] | None = None,
+    session: psycopg.Connection[Any] | None = None,
 ) -> DatabaseBackend:
     """A connected yoyo backend for ``url``: a :class:`Backend` for ``postgresql+psycopg://``
     URLs, built directly (yoyo's lookup scans the entry points of every installed package),
@@ -307,14 +318,19 @@ def open_backend(
     created or upgraded, and the session is read-only, so any write fails instead of landing.
     ``before`` runs on the backend's own session (autocommit, its ``search_path`` the tracking
     schema) before yoyo creates anything: a check that may refuse the run, the tracking
-    schema itself. A run needs no second connection for them.
+    schema itself. A run needs no second connection for them. ``session``: an autocommit
+    connection to the URL's database, reset and named as the URL names it, to use instead of
+    opening one (a fan-out's tenants of one database take turns with it); the caller closes
+    it, as it closes a backend's own.
     """
     if not url.startswith("postgresql+psycopg://"):
         if before is not None:
             with connect(url) as conn:
                 before(conn)
         return get_backend(url)
-    backend = Backend(parse_uri(url), default_migration_table)
+    backend = Backend.__new__(Backend)
+    backend.given = session
+    backend.__init__(parse_uri(url), default_migration_table)  # type: ignore[misc]
     try:
         if read_only:
             backend.read_only = True

@@ -22,6 +22,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -86,8 +87,11 @@ def _path(kind: str, key: str) -> Path | None:
     return None if directory is None else directory / f"__tmplmig_{kind}_{key}.json"
 
 
-def read(kind: str, key: str) -> Any | None:
-    """The payload kept for ``key``, or None when there is none that can be trusted."""
+def read(
+    kind: str, key: str, object_hook: Callable[[dict[str, Any]], Any] | None = None
+) -> Any | None:
+    """The payload kept for ``key``, or None when there is none that can be trusted; each JSON
+    object of it made what ``object_hook`` returns for it, when given (as :func:`json.loads`)."""
     path = _path(kind, key)
     if path is None:
         return None
@@ -100,7 +104,7 @@ def read(kind: str, key: str) -> Any | None:
         entry = json.loads(head)
         if entry != {"key": key, "digest": digest(payload)}:
             return None
-        return json.loads(payload)
+        return json.loads(payload, object_hook=object_hook)
     except (OSError, ValueError):
         return None
 

@@ -77,6 +77,17 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
+
+
+def _object(value: dict[str, Any]) -> Any:
+    """One JSON object of a kept render made its dataclass as it is decoded (the objects
+    inside it are made already): :func:`_from_json` in one pass of the JSON decoder."""
+    kind = _KINDS[value.pop("__")]
+    return kind(**{k: _tupled(v) for k, v in value.items()})
+
+
 def kept(project: Path, config: LoadedConfig) -> dict[str, Part] | None:
     """Every part of ``project`` rendered for ``config``, by id, when kept; else None."""
     key = render_key(project, config)
@@ -85,13 +96,13 @@ def kept(project: Path, config: LoadedConfig) -> dict[str, Part] | None:
 
 @lru_cache(maxsize=64)
 def _kept(key: str) -> dict[str, Part] | None:
-    payload = cache.read(KIND, key)
-    if not isinstance(payload, list):
-        return None
     try:
-        parts = _from_json(payload)
+        payload = cache.read(KIND, key, object_hook=_object)
     except (KeyError, TypeError, ValueError):  # not what keep() writes: render again
         return None
+    if not isinstance(payload, list):
+        return None
+    parts = _tupled(payload)
     if not all(isinstance(p, Part) for p in parts):
         return None
     return {p.id: p for p in parts}
