@@ -35,6 +35,7 @@ from yoyo.migrations import get_migration_hash
 from tmplmig.database.presence import CHECKED_KINDS, PRESENT, QUOTED_NAMES
 from tmplmig.database.urls import connect, named
 from tmplmig.migrating import record
+from tmplmig.migrating.seal_cache import SealCache, fingerprint_sql
 from tmplmig.migrating.tenants import tracking_schema
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Part, part_ids, render_all
@@ -253,11 +254,17 @@ SEALED_JSON = (
 
 #: one tracking schema's record rows ({t}: its number in the batch, {s}: the schema)
 _ROWS = f"""SELECT {{t}} AS t, r.part, r.step, r.apply_sha256, r.role, r.objects,
-    encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
-    AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
-    AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest)
-        AS sealed
+    {{sealed}} AS sealed
 FROM {{s}}.{record.STEPS_TABLE} r"""
+
+#: each row's apply SQL matches its digest and its seal, and its config is recorded
+_SEALED = f"""(encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
+    AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
+    AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest))"""
+#: the same, taken as read where the record is as it was when last found sealed (the
+#: fingerprint's subquery runs once per schema)
+_FINGERPRINT = fingerprint_sql(f"{{s}}.{record.STEPS_TABLE}", f"{{s}}.{record.CONFIGS_TABLE}")
+_SEALED_BEFORE = f"CASE WHEN {_FINGERPRINT} = {{known}} THEN true ELSE {_SEALED} END"
 
 _NO_ROWS = (
     "SELECT NULL::int AS t, NULL::text AS part, NULL::text AS step, NULL::text AS apply_sha256,"
@@ -265,7 +272,7 @@ _NO_ROWS = (
 )
 #: one tracking schema's yoyo hashes and recorded configs
 _HEAD = """SELECT {t} AS t, ARRAY(SELECT migration_hash FROM {s}.{m}) AS hashes,
-    {configs} AS configs"""
+    {configs} AS configs, {fingerprint} AS fingerprint"""
 _CONFIGS = (
     f"(SELECT json_agg(json_build_array(digest, settings)) FROM {{s}}.{record.CONFIGS_TABLE})"
 )
@@ -296,23 +303,29 @@ p AS (
     FROM a LEFT JOIN g USING (t, part) GROUP BY t
 ),
 h AS ({{heads}})
-SELECT h.t, h.hashes, p.parts, h.configs FROM h LEFT JOIN p USING (t)"""
+SELECT h.t, h.hashes, p.parts, h.configs, h.fingerprint FROM h LEFT JOIN p USING (t)"""
 
 
-def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
-    """The query over the tracking schemas of ``batch`` (each holding yoyo's tables)."""
+def _batch(batch: list[str], found: dict[str, dict[str, int]], seals: SealCache) -> sql.Composed:
+    """The query over the tracking schemas of ``batch`` (each holding yoyo's tables); a
+    record whose fingerprint ``seals`` knows is taken as sealed where it still has it."""
     rows, heads = [], []
+    null = sql.SQL("NULL")
     for t, schema in enumerate(batch):
         names = {"t": sql.Literal(t), "s": sql.Identifier(schema)}
         recorded = set(record.TABLES) <= set(found[schema])
-        configs = sql.SQL(_CONFIGS).format(**names) if recorded else sql.SQL("NULL::json")
-        heads.append(
-            sql.SQL(_HEAD).format(
-                **names, m=sql.Identifier(default_migration_table), configs=configs
-            )
-        )
+        configs = sql.SQL(_CONFIGS).format(**names) if recorded else null
+        fingerprint = sql.SQL(_FINGERPRINT).format(**names) if recorded else null
+        m = sql.Identifier(default_migration_table)
+        heads.append(sql.SQL(_HEAD).format(**names, m=m, configs=configs, fingerprint=fingerprint))
         if recorded:
-            rows.append(sql.SQL(_ROWS).format(**names))
+            known = seals.get(schema)
+            sealed = (
+                sql.SQL(_SEALED).format(**names)
+                if known is None
+                else sql.SQL(_SEALED_BEFORE).format(**names, known=sql.Literal(known))
+            )
+            rows.append(sql.SQL(_ROWS).format(**names, sealed=sealed))
     if not rows:  # no record in the batch
         rows.append(sql.SQL(_NO_ROWS))
     return sql.SQL(_BATCH).format(
@@ -328,9 +341,12 @@ def _trusted_configs(configs: list[list[Any]] | None) -> bool:
     )
 
 
-def read_tracking(conn: psycopg.Connection[Any], schemas: list[str]) -> dict[str, Tracked | None]:
+def read_tracking(
+    conn: psycopg.Connection[Any], schemas: list[str], seals: SealCache
+) -> dict[str, Tracked | None]:
     """What each tracking schema of ``schemas`` holds, read for all of them at once; None for a
-    schema the server cannot vouch for (a record an older tmplmig wrote lacks columns)."""
+    schema the server cannot vouch for (a record an older tmplmig wrote lacks columns).
+    ``seals``: the records found sealed before, brought up to date with this read."""
     found: dict[str, dict[str, int]] = {}
     tables = [default_migration_table, *record.TABLES]
     for schema, table, columns in conn.execute(_TABLES, (list(_NEEDED), schemas, tables)):
@@ -348,12 +364,16 @@ def read_tracking(conn: psycopg.Connection[Any], schemas: list[str]) -> dict[str
     asked = [s for s in schemas if s not in out]
     for start in range(0, len(asked), BATCH):
         batch = asked[start : start + BATCH]
-        for i, hashes, parts, configs in conn.execute(_batch(batch, found)):
+        for i, hashes, parts, configs, fingerprint in conn.execute(_batch(batch, found, seals)):
             recorded = {
                 p: _Recorded(d, s, frozenset(n), int(g or 0)) for p, d, s, n, g in parts or ()
             }
             trusted = all(r.sealed for r in recorded.values()) and _trusted_configs(configs)
             out[batch[i]] = Tracked(frozenset(hashes), recorded, trusted)
+            if trusted:
+                seals.verified(batch[i], fingerprint)
+            else:
+                seals.forget(batch[i])
     return out
 
 
@@ -386,7 +406,9 @@ def tenant_states(
         # the planner prices the JSON expansion of every row high, and compiling the query
         # with JIT took seconds for a query that runs in milliseconds
         conn.execute("SET jit = off")
-        tracked = read_tracking(conn, schemas)
+        seals = SealCache.of(conn)
+        tracked = read_tracking(conn, schemas, seals)
+    seals.save()
     for config, schema in zip(configs, schemas, strict=True):
         found = tracked[schema]
         if found is None or not found.trusted:
