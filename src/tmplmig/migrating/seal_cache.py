@@ -2,11 +2,11 @@
 database so that the next run need not recompute every row's digest and seal.
 
 What is remembered for a schema is a fingerprint of its record as it stood when every row was
-verified: each row's place (``ctid``), the transaction that wrote it (``xmin``) and its seal,
-and the same of the recorded configs. Any write to a row (an ``UPDATE`` by hand as much as a
-new apply) gives it a new ``xmin`` and a new place, so a record written to since no longer
-matches its fingerprint and is verified again in full; a fingerprint is only ever used when
-it equals the one the server computes in the same statement that reads the record.
+verified (:func:`tmplmig.migrating.fleet_status.read_tracking` computes it): each row's place
+(``ctid``), the transaction that wrote it (``xmin``) and its seal, and the places and writers
+of the recorded configs. Any write to a row (an ``UPDATE`` by hand as much as a new apply)
+gives it a new ``xmin`` and a new place, so a record written to since no longer matches its
+fingerprint and is verified again in full, in the snapshot its fingerprint was read in.
 
 The file lives in the per-user cache directory (the one Jinja's compiled templates use),
 named after the cluster's system identifier, the database and the code that verifies: another
@@ -32,21 +32,6 @@ _VERIFYING_CODE = (Path(__file__), Path(__file__).with_name("fleet_status.py"))
 #: transaction ids) and the database within it
 _IDENTITY = """SELECT (SELECT system_identifier FROM pg_catalog.pg_control_system())::text,
     d.oid::text, d.datname FROM pg_catalog.pg_database d WHERE d.datname = current_database()"""
-
-
-def fingerprint_sql(steps: str, configs: str) -> str:
-    """SQL for the fingerprint of a record whose tables are ``steps`` and ``configs``
-    (quoted, schema-qualified names)."""
-    rows = (
-        f"coalesce((SELECT string_agg(x.ctid::text || x.xmin::text || x.row_sha256, ','"
-        f" ORDER BY x.ctid) FROM {steps} x), '')"
-    )
-    linked = (
-        f"coalesce((SELECT string_agg(c.ctid::text || c.xmin::text, ',' ORDER BY c.ctid)"
-        f" FROM {configs} c), '')"
-    )
-    # one subquery: the server computes it once per statement, not once per row that uses it
-    return f"(SELECT md5({rows} || '|' || {linked}))"
 
 
 class SealCache:
