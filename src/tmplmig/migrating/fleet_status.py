@@ -17,10 +17,13 @@ that fails), the tenant is left to the per-tenant path, which says exactly what 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import queue
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -355,9 +358,10 @@ def _fingerprint(rows: str | None, configs: list[list[Any]] | None) -> str:
 
 def read_tracking(
     conn: psycopg.Connection[Any], schemas: list[str], seals: SealCache
-) -> dict[str, Tracked | None]:
-    """What each tracking schema of ``schemas`` holds, read for all of them at once; None for a
-    schema the server cannot vouch for (a record an older tmplmig wrote lacks columns).
+) -> Iterator[dict[str, Tracked | None]]:
+    """What each tracking schema of ``schemas`` holds, read a batch at a time (each answer as
+    soon as it is read); None for a schema the server cannot vouch for (a record an older
+    tmplmig wrote lacks columns).
 
     A record whose fingerprint ``seals`` holds from a run that found it sealed is taken as
     sealed; any other is verified row by row, in the same snapshot, and ``seals`` updated."""
@@ -375,9 +379,10 @@ def read_tracking(
             out[schema] = Tracked(frozenset(), {}, True)
         elif half or older:
             out[schema] = None
+    yield out
     asked = [s for s in schemas if s not in out]
     for start in range(0, len(asked), BATCH):
-        batch = asked[start : start + BATCH]
+        batch, out = asked[start : start + BATCH], {}
         with conn.transaction():  # one snapshot: the rows verified are the rows read
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             read = conn.execute(_batch(batch, found)).fetchall()
@@ -396,7 +401,7 @@ def read_tracking(
                 seals.verified(batch[i], prints[i])
             else:
                 seals.forget(batch[i])
-    return out
+        yield out
 
 
 def part_state(part: str, tracked: Tracked, rendered: dict[str, list[Unit]]) -> str:
@@ -421,24 +426,59 @@ def tenant_states(
     """Each tenant of ``configs`` (all in ``database``, a yoyo URL) with its parts' states,
     or None where only the per-tenant path can tell."""
     ids = part_ids(project / "templates")
-    schemas = [tracking_schema(c.tenant or "") for c in configs]
-    env = configs[0].env
-    with connect(named(database, "status", env, None)) as conn:
-        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        # the planner prices the JSON expansion of every row high, and compiling the query
-        # with JIT took seconds for a query that runs in milliseconds
-        conn.execute("SET jit = off")
-        seals = SealCache.of(conn)
-        tracked = read_tracking(conn, schemas, seals)
-    seals.save()
-    for config, schema in zip(configs, schemas, strict=True):
-        found = tracked[schema]
-        if found is None or not found.trusted:
-            yield config, None
-            continue
+    by_schema = {tracking_schema(c.tenant or ""): c for c in configs}
+    schemas, env = list(by_schema), configs[0].env
+    tracked: dict[str, Tracked | None] = {}
+    for answered in _read_beside(database, env, schemas):
+        tracked.update(answered)
+        for schema in answered:
+            config = by_schema[schema]
+            found = tracked[schema]
+            if found is None or not found.trusted:
+                yield config, None
+                continue
+            try:
+                rendered = renders.units(config) if found.parts else {}
+            except Exception:  # the per-tenant path reports the render's error
+                yield config, None
+                continue
+            yield config, [(part, part_state(part, found, rendered)) for part in ids]
+
+
+def _read_beside(
+    database: str, env: str, schemas: list[str]
+) -> Iterator[dict[str, Tracked | None]]:
+    """:func:`read_tracking` in a thread of its own, a batch ahead: the server reads the next
+    batch while the caller renders and compares the last one."""
+    answers: queue.Queue[dict[str, Tracked | None] | BaseException | None] = queue.Queue(2)
+
+    def read() -> None:
         try:
-            rendered = renders.units(config) if found.parts else {}
-        except Exception:  # the per-tenant path reports the render's error
-            yield config, None
-            continue
-        yield config, [(part, part_state(part, found, rendered)) for part in ids]
+            with connect(named(database, "status", env, None)) as conn:
+                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                # the planner prices the JSON expansion of every row high, and compiling the
+                # query with JIT took seconds for a query that runs in milliseconds
+                conn.execute("SET jit = off")
+                seals = SealCache.of(conn)
+                for answer in read_tracking(conn, schemas, seals):
+                    answers.put(answer)
+                    if stopped.is_set():
+                        return
+            seals.save()
+            answers.put(None)
+        except BaseException as exc:  # raised in the caller's thread
+            answers.put(exc)
+
+    stopped = threading.Event()
+    reader = threading.Thread(target=read, name="tmplmig-status-read", daemon=True)
+    reader.start()
+    try:
+        while (answer := answers.get()) is not None:
+            if isinstance(answer, BaseException):
+                raise answer
+            yield answer
+    finally:  # the caller stopped early: let the reader finish its batch and close
+        stopped.set()
+        while reader.is_alive():
+            with contextlib.suppress(queue.Empty):
+                answers.get(timeout=0.1)
