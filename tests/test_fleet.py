@@ -18,6 +18,7 @@ from tmplmig.database import scratch
 from tmplmig.database.catalog import snapshot
 from tmplmig.migrating import commands, fanout, fleet_status, record
 from tmplmig.migrating.rollout import Rollout
+from tmplmig.migrating.seal_cache import SealCache
 from tmplmig.migrating.target import CommandError, resolve
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import render_all
@@ -193,6 +194,36 @@ def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_st
     assert out.splitlines()[-1] == (
         "12 tenants: 1 changed, 1 failed, 1 objects missing, 1 pending, 8 up to date"
     )
+
+
+def test_a_record_edited_by_hand_after_a_verified_database_wide_status_is_still_caught(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """A database-wide status remembers the records it found sealed, by their rows' places and
+    writing transactions; a row written since (by hand or by tmplmig) is verified in full."""
+    project = fleet(sandbox, ["ta", "tb", "tc"])
+    fanout.run_all(project, "dev", fanout.APPLY, jobs=2, url=db_url)
+    first = fanout.run_all(project, "dev", fanout.STATUS, jobs=1, url=db_url)
+    assert set(states(first).values()) == {"up to date"}
+    remembered = SealCache.of(conn).known
+    assert set(remembered) == {"tmplmig_ta", "tmplmig_tb", "tmplmig_tc"}
+    conn.execute(
+        "UPDATE tmplmig_tb.tmplmig_applied SET apply_sql = apply_sql || ' '"
+        " WHERE part = '002a_indexes'"
+    )
+    # a write that leaves the row as it was still makes its fingerprint stale
+    conn.execute("UPDATE tmplmig_tc.tmplmig_applied SET apply_sql = apply_sql")
+    then = {o.tenant: o for o in fanout.run_all(project, "dev", fanout.STATUS, jobs=1, url=db_url)}
+    assert {name: o.state for name, o in then.items()} == {
+        "ta": "up to date",
+        "tb": "failed",
+        "tc": "up to date",
+    }
+    assert "cannot be trusted" in then["tb"].detail
+    now = SealCache.of(conn).known
+    assert "tmplmig_tb" not in now  # verified in full again next time
+    assert now["tmplmig_ta"] == remembered["tmplmig_ta"]
+    assert now["tmplmig_tc"] != remembered["tmplmig_tc"]  # verified again, remembered anew
 
 
 def test_tenants_of_one_shape_share_one_render_renamed_as_their_own_would_be(

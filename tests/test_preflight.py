@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tmplmig.migrating import commands, preflight
+from tmplmig.migrating.target import for_rendering
 from tmplmig.reviewing.bundle import bundle_context
 from tmplmig.reviewing.locks import BundleContext, needs_context, split_statements, statement_locks
 
@@ -21,7 +22,7 @@ def test_a_statement_reads_the_bundle_context_only_where_needs_context_says(
 ) -> None:
     """Every statement of the dev bundle, both ways: those needs_context passes over lock the
     same tables with an empty context as with the bundle's; some of the others do not."""
-    parts = commands.render(project, "dev")
+    parts = commands.render(for_rendering(project, "dev"))
     context = bundle_context(parts)
     statements = [
         s.node

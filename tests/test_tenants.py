@@ -20,7 +20,7 @@ from tmplmig.database.urls import libpq_url, tenant_placement_url, with_schema
 from tmplmig.migrating import commands, fanout, record, tenants
 from tmplmig.migrating.target import resolve
 from tmplmig.migrating.tenants import load_tenants
-from tmplmig.rendering.config import ConfigError, load_config
+from tmplmig.rendering.config import ConfigError, load_config, settings_of
 
 
 def schemas_of(project: Path, tenant: str) -> set[str]:
@@ -112,6 +112,32 @@ def test_misspelt_tenant_key_is_located(sandbox: Path) -> None:
         load_config(sandbox, "dev", "initech")
     assert caught.value.key_path == ("tenant", "databse")
     assert "unknown key" in caught.value.problem
+
+
+def test_a_bad_tenant_file_is_located_after_its_peers_of_one_shape_were_loaded(
+    sandbox: Path,
+) -> None:
+    """Tenants of one shape share one validation of their settings: a peer loaded first must
+    not let a bad name or value through, nor change where the error points."""
+    for name in ("acme", "globex"):
+        add_tenant(sandbox, name, {})
+    bad_name = add_tenant(sandbox, "initech", {"schemas": {"auth": "initech\u200bauth"}})
+    bad_value = add_tenant(sandbox, "umbrella", {"retention": {"audit_log": -1}})
+    clash = add_tenant(sandbox, "hooli", {"schemas": {"auth": "hooli_system"}})
+    for name in ("acme", "globex"):
+        settings = load_config(sandbox, "dev", name).settings
+        assert settings == settings_of(settings.model_dump())
+        assert (
+            settings.schemas.auth == f"{name}_auth" and settings.roles.owner == f"{name}_app_owner"
+        )
+    for name, file, key_path in (
+        ("initech", bad_name, ("schemas", "auth")),
+        ("umbrella", bad_value, ("retention", "audit_log")),
+        ("hooli", clash, ("schemas",)),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_config(sandbox, "dev", name)
+        assert (caught.value.file, caught.value.key_path) == (str(file), key_path), name
 
 
 def test_database_name_must_be_usable_in_a_url_as_it_is(sandbox: Path) -> None:

@@ -17,10 +17,13 @@ that fails), the tenant is left to the per-tenant path, which says exactly what 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import queue
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,6 +38,7 @@ from yoyo.migrations import get_migration_hash
 from tmplmig.database.presence import CHECKED_KINDS, PRESENT, QUOTED_NAMES
 from tmplmig.database.urls import connect, named
 from tmplmig.migrating import record
+from tmplmig.migrating.seal_cache import SealCache
 from tmplmig.migrating.tenants import tracking_schema
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Part, part_ids, render_all
@@ -217,8 +221,6 @@ class _Recorded:
     """One part as the server summed up its recorded rows."""
 
     digest: str
-    #: every row's apply SQL matches its digest and its seal, and its config is recorded
-    sealed: bool
     #: the steps recorded without a role (run as the deploying login): any role matches
     roleless: frozenset[str]
     #: recorded objects the catalog no longer holds
@@ -251,27 +253,25 @@ SEALED_JSON = (
     " r.apply_guard, r.rollback_guard, r.objects)::text"
 )
 
-#: one tracking schema's record rows ({t}: its number in the batch, {s}: the schema)
+#: one tracking schema's record rows ({t}: its number in the batch, {s}: the schema), each
+#: with its place and the transaction that wrote it (for the record's fingerprint)
 _ROWS = f"""SELECT {{t}} AS t, r.part, r.step, r.apply_sha256, r.role, r.objects,
-    encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
-    AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
-    AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest)
-        AS sealed
+    r.ctid AS place, r.xmin::text || r.row_sha256 AS mark
 FROM {{s}}.{record.STEPS_TABLE} r"""
 
 _NO_ROWS = (
     "SELECT NULL::int AS t, NULL::text AS part, NULL::text AS step, NULL::text AS apply_sha256,"
-    " NULL::text AS role, NULL::text AS objects, NULL::boolean AS sealed WHERE false"
+    " NULL::text AS role, NULL::text AS objects, NULL::tid AS place, NULL::text AS mark"
+    " WHERE false"
 )
-#: one tracking schema's yoyo hashes and recorded configs
+#: one tracking schema's yoyo hashes and recorded configs (each with its place and writer)
 _HEAD = """SELECT {t} AS t, ARRAY(SELECT migration_hash FROM {s}.{m}) AS hashes,
     {configs} AS configs"""
-_CONFIGS = (
-    f"(SELECT json_agg(json_build_array(digest, settings)) FROM {{s}}.{record.CONFIGS_TABLE})"
-)
+_CONFIGS = f"""(SELECT json_agg(json_build_array(c.digest, c.settings, c.ctid::text || c.xmin::text)
+    ORDER BY c.ctid) FROM {{s}}.{record.CONFIGS_TABLE} c)"""
 
-#: the batch: per tracking schema its hashes, its configs, and per part the digest of its
-#: steps, whether every row is sealed, the steps without a role and the objects gone (the
+#: the batch: per tracking schema its hashes, its configs, the fingerprint of its record rows
+#: and per part the digest of its steps, the steps without a role and the objects gone (the
 #: catalog is asked once for the whole batch)
 _BATCH = f"""WITH r AS MATERIALIZED ({{rows}}),
 g AS (
@@ -287,30 +287,39 @@ a AS (
         encode(sha256(convert_to(string_agg(
             step || E'{_UNIT}' || apply_sha256 || E'{_UNIT}' || coalesce(role, ''),
             E'{_RECORD}' ORDER BY step COLLATE "C"), 'UTF8')), 'hex') AS digest,
-        bool_and(sealed) AS sealed,
         coalesce(array_agg(step) FILTER (WHERE role IS NULL), ARRAY[]::text[]) AS roleless
     FROM r GROUP BY t, part
 ),
+f AS (
+    SELECT t, md5(string_agg(place::text || mark, ',' ORDER BY place)) AS fingerprint
+    FROM r GROUP BY t
+),
 p AS (
-    SELECT t, json_agg(json_build_array(part, digest, sealed, roleless, coalesce(gone, 0))) AS parts
+    SELECT t, json_agg(json_build_array(part, digest, roleless, coalesce(gone, 0))) AS parts
     FROM a LEFT JOIN g USING (t, part) GROUP BY t
 ),
 h AS ({{heads}})
-SELECT h.t, h.hashes, p.parts, h.configs FROM h LEFT JOIN p USING (t)"""
+SELECT h.t, h.hashes, p.parts, h.configs, f.fingerprint
+FROM h LEFT JOIN p USING (t) LEFT JOIN f USING (t)"""
+
+#: whether every record row of one tracking schema is sealed: its apply SQL matches its digest
+#: and its seal, and its config is recorded (NULL: no rows)
+_SEALED = f"""SELECT {{t}} AS t, bool_and(
+    encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
+    AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
+    AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest))
+FROM {{s}}.{record.STEPS_TABLE} r"""
 
 
 def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
     """The query over the tracking schemas of ``batch`` (each holding yoyo's tables)."""
     rows, heads = [], []
+    m = sql.Identifier(default_migration_table)
     for t, schema in enumerate(batch):
         names = {"t": sql.Literal(t), "s": sql.Identifier(schema)}
         recorded = set(record.TABLES) <= set(found[schema])
         configs = sql.SQL(_CONFIGS).format(**names) if recorded else sql.SQL("NULL::json")
-        heads.append(
-            sql.SQL(_HEAD).format(
-                **names, m=sql.Identifier(default_migration_table), configs=configs
-            )
-        )
+        heads.append(sql.SQL(_HEAD).format(**names, m=m, configs=configs))
         if recorded:
             rows.append(sql.SQL(_ROWS).format(**names))
     if not rows:  # no record in the batch
@@ -320,17 +329,42 @@ def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
     )
 
 
+def _sealed(conn: psycopg.Connection[Any], schemas: dict[int, str]) -> dict[int, bool]:
+    """Whether every record row of each tracking schema (by its number in the batch) is sealed,
+    recomputed row by row."""
+    if not schemas:
+        return {}
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL(_SEALED).format(t=sql.Literal(t), s=sql.Identifier(schema))
+        for t, schema in schemas.items()
+    )
+    return {t: sealed is not False for t, sealed in conn.execute(query)}
+
+
 def _trusted_configs(configs: list[list[Any]] | None) -> bool:
     """Every recorded config matches its digest (as :func:`record.read` checks it)."""
     return all(
         record.sha256(json.dumps(settings, sort_keys=True)) == digest
-        for digest, settings in configs or ()
+        for digest, settings, _ in configs or ()
     )
 
 
-def read_tracking(conn: psycopg.Connection[Any], schemas: list[str]) -> dict[str, Tracked | None]:
-    """What each tracking schema of ``schemas`` holds, read for all of them at once; None for a
-    schema the server cannot vouch for (a record an older tmplmig wrote lacks columns)."""
+def _fingerprint(rows: str | None, configs: list[list[Any]] | None) -> str:
+    """The fingerprint of a record: its rows' (as the server summed them up) and its configs'
+    places and writers (any write to a row moves it and changes its writer)."""
+    marks = ",".join(mark for _, _, mark in configs or ())
+    return record.sha256(f"{rows or ''}|{marks}")
+
+
+def read_tracking(
+    conn: psycopg.Connection[Any], schemas: list[str], seals: SealCache
+) -> Iterator[dict[str, Tracked | None]]:
+    """What each tracking schema of ``schemas`` holds, read a batch at a time (each answer as
+    soon as it is read); None for a schema the server cannot vouch for (a record an older
+    tmplmig wrote lacks columns).
+
+    A record whose fingerprint ``seals`` holds from a run that found it sealed is taken as
+    sealed; any other is verified row by row, in the same snapshot, and ``seals`` updated."""
     found: dict[str, dict[str, int]] = {}
     tables = [default_migration_table, *record.TABLES]
     for schema, table, columns in conn.execute(_TABLES, (list(_NEEDED), schemas, tables)):
@@ -345,16 +379,29 @@ def read_tracking(conn: psycopg.Connection[Any], schemas: list[str]) -> dict[str
             out[schema] = Tracked(frozenset(), {}, True)
         elif half or older:
             out[schema] = None
+    yield out
     asked = [s for s in schemas if s not in out]
     for start in range(0, len(asked), BATCH):
-        batch = asked[start : start + BATCH]
-        for i, hashes, parts, configs in conn.execute(_batch(batch, found)):
-            recorded = {
-                p: _Recorded(d, s, frozenset(n), int(g or 0)) for p, d, s, n, g in parts or ()
+        batch, out = asked[start : start + BATCH], {}
+        with conn.transaction():  # one snapshot: the rows verified are the rows read
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            read = conn.execute(_batch(batch, found)).fetchall()
+            prints = {i: _fingerprint(rows, configs) for i, _, _, configs, rows in read}
+            unknown = {
+                i: batch[i]
+                for i, *_ in read
+                if set(record.TABLES) <= set(found[batch[i]]) and seals.get(batch[i]) != prints[i]
             }
-            trusted = all(r.sealed for r in recorded.values()) and _trusted_configs(configs)
+            sealed = _sealed(conn, unknown)
+        for i, hashes, parts, configs, _ in read:
+            recorded = {p: _Recorded(d, frozenset(n), int(g or 0)) for p, d, n, g in parts or ()}
+            trusted = sealed.get(i, True) and _trusted_configs(configs)
             out[batch[i]] = Tracked(frozenset(hashes), recorded, trusted)
-    return out
+            if trusted:
+                seals.verified(batch[i], prints[i])
+            else:
+                seals.forget(batch[i])
+        yield out
 
 
 def part_state(part: str, tracked: Tracked, rendered: dict[str, list[Unit]]) -> str:
@@ -379,22 +426,59 @@ def tenant_states(
     """Each tenant of ``configs`` (all in ``database``, a yoyo URL) with its parts' states,
     or None where only the per-tenant path can tell."""
     ids = part_ids(project / "templates")
-    schemas = [tracking_schema(c.tenant or "") for c in configs]
-    env = configs[0].env
-    with connect(named(database, "status", env, None)) as conn:
-        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        # the planner prices the JSON expansion of every row high, and compiling the query
-        # with JIT took seconds for a query that runs in milliseconds
-        conn.execute("SET jit = off")
-        tracked = read_tracking(conn, schemas)
-    for config, schema in zip(configs, schemas, strict=True):
-        found = tracked[schema]
-        if found is None or not found.trusted:
-            yield config, None
-            continue
+    by_schema = {tracking_schema(c.tenant or ""): c for c in configs}
+    schemas, env = list(by_schema), configs[0].env
+    tracked: dict[str, Tracked | None] = {}
+    for answered in _read_beside(database, env, schemas):
+        tracked.update(answered)
+        for schema in answered:
+            config = by_schema[schema]
+            found = tracked[schema]
+            if found is None or not found.trusted:
+                yield config, None
+                continue
+            try:
+                rendered = renders.units(config) if found.parts else {}
+            except Exception:  # the per-tenant path reports the render's error
+                yield config, None
+                continue
+            yield config, [(part, part_state(part, found, rendered)) for part in ids]
+
+
+def _read_beside(
+    database: str, env: str, schemas: list[str]
+) -> Iterator[dict[str, Tracked | None]]:
+    """:func:`read_tracking` in a thread of its own, a batch ahead: the server reads the next
+    batch while the caller renders and compares the last one."""
+    answers: queue.Queue[dict[str, Tracked | None] | BaseException | None] = queue.Queue(2)
+
+    def read() -> None:
         try:
-            rendered = renders.units(config) if found.parts else {}
-        except Exception:  # the per-tenant path reports the render's error
-            yield config, None
-            continue
-        yield config, [(part, part_state(part, found, rendered)) for part in ids]
+            with connect(named(database, "status", env, None)) as conn:
+                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                # the planner prices the JSON expansion of every row high, and compiling the
+                # query with JIT took seconds for a query that runs in milliseconds
+                conn.execute("SET jit = off")
+                seals = SealCache.of(conn)
+                for answer in read_tracking(conn, schemas, seals):
+                    answers.put(answer)
+                    if stopped.is_set():
+                        return
+            seals.save()
+            answers.put(None)
+        except BaseException as exc:  # raised in the caller's thread
+            answers.put(exc)
+
+    stopped = threading.Event()
+    reader = threading.Thread(target=read, name="tmplmig-status-read", daemon=True)
+    reader.start()
+    try:
+        while (answer := answers.get()) is not None:
+            if isinstance(answer, BaseException):
+                raise answer
+            yield answer
+    finally:  # the caller stopped early: let the reader finish its batch and close
+        stopped.set()
+        while reader.is_alive():
+            with contextlib.suppress(queue.Empty):
+                answers.get(timeout=0.1)

@@ -17,7 +17,7 @@ from tmplmig.errors import TmplmigError
 from tmplmig.rendering import cache
 
 if TYPE_CHECKING:
-    from tmplmig.rendering.models import Placement
+    from tmplmig.rendering.models import Placement, Settings
 
 KeyPath = tuple[str | int, ...]
 
@@ -161,11 +161,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     """The file's mapping, parsed once per version of the file (a fan-out reads base.yaml
     and the environment file once per tenant). Shared between calls, so read it only:
     :func:`merge_layers` copies what it keeps."""
+    return _parse_yaml(*_version(path))
+
+
+def _version(path: Path) -> tuple[Path, int, int]:
+    """The file and what tells its versions apart: its modification time and size."""
     try:
         stat = path.stat()
     except OSError as exc:
         raise ConfigError(path, (), f"cannot read: {exc.strerror}") from None
-    return _parse_yaml(path, stat.st_mtime_ns, stat.st_size)
+    return path, stat.st_mtime_ns, stat.st_size
 
 
 @lru_cache(maxsize=4096)
@@ -189,12 +194,18 @@ def _parse_yaml(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
     return data
 
 
-def merge_layers(
-    layers: list[tuple[Path, dict[str, Any]]],
-) -> tuple[dict[str, Any], dict[KeyPath, Path]]:
-    """Deep-merge mappings in order; return the result and which file set each key path."""
-    merged: dict[str, Any] = {}
-    origin: dict[KeyPath, Path] = {}
+Merged = tuple[dict[str, Any], dict[KeyPath, Path]]
+
+
+def merge_layers(layers: list[tuple[Path, dict[str, Any]]], onto: Merged | None = None) -> Merged:
+    """Deep-merge mappings in order; return the result and which file set each key path.
+
+    ``onto``: an earlier merge to start from, left as it is: the result shares the mappings
+    the layers leave alone with it, so read the result only (a tenant's layers onto its
+    environment's, merged once)."""
+    merged: dict[str, Any] = dict(onto[0]) if onto else {}
+    origin: dict[KeyPath, Path] = dict(onto[1]) if onto else {}
+    mine = {id(merged)}  # the mappings this merge made, which it may change
 
     def merge(into: dict[str, Any], data: Mapping[Any, Any], path: KeyPath, file: Path) -> None:
         for key, value in data.items():
@@ -202,6 +213,9 @@ def merge_layers(
                 raise ConfigError(file, path, f"key {key!r} must be a string")
             here = (*path, key)
             if isinstance(value, dict) and isinstance(into.get(key), dict):
+                if id(into[key]) not in mine:
+                    into[key] = dict(into[key])
+                    mine.add(id(into[key]))
                 merge(into[key], value, here, file)
             else:
                 if isinstance(into.get(key), dict):  # only a mapping has key paths below it
@@ -242,10 +256,8 @@ def validate(
     that holds every key an environment file does not override (``fallback`` without it)."""
     from pydantic import ValidationError
 
-    from tmplmig.rendering.models import Settings
-
     try:
-        settings = Settings.model_validate(data)
+        settings = _validated(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc: KeyPath = tuple(err["loc"])
@@ -275,6 +287,39 @@ def settings_of(data: Mapping[str, Any]) -> Section:
     from tmplmig.rendering.models import Settings
 
     return Section(Settings.model_validate(data).model_dump(mode="json"))
+
+
+#: settings validated so far, by everything but their schema and role names (tenants of one
+#: shape differ by those only)
+_SHAPES: dict[str, Settings] = {}
+#: shapes remembered at most (a bound, not a limit: past it they are validated afresh)
+_MAX_SHAPES = 256
+
+
+def _validated(data: dict[str, Any]) -> Settings:
+    """``Settings.model_validate(data)``, the settings but for schema and role names validated
+    once per shape (the names are validated every time; any problem is raised as validating
+    all of ``data`` at once raises it)."""
+    from pydantic import ValidationError
+
+    from tmplmig.rendering.models import Roles, Schemas, Settings
+
+    schemas, roles = data.get("schemas"), data.get("roles")
+    if not isinstance(schemas, dict) or not isinstance(roles, dict):
+        return Settings.model_validate(data)
+    # repr tells apart what validation does (1, 1.0, True and "1"; str and int keys)
+    shape = repr({k: v for k, v in data.items() if k not in ("schemas", "roles")})
+    known = _SHAPES.get(shape)
+    if known is None:
+        settings = Settings.model_validate(data)
+        if len(_SHAPES) < _MAX_SHAPES:
+            _SHAPES[shape] = settings
+        return settings
+    try:
+        names = {"schemas": Schemas.model_validate(schemas), "roles": Roles.model_validate(roles)}
+    except ValidationError:  # located within its section by validating the whole
+        return Settings.model_validate(data)
+    return known.model_copy(update=names)
 
 
 def _describe(err: Mapping[str, Any]) -> str:
@@ -311,6 +356,17 @@ def config_files(project: Path, env: str, tenant: str | None = None) -> list[Pat
     return files
 
 
+def _environment(files: list[Path]) -> Merged:
+    """base.yaml and the environment file merged, once per version of the two (every tenant
+    of a fan-out starts from it; read it only)."""
+    return _merged_environment(tuple(_version(file) for file in files))
+
+
+@lru_cache(maxsize=16)
+def _merged_environment(versions: tuple[tuple[Path, int, int], ...]) -> Merged:
+    return merge_layers([(version[0], _parse_yaml(*version)) for version in versions])
+
+
 #: the code a validated config depends on (with the installed pydantic and PyYAML): a change
 #: to any of it is another cache key
 _VALIDATING = ("config.py", "models.py", "identifiers.py")
@@ -332,15 +388,15 @@ def load_config(project: Path, env: str, tenant: str | None = None) -> LoadedCon
         if kept is not None:
             origin = {tuple(path): Path(file) for path, file in kept["origin"]}
             return LoadedConfig(Section(kept["settings"]), tuple(files), env, None, None, origin)
-    layers = [(file, _read_yaml(file)) for file in files]
-    placement = None
+    environment = _environment(files[:2])
+    placement, layers = None, []
     if tenant is not None:
-        tenant_file, tenant_data = layers.pop()
+        tenant_file, tenant_data = files[2], _read_yaml(files[2])
         placement = _placement(tenant_file, tenant, tenant_data.get("tenant", {}))
         tenant_data = {k: v for k, v in tenant_data.items() if k != "tenant"}
-        layers.append((tenant_file, _prefixed(merge_layers(layers)[0], placement)))
+        layers.append((tenant_file, _prefixed(environment[0], placement)))
         layers.append((tenant_file, tenant_data))
-    data, origin = merge_layers(layers)
+    data, origin = merge_layers(layers, onto=environment)
     data.setdefault("environment", env)
     settings = validate(data, origin, files[-1], files[0])
     if settings.environment != env:

@@ -1,0 +1,94 @@
+"""The tracking schemas whose record a database-wide ``status`` found sealed, remembered per
+database so that the next run need not recompute every row's digest and seal.
+
+What is remembered for a schema is a fingerprint of its record as it stood when every row was
+verified (:func:`tmplmig.migrating.fleet_status.read_tracking` computes it): each row's place
+(``ctid``), the transaction that wrote it (``xmin``) and its seal, and the places and writers
+of the recorded configs. Any write to a row (an ``UPDATE`` by hand as much as a new apply)
+gives it a new ``xmin`` and a new place, so a record written to since no longer matches its
+fingerprint and is verified again in full, in the snapshot its fingerprint was read in.
+
+The file lives in the per-user cache directory (the one Jinja's compiled templates use),
+named after the cluster's system identifier, the database and the code that verifies: another
+cluster, a recreated database or a new version of the checks starts from nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+#: the code whose checks a remembered fingerprint stands for
+_VERIFYING_CODE = (Path(__file__), Path(__file__).with_name("fleet_status.py"))
+
+#: who the database is: the cluster (a copy of a cluster shares it, but not the later writes'
+#: transaction ids) and the database within it
+_IDENTITY = """SELECT (SELECT system_identifier FROM pg_catalog.pg_control_system())::text,
+    d.oid::text, d.datname FROM pg_catalog.pg_database d WHERE d.datname = current_database()"""
+
+
+class SealCache:
+    """Fingerprints of verified records by tracking schema, for one database."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.known: dict[str, str] = {}
+        self._changed = False
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(loaded, dict):
+                    self.known = {str(k): str(v) for k, v in loaded.items()}
+
+    @classmethod
+    def of(cls, conn: psycopg.Connection[Any]) -> SealCache:
+        """The cache of the database ``conn`` is connected to (empty and never saved when the
+        server will not say who it is or no cache directory can be had)."""
+        try:
+            with conn.transaction():
+                identity = conn.execute(_IDENTITY).fetchone()
+            import jinja2  # the per-user cache directory compiled templates are kept in too
+
+            directory = Path(jinja2.FileSystemBytecodeCache().directory)
+            digest = hashlib.sha256(json.dumps(identity).encode())
+            for file in _VERIFYING_CODE:
+                digest.update(b"\0" + file.read_bytes())
+        except (psycopg.Error, OSError, RuntimeError):
+            return cls(None)
+        return cls(directory / f"__tmplmig_sealed_{digest.hexdigest()}.json")
+
+    def get(self, schema: str) -> str | None:
+        """The fingerprint ``schema``'s record had when it was last found sealed."""
+        return self.known.get(schema)
+
+    def verified(self, schema: str, fingerprint: str | None) -> None:
+        """Remember that ``schema``'s record, as ``fingerprint`` says it stands, is sealed."""
+        if fingerprint is not None and self.known.get(schema) != fingerprint:
+            self.known[schema] = fingerprint
+            self._changed = True
+
+    def forget(self, schema: str) -> None:
+        """``schema``'s record could not be vouched for: verify it in full next time."""
+        if self.known.pop(schema, None) is not None:
+            self._changed = True
+
+    def save(self) -> None:
+        """Write the fingerprints back (atomically; a failure to write only costs time)."""
+        if self.path is None or not self._changed:
+            return
+        with contextlib.suppress(OSError):
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name + ".")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(self.known, out, sort_keys=True)
+                os.replace(tmp, self.path)
+            except OSError:
+                os.unlink(tmp)
+                raise
