@@ -4,6 +4,7 @@ database, so each test breaks one object of a migrated database and reads the re
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,10 @@ from tmplmig.database import scratch
 from tmplmig.database.catalog import COLUMNS, KEY_COLUMNS, QUERIES
 from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.database.urls import connect, create_schema, named, with_param, with_schema
-from tmplmig.migrating import commands
+from tmplmig.migrating import commands, record
 from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.migrating.yoyo_bridge import open_backend
-from tmplmig.reviewing.verify import expected_objects
+from tmplmig.reviewing.verify import check_database, expected_objects
 
 ENV = "dev"
 
@@ -275,3 +276,42 @@ def test_a_fan_outs_yoyo_backend_on_the_kept_session_is_the_next_tenants(db_url:
             kept = b.connection
             raise RuntimeError("the command failed")
         assert kept.closed
+
+
+@pytest.mark.parametrize("told", ["the rendered SQL", "the record's naming"])
+def test_a_role_another_session_makes_and_drops_during_the_replay_is_not_expected(
+    project: Path, migrated: str, conn: psycopg.Connection[Any], told: str
+) -> None:
+    """Roles are cluster-wide: one that another session creates while the scratch replay runs
+    is among the roles the replay added, and gone again by the live read. The migrations never
+    name it, so it is no drift (a fan-out's plan refused tenants for such a role)."""
+    target = resolve(project, ENV, url=migrated)
+    bystander = f"bystander_{uuid.uuid4().hex[:8]}"
+
+    def apply_beside_another_session(url: str) -> None:
+        commands.apply(target.at(url))
+        conn.execute(f"CREATE ROLE {bystander}")
+
+    def rollback_beside_another_session(url: str) -> None:
+        commands.rollback(target.at(url))
+        conn.execute(f"DROP ROLE {bystander}")
+
+    parts = commands.render(target)
+    with ScratchDatabases() as shared, connect(target.tracked_url) as tracked:
+        found = check_database(
+            target.tracked_url,
+            apply_beside_another_session,
+            rollback_beside_another_session,
+            **(
+                {"replayed": [g.sql for p in parts for s in p.steps for g in s.apply_statements]}
+                if told == "the rendered SQL"
+                else {"shared": shared, "naming": record.read(tracked).naming()}
+            ),
+        )
+    assert found == []
+    owner = target.config.settings.roles.owner
+    conn.execute(f'ALTER ROLE "{owner}" LOGIN')  # a role the migrations name still counts
+    try:
+        assert any(p.startswith(f"role {owner}: different") for p in reported(project, migrated))
+    finally:
+        conn.execute(f'ALTER ROLE "{owner}" NOLOGIN')

@@ -783,6 +783,7 @@ def verify(target: Target) -> list[Problem]:
         named(target.tracked_url, "verify", target.env, target.tenant),
         apply_at=lambda url: apply(target.at(url)),
         rollback_at=rollback_at,
+        replayed=[g.sql for p in render(target) for s in p.steps for g in s.apply_statements],
     )
 
 
