@@ -35,12 +35,15 @@ SAVEPOINTS = "Backend.savepoint and savepoint_rollback (no savepoint per step)"
 TABLES = "Backend.list_tables (yoyo's own tables only) and get_applied_migration_hashes"
 LOCK = "database/runlock.py's guard on yoyo's lock row, and Backend._delete_lock_row"
 CHECK = "yoyo_bridge._checking: the render check's BadMigration is skipped, never marked"
+CONNECT = "Backend.connect (a fan-out's kept session: the schema yoyo takes from the URL)"
 LOAD = "yoyo_bridge.parts_only: the render check is left out before its file loads"
 
 #: yoyo's code -> (digest of it, what in tmplmig to re-read when it changes)
 PINNED: dict[str, tuple[str, str]] = {
     # what Backend overrides, at each level of yoyo's classes that defines it
     f"{BASE}.__init__": ("a06c638efdba5ed5", "Backend: the attributes its overrides read"),
+    f"{BASE}.connect": ("7d26842c0ac00a4e", CONNECT),
+    f"{POSTGRESQL}.connect": ("97b86beb1af65ccb", CONNECT),
     f"{BASE}.copy": ("3a4d21fd22d0644a", "Backend.copy (one connection for every migration)"),
     f"{BASE}.__exit__": ("851d470e0e2eb83b", "Backend.__exit__ (a shared copy stays open)"),
     f"{BASE}.apply_one": ("3c7109c9fcb04d87", RUN_ONE),

@@ -12,6 +12,10 @@ write. An entry is used only when its file is this user's and writable by no one
 its content is whole: a digest of the payload and the key it answers are stored with it, so a
 damaged, truncated or edited entry (or one copied under another key) is refused, and the
 answer computed again.
+
+The entries are bounded: past :data:`BUDGET_VAR` megabytes (default
+:data:`DEFAULT_BUDGET_MB`) the oldest written go first, checked when a process first writes
+and every :data:`_PRUNE_EVERY` writes after (a fan-out keeps one render per tenant).
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ from typing import Any
 
 #: set (to anything) to neither read nor write cached answers
 DISABLE_VAR = "TMPLMIG_NO_CACHE"
+#: the megabytes tmplmig's entries may take, when set (a whole number)
+BUDGET_VAR = "TMPLMIG_CACHE_MB"
+DEFAULT_BUDGET_MB = 256
+#: what names tmplmig's entries (the directory also holds Jinja's compiled templates)
+_ENTRY_GLOB = "__tmplmig_*.json"
+#: writes between two checks of the budget within one process
+_PRUNE_EVERY = 64
+_writes = 0
 
 
 @lru_cache(maxsize=1)
@@ -127,3 +139,33 @@ def write(kind: str, key: str, payload: Any) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+    global _writes
+    if _writes % _PRUNE_EVERY == 0:
+        prune(path.parent)
+    _writes += 1
+
+
+def _budget() -> int:
+    try:
+        return max(0, int(os.environ.get(BUDGET_VAR, DEFAULT_BUDGET_MB))) * 1024 * 1024
+    except ValueError:
+        return DEFAULT_BUDGET_MB * 1024 * 1024
+
+
+def prune(directory: Path) -> list[Path]:
+    """Remove the oldest written of tmplmig's entries in ``directory`` until they fit the
+    budget; return those removed (an entry removed is only an answer computed again)."""
+    entries = []
+    for entry in directory.glob(_ENTRY_GLOB):
+        with contextlib.suppress(OSError):
+            found = entry.stat()
+            entries.append((found.st_mtime_ns, found.st_size, entry))
+    total, budget, removed = sum(size for _, size, _ in entries), _budget(), []
+    for _, size, entry in sorted(entries):
+        if total <= budget:
+            break
+        with contextlib.suppress(OSError):
+            entry.unlink()
+            removed.append(entry)
+            total -= size
+    return removed
