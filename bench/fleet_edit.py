@@ -4,7 +4,8 @@ N tenants (default 40, files that only name them) share one database of a throwa
 A round runs, in a database of its own: the first ``apply --all-tenants`` (everything
 created), ``status``, then the edit of issue 24 (``retention.experiments`` 730 -> 731 in
 config/base.yaml), ``status`` (every tenant changed), ``plan --all-tenants``, ``apply
---all-tenants`` (the evolve: one row upsert per tenant) and ``status``, each with ``--jobs``
+--all-tenants`` (the evolve: one row upsert per tenant), ``status`` and ``plan`` again (nothing to
+plan: the database-wide read answers every tenant), each with ``--jobs``
 (default 2). Over ``--rounds`` (default 3) it prints, per command, the median wall time, wall
 time per tenant, one tenant's own time, and the wall time per tenant of the first and of the
 last 10 % of tenants to finish; then the ratios the issue's done-when names, evolve / first
@@ -111,6 +112,7 @@ COMMANDS = (
     ("plan", "plan"),
     ("apply (evolve)", "apply"),
     ("status (after)", "status"),
+    ("plan (up to date)", "plan"),
 )
 
 
@@ -174,6 +176,8 @@ def main() -> None:
     walls = {label: row.walls for label, row in rows.items()}
     evolve = [e / a for e, a in zip(walls["apply (evolve)"], walls["first apply"], strict=True)]
     plan = [p / s for p, s in zip(walls["plan"], walls["status (changed)"], strict=True)]
+    settled = zip(walls["plan (up to date)"], walls["status (after)"], strict=True)
+    idle = [p / s for p, s in settled]
     print(
         f"\nevolve / first apply: {median(evolve):.2f}x (rounds: "
         + ", ".join(f"{r:.2f}" for r in evolve)
@@ -183,6 +187,11 @@ def main() -> None:
         f"plan / status (changed): {median(plan):.2f}x (rounds: "
         + ", ".join(f"{r:.2f}" for r in plan)
         + "; done when <= 2x)"
+    )
+    print(
+        f"plan / status, nothing changed: {median(idle):.2f}x (rounds: "
+        + ", ".join(f"{r:.2f}" for r in idle)
+        + ")"
     )
 
 

@@ -196,6 +196,49 @@ def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_st
     )
 
 
+def test_plan_of_every_tenant_runs_only_for_those_the_database_wide_read_finds_unsettled(
+    sandbox: Path,
+    db_url: str,
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fan-out's plan says what each tenant's own plan says; the tenants whose parts are all
+    applied as rendered today (or not applied at all) are answered by the database-wide read,
+    the others plan on their own: changed, objects gone by hand, a part unrecorded, a record
+    edited by hand."""
+    names = [f"t{i:02d}" for i in range(10)]
+    project = fleet(sandbox, names)
+    fanout.run_all(
+        project, "dev", fanout.APPLY, jobs=2, url=db_url, rollout=Rollout(exclude=("t01",))
+    )
+    (project / "config/tenants/t02.yaml").write_text("retention:\n  audit_log: 45\n")
+    conn.execute("DROP INDEX t03_audits.idx_audit_entity")
+    conn.execute("DELETE FROM tmplmig_t04.tmplmig_applied WHERE part = '002e_functions'")
+    conn.execute(
+        "UPDATE tmplmig_t05.tmplmig_applied SET apply_sql = apply_sql || ' '"
+        " WHERE part = '002a_indexes'"
+    )
+    own = {
+        name: fanout.run_tenant(project, load_config(project, "dev", name), fanout.PLAN, db_url)
+        for name in names
+    }
+    alone: list[str] = []
+    run_tenant = fanout.run_tenant
+
+    def spied(project: Path, config: Any, *args: Any, **kwargs: Any) -> fanout.TenantOutcome:
+        alone.append(config.tenant)
+        return run_tenant(project, config, *args, **kwargs)
+
+    monkeypatch.setattr(fanout, "run_tenant", spied)
+    wide = fanout.run_all(project, "dev", fanout.PLAN, jobs=1, url=db_url)
+    assert [(o.tenant, o.state, o.detail) for o in wide] == [
+        (o.tenant, o.state, o.detail) for o in own.values()
+    ]
+    assert states(wide)["t02"] == "planned" and states(wide)["t05"] == "failed"
+    assert {states(wide)[n] for n in ("t00", "t01", "t06")} == {"up to date"}
+    assert sorted(alone) == ["t02", "t03", "t04", "t05"]
+
+
 def test_a_record_edited_by_hand_after_a_verified_database_wide_status_is_still_caught(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:

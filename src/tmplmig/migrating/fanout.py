@@ -2,7 +2,8 @@
 once: the same command function that runs for one target runs for each tenant's.
 
 ``status`` reads every tenant of a database at once (:mod:`fleet_status`); only the tenants
-that read cannot answer run one by one.
+that read cannot answer run one by one. ``plan`` reads them so too, and runs one by one only
+the tenants that read finds something to plan for (or cannot answer).
 
 Tenants of one database run in parallel too: each has its own tracking schema and yoyo
 lock, its own schemas and roles, so none waits for another's run. What they share (the
@@ -62,12 +63,16 @@ Result = TypeVar("Result")
 @dataclass(frozen=True)
 class TenantVerb(Generic[Result]):
     """A command as the fan-out maps it over tenants: the function that runs it for one
-    target, what its result reads as in the summary (state, detail), and whether each
-    database's shared steps are applied before its first tenant runs."""
+    target, what its result reads as in the summary (state, detail), whether each
+    database's shared steps are applied before its first tenant runs, and what it says,
+    without running, for a tenant whose every part the database-wide read
+    (:mod:`fleet_status`) finds applied as rendered today or not applied at all (None: it
+    runs for every tenant)."""
 
     command: Callable[[Target], Result]
     outcome: Callable[[Result], tuple[str, str]]
     prepares_database: bool = False
+    settled: tuple[str, str] | None = None
 
     def given(self, **options: Any) -> TenantVerb[Result]:
         """This verb with options of its command bound (rollback's ``part``, say)."""
@@ -92,7 +97,8 @@ def _standing(rows: list[PartState]) -> tuple[str, str]:
 APPLY = TenantVerb(commands.apply, _ids("applied", "up to date"), prepares_database=True)
 ROLLBACK = TenantVerb(commands.rollback, _ids("rolled back", "nothing to do"))
 STATUS = TenantVerb(commands.status, _standing)
-PLAN = TenantVerb(commands.plan, _planned)
+#: a plan covers applied parts that changed; pending ones are apply's
+PLAN = TenantVerb(commands.plan, _planned, settled=_planned({}))
 
 
 def writing_plans(out: Path) -> TenantVerb[dict[str, str]]:
@@ -251,10 +257,14 @@ def run_all(
         if failed_canaries:
             halt(f"canary {', '.join(failed_canaries)} failed")
         rest = [n for n in selected if n not in canaries]
-        if verb is STATUS and not halted:
-            rest = _status_by_database(project, [configs[n] for n in rest], url, report)
+        if (verb is STATUS or verb.settled is not None) and not halted:
+            rest = _status_by_database(project, [configs[n] for n in rest], url, report, verb)
         list(pool.map(run_one, rest))
     return sorted(outcomes.values(), key=lambda o: o.tenant)
+
+
+#: the part states after which a plan has nothing to do for a tenant
+_SETTLED = frozenset({"applied", "pending"})
 
 
 def _status_by_database(
@@ -262,10 +272,13 @@ def _status_by_database(
     configs: list[LoadedConfig],
     url: str | None,
     report: Callable[[TenantOutcome], None],
+    verb: TenantVerb[Any] = STATUS,
 ) -> list[str]:
     """Report the status of the tenants of ``configs`` database by database, each database's
     tracking schemas read at once (:mod:`fleet_status`); return the tenants only their own
-    run can answer (an unreachable database, a record the server cannot vouch for, ...)."""
+    run can answer (an unreachable database, a record the server cannot vouch for, ...).
+    For another ``verb``, report ``verb.settled`` for the tenants whose parts are all
+    settled, and return the rest to run."""
     left: list[str] = []
     databases: dict[str, list[LoadedConfig]] = {}
     for config in configs:
@@ -292,7 +305,13 @@ def _status_by_database(
             if states is None:
                 left.append(config.tenant)
                 continue
-            state, detail = fleet_status.summary(states)
+            if verb is STATUS:
+                state, detail = fleet_status.summary(states)
+            elif verb.settled is not None and {s for _, s in states} <= _SETTLED:
+                state, detail = verb.settled
+            else:
+                left.append(config.tenant)
+                continue
             report(TenantOutcome(config.tenant, _database(config), state, detail, seconds))
     return sorted(left)
 
