@@ -119,6 +119,18 @@ def test_the_entries_stay_within_their_budget_the_oldest_written_going_first(
     assert cache.read("render", f"{7:064d}") == payload
 
 
+def test_with_the_cache_off_a_render_this_process_read_before_is_not_served(
+    sandbox: Path, kept: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No cache directory (``TMPLMIG_NO_CACHE``, or none safe to use) means render: not the
+    entry this process already read back."""
+    config = load_config(sandbox, "dev")
+    render_cache.keep(sandbox, config, render_all(sandbox, config))
+    assert render_cache.kept(sandbox, config) is not None  # read back, and remembered
+    monkeypatch.setattr(cache, "cache_dir", lambda: None)
+    assert render_cache.kept(sandbox, config) is None
+
+
 def test_no_directory_others_may_enter_is_used(tmp_path: Path) -> None:
     private = tmp_path / "private"
     assert cache.private_dir(private) == private

@@ -89,7 +89,10 @@ def _object(value: dict[str, Any]) -> Any:
 
 
 def kept(project: Path, config: LoadedConfig) -> dict[str, Part] | None:
-    """Every part of ``project`` rendered for ``config``, by id, when kept; else None."""
+    """Every part of ``project`` rendered for ``config``, by id, when kept; else None (and
+    always None while the cache is off, whatever this process read before)."""
+    if cache.cache_dir() is None:
+        return None
     key = render_key(project, config)
     return _kept(key)
 
