@@ -36,6 +36,39 @@ def states(outcomes: list[fanout.TenantOutcome]) -> dict[str, str]:
     return {o.tenant: o.state for o in outcomes}
 
 
+def fleet_in_every_state(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], count: int
+) -> tuple[Path, list[str]]:
+    """``count`` tenants applied but for t01 (pending); then t02's config changed, an index of
+    t03 dropped, t04's record of a part deleted and t05's record of a part edited by hand."""
+    names = [f"t{i:02d}" for i in range(count)]
+    project = fleet(sandbox, names)
+    fanout.run_all(
+        project, "dev", fanout.APPLY, jobs=2, url=db_url, rollout=Rollout(exclude=("t01",))
+    )
+    (project / "config/tenants/t02.yaml").write_text("retention:\n  audit_log: 45\n")
+    conn.execute("DROP INDEX t03_audits.idx_audit_entity")
+    conn.execute("DELETE FROM tmplmig_t04.tmplmig_applied WHERE part = '002e_functions'")
+    conn.execute(
+        "UPDATE tmplmig_t05.tmplmig_applied SET apply_sql = apply_sql || ' '"
+        " WHERE part = '002a_indexes'"
+    )
+    return project, names
+
+
+def run_alone(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tenants a fan-out runs one by one from now on (not answered database-wide)."""
+    alone: list[str] = []
+    run_tenant = fanout.run_tenant
+
+    def spied(project: Path, config: Any, *args: Any, **kwargs: Any) -> fanout.TenantOutcome:
+        alone.append(config.tenant)
+        return run_tenant(project, config, *args, **kwargs)
+
+    monkeypatch.setattr(fanout, "run_tenant", spied)
+    return alone
+
+
 def test_tenants_side_by_side_in_one_database_build_the_catalog_one_by_one_builds(
     sandbox: Path, database: str, second_database: str
 ) -> None:
@@ -148,30 +181,12 @@ def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_st
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    names = [f"t{i:02d}" for i in range(12)]
-    project = fleet(sandbox, names)
-    fanout.run_all(
-        project, "dev", fanout.APPLY, jobs=2, url=db_url, rollout=Rollout(exclude=("t01",))
-    )
-    (project / "config/tenants/t02.yaml").write_text("retention:\n  audit_log: 45\n")
-    conn.execute("DROP INDEX t03_audits.idx_audit_entity")
-    conn.execute("DELETE FROM tmplmig_t04.tmplmig_applied WHERE part = '002e_functions'")
-    conn.execute(
-        "UPDATE tmplmig_t05.tmplmig_applied SET apply_sql = apply_sql || ' '"
-        " WHERE part = '002a_indexes'"
-    )
+    project, names = fleet_in_every_state(sandbox, db_url, conn, 12)
     own = {
         name: fanout.run_tenant(project, load_config(project, "dev", name), fanout.STATUS, db_url)
         for name in names
     }
-    alone: list[str] = []
-    run_tenant = fanout.run_tenant
-
-    def spied(project: Path, config: Any, *args: Any, **kwargs: Any) -> fanout.TenantOutcome:
-        alone.append(config.tenant)
-        return run_tenant(project, config, *args, **kwargs)
-
-    monkeypatch.setattr(fanout, "run_tenant", spied)
+    alone = run_alone(monkeypatch)
     wide = fanout.run_all(project, "dev", fanout.STATUS, jobs=1, url=db_url)
     assert [(o.tenant, o.state, o.detail) for o in wide] == [
         (o.tenant, o.state, o.detail) for o in own.values()
@@ -206,30 +221,12 @@ def test_plan_of_every_tenant_runs_only_for_those_the_database_wide_read_finds_u
     applied as rendered today (or not applied at all) are answered by the database-wide read,
     the others plan on their own: changed, objects gone by hand, a part unrecorded, a record
     edited by hand."""
-    names = [f"t{i:02d}" for i in range(10)]
-    project = fleet(sandbox, names)
-    fanout.run_all(
-        project, "dev", fanout.APPLY, jobs=2, url=db_url, rollout=Rollout(exclude=("t01",))
-    )
-    (project / "config/tenants/t02.yaml").write_text("retention:\n  audit_log: 45\n")
-    conn.execute("DROP INDEX t03_audits.idx_audit_entity")
-    conn.execute("DELETE FROM tmplmig_t04.tmplmig_applied WHERE part = '002e_functions'")
-    conn.execute(
-        "UPDATE tmplmig_t05.tmplmig_applied SET apply_sql = apply_sql || ' '"
-        " WHERE part = '002a_indexes'"
-    )
+    project, names = fleet_in_every_state(sandbox, db_url, conn, 10)
     own = {
         name: fanout.run_tenant(project, load_config(project, "dev", name), fanout.PLAN, db_url)
         for name in names
     }
-    alone: list[str] = []
-    run_tenant = fanout.run_tenant
-
-    def spied(project: Path, config: Any, *args: Any, **kwargs: Any) -> fanout.TenantOutcome:
-        alone.append(config.tenant)
-        return run_tenant(project, config, *args, **kwargs)
-
-    monkeypatch.setattr(fanout, "run_tenant", spied)
+    alone = run_alone(monkeypatch)
     wide = fanout.run_all(project, "dev", fanout.PLAN, jobs=1, url=db_url)
     assert [(o.tenant, o.state, o.detail) for o in wide] == [
         (o.tenant, o.state, o.detail) for o in own.values()

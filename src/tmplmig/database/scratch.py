@@ -87,20 +87,8 @@ class ScratchDatabases:
         kept for the run's next check of that database: a new backend reads the catalog of
         every tenant's objects into its caches afresh (indexes, triggers, functions), which
         costs a check more than its queries."""
-        key = libpq_url(url)
-        with self._lock:
-            idle = self._readers.get(key)
-            conn = idle.pop() if idle else None
-        if conn is None:
-            conn = connect(url)
-        try:
+        with self._pooled(self._readers, libpq_url(url), url) as conn:
             yield conn
-        finally:
-            if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
-                conn.close()
-            else:
-                with self._lock:
-                    self._readers.setdefault(key, []).append(conn)
 
     @contextmanager
     def session(self, url: str) -> Iterator[psycopg.Connection[Any]]:
@@ -111,17 +99,28 @@ class ScratchDatabases:
         transaction or broken (a backend terminated mid-evolve)."""
         name = dict(parse_qsl(urlsplit(url).query)).get("application_name", "tmplmig")
         key = libpq_url(with_param(url, "application_name", None))
+        reset = sql.SQL("RESET ALL; RESET ROLE; SET application_name TO {}")
+        with self._pooled(self._sessions, key, url, reset.format(sql.Literal(name))) as conn:
+            yield conn
+
+    @contextmanager
+    def _pooled(
+        self,
+        pool: dict[str, list[psycopg.Connection[Any]]],
+        key: str,
+        url: str,
+        reset: sql.Composable | None = None,
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """An idle connection of ``pool`` under ``key`` (``reset`` first), else a new one to
+        ``url``; given back to the pool after, unless the work left it in a transaction or
+        broken."""
         with self._lock:
-            idle = self._sessions.get(key)
+            idle = pool.get(key)
             conn = idle.pop() if idle else None
         if conn is None:
             conn = connect(url)
-        else:
-            conn.execute(
-                sql.SQL("RESET ALL; RESET ROLE; SET application_name TO {}").format(
-                    sql.Literal(name)
-                )
-            )
+        elif reset is not None:
+            conn.execute(reset)
         try:
             yield conn
         finally:
@@ -129,7 +128,7 @@ class ScratchDatabases:
                 conn.close()
             else:
                 with self._lock:
-                    self._sessions.setdefault(key, []).append(conn)
+                    pool.setdefault(key, []).append(conn)
 
     def __enter__(self) -> ScratchDatabases:
         return self
