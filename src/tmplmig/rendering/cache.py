@@ -121,13 +121,19 @@ def read(
         return None
 
 
-def write(kind: str, key: str, payload: Any) -> None:
-    """Keep ``payload`` (JSON data) for ``key``; a failed write only costs a later recompute.
-    The file is a line naming the key and the payload's digest, then the payload."""
+def encode(payload: Any) -> bytes:
+    """``payload`` (JSON data) as :func:`write` keeps it."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def write(kind: str, key: str, payload: Any, encoded: bytes | None = None) -> None:
+    """Keep ``payload`` (JSON data) for ``key`` (``encoded``: its :func:`encode`, when the
+    caller has it); a failed write only costs a later recompute. The file is a line naming
+    the key and the payload's digest, then the payload."""
     path = _path(kind, key)
     if path is None:
         return
-    text = json.dumps(payload, separators=(",", ":")).encode()
+    text = encode(payload) if encoded is None else encoded
     head = json.dumps({"key": key, "digest": digest(text)}).encode()
     with contextlib.suppress(OSError):
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

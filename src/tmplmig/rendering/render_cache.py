@@ -67,23 +67,14 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def _from_json(value: Any) -> Any:
-    """What :func:`_to_json` made, back: the dataclasses kept hold tuples, never lists."""
-    if isinstance(value, list):
-        return tuple(_from_json(v) for v in value)
-    if isinstance(value, dict):
-        kind = _KINDS[value["__"]]
-        return kind(**{k: _from_json(v) for k, v in value.items() if k != "__"})
-    return value
-
-
 def _tupled(value: Any) -> Any:
     return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
 
 
 def _object(value: dict[str, Any]) -> Any:
     """One JSON object of a kept render made its dataclass as it is decoded (the objects
-    inside it are made already): :func:`_from_json` in one pass of the JSON decoder."""
+    inside it are made already): what :func:`_to_json` made, back, in one pass of the JSON
+    decoder (the dataclasses kept hold tuples, never lists)."""
     kind = _KINDS[value.pop("__")]
     return kind(**{k: _tupled(v) for k, v in value.items()})
 
@@ -120,7 +111,8 @@ def keep(project: Path, config: LoadedConfig, parts: list[Part]) -> None:
     if _kept(key) is not None:
         return
     payload = _to_json(tuple(parts))
-    if _from_json(json.loads(json.dumps(payload))) != tuple(parts):  # would not come back whole
+    encoded = cache.encode(payload)
+    if _tupled(json.loads(encoded, object_hook=_object)) != tuple(parts):  # not back whole
         return
-    cache.write(KIND, key, payload)
+    cache.write(KIND, key, payload, encoded)
     _kept.cache_clear()
