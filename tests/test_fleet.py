@@ -298,6 +298,23 @@ def test_only_and_exclude_select_exactly_the_named_tenants() -> None:
         Rollout(exclude=("acme",), canary=("acme",)).canaries(["globex"])
 
 
+def test_a_fan_out_apply_adopts_a_part_applied_without_a_record_and_leaves_no_scratch(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """A tenant whose part lost its record is checked against a scratch apply before it is
+    recorded again: the fan-out's kept sessions stay out of that scratch database, which is
+    dropped after (a kept session left in it made the drop fail, and the tenant with it)."""
+    project = fleet(sandbox, ["ta", "tb"])
+    fanout.run_all(project, "dev", fanout.APPLY, jobs=1, url=db_url)
+    conn.execute("DELETE FROM tmplmig_tb.tmplmig_applied WHERE part = '002e_functions'")
+    again = fanout.run_all(project, "dev", fanout.APPLY, jobs=1, url=db_url)
+    assert states(again) == {"ta": "up to date", "tb": "up to date"}
+    status = commands.status(resolve(project, "dev", "tb", url=db_url))
+    assert {s.state for s in status} == {"applied"}
+    left = "SELECT count(*) FROM pg_database WHERE starts_with(datname, %s)"
+    assert conn.execute(left, [scratch.PREFIX]).fetchone() == (0,)
+
+
 def test_only_runs_the_selected_tenants_and_leaves_the_others_untouched(
     sandbox: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -247,6 +247,20 @@ def test_a_run_hands_its_kept_session_to_the_next_tenant_reset_and_renamed(
             assert conn.info.backend_pid != pid
 
 
+def test_a_kept_connection_the_server_ended_is_replaced_not_handed_on(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """A server restart or an idle-session timeout between two tenants ends the run's idle
+    connections: the next tenant gets a new one, not an error."""
+    with ScratchDatabases() as shared:
+        for kept in (shared.session, shared.reading):
+            with kept(db_url) as first:
+                pid = first.info.backend_pid
+            conn.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+            with kept(db_url) as second:
+                assert second.execute("SELECT pg_backend_pid()").fetchone() != (pid,)
+
+
 def test_a_fan_outs_yoyo_backend_on_the_kept_session_is_the_next_tenants(db_url: str) -> None:
     """yoyo's connection of a fan-out's tenant is the run's kept session when one is idle:
     its search_path is that tenant's tracking schema (where yoyo's tables and lock row go)

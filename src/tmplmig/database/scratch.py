@@ -113,14 +113,19 @@ class ScratchDatabases:
     ) -> Iterator[psycopg.Connection[Any]]:
         """An idle connection of ``pool`` under ``key`` (``reset`` first), else a new one to
         ``url``; given back to the pool after, unless the work left it in a transaction or
-        broken."""
+        broken. An idle one that no longer answers (a server restarted, a session timed out)
+        is closed and replaced."""
         with self._lock:
             idle = pool.get(key)
             conn = idle.pop() if idle else None
+        if conn is not None:
+            try:
+                conn.execute(reset if reset is not None else "SELECT")
+            except psycopg.OperationalError:
+                conn.close()
+                conn = None
         if conn is None:
             conn = connect(url)
-        elif reset is not None:
-            conn.execute(reset)
         try:
             yield conn
         finally:

@@ -657,7 +657,7 @@ def _rollback_locks(
 
 
 #: the code that finds the tables statements lock (its source is part of a kept answer's key)
-_LOCK_FINDERS = ("migrating/preflight.py", "reviewing/locks.py")
+_LOCK_FINDERS = ("migrating/preflight.py", "reviewing/locks.py", "database/lockmodes.py")
 
 
 def _table_locks_kept(

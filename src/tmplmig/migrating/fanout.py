@@ -32,7 +32,7 @@ from tmplmig.migrating import commands, fleet_status
 from tmplmig.migrating.plan import PartState
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout
 from tmplmig.migrating.target import CommandError, Target, for_config
-from tmplmig.migrating.tenants import load_tenants
+from tmplmig.migrating.tenants import database_of, load_tenants
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import render_all
 from tmplmig.reviewing.bundle import MANIFEST, manifest_files, write_bundle
@@ -120,11 +120,6 @@ def _reason(exc: Exception) -> str:
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 
-def _database(config: LoadedConfig) -> str:
-    assert config.placement is not None
-    return config.placement.target
-
-
 def run_tenant(
     project: Path,
     config: LoadedConfig,
@@ -139,7 +134,7 @@ def run_tenant(
     ``plan`` may rename or drop the roles of ``allow_shared_roles`` other databases use.
     """
     assert config.tenant is not None
-    tenant, database, started = config.tenant, _database(config), time.perf_counter()
+    tenant, database, started = config.tenant, database_of(config), time.perf_counter()
     try:
         target = replace(
             for_config(project, config, url), scratch=scratch, allow_shared_roles=allow_shared_roles
@@ -179,7 +174,7 @@ class _Prepared:
 
     def failure(self, config: LoadedConfig) -> str | None:
         """None once the database of ``config`` is prepared, else why it could not be."""
-        key = _database(config)
+        key = database_of(config)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
@@ -237,9 +232,9 @@ def run_all(
         config = configs[name]
         problem = prepared.failure(config) if verb.prepares_database and not halted else None
         if halted:
-            outcome = TenantOutcome(name, _database(config), SKIPPED, f"not started: {halted[0]}")
+            outcome = TenantOutcome(name, database_of(config), SKIPPED, f"not started: {halted[0]}")
         elif problem is not None:
-            outcome = TenantOutcome(name, _database(config), FAILED, problem)
+            outcome = TenantOutcome(name, database_of(config), FAILED, problem)
         else:
             outcome = run_tenant(project, config, verb, url, scratch, allow_shared_roles)
         if outcome.failed and rollout.stop_on_failure:
@@ -312,7 +307,7 @@ def _status_by_database(
             else:
                 left.append(config.tenant)
                 continue
-            report(TenantOutcome(config.tenant, _database(config), state, detail, seconds))
+            report(TenantOutcome(config.tenant, database_of(config), state, detail, seconds))
     return sorted(left)
 
 

@@ -10,6 +10,9 @@ role), whether every row still carries its seal, and how many recorded objects a
 today's render is digested the same way, once per shape of tenants (configs that differ by
 schema and role names only), renamed for each tenant.
 
+``plan --all-tenants`` reads the same way first: a tenant whose parts are all applied as
+rendered today (or not applied) has nothing to plan (:mod:`tmplmig.migrating.fanout`).
+
 Where the server cannot vouch for a tenant (a row whose seal it cannot recompute, a config
 whose digest differs, a record from an older tmplmig, a database it cannot reach, a render
 that fails), the tenant is left to the per-tenant path, which says exactly what is wrong.

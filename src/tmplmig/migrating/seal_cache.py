@@ -8,25 +8,28 @@ of the recorded configs. Any write to a row (an ``UPDATE`` by hand as much as a 
 gives it a new ``xmin`` and a new place, so a record written to since no longer matches its
 fingerprint and is verified again in full, in the snapshot its fingerprint was read in.
 
-The file lives in the per-user cache directory (the one Jinja's compiled templates use),
-named after the cluster's system identifier, the database and the code that verifies: another
-cluster, a recreated database or a new version of the checks starts from nothing.
+The fingerprints are an entry of the per-user cache (:mod:`tmplmig.rendering.cache`: checked,
+bounded, off with ``TMPLMIG_NO_CACHE``), keyed by the cluster's system identifier, the
+database and the code that verifies: another cluster, a recreated database or a new version
+of the checks starts from nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-#: the code whose checks a remembered fingerprint stands for
-_VERIFYING_CODE = (Path(__file__), Path(__file__).with_name("fleet_status.py"))
+from tmplmig.rendering import cache
+
+#: the code whose checks a remembered fingerprint stands for (``record.py`` defines the seal)
+_VERIFYING_CODE = tuple(
+    str(Path(__file__).with_name(name))
+    for name in ("seal_cache.py", "fleet_status.py", "record.py")
+)
+KIND = "sealed"
 
 #: who the database is: the cluster (a copy of a cluster shares it, but not the later writes'
 #: transaction ids) and the database within it
@@ -37,32 +40,24 @@ _IDENTITY = """SELECT (SELECT system_identifier FROM pg_catalog.pg_control_syste
 class SealCache:
     """Fingerprints of verified records by tracking schema, for one database."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, key: str | None) -> None:
+        self.key = key
         self.known: dict[str, str] = {}
         self._changed = False
-        if path is not None:
-            with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(loaded, dict):
-                    self.known = {str(k): str(v) for k, v in loaded.items()}
+        loaded = cache.read(KIND, key) if key is not None else None
+        if isinstance(loaded, dict):
+            self.known = {str(k): str(v) for k, v in loaded.items()}
 
     @classmethod
     def of(cls, conn: psycopg.Connection[Any]) -> SealCache:
         """The cache of the database ``conn`` is connected to (empty and never saved when the
-        server will not say who it is or no cache directory can be had)."""
+        server will not say who it is)."""
         try:
             with conn.transaction():
                 identity = conn.execute(_IDENTITY).fetchone()
-            import jinja2  # the per-user cache directory compiled templates are kept in too
-
-            directory = Path(jinja2.FileSystemBytecodeCache().directory)
-            digest = hashlib.sha256(json.dumps(identity).encode())
-            for file in _VERIFYING_CODE:
-                digest.update(b"\0" + file.read_bytes())
-        except (psycopg.Error, OSError, RuntimeError):
+        except psycopg.Error:
             return cls(None)
-        return cls(directory / f"__tmplmig_sealed_{digest.hexdigest()}.json")
+        return cls(cache.digest(json.dumps(identity), cache.source_stamp(*_VERIFYING_CODE)))
 
     def get(self, schema: str) -> str | None:
         """The fingerprint ``schema``'s record had when it was last found sealed."""
@@ -80,15 +75,6 @@ class SealCache:
             self._changed = True
 
     def save(self) -> None:
-        """Write the fingerprints back (atomically; a failure to write only costs time)."""
-        if self.path is None or not self._changed:
-            return
-        with contextlib.suppress(OSError):
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name + ".")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump(self.known, out, sort_keys=True)
-                os.replace(tmp, self.path)
-            except OSError:
-                os.unlink(tmp)
-                raise
+        """Write the fingerprints back (a failure to write only costs time)."""
+        if self.key is not None and self._changed:
+            cache.write(KIND, self.key, dict(sorted(self.known.items())))

@@ -47,8 +47,10 @@ class Target:
     allow_shared_roles: frozenset[str] = frozenset()
 
     def at(self, url: str) -> Target:
-        """This target migrating the database at ``url`` itself, whatever its placement says."""
-        return replace(self, yoyo_url=_checked(yoyo_url, url))
+        """This target migrating the database at ``url`` itself, whatever its placement says,
+        on connections of its own: a session a fan-out keeps (``scratch``) would outlive the
+        work there (a scratch database is then dropped, which a session left in it stops)."""
+        return replace(self, yoyo_url=_checked(yoyo_url, url), scratch=None)
 
     @property
     def tracked_url(self) -> str:

@@ -7,8 +7,6 @@ applied for another in the same database.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 from pathlib import Path
 
 from tmplmig.rendering import cache
@@ -49,41 +47,36 @@ def load_tenant(project: Path, env: str, tenant: str) -> LoadedConfig:
     and a command for one tenant then reads the other files only to digest them.
     """
     config = load_config(project, env, tenant)
-    marker = _checked_marker(project, env)
-    if marker is None or not marker.exists():
+    key = _checked_key(project, env)
+    if key is None or cache.read(CHECKED, key) is not True:
         load_tenants(project, env)  # raises ConfigError naming the clash
-        if marker is not None:
-            with contextlib.suppress(OSError):
-                marker.touch()
+        if key is not None:
+            cache.write(CHECKED, key, True)
     return config
 
 
+#: the cache entries saying the tenants of an environment passed the check as they are now
+CHECKED = "tenants_checked"
 #: what decides the outcome of the check besides the files: the code that loads and checks
-_CHECKING_CODE = (
-    Path(__file__),
-    *(Path(__file__).parent.parent / "rendering" / name for name in ("config.py", "models.py")),
-)
+_RENDERING = Path(__file__).parent.parent / "rendering"
+_CHECKING_CODE = (str(Path(__file__)), str(_RENDERING / "config.py"), str(_RENDERING / "models.py"))
 
 
-def _checked_marker(project: Path, env: str) -> Path | None:
-    """The file whose presence says the tenants of ``env`` passed the check as they are now;
-    None when no cache directory can be had (then the check runs every time)."""
-    directory = cache.cache_dir()
-    if directory is None:
-        return None
+def _checked_key(project: Path, env: str) -> str | None:
+    """The key of the entry that says the tenants of ``env`` passed the check as their files
+    are now; None when a file cannot be read (then the check runs and reports it)."""
+    config = project / "config"
+    files = [config / "base.yaml", config / f"{env}.yaml"]
+    files += sorted((config / "tenants").glob("*.yaml"))
     try:
-        digest = hashlib.sha256(env.encode())
-        config = project / "config"
-        files = [config / "base.yaml", config / f"{env}.yaml", *_CHECKING_CODE]
-        files += sorted((config / "tenants").glob("*.yaml"))
-        for file in files:
-            digest.update(b"\0" + file.name.encode() + b"\0" + file.read_bytes())
+        contents = [x for f in files for x in (f.name, f.read_bytes())]
+        return cache.digest(env, cache.source_stamp(*_CHECKING_CODE), *contents)
     except OSError:
         return None
-    return directory / f"__tmplmig_tenants_checked_{digest.hexdigest()}"
 
 
-def _database_key(config: LoadedConfig) -> str:
+def database_of(config: LoadedConfig) -> str:
+    """The database a tenant's placement names (:data:`DEFAULT_DATABASE`: the environment's)."""
     assert config.placement is not None
     return config.placement.target
 
@@ -122,7 +115,7 @@ def check_distinct(configs: list[LoadedConfig], environment: LoadedConfig) -> No
         claim(("role", name), environment.source(("roles", key)), ("roles", key), itself)
     for config in configs:
         assert config.tenant is not None and config.placement is not None
-        file, database = config.files[-1], _database_key(config)
+        file, database = config.files[-1], database_of(config)
         claim(("schema", database, tracking_schema(config.tenant)), file, ("tenant",))
         for section, prefix_key, scope in (
             ("schemas", "schema_prefix", ("schema", database)),

@@ -320,8 +320,8 @@ def open_backend(
     schema) before yoyo creates anything: a check that may refuse the run, the tracking
     schema itself. A run needs no second connection for them. ``session``: an autocommit
     connection to the URL's database, reset and named as the URL names it, to use instead of
-    opening one (a fan-out's tenants of one database take turns with it); the caller closes
-    it, as it closes a backend's own.
+    opening one (a fan-out's tenants of one database take turns with it); the caller gives it
+    back to its pool, or closes it when the run failed, as it closes a backend's own.
     """
     if not url.startswith("postgresql+psycopg://"):
         if before is not None:

@@ -26,6 +26,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from importlib.util import find_spec
@@ -41,6 +42,8 @@ DEFAULT_BUDGET_MB = 256
 _ENTRY_GLOB = "__tmplmig_*.json"
 #: writes between two checks of the budget within one process
 _PRUNE_EVERY = 64
+#: a write's temporary file older than this was left by a process that died writing it
+_STALE_SECONDS = 3600
 _writes = 0
 
 
@@ -126,14 +129,17 @@ def encode(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def write(kind: str, key: str, payload: Any, encoded: bytes | None = None) -> None:
-    """Keep ``payload`` (JSON data) for ``key`` (``encoded``: its :func:`encode`, when the
-    caller has it); a failed write only costs a later recompute. The file is a line naming
-    the key and the payload's digest, then the payload."""
+def write(kind: str, key: str, payload: Any) -> None:
+    """Keep ``payload`` (JSON data) for ``key``; a failed write only costs a later recompute."""
+    write_encoded(kind, key, encode(payload))
+
+
+def write_encoded(kind: str, key: str, text: bytes) -> None:
+    """Keep ``text`` (a payload's :func:`encode`) for ``key``. The file is a line naming the
+    key and the payload's digest, then the payload."""
     path = _path(kind, key)
     if path is None:
         return
-    text = encode(payload) if encoded is None else encoded
     head = json.dumps({"key": key, "digest": digest(text)}).encode()
     with contextlib.suppress(OSError):
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -160,7 +166,12 @@ def _budget() -> int:
 
 def prune(directory: Path) -> list[Path]:
     """Remove the oldest written of tmplmig's entries in ``directory`` until they fit the
-    budget; return those removed (an entry removed is only an answer computed again)."""
+    budget, and temporary files a dead writer left; return the entries removed (an entry
+    removed is only an answer computed again)."""
+    for temporary in directory.glob("*.tmp"):
+        with contextlib.suppress(OSError):
+            if time.time() - temporary.stat().st_mtime > _STALE_SECONDS:
+                temporary.unlink()
     entries = []
     for entry in directory.glob(_ENTRY_GLOB):
         with contextlib.suppress(OSError):

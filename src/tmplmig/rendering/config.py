@@ -158,9 +158,8 @@ class LoadedConfig:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    """The file's mapping, parsed once per version of the file (a fan-out reads base.yaml
-    and the environment file once per tenant). Shared between calls, so read it only:
-    :func:`merge_layers` copies what it keeps."""
+    """The file's mapping, parsed once per version of the file (its modification time and
+    size). Shared between calls, so read it only: :func:`merge_layers` copies what it keeps."""
     return _parse_yaml(*_version(path))
 
 

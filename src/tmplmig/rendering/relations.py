@@ -9,23 +9,19 @@ pglast, once per distinct column list (tenants share them).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import Protocol
 
-from tmplmig.rendering.cache import cache_dir
+from tmplmig.rendering import cache
 from tmplmig.rendering.sqlfilters import RenderError, qualified
 
 #: column types that make a sequence the inserting role must be allowed to use
 _SERIAL = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
 _NAME_BYTES = 63
+#: the cache entries of parsed column lists
+COLUMNS = "columns"
 
 
 @dataclass(frozen=True)
@@ -52,35 +48,25 @@ Columns = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 @lru_cache(maxsize=1)
-def _cache_dir() -> tuple[Path, bytes] | None:
-    """The per-user cache directory (:func:`~tmplmig.rendering.cache.cache_dir`: 0700, owner
-    checked), where compiled templates are kept too, and this module's source, which the
-    answers kept there depend on; None when no safe directory can be had."""
-    directory = cache_dir()
-    return None if directory is None else (directory, Path(__file__).read_bytes())
+@lru_cache(maxsize=1)
+def _code_stamp() -> str:
+    """This module's source and the installed pglast: the answers kept depend on both."""
+    return cache.digest(cache.source_stamp(__file__), cache.installed_stamp("pglast"))
 
 
 @lru_cache(maxsize=1024)
 def _columns(body: str) -> Columns:
-    """What :func:`_parse_columns` says of ``body``, kept between processes: importing
-    pglast was the largest import of a command that renders (apply, status, rollback)."""
-    cache = _cache_dir()
-    if cache is None:
-        return _parse_columns(body)
-    directory, source = cache
-    key = hashlib.sha256(source + b"\0" + body.encode()).hexdigest()
-    path = directory / f"__tmplmig_columns_{key}.json"
-    with contextlib.suppress(OSError, ValueError, TypeError):  # absent or not ours: parse
-        kept = json.loads(path.read_text())
+    """What :func:`_parse_columns` says of ``body``, kept between processes
+    (:mod:`tmplmig.rendering.cache`): importing pglast was the largest import of a command
+    that renders (apply, status, rollback)."""
+    key = cache.digest(_code_stamp(), body)
+    kept = cache.read(COLUMNS, key)
+    if isinstance(kept, list) and len(kept) == 3:
         lists = [tuple(p) for p in kept if isinstance(p, list) and all(type(c) is str for c in p)]
-        if len(kept) == len(lists) == 3:
+        if len(lists) == 3:
             return lists[0], lists[1], lists[2]
     parsed = _parse_columns(body)
-    with contextlib.suppress(OSError):
-        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(handle, "w") as out:
-            json.dump(parsed, out)
-        os.replace(temporary, path)
+    cache.write(COLUMNS, key, [list(p) for p in parsed])
     return parsed
 
 

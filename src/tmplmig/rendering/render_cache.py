@@ -27,6 +27,7 @@ _RENDERING = (
     "environment.py",
     "facts.py",
     "identifiers.py",
+    "jinja_internals.py",
     "parts.py",
     "relations.py",
     "sensitive.py",
@@ -114,5 +115,5 @@ def keep(project: Path, config: LoadedConfig, parts: list[Part]) -> None:
     encoded = cache.encode(payload)
     if _tupled(json.loads(encoded, object_hook=_object)) != tuple(parts):  # not back whole
         return
-    cache.write(KIND, key, payload, encoded)
+    cache.write_encoded(KIND, key, encoded)
     _kept.cache_clear()
