@@ -321,11 +321,13 @@ def _adopt_unrecorded(
 
 #: words of the statements PostgreSQL refuses in a transaction block (``CREATE INDEX
 #: CONCURRENTLY``, ``VACUUM``, ``CREATE DATABASE`` ...): a replay runs SQL holding one on
-#: its own, not in one message with its role switches (a message is one implicit transaction)
+#: its own, not in one message with its role switches (a message is one implicit transaction);
+#: searched outside quoted names and literals (the ``"system"`` schema is no ``ALTER SYSTEM``)
 _OUTSIDE_TRANSACTIONS = re.compile(
     r"\b(CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|SUBSCRIPTION|DISCARD|PREPARED|CLUSTER)\b",
     re.IGNORECASE,
 )
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 
 
 def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
@@ -341,7 +343,7 @@ def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
                 g = s.guarded(direction)
                 if g is None:
                     continue
-                if g.guard is None and not _OUTSIDE_TRANSACTIONS.search(g.sql):
+                if g.guard is None and not _OUTSIDE_TRANSACTIONS.search(_QUOTED.sub("", g.sql)):
                     conn.execute(f"{set_role_sql(s.role)}\n{g.sql}\n;{RESET_ROLE}")
                     continue
                 conn.execute(set_role_sql(s.role))

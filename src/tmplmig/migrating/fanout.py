@@ -64,14 +64,15 @@ Result = TypeVar("Result")
 class TenantVerb(Generic[Result]):
     """A command as the fan-out maps it over tenants: the function that runs it for one
     target, what its result reads as in the summary (state, detail), whether each
-    database's shared steps are applied before its first tenant runs, and what it says,
-    without running, for a tenant whose every part the database-wide read
-    (:mod:`fleet_status`) finds applied as rendered today or not applied at all (None: it
-    runs for every tenant)."""
+    database's shared steps are applied before its first tenant runs; whether the
+    database-wide read (:mod:`fleet_status`) answers it for every tenant it can vouch for
+    (``status``), and what it says, without running, for a tenant whose every part that read
+    finds applied as rendered today or not applied at all (None: it runs for the tenant)."""
 
     command: Callable[[Target], Result]
     outcome: Callable[[Result], tuple[str, str]]
     prepares_database: bool = False
+    answered_wide: bool = False
     settled: tuple[str, str] | None = None
 
     def given(self, **options: Any) -> TenantVerb[Result]:
@@ -96,7 +97,7 @@ def _standing(rows: list[PartState]) -> tuple[str, str]:
 
 APPLY = TenantVerb(commands.apply, _ids("applied", "up to date"), prepares_database=True)
 ROLLBACK = TenantVerb(commands.rollback, _ids("rolled back", "nothing to do"))
-STATUS = TenantVerb(commands.status, _standing)
+STATUS = TenantVerb(commands.status, _standing, answered_wide=True)
 #: a plan covers applied parts that changed; pending ones are apply's
 PLAN = TenantVerb(commands.plan, _planned, settled=_planned({}))
 
@@ -252,7 +253,7 @@ def run_all(
         if failed_canaries:
             halt(f"canary {', '.join(failed_canaries)} failed")
         rest = [n for n in selected if n not in canaries]
-        if (verb is STATUS or verb.settled is not None) and not halted:
+        if (verb.answered_wide or verb.settled is not None) and not halted:
             rest = _status_by_database(project, [configs[n] for n in rest], url, report, verb)
         list(pool.map(run_one, rest))
     return sorted(outcomes.values(), key=lambda o: o.tenant)
@@ -300,7 +301,7 @@ def _status_by_database(
             if states is None:
                 left.append(config.tenant)
                 continue
-            if verb is STATUS:
+            if verb.answered_wide:
                 state, detail = fleet_status.summary(states)
             elif verb.settled is not None and {s for _, s in states} <= _SETTLED:
                 state, detail = verb.settled
