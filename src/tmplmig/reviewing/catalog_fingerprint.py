@@ -37,8 +37,11 @@ costs a full check. ``TMPLMIG_NO_CACHE`` turns it off with every other cached an
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,20 +58,30 @@ from tmplmig.rendering import cache
 #: the cache entries' kind (:func:`tmplmig.rendering.cache.read`)
 KIND = "verified_catalog"
 
-#: the code whose check a remembered digest stands for: another version checks afresh
+_HERE = Path(__file__).parent
+#: the code whose check a remembered digest stands for (the replay and the record it reads
+#: are the migrating layer's): another version of any checks afresh
 _CHECKING = (
     Path(catalog.__file__),
+    _HERE.parent / "database" / "scratch.py",
     Path(__file__),
-    Path(__file__).with_name("verify.py"),
-    Path(__file__).with_name("expected.py"),
+    _HERE / "verify.py",
+    _HERE / "expected.py",
+    _HERE.parent / "migrating" / "commands.py",
+    _HERE.parent / "migrating" / "record.py",
 )
 
-#: a role name the server accepts unquoted; :func:`_named_roles` matches those by word
+#: a plain word: the replayed SQL's words are matched against role names as the check does
 _WORD = re.compile(r"[\w$]+")
 
-#: :func:`catalog.snapshot`'s ``like`` reads only these columns of a row (the scope and the
-#: narrowings): the rest of an expected row need not be kept to read the same rows again
-_SCOPE_WIDTH = 3
+#: the existing roles whose (ASCII) name is one of the words (%s, lowered), and every one
+#: not plainly an ASCII word, which the check's own case-insensitive match might find
+_NAMED_ROLES = f"""SELECT q.c0 FROM ({catalog.QUERIES["roles"]}) AS q(c0, c1)
+    WHERE q.c0 !~ '^[A-Za-z0-9_$]+$' OR pg_catalog.lower(q.c0) = ANY(%s)"""
+
+#: :func:`catalog.snapshot`'s ``like`` reads only a row's first columns (its scope's and its
+#: narrowing's): the rest of an expected row (a definition, a body) need not be kept
+_SCOPE_WIDTH = {kind: max(columns) + 1 for kind, columns in catalog.SCOPE_COLUMNS.items()}
 
 
 @lru_cache(maxsize=1)
@@ -91,20 +104,16 @@ def digest(rows: Snapshot) -> str:
 
 def scope_of(like: Snapshot) -> Snapshot:
     """What a read ``like`` these rows needs of them: it reads the same rows again."""
-    return {kind: frozenset(row[:_SCOPE_WIDTH] for row in rows) for kind, rows in like.items()}
+    return {
+        kind: frozenset(row[: _SCOPE_WIDTH[kind]] for row in rows) for kind, rows in like.items()
+    }
 
 
 def _named_roles(conn: psycopg.Connection[Any], texts: Iterable[str | None]) -> set[str]:
-    """The existing roles the SQL ``texts`` name as a word (as the check's role filter reads
-    them, case aside), and every role whose name is not one plain word."""
-    words = {w for text in texts if text for w in _WORD.findall(text)}
-    folded = {w.lower() for w in words} | {w.casefold() for w in words}
-    rows = conn.execute(catalog.QUERIES["roles"]).fetchall()
-    return {
-        name
-        for name, _ in rows
-        if not _WORD.fullmatch(name) or name.lower() in folded or name.casefold() in folded
-    }
+    """The existing roles the SQL ``texts`` may name as a word (:data:`_NAMED_ROLES`)."""
+    found = {w for text in texts if text for w in _WORD.findall(text)}
+    words = sorted({w.lower() for w in found} | {w.casefold() for w in found})
+    return {name for (name,) in conn.execute(_NAMED_ROLES, [words]).fetchall()}
 
 
 @dataclass(frozen=True)
@@ -136,10 +145,9 @@ class CatalogMemory:
         if not isinstance(entry, dict) or entry.get("record") != self.record:
             return False
         try:
-            scope = {
-                kind: frozenset(tuple(row) for row in rows) for kind, rows in entry["scope"].items()
-            }
-        except (AttributeError, KeyError, TypeError):
+            kept = json.loads(zlib.decompress(base64.b64decode(entry["scope"])))
+            scope = {kind: frozenset(tuple(row) for row in rows) for kind, rows in kept.items()}
+        except (AttributeError, KeyError, TypeError, ValueError, binascii.Error, zlib.error):
             return False
         return digest(snapshot(conn, bodies=True, like=scope)) == entry.get("digest")
 
@@ -152,9 +160,10 @@ class CatalogMemory:
         return like | {"roles": like.get("roles", frozenset()) | {(r, None) for r in roles}}
 
     def remember(self, like: Snapshot, live: Snapshot) -> None:
-        """Remember that the rows ``live`` read ``like`` passed the check of this record."""
-        scope = {
-            kind: sorted((list(row) for row in rows), key=repr)
-            for kind, rows in scope_of(like).items()
-        }
-        cache.write(KIND, self.key, {"record": self.record, "scope": scope, "digest": digest(live)})
+        """Remember that the rows ``live`` read ``like`` passed the check of this record (the
+        scope compressed: a tenant's names are some 15 kB of JSON, 2 kB so)."""
+        scope = {kind: sorted(map(list, rows), key=repr) for kind, rows in scope_of(like).items()}
+        packed = base64.b64encode(zlib.compress(json.dumps(scope).encode())).decode()
+        cache.write(
+            KIND, self.key, {"record": self.record, "scope": packed, "digest": digest(live)}
+        )
