@@ -50,10 +50,11 @@ def _interrupted_drop(conn: psycopg.Connection[Any]) -> None:
     assert table is not None
     with psycopg.connect(conn.info.dsn) as reader:
         reader.execute(f"SELECT 1 FROM {table[0]} LIMIT 1")  # its lock stays: a transaction
-        conn.execute("SET statement_timeout = '1s'")
-        with pytest.raises(psycopg.errors.QueryCanceled):
+        # the flag is set and committed first; only the wait for the reader's lock times out
+        conn.execute("SET lock_timeout = '1s'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
             conn.execute(f"DROP INDEX CONCURRENTLY {index}")
-        conn.execute("RESET statement_timeout")
+        conn.execute("RESET lock_timeout")
     valid = "SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass"
     assert conn.execute(valid, [index]).fetchone() == (False,)
 
