@@ -366,19 +366,23 @@ def _rebuilt_by(touched: str, problem: Problem) -> bool:
 
 def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> None:
     """Refuse to plan over a database changed outside tmplmig since its record was written:
-    the live database is checked against the recorded SQL replayed in a scratch database.
+    the live database is checked against the recorded SQL replayed in a scratch database,
+    unless it passed for this record and its catalog is as it was then (remembered).
 
     Differences in objects the plan itself rebuilds are left to it: they are what an
     interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
     """
+    from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
     from tmplmig.reviewing.verify import check_database  # scratch databases: not for status
 
+    naming = rec.naming()
     found = check_database(
         target.tracked_url,
         apply_at=_replaying(rec, "apply"),
         rollback_at=_replaying(rec, "rollback"),
         shared=target.scratch,
-        naming=rec.naming(),
+        naming=naming,
+        memory=CatalogMemory.of(target.tracked_url, naming.texts, naming.names),
     )
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
     problems = [p for p in found if not _rebuilt_by(touched, p)]

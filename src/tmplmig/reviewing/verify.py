@@ -29,6 +29,7 @@ from tmplmig.database.catalog import (
 )
 from tmplmig.database.scratch import ScratchDatabases, create, drop
 from tmplmig.database.urls import connect, with_database
+from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
 from tmplmig.reviewing.expected import Naming, Renaming, Unsure, reserved
 
 logger = logging.getLogger(__name__)
@@ -215,6 +216,7 @@ def check_database(
     shared: ScratchDatabases | None = None,
     naming: Naming | None = None,
     replayed: Iterable[str | None] | None = None,
+    memory: CatalogMemory | None = None,
 ) -> list[Problem]:
     """Problems of the live database at ``url``; empty when it holds every expected object.
 
@@ -225,9 +227,13 @@ def check_database(
     replayed in this run is not replayed again (:mod:`tmplmig.reviewing.expected`).
     The live database is read on a connection of ``shared`` (:meth:`ScratchDatabases.reading`)
     when given, else on one of its own. Only roles the replayed SQL (``naming``'s texts, else
-    ``replayed``) names are expected.
+    ``replayed``) names are expected. With ``memory``, a check that finds nothing is
+    remembered, and one whose record and catalog are as when it last passed is answered
+    from it (:mod:`tmplmig.reviewing.catalog_fingerprint`).
     """
     with shared.reading(url) if shared is not None else connect(url) as conn:
+        if memory is not None and memory.unchanged(conn):
+            return []
         renamed = None
         if shared is not None and naming is not None:
             renamed = _renamed(conn, url, apply_at, rollback_at, shared, naming)
@@ -238,7 +244,13 @@ def check_database(
         if texts is not None:
             expected = _roles_named(expected, texts)
         present = expected.get("roles", frozenset()) | {(role, None) for role in roles}
-        live = snapshot(conn, bodies=True, like=expected | {"roles": present})
+        like = expected | {"roles": present}
+        if memory is not None:
+            like = memory.widened(conn, like, texts or ())
+        live = snapshot(conn, bodies=True, like=like)
     found = {row[0] for row in live.get("roles", ())}
     missing = [Problem(COLUMNS["roles"][0], r, "missing") for r in sorted(roles) if r not in found]
-    return compare(_digested(expected), _digested(live)) + missing
+    problems = compare(_digested(expected), _digested(live)) + missing
+    if memory is not None and not problems:
+        memory.remember(like, live)
+    return problems

@@ -1,0 +1,169 @@
+"""A passed drift check remembered: the live catalog rows it compared, by a digest of them.
+
+A drift check (:func:`tmplmig.reviewing.verify.check_database`) replays a record in a scratch
+database, reads the live catalog scoped to what the replay created and compares the two. When
+it finds nothing, the rows of that live read are digested and remembered per database and
+tracking schema, with a digest of the record (:meth:`Record.naming`) and the scope of the
+read, in the per-user cache of :mod:`tmplmig.rendering.cache`. The next check of the same
+record reads that scope again (one round trip: the scoped :func:`catalog.snapshot`); when the
+digest is the same, the catalog holds exactly the values the passing check compared, so the
+check would pass again, and it is answered without a replay, a renaming or a comparison.
+Anything different (the record, a row, the code) runs the full check, which remembers anew.
+
+The digest is of the values the comparison looks at, not of the rows' ``xmin``: every kind of
+:data:`catalog.COLUMNS` is read by its own query, so a change the check would report changes
+the digest whatever wrote it:
+
+- schemas, tables, column privileges, default privileges, functions: their ACLs as text,
+  which prints role names: a grantee renamed or a grant revoked shows;
+- indexes: ``indisvalid`` as read, which ``index_set_state_flags`` sets (an interrupted
+  ``DROP INDEX CONCURRENTLY``) and some releases update in place, keeping the row's ``xmin``
+  and ``ctid``; and the definition the server spells (an operator class, a collation or a
+  table renamed elsewhere shows);
+- constraints, triggers, columns: definitions, types and defaults as spelled, so an object
+  they name outside the tenant's schemas (a referenced table, a type) renamed shows too;
+- functions: the body text itself and ``proconfig``, ``prosecdef``;
+- roles (``pg_roles`` has no ``xmin`` to read for a non-superuser): name and ``rolcanlogin``
+  of every role the check expects, the configs name, or the replayed SQL names and exists:
+  one that existed at the replay was not expected (the replay left it alone), but once
+  dropped a check would replay its creation and expect it;
+- comments: their text.
+
+The remembered digest is of the rows the passing check itself compared, not of a second read,
+so a change made between the check's read and the remembering is never remembered as
+verified. A false "changed" (a row outside what the check compares, a role created) only
+costs a full check. ``TMPLMIG_NO_CACHE`` turns it off with every other cached answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from tmplmig.database import catalog
+from tmplmig.database.catalog import Snapshot, snapshot
+from tmplmig.rendering import cache
+
+#: the cache entries' kind (:func:`tmplmig.rendering.cache.read`)
+KIND = "verified_catalog"
+
+_HERE = Path(__file__).parent
+#: the code whose check a remembered digest stands for (the replay and the record it reads
+#: are the migrating layer's): another version of any checks afresh
+_CHECKING = (
+    Path(catalog.__file__),
+    _HERE.parent / "database" / "scratch.py",
+    Path(__file__),
+    _HERE / "verify.py",
+    _HERE / "expected.py",
+    _HERE.parent / "migrating" / "commands.py",
+    _HERE.parent / "migrating" / "record.py",
+)
+
+#: a plain word: the replayed SQL's words are matched against role names as the check does
+_WORD = re.compile(r"[\w$]+")
+
+#: the existing roles whose (ASCII) name is one of the words (%s, lowered), and every one
+#: not plainly an ASCII word, which the check's own case-insensitive match might find
+_NAMED_ROLES = f"""SELECT q.c0 FROM ({catalog.QUERIES["roles"]}) AS q(c0, c1)
+    WHERE q.c0 !~ '^[A-Za-z0-9_$]+$' OR pg_catalog.lower(q.c0) = ANY(%s)"""
+
+#: :func:`catalog.snapshot`'s ``like`` reads only a row's first columns (its scope's and its
+#: narrowing's): the rest of an expected row (a definition, a body) need not be kept
+_SCOPE_WIDTH = {kind: max(columns) + 1 for kind, columns in catalog.SCOPE_COLUMNS.items()}
+
+
+@lru_cache(maxsize=1)
+def _code() -> str:
+    return cache.source_stamp(*(str(path) for path in _CHECKING))
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    user, at, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=user.split(":", 1)[0] + at + host))
+
+
+def digest(rows: Snapshot) -> str:
+    """One digest of a snapshot's rows, in an order of their own."""
+    return cache.digest(
+        *(f"{kind}\0{row!r}" for kind in sorted(rows) for row in sorted(rows[kind], key=repr))
+    )
+
+
+def scope_of(like: Snapshot) -> Snapshot:
+    """What a read ``like`` these rows needs of them: it reads the same rows again."""
+    return {
+        kind: frozenset(row[: _SCOPE_WIDTH[kind]] for row in rows) for kind, rows in like.items()
+    }
+
+
+def _named_roles(conn: psycopg.Connection[Any], texts: Iterable[str | None]) -> set[str]:
+    """The existing roles the SQL ``texts`` may name as a word (:data:`_NAMED_ROLES`)."""
+    found = {w for text in texts if text for w in _WORD.findall(text)}
+    words = sorted({w.lower() for w in found} | {w.casefold() for w in found})
+    return {name for (name,) in conn.execute(_NAMED_ROLES, [words]).fetchall()}
+
+
+@dataclass(frozen=True)
+class CatalogMemory:
+    """The remembered passing check of one record in one database and tracking schema."""
+
+    #: the cache key: the database and tracking schema, and the code that checks
+    key: str
+    #: what the check compares against: the record (its replayed SQL and config names)
+    record: str
+    #: the roles the record's configs name (their ``roles.`` key paths)
+    roles: frozenset[str]
+
+    @classmethod
+    def of(
+        cls, url: str, texts: Iterable[str | None], names: Iterable[tuple[str, str]]
+    ) -> CatalogMemory:
+        """The memory of the check at ``url`` (the tracked URL, its password left out) of the
+        record replaying ``texts`` with the config ``names`` (name, key path)."""
+        names = tuple(names)
+        record = cache.digest(json.dumps([list(texts), [list(n) for n in names]]))
+        roles = frozenset(name for name, path in names if path.startswith("roles."))
+        return cls(cache.digest(_without_password(url), _code()), record, roles)
+
+    def unchanged(self, conn: psycopg.Connection[Any]) -> bool:
+        """Whether a check of this record passed here and the catalog it compared is as it
+        was then (one scoped read)."""
+        entry = cache.read(KIND, self.key)
+        if not isinstance(entry, dict) or entry.get("record") != self.record:
+            return False
+        try:
+            kept = json.loads(zlib.decompress(base64.b64decode(entry["scope"])))
+            scope = {kind: frozenset(tuple(row) for row in rows) for kind, rows in kept.items()}
+        except (AttributeError, KeyError, TypeError, ValueError, binascii.Error, zlib.error):
+            return False
+        return digest(snapshot(conn, bodies=True, like=scope)) == entry.get("digest")
+
+    def widened(
+        self, conn: psycopg.Connection[Any], like: Snapshot, texts: Iterable[str | None]
+    ) -> Snapshot:
+        """``like`` (the check's live read) with every role a later check may expect: the
+        configs' and the existing ones the replayed ``texts`` name (see the module's notes)."""
+        roles = self.roles | _named_roles(conn, texts)
+        return like | {"roles": like.get("roles", frozenset()) | {(r, None) for r in roles}}
+
+    def remember(self, like: Snapshot, live: Snapshot) -> None:
+        """Remember that the rows ``live`` read ``like`` passed the check of this record (the
+        scope compressed: a tenant's names are some 15 kB of JSON, 2 kB so)."""
+        scope = {kind: sorted(map(list, rows), key=repr) for kind, rows in scope_of(like).items()}
+        packed = base64.b64encode(zlib.compress(json.dumps(scope).encode())).decode()
+        cache.write(
+            KIND, self.key, {"record": self.record, "scope": packed, "digest": digest(live)}
+        )
