@@ -7,6 +7,7 @@ applied for another in the same database.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tmplmig.rendering import cache
@@ -66,13 +67,26 @@ def _checked_key(project: Path, env: str) -> str | None:
     """The key of the entry that says the tenants of ``env`` passed the check as their files
     are now; None when a file cannot be read (then the check runs and reports it)."""
     config = project / "config"
-    files = [config / "base.yaml", config / f"{env}.yaml"]
-    files += sorted((config / "tenants").glob("*.yaml"))
+    folder = config / "tenants"
     try:
-        contents = [x for f in files for x in (f.name, f.read_bytes())]
+        # names as strings: sorting 10,000 Paths took longer than reading the files
+        names = sorted(e.name for e in os.scandir(folder) if _is_tenant_file(e.name))
+        files = [str(config / "base.yaml"), str(config / f"{env}.yaml")]
+        files += [os.path.join(folder, name) for name in names]
+        contents = [x for f in files for x in (os.path.basename(f), _read(f))]
         return cache.digest(env, cache.source_stamp(*_CHECKING_CODE), *contents)
     except OSError:
         return None
+
+
+def _is_tenant_file(name: str) -> bool:
+    """What ``glob("*.yaml")`` in the tenants folder finds (no hidden files)."""
+    return name.endswith(".yaml") and not name.startswith(".")
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def database_of(config: LoadedConfig) -> str:
