@@ -198,7 +198,9 @@ def bench_all(tenants: int, real: int, rounds: int, sources: list[str]) -> None:
                 flush=True,
             )
         sample = [f"t{i:0{WIDTH}d}" for i in (real, tenants // 2, tenants - 1)]
-        own = [fanout.run_tenant(many, load_config(many, "dev", t), "status", url) for t in sample]
+        own = [
+            fanout.run_tenant(many, load_config(many, "dev", t), fanout.STATUS, url) for t in sample
+        ]
         print("  clones by their own status:", Counter((o.state, o.detail[:40]) for o in own))
 
 
