@@ -188,6 +188,14 @@ def _rollout(args: argparse.Namespace) -> Rollout:
     return rollout
 
 
+def _refuse_rollout_options(args: argparse.Namespace) -> None:
+    """For one target: :func:`_rollout`'s check, made (importing the rollout) only when a
+    rollout option is given."""
+    given = args.only or args.exclude or args.canary is not None or args.stop_on_failure
+    if given or args.format != "table":
+        _rollout(args)
+
+
 def _target(args: argparse.Namespace) -> Target:
     """What a verb works on, resolved once from ``--env``, ``--tenant`` and ``--database``."""
     from tmplmig.migrating.target import resolve
@@ -296,7 +304,7 @@ def _apply(args: argparse.Namespace) -> int:
         from tmplmig.migrating import fanout
 
         return _all_tenants(args, fanout.APPLY)
-    _rollout(args)
+    _refuse_rollout_options(args)
     allow_drop = parse_allowed(args.allow_drop)
     applied = commands.apply(_target(args), allow_drop=allow_drop)
     print("applied: " + (", ".join(applied) or "nothing, already up to date"))
@@ -312,7 +320,7 @@ def _rollback(args: argparse.Namespace) -> int:
         from tmplmig.migrating import fanout
 
         return _all_tenants(args, fanout.ROLLBACK.given(part=args.part))
-    _rollout(args)
+    _refuse_rollout_options(args)
     done = commands.rollback(_target(args), args.part, args.allow_data_loss)
     print("rolled back: " + (", ".join(done) or "nothing"))
     return 0
@@ -350,7 +358,7 @@ def _status(args: argparse.Namespace) -> int:
         from tmplmig.migrating import fanout
 
         return _all_tenants(args, fanout.STATUS)
-    _rollout(args)
+    _refuse_rollout_options(args)
     states = commands.status(_target(args))
     sys.stdout.write(status_text(states))
     stale = ("pending", "changed", "missing")
@@ -365,7 +373,7 @@ def _plan(args: argparse.Namespace) -> int:
         from tmplmig.migrating import fanout
 
         return _all_tenants(args, fanout.writing_plans(args.out) if args.out else fanout.PLAN)
-    _rollout(args)
+    _refuse_rollout_options(args)
     contents = commands.plan(_target(args))
     if not contents:
         print("nothing to plan: every applied part matches today's config")

@@ -157,8 +157,10 @@ def unbounded_scans(statements: Sequence[Guarded | str], ddl: Ddl) -> list[Guard
     return out
 
 
+@lru_cache(maxsize=64)
 def set_role_sql(role: str | None) -> str:
-    """The statement a step runs as ``role`` after (None: as the deploying login itself)."""
+    """The statement a step runs as ``role`` after (None: as the deploying login itself);
+    composed once per role, not per step."""
     if role is None:
         return RESET_ROLE
     return sql.SQL("SET ROLE {};").format(sql.Identifier(role)).as_string(None)

@@ -36,7 +36,6 @@ from tmplmig.database.locking import (
     set_role_sql,
     unbounded_scans,
 )
-from tmplmig.database.roles import existing_role
 from tmplmig.database.urls import YOYO_DRIVER, application_name, connect, create_schema, named
 from tmplmig.migrating import destructive, preflight, record
 from tmplmig.migrating.plan import (
@@ -52,8 +51,6 @@ from tmplmig.migrating.plan import (
     with_causes,
 )
 from tmplmig.migrating.plan import plan as plan_changes
-from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers
-from tmplmig.migrating.shared_roles import refuse_shared_roles
 from tmplmig.migrating.target import CommandError, Target, for_rendering
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, record_known, rendering_for
@@ -400,6 +397,8 @@ def _checked_plans(
     is known to describe the live database: every part recorded, nothing changed outside
     tmplmig, and no role other databases use renamed or dropped unless the run acknowledges
     it."""
+    from tmplmig.migrating.shared_roles import refuse_shared_roles  # a plan's check only
+
     _refuse_missing(states)
     settings = target.config.settings.model_dump(mode="json")
     plans = plan_changes(states, settings)
@@ -488,6 +487,8 @@ def _evolve(
 def _refuse_unfit_owner(conn: psycopg.Connection[Any], target: Target) -> None:
     """Refuse an owner role that exists with members or attributes: its members and logins
     would own every object the run creates (docs/ownership.md)."""
+    from tmplmig.database.roles import existing_role  # apply's check only
+
     owner = existing_role(conn, target.config.settings.roles.owner)
     why = None if owner is None else owner.unfit_as_owner()
     if owner is not None and why is not None:
@@ -714,6 +715,8 @@ def _prepare_rollback(
     """
     if not ids:
         return None
+    from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers  # rollback only
+
     ddl = target.config.settings.ddl
     owner = next((p.owner for p in applied if p.owner), target.config.settings.roles.owner)
     parts = [p.part for p in applied]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.sql import Literal
 
 from tmplmig.errors import TmplmigError
 from tmplmig.rendering.config import LoadedConfig
@@ -349,9 +350,16 @@ def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> No
 
 
 def forget_sql(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> str:
-    """The statement :func:`forget` runs, values inlined (to send with the rollback's SQL)."""
-    return psycopg.ClientCursor(conn).mogrify(
-        f"DELETE FROM {STEPS_TABLE} WHERE part = %s AND step = ANY(%s)", (part, list(steps))
+    """The statement :func:`forget` runs, values inlined (to send with the rollback's SQL),
+    each quoted by psycopg: a third of a cursor's ``mogrify`` of a list, once per step."""
+
+    def quoted(value: str) -> str:
+        return Literal(value).as_string(conn)
+
+    listed = ", ".join(quoted(step) for step in steps)
+    return (
+        f"DELETE FROM {STEPS_TABLE} WHERE part = {quoted(part)}"
+        f" AND step = ANY(ARRAY[{listed}]::text[])"
     )
 
 
