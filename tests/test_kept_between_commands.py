@@ -104,18 +104,21 @@ def test_the_entries_stay_within_their_budget_the_oldest_written_going_first(
     kept: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fan-out keeps a render per tenant (about 200 kB each): past the budget the oldest
-    written entries go, the newest stay, and what is not tmplmig's (Jinja's compiled
-    templates share the directory) is left alone."""
+    written entries (and templates tmplmig compiled) go, the newest stay, and what is not
+    tmplmig's (other users of Jinja's directory) is left alone."""
     monkeypatch.setenv(cache.BUDGET_VAR, "1")
     monkeypatch.setattr(cache, "_PRUNE_EVERY", 1)  # checked at every write
     jinjas = kept / "__jinja2_0123.cache"
     jinjas.write_bytes(b"x" * 2_000_000)
+    compiled = kept / "__tmplmig_0123_abc.cache"  # a template tmplmig compiled, long ago
+    compiled.write_bytes(b"z" * 100_000)
+    os.utime(compiled, (0, 0))
     payload = "y" * 300_000
     for n in range(8):
         cache.write("render", f"{n:064d}", payload)
     left = [int(e.name.split("_")[-1].split(".")[0]) for e in entries(kept, "render")]
     assert left == [5, 6, 7]  # 3 x 300 kB fit in 1 MB, 4 do not
-    assert jinjas.exists()
+    assert jinjas.exists() and not compiled.exists()
     assert cache.read("render", f"{7:064d}") == payload
 
 

@@ -38,8 +38,9 @@ DISABLE_VAR = "TMPLMIG_NO_CACHE"
 #: the megabytes tmplmig's entries may take, when set (a whole number)
 BUDGET_VAR = "TMPLMIG_CACHE_MB"
 DEFAULT_BUDGET_MB = 256
-#: what names tmplmig's entries (the directory also holds Jinja's compiled templates)
-_ENTRY_GLOB = "__tmplmig_*.json"
+#: what names tmplmig's entries and the templates it compiled (``environment``'s bytecode
+#: cache; every project path has its own); other users of the directory are left alone
+_ENTRY_GLOBS = ("__tmplmig_*.json", "__tmplmig_*.cache")
 #: writes between two checks of the budget within one process
 _PRUNE_EVERY = 64
 #: a write's temporary file older than this was left by a process that died writing it
@@ -173,7 +174,7 @@ def prune(directory: Path) -> list[Path]:
             if time.time() - temporary.stat().st_mtime > _STALE_SECONDS:
                 temporary.unlink()
     entries = []
-    for entry in directory.glob(_ENTRY_GLOB):
+    for entry in (e for pattern in _ENTRY_GLOBS for e in directory.glob(pattern)):
         with contextlib.suppress(OSError):
             found = entry.stat()
             entries.append((found.st_mtime_ns, found.st_size, entry))
