@@ -14,8 +14,9 @@ damaged, truncated or edited entry (or one copied under another key) is refused,
 answer computed again.
 
 The entries are bounded: past :data:`BUDGET_VAR` megabytes (default
-:data:`DEFAULT_BUDGET_MB`) the oldest written go first, checked when a process first writes
-and every :data:`_PRUNE_EVERY` writes after (a fan-out keeps one render per tenant).
+:data:`DEFAULT_BUDGET_MB`) the oldest written go first, checked at a process's first write
+and every :data:`_PRUNE_EVERY` writes after (a fan-out keeps one render per tenant), at most
+once a minute whichever process writes (listing the directory costs ~0.1 s).
 """
 
 from __future__ import annotations
@@ -153,9 +154,26 @@ def write_encoded(kind: str, key: str, text: bytes) -> None:
                 os.unlink(temporary)
             raise
     global _writes
-    if _writes % _PRUNE_EVERY == 0:
+    if _writes % _PRUNE_EVERY == 0 and _prune_due(path.parent):
         prune(path.parent)
     _writes += 1
+
+
+#: marks when the directory was last pruned (listing thousands of entries costs ~0.1 s)
+_PRUNED = "__tmplmig_pruned"
+#: seconds between two prunes of the directory, whichever process writes
+_PRUNE_SECONDS = 60
+
+
+def _prune_due(directory: Path) -> bool:
+    """Whether the last prune is older than :data:`_PRUNE_SECONDS` (then this one is marked)."""
+    marker = directory / _PRUNED
+    with contextlib.suppress(OSError):
+        if time.time() - marker.stat().st_mtime < _PRUNE_SECONDS:
+            return False
+    with contextlib.suppress(OSError):
+        marker.touch()
+    return True
 
 
 def _budget() -> int:
