@@ -211,7 +211,7 @@ def test_prod_is_protected_by_default_and_protected_is_validated(
 
 def test_a_removed_step_recorded_before_objects_is_destructive_by_its_kind_and_name() -> None:
     from tmplmig.migrating import destructive
-    from tmplmig.migrating.plan import removed_objects
+    from tmplmig.migrating.states import removed_objects
 
     def old_row(kind: str, name: str) -> record.RecordedStep:
         now = datetime.now(timezone.utc)

@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # the commands and their errors are imported once a verb runs
     from typing import Any
 
     from tmplmig.migrating import fanout
-    from tmplmig.migrating.plan import PartState
     from tmplmig.migrating.rollout import Rollout
+    from tmplmig.migrating.states import PartState
     from tmplmig.migrating.target import Target
 
 

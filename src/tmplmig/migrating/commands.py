@@ -38,19 +38,7 @@ from tmplmig.database.locking import (
 )
 from tmplmig.database.urls import YOYO_DRIVER, application_name, connect, create_schema, named
 from tmplmig.migrating import destructive, preflight, record
-from tmplmig.migrating.plan import (
-    Dropped,
-    PartPlan,
-    PartState,
-    Renames,
-    UnsafeChange,
-    part_states,
-    plan_back,
-    plan_contents,
-    plan_part,
-    with_causes,
-)
-from tmplmig.migrating.plan import plan as plan_changes
+from tmplmig.migrating.states import PartState, part_states, with_causes
 from tmplmig.migrating.target import CommandError, Target, for_rendering
 from tmplmig.migrating.tenants import tenant_names
 from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, record_known, rendering_for
@@ -71,6 +59,7 @@ from tmplmig.reviewing.bundle import (
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from tmplmig.migrating.plan import Dropped, PartPlan, Renames
     from tmplmig.reviewing.lint import Finding
     from tmplmig.reviewing.review import PartSince, SinceApplied
     from tmplmig.reviewing.verify import Problem
@@ -118,6 +107,7 @@ def _part_since(
 ) -> PartSince:
     """One part for REVIEW.md: each step new, changed or gone with the plan's actions for it,
     or the plan's refusals."""
+    from tmplmig.migrating.plan import UnsafeChange, plan_part
     from tmplmig.reviewing.review import PartSince, StepSince
 
     actions: dict[str, list[str]] = {}
@@ -143,6 +133,7 @@ def since_applied_of(target: Target) -> SinceApplied:
     """What changed between the last apply recorded in ``target``'s database and today's
     render, and what ``tmplmig plan`` would do about it. It writes nothing, and leaves to
     ``plan`` the drift check it runs first in a scratch database."""
+    from tmplmig.migrating.plan import Dropped, Renames
     from tmplmig.reviewing.review import SinceApplied
 
     with _migrations(target, "render") as (backend, migrations, parts):
@@ -266,7 +257,7 @@ def _states(
 
 def _with_causes(target: Target, state: PartState, settings: dict[str, Any]) -> PartState:
     """A changed part with the cause of each step change: its template renders the recorded
-    config again for the comparison (see :func:`~tmplmig.migrating.plan.with_causes`)."""
+    config again for the comparison (see :func:`~tmplmig.migrating.states.with_causes`)."""
     if state.state != "changed" or state.record is None or not state.record.settings:
         return state
     try:
@@ -397,9 +388,13 @@ def _checked_plans(
     is known to describe the live database: every part recorded, nothing changed outside
     tmplmig, and no role other databases use renamed or dropped unless the run acknowledges
     it."""
+    _refuse_missing(states)
+    if not any(s.state == "changed" for s in states):
+        return []  # nothing to plan: the planner (and its imports) not needed
+    from tmplmig.migrating.plan import Renames
+    from tmplmig.migrating.plan import plan as plan_changes
     from tmplmig.migrating.shared_roles import refuse_shared_roles  # a plan's check only
 
-    _refuse_missing(states)
     settings = target.config.settings.model_dump(mode="json")
     plans = plan_changes(states, settings)
     if not plans:
@@ -766,6 +761,8 @@ def plan(target: Target) -> dict[str, str]:
     """The SQL that takes the applied parts of ``target`` from their record to today's render,
     as a psql-runnable bundle (file name to text, MANIFEST and REVIEW.md included, and a
     rollback section that undoes it); empty when nothing changed."""
+    from tmplmig.migrating.plan import UnsafeChange, plan_back, plan_contents
+
     states, plans = planned(target)
     if not plans:
         return {}

@@ -19,11 +19,12 @@ import psycopg
 from psycopg import sql
 
 from tmplmig.database.locking import RESET_ROLE, set_role_sql
-from tmplmig.migrating.plan import PartPlan, PartState, removed_objects
+from tmplmig.migrating.states import PartState, removed_objects
 from tmplmig.migrating.target import CommandError
 from tmplmig.rendering.facts import DbObject
 
 if TYPE_CHECKING:
+    from tmplmig.migrating.plan import PartPlan
     from tmplmig.rendering.parts import Part
 
 logger = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.database.urls import connect, named
 from tmplmig.migrating import commands, fleet_status
-from tmplmig.migrating.plan import PartState
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout
+from tmplmig.migrating.states import PartState
 from tmplmig.migrating.target import CommandError, Target, for_config
 from tmplmig.migrating.tenants import database_of, load_tenants
 from tmplmig.rendering.config import LoadedConfig

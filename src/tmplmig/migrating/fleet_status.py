@@ -64,7 +64,7 @@ Unit = tuple[str, str, str | None]
 
 def digest(steps: Iterable[Unit]) -> str:
     """The digest of a part's steps, in identity order: equal digests, equal steps. (A step
-    recorded without a role matches any role, as in :func:`~tmplmig.migrating.plan.step_changes`:
+    recorded without a role matches any role, as in :func:`~tmplmig.migrating.states.step_changes`:
     its role is left out on both sides.)"""
     rows = (f"{i}{_UNIT}{sha}{_UNIT}{role or ''}" for i, sha, role in sorted(steps))
     return hashlib.sha256(_RECORD.join(rows).encode()).hexdigest()

@@ -37,7 +37,7 @@ from tmplmig.database.runlock import install_guard
 from tmplmig.database.urls import connect
 from tmplmig.errors import REFUSED, TmplmigError
 from tmplmig.migrating import record, tenants
-from tmplmig.migrating.plan import PartState, part_states
+from tmplmig.migrating.states import PartState, part_states
 from tmplmig.rendering.config import LoadedConfig, load_config
 from tmplmig.rendering.parts import Part, Step, part_ids, render_part
 
