@@ -171,7 +171,7 @@ def backoff_seconds(ddl: Ddl, retry: int) -> float:
     return ddl.retry_backoff_ms * 2**retry / 1000
 
 
-def _message(statements: Sequence[str]) -> str:
+def one_message(statements: Sequence[str]) -> str:
     """``statements`` as one simple-query message: each ends its line with its own ``;``, so a
     trailing ``--`` comment cannot swallow the next one."""
     return "\n".join(s if s.rstrip().endswith(";") else s + "\n;" for s in statements)
@@ -180,12 +180,12 @@ def _message(statements: Sequence[str]) -> str:
 def _send(cur: psycopg.Cursor[Any], statements: Sequence[str]) -> None:
     """Run ``statements`` in one round trip (no parameters: psycopg's simple query protocol)."""
     if statements:
-        cur.execute(_message(statements))
+        cur.execute(one_message(statements))
 
 
 def _ask(cur: psycopg.Cursor[Any], before: Sequence[str], guard: str) -> tuple[Any, ...]:
     """Run ``before`` and then ``guard`` in one round trip; the guard's first row."""
-    cur.execute(_message([*before, guard]))
+    cur.execute(one_message([*before, guard]))
     while cur.nextset():
         pass
     return cur.fetchone() or (False,)
@@ -311,7 +311,7 @@ def _attempt_in_transaction(
     message.extend(then)
     message.append(f"RELEASE SAVEPOINT {SAVEPOINT};")
     with conn.cursor() as cur:
-        cur.execute(_message(message))
+        cur.execute(one_message(message))
         answers = iter(_answers(cur))
     for statement in sent:  # what ran, in order, once the server says which guards let it
         if statement.guard is not None:

@@ -30,6 +30,7 @@ from yoyo.migrations import MigrationList
 from tmplmig.database import orphans, presence, runlock
 from tmplmig.database.locking import (
     RESET_ROLE,
+    one_message,
     quiet_notes,
     restarting,
     run_with_lock_discipline,
@@ -332,7 +333,7 @@ def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
                 if g is None:
                     continue
                 if g.guard is None and not _OUTSIDE_TRANSACTIONS.search(_QUOTED.sub("", g.sql)):
-                    conn.execute(f"{set_role_sql(s.role)}\n{g.sql}\n;{RESET_ROLE}")
+                    conn.execute(one_message([set_role_sql(s.role), g.sql, RESET_ROLE]))
                     continue
                 conn.execute(set_role_sql(s.role))
                 if g.guard is None or (conn.execute(g.guard).fetchone() or (False,))[0]:

@@ -367,11 +367,15 @@ def _steps(
     conn: psycopg.Connection[Any], columns: frozenset[str], where: str, params: tuple[Any, ...]
 ) -> list[RecordedStep]:
     """Rows as :class:`RecordedStep`; a column an older tmplmig's table lacks reads as NULL."""
-    selected = ", ".join(c if c in columns else f"NULL AS {c}" for c in _COLUMNS)
-    rows = conn.execute(
-        f"SELECT {selected} FROM {STEPS_TABLE} {where} ORDER BY part, position", params
-    ).fetchall()
+    rows = conn.execute(_steps_query(columns, where), params).fetchall()
     return [RecordedStep(*row) for row in rows]
+
+
+def _steps_query(columns: frozenset[str], where: str = "") -> str:
+    """The query of :func:`_steps`: every column of :class:`RecordedStep`, NULL where the
+    table (an older tmplmig's) lacks it, in part and position order."""
+    selected = ", ".join(c if c in columns else f"NULL AS {c}" for c in _COLUMNS)
+    return f"SELECT {selected} FROM {STEPS_TABLE} {where} ORDER BY part, position"
 
 
 def part_steps(conn: psycopg.Connection[Any], part: str) -> list[RecordedStep]:
@@ -385,13 +389,9 @@ def read(conn: psycopg.Connection[Any]) -> Record:
     columns = _columns(conn)
     if not columns:
         return Record()
-    selected = ", ".join(c if c in columns else f"NULL AS {c}" for c in _COLUMNS)
     try:
         with conn.cursor() as cur:  # both in one message (no parameters: simple query)
-            cur.execute(
-                f"SELECT {selected} FROM {STEPS_TABLE} ORDER BY part, position;\n"
-                f"SELECT digest, settings FROM {CONFIGS_TABLE};"
-            )
+            cur.execute(f"{_steps_query(columns)};\nSELECT digest, settings FROM {CONFIGS_TABLE};")
             steps = [RecordedStep(*row) for row in cur.fetchall()]
             cur.nextset()
             configs = dict(cur.fetchall())
