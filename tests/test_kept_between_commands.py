@@ -107,8 +107,7 @@ def test_the_entries_stay_within_their_budget_the_oldest_written_going_first(
     written entries (and templates tmplmig compiled) go, the newest stay, and what is not
     tmplmig's (other users of Jinja's directory) is left alone."""
     monkeypatch.setenv(cache.BUDGET_VAR, "1")
-    monkeypatch.setattr(cache, "_PRUNE_EVERY", 1)  # checked at every write
-    monkeypatch.setattr(cache, "_PRUNE_SECONDS", 0)
+    monkeypatch.setattr(cache, "_PRUNE_SECONDS", 0)  # checked at every write
     jinjas = kept / "__jinja2_0123.cache"
     jinjas.write_bytes(b"x" * 2_000_000)
     compiled = kept / "__tmplmig_0123_abc.cache"  # a template tmplmig compiled, long ago
@@ -129,7 +128,6 @@ def test_the_directory_is_listed_for_pruning_at_most_once_a_minute(
     """Listing thousands of entries costs a short command ~0.1 s: a write right after another
     process's prune does not prune again."""
     monkeypatch.setenv(cache.BUDGET_VAR, "0")
-    monkeypatch.setattr(cache, "_PRUNE_EVERY", 1)
     cache.write("config", "a" * 64, {"x": 1})
     assert entries(kept, "config") == []  # pruned: nothing fits a budget of 0
     cache.write("config", "b" * 64, {"x": 2})

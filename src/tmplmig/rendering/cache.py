@@ -14,9 +14,9 @@ damaged, truncated or edited entry (or one copied under another key) is refused,
 answer computed again.
 
 The entries are bounded: past :data:`BUDGET_VAR` megabytes (default
-:data:`DEFAULT_BUDGET_MB`) the oldest written go first, checked at a process's first write
-and every :data:`_PRUNE_EVERY` writes after (a fan-out keeps one render per tenant), at most
-once a minute whichever process writes (listing the directory costs ~0.1 s).
+:data:`DEFAULT_BUDGET_MB`) the oldest written go first, checked at a write when the last
+check, by whichever process, is over a minute old (a fan-out keeps one render per tenant;
+listing the directory costs ~0.1 s).
 """
 
 from __future__ import annotations
@@ -42,11 +42,8 @@ DEFAULT_BUDGET_MB = 256
 #: what names tmplmig's entries and the templates it compiled (``environment``'s bytecode
 #: cache; every project path has its own); other users of the directory are left alone
 _ENTRY_GLOBS = ("__tmplmig_*.json", "__tmplmig_*.cache")
-#: writes between two checks of the budget within one process
-_PRUNE_EVERY = 64
 #: a write's temporary file older than this was left by a process that died writing it
 _STALE_SECONDS = 3600
-_writes = 0
 
 
 @lru_cache(maxsize=1)
@@ -153,10 +150,8 @@ def write_encoded(kind: str, key: str, text: bytes) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
-    global _writes
-    if _writes % _PRUNE_EVERY == 0 and _prune_due(path.parent):
+    if _prune_due(path.parent):
         prune(path.parent)
-    _writes += 1
 
 
 #: marks when the directory was last pruned (listing thousands of entries costs ~0.1 s)
