@@ -428,6 +428,9 @@ def tools(cluster: Cluster, bundle: Path, generated: dict[str, Path], env: str) 
 
     yoyo = [str(BIN / "yoyo")]
     yoyo_dir = str(generated["yoyo"])
+    # run where no yoyo.ini is (the project's would be read from its root, and it needs
+    # TMPLMIG_DATABASE_URL): yoyo reads its configuration from the working directory
+    yoyo_cwd = generated["yoyo"].parent
     alembic = [str(BIN / "alembic"), "-c", str(generated["alembic"] / "alembic.ini")]
     tmplmig = [str(BIN / "tmplmig"), "--project", str(PROJECT)]
     sqitch_env = dict(environ, SQITCH_FULLNAME="bench", SQITCH_EMAIL="bench@example.com")
@@ -444,11 +447,17 @@ def tools(cluster: Cluster, bundle: Path, generated: dict[str, Path], env: str) 
         Tool(
             "yoyo",
             "plain yoyo (same SQL, statement by statement)",
-            lambda db: run([*yoyo, "apply", "--batch", "-d", url(db), yoyo_dir], env=environ),
             lambda db: run(
-                [*yoyo, "rollback", "--batch", "--all", "-d", url(db), yoyo_dir], env=environ
+                [*yoyo, "apply", "--batch", "-d", url(db), yoyo_dir], env=environ, cwd=yoyo_cwd
             ),
-            lambda db: run([*yoyo, "list", "--batch", "-d", url(db), yoyo_dir], env=environ),
+            lambda db: run(
+                [*yoyo, "rollback", "--batch", "--all", "-d", url(db), yoyo_dir],
+                env=environ,
+                cwd=yoyo_cwd,
+            ),
+            lambda db: run(
+                [*yoyo, "list", "--batch", "-d", url(db), yoyo_dir], env=environ, cwd=yoyo_cwd
+            ),
         ),
         Tool(
             "alembic",
