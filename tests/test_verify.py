@@ -323,3 +323,23 @@ def test_a_role_another_session_makes_and_drops_during_the_replay_is_not_expecte
             ),
         )
     assert found == []
+
+
+def test_verify_of_an_applied_target_reads_the_render_apply_kept(
+    project: Path, migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify lists the SQL it replays and runs its scratch apply from the render the apply
+    kept: Jinja renders nothing (it rendered everything twice)."""
+    from tmplmig.rendering import cache, parts
+
+    monkeypatch.delenv(cache.DISABLE_VAR, raising=False)
+    renders: list[str] = []
+    real = parts._render_part
+
+    def counted(env: Any, part_id: str, *args: Any) -> Any:
+        renders.append(part_id)
+        return real(env, part_id, *args)
+
+    monkeypatch.setattr(parts, "_render_part", counted)
+    assert reported(project, migrated) == []
+    assert renders == []

@@ -77,6 +77,19 @@ def render(target: Target) -> list[Part]:
     return render_all(target.project, target.config)
 
 
+def _rendered(target: Target) -> list[Part]:
+    """Every part of ``target`` as :func:`render` gives it, read back when a render of the same
+    templates and settings is kept (:mod:`~tmplmig.rendering.render_cache`), else rendered and
+    kept for the commands that follow."""
+    kept = render_cache.kept(target.project, target.config) or {}
+    ids = part_ids(target.project / "templates")
+    if all(pid in kept for pid in ids):
+        return [kept[pid] for pid in ids]
+    parts = render(target)
+    render_cache.keep(target.project, target.config, parts)
+    return parts
+
+
 def _bundle(target: Target, since: SinceApplied | None = None) -> dict[str, str]:
     from tmplmig.reviewing.review import REVIEW, review_markdown  # pglast: not for apply
 
@@ -790,7 +803,7 @@ def verify(target: Target) -> list[Problem]:
         named(target.tracked_url, "verify", target.env, target.tenant),
         apply_at=lambda url: apply(target.at(url)),
         rollback_at=rollback_at,
-        replayed=[g.sql for p in render(target) for s in p.steps for g in s.apply_statements],
+        replayed=[g.sql for p in _rendered(target) for s in p.steps for g in s.apply_statements],
     )
 
 
