@@ -17,7 +17,6 @@ from tmplmig import cli
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
 from tmplmig.migrating.target import resolve
-from tmplmig.migrating.yoyo_bridge import open_backend
 
 Catalog = dict[str, frozenset[tuple[Any, ...]]]
 
@@ -140,11 +139,25 @@ def test_reading_verbs_write_nothing_for_a_tenant_never_applied(
     assert [(s.id, s.state) for s in states] == [(p, "pending") for p in ALL_PARTS]
 
 
-def test_a_reading_backend_refuses_to_write(db_url: str) -> None:
-    backend = open_backend(db_url, read_only=True)
-    try:
-        assert backend.get_applied_migration_hashes() == []
+def test_a_reading_session_refuses_to_write(project: Path, db_url: str) -> None:
+    """What status, plan and render --since-applied read with: read-only, on the tracking
+    schema, and nothing applied where the schema does not exist yet."""
+    target = resolve(project, "dev", "acme", url=db_url)
+    with commands._reading(target, "status") as (conn, applied, parts):
+        assert applied == set()
+        assert [p.id for p in parts] == ALL_PARTS
+        assert conn.execute("SHOW search_path").fetchone() == ("tmplmig_acme",)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            backend.execute("CREATE TABLE written (id int)")
-    finally:
-        backend.connection.close()
+            conn.execute("CREATE TABLE written (id int)")
+
+
+def test_a_reading_session_finds_what_yoyo_applied(project: Path, db_url: str) -> None:
+    """yoyo's table, read without yoyo, names the parts yoyo applied: every one, then none
+    of those a rollback took back."""
+    target = resolve(project, "dev", "acme", url=db_url)
+    commands.apply(target)
+    with commands._reading(target, "status") as (_, applied, _parts):
+        assert applied == set(ALL_PARTS)
+    commands.rollback(target, ALL_PARTS[-2])
+    with commands._reading(target, "status") as (_, applied, _parts):
+        assert applied == set(ALL_PARTS[:-2])

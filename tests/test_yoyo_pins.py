@@ -32,7 +32,8 @@ COMMIT = "Backend.commit (yoyo's tracking before the steps' commit)"
 ROLLBACK = "Backend.rollback (no ROLLBACK outside a transaction)"
 TRANSACTIONS = "Backend.begin, commit and rollback, which it calls"
 SAVEPOINTS = "Backend.savepoint and savepoint_rollback (no savepoint per step)"
-TABLES = "Backend.list_tables (yoyo's own tables only) and get_applied_migration_hashes"
+TABLES = "Backend.list_tables (yoyo's own tables only)"
+APPLIED = "migrating/yoyo_tracking.py, which reads what this reads without yoyo"
 LOCK = "database/runlock.py's guard on yoyo's lock row, and Backend._delete_lock_row"
 CHECK = "yoyo_bridge._checking: the render check's BadMigration is skipped, never marked"
 CONNECT = "Backend.connect (a fan-out's kept session: the schema yoyo takes from the URL)"
@@ -60,7 +61,8 @@ PINNED: dict[str, tuple[str, str]] = {
     f"{BASE}.ensure_internal_schema_updated": (
         "0f5d3210a0b905e4", "Backend.ensure_internal_schema_updated (once per backend)"
     ),
-    f"{BASE}.get_applied_migration_hashes": ("fc536184e9883d03", TABLES),
+    f"{BASE}.get_applied_migration_hashes": ("fc536184e9883d03", APPLIED),
+    "yoyo.migrations.get_migration_hash": ("f0b50417716c9284", APPLIED),
     f"{BASE}.list_tables": ("c72afe5517d22b0e", TABLES),
     f"{POSTGRESQL}.list_tables": ("4422985debe4a923", TABLES),
     f"{BASE}._delete_lock_row": ("ff055612f73b648c", LOCK),
@@ -135,3 +137,16 @@ def test_every_method_backend_overrides_is_pinned() -> None:
         if name in vars(cls) and cls.__module__.startswith("yoyo.")
     }
     assert defined_by_yoyo - set(PINNED) == set()
+
+
+def test_what_yoyo_tracking_reads_without_yoyo_is_what_yoyo_writes() -> None:
+    """Verbs that only read take yoyo's table name and migration hashes from
+    :mod:`tmplmig.migrating.yoyo_tracking`, not from yoyo."""
+    from yoyo import default_migration_table
+    from yoyo.migrations import get_migration_hash
+
+    from tmplmig.migrating import yoyo_tracking
+
+    assert default_migration_table == yoyo_tracking.MIGRATION_TABLE
+    for part in ("001_baseline", "002e_functions", "050_ünïcode"):
+        assert yoyo_tracking.migration_hash(part) == get_migration_hash(part)

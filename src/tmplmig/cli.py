@@ -464,18 +464,23 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _run_error(exc: Exception) -> bool:
+    """Whether ``exc`` was raised by the driver or yoyo, not by tmplmig: a migration that
+    failed on the server (yoyo has rolled it back) or could not start. yoyo's are looked for
+    only when the verb imported yoyo (a verb that only reads does not)."""
+    import psycopg
+
+    yoyo = sys.modules.get("yoyo.exceptions")
+    kinds = (psycopg.Error, *((yoyo.BadMigration, yoyo.LockTimeout) if yoyo else ()))
+    return isinstance(exc, kinds)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tmplmig`` console script."""
     args = _parser().parse_args(argv)
-    import psycopg
-    from yoyo.exceptions import BadMigration, LockTimeout
-
     from tmplmig.database.interrupts import Interrupted, interruptible
     from tmplmig.errors import TmplmigError
 
-    #: raised by the driver or yoyo, not by tmplmig: a migration that failed on the server
-    #: (yoyo has rolled it back) or could not start
-    run_errors = (psycopg.Error, BadMigration, LockTimeout)
     log = logging.getLogger("tmplmig")
     to_stderr = logging.StreamHandler(sys.stderr)
     to_stderr.setFormatter(logging.Formatter("tmplmig: %(message)s"))
@@ -501,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.report:
             print(line, file=sys.stderr)
         return exc.exit_code
-    except run_errors as exc:
+    except Exception as exc:
+        if not _run_error(exc):
+            raise
         print(f"tmplmig: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:

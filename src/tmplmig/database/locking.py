@@ -27,14 +27,14 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.pq import TransactionStatus
 
-from tmplmig.database.blockers import Session, terminate_hint, watching
 from tmplmig.database.interrupts import Interrupted
 from tmplmig.errors import REFUSED, TmplmigError
 from tmplmig.rendering.config import duration_seconds
 from tmplmig.rendering.parts import Guarded, Step, scans_table
 
-if TYPE_CHECKING:  # validates configs: only the checker imports pydantic here
-    from tmplmig.rendering.models import Ddl
+if TYPE_CHECKING:
+    from tmplmig.database.blockers import Session
+    from tmplmig.rendering.models import Ddl  # validates configs: only the checker imports it
 
 logger = logging.getLogger(__name__)
 #: the server's WARNINGs and NOTICEs raised by steps (a role kept on rollback, say); the CLI
@@ -102,6 +102,8 @@ class LockRefused(TmplmigError, errors.LockNotAvailable):
         head = f"{self.label}: {self.refused} ({tries}); nothing of it was changed"
         if not self.blockers:
             return head + "; no session was seen in the way (it may have ended): run again"
+        from tmplmig.database.blockers import terminate_hint
+
         named = "\n  ".join(str(s) for s in self.blockers)
         return f"{head}; in the way:\n  {named}\n{terminate_hint(self.blockers)}"
 
@@ -359,6 +361,8 @@ def run_with_lock_discipline(
     An :class:`Interrupted` run learns here which ``part`` and step (``label``) it stopped in.
     Each guard is asked again on every attempt (as ``role``), just before its statement.
     """
+    from tmplmig.database.blockers import watching  # statements that wait: not status's
+
     in_transaction = conn.info.transaction_status == TransactionStatus.INTRANS
     restarted = in_transaction and _RESTARTED.get()
     timeout = duration_seconds(ddl.lock_timeout)

@@ -22,12 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
-from yoyo import read_migrations
-from yoyo.backends import DatabaseBackend
-from yoyo.exceptions import LockTimeout
-from yoyo.migrations import MigrationList
 
-from tmplmig.database import orphans, presence, runlock
+from tmplmig.database import presence
 from tmplmig.database.locking import (
     RESET_ROLE,
     one_message,
@@ -38,28 +34,23 @@ from tmplmig.database.locking import (
     unbounded_scans,
 )
 from tmplmig.database.urls import YOYO_DRIVER, application_name, connect, create_schema, named
-from tmplmig.migrating import destructive, preflight, record
+from tmplmig.migrating import destructive, record, yoyo_tracking
 from tmplmig.migrating.states import PartState, part_states, with_causes
 from tmplmig.migrating.target import CommandError, Target, for_rendering
 from tmplmig.migrating.tenants import tenant_names
-from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, record_known, rendering_for
 from tmplmig.rendering import cache, render_cache
 from tmplmig.rendering.config import ConfigError, available_envs, duration_seconds, settings_of
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
 from tmplmig.rendering.sensitive import policy
-from tmplmig.reviewing.bundle import (
-    build_bundle,
-    bundle_contents,
-    check_bundle,
-    reviewable_sql,
-    unified_diff,
-    write_bundle,
-)
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from yoyo.backends import DatabaseBackend
+    from yoyo.migrations import MigrationList
+
+    from tmplmig.migrating import preflight
     from tmplmig.migrating.plan import Dropped, PartPlan, Renames
     from tmplmig.reviewing.lint import Finding
     from tmplmig.reviewing.review import PartSince, SinceApplied
@@ -91,6 +82,7 @@ def _rendered(target: Target) -> list[Part]:
 
 
 def _bundle(target: Target, since: SinceApplied | None = None) -> dict[str, str]:
+    from tmplmig.reviewing.bundle import build_bundle, bundle_contents  # render verbs only
     from tmplmig.reviewing.review import REVIEW, review_markdown  # pglast: not for apply
 
     parts = render_all(target.project, target.config)
@@ -108,11 +100,15 @@ def render_bundle(target: Target, since_applied: bool = False) -> dict[str, str]
 
 def write_render(target: Target, out: Path, since_applied: bool = False) -> list[Path]:
     """Write the bundle for review into ``out``."""
+    from tmplmig.reviewing.bundle import write_bundle
+
     return write_bundle(render_bundle(target, since_applied), out)
 
 
 def check_render(target: Target, committed: Path, since_applied: bool = False) -> str:
     """Unified diff between a committed bundle and a fresh render; empty when up to date."""
+    from tmplmig.reviewing.bundle import check_bundle
+
     return check_bundle(render_bundle(target, since_applied), committed)
 
 
@@ -150,8 +146,8 @@ def since_applied_of(target: Target) -> SinceApplied:
     from tmplmig.migrating.plan import Dropped, Renames
     from tmplmig.reviewing.review import SinceApplied
 
-    with _migrations(target, "render") as (backend, migrations, parts):
-        states = _states(backend, migrations, parts, target)
+    with _reading(target, "render") as (conn, applied, parts):
+        states = _states(conn, applied, parts, target)
     settings = target.config.settings.model_dump(mode="json")
     recorded = {
         record.sha256(json.dumps(s.record.settings, sort_keys=True)): s.record.settings
@@ -177,14 +173,17 @@ _READING_MIGRATIONS = threading.Lock()
 def _migrations(
     target: Target, verb: str, before: Callable[[psycopg.Connection[Any]], None] | None = None
 ) -> Iterator[tuple[DatabaseBackend, MigrationList, list[Part]]]:
-    """yoyo's backend for the target's database, its migrations, rendered for its config, and
-    every part as rendered then (in id order); every connection is named after ``verb`` and
-    the target (see :func:`application_name`). Only :data:`MIGRATING_VERBS` write: the others
-    get a read-only backend, and a tracking schema that does not exist yet stays so.
+    """For a verb of :data:`MIGRATING_VERBS`: yoyo's backend for the target's database, its
+    migrations, rendered for its config, and every part as rendered then (in id order); every
+    connection is named after ``verb`` and the target (see :func:`application_name`).
     ``before`` checks the database before the run's first statement (a tenant's tracking
-    schema, yoyo's tables)."""
-    writes = verb in MIGRATING_VERBS
-    schema = target.tracking_schema if writes else None
+    schema, yoyo's tables). Verbs that only read use :func:`_reading`."""
+    from yoyo import read_migrations  # what only migrating verbs import
+
+    from tmplmig.migrating.yoyo_bridge import open_backend, parts_only, rendering_for
+
+    assert verb in MIGRATING_VERBS, verb
+    schema = target.tracking_schema
 
     def prepare(conn: psycopg.Connection[Any]) -> None:
         if before is not None:
@@ -198,9 +197,7 @@ def _migrations(
         shared = target.scratch is not None and url.startswith(YOYO_DRIVER)
         kept = target.scratch.session(url) if shared else nullcontext(None)  # type: ignore[union-attr]
         with kept as session:
-            backend = open_backend(
-                url, read_only=not writes, before=prepare if writes else None, session=session
-            )
+            backend = open_backend(url, before=prepare, session=session)
             try:
                 with _READING_MIGRATIONS:
                     migrations = parts_only(read_migrations(str(target.project / "migrations")))
@@ -221,10 +218,43 @@ def _migrations(
 
 
 @contextmanager
+def _reading(
+    target: Target, verb: str
+) -> Iterator[tuple[psycopg.Connection[Any], set[str], list[Part]]]:
+    """For a verb that only reads: a read-only session on the target's tracking schema, named
+    after ``verb`` and the target (a fan-out's kept one for its database), the parts yoyo
+    applied there, read from yoyo's table directly (:mod:`.yoyo_tracking`: no migration is
+    loaded, no yoyo imported), and every part as rendered today. A tracking schema that does
+    not exist yet stays so: nothing was applied there."""
+    parts = _rendered(target)
+    url = named(target.tracked_url, verb, target.env, target.tenant)
+    session = target.scratch.session(url) if target.scratch is not None else connect(url)
+    settings = ["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"]
+    if target.tracking_schema is not None:  # as yoyo sets it from the URL's schema
+        search_path = sql.SQL("SET search_path TO {}").format(
+            sql.Identifier(target.tracking_schema)
+        )
+        settings.append(search_path.as_string(None))
+    with session as conn:
+        conn.execute(one_message(settings))
+        yield conn, yoyo_tracking.applied_parts(conn, [p.id for p in parts]), parts
+
+
+def _applied_by_yoyo(backend: DatabaseBackend, migrations: MigrationList) -> set[str]:
+    """The ids of ``migrations`` that yoyo's tracking at ``backend`` holds applied."""
+    hashes = set(backend.get_applied_migration_hashes())
+    return {m.id for m in migrations if m.hash in hashes}
+
+
+@contextmanager
 def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
     """yoyo's lock, guarded so that a killed holder's row goes (:mod:`runlock`); once it is
     held, backends that earlier runs of the target left executing are settled (:mod:`orphans`).
     Not had within the wait, it says who holds it and what to do (:func:`runlock.why_locked`)."""
+    from yoyo.exceptions import LockTimeout
+
+    from tmplmig.database import orphans, runlock
+
     conn = backend.connection
     runlock.install_guard(conn)
     names = [application_name(verb, target.env, target.tenant) for verb in MIGRATING_VERBS]
@@ -239,28 +269,27 @@ def _locked(backend: DatabaseBackend, target: Target) -> Iterator[None]:
 
 
 def _states(
-    backend: DatabaseBackend,
-    migrations: MigrationList,
+    conn: psycopg.Connection[Any],
+    applied: set[str],
     parts: list[Part],
     target: Target,
     rec: record.Record | None = None,
     causes: bool = True,
 ) -> list[PartState]:
-    """Each part against yoyo's tracking, the record (``rec`` when the caller read it) and
-    today's render; a part whose recorded objects the catalog lacks is ``missing`` (one
-    catalog query for all). ``causes``: name what made each step change, which renders each
-    changed part again (status and plan show causes; apply does not)."""
-    hashes = backend.get_applied_migration_hashes()
-    applied = {m.id for m in migrations if m.hash in hashes}
+    """Each part against yoyo's tracking (the ids of the parts it holds ``applied``), the
+    record of the tracking schema of ``conn`` (``rec`` when the caller read it) and today's
+    render; a part whose recorded objects the catalog lacks is ``missing`` (one catalog query
+    for all). ``causes``: name what made each step change, which renders each changed part
+    again (status and plan show causes; apply does not)."""
     if rec is None:
-        rec = record.read(backend.connection)
+        rec = record.read(conn)
     rec.check()
     settings = target.config.settings.model_dump(mode="json")
     states = part_states(parts, applied, rec, settings)
     if causes:
         states = [_with_causes(target, s, settings) for s in states]
     recorded = {s.id: s.record.objects for s in states if s.record is not None}
-    gone = set(presence.missing(backend.connection, (o for os in recorded.values() for o in os)))
+    gone = set(presence.missing(conn, (o for os in recorded.values() for o in os)))
     return [
         replace(s, state="missing" if s.state == "applied" else s.state, missing=lost)
         if (lost := tuple(o for o in recorded.get(s.id, ()) if o in gone))
@@ -396,7 +425,7 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
 
 
 def _checked_plans(
-    target: Target, backend: DatabaseBackend, states: list[PartState], rec: record.Record
+    target: Target, conn: psycopg.Connection[Any], states: list[PartState], rec: record.Record
 ) -> list[PartPlan]:
     """The plan from the record ``rec`` (the states' own) to today's render, once the record
     is known to describe the live database: every part recorded, nothing changed outside
@@ -420,7 +449,7 @@ def _checked_plans(
             "differs from today's render; see tmplmig verify, then tmplmig mark"
         )
     renames = Renames.between(states, settings)
-    refuse_shared_roles(backend.connection, plans, renames, target.allow_shared_roles)
+    refuse_shared_roles(conn, plans, renames, target.allow_shared_roles)
     _refuse_drift(target, plans, rec)
     return plans
 
@@ -442,6 +471,8 @@ def _second_connection(
 
 def _evolve_locks(plans: list[PartPlan], parts: list[Part]) -> dict[str, list[preflight.TableLock]]:
     """The tables each part's plan locks (:mod:`preflight`)."""
+    from tmplmig.migrating import preflight  # apply and rollback only
+
     applied = [(s.kind, g.sql) for part in parts for s in part.steps for g in s.apply_statements]
     return {
         p.part.id: preflight.table_locks(
@@ -463,6 +494,8 @@ def _evolve(
     transactional part's own transaction takes them first thing, which is the same."""
     if not plans:
         return
+    from tmplmig.migrating import preflight
+
     recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
     locks = _evolve_locks(plans, parts)
     with _second_connection(backend, target) as conn:
@@ -518,6 +551,8 @@ def _evolve_in_transaction(
     target: Target,
 ) -> None:
     """One transactional part's plan and its record, whole: its locks first, then its actions."""
+    from tmplmig.migrating import preflight
+
     ddl = target.config.settings.ddl
     with conn.transaction():
         preflight.take(conn, locks, ddl, p.part.id)
@@ -546,11 +581,12 @@ def apply(target: Target, allow_drop: destructive.Allowed | None = None) -> list
     loaded = _migrations(target, "apply", before=lambda conn: _refuse_unfit_owner(conn, target))
     with loaded as (backend, migrations, parts), _locked(backend, target):
         rec = record.read(backend.connection)
-        states = _states(backend, migrations, parts, target, rec, causes=False)
+        applied = _applied_by_yoyo(backend, migrations)
+        states = _states(backend.connection, applied, parts, target, rec, causes=False)
         adopted = _adopt_unrecorded(target, backend, states)
         if adopted is not states:  # parts recorded now: the drift check replays them too
             rec = record.read(backend.connection)
-        plans = _checked_plans(target, backend, adopted, rec)
+        plans = _checked_plans(target, backend.connection, adopted, rec)
         losses = destructive.plan_losses(backend.connection, plans)
         limits = destructive.acknowledged_limits(losses, allow_drop or {})
         plans = destructive.checked(plans, losses, limits, "acknowledged")
@@ -584,6 +620,8 @@ def rollback(target: Target, part: str | None = None, allow_data_loss: bool = Fa
             applied = _as_applied(target, rec, rendered)
             _refuse_data_loss(target, backend.connection, applied, ids, allow_data_loss)
             backend.before_steps = _prepare_rollback(target, backend.connection, rec, applied, ids)
+            from tmplmig.migrating.yoyo_bridge import record_known
+
             try:
                 with record_known(rec):
                     backend.rollback_migrations(targets)
@@ -684,6 +722,8 @@ def _table_locks_kept(
     """:func:`preflight.table_locks` of each part's ``statements``, kept between processes
     (:mod:`tmplmig.rendering.cache`): parsing them with pglast was most of a rollback's own
     time, and the answer depends on nothing but the SQL and the code that reads it."""
+    from tmplmig.migrating import preflight
+
     package = Path(__file__).parent.parent
     tables = [(s.about, s.creates) for p in parts for s in p.steps]
     key = cache.digest(
@@ -724,6 +764,7 @@ def _prepare_rollback(
     """
     if not ids:
         return None
+    from tmplmig.migrating import preflight
     from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers  # rollback only
 
     ddl = target.config.settings.ddl
@@ -752,9 +793,9 @@ def _prepare_rollback(
 def status(target: Target) -> list[PartState]:
     """Each part of ``target``: pending, applied, applied and changed since (with what
     changed), or applied with no record."""
-    with _migrations(target, "status") as (backend, migrations, parts):
-        states = _states(backend, migrations, parts, target)
-        losses = destructive.status_losses(backend.connection, states)
+    with _reading(target, "status") as (conn, applied, parts):
+        states = _states(conn, applied, parts, target)
+        losses = destructive.status_losses(conn, states)
     return [replace(s, losses=tuple(x for x in losses if x.part == s.id)) for s in states]
 
 
@@ -762,11 +803,11 @@ def planned(target: Target) -> tuple[list[PartState], list[PartPlan]]:
     """Where each part of ``target`` stands, and the plans that take the changed ones from
     their record to today's render (destructive actions checked against what they hold now).
     Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
-    with _migrations(target, "plan") as (backend, migrations, parts):
-        rec = record.read(backend.connection)
-        states = _states(backend, migrations, parts, target, rec)
-        plans = _checked_plans(target, backend, states, rec)
-        losses = destructive.plan_losses(backend.connection, plans)
+    with _reading(target, "plan") as (conn, applied, parts):
+        rec = record.read(conn)
+        states = _states(conn, applied, parts, target, rec)
+        plans = _checked_plans(target, conn, states, rec)
+        losses = destructive.plan_losses(conn, plans)
     limits = {loss.name: loss.rows for loss in losses}
     return states, destructive.checked(plans, losses, limits, "this plan shows")
 
@@ -880,6 +921,8 @@ def parse_target(text: str) -> tuple[str, str | None]:
 
 def diff(old: Target, new: Target) -> str:
     """Unified diff of the SQL rendered for two targets, headers left out."""
+    from tmplmig.reviewing.bundle import reviewable_sql, unified_diff
+
     return unified_diff(
         reviewable_sql(render_bundle(old)),
         reviewable_sql(render_bundle(new)),
@@ -904,6 +947,7 @@ def new(
 
 def lint(target: Target) -> list[Finding]:
     """Findings of :mod:`tmplmig.reviewing.lint` on the bundle rendered for ``target``."""
+    from tmplmig.reviewing.bundle import build_bundle
     from tmplmig.reviewing.lint import SquawkMissing, lint_bundle
 
     config = target.config

@@ -138,10 +138,6 @@ class Backend(PostgresqlPsycopgBackend):
     shared = False
     #: the session :meth:`connect` takes instead of opening one (:func:`open_backend`'s)
     given: psycopg.Connection[Any] | None = None
-    #: a backend of a verb that only reads (:func:`open_backend`): its session is read-only
-    read_only = False
-    #: yoyo's tables a read-only backend found (:meth:`list_tables`)
-    tables_seen: list[str] | None = None
     #: yoyo's bookkeeping of the migration whose steps this copy runs, done before they commit
     before_commit: Callable[[], None] | None = None
     #: what a command checks before a part's first step (its table locks, the rollback guard):
@@ -275,22 +271,11 @@ class Backend(PostgresqlPsycopgBackend):
             super().ensure_internal_schema_updated()
             self._internal_schema_updated = True
 
-    def get_applied_migration_hashes(self) -> list[str]:
-        """yoyo's, except that a read-only backend finds nothing applied where yoyo's tables (or
-        the tracking schema holding them) do not exist yet, instead of creating them."""
-        if self.read_only and self.migration_table not in self.list_tables():
-            return []
-        return super().get_applied_migration_hashes()  # type: ignore[no-any-return]
-
     def list_tables(self, **kwargs: object) -> list[str]:
         """yoyo's own tables in the tracking schema, found by name through pg_class's index.
 
-        yoyo only asks this to learn which of its tables exist; a read-only backend, which
-        creates none, asks the server once (status asked twice: tmplmig, then yoyo's check
-        of its tables' version).
+        yoyo only asks this to learn which of its tables exist.
         """
-        if self.read_only and self.tables_seen is not None:
-            return list(self.tables_seen)
         names = [self.migration_table, self.version_table, self.log_table, self.lock_table]
         cursor = self.execute(
             "SELECT c.relname FROM pg_catalog.pg_class c"
@@ -298,15 +283,11 @@ class Backend(PostgresqlPsycopgBackend):
             " AND c.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())",
             {"names": names},
         )
-        found = [row[0] for row in cursor.fetchall()]
-        if self.read_only:
-            self.tables_seen = found
-        return list(found)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def open_backend(
     url: str,
-    read_only: bool = False,
     before: Callable[[psycopg.Connection[Any]], None] | None = None,
     session: psycopg.Connection[Any] | None = None,
 ) -> DatabaseBackend:
@@ -314,8 +295,7 @@ def open_backend(
     URLs, built directly (yoyo's lookup scans the entry points of every installed package),
     yoyo's own for any other scheme.
 
-    ``read_only`` (status, plan, render): no lock table is created, yoyo's tables are not
-    created or upgraded, and the session is read-only, so any write fails instead of landing.
+    (Verbs that only read need no backend: :mod:`tmplmig.migrating.yoyo_tracking`.)
     ``before`` runs on the backend's own session (autocommit, its ``search_path`` the tracking
     schema) before yoyo creates anything: a check that may refuse the run, the tracking
     schema itself. A run needs no second connection for them. ``session``: an autocommit
@@ -332,10 +312,6 @@ def open_backend(
     backend.given = session
     backend.__init__(parse_uri(url), default_migration_table)  # type: ignore[misc]
     try:
-        if read_only:
-            backend.read_only = True
-            backend.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            return backend
         if before is not None:
             before(backend.connection)
         backend.init_database()
