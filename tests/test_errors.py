@@ -46,11 +46,11 @@ def test_every_error_tmplmig_defines_is_a_tmplmig_error() -> None:
 
 def test_the_cli_catches_tmplmig_errors_in_one_clause() -> None:
     """Besides TmplmigError, ``main`` catches only what is not an error of tmplmig's: a closed
-    pipe, a signal, and the driver's and yoyo's own errors (``run_errors``)."""
+    pipe, a signal, and the driver's and yoyo's own errors (``_run_errors()``)."""
     tree = ast.parse(Path(cli.__file__).read_text())
     main = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main")
     caught = [ast.unparse(h.type) for h in ast.walk(main) if isinstance(h, ast.ExceptHandler)]
-    assert sorted(caught) == ["BrokenPipeError", "Interrupted", "TmplmigError", "run_errors"]
+    assert sorted(caught) == ["BrokenPipeError", "Interrupted", "TmplmigError", "_run_errors()"]
 
 
 REPORTED: dict[str, tuple[TmplmigError, int, list[str]]] = {

@@ -464,15 +464,14 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def _run_error(exc: Exception) -> bool:
-    """Whether ``exc`` was raised by the driver or yoyo, not by tmplmig: a migration that
-    failed on the server (yoyo has rolled it back) or could not start. yoyo's are looked for
-    only when the verb imported yoyo (a verb that only reads does not)."""
+def _run_errors() -> tuple[type[Exception], ...]:
+    """What the driver or yoyo raise, not tmplmig: a migration that failed on the server (yoyo
+    has rolled it back) or could not start. yoyo's only when the verb imported yoyo (a verb
+    that only reads does not); an ``except`` clause asks when an exception is raised."""
     import psycopg
 
     yoyo = sys.modules.get("yoyo.exceptions")
-    kinds = (psycopg.Error, *((yoyo.BadMigration, yoyo.LockTimeout) if yoyo else ()))
-    return isinstance(exc, kinds)
+    return (psycopg.Error, *((yoyo.BadMigration, yoyo.LockTimeout) if yoyo else ()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -506,9 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.report:
             print(line, file=sys.stderr)
         return exc.exit_code
-    except Exception as exc:
-        if not _run_error(exc):
-            raise
+    except _run_errors() as exc:
         print(f"tmplmig: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
