@@ -17,11 +17,19 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import settings
 from support.servers import PROJECT, deployer_dsn, deploying_login, fresh_database, url_for
 
 from tmplmig.database.cluster import Cluster, throwaway_cluster
 
 DSN_VAR = "TMPLMIG_TEST_DSN"
+
+#: Hypothesis profiles, chosen by $HYPOTHESIS_PROFILE: ``dev`` (the default) tries a few
+#: examples per property for a quick inner loop; ``ci`` (.ci/run) as many as they were
+#: written for. A property that needs another count sets its own.
+settings.register_profile("dev", max_examples=25)
+settings.register_profile("ci", max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
