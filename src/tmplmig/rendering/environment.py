@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -53,11 +54,36 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     """Compiled templates kept between processes: compiling them was most of a short
     command's time (``tmplmig apply``: about 1 s of CPU on a busy 2-core machine, 50 ms
     with the cache). Jinja's own per-user directory (created 0700, owner checked), keyed by
-    template path and source checksum; a failed write only costs the next process a compile."""
+    template name and source, not path: a copy of the project (another checkout, a test's
+    sandbox) reads what one compiled, given its own path. A failed write only costs the next
+    process a compile."""
+
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> jinja2.bccache.Bucket:
+        checksum = self.get_source_checksum(source)
+        bucket = jinja2.bccache.Bucket(
+            environment, self.get_cache_key(f"{name}|{checksum}"), checksum
+        )
+        self.load_bytecode(bucket)
+        if bucket.code is not None and filename is not None:
+            bucket.code = _relocated(bucket.code, filename)
+        return bucket
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
+
+
+def _relocated(code: CodeType, filename: str) -> CodeType:
+    """``code`` compiled from ``filename``, as Jinja would have compiled it: the template's
+    path is its code's file name, which tracebacks and Jinja's errors name."""
+    if code.co_filename == filename:
+        return code
+    consts = tuple(
+        _relocated(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts
+    )
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 @lru_cache(maxsize=1)
