@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from tmplmig.rendering import cache
 from tmplmig.rendering.jinja_internals import FastContext
 from tmplmig.rendering.sqlfilters import (
     dollar_quote,
@@ -48,6 +49,9 @@ class _Environment(jinja2.Environment):
 
 #: what shapes the Python code Jinja compiles a template to (with Jinja's version)
 _COMPILE_OPTIONS = {"keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}
+#: so do the filters and ``finalize`` (a call passes them the context or not, as they ask)
+#: and this environment: their source is part of every compiled template's key
+_COMPILING = ("environment.py", "sqlfilters.py")
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -55,8 +59,8 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     command's time (``tmplmig apply``: about 1 s of CPU on a busy 2-core machine, 50 ms
     with the cache). Jinja's own per-user directory (created 0700, owner checked), keyed by
     template name and source, not path: a copy of the project (another checkout, a test's
-    sandbox) reads what one compiled, given its own path. A failed write only costs the next
-    process a compile."""
+    sandbox) reads what one compiled, given its own path; another version of the filters is
+    another set (:data:`_COMPILING`). A failed write only costs the next process a compile."""
 
     def get_bucket(
         self, environment: jinja2.Environment, name: str, filename: str | None, source: str
@@ -89,7 +93,9 @@ def _relocated(code: CodeType, filename: str) -> CodeType:
 @lru_cache(maxsize=1)
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """None when no safe directory can be had (then every process compiles)."""
-    tag = hashlib.sha256(f"{jinja2.__version__} {sorted(_COMPILE_OPTIONS.items())}".encode())
+    code = cache.source_stamp(*(str(Path(__file__).with_name(m)) for m in _COMPILING))
+    shape = f"{jinja2.__version__} {sorted(_COMPILE_OPTIONS.items())} {code}"
+    tag = hashlib.sha256(shape.encode())
     try:
         return _BytecodeCache(pattern=f"__tmplmig_{tag.hexdigest()[:16]}_%s.cache")
     except (OSError, RuntimeError):
