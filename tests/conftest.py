@@ -17,11 +17,20 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import settings
+from support.fresh import RENDERER, Forker, forker
 from support.servers import PROJECT, deployer_dsn, deploying_login, fresh_database, url_for
 
 from tmplmig.database.cluster import Cluster, throwaway_cluster
 
 DSN_VAR = "TMPLMIG_TEST_DSN"
+
+#: Hypothesis profiles, chosen by $HYPOTHESIS_PROFILE: ``dev`` (the default) tries a few
+#: examples per property for a quick inner loop; ``ci`` (.ci/run) as many as they were
+#: written for. A property that needs another count sets its own.
+settings.register_profile("dev", max_examples=25)
+settings.register_profile("ci", max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,6 +90,14 @@ def conn(database: str) -> Iterator[psycopg.Connection[Any]]:
 def project() -> Path:
     """The repository itself: its config/, templates/ and migrations/."""
     return PROJECT
+
+
+@pytest.fixture(scope="session")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forker]:
+    """New processes that have imported the renderer and rendered nothing: each run is a
+    child forked from one helper, which the session starts once."""
+    with forker(tmp_path_factory.mktemp("fresh"), *RENDERER) as started:
+        yield started
 
 
 @pytest.fixture

@@ -114,12 +114,7 @@ def test_hostile_names_are_rejected_or_leave_the_sql_shape_unchanged(
     assert statements > 300  # the shape covers every statement of every file
     outcomes: Counter[str] = Counter()
 
-    @settings(
-        max_examples=200,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
     @given(target=targets, name=hostile_names)
     def rejected_or_same_shape(target: tuple[str, str], name: str) -> None:
         section, key = target
@@ -134,7 +129,10 @@ def test_hostile_names_are_rejected_or_leave_the_sql_shape_unchanged(
         outcomes["rendered"] += 1
 
     rejected_or_same_shape()
-    assert outcomes["rendered"] >= 50 and outcomes["rejected"] >= 5, outcomes
+    # about 3 names in 8 render: at the ci profile's 200 examples these bounds fail only when
+    # the strategy drifts to one side; the dev profile's few examples need one of each
+    least = (50, 5) if settings.default.max_examples >= 200 else (1, 1)
+    assert outcomes["rendered"] >= least[0] and outcomes["rejected"] >= least[1], outcomes
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""What one command keeps for the next (validated settings, every part rendered, the tables a
-rollback locks) is used only for the same inputs and only when it can be trusted: an edit of a
-config file or a template is another key, and an entry that was changed, is writable by
-others or sits in a directory others may enter is refused and computed again."""
+"""What one command keeps for the next (validated settings, every part rendered, compiled
+templates, the tables a rollback locks) is used only for the same inputs and only when it can
+be trusted: an edit of a config file or a template is another key, and an entry that was
+changed, is writable by others or sits in a directory others may enter is refused and
+computed again."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import CodeType
+from typing import Any
 
+import jinja2
 import pytest
 import yaml
 
-from tmplmig.rendering import cache, render_cache
+from tmplmig.rendering import cache, environment, render_cache
 from tmplmig.rendering.config import ConfigError, load_config
+from tmplmig.rendering.environment import make_environment
 from tmplmig.rendering.parts import render_all, render_part
 
 
@@ -228,3 +233,48 @@ def test_a_command_that_finds_both_imports_no_parser_validator_or_template_engin
         check=True,
     )
     assert found.stdout.strip() == "[]"
+
+
+def code_files(code: CodeType) -> set[str]:
+    """The file names of ``code`` and of every function compiled within it."""
+    inner = (code_files(c) for c in code.co_consts if isinstance(c, CodeType))
+    return {code.co_filename}.union(*inner)
+
+
+def test_a_copy_of_the_templates_compiles_nothing_and_its_errors_name_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates are kept by name and source, not path: another checkout of the
+    project (or a test's sandbox) reads what the first compiled, as compiled from its own
+    files."""
+    compiled = tmp_path / "compiled"
+    compiled.mkdir(mode=0o700)
+    kept = environment._BytecodeCache(str(compiled))
+    monkeypatch.setattr(environment, "_bytecode_cache", lambda: kept)
+    compiles: list[str | None] = []
+    compile_ = jinja2.Environment.compile
+
+    def counted(env: jinja2.Environment, source: str, name: Any, filename: Any, *a: Any) -> Any:
+        compiles.append(filename)
+        return compile_(env, source, name, filename, *a)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    copies = [tmp_path / "checkout", tmp_path / "worktree"]
+    for copy in copies:
+        copy.mkdir()
+        (copy / "t.sql.j2").write_text(
+            "{% macro share(n, d) %}{{ n // d }}{% endmacro %}\n{{ share(n, d) }}"
+        )
+    for copy in copies:
+        path = str(copy / "t.sql.j2")
+        template = make_environment(copy, {}).get_template("t.sql.j2")
+        assert template.render(n=6, d=3) == "2"
+        assert template.filename == path
+        assert code_files(template.root_render_func.__code__) == {path}
+        with pytest.raises(ZeroDivisionError) as raised:
+            template.render(n=1, d=0)
+        assert (raised.traceback[-1].path, raised.traceback[-1].lineno + 1) == (
+            copy / "t.sql.j2",
+            1,
+        )
+    assert compiles == [str(copies[0] / "t.sql.j2")]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.fresh import Forker, forker
+from support.fresh import Forker
 
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import render_all, render_part
@@ -82,14 +81,6 @@ parts = render_all(Path(sys.argv[1]), load_config(Path(sys.argv[1]), "prod"))
 print("pglast" in sys.modules)
 print(repr([(s.name, s.apply, s.rollback) for p in parts for s in p.steps]))
 """
-
-
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forker]:
-    """New processes that have imported the renderer (not pglast) and rendered nothing."""
-    modules = ("tmplmig.rendering.config", "tmplmig.rendering.parts")
-    with forker(tmp_path_factory.mktemp("fresh"), *modules) as started:
-        yield started
 
 
 def render_in_new_process(fresh: Forker, project: Path, tmp: Path) -> tuple[str, str]:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fresh import Forker, forker
+from support.fresh import Forker
 from support.tenants import only_tenants
 
 from tmplmig.migrating.tenants import load_tenants
@@ -37,14 +36,6 @@ _FRESH = (
     "parts = render_all(project, load_config(project, 'dev', tenant))\n"
     "sys.stdout.write(repr([dataclasses.astuple(p) for p in parts]))\n"
 )
-
-
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forker]:
-    """Fresh processes for the module: each has imported the renderer and rendered nothing."""
-    modules = ("tmplmig.rendering.config", "tmplmig.rendering.parts")
-    with forker(tmp_path_factory.mktemp("fresh"), *modules) as started:
-        yield started
 
 
 def rendered(project: Path, tenant: str) -> str:

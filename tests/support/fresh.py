@@ -55,6 +55,17 @@ for line in sys.stdin:
 """
 
 
+#: what a render imports, up to the templates (Jinja, YAML, the config models; not pglast,
+#: which a render imports only to read a table's columns it has not kept)
+RENDERER = (
+    "yaml",
+    "tmplmig.rendering.config",
+    "tmplmig.rendering.models",
+    "tmplmig.rendering.environment",
+    "tmplmig.rendering.parts",
+)
+
+
 @dataclass
 class Forker:
     """A running helper process; ``run`` starts fresh children of it."""

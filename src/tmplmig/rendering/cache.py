@@ -40,7 +40,7 @@ DISABLE_VAR = "TMPLMIG_NO_CACHE"
 BUDGET_VAR = "TMPLMIG_CACHE_MB"
 DEFAULT_BUDGET_MB = 256
 #: what names tmplmig's entries and the templates it compiled (``environment``'s bytecode
-#: cache; every project path has its own); other users of the directory are left alone
+#: cache, one entry per template name and source); other users of the directory are left alone
 _ENTRY_GLOBS = ("__tmplmig_*.json", "__tmplmig_*.cache")
 #: a write's temporary file older than this was left by a process that died writing it
 _STALE_SECONDS = 3600

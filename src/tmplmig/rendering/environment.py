@@ -11,10 +11,12 @@ import hashlib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
 
+from tmplmig.rendering import cache
 from tmplmig.rendering.jinja_internals import FastContext
 from tmplmig.rendering.sqlfilters import (
     dollar_quote,
@@ -47,23 +49,53 @@ class _Environment(jinja2.Environment):
 
 #: what shapes the Python code Jinja compiles a template to (with Jinja's version)
 _COMPILE_OPTIONS = {"keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}
+#: so do the filters and ``finalize`` (a call passes them the context or not, as they ask)
+#: and this environment: their source is part of every compiled template's key
+_COMPILING = ("environment.py", "sqlfilters.py")
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     """Compiled templates kept between processes: compiling them was most of a short
     command's time (``tmplmig apply``: about 1 s of CPU on a busy 2-core machine, 50 ms
     with the cache). Jinja's own per-user directory (created 0700, owner checked), keyed by
-    template path and source checksum; a failed write only costs the next process a compile."""
+    template name and source, not path: a copy of the project (another checkout, a test's
+    sandbox) reads what one compiled, given its own path; another version of the filters is
+    another set (:data:`_COMPILING`). A failed write only costs the next process a compile."""
+
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> jinja2.bccache.Bucket:
+        checksum = self.get_source_checksum(source)
+        bucket = jinja2.bccache.Bucket(
+            environment, self.get_cache_key(f"{name}|{checksum}"), checksum
+        )
+        self.load_bytecode(bucket)
+        if bucket.code is not None and filename is not None:
+            bucket.code = _relocated(bucket.code, filename)
+        return bucket
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
 
 
+def _relocated(code: CodeType, filename: str) -> CodeType:
+    """``code`` compiled from ``filename``, as Jinja would have compiled it: the template's
+    path is its code's file name, which tracebacks and Jinja's errors name."""
+    if code.co_filename == filename:
+        return code
+    consts = tuple(
+        _relocated(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts
+    )
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
 @lru_cache(maxsize=1)
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """None when no safe directory can be had (then every process compiles)."""
-    tag = hashlib.sha256(f"{jinja2.__version__} {sorted(_COMPILE_OPTIONS.items())}".encode())
+    code = cache.source_stamp(*(str(Path(__file__).with_name(m)) for m in _COMPILING))
+    shape = f"{jinja2.__version__} {sorted(_COMPILE_OPTIONS.items())} {code}"
+    tag = hashlib.sha256(shape.encode())
     try:
         return _BytecodeCache(pattern=f"__tmplmig_{tag.hexdigest()[:16]}_%s.cache")
     except (OSError, RuntimeError):
