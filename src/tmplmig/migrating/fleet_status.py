@@ -267,21 +267,27 @@ _NO_ROWS = (
     " NULL::text AS role, NULL::text AS objects, NULL::tid AS place, NULL::text AS mark"
     " WHERE false"
 )
-#: one tracking schema's yoyo hashes and recorded configs (each with its place and writer)
-_HEAD = """SELECT {t} AS t, ARRAY(SELECT migration_hash FROM {s}.{m}) AS hashes,
-    {configs} AS configs"""
-_CONFIGS = f"""(SELECT json_agg(json_build_array(c.digest, c.settings, c.ctid::text || c.xmin::text)
-    ORDER BY c.ctid) FROM {{s}}.{record.CONFIGS_TABLE} c)"""
+#: one tracking schema's yoyo hashes
+_HASHES = "SELECT {t} AS t, y.migration_hash FROM {s}.{m} y"
+#: one tracking schema's recorded configs, each with its place and writer
+_CONFIGS = f"""SELECT {{t}} AS t, c.digest, c.settings, c.ctid AS place, c.xmin::text AS writer
+FROM {{s}}.{record.CONFIGS_TABLE} c"""
+_NO_CONFIGS = (
+    "SELECT NULL::int AS t, NULL::text AS digest, NULL::jsonb AS settings, NULL::tid AS place,"
+    " NULL::text AS writer WHERE false"
+)
 
 #: the batch: per tracking schema its hashes, its configs, the fingerprint of its record rows
 #: and per part the digest of its steps, the steps without a role and the objects gone (the
-#: catalog is asked once for the whole batch)
+#: catalog is asked once for the whole batch). Each table is scanned once, tagged with its
+#: schema's number in the batch (``t``), and grouped by it: a sub-select per schema costs
+#: more to plan than to run. The recorded objects are expanded as jsonb, parsed once per row.
 _BATCH = f"""WITH r AS MATERIALIZED ({{rows}}),
 g AS (
     SELECT o.t, o.part, count(*) AS gone FROM (
         SELECT t, part, kind, name, schema, {QUOTED_NAMES}
         FROM (SELECT r.t, r.part, e->>0 AS kind, e->>1 AS schema, e->>2 AS name, e->>3 AS tab
-              FROM r, json_array_elements(r.objects::json) e) x
+              FROM r, jsonb_array_elements(r.objects::jsonb) e) x
         WHERE kind IN ({", ".join(f"'{kind}'" for kind in sorted(CHECKED_KINDS))})
     ) o WHERE NOT {PRESENT} GROUP BY o.t, o.part
 ),
@@ -301,9 +307,15 @@ p AS (
     SELECT t, json_agg(json_build_array(part, digest, roleless, coalesce(gone, 0))) AS parts
     FROM a LEFT JOIN g USING (t, part) GROUP BY t
 ),
-h AS ({{heads}})
-SELECT h.t, h.hashes, p.parts, h.configs, f.fingerprint
-FROM h LEFT JOIN p USING (t) LEFT JOIN f USING (t)"""
+h AS (SELECT t, array_agg(migration_hash) AS hashes FROM ({{hashes}}) y GROUP BY t),
+k AS (
+    SELECT t, json_agg(json_build_array(digest, settings, place::text || writer) ORDER BY place)
+        AS configs
+    FROM ({{configs}}) c GROUP BY t
+)
+SELECT b.t, coalesce(h.hashes, ARRAY[]::text[]), p.parts, k.configs, f.fingerprint
+FROM generate_series(0, {{last}}) b(t)
+    LEFT JOIN h USING (t) LEFT JOIN p USING (t) LEFT JOIN k USING (t) LEFT JOIN f USING (t)"""
 
 #: whether every record row of one tracking schema is sealed: its apply SQL matches its digest
 #: and its seal, and its config is recorded (NULL: no rows)
@@ -316,19 +328,20 @@ FROM {{s}}.{record.STEPS_TABLE} r"""
 
 def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
     """The query over the tracking schemas of ``batch`` (each holding yoyo's tables)."""
-    rows, heads = [], []
+    rows, hashes, configs = [], [], []
     m = sql.Identifier(default_migration_table)
     for t, schema in enumerate(batch):
         names = {"t": sql.Literal(t), "s": sql.Identifier(schema)}
-        recorded = set(record.TABLES) <= set(found[schema])
-        configs = sql.SQL(_CONFIGS).format(**names) if recorded else sql.SQL("NULL::json")
-        heads.append(sql.SQL(_HEAD).format(**names, m=m, configs=configs))
-        if recorded:
+        hashes.append(sql.SQL(_HASHES).format(**names, m=m))
+        if set(record.TABLES) <= set(found[schema]):
             rows.append(sql.SQL(_ROWS).format(**names))
-    if not rows:  # no record in the batch
-        rows.append(sql.SQL(_NO_ROWS))
+            configs.append(sql.SQL(_CONFIGS).format(**names))
+    union = sql.SQL(" UNION ALL ")
     return sql.SQL(_BATCH).format(
-        rows=sql.SQL(" UNION ALL ").join(rows), heads=sql.SQL(" UNION ALL ").join(heads)
+        rows=union.join(rows or [sql.SQL(_NO_ROWS)]),
+        hashes=union.join(hashes),
+        configs=union.join(configs or [sql.SQL(_NO_CONFIGS)]),
+        last=sql.Literal(len(batch) - 1),
     )
 
 
