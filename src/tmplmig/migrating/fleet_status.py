@@ -269,19 +269,17 @@ _NO_ROWS = (
 )
 #: one tracking schema's yoyo hashes
 _HASHES = "SELECT {t} AS t, y.migration_hash FROM {s}.{m} y"
-#: one tracking schema's recorded configs, each with its place and writer
-_CONFIGS = f"""SELECT {{t}} AS t, c.digest, c.settings, c.ctid AS place, c.xmin::text AS writer
+#: the places and writers of one tracking schema's recorded configs (for the fingerprint)
+_CONFIGS = f"""SELECT {{t}} AS t, c.ctid AS place, c.xmin::text AS writer
 FROM {{s}}.{record.CONFIGS_TABLE} c"""
-_NO_CONFIGS = (
-    "SELECT NULL::int AS t, NULL::text AS digest, NULL::jsonb AS settings, NULL::tid AS place,"
-    " NULL::text AS writer WHERE false"
-)
+_NO_CONFIGS = "SELECT NULL::int AS t, NULL::tid AS place, NULL::text AS writer WHERE false"
 
-#: the batch: per tracking schema its hashes, its configs, the fingerprint of its record rows
-#: and per part the digest of its steps, the steps without a role and the objects gone (the
-#: catalog is asked once for the whole batch). Each table is scanned once, tagged with its
-#: schema's number in the batch (``t``), and grouped by it: a sub-select per schema costs
-#: more to plan than to run. The recorded objects are expanded as jsonb, parsed once per row.
+#: the batch: per tracking schema its hashes, the fingerprint of its record (its rows' and
+#: configs' places and writers: any write to a row moves it and changes its writer) and per
+#: part the digest of its steps, the steps without a role and the objects gone (the catalog is
+#: asked once for the whole batch). Each table is scanned once, tagged with its schema's
+#: number in the batch (``t``), and grouped by it: a sub-select per schema costs more to plan
+#: than to run. The recorded objects are expanded as jsonb, parsed once per row.
 _BATCH = f"""WITH r AS MATERIALIZED ({{rows}}),
 g AS (
     SELECT o.t, o.part, count(*) AS gone FROM (
@@ -299,31 +297,30 @@ a AS (
         coalesce(array_agg(step) FILTER (WHERE role IS NULL), ARRAY[]::text[]) AS roleless
     FROM r GROUP BY t, part
 ),
-f AS (
-    SELECT t, md5(string_agg(place::text || mark, ',' ORDER BY place)) AS fingerprint
-    FROM r GROUP BY t
-),
+f AS (SELECT t, md5(string_agg(place::text || mark, ',' ORDER BY place)) AS rows FROM r GROUP BY t),
 p AS (
     SELECT t, json_agg(json_build_array(part, digest, roleless, coalesce(gone, 0))) AS parts
     FROM a LEFT JOIN g USING (t, part) GROUP BY t
 ),
 h AS (SELECT t, array_agg(migration_hash) AS hashes FROM ({{hashes}}) y GROUP BY t),
 k AS (
-    SELECT t, json_agg(json_build_array(digest, settings, place::text || writer) ORDER BY place)
-        AS configs
+    SELECT t, string_agg(place::text || writer, ',' ORDER BY place) AS marks
     FROM ({{configs}}) c GROUP BY t
 )
-SELECT b.t, coalesce(h.hashes, ARRAY[]::text[]), p.parts, k.configs, f.fingerprint
+SELECT b.t, coalesce(h.hashes, ARRAY[]::text[]), p.parts,
+    encode(sha256(convert_to(coalesce(f.rows, '') || '|' || coalesce(k.marks, ''), 'UTF8')), 'hex')
 FROM generate_series(0, {{last}}) b(t)
     LEFT JOIN h USING (t) LEFT JOIN p USING (t) LEFT JOIN k USING (t) LEFT JOIN f USING (t)"""
 
 #: whether every record row of one tracking schema is sealed: its apply SQL matches its digest
-#: and its seal, and its config is recorded (NULL: no rows)
-_SEALED = f"""SELECT {{t}} AS t, bool_and(
-    encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
-    AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
-    AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest))
-FROM {{s}}.{record.STEPS_TABLE} r"""
+#: and its seal, and its config is recorded (NULL: no rows); and its recorded configs
+_SEALED = f"""SELECT {{t}} AS t, (
+    SELECT bool_and(
+        encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
+        AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
+        AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest))
+    FROM {{s}}.{record.STEPS_TABLE} r
+), (SELECT json_agg(json_build_array(c.digest, c.settings)) FROM {{s}}.{record.CONFIGS_TABLE} c)"""
 
 
 def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
@@ -346,30 +343,26 @@ def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
 
 
 def _sealed(conn: psycopg.Connection[Any], schemas: dict[int, str]) -> dict[int, bool]:
-    """Whether every record row of each tracking schema (by its number in the batch) is sealed,
-    recomputed row by row."""
+    """Whether the record of each tracking schema (by its number in the batch) is sealed:
+    every row's seal recomputed, every config's digest too."""
     if not schemas:
         return {}
     query = sql.SQL(" UNION ALL ").join(
         sql.SQL(_SEALED).format(t=sql.Literal(t), s=sql.Identifier(schema))
         for t, schema in schemas.items()
     )
-    return {t: sealed is not False for t, sealed in conn.execute(query)}
+    return {
+        t: sealed is not False and _trusted_configs(configs)
+        for t, sealed, configs in conn.execute(query)
+    }
 
 
 def _trusted_configs(configs: list[list[Any]] | None) -> bool:
     """Every recorded config matches its digest (as :func:`record.read` checks it)."""
     return all(
         record.sha256(json.dumps(settings, sort_keys=True)) == digest
-        for digest, settings, _ in configs or ()
+        for digest, settings in configs or ()
     )
-
-
-def _fingerprint(rows: str | None, configs: list[list[Any]] | None) -> str:
-    """The fingerprint of a record: its rows' (as the server summed them up) and its configs'
-    places and writers (any write to a row moves it and changes its writer)."""
-    marks = ",".join(mark for _, _, mark in configs or ())
-    return record.sha256(f"{rows or ''}|{marks}")
 
 
 def read_tracking(
@@ -379,8 +372,9 @@ def read_tracking(
     soon as it is read); None for a schema the server cannot vouch for (a record an older
     tmplmig wrote lacks columns).
 
-    A record whose fingerprint ``seals`` holds from a run that found it sealed is taken as
-    sealed; any other is verified row by row, in the same snapshot, and ``seals`` updated."""
+    A record whose fingerprint ``seals`` holds from a run that found it sealed (every row's
+    seal and every config's digest) is taken as sealed; any other is verified row by row, in
+    the same snapshot, and ``seals`` updated."""
     found: dict[str, dict[str, int]] = {}
     tables = [default_migration_table, *record.TABLES]
     for schema, table, columns in conn.execute(_TABLES, (list(_NEEDED), schemas, tables)):
@@ -402,16 +396,16 @@ def read_tracking(
         with conn.transaction():  # one snapshot: the rows verified are the rows read
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             read = conn.execute(_batch(batch, found)).fetchall()
-            prints = {i: _fingerprint(rows, configs) for i, _, _, configs, rows in read}
+            prints = {i: fingerprint for i, *_, fingerprint in read}
             unknown = {
                 i: batch[i]
                 for i, *_ in read
                 if set(record.TABLES) <= set(found[batch[i]]) and seals.get(batch[i]) != prints[i]
             }
             sealed = _sealed(conn, unknown)
-        for i, hashes, parts, configs, _ in read:
+        for i, hashes, parts, _ in read:
             recorded = {p: _Recorded(d, frozenset(n), int(g or 0)) for p, d, n, g in parts or ()}
-            trusted = sealed.get(i, True) and _trusted_configs(configs)
+            trusted = sealed.get(i, True)
             out[batch[i]] = Tracked(frozenset(hashes), recorded, trusted)
             if trusted:
                 seals.verified(batch[i], prints[i])
@@ -437,15 +431,20 @@ def part_state(part: str, tracked: Tracked, rendered: dict[str, list[Unit]]) -> 
 
 
 def tenant_states(
-    project: Path, configs: Sequence[LoadedConfig], database: str, renders: Renders
+    project: Path,
+    configs: Sequence[LoadedConfig],
+    database: str,
+    renders: Renders,
+    readers: int = 1,
 ) -> Iterator[tuple[LoadedConfig, list[tuple[str, str]] | None]]:
     """Each tenant of ``configs`` (all in ``database``, a yoyo URL) with its parts' states,
-    or None where only the per-tenant path can tell."""
+    or None where only the per-tenant path can tell; ``readers``: connections reading the
+    tracking schemas at once (at most :data:`READERS`)."""
     ids = part_ids(project / "templates")
     by_schema = {tracking_schema(c.tenant or ""): c for c in configs}
     schemas, env = list(by_schema), configs[0].env
     tracked: dict[str, Tracked | None] = {}
-    for answered in _read_beside(database, env, schemas):
+    for answered in _read_beside(database, env, schemas, max(1, min(readers, READERS))):
         tracked.update(answered)
         for schema in answered:
             config = by_schema[schema]
@@ -461,40 +460,77 @@ def tenant_states(
             yield config, [(part, part_state(part, found, rendered)) for part in ids]
 
 
-def _read_beside(
-    database: str, env: str, schemas: list[str]
-) -> Iterator[dict[str, Tracked | None]]:
-    """:func:`read_tracking` in a thread of its own, a batch ahead: the server reads the next
-    batch while the caller renders and compares the last one."""
-    answers: queue.Queue[dict[str, Tracked | None] | BaseException | None] = queue.Queue(2)
+#: connections that read one database's tracking schemas at once: the server's work on a
+#: batch outweighs the client's on its answer, so a second reader keeps a second core busy
+READERS = 2
 
-    def read() -> None:
+
+def _open(database: str, env: str) -> psycopg.Connection[Any]:
+    """A connection that reads tracking schemas (read only, no JIT)."""
+    conn = connect(named(database, "status", env, None))
+    try:
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        # the planner prices the JSON expansion of every row high, and compiling the query
+        # with JIT took seconds for a query that runs in milliseconds
+        conn.execute("SET jit = off")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _read_beside(
+    database: str, env: str, schemas: list[str], readers: int = 1
+) -> Iterator[dict[str, Tracked | None]]:
+    """:func:`read_tracking` in ``readers`` threads of their own (each its share of
+    ``schemas`` on its own connection), a batch ahead: the server reads the next batches while
+    the caller renders and compares the last one. The seals are remembered once all are read."""
+    answers: queue.Queue[dict[str, Tracked | None] | BaseException | None] = queue.Queue(
+        2 * readers
+    )
+    first = _open(database, env)
+    try:
+        seals = SealCache.of(first)
+    except BaseException:
+        first.close()
+        raise
+
+    def read(conn: psycopg.Connection[Any] | None, share: list[str]) -> None:
         try:
-            with connect(named(database, "status", env, None)) as conn:
-                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-                # the planner prices the JSON expansion of every row high, and compiling the
-                # query with JIT took seconds for a query that runs in milliseconds
-                conn.execute("SET jit = off")
-                seals = SealCache.of(conn)
-                for answer in read_tracking(conn, schemas, seals):
+            with conn or _open(database, env) as opened:
+                for answer in read_tracking(opened, share, seals):
                     answers.put(answer)
                     if stopped.is_set():
                         return
-            seals.save()
             answers.put(None)
         except BaseException as exc:  # raised in the caller's thread
             answers.put(exc)
 
     stopped = threading.Event()
-    reader = threading.Thread(target=read, name="tmplmig-status-read", daemon=True)
-    reader.start()
+    threads = [
+        threading.Thread(
+            target=read,
+            args=(first if n == 0 else None, schemas[n::readers]),
+            name=f"tmplmig-status-read-{n}",
+            daemon=True,
+        )
+        for n in range(readers)
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        while (answer := answers.get()) is not None:
-            if isinstance(answer, BaseException):
+        done = 0
+        while done < readers:
+            answer = answers.get()
+            if answer is None:
+                done += 1
+            elif isinstance(answer, BaseException):
                 raise answer
-            yield answer
-    finally:  # the caller stopped early: let the reader finish its batch and close
+            else:
+                yield answer
+        seals.save()
+    finally:  # the caller stopped early: let the readers finish their batches and close
         stopped.set()
-        while reader.is_alive():
+        while any(thread.is_alive() for thread in threads):
             with contextlib.suppress(queue.Empty):
                 answers.get(timeout=0.1)
