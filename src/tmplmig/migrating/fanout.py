@@ -314,6 +314,7 @@ def _status_by_database(
                 left.append(config.tenant)
                 continue
             report(TenantOutcome(config.tenant, database_of(config), state, detail, seconds))
+    renders.save()
     return sorted(left)
 
 

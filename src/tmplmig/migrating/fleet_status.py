@@ -27,7 +27,7 @@ import json
 import queue
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +43,7 @@ from tmplmig.database.urls import connect, named
 from tmplmig.migrating import record
 from tmplmig.migrating.seal_cache import SealCache
 from tmplmig.migrating.tenants import tracking_schema
+from tmplmig.rendering import cache
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Part, part_ids, render_all
 
@@ -116,6 +117,10 @@ class _Shape:
     applies: str
     roles: list[str | None]
     checked: bool = False
+    #: each part's digest for a tenant of this shape, by the tenant's names (:meth:`digests`)
+    known: dict[str, list[str]] = field(default_factory=dict)
+    #: whether :attr:`known` gained tenants since it was read from the cache
+    grown: bool = False
 
     @classmethod
     def of(cls, names: dict[str, str], rendered: list[Part]) -> _Shape:
@@ -146,14 +151,20 @@ class _Shape:
             return text.replace(self._prefix, prefix)
         return self._pattern.sub(lambda m: renamed[m.group(0)], text)
 
-    def units(self, names: dict[str, str]) -> dict[str, list[Unit]]:
-        """Each part's steps for a tenant of this shape whose names are ``names``."""
-        renamed = {self.names[path]: name for path, name in names.items()}
-        prefix = _common_prefix(names.values())
+    def _prefix_of(self, renamed: dict[str, str]) -> str | None:
+        """The prefix that replaces :attr:`_prefix` to rename this shape's names as
+        ``renamed`` does (old name: new name), when one does."""
+        prefix = _common_prefix(renamed.values())
         if self._prefix is None or any(
             new != prefix + old[len(self._prefix) :] for old, new in renamed.items()
         ):
-            prefix = None
+            return None
+        return prefix
+
+    def units(self, names: dict[str, str]) -> dict[str, list[Unit]]:
+        """Each part's steps for a tenant of this shape whose names are ``names``."""
+        renamed = {self.names[path]: name for path, name in names.items()}
+        prefix = self._prefix_of(renamed)
         identities = self._renamed(self.identities, renamed, prefix).split(_SEP)
         applies = self._renamed(self.applies, renamed, prefix).split(_SEP)
         roles = [renamed.get(r, r) if r is not None else None for r in self.roles]
@@ -162,6 +173,34 @@ class _Shape:
             pid: [(i, record.sha256(a), r) for i, a, r in itertools.islice(steps, size)]
             for pid, size in self.sizes
         }
+
+    @cached_property
+    def key(self) -> str | None:
+        """The cache key of :attr:`known`: this render with its names' prefix cut out (so any
+        tenant of the shape gives it), and the code that renames and digests; None when
+        renaming is not replacing the prefix."""
+        if self._prefix is None:
+            return None
+        cut = self._prefix
+        names = {path: name[len(cut) :] for path, name in self.names.items()}
+        roles = [r.split(cut) if r is not None else None for r in self.roles]
+        listed = json.dumps([names, self.sizes, roles])
+        texts = json.dumps([self.identities.split(cut), self.applies.split(cut)])
+        return cache.digest(cache.source_stamp(__file__, record.__file__), listed, texts)
+
+    def digests(self, names: dict[str, str]) -> dict[str, str]:
+        """Each part's :func:`digest` (every step with its role) for a tenant of this shape whose
+        names are ``names``; remembered by the names (between runs too, in the cache) where
+        renaming is replacing the prefix."""
+        tenant = json.dumps(names, sort_keys=True)
+        found = self.known.get(tenant)
+        if found is None:
+            found = [digest(steps) for steps in self.units(names).values()]
+            renamed = {self.names[path]: name for path, name in names.items()}
+            if self._prefix_of(renamed) is not None:
+                self.known[tenant] = found
+                self.grown = True
+        return dict(zip((pid for pid, _ in self.sizes), found, strict=True))
 
 
 def units(rendered: list[Part]) -> dict[str, list[Unit]]:
@@ -185,6 +224,30 @@ def _shape_of(config: LoadedConfig) -> tuple[str, dict[str, str]] | None:
     if any(a != b and a in b for a in values for b in values):
         return None
     return json.dumps([config.env, data], sort_keys=True), names
+
+
+@dataclass
+class Today:
+    """Today's render of one tenant as the record compares it: each part's steps, made when
+    first needed, and (for a tenant whose shape renames) each part's digest."""
+
+    steps: Callable[[], dict[str, list[Unit]]]
+    digests: dict[str, str] | None = None
+
+    @cached_property
+    def units(self) -> dict[str, list[Unit]]:
+        return self.steps()
+
+    def digest(self, part: str, roleless: frozenset[str]) -> str:
+        """The digest of ``part``'s steps, the roles of ``roleless`` left out (as recorded)."""
+        if not roleless and self.digests is not None and part in self.digests:
+            return self.digests[part]
+        steps = self.units.get(part, ())
+        return digest((i, sha, None if i in roleless else role) for i, sha, role in steps)
+
+
+#: the cache entries of a shape's part digests by tenant (:meth:`_Shape.digests`)
+DIGESTS = "fleet_digests"
 
 
 @dataclass
@@ -214,6 +277,25 @@ class Renders:
                 self.shapes[key] = None
             return real
         return shape.units(names)
+
+    def today(self, config: LoadedConfig) -> Today:
+        """Today's render for ``config``: digests from its shape's render renamed, when the
+        shape's check passed (the check itself renders)."""
+        shaped = _shape_of(config)
+        shape = self.shapes.get(shaped[0]) if shaped is not None else None
+        if shaped is None or shape is None or (not shape.checked and shaped[1] != shape.names):
+            return Today(lambda: self.units(config))
+        if not shape.known and shape.key is not None:
+            kept = cache.read(DIGESTS, shape.key)
+            shape.known = kept if isinstance(kept, dict) else {}
+        return Today(lambda: shape.units(shaped[1]), shape.digests(shaped[1]))
+
+    def save(self) -> None:
+        """Keep the part digests the shapes gained for the next run."""
+        for shape in self.shapes.values():
+            if shape is not None and shape.grown and shape.key is not None:
+                cache.write(DIGESTS, shape.key, shape.known)
+                shape.grown = False
 
 
 # --- the tracking schemas of one database ----------------------------------------------------
@@ -414,18 +496,14 @@ def read_tracking(
         yield out
 
 
-def part_state(part: str, tracked: Tracked, rendered: dict[str, list[Unit]]) -> str:
+def part_state(part: str, tracked: Tracked, today: Today) -> str:
     """One part's state as ``status`` names it."""
     if get_migration_hash(part) not in tracked.hashes:
         return "pending"
     recorded = tracked.parts.get(part)
     if recorded is None:
         return "no record"
-    today = (
-        (identity, sha, None if identity in recorded.roleless else role)
-        for identity, sha, role in rendered.get(part, ())
-    )
-    if recorded.digest != digest(today):
+    if recorded.digest != today.digest(part, recorded.roleless):
         return "changed"
     return "missing" if recorded.gone else "applied"
 
@@ -453,11 +531,12 @@ def tenant_states(
                 yield config, None
                 continue
             try:
-                rendered = renders.units(config) if found.parts else {}
+                today = renders.today(config) if found.parts else Today(dict)
+                states = [(part, part_state(part, found, today)) for part in ids]
             except Exception:  # the per-tenant path reports the render's error
                 yield config, None
                 continue
-            yield config, [(part, part_state(part, found, rendered)) for part in ids]
+            yield config, states
 
 
 #: connections that read one database's tracking schemas at once: the server's work on a
