@@ -71,6 +71,12 @@ def digest(steps: Iterable[Unit]) -> str:
     return hashlib.sha256(_RECORD.join(rows).encode()).hexdigest()
 
 
+def digest_as_recorded(steps: list[Unit], roleless: frozenset[str]) -> str:
+    """The :func:`digest` of ``steps`` with the roles of the steps ``roleless`` names left out,
+    as the record of a step run as the deploying login has it."""
+    return digest((i, sha, None if i in roleless else role) for i, sha, role in steps)
+
+
 def summary(states: Sequence[tuple[str, str]]) -> tuple[str, str]:
     """A tenant's state and detail in the fan-out's summary, from (part id, state) in part
     order: pending first, then changed, objects missing, up to date (naming unrecorded parts)."""
@@ -188,19 +194,22 @@ class _Shape:
         texts = json.dumps([self.identities.split(cut), self.applies.split(cut)])
         return cache.digest(cache.source_stamp(__file__, record.__file__), listed, texts)
 
-    def digests(self, names: dict[str, str]) -> dict[str, str]:
-        """Each part's :func:`digest` (every step with its role) for a tenant of this shape whose
-        names are ``names``; remembered by the names (between runs too, in the cache) where
-        renaming is replacing the prefix."""
-        tenant = json.dumps(names, sort_keys=True)
+    def digests(self, names: dict[str, str], roleless: dict[str, frozenset[str]]) -> list[str]:
+        """Each part's :func:`digest` for a tenant of this shape whose names are ``names``, the
+        roles of the steps ``roleless`` names by part left out (as recorded); remembered by both
+        (between runs too, in the cache) where renaming is replacing the prefix."""
+        tenant = json.dumps([names, {p: sorted(r) for p, r in roleless.items()}], sort_keys=True)
         found = self.known.get(tenant)
         if found is None:
-            found = [digest(steps) for steps in self.units(names).values()]
+            found = [
+                digest_as_recorded(steps, roleless.get(pid, frozenset()))
+                for pid, steps in self.units(names).items()
+            ]
             renamed = {self.names[path]: name for path, name in names.items()}
             if self._prefix_of(renamed) is not None:
                 self.known[tenant] = found
                 self.grown = True
-        return dict(zip((pid for pid, _ in self.sizes), found, strict=True))
+        return found
 
 
 def units(rendered: list[Part]) -> dict[str, list[Unit]]:
@@ -229,10 +238,12 @@ def _shape_of(config: LoadedConfig) -> tuple[str, dict[str, str]] | None:
 @dataclass
 class Today:
     """Today's render of one tenant as the record compares it: each part's steps, made when
-    first needed, and (for a tenant whose shape renames) each part's digest."""
+    first needed, and (for a tenant whose shape renames) each part's digest, the roles of the
+    steps ``roleless`` names left out."""
 
     steps: Callable[[], dict[str, list[Unit]]]
     digests: dict[str, str] | None = None
+    roleless: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @cached_property
     def units(self) -> dict[str, list[Unit]]:
@@ -240,10 +251,10 @@ class Today:
 
     def digest(self, part: str, roleless: frozenset[str]) -> str:
         """The digest of ``part``'s steps, the roles of ``roleless`` left out (as recorded)."""
-        if not roleless and self.digests is not None and part in self.digests:
-            return self.digests[part]
-        steps = self.units.get(part, ())
-        return digest((i, sha, None if i in roleless else role) for i, sha, role in steps)
+        digests = self.digests or {}
+        if part in digests and roleless == self.roleless.get(part, frozenset()):
+            return digests[part]
+        return digest_as_recorded(self.units.get(part, []), roleless)
 
 
 #: the cache entries of a shape's part digests by tenant (:meth:`_Shape.digests`)
@@ -278,17 +289,28 @@ class Renders:
             return real
         return shape.units(names)
 
-    def today(self, config: LoadedConfig) -> Today:
+    def today(
+        self, config: LoadedConfig, roleless: dict[str, frozenset[str]] | None = None
+    ) -> Today:
         """Today's render for ``config``: digests from its shape's render renamed, when the
-        shape's check passed (the check itself renders)."""
+        shape's check passed (the check itself renders), with the roles of the steps
+        ``roleless`` names by part left out."""
         shaped = _shape_of(config)
-        shape = self.shapes.get(shaped[0]) if shaped is not None else None
-        if shaped is None or shape is None or (not shape.checked and shaped[1] != shape.names):
+        if shaped is None or (shaped[0] in self.shapes and self.shapes[shaped[0]] is None):
             return Today(lambda: self.units(config))
+        shape = self.shapes.get(shaped[0])
+        if shape is None or (not shape.checked and shaped[1] != shape.names):
+            real = self.units(config)  # the shape's first render, or its check
+            shape = self.shapes[shaped[0]]
+            if shape is None or (not shape.checked and shaped[1] != shape.names):
+                return Today(lambda: real)
         if not shape.known and shape.key is not None:
             kept = cache.read(DIGESTS, shape.key)
             shape.known = kept if isinstance(kept, dict) else {}
-        return Today(lambda: shape.units(shaped[1]), shape.digests(shaped[1]))
+        roleless = {p: r for p, r in (roleless or {}).items() if r}
+        found = shape.digests(shaped[1], roleless)
+        digests = dict(zip((pid for pid, _ in shape.sizes), found, strict=True))
+        return Today(lambda: shape.units(shaped[1]), digests, roleless)
 
     def save(self) -> None:
         """Keep the part digests the shapes gained for the next run."""
@@ -531,7 +553,8 @@ def tenant_states(
                 yield config, None
                 continue
             try:
-                today = renders.today(config) if found.parts else Today(dict)
+                roleless = {p: r.roleless for p, r in found.parts.items()}
+                today = renders.today(config, roleless) if found.parts else Today(dict)
                 states = [(part, part_state(part, found, today)) for part in ids]
             except Exception:  # the per-tenant path reports the render's error
                 yield config, None
