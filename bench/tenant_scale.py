@@ -11,9 +11,13 @@
    status reads is a real record per tenant. A clone's objects do not exist (only its
    tracking schema was made): it reads as "objects missing", after the same catalog lookups.
 
+   With ``--keep DIR`` the cluster and the projects live in DIR: built the first time (a
+   ``built`` marker says so), started again and measured the next times (``--all-rounds``).
+
 Run from the project root:
     python bench/tenant_scale.py [--files 1 1000 10000] [--rounds 5] [--tenants 10000]
                                  [--real 200] [--src DIR ...] [--skip-files] [--skip-all]
+                                 [--keep DIR] [--all-rounds N]
 """
 
 from __future__ import annotations
