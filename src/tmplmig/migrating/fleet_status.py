@@ -1,14 +1,16 @@
-"""``status --all-tenants`` database by database: one connection and one query per batch of
-tracking schemas, instead of one connection (and one render) per tenant.
+"""``status --all-tenants`` database by database: two connections (one with ``--jobs 1``)
+and one query per batch of tracking schemas, instead of one connection (and one render) per
+tenant.
 
 A tenant's line in the fan-out's summary needs, per part, what ``status`` reads for it
 (:func:`tmplmig.migrating.commands.status`): whether yoyo applied it, whether the record
 has it, whether today's render differs from the record, and whether the recorded objects are
 still in the catalog. The server answers all of it for every tracking schema of a database
 at once, sending back per part a digest of the recorded steps (identity, apply SQL digest,
-role), whether every row still carries its seal, and how many recorded objects are gone;
+role), a fingerprint of the record (whether every row still carries its seal is checked
+when the fingerprint is not one found sealed before), and how many recorded objects are gone;
 today's render is digested the same way, once per shape of tenants (configs that differ by
-schema and role names only), renamed for each tenant.
+schema and role names only), renamed for each tenant, and the digests kept between runs.
 
 ``plan --all-tenants`` reads the same way first: a tenant whose parts are all applied as
 rendered today (or not applied) has nothing to plan (:mod:`tmplmig.migrating.fanout`).
