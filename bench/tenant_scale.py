@@ -11,16 +11,22 @@
    status reads is a real record per tenant. A clone's objects do not exist (only its
    tracking schema was made): it reads as "objects missing", after the same catalog lookups.
 
+   With ``--keep DIR`` the cluster and the projects live in DIR: built the first time (a
+   ``built`` marker says so), started again and measured the next times (``--all-rounds``).
+
 Run from the project root:
     python bench/tenant_scale.py [--files 1 1000 10000] [--rounds 5] [--tenants 10000]
                                  [--real 200] [--src DIR ...] [--skip-files] [--skip-all]
+                                 [--keep DIR] [--all-rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -134,69 +140,68 @@ def clone(conn: psycopg.Connection[Any], tenant: str, settings: dict[str, Any]) 
         cursor.execute("".join(statements), {"digest": record.sha256(text), "settings": text})
 
 
-def bench_all(tenants: int, real: int, rounds: int, sources: list[str]) -> None:
+def build_all(root: Path, url: str, tenants: int, real: int) -> tuple[Path, Path]:
+    """Projects of ``real`` and ``tenants`` tenant files under ``root``, and the database at
+    ``url`` with ``real`` tenants applied and the others cloned; built once per ``root``
+    (a ``built`` marker there says it is complete)."""
+    few, many, built = root / "few", root / "many", root / "built"
+    if built.is_file():
+        print(f"  reusing {built.read_text().strip()} in {root}", flush=True)
+        return few, many
+    for folder in (few, many):
+        shutil.rmtree(folder, ignore_errors=True)
+    project(few, real)
+    started = time.perf_counter()
+    applied = fanout.run_all(few, "dev", fanout.APPLY, jobs=2, url=url)
+    print(
+        f"  applied {real} tenants in {time.perf_counter() - started:.0f} s,"
+        f" failed: {sum(o.failed for o in applied)}",
+        flush=True,
+    )
+    project(many, tenants)
+    started = time.perf_counter()
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as c:
+        query = "SELECT settings FROM tmplmig_t00000.tmplmig_applied_config"
+        (settings,) = c.execute(query).fetchone()  # type: ignore[misc]
+        for i in range(real, tenants):
+            clone(c, f"t{i:0{WIDTH}d}", settings)
+    print(
+        f"  cloned {tenants - real} tracking schemas in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    built.write_text(f"{tenants} tenants ({real} applied)\n")
+    return few, many
+
+
+def bench_all(tenants: int, real: int, rounds: int, sources: list[str], keep: Path | None) -> None:
     print(f"\nstatus --all-tenants, {tenants} tenants in one database ({real} applied for real)")
-    with tempfile.TemporaryDirectory() as tmp, throwaway_cluster() as cluster:
+    with contextlib.ExitStack() as stack:
+        root = keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        cluster = stack.enter_context(throwaway_cluster(keep=keep and keep / "pg"))
         with connect(cluster.dsn) as admin:
-            admin.execute("CREATE DATABASE scale_all")
+            if not admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = 'scale_all'"
+            ).fetchone():
+                admin.execute("CREATE DATABASE scale_all")
         url = cluster.dsn.rsplit("/", 1)[0] + "/scale_all"
-        few = project(Path(tmp) / "few", real)
-        started = time.perf_counter()
-        applied = fanout.run_all(few, "dev", fanout.APPLY, jobs=2, url=url)
-        print(
-            f"  applied {real} tenants in {time.perf_counter() - started:.0f} s,"
-            f" failed: {sum(o.failed for o in applied)}",
-            flush=True,
-        )
+        few, many = build_all(root, url, tenants, real)
+        status = ("status", "--env", "dev", "--all-tenants", "--no-progress")
         for _ in range(rounds):
             for s in sources:
-                seconds, out = cli(
-                    s,
-                    few,
-                    url,
-                    "status",
-                    "--env",
-                    "dev",
-                    "--all-tenants",
-                    "--no-progress",
-                    "--jobs",
-                    "1",
-                )
+                seconds, out = cli(s, few, url, *status, "--jobs", "1")
                 print(
                     f"  {Path(s).parent.name:>12} {real:>6} tenants: {seconds:6.2f} s"
                     f"  {out.splitlines()[-1]}",
                     flush=True,
                 )
-        many = project(Path(tmp) / "many", tenants)
-        started = time.perf_counter()
-        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as c:
-            query = "SELECT settings FROM tmplmig_t00000.tmplmig_applied_config"
-            (settings,) = c.execute(query).fetchone()  # type: ignore[misc]
-            for i in range(real, tenants):
-                clone(c, f"t{i:0{WIDTH}d}", settings)
-        print(
-            f"  cloned {tenants - real} tracking schemas in {time.perf_counter() - started:.0f} s",
-            flush=True,
-        )
-        for _ in range(rounds):
-            seconds, out = cli(
-                sources[0],
-                many,
-                url,
-                "status",
-                "--env",
-                "dev",
-                "--all-tenants",
-                "--no-progress",
-                "--format",
-                "json",
-            )
-            counts = json.loads(out)["counts"]
-            print(
-                f"  {Path(sources[0]).parent.name:>12} {tenants:>6} tenants: {seconds:6.2f} s"
-                f"  {counts}",
-                flush=True,
-            )
+        for r in range(rounds):
+            for s in sources[r % len(sources) :] + sources[: r % len(sources)]:
+                seconds, out = cli(s, many, url, *status, "--format", "json")
+                counts = json.loads(out)["counts"]
+                print(
+                    f"  {Path(s).parent.name:>12} {tenants:>6} tenants: {seconds:6.2f} s  {counts}",
+                    flush=True,
+                )
         sample = [f"t{i:0{WIDTH}d}" for i in (real, tenants // 2, tenants - 1)]
         own = [
             fanout.run_tenant(many, load_config(many, "dev", t), fanout.STATUS, url) for t in sample
@@ -213,12 +218,19 @@ def main() -> None:
     parser.add_argument("--src", action="append", help="src/ of a code version (default: this)")
     parser.add_argument("--skip-files", action="store_true")
     parser.add_argument("--skip-all", action="store_true")
+    parser.add_argument("--all-rounds", type=int, help="rounds of --all-tenants (--rounds / 2)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="folder for the --all-tenants cluster and projects: built there once, reused",
+    )
     args = parser.parse_args()
     sources = args.src or [SRC]
     if not args.skip_files:
         bench_files(args.files, args.rounds, sources)
     if not args.skip_all:
-        bench_all(args.tenants, args.real, max(1, args.rounds // 2), sources)
+        all_rounds = args.all_rounds or max(1, args.rounds // 2)
+        bench_all(args.tenants, args.real, all_rounds, sources, args.keep)
 
 
 if __name__ == "__main__":

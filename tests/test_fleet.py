@@ -187,10 +187,11 @@ def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_st
         for name in names
     }
     alone = run_alone(monkeypatch)
-    wide = fanout.run_all(project, "dev", fanout.STATUS, jobs=1, url=db_url)
-    assert [(o.tenant, o.state, o.detail) for o in wide] == [
-        (o.tenant, o.state, o.detail) for o in own.values()
-    ]
+    for jobs in (2, 1):  # two connections read the tracking schemas side by side, or one
+        wide = fanout.run_all(project, "dev", fanout.STATUS, jobs=jobs, url=db_url)
+        assert [(o.tenant, o.state, o.detail) for o in wide] == [
+            (o.tenant, o.state, o.detail) for o in own.values()
+        ]
     assert states(wide) == {
         **dict.fromkeys(names, "up to date"),
         "t01": "pending",
@@ -201,7 +202,7 @@ def test_status_of_every_tenant_read_database_wide_says_what_each_tenants_own_st
     assert own["t04"].detail == "no record: 002e_functions"
     assert own["t02"].detail == "002c_system_tables" and own["t03"].detail == "002a_indexes"
     assert "cannot be trusted" in own["t05"].detail
-    assert alone == ["t05"]  # every other tenant was answered by the database-wide read
+    assert alone == ["t05", "t05"]  # every other tenant was answered by the database-wide read
     argv = ["--project", str(project), "status", "--env", "dev", "--all-tenants", "--check"]
     assert cli.main([*argv, "--database", db_url, "--no-progress"]) == 1
     out = capsys.readouterr().out
@@ -239,29 +240,33 @@ def test_plan_of_every_tenant_runs_only_for_those_the_database_wide_read_finds_u
 def test_a_record_edited_by_hand_after_a_verified_database_wide_status_is_still_caught(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    """A database-wide status remembers the records it found sealed, by their rows' places and
-    writing transactions; a row written since (by hand or by tmplmig) is verified in full."""
-    project = fleet(sandbox, ["ta", "tb", "tc"])
+    """A database-wide status remembers the records it found sealed (rows and configs), by their
+    rows' places and writing transactions; a row written since (by hand or by tmplmig) is
+    verified in full, a recorded config's digest included."""
+    project = fleet(sandbox, ["ta", "tb", "tc", "td"])
     fanout.run_all(project, "dev", fanout.APPLY, jobs=2, url=db_url)
-    first = fanout.run_all(project, "dev", fanout.STATUS, jobs=1, url=db_url)
+    first = fanout.run_all(project, "dev", fanout.STATUS, jobs=2, url=db_url)
     assert set(states(first).values()) == {"up to date"}
     remembered = SealCache.of(conn).known
-    assert set(remembered) == {"tmplmig_ta", "tmplmig_tb", "tmplmig_tc"}
+    assert set(remembered) == {"tmplmig_ta", "tmplmig_tb", "tmplmig_tc", "tmplmig_td"}
     conn.execute(
         "UPDATE tmplmig_tb.tmplmig_applied SET apply_sql = apply_sql || ' '"
         " WHERE part = '002a_indexes'"
     )
     # a write that leaves the row as it was still makes its fingerprint stale
     conn.execute("UPDATE tmplmig_tc.tmplmig_applied SET apply_sql = apply_sql")
+    conn.execute("UPDATE tmplmig_td.tmplmig_applied_config SET settings = settings || '{\"x\": 1}'")
     then = {o.tenant: o for o in fanout.run_all(project, "dev", fanout.STATUS, jobs=1, url=db_url)}
     assert {name: o.state for name, o in then.items()} == {
         "ta": "up to date",
         "tb": "failed",
         "tc": "up to date",
+        "td": "failed",
     }
     assert "cannot be trusted" in then["tb"].detail
+    assert "does not match its digest" in then["td"].detail
     now = SealCache.of(conn).known
-    assert "tmplmig_tb" not in now  # verified in full again next time
+    assert "tmplmig_tb" not in now and "tmplmig_td" not in now  # verified in full next time
     assert now["tmplmig_ta"] == remembered["tmplmig_ta"]
     assert now["tmplmig_tc"] != remembered["tmplmig_tc"]  # verified again, remembered anew
 
@@ -282,6 +287,39 @@ def test_tenants_of_one_shape_share_one_render_renamed_as_their_own_would_be(
         assert renders.units(config) == real, name
     shapes = list(renders.shapes.values())
     assert len(shapes) == 2 and all(s is not None and s.checked for s in shapes[:1])
+
+
+def test_a_later_run_takes_each_tenants_part_digests_from_the_cache_whoever_its_shape_is(
+    sandbox: Path,
+) -> None:
+    """The part digests of a shape's tenants are kept between runs under the shape's render with
+    its names' prefix cut out: a run whose shape came from another tenant finds them."""
+    names = ["t01", "t02", "t03"]  # ("ta_" is inside "data_": renaming ta is not by prefix)
+    project = fleet(sandbox, names)
+    configs = {name: load_config(project, "dev", name) for name in names}
+    real = {
+        name: {
+            p.id: fleet_status.digest((s.identity, record.sha256(s.apply), s.role) for s in p.steps)
+            for p in render_all(project, config)
+        }
+        for name, config in configs.items()
+    }
+
+    def digests(renders: fleet_status.Renders, order: list[str]) -> dict[str, dict[str, str]]:
+        return {
+            name: {p: renders.today(configs[name]).digest(p, frozenset()) for p in real[name]}
+            for name in order
+        }
+
+    first = fleet_status.Renders(project)
+    assert digests(first, names) == real
+    first.save()
+    later = fleet_status.Renders(project)
+    assert digests(later, names[::-1]) == real  # its shape is t03's render
+    (was,), (shape,) = first.shapes.values(), later.shapes.values()
+    assert was is not None and shape is not None and shape.names != was.names
+    assert shape.key is not None and shape.key == was.key and shape.checked
+    assert not shape.grown  # every tenant's digests came from the cache
 
 
 def test_only_and_exclude_select_exactly_the_named_tenants() -> None:

@@ -101,34 +101,40 @@ def _pg(bindir: Path, user: str | None, *args: str) -> None:
 
 
 @contextmanager
-def throwaway_cluster(settings: Mapping[str, str] | None = None) -> Iterator[Cluster]:
+def throwaway_cluster(
+    settings: Mapping[str, str] | None = None, keep: Path | None = None
+) -> Iterator[Cluster]:
     """Create, start and finally stop and delete a private cluster on a free loopback port.
 
     ``settings``: more server settings (``-c name=value``), such as a benchmark's
-    ``shared_preload_libraries``.
+    ``shared_preload_libraries``. ``keep``: a folder the cluster lives in instead of a
+    temporary one; it is made there the first time, started again from there later, and
+    only stopped at the end (a benchmark's large database built once, measured many times).
     """
     bindir = find_bindir()
     user = _run_as()
-    root = Path(tempfile.mkdtemp(prefix="tmplmig-pg-"))
+    root = keep or Path(tempfile.mkdtemp(prefix="tmplmig-pg-"))
+    root.mkdir(parents=True, exist_ok=True)
     datadir, port = root / "data", _free_port()
     if user:
         shutil.chown(root, user)
     try:
-        _pg(
-            bindir,
-            user,
-            "initdb",
-            "-D",
-            str(datadir),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        )
+        if not (datadir / "PG_VERSION").is_file():
+            _pg(
+                bindir,
+                user,
+                "initdb",
+                "-D",
+                str(datadir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            )
         options = (
             f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -152,6 +158,8 @@ def throwaway_cluster(settings: Mapping[str, str] | None = None) -> Iterator[Clu
         try:
             yield Cluster(datadir=datadir, port=port, bindir=bindir, user=user)
         finally:
-            _pg(bindir, user, "pg_ctl", "-D", str(datadir), "-m", "immediate", "-w", "stop")
+            mode = "fast" if keep else "immediate"
+            _pg(bindir, user, "pg_ctl", "-D", str(datadir), "-m", mode, "-w", "stop")
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)

@@ -254,7 +254,9 @@ def run_all(
             halt(f"canary {', '.join(failed_canaries)} failed")
         rest = [n for n in selected if n not in canaries]
         if (verb.answered_wide or verb.settled is not None) and not halted:
-            rest = _status_by_database(project, [configs[n] for n in rest], url, report, verb)
+            rest = _status_by_database(
+                project, [configs[n] for n in rest], url, report, verb, readers=jobs
+            )
         list(pool.map(run_one, rest))
     return sorted(outcomes.values(), key=lambda o: o.tenant)
 
@@ -269,12 +271,14 @@ def _status_by_database(
     url: str | None,
     report: Callable[[TenantOutcome], None],
     verb: TenantVerb[Any] = STATUS,
+    readers: int = 1,
 ) -> list[str]:
     """Report the status of the tenants of ``configs`` database by database, each database's
     tracking schemas read at once (:mod:`fleet_status`); return the tenants only their own
     run can answer (an unreachable database, a record the server cannot vouch for, ...).
     For another ``verb``, report ``verb.settled`` for the tenants whose parts are all
-    settled, and return the rest to run."""
+    settled, and return the rest to run. ``readers``: connections reading a database at once
+    (:data:`fleet_status.READERS` at most)."""
     left: list[str] = []
     databases: dict[str, list[LoadedConfig]] = {}
     for config in configs:
@@ -291,7 +295,8 @@ def _status_by_database(
     for database, tenants in databases.items():
         started = time.perf_counter()
         try:
-            answered = list(fleet_status.tenant_states(project, tenants, database, renders))
+            states = fleet_status.tenant_states(project, tenants, database, renders, readers)
+            answered = list(states)
         except Exception:  # any cause: each tenant's own run reports what it meets
             left += [c.tenant for c in tenants if c.tenant is not None]
             continue
@@ -309,6 +314,7 @@ def _status_by_database(
                 left.append(config.tenant)
                 continue
             report(TenantOutcome(config.tenant, database_of(config), state, detail, seconds))
+    renders.save()
     return sorted(left)
 
 

@@ -1,14 +1,16 @@
-"""``status --all-tenants`` database by database: one connection and one query per batch of
-tracking schemas, instead of one connection (and one render) per tenant.
+"""``status --all-tenants`` database by database: two connections (one with ``--jobs 1``)
+and one query per batch of tracking schemas, instead of one connection (and one render) per
+tenant.
 
 A tenant's line in the fan-out's summary needs, per part, what ``status`` reads for it
 (:func:`tmplmig.migrating.commands.status`): whether yoyo applied it, whether the record
 has it, whether today's render differs from the record, and whether the recorded objects are
 still in the catalog. The server answers all of it for every tracking schema of a database
 at once, sending back per part a digest of the recorded steps (identity, apply SQL digest,
-role), whether every row still carries its seal, and how many recorded objects are gone;
+role), a fingerprint of the record (whether every row still carries its seal is checked
+when the fingerprint is not one found sealed before), and how many recorded objects are gone;
 today's render is digested the same way, once per shape of tenants (configs that differ by
-schema and role names only), renamed for each tenant.
+schema and role names only), renamed for each tenant, and the digests kept between runs.
 
 ``plan --all-tenants`` reads the same way first: a tenant whose parts are all applied as
 rendered today (or not applied) has nothing to plan (:mod:`tmplmig.migrating.fanout`).
@@ -27,7 +29,7 @@ import json
 import queue
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +45,7 @@ from tmplmig.database.urls import connect, named
 from tmplmig.migrating import record
 from tmplmig.migrating.seal_cache import SealCache
 from tmplmig.migrating.tenants import tracking_schema
+from tmplmig.rendering import cache
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Part, part_ids, render_all
 
@@ -68,6 +71,12 @@ def digest(steps: Iterable[Unit]) -> str:
     its role is left out on both sides.)"""
     rows = (f"{i}{_UNIT}{sha}{_UNIT}{role or ''}" for i, sha, role in sorted(steps))
     return hashlib.sha256(_RECORD.join(rows).encode()).hexdigest()
+
+
+def digest_as_recorded(steps: list[Unit], roleless: frozenset[str]) -> str:
+    """The :func:`digest` of ``steps`` with the roles of the steps ``roleless`` names left out,
+    as the record of a step run as the deploying login has it."""
+    return digest((i, sha, None if i in roleless else role) for i, sha, role in steps)
 
 
 def summary(states: Sequence[tuple[str, str]]) -> tuple[str, str]:
@@ -116,6 +125,10 @@ class _Shape:
     applies: str
     roles: list[str | None]
     checked: bool = False
+    #: each part's digest for a tenant of this shape, by the tenant's names (:meth:`digests`)
+    known: dict[str, list[str]] = field(default_factory=dict)
+    #: whether :attr:`known` gained tenants since it was read from the cache
+    grown: bool = False
 
     @classmethod
     def of(cls, names: dict[str, str], rendered: list[Part]) -> _Shape:
@@ -146,14 +159,20 @@ class _Shape:
             return text.replace(self._prefix, prefix)
         return self._pattern.sub(lambda m: renamed[m.group(0)], text)
 
-    def units(self, names: dict[str, str]) -> dict[str, list[Unit]]:
-        """Each part's steps for a tenant of this shape whose names are ``names``."""
-        renamed = {self.names[path]: name for path, name in names.items()}
-        prefix = _common_prefix(names.values())
+    def _prefix_of(self, renamed: dict[str, str]) -> str | None:
+        """The prefix that replaces :attr:`_prefix` to rename this shape's names as
+        ``renamed`` does (old name: new name), when one does."""
+        prefix = _common_prefix(renamed.values())
         if self._prefix is None or any(
             new != prefix + old[len(self._prefix) :] for old, new in renamed.items()
         ):
-            prefix = None
+            return None
+        return prefix
+
+    def units(self, names: dict[str, str]) -> dict[str, list[Unit]]:
+        """Each part's steps for a tenant of this shape whose names are ``names``."""
+        renamed = {self.names[path]: name for path, name in names.items()}
+        prefix = self._prefix_of(renamed)
         identities = self._renamed(self.identities, renamed, prefix).split(_SEP)
         applies = self._renamed(self.applies, renamed, prefix).split(_SEP)
         roles = [renamed.get(r, r) if r is not None else None for r in self.roles]
@@ -162,6 +181,37 @@ class _Shape:
             pid: [(i, record.sha256(a), r) for i, a, r in itertools.islice(steps, size)]
             for pid, size in self.sizes
         }
+
+    @cached_property
+    def key(self) -> str | None:
+        """The cache key of :attr:`known`: this render with its names' prefix cut out (so any
+        tenant of the shape gives it), and the code that renames and digests; None when
+        renaming is not replacing the prefix."""
+        if self._prefix is None:
+            return None
+        cut = self._prefix
+        names = {path: name[len(cut) :] for path, name in self.names.items()}
+        roles = [r.split(cut) if r is not None else None for r in self.roles]
+        listed = json.dumps([names, self.sizes, roles])
+        texts = json.dumps([self.identities.split(cut), self.applies.split(cut)])
+        return cache.digest(cache.source_stamp(__file__, record.__file__), listed, texts)
+
+    def digests(self, names: dict[str, str], roleless: dict[str, frozenset[str]]) -> list[str]:
+        """Each part's :func:`digest` for a tenant of this shape whose names are ``names``, the
+        roles of the steps ``roleless`` names by part left out (as recorded); remembered by both
+        (between runs too, in the cache) where renaming is replacing the prefix."""
+        tenant = json.dumps([names, {p: sorted(r) for p, r in roleless.items()}], sort_keys=True)
+        found = self.known.get(tenant)
+        if found is None:
+            found = [
+                digest_as_recorded(steps, roleless.get(pid, frozenset()))
+                for pid, steps in self.units(names).items()
+            ]
+            renamed = {self.names[path]: name for path, name in names.items()}
+            if self._prefix_of(renamed) is not None:
+                self.known[tenant] = found
+                self.grown = True
+        return found
 
 
 def units(rendered: list[Part]) -> dict[str, list[Unit]]:
@@ -185,6 +235,32 @@ def _shape_of(config: LoadedConfig) -> tuple[str, dict[str, str]] | None:
     if any(a != b and a in b for a in values for b in values):
         return None
     return json.dumps([config.env, data], sort_keys=True), names
+
+
+@dataclass
+class Today:
+    """Today's render of one tenant as the record compares it: each part's steps, made when
+    first needed, and (for a tenant whose shape renames) each part's digest, the roles of the
+    steps ``roleless`` names left out."""
+
+    steps: Callable[[], dict[str, list[Unit]]]
+    digests: dict[str, str] | None = None
+    roleless: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    @cached_property
+    def units(self) -> dict[str, list[Unit]]:
+        return self.steps()
+
+    def digest(self, part: str, roleless: frozenset[str]) -> str:
+        """The digest of ``part``'s steps, the roles of ``roleless`` left out (as recorded)."""
+        digests = self.digests or {}
+        if part in digests and roleless == self.roleless.get(part, frozenset()):
+            return digests[part]
+        return digest_as_recorded(self.units.get(part, []), roleless)
+
+
+#: the cache entries of a shape's part digests by tenant (:meth:`_Shape.digests`)
+DIGESTS = "fleet_digests"
 
 
 @dataclass
@@ -214,6 +290,36 @@ class Renders:
                 self.shapes[key] = None
             return real
         return shape.units(names)
+
+    def today(
+        self, config: LoadedConfig, roleless: dict[str, frozenset[str]] | None = None
+    ) -> Today:
+        """Today's render for ``config``: digests from its shape's render renamed, when the
+        shape's check passed (the check itself renders), with the roles of the steps
+        ``roleless`` names by part left out."""
+        shaped = _shape_of(config)
+        if shaped is None or (shaped[0] in self.shapes and self.shapes[shaped[0]] is None):
+            return Today(lambda: self.units(config))
+        shape = self.shapes.get(shaped[0])
+        if shape is None or (not shape.checked and shaped[1] != shape.names):
+            real = self.units(config)  # the shape's first render, or its check
+            shape = self.shapes[shaped[0]]
+            if shape is None or (not shape.checked and shaped[1] != shape.names):
+                return Today(lambda: real)
+        if not shape.known and shape.key is not None:
+            kept = cache.read(DIGESTS, shape.key)
+            shape.known = kept if isinstance(kept, dict) else {}
+        roleless = {p: r for p, r in (roleless or {}).items() if r}
+        found = shape.digests(shaped[1], roleless)
+        digests = dict(zip((pid for pid, _ in shape.sizes), found, strict=True))
+        return Today(lambda: shape.units(shaped[1]), digests, roleless)
+
+    def save(self) -> None:
+        """Keep the part digests the shapes gained for the next run."""
+        for shape in self.shapes.values():
+            if shape is not None and shape.grown and shape.key is not None:
+                cache.write(DIGESTS, shape.key, shape.known)
+                shape.grown = False
 
 
 # --- the tracking schemas of one database ----------------------------------------------------
@@ -267,21 +373,25 @@ _NO_ROWS = (
     " NULL::text AS role, NULL::text AS objects, NULL::tid AS place, NULL::text AS mark"
     " WHERE false"
 )
-#: one tracking schema's yoyo hashes and recorded configs (each with its place and writer)
-_HEAD = """SELECT {t} AS t, ARRAY(SELECT migration_hash FROM {s}.{m}) AS hashes,
-    {configs} AS configs"""
-_CONFIGS = f"""(SELECT json_agg(json_build_array(c.digest, c.settings, c.ctid::text || c.xmin::text)
-    ORDER BY c.ctid) FROM {{s}}.{record.CONFIGS_TABLE} c)"""
+#: one tracking schema's yoyo hashes
+_HASHES = "SELECT {t} AS t, y.migration_hash FROM {s}.{m} y"
+#: the places and writers of one tracking schema's recorded configs (for the fingerprint)
+_CONFIGS = f"""SELECT {{t}} AS t, c.ctid AS place, c.xmin::text AS writer
+FROM {{s}}.{record.CONFIGS_TABLE} c"""
+_NO_CONFIGS = "SELECT NULL::int AS t, NULL::tid AS place, NULL::text AS writer WHERE false"
 
-#: the batch: per tracking schema its hashes, its configs, the fingerprint of its record rows
-#: and per part the digest of its steps, the steps without a role and the objects gone (the
-#: catalog is asked once for the whole batch)
+#: the batch: per tracking schema its hashes, the fingerprint of its record (its rows' and
+#: configs' places and writers: any write to a row moves it and changes its writer) and per
+#: part the digest of its steps, the steps without a role and the objects gone (the catalog is
+#: asked once for the whole batch). Each table is scanned once, tagged with its schema's
+#: number in the batch (``t``), and grouped by it: a sub-select per schema costs more to plan
+#: than to run. The recorded objects are expanded as jsonb, parsed once per row.
 _BATCH = f"""WITH r AS MATERIALIZED ({{rows}}),
 g AS (
     SELECT o.t, o.part, count(*) AS gone FROM (
         SELECT t, part, kind, name, schema, {QUOTED_NAMES}
         FROM (SELECT r.t, r.part, e->>0 AS kind, e->>1 AS schema, e->>2 AS name, e->>3 AS tab
-              FROM r, json_array_elements(r.objects::json) e) x
+              FROM r, jsonb_array_elements(r.objects::jsonb) e) x
         WHERE kind IN ({", ".join(f"'{kind}'" for kind in sorted(CHECKED_KINDS))})
     ) o WHERE NOT {PRESENT} GROUP BY o.t, o.part
 ),
@@ -293,70 +403,72 @@ a AS (
         coalesce(array_agg(step) FILTER (WHERE role IS NULL), ARRAY[]::text[]) AS roleless
     FROM r GROUP BY t, part
 ),
-f AS (
-    SELECT t, md5(string_agg(place::text || mark, ',' ORDER BY place)) AS fingerprint
-    FROM r GROUP BY t
-),
+f AS (SELECT t, md5(string_agg(place::text || mark, ',' ORDER BY place)) AS rows FROM r GROUP BY t),
 p AS (
     SELECT t, json_agg(json_build_array(part, digest, roleless, coalesce(gone, 0))) AS parts
     FROM a LEFT JOIN g USING (t, part) GROUP BY t
 ),
-h AS ({{heads}})
-SELECT h.t, h.hashes, p.parts, h.configs, f.fingerprint
-FROM h LEFT JOIN p USING (t) LEFT JOIN f USING (t)"""
+h AS (SELECT t, array_agg(migration_hash) AS hashes FROM ({{hashes}}) y GROUP BY t),
+k AS (
+    SELECT t, string_agg(place::text || writer, ',' ORDER BY place) AS marks
+    FROM ({{configs}}) c GROUP BY t
+)
+SELECT b.t, coalesce(h.hashes, ARRAY[]::text[]), p.parts,
+    encode(sha256(convert_to(coalesce(f.rows, '') || '|' || coalesce(k.marks, ''), 'UTF8')), 'hex')
+FROM generate_series(0, {{last}}) b(t)
+    LEFT JOIN h USING (t) LEFT JOIN p USING (t) LEFT JOIN k USING (t) LEFT JOIN f USING (t)"""
 
 #: whether every record row of one tracking schema is sealed: its apply SQL matches its digest
-#: and its seal, and its config is recorded (NULL: no rows)
-_SEALED = f"""SELECT {{t}} AS t, bool_and(
-    encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
-    AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
-    AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest))
-FROM {{s}}.{record.STEPS_TABLE} r"""
+#: and its seal, and its config is recorded (NULL: no rows); and its recorded configs
+_SEALED = f"""SELECT {{t}} AS t, (
+    SELECT bool_and(
+        encode(sha256(convert_to(r.apply_sql, 'UTF8')), 'hex') = r.apply_sha256
+        AND r.row_sha256 = 'v3:' || encode(sha256(convert_to({SEALED_JSON}, 'UTF8')), 'hex')
+        AND EXISTS (SELECT FROM {{s}}.{record.CONFIGS_TABLE} c WHERE c.digest = r.config_digest))
+    FROM {{s}}.{record.STEPS_TABLE} r
+), (SELECT json_agg(json_build_array(c.digest, c.settings)) FROM {{s}}.{record.CONFIGS_TABLE} c)"""
 
 
 def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
     """The query over the tracking schemas of ``batch`` (each holding yoyo's tables)."""
-    rows, heads = [], []
+    rows, hashes, configs = [], [], []
     m = sql.Identifier(default_migration_table)
     for t, schema in enumerate(batch):
         names = {"t": sql.Literal(t), "s": sql.Identifier(schema)}
-        recorded = set(record.TABLES) <= set(found[schema])
-        configs = sql.SQL(_CONFIGS).format(**names) if recorded else sql.SQL("NULL::json")
-        heads.append(sql.SQL(_HEAD).format(**names, m=m, configs=configs))
-        if recorded:
+        hashes.append(sql.SQL(_HASHES).format(**names, m=m))
+        if set(record.TABLES) <= set(found[schema]):
             rows.append(sql.SQL(_ROWS).format(**names))
-    if not rows:  # no record in the batch
-        rows.append(sql.SQL(_NO_ROWS))
+            configs.append(sql.SQL(_CONFIGS).format(**names))
+    union = sql.SQL(" UNION ALL ")
     return sql.SQL(_BATCH).format(
-        rows=sql.SQL(" UNION ALL ").join(rows), heads=sql.SQL(" UNION ALL ").join(heads)
+        rows=union.join(rows or [sql.SQL(_NO_ROWS)]),
+        hashes=union.join(hashes),
+        configs=union.join(configs or [sql.SQL(_NO_CONFIGS)]),
+        last=sql.Literal(len(batch) - 1),
     )
 
 
 def _sealed(conn: psycopg.Connection[Any], schemas: dict[int, str]) -> dict[int, bool]:
-    """Whether every record row of each tracking schema (by its number in the batch) is sealed,
-    recomputed row by row."""
+    """Whether the record of each tracking schema (by its number in the batch) is sealed:
+    every row's seal recomputed, every config's digest too."""
     if not schemas:
         return {}
     query = sql.SQL(" UNION ALL ").join(
         sql.SQL(_SEALED).format(t=sql.Literal(t), s=sql.Identifier(schema))
         for t, schema in schemas.items()
     )
-    return {t: sealed is not False for t, sealed in conn.execute(query)}
+    return {
+        t: sealed is not False and _trusted_configs(configs)
+        for t, sealed, configs in conn.execute(query)
+    }
 
 
 def _trusted_configs(configs: list[list[Any]] | None) -> bool:
     """Every recorded config matches its digest (as :func:`record.read` checks it)."""
     return all(
         record.sha256(json.dumps(settings, sort_keys=True)) == digest
-        for digest, settings, _ in configs or ()
+        for digest, settings in configs or ()
     )
-
-
-def _fingerprint(rows: str | None, configs: list[list[Any]] | None) -> str:
-    """The fingerprint of a record: its rows' (as the server summed them up) and its configs'
-    places and writers (any write to a row moves it and changes its writer)."""
-    marks = ",".join(mark for _, _, mark in configs or ())
-    return record.sha256(f"{rows or ''}|{marks}")
 
 
 def read_tracking(
@@ -366,8 +478,9 @@ def read_tracking(
     soon as it is read); None for a schema the server cannot vouch for (a record an older
     tmplmig wrote lacks columns).
 
-    A record whose fingerprint ``seals`` holds from a run that found it sealed is taken as
-    sealed; any other is verified row by row, in the same snapshot, and ``seals`` updated."""
+    A record whose fingerprint ``seals`` holds from a run that found it sealed (every row's
+    seal and every config's digest) is taken as sealed; any other is verified row by row, in
+    the same snapshot, and ``seals`` updated."""
     found: dict[str, dict[str, int]] = {}
     tables = [default_migration_table, *record.TABLES]
     for schema, table, columns in conn.execute(_TABLES, (list(_NEEDED), schemas, tables)):
@@ -389,16 +502,16 @@ def read_tracking(
         with conn.transaction():  # one snapshot: the rows verified are the rows read
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             read = conn.execute(_batch(batch, found)).fetchall()
-            prints = {i: _fingerprint(rows, configs) for i, _, _, configs, rows in read}
+            prints = {i: fingerprint for i, *_, fingerprint in read}
             unknown = {
                 i: batch[i]
                 for i, *_ in read
                 if set(record.TABLES) <= set(found[batch[i]]) and seals.get(batch[i]) != prints[i]
             }
             sealed = _sealed(conn, unknown)
-        for i, hashes, parts, configs, _ in read:
+        for i, hashes, parts, _ in read:
             recorded = {p: _Recorded(d, frozenset(n), int(g or 0)) for p, d, n, g in parts or ()}
-            trusted = sealed.get(i, True) and _trusted_configs(configs)
+            trusted = sealed.get(i, True)
             out[batch[i]] = Tracked(frozenset(hashes), recorded, trusted)
             if trusted:
                 seals.verified(batch[i], prints[i])
@@ -407,32 +520,33 @@ def read_tracking(
         yield out
 
 
-def part_state(part: str, tracked: Tracked, rendered: dict[str, list[Unit]]) -> str:
+def part_state(part: str, tracked: Tracked, today: Today) -> str:
     """One part's state as ``status`` names it."""
     if get_migration_hash(part) not in tracked.hashes:
         return "pending"
     recorded = tracked.parts.get(part)
     if recorded is None:
         return "no record"
-    today = (
-        (identity, sha, None if identity in recorded.roleless else role)
-        for identity, sha, role in rendered.get(part, ())
-    )
-    if recorded.digest != digest(today):
+    if recorded.digest != today.digest(part, recorded.roleless):
         return "changed"
     return "missing" if recorded.gone else "applied"
 
 
 def tenant_states(
-    project: Path, configs: Sequence[LoadedConfig], database: str, renders: Renders
+    project: Path,
+    configs: Sequence[LoadedConfig],
+    database: str,
+    renders: Renders,
+    readers: int = 1,
 ) -> Iterator[tuple[LoadedConfig, list[tuple[str, str]] | None]]:
     """Each tenant of ``configs`` (all in ``database``, a yoyo URL) with its parts' states,
-    or None where only the per-tenant path can tell."""
+    or None where only the per-tenant path can tell; ``readers``: connections reading the
+    tracking schemas at once (at most :data:`READERS`)."""
     ids = part_ids(project / "templates")
     by_schema = {tracking_schema(c.tenant or ""): c for c in configs}
     schemas, env = list(by_schema), configs[0].env
     tracked: dict[str, Tracked | None] = {}
-    for answered in _read_beside(database, env, schemas):
+    for answered in _read_beside(database, env, schemas, max(1, min(readers, READERS))):
         tracked.update(answered)
         for schema in answered:
             config = by_schema[schema]
@@ -441,47 +555,86 @@ def tenant_states(
                 yield config, None
                 continue
             try:
-                rendered = renders.units(config) if found.parts else {}
+                roleless = {p: r.roleless for p, r in found.parts.items()}
+                today = renders.today(config, roleless) if found.parts else Today(dict)
+                states = [(part, part_state(part, found, today)) for part in ids]
             except Exception:  # the per-tenant path reports the render's error
                 yield config, None
                 continue
-            yield config, [(part, part_state(part, found, rendered)) for part in ids]
+            yield config, states
+
+
+#: connections that read one database's tracking schemas at once: the server's work on a
+#: batch outweighs the client's on its answer, so a second reader keeps a second core busy
+READERS = 2
+
+
+def _open(database: str, env: str) -> psycopg.Connection[Any]:
+    """A connection that reads tracking schemas (read only, no JIT)."""
+    conn = connect(named(database, "status", env, None))
+    try:
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        # the planner prices the JSON expansion of every row high, and compiling the query
+        # with JIT took seconds for a query that runs in milliseconds
+        conn.execute("SET jit = off")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _read_beside(
-    database: str, env: str, schemas: list[str]
+    database: str, env: str, schemas: list[str], readers: int = 1
 ) -> Iterator[dict[str, Tracked | None]]:
-    """:func:`read_tracking` in a thread of its own, a batch ahead: the server reads the next
-    batch while the caller renders and compares the last one."""
-    answers: queue.Queue[dict[str, Tracked | None] | BaseException | None] = queue.Queue(2)
+    """:func:`read_tracking` in ``readers`` threads of their own (each its share of
+    ``schemas`` on its own connection), a batch ahead: the server reads the next batches while
+    the caller renders and compares the last one. The seals are remembered once all are read."""
+    answers: queue.Queue[dict[str, Tracked | None] | BaseException | None] = queue.Queue(
+        2 * readers
+    )
+    first = _open(database, env)
+    try:
+        seals = SealCache.of(first)
+    except BaseException:
+        first.close()
+        raise
 
-    def read() -> None:
+    def read(conn: psycopg.Connection[Any] | None, share: list[str]) -> None:
         try:
-            with connect(named(database, "status", env, None)) as conn:
-                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-                # the planner prices the JSON expansion of every row high, and compiling the
-                # query with JIT took seconds for a query that runs in milliseconds
-                conn.execute("SET jit = off")
-                seals = SealCache.of(conn)
-                for answer in read_tracking(conn, schemas, seals):
+            with conn or _open(database, env) as opened:
+                for answer in read_tracking(opened, share, seals):
                     answers.put(answer)
                     if stopped.is_set():
                         return
-            seals.save()
             answers.put(None)
         except BaseException as exc:  # raised in the caller's thread
             answers.put(exc)
 
     stopped = threading.Event()
-    reader = threading.Thread(target=read, name="tmplmig-status-read", daemon=True)
-    reader.start()
+    threads = [
+        threading.Thread(
+            target=read,
+            args=(first if n == 0 else None, schemas[n::readers]),
+            name=f"tmplmig-status-read-{n}",
+            daemon=True,
+        )
+        for n in range(readers)
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        while (answer := answers.get()) is not None:
-            if isinstance(answer, BaseException):
+        done = 0
+        while done < readers:
+            answer = answers.get()
+            if answer is None:
+                done += 1
+            elif isinstance(answer, BaseException):
                 raise answer
-            yield answer
-    finally:  # the caller stopped early: let the reader finish its batch and close
+            else:
+                yield answer
+        seals.save()
+    finally:  # the caller stopped early: let the readers finish their batches and close
         stopped.set()
-        while reader.is_alive():
+        while any(thread.is_alive() for thread in threads):
             with contextlib.suppress(queue.Empty):
                 answers.get(timeout=0.1)

@@ -1,10 +1,11 @@
 """The tracking schemas whose record a database-wide ``status`` found sealed, remembered per
 database so that the next run need not recompute every row's digest and seal.
 
-What is remembered for a schema is a fingerprint of its record as it stood when every row was
-verified (:func:`tmplmig.migrating.fleet_status.read_tracking` computes it): each row's place
-(``ctid``), the transaction that wrote it (``xmin``) and its seal, and the places and writers
-of the recorded configs. Any write to a row (an ``UPDATE`` by hand as much as a new apply)
+What is remembered for a schema is a fingerprint of its record as it stood when every row and
+every recorded config's digest was verified (the server sums it up for
+:func:`tmplmig.migrating.fleet_status.read_tracking`): each row's place (``ctid``), the
+transaction that wrote it (``xmin``) and its seal, and the places and writers of the
+recorded configs. Any write to a row (an ``UPDATE`` by hand as much as a new apply)
 gives it a new ``xmin`` and a new place, so a record written to since no longer matches its
 fingerprint and is verified again in full, in the snapshot its fingerprint was read in.
 
