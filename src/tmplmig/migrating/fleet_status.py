@@ -37,14 +37,13 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from yoyo import default_migration_table
-from yoyo.migrations import get_migration_hash
 
 from tmplmig.database.presence import CHECKED_KINDS, PRESENT, QUOTED_NAMES
 from tmplmig.database.urls import connect, named
 from tmplmig.migrating import record
 from tmplmig.migrating.seal_cache import SealCache
 from tmplmig.migrating.tenants import tracking_schema
+from tmplmig.migrating.yoyo_tracking import MIGRATION_TABLE, migration_hash
 from tmplmig.rendering import cache
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import Part, part_ids, render_all
@@ -432,7 +431,7 @@ _SEALED = f"""SELECT {{t}} AS t, (
 def _batch(batch: list[str], found: dict[str, dict[str, int]]) -> sql.Composed:
     """The query over the tracking schemas of ``batch`` (each holding yoyo's tables)."""
     rows, hashes, configs = [], [], []
-    m = sql.Identifier(default_migration_table)
+    m = sql.Identifier(MIGRATION_TABLE)
     for t, schema in enumerate(batch):
         names = {"t": sql.Literal(t), "s": sql.Identifier(schema)}
         hashes.append(sql.SQL(_HASHES).format(**names, m=m))
@@ -482,7 +481,7 @@ def read_tracking(
     seal and every config's digest) is taken as sealed; any other is verified row by row, in
     the same snapshot, and ``seals`` updated."""
     found: dict[str, dict[str, int]] = {}
-    tables = [default_migration_table, *record.TABLES]
+    tables = [MIGRATION_TABLE, *record.TABLES]
     for schema, table, columns in conn.execute(_TABLES, (list(_NEEDED), schemas, tables)):
         found.setdefault(schema, {})[table] = columns
     out: dict[str, Tracked | None] = {}
@@ -491,7 +490,7 @@ def read_tracking(
         recorded = [table in held for table in record.TABLES]
         half = any(recorded) and not all(recorded)  # the per-tenant path says it is unreadable
         older = held.get(record.STEPS_TABLE, len(_NEEDED)) < len(_NEEDED)
-        if default_migration_table not in held:  # never applied: yoyo finds nothing
+        if MIGRATION_TABLE not in held:  # never applied: yoyo finds nothing
             out[schema] = Tracked(frozenset(), {}, True)
         elif half or older:
             out[schema] = None
@@ -522,7 +521,7 @@ def read_tracking(
 
 def part_state(part: str, tracked: Tracked, today: Today) -> str:
     """One part's state as ``status`` names it."""
-    if get_migration_hash(part) not in tracked.hashes:
+    if migration_hash(part) not in tracked.hashes:
         return "pending"
     recorded = tracked.parts.get(part)
     if recorded is None:
