@@ -611,6 +611,8 @@ def rollback(target: Target, part: str | None = None, allow_data_loss: bool = Fa
 
     The tables it would drop holding rows are listed first; in a protected environment
     (``protected: true``) it refuses them without ``allow_data_loss``."""
+    from tmplmig.migrating.yoyo_bridge import record_known  # a migrating verb: yoyo is loaded
+
     with _migrations(target, "rollback") as (backend, migrations, rendered):
         migrations = _from_part(migrations, part)
         with _locked(backend, target):
@@ -620,8 +622,6 @@ def rollback(target: Target, part: str | None = None, allow_data_loss: bool = Fa
             applied = _as_applied(target, rec, rendered)
             _refuse_data_loss(target, backend.connection, applied, ids, allow_data_loss)
             backend.before_steps = _prepare_rollback(target, backend.connection, rec, applied, ids)
-            from tmplmig.migrating.yoyo_bridge import record_known
-
             try:
                 with record_known(rec):
                     backend.rollback_migrations(targets)
