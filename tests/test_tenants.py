@@ -193,6 +193,26 @@ def test_a_tenants_check_with_its_peers_runs_once_per_version_of_the_tenant_file
     assert checks == ["dev", "dev", "dev"]
 
 
+def test_a_tenant_file_rewritten_with_its_size_and_times_kept_is_checked_again(
+    sandbox: Path,
+) -> None:
+    """The remembered check is keyed by what each tenant file's metadata says of its version:
+    a rewrite of the same size whose modification time is set back still moves the change
+    time the kernel keeps, so the clash it brings is found."""
+    initech = sandbox / "config" / "tenants" / "initech.yaml"
+    initech.write_text(f"# {uuid.uuid4()}\nretention:\n  audit_log: 41\n")
+    url = "postgresql+psycopg://deployer@localhost/app"  # resolved, never connected to
+    assert resolve(sandbox, "dev", "acme", url).tenant == "acme"  # checked and remembered
+    before = initech.stat()
+    clash = "tenant:\n  role_prefix: globex_\n"
+    initech.write_text(clash + "#" * (before.st_size - len(clash) - 1) + "\n")
+    os.utime(initech, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = initech.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    with pytest.raises(ConfigError, match="role 'globex_app_readonly' is also used by"):
+        resolve(sandbox, "dev", "acme", url)
+
+
 # --- tracking and isolation on a real server ------------------------------------------------
 
 

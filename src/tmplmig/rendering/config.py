@@ -6,6 +6,7 @@ Layers merge in this order, later winning: ``config/base.yaml`` < ``config/<env>
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -158,22 +159,30 @@ class LoadedConfig:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    """The file's mapping, parsed once per version of the file (its modification time and
-    size). Shared between calls, so read it only: :func:`merge_layers` copies what it keeps."""
+    """The file's mapping, parsed once per version of the file (:func:`version_of`). Shared
+    between calls, so read it only: :func:`merge_layers` copies what it keeps."""
     return _parse_yaml(*_version(path))
 
 
-def _version(path: Path) -> tuple[Path, int, int]:
-    """The file and what tells its versions apart: its modification time and size."""
+def version_of(stat: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file's versions apart without reading it: its size, inode, modification
+    time and change time. The change time is the kernel's: any write, a copy that keeps the
+    times (``cp -p``) or a file renamed over it moves it, so a version that kept the others
+    (a rewrite of the same size, its modification time set back) still shows."""
+    return stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns
+
+
+def _version(path: Path) -> tuple[Path, int, int, int, int]:
+    """The file and what tells its versions apart (:func:`version_of`)."""
     try:
         stat = path.stat()
     except OSError as exc:
         raise ConfigError(path, (), f"cannot read: {exc.strerror}") from None
-    return path, stat.st_mtime_ns, stat.st_size
+    return (path, *version_of(stat))
 
 
 @lru_cache(maxsize=4096)
-def _parse_yaml(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
+def _parse_yaml(path: Path, *_version: int) -> dict[str, Any]:
     import yaml  # only when a config file is new to the cache
 
     #: libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster
@@ -362,7 +371,7 @@ def _environment(files: list[Path]) -> Merged:
 
 
 @lru_cache(maxsize=16)
-def _merged_environment(versions: tuple[tuple[Path, int, int], ...]) -> Merged:
+def _merged_environment(versions: tuple[tuple[Path, int, int, int, int], ...]) -> Merged:
     return merge_layers([(version[0], _parse_yaml(*version)) for version in versions])
 
 
