@@ -76,8 +76,8 @@ def _checked_key(project: Path, env: str) -> str | None:
     config = project / "config"
     folder = config / "tenants"
     try:
-        environment = [str(config / "base.yaml"), str(config / f"{env}.yaml")]
-        contents = [x for f in environment for x in (os.path.basename(f), _read(f))]
+        environment = [config / "base.yaml", config / f"{env}.yaml"]
+        contents = [x for f in environment for x in (f.name, f.read_bytes())]
         # names as strings: sorting 10,000 Paths took longer than stating the files
         found = sorted((e.name, e.stat()) for e in os.scandir(folder) if _is_tenant_file(e.name))
         versions = "\n".join(f"{name} {version_of(stat)}" for name, stat in found)
@@ -89,11 +89,6 @@ def _checked_key(project: Path, env: str) -> str | None:
 def _is_tenant_file(name: str) -> bool:
     """What ``glob("*.yaml")`` in the tenants folder finds (no hidden files)."""
     return name.endswith(".yaml") and not name.startswith(".")
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
 
 
 def database_of(config: LoadedConfig) -> str:
