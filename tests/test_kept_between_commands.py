@@ -7,9 +7,11 @@ computed again."""
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -36,7 +38,7 @@ def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def entries(directory: Path, kind: str) -> list[Path]:
-    return sorted(directory.glob(f"__tmplmig_{kind}_*.json"))
+    return sorted(directory.glob(f"__tmplmig_{kind}_*"))
 
 
 def rewrite(entry: Path, change: dict[str, object], fix_digest: bool) -> None:
@@ -201,6 +203,31 @@ def test_a_changed_render_entry_is_refused(sandbox: Path, kept: Path) -> None:
     assert render_part(sandbox, parts[-1].id, config) == parts[-1]
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda payload: payload[: len(payload) // 2],  # cut short
+        lambda payload: marshal.dumps((["not a kind"],)),  # marshal data of another shape
+        lambda payload: marshal.dumps([[0, "a part", "short of its fields"]]),
+    ],
+    ids=["truncated", "unknown kind", "wrong fields"],
+)
+def test_a_malformed_render_entry_is_rendered_again_even_with_its_digest_fixed(
+    sandbox: Path, kept: Path, damage: Callable[[bytes], bytes]
+) -> None:
+    config = load_config(sandbox, "prod")
+    parts = render_all(sandbox, config)
+    render_cache.keep(sandbox, config, parts)
+    (entry,) = entries(kept, "render")
+    head, _, payload = entry.read_bytes().partition(b"\n")
+    forged = damage(payload)
+    header = json.loads(head) | {"digest": cache.digest(forged)}
+    entry.write_bytes(json.dumps(header).encode() + b"\n" + forged)
+    render_cache._kept.cache_clear()
+    assert render_cache.kept(sandbox, config) is None
+    assert render_part(sandbox, parts[0].id, config) == parts[0]
+
+
 def test_only_every_part_together_is_kept(sandbox: Path, kept: Path) -> None:
     config = load_config(sandbox, "prod")
     render_cache.keep(sandbox, config, render_all(sandbox, config)[:-1])
@@ -209,6 +236,7 @@ def test_only_every_part_together_is_kept(sandbox: Path, kept: Path) -> None:
 
 _READ_BACK = """
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from tmplmig.rendering import render_cache
 from tmplmig.rendering.config import load_config

@@ -28,7 +28,6 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -41,7 +40,7 @@ BUDGET_VAR = "TMPLMIG_CACHE_MB"
 DEFAULT_BUDGET_MB = 256
 #: what names tmplmig's entries and the templates it compiled (``environment``'s bytecode
 #: cache, one entry per template name and source); other users of the directory are left alone
-_ENTRY_GLOBS = ("__tmplmig_*.json", "__tmplmig_*.cache")
+_ENTRY_GLOBS = ("__tmplmig_*.json", "__tmplmig_*.marshal", "__tmplmig_*.cache")
 #: a write's temporary file older than this was left by a process that died writing it
 _STALE_SECONDS = 3600
 
@@ -96,17 +95,15 @@ def installed_stamp(package: str) -> str:
     return digest(*(f"{p.name} {(s := p.stat()).st_size} {s.st_mtime_ns}" for p in found))
 
 
-def _path(kind: str, key: str) -> Path | None:
+def _path(kind: str, key: str, suffix: str) -> Path | None:
     directory = cache_dir()
-    return None if directory is None else directory / f"__tmplmig_{kind}_{key}.json"
+    return None if directory is None else directory / f"__tmplmig_{kind}_{key}{suffix}"
 
 
-def read(
-    kind: str, key: str, object_hook: Callable[[dict[str, Any]], Any] | None = None
-) -> Any | None:
-    """The payload kept for ``key``, or None when there is none that can be trusted; each JSON
-    object of it made what ``object_hook`` returns for it, when given (as :func:`json.loads`)."""
-    path = _path(kind, key)
+def read_bytes(kind: str, key: str, suffix: str = ".marshal") -> bytes | None:
+    """The payload kept for ``key`` as written, or None when there is none that can be
+    trusted (see the module's notes)."""
+    path = _path(kind, key, suffix)
     if path is None:
         return None
     try:
@@ -116,10 +113,17 @@ def read(
                 return None
             head, _, payload = handle.read().partition(b"\n")
         entry = json.loads(head)
-        if entry != {"key": key, "digest": digest(payload)}:
-            return None
-        return json.loads(payload, object_hook=object_hook)
     except (OSError, ValueError):
+        return None
+    return payload if entry == {"key": key, "digest": digest(payload)} else None
+
+
+def read(kind: str, key: str) -> Any | None:
+    """The JSON payload kept for ``key``, or None when there is none that can be trusted."""
+    payload = read_bytes(kind, key, ".json")
+    try:
+        return None if payload is None else json.loads(payload)
+    except ValueError:
         return None
 
 
@@ -130,13 +134,13 @@ def encode(payload: Any) -> bytes:
 
 def write(kind: str, key: str, payload: Any) -> None:
     """Keep ``payload`` (JSON data) for ``key``; a failed write only costs a later recompute."""
-    write_encoded(kind, key, encode(payload))
+    write_encoded(kind, key, encode(payload), ".json")
 
 
-def write_encoded(kind: str, key: str, text: bytes) -> None:
-    """Keep ``text`` (a payload's :func:`encode`) for ``key``. The file is a line naming the
-    key and the payload's digest, then the payload."""
-    path = _path(kind, key)
+def write_encoded(kind: str, key: str, text: bytes, suffix: str = ".marshal") -> None:
+    """Keep ``text`` (a payload encoded as ``suffix`` names) for ``key``. The file is a line
+    naming the key and the payload's digest, then the payload."""
+    path = _path(kind, key, suffix)
     if path is None:
         return
     head = json.dumps({"key": key, "digest": digest(text)}).encode()
