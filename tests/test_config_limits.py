@@ -332,6 +332,45 @@ def test_an_existing_owner_role_with_members_or_a_login_is_refused_before_any_st
     assert tables_named_like(conn, "%yoyo%") == 0
 
 
+@pytest.mark.parametrize(
+    ("create", "problem"),
+    [
+        ("CREATE ROLE {group} LOGIN", "it holds LOGIN"),
+        ("CREATE ROLE {group} NOLOGIN SUPERUSER", "it holds SUPERUSER"),
+        ("CREATE ROLE {group} NOLOGIN CREATEROLE", "it holds CREATEROLE"),
+    ],
+    ids=["a login", "a superuser group", "a group that creates roles"],
+)
+def test_an_existing_group_role_that_can_log_in_or_lend_an_attribute_is_refused_first(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], create: str, problem: str
+) -> None:
+    """Its members are the application's logins: a SUPERUSER group makes each a superuser
+    through SET ROLE. A group with members and no attribute is what the role is for."""
+    group = "tmplmig_t_taken_readonly"
+    conn.execute(create.format(group=group))
+    conn.execute(
+        sql.SQL("COMMENT ON ROLE {} IS 'tmplmig test login'").format(sql.Identifier(group))
+    )
+    edit(sandbox / "config/dev.yaml", setting(("roles", "readonly"), group))
+    before = snapshot(conn)
+    err = error_of(lambda: commands.apply(resolve(sandbox, "dev", url=db_url)))
+    assert (err.file, err.key_path) == (str(sandbox / "config/dev.yaml"), ("roles", "readonly"))
+    assert f"the group role '{group}' already exists and {problem}" in err.problem
+    assert difference(before, snapshot(conn)) == {}
+    assert tables_named_like(conn, "%yoyo%") == 0
+
+
+def test_an_existing_group_role_with_login_members_is_taken_as_it_is(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    group, member = "tmplmig_t_kept_readonly", "tmplmig_t_kept_member"
+    conn.execute(f"CREATE ROLE {group} NOLOGIN; CREATE ROLE {member} LOGIN IN ROLE {group}")
+    for role in (group, member):  # conftest drops them after the test
+        conn.execute(f"COMMENT ON ROLE {role} IS 'tmplmig test login'")
+    edit(sandbox / "config/dev.yaml", setting(("roles", "readonly"), group))
+    assert len(commands.apply(resolve(sandbox, "dev", url=db_url))) == 6
+
+
 def test_an_owner_role_the_deploying_login_alone_is_in_is_applied_again(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:

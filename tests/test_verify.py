@@ -11,7 +11,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from support.bundles import run_with_psql
+from support.logins import create_login
+from support.servers import dsn_for
 
 from tmplmig import cli
 from tmplmig.database import scratch
@@ -138,6 +141,43 @@ def test_verify_reports_changed_function_security(
     )
     assert "security definer: expected True, found False" in problem
     assert "settings: expected '{\"search_path=pg_catalog, pg_temp\"}', found None" in problem
+
+
+def test_verify_reports_a_group_role_its_members_become_superusers_through(
+    project: Path, migrated: str, database: str, conn: psycopg.Connection[Any]
+) -> None:
+    """The attack first, as a real login: a readonly member SETs ROLE to its group, made
+    SUPERUSER by hand, and is one. A replay finds the roles made already (by the live
+    apply, on the same cluster), so the configs' roles are expected as tmplmig makes them."""
+    user, password = create_login(conn, "app_readonly")
+    conn.execute("ALTER ROLE app_readonly SUPERUSER")
+    try:
+        dsn = make_conninfo(dsn_for(database, conn.info.dbname, user=user), password=password)
+        with psycopg.connect(dsn) as login:
+            login.execute("SET ROLE app_readonly")
+            assert login.execute("SELECT current_setting('is_superuser')").fetchone() == ("on",)
+        assert reported(project, migrated) == [
+            "role app_readonly: different (holds SUPERUSER, CREATEROLE, CREATEDB, REPLICATION"
+            " or BYPASSRLS: expected False, found True)"
+        ]
+    finally:
+        conn.execute("ALTER ROLE app_readonly NOSUPERUSER")
+    assert reported(project, migrated) == []
+
+
+def test_verify_reports_a_group_role_given_a_login_by_hand(
+    project: Path, migrated: str, database: str, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute("ALTER ROLE app_admin LOGIN PASSWORD 'set by hand'")
+    try:
+        dsn = make_conninfo(dsn_for(database, conn.info.dbname, user="app_admin"))
+        with psycopg.connect(dsn, password="set by hand") as admin:  # every admin's privileges
+            assert admin.execute("SELECT current_user").fetchone() == ("app_admin",)
+        assert reported(project, migrated) == [
+            "role app_admin: different (can login: expected False, found True)"
+        ]
+    finally:
+        conn.execute("ALTER ROLE app_admin NOLOGIN PASSWORD NULL")
 
 
 def test_verify_ignores_objects_the_migrations_do_not_own(

@@ -88,7 +88,9 @@ QUERIES: dict[str, str] = {
         FROM pg_catalog.pg_trigger t
         WHERE NOT t.tgisinternal AND {NOT_YOYO.format(oid="t.tgrelid")}""",
     "roles": """
-        SELECT r.rolname, r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'""",
+        SELECT r.rolname, r.rolcanlogin, r.rolsuper OR r.rolcreaterole OR r.rolcreatedb
+                                          OR r.rolreplication OR r.rolbypassrls
+        FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'""",
     "default_privileges": """
         SELECT pg_catalog.pg_get_userbyid(d.defaclrole), n.nspname, d.defaclobjtype::text,
                d.defaclacl::text
@@ -122,7 +124,11 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("schema", "name", "arguments", "security definer", "settings", "acl", "body md5"),
     ),
     "triggers": ("trigger", ("table", "name", "enabled", "definition")),
-    "roles": ("role", ("name", "can login")),
+    # a member of a role holding any of those may SET ROLE to it and act with them
+    "roles": (
+        "role",
+        ("name", "can login", "holds SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS"),
+    ),
     "default_privileges": ("default privileges", ("role", "schema", "object type", "acl")),
     "columns": ("column definition", ("schema", "table", "name", "type", "not null", "default")),
     "comments": ("comment on", ("object", "text")),

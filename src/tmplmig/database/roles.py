@@ -1,9 +1,11 @@
-"""What the cluster says about a role a run is about to take as an owner.
+"""What the cluster says about the roles a run is about to take as an owner and group roles.
 
 An owner role owns every object of its environment or tenant, so whoever may log in as it, or
 is a member of it, owns them too. The template refuses an existing owner that may log in (in
 ``001_baseline``, also for psql); asked here, before a run's first statement, the catalog also
-names the members the role already has.
+names the members the role already has. A group role has members (the application's logins),
+so it must be one they gain nothing from but privileges: no login of its own, and no attribute
+a member could take up with ``SET ROLE`` (a SUPERUSER group makes every member one).
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ ATTRIBUTES = {
 }
 
 _ROLE = f"""
-    SELECT ARRAY[{", ".join(ATTRIBUTES)}],
+    SELECT r.rolname::text, ARRAY[{", ".join(ATTRIBUTES)}],
            ARRAY(SELECT m.rolname::text
                  FROM pg_catalog.pg_auth_members am
                  JOIN pg_catalog.pg_roles m ON m.oid = am.member
                  WHERE am.roleid = r.oid AND m.rolname <> CURRENT_USER AND NOT m.rolsuper
                  ORDER BY 1)
-    FROM pg_catalog.pg_roles r WHERE r.rolname = %s"""
+    FROM pg_catalog.pg_roles r WHERE r.rolname = ANY(%s)"""
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,16 @@ class ExistingRole:
             reasons.append(f"it has members: {', '.join(self.members)}")
         return " and ".join(reasons) or None
 
+    def unfit_as_group(self) -> str | None:
+        """Why this role cannot be a group role (its members are logins), or None."""
+        return f"it holds {', '.join(self.attributes)}" if self.attributes else None
 
-def existing_role(conn: psycopg.Connection[Any], name: str) -> ExistingRole | None:
-    """The role ``name`` (the current user's own membership aside), or None when it does not
-    exist: the deploying login is a member of the owners it created."""
-    row = conn.execute(_ROLE, [name]).fetchone()
-    if row is None:
-        return None
-    held = tuple(word for word, has in zip(ATTRIBUTES.values(), row[0], strict=True) if has)
-    return ExistingRole(name, held, tuple(row[1]))
+
+def existing_roles(conn: psycopg.Connection[Any], names: list[str]) -> dict[str, ExistingRole]:
+    """Those of the roles ``names`` that exist, by name (the current user's own membership
+    aside: the deploying login is a member of the owners it created), in one query."""
+    found = {}
+    for name, attributes, members in conn.execute(_ROLE, [names]).fetchall():
+        held = tuple(word for word, has in zip(ATTRIBUTES.values(), attributes, strict=True) if has)
+        found[name] = ExistingRole(name, held, tuple(members))
+    return found

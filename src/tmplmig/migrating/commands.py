@@ -388,7 +388,10 @@ def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
 def _rebuilt_by(touched: str, problem: Problem) -> bool:
     """Whether the plan's statements ``touched`` rebuild what ``problem`` is about: a function
     only by CREATE OR REPLACE (a body another tenant's evolve replaced in the shared
-    ``tmplmig.keep_column``, for one), anything else by any statement naming it."""
+    ``tmplmig.keep_column``, for one), a role never (no plan sets its attributes), anything
+    else by any statement naming it."""
+    if problem.kind == "role":
+        return False
     if problem.kind == "function":
         schema, _, name = problem.name.split("(", 1)[0].rpartition(".")
         return f'CREATE OR REPLACE FUNCTION "{schema}"."{name}"(' in touched
@@ -414,6 +417,7 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
         shared=target.scratch,
         naming=naming,
         memory=CatalogMemory.of(target.tracked_url, naming.texts, naming.names),
+        group_roles=[name for name, path in naming.names if path.startswith("roles.")],
     )
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
     problems = [p for p in found if not _rebuilt_by(touched, p)]
@@ -526,21 +530,34 @@ def _evolve(
             recorder.write_part(conn, p.part)
 
 
-def _refuse_unfit_owner(conn: psycopg.Connection[Any], target: Target) -> None:
+def _refuse_unfit_roles(conn: psycopg.Connection[Any], target: Target) -> None:
     """Refuse an owner role that exists with members or attributes: its members and logins
-    would own every object the run creates (docs/ownership.md)."""
-    from tmplmig.database.roles import existing_role  # apply's check only
+    would own every object the run creates (docs/ownership.md); and a group role that exists
+    able to log in, or with an attribute its members could take up through SET ROLE."""
+    from tmplmig.database.roles import existing_roles  # apply's check only
 
-    owner = existing_role(conn, target.config.settings.roles.owner)
-    why = None if owner is None else owner.unfit_as_owner()
-    if owner is not None and why is not None:
-        key = ("roles", "owner")
+    roles = target.config.settings.roles.model_dump()
+    found = existing_roles(conn, sorted(roles.values()))
+    for key, name in roles.items():
+        role = found.get(name)
+        why = (
+            None
+            if role is None
+            else (role.unfit_as_owner if key == "owner" else role.unfit_as_group)()
+        )
+        if why is None:
+            continue
+        path = ("roles", key)
+        whose = (
+            "whoever is in it would own every object of this environment or tenant"
+            if key == "owner"
+            else "its members are the application's logins, and would hold it too"
+        )
         raise ConfigError(
-            target.config.source(key),
-            key,
-            f"the owner role {owner.name!r} already exists and {why} (whoever is in it would"
-            " own every object of this environment or tenant); name a role of its own: nothing"
-            " was applied",
+            target.config.source(path),
+            path,
+            f"the {'owner' if key == 'owner' else 'group'} role {name!r} already exists and"
+            f" {why} ({whose}); name a role of its own: nothing was applied",
         )
 
 
@@ -568,7 +585,9 @@ def _evolve_in_transaction(
         record.Recorder.of(target.config).write_part(conn, p.part)
 
 
-def apply(target: Target, allow_drop: destructive.Allowed | None = None) -> list[str]:
+def apply(
+    target: Target, allow_drop: destructive.Allowed | None = None, replay: bool = False
+) -> list[str]:
     """Evolve the applied parts of ``target`` whose render changed since they were applied,
     then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
     each part evolved. Evolving first lets parts applied after a partial rollback build on
@@ -577,8 +596,11 @@ def apply(target: Target, allow_drop: destructive.Allowed | None = None) -> list
     A destructive action runs only when ``allow_drop`` names its object (with the most rows
     it may drop; None: as many as it holds when the plan is made); its pre-execution check
     aborts its part when the object holds more by then. The evolve may rename or drop the
-    roles of ``target.allow_shared_roles`` although other databases use them."""
-    loaded = _migrations(target, "apply", before=lambda conn: _refuse_unfit_owner(conn, target))
+    roles of ``target.allow_shared_roles`` although other databases use them. ``replay``: a
+    scratch database's (verify's), whose roles the target's own apply made: they are the
+    live target's to check (:func:`verify`), not the replay's to refuse."""
+    refuse = None if replay else partial(_refuse_unfit_roles, target=target)
+    loaded = _migrations(target, "apply", before=refuse)
     with loaded as (backend, migrations, parts), _locked(backend, target):
         rec = record.read(backend.connection)
         applied = _applied_by_yoyo(backend, migrations)
@@ -842,9 +864,10 @@ def verify(target: Target) -> list[Problem]:
 
     return check_database(
         named(target.tracked_url, "verify", target.env, target.tenant),
-        apply_at=lambda url: apply(target.at(url)),
+        apply_at=lambda url: apply(target.at(url), replay=True),
         rollback_at=rollback_at,
         replayed=[g.sql for p in _rendered(target) for s in p.steps for g in s.apply_statements],
+        group_roles=target.config.settings.roles.model_dump().values(),
     )
 
 

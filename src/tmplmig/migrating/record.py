@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -152,9 +153,10 @@ class RecordedStep:
     #: None in a row written before objects were recorded
     objects_json: str | None = None
 
-    @property
+    @cached_property
     def objects(self) -> tuple[DbObject, ...] | None:
-        """The objects the step created and its rollback drops; None when not recorded."""
+        """The objects the step created and its rollback drops; None when not recorded (read
+        once: a plan asks for them per check)."""
         return from_json(self.objects_json) if self.objects_json is not None else None
 
     def guarded(self, direction: str) -> Guarded | None:

@@ -23,10 +23,10 @@ the digest whatever wrote it:
 - constraints, triggers, columns: definitions, types and defaults as spelled, so an object
   they name outside the tenant's schemas (a referenced table, a type) renamed shows too;
 - functions: the body text itself and ``proconfig``, ``prosecdef``;
-- roles (``pg_roles`` has no ``xmin`` to read for a non-superuser): name and ``rolcanlogin``
-  of every role the check expects, the configs name, or the replayed SQL names and exists:
-  one that existed at the replay was not expected (the replay left it alone), but once
-  dropped a check would replay its creation and expect it;
+- roles (``pg_roles`` has no ``xmin`` to read for a non-superuser): name, ``rolcanlogin``
+  and whether it holds an attribute a member could use through SET ROLE, of every role the
+  check expects (the configs' are expected as tmplmig makes them, NOLOGIN and with none),
+  or the replayed SQL names and exists;
 - comments: their text.
 
 The remembered digest is of the rows the passing check itself compared, not of a second read,
@@ -76,7 +76,7 @@ _WORD = re.compile(r"[\w$]+")
 
 #: the existing roles whose (ASCII) name is one of the words (%s, lowered), and every one
 #: not plainly an ASCII word, which the check's own case-insensitive match might find
-_NAMED_ROLES = f"""SELECT q.c0 FROM ({catalog.QUERIES["roles"]}) AS q(c0, c1)
+_NAMED_ROLES = f"""SELECT q.c0 FROM ({catalog.QUERIES["roles"]}) AS q(c0, c1, c2)
     WHERE q.c0 !~ '^[A-Za-z0-9_$]+$' OR pg_catalog.lower(q.c0) = ANY(%s)"""
 
 #: :func:`catalog.snapshot`'s ``like`` reads only a row's first columns (its scope's and its
