@@ -476,12 +476,19 @@ def _plan_file(
 PLAN_REVIEW = "REVIEW.md"
 
 
-def plan_review(plans: list[PartPlan], config: LoadedConfig, back: Sequence[PartPlan]) -> str:
+def plan_review(
+    plans: list[PartPlan],
+    config: LoadedConfig,
+    back: Sequence[PartPlan],
+    context: BundleContext | None = None,
+) -> str:
     """REVIEW.md of a plan: per part what changed and why, each action's statements with the
-    locks they take (as the files note them), what it drops, and how to undo it."""
+    locks they take (as the files note them), what it drops, and how to undo it. ``context``:
+    the planned parts' :func:`bundle_context`, when the caller has it."""
     from tmplmig.reviewing.locks import LOCK_MARK, lock_lines, split_statements, statement_locks
 
-    context = bundle_context([p.part for p in plans])
+    if context is None:
+        context = bundle_context([p.part for p in plans])
     undone = {p.part.id for p in back}
     lines = [
         f"# Plan review: {config.env}" + (f", tenant {config.tenant}" if config.tenant else ""),
@@ -528,6 +535,6 @@ def plan_contents(
     files = [_plan_file(p, config, digest, context) for p in plans]
     files += [_plan_file(p, config, digest, context, "rollback") for p in back]
     contents = {f.name: f.text for f in files}
-    contents[PLAN_REVIEW] = plan_review(plans, config, back)
+    contents[PLAN_REVIEW] = plan_review(plans, config, back, context)
     contents[MANIFEST] = manifest_text(files, config)
     return contents

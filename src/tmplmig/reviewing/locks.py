@@ -63,6 +63,9 @@ class BundleContext:
     table_references: dict[str, set[str]] = field(default_factory=dict)
 
     def learn(self, sql: str) -> None:
+        lowered = sql.lower()
+        if "index" not in lowered and "references" not in lowered:
+            return  # neither an index nor a foreign key: nothing to learn, nothing to parse
         for node in (statement.node for statement in split_statements(sql)):
             if isinstance(node, ast.IndexStmt) and node.idxname:
                 schema = node.relation.schemaname
