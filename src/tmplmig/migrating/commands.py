@@ -174,7 +174,8 @@ def _migrations(
     target: Target, verb: str, before: Callable[[psycopg.Connection[Any]], None] | None = None
 ) -> Iterator[tuple[DatabaseBackend, MigrationList, list[Part]]]:
     """For a verb of :data:`MIGRATING_VERBS`: yoyo's backend for the target's database, its
-    migrations, rendered for its config, and every part as rendered then (in id order); every
+    migrations (to load, rendered for its config, with :func:`_loaded` while this lasts), and
+    every part as rendered for it (in id order); every
     connection is named after ``verb`` and the target (see :func:`application_name`).
     ``before`` checks the database before the run's first statement (a tenant's tracking
     schema, yoyo's tables). Verbs that only read use :func:`_reading`."""
@@ -201,8 +202,6 @@ def _migrations(
             try:
                 with _READING_MIGRATIONS:
                     migrations = parts_only(read_migrations(str(target.project / "migrations")))
-                    for migration in migrations:
-                        migration.load()
                 parts = [
                     rendered.get(pid) or render_part(target.project, pid, target.config)
                     for pid in part_ids(target.project / "templates")
@@ -238,6 +237,17 @@ def _reading(
     with session as conn:
         conn.execute(one_message(settings))
         yield conn, yoyo_tracking.applied_parts(conn, [p.id for p in parts]), parts
+
+
+def _loaded(migrations: MigrationList) -> MigrationList:
+    """``migrations`` with their steps handed to yoyo (each module run, its part read back or
+    rendered): a verb loads those it may run, not every part (an evolve or an apply with
+    nothing pending, none). yoyo resolves ``__depends__`` in a class-level registry, so a
+    fan-out's threads load one at a time."""
+    with _READING_MIGRATIONS:
+        for migration in migrations:
+            migration.load()
+    return migrations
 
 
 def _applied_by_yoyo(backend: DatabaseBackend, migrations: MigrationList) -> set[str]:
@@ -613,6 +623,7 @@ def apply(
         limits = destructive.acknowledged_limits(losses, allow_drop or {})
         plans = destructive.checked(plans, losses, limits, "acknowledged")
         _evolve(backend, plans, target, parts)
+        _loaded([m for m in migrations if m.id not in applied])
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
         return [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
@@ -636,7 +647,7 @@ def rollback(target: Target, part: str | None = None, allow_data_loss: bool = Fa
     from tmplmig.migrating.yoyo_bridge import record_known  # a migrating verb: yoyo is loaded
 
     with _migrations(target, "rollback") as (backend, migrations, rendered):
-        migrations = _from_part(migrations, part)
+        migrations = _loaded(_from_part(migrations, part))
         with _locked(backend, target):
             targets = backend.to_rollback(migrations)
             ids = [m.id for m in targets]
@@ -882,7 +893,7 @@ def mark(target: Target) -> list[str]:
         )
     loaded = _migrations(target, "mark")
     with loaded as (backend, migrations, parts), _locked(backend, target):
-        pending = backend.to_apply(migrations)
+        pending = backend.to_apply(_loaded(migrations))
         backend.mark_migrations(pending)
         conn, recorder = backend.connection, record.Recorder.of(target.config)
         with conn.transaction():
@@ -898,7 +909,7 @@ def mark_rolled_back(target: Target, part: str | None = None) -> list[str]:
     no longer recorded as applied. The inverse of :func:`mark`."""
     loaded = _migrations(target, "mark")
     with loaded as (backend, migrations, parts), _locked(backend, target):
-        applied = backend.to_rollback(_from_part(migrations, part))
+        applied = backend.to_rollback(_loaded(_from_part(migrations, part)))
         conn = backend.connection
         rec = record.read(conn)
         rec.check()
