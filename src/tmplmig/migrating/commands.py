@@ -24,7 +24,7 @@ from psycopg import sql
 
 from tmplmig.database import presence
 from tmplmig.database.locking import RESET_ROLE, one_message, quiet_notes, set_role_sql
-from tmplmig.database.urls import YOYO_DRIVER, application_name, connect, create_schema, named
+from tmplmig.database.urls import application_name, connect, create_schema, named
 from tmplmig.migrating import destructive, record, yoyo_tracking
 from tmplmig.migrating.states import PartState, part_states, with_causes
 from tmplmig.migrating.target import CommandError, Target, for_rendering
@@ -184,8 +184,7 @@ def _migrations(
     with rendering_for(target.config) as rendered:
         rendered.update(render_cache.kept(target.project, target.config) or {})
         url = named(target.tracked_url, verb, target.env, target.tenant)
-        shared = target.scratch is not None and url.startswith(YOYO_DRIVER)
-        kept = target.scratch.session(url) if shared else nullcontext(None)  # type: ignore[union-attr]
+        kept = target.scratch.session(url) if target.scratch is not None else nullcontext(None)
         with kept as session:
             backend = open_backend(url, before=prepare, session=session)
             try:
