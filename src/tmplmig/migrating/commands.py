@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,21 +24,13 @@ import psycopg
 from psycopg import sql
 
 from tmplmig.database import presence
-from tmplmig.database.locking import (
-    RESET_ROLE,
-    one_message,
-    quiet_notes,
-    restarting,
-    run_with_lock_discipline,
-    set_role_sql,
-    unbounded_scans,
-)
-from tmplmig.database.urls import YOYO_DRIVER, application_name, connect, create_schema, named
+from tmplmig.database.locking import RESET_ROLE, one_message, quiet_notes, set_role_sql
+from tmplmig.database.urls import application_name, connect, create_schema, named
 from tmplmig.migrating import destructive, record, yoyo_tracking
 from tmplmig.migrating.states import PartState, part_states, with_causes
 from tmplmig.migrating.target import CommandError, Target, for_rendering
 from tmplmig.migrating.tenants import tenant_names
-from tmplmig.rendering import cache, render_cache
+from tmplmig.rendering import render_cache
 from tmplmig.rendering.config import ConfigError, available_envs, duration_seconds, settings_of
 from tmplmig.rendering.facts import DbObject
 from tmplmig.rendering.parts import Part, part_ids, render_all, render_part, statement_sql
@@ -50,7 +42,6 @@ if TYPE_CHECKING:
     from yoyo.backends import DatabaseBackend
     from yoyo.migrations import MigrationList
 
-    from tmplmig.migrating import preflight
     from tmplmig.migrating.plan import Dropped, PartPlan, Renames
     from tmplmig.reviewing.lint import Finding
     from tmplmig.reviewing.review import PartSince, SinceApplied
@@ -195,8 +186,7 @@ def _migrations(
     with rendering_for(target.config) as rendered:
         rendered.update(render_cache.kept(target.project, target.config) or {})
         url = named(target.tracked_url, verb, target.env, target.tenant)
-        shared = target.scratch is not None and url.startswith(YOYO_DRIVER)
-        kept = target.scratch.session(url) if shared else nullcontext(None)  # type: ignore[union-attr]
+        kept = target.scratch.session(url) if target.scratch is not None else nullcontext(None)
         with kept as session:
             backend = open_backend(url, before=prepare, session=session)
             try:
@@ -468,78 +458,6 @@ def _checked_plans(
     return plans
 
 
-@contextmanager
-def _second_connection(
-    backend: DatabaseBackend, target: Target
-) -> Iterator[psycopg.Connection[Any]]:
-    """Another connection to the tracking schema of ``backend``: work that may be cut short
-    (a backend terminated mid-evolve) must not take the holder of yoyo's lock row with it.
-    In a fan-out the tenants of one database take turns with the run's (its catalog caches
-    warm: a new backend reads them afresh for every tenant)."""
-    row = backend.connection.execute("SELECT current_schema()").fetchone()
-    url = str(backend.uri)
-    with target.scratch.session(url) if target.scratch is not None else connect(url) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(row[0])))
-        yield conn
-
-
-def _evolve_locks(plans: list[PartPlan], parts: list[Part]) -> dict[str, list[preflight.TableLock]]:
-    """The tables each part's plan locks (:mod:`preflight`)."""
-    from tmplmig.migrating import preflight  # apply and rollback only
-
-    applied = [(s.kind, g.sql) for part in parts for s in part.steps for g in s.apply_statements]
-    return {
-        p.part.id: preflight.table_locks(
-            [(a.role, statement_sql(s)) for a in p.actions for s in a.statements], applied, parts
-        )
-        for p in plans
-    }
-
-
-def _evolve(
-    backend: DatabaseBackend, plans: list[PartPlan], target: Target, parts: list[Part]
-) -> None:
-    """Run each part's plan and record its new render: a transactional part in one
-    transaction, which takes its tables' locks first and runs again whole when a lock is
-    refused; otherwise action by action, each recorded as it completes, so an interrupted
-    evolve is planned again from where it stopped (a destructive action in one transaction,
-    its pre-execution check with its drop). Before the first change every plan's locks are
-    tried (:func:`preflight.probe`), so a session in the way stops it there, named; a lone
-    transactional part's own transaction takes them first thing, which is the same."""
-    if not plans:
-        return
-    from tmplmig.migrating import preflight
-
-    recorder, ddl = record.Recorder.of(target.config), target.config.settings.ddl
-    locks = _evolve_locks(plans, parts)
-    with _second_connection(backend, target) as conn:
-        if len(plans) > 1 or not plans[0].part.transactional:
-            every = preflight.strongest(lock for each in locks.values() for lock in each)
-            preflight.probe(conn, every, ddl, "evolve, before its first change")
-        for p in plans:
-            if p.part.transactional:
-                restarting(partial(_evolve_in_transaction, conn, p, locks[p.part.id], target))
-                continue
-            positions = {s.identity: i for i, s in enumerate(p.part.steps)}
-            for action in p.actions:
-                with conn.transaction() if action.drops else ExitStack():
-                    for statement in action.statements:
-                        run_with_lock_discipline(
-                            conn,
-                            unbounded_scans([statement], ddl),
-                            ddl,
-                            action.label,
-                            action.role,
-                            p.part.id,
-                        )
-                if action.identity in positions:
-                    position = positions[action.identity]
-                    recorder.write(conn, p.part.id, p.part.steps[position], position)
-                else:
-                    record.forget(conn, p.part.id, [action.identity])
-            recorder.write_part(conn, p.part)
-
-
 def _refuse_unfit_roles(conn: psycopg.Connection[Any], target: Target) -> None:
     """Refuse an owner role that exists with members or attributes: its members and logins
     would own every object the run creates (docs/ownership.md); and a group role that exists
@@ -571,30 +489,6 @@ def _refuse_unfit_roles(conn: psycopg.Connection[Any], target: Target) -> None:
         )
 
 
-def _evolve_in_transaction(
-    conn: psycopg.Connection[Any],
-    p: PartPlan,
-    locks: list[preflight.TableLock],
-    target: Target,
-) -> None:
-    """One transactional part's plan and its record, whole: its locks first, then its actions."""
-    from tmplmig.migrating import preflight
-
-    ddl = target.config.settings.ddl
-    with conn.transaction():
-        preflight.take(conn, locks, ddl, p.part.id)
-        for action in p.actions:
-            run_with_lock_discipline(
-                conn,
-                unbounded_scans(action.statements, ddl),
-                ddl,
-                action.label,
-                action.role,
-                p.part.id,
-            )
-        record.Recorder.of(target.config).write_part(conn, p.part)
-
-
 def apply(
     target: Target, allow_drop: destructive.Allowed | None = None, replay: bool = False
 ) -> list[str]:
@@ -609,6 +503,8 @@ def apply(
     roles of ``target.allow_shared_roles`` although other databases use them. ``replay``: a
     scratch database's (verify's), whose roles the target's own apply made: they are the
     live target's to check (:func:`verify`), not the replay's to refuse."""
+    from tmplmig.migrating.evolving import evolve  # apply only: status and plan run no plan
+
     refuse = None if replay else partial(_refuse_unfit_roles, target=target)
     loaded = _migrations(target, "apply", before=refuse)
     with loaded as (backend, migrations, parts), _locked(backend, target):
@@ -622,7 +518,7 @@ def apply(
         losses = destructive.plan_losses(backend.connection, plans)
         limits = destructive.acknowledged_limits(losses, allow_drop or {})
         plans = destructive.checked(plans, losses, limits, "acknowledged")
-        _evolve(backend, plans, target, parts)
+        evolve(backend, plans, target, parts)
         _loaded([m for m in migrations if m.id not in applied])
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
@@ -644,6 +540,7 @@ def rollback(target: Target, part: str | None = None, allow_data_loss: bool = Fa
 
     The tables it would drop holding rows are listed first; in a protected environment
     (``protected: true``) it refuses them without ``allow_data_loss``."""
+    from tmplmig.migrating.rolling_back import as_applied, prepare_rollback, refuse_data_loss
     from tmplmig.migrating.yoyo_bridge import record_known  # a migrating verb: yoyo is loaded
 
     with _migrations(target, "rollback") as (backend, migrations, rendered):
@@ -652,175 +549,15 @@ def rollback(target: Target, part: str | None = None, allow_data_loss: bool = Fa
             targets = backend.to_rollback(migrations)
             ids = [m.id for m in targets]
             rec = record.read(backend.connection)
-            applied = _as_applied(target, rec, rendered)
-            _refuse_data_loss(target, backend.connection, applied, ids, allow_data_loss)
-            backend.before_steps = _prepare_rollback(target, backend.connection, rec, applied, ids)
+            applied = as_applied(target, rec, rendered)
+            refuse_data_loss(target, backend.connection, applied, ids, allow_data_loss)
+            backend.before_steps = prepare_rollback(target, backend.connection, rec, applied, ids)
             try:
                 with record_known(rec):
                     backend.rollback_migrations(targets)
             finally:
                 backend.before_steps = None
             return ids
-
-
-@dataclass(frozen=True)
-class _AppliedPart:
-    """A part as it was applied: rendered from the config its record holds (today's config
-    where there is no record), and the owner role of that config."""
-
-    part: Part
-    owner: str | None
-
-    @property
-    def id(self) -> str:
-        return self.part.id
-
-
-def _as_applied(target: Target, rec: record.Record, rendered: list[Part]) -> list[_AppliedPart]:
-    """Every part rendered as it was applied (``rec``), so a rollback after a YAML edit checks
-    the objects that are there, not those today's config names."""
-    parts = []
-    today = target.config.settings
-    as_today = today.model_dump(mode="json")
-    for part in rendered:
-        recorded = rec.parts.get(part.id)
-        if recorded is None or not recorded.settings:
-            parts.append(_AppliedPart(part, None))
-            continue
-        settings = today if recorded.settings == as_today else settings_of(recorded.settings)
-        if settings != today:  # edited since: render as it was applied
-            part = render_part(target.project, part.id, replace(target.config, settings=settings))
-        parts.append(_AppliedPart(part, settings.roles.owner))
-    return parts
-
-
-def _refuse_data_loss(
-    target: Target,
-    conn: psycopg.Connection[Any],
-    applied: list[_AppliedPart],
-    ids: list[str],
-    allow: bool,
-) -> None:
-    """List the tables rolling back ``ids`` drops with rows in them; in a protected
-    environment refuse them without ``allow`` (:class:`destructive.DataLossRefused`)."""
-    if not ids:
-        return
-    parts = [p.part for p in applied if p.id in ids]
-    losses = destructive.rollback_losses(conn, parts)
-    if not losses:
-        return
-    listed = "\n  ".join(f"{loss.part}: {loss}" for loss in losses)
-    if target.config.settings.protected and not allow:
-        raise destructive.DataLossRefused(
-            f"rollback refused: {target.env} is protected and the rollback drops tables holding"
-            f" rows; nothing was changed:\n  {listed}\npass --allow-data-loss to drop them"
-        )
-    logger.warning("the rollback drops tables holding rows:\n  %s", listed)
-
-
-def _rollback_locks(
-    rec: record.Record, parts: list[Part], ids: list[str]
-) -> dict[str, list[preflight.TableLock]]:
-    """The tables each part of ``ids`` locks as it rolls back: what its record ``rec`` says it
-    runs (today's render where there is no record)."""
-    applied = [
-        (s.kind, g.sql)
-        for part in parts
-        for s in part.steps
-        for g in s.apply_statements
-        if part.id not in rec.parts
-    ] + [(r.kind, r.apply_sql) for p in rec.parts.values() for r in p.steps]
-    statements = {}
-    for part in parts:
-        if part.id not in ids:
-            continue
-        recorded = rec.parts.get(part.id)
-        statements[part.id] = (
-            [(r.role, r.rollback_sql) for r in recorded.steps if r.rollback_sql]
-            if recorded is not None and recorded.steps
-            else [(s.role, g.sql) for s in part.steps for g in s.rollback_statements]
-        )
-    return _table_locks_kept(statements, applied, parts)
-
-
-#: the code that finds the tables statements lock (its source is part of a kept answer's key)
-_LOCK_FINDERS = ("migrating/preflight.py", "reviewing/locks.py", "database/lockmodes.py")
-
-
-def _table_locks_kept(
-    statements: dict[str, list[tuple[str | None, str]]],
-    applied: list[tuple[str, str]],
-    parts: list[Part],
-) -> dict[str, list[preflight.TableLock]]:
-    """:func:`preflight.table_locks` of each part's ``statements``, kept between processes
-    (:mod:`tmplmig.rendering.cache`): parsing them with pglast was most of a rollback's own
-    time, and the answer depends on nothing but the SQL and the code that reads it."""
-    from tmplmig.migrating import preflight
-
-    package = Path(__file__).parent.parent
-    tables = [(s.about, s.creates) for p in parts for s in p.steps]
-    key = cache.digest(
-        cache.source_stamp(*(str(package / m) for m in _LOCK_FINDERS)),
-        cache.installed_stamp("pglast"),
-        json.dumps([statements, applied, tables], sort_keys=True),
-    )
-    kept = cache.read("table_locks", key)
-    if isinstance(kept, dict) and kept.keys() == statements.keys():
-        try:
-            return {pid: [preflight.TableLock(*lock) for lock in kept[pid]] for pid in kept}
-        except TypeError:  # not what is written below: find them again
-            pass
-    locks = {pid: preflight.table_locks(s, applied, parts) for pid, s in statements.items()}
-    fields = ("relation", "schema", "name", "mode", "role")
-    plain = {pid: [[getattr(x, f) for f in fields] for x in held] for pid, held in locks.items()}
-    cache.write("table_locks", key, plain)
-    return locks
-
-
-def _prepare_rollback(
-    target: Target,
-    conn: psycopg.Connection[Any],
-    rec: record.Record,
-    applied: list[_AppliedPart],
-    ids: list[str],
-) -> Callable[[psycopg.Connection[Any], str], None] | None:
-    """Make sure rolling back ``ids`` can finish before it changes anything, and return what
-    each part checks again before its own first statement.
-
-    ``applied``: every part as its record ``rec`` says it was applied.
-
-    Before the first change: nothing would stop it part-way (:func:`find_blockers`, else
-    :class:`RollbackBlocked`), and every table lock of every part can be had under
-    lock_timeout (:func:`preflight.probe`, else ``LockRefused`` naming the sessions in the
-    way). Before each part: its locks taken in its own transaction, and the guard asked again
-    for what the part drops, for an object made since.
-    """
-    if not ids:
-        return None
-    from tmplmig.migrating import preflight
-    from tmplmig.migrating.rollback_guard import RollbackBlocked, find_blockers  # rollback only
-
-    ddl = target.config.settings.ddl
-    owner = next((p.owner for p in applied if p.owner), target.config.settings.roles.owner)
-    parts = [p.part for p in applied]
-    blockers = find_blockers(conn, owner, parts, [p for p in parts if p.id in ids])
-    if blockers:
-        raise RollbackBlocked(blockers)
-    locks = _rollback_locks(rec, parts, ids)
-    every = preflight.strongest(lock for each in locks.values() for lock in each)
-    preflight.probe(conn, every, ddl, "rollback, before its first change")
-    by_id = {p.id: p for p in parts}
-
-    def before_part(conn: psycopg.Connection[Any], part: str) -> None:
-        if by_id[part].transactional:
-            preflight.take(conn, locks[part], ddl, part)
-        else:
-            preflight.probe(conn, locks[part], ddl, part)
-        found = find_blockers(conn, owner, parts, [by_id[part]])
-        if found:
-            raise RollbackBlocked(found, stopped_before=part, done=ids[: ids.index(part)])
-
-    return before_part
 
 
 def status(target: Target) -> list[PartState]:
