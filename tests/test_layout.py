@@ -79,6 +79,39 @@ def test_help_imports_nothing_a_command_needs(args: list[str]) -> None:
     assert done.stdout.splitlines()[-1] == "[]"
 
 
+#: what only a verb that changes the database runs: the evolve, the rollback, their locks
+MIGRATING_ONLY = (
+    "yoyo",
+    "tmplmig.migrating.evolving",
+    "tmplmig.migrating.rolling_back",
+    "tmplmig.migrating.preflight",
+    "tmplmig.migrating.rollback_guard",
+)
+
+
+@pytest.mark.parametrize("verb", ["status", "plan"])
+def test_a_verb_that_only_reads_loads_no_migrating_machinery(
+    verb: str, project: Path, db_url: str
+) -> None:
+    commands.apply(resolve(project, "dev", url=db_url))
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom tmplmig.migrating import commands\n"
+        "from tmplmig.migrating.target import resolve\n"
+        f"commands.{verb}(resolve(Path(sys.argv[1]), 'dev', url=sys.argv[2]))\n"
+        f"print(sorted(m for m in {MIGRATING_ONLY!r} if m in sys.modules))"
+    )
+    src = Path(tmplmig.__file__).resolve().parent.parent  # the tree under test
+    path = os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(project), db_url],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 def test_no_test_module_imports_another() -> None:
     """What tests share lives in tests/support/ (fixtures in conftest.py): a test module that
     imports another runs that module's tests' setup twice and ties the two together."""

@@ -9,9 +9,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from support.servers import ALL_PARTS
+from psycopg.conninfo import conninfo_to_dict
+from support.servers import ALL_PARTS, deployer_dsn
 
 from tmplmig import cli
+from tmplmig.database import urls
 from tmplmig.database.catalog import difference, snapshot
 from tmplmig.migrating import commands
 from tmplmig.migrating.target import resolve
@@ -192,3 +194,25 @@ def test_cli_reports_a_database_failure_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("tmplmig: failed: OperationalError: connection failed")
     assert "Traceback" not in err
+
+
+def test_a_url_with_no_host_before_its_path_keeps_it_through_every_verb(
+    project: Path, database: str
+) -> None:
+    """``postgresql:///db?host=...``, the form a local socket's URL takes: the URLs tmplmig
+    derives (named connections, a tenant's schema, a scratch database) keep its ``//``
+    (``urlunsplit`` dropped it for yoyo's scheme, and no verb could connect)."""
+    p = conninfo_to_dict(deployer_dsn(database))
+    query = f"host={p['host']}&port={p['port']}&user={p['user']}&password={p['password']}"
+    url = f"postgresql:///{p['dbname']}?{query}"
+    for derived in (
+        urls.named(urls.yoyo_url(url), "apply", "dev", None),
+        urls.with_schema(urls.yoyo_url(url), "tmplmig_acme"),
+        urls.with_database(urls.yoyo_url(url), "elsewhere"),
+    ):
+        assert derived.startswith("postgresql+psycopg:///"), derived
+    target = resolve(project, "dev", url=url)
+    assert commands.apply(target) == ALL_PARTS
+    assert {s.state for s in commands.status(target)} == {"applied"}
+    assert commands.verify(target) == []
+    assert commands.rollback(target) == ALL_PARTS[::-1]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -41,7 +41,7 @@ def yoyo_url(explicit: str | None = None) -> str:
 
 def with_database(url: str, name: str) -> str:
     """``url`` pointed at the database ``name`` on the same server."""
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+    return _unsplit(urlsplit(url)._replace(path="/" + name))
 
 
 def tenant_placement_url(config: LoadedConfig, default_url: str | None) -> str:
@@ -68,7 +68,16 @@ def with_param(url: str, key: str, value: str | None) -> str:
     query = {k: v for k, v in parse_qsl(parts.query) if k != key}
     if value is not None:
         query[key] = value
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+    return _unsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+def _unsplit(parts: SplitResult) -> str:
+    """``parts`` as a URL again, its ``//`` kept when the host is empty (``postgresql:///db``,
+    the local socket), which ``urlunsplit`` drops for a scheme it does not know."""
+    url = urlunsplit(parts)
+    if parts.scheme and not parts.netloc:
+        return f"{parts.scheme}://" + url.removeprefix(f"{parts.scheme}:")
+    return url
 
 
 def with_schema(url: str, schema: str | None) -> str:
