@@ -165,9 +165,9 @@ def _migrations(
     target: Target, verb: str, before: Callable[[psycopg.Connection[Any]], None] | None = None
 ) -> Iterator[tuple[DatabaseBackend, MigrationList, list[Part]]]:
     """For a verb of :data:`MIGRATING_VERBS`: yoyo's backend for the target's database, its
-    migrations (to load, rendered for its config, with :func:`_loaded` while this lasts), and
-    every part as rendered for it (in id order); every
-    connection is named after ``verb`` and the target (see :func:`application_name`).
+    migrations (loaded by :func:`_loaded` within the block, rendered for its config) and every
+    part as rendered for it (in id order); every connection is named after ``verb`` and the
+    target (see :func:`application_name`).
     ``before`` checks the database before the run's first statement (a tenant's tracking
     schema, yoyo's tables). Verbs that only read use :func:`_reading`."""
     from yoyo import read_migrations  # what only migrating verbs import
