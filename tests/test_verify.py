@@ -247,6 +247,23 @@ def test_a_run_hands_its_kept_session_to_the_next_tenant_reset_and_renamed(
             assert conn.info.backend_pid != pid
 
 
+def test_a_kept_connection_serves_its_uses_then_a_new_backend_takes_over(db_url: str) -> None:
+    """A backend keeps what each tenant's run made it cache (PL/pgSQL plans, relation and type
+    cache entries) and walks them on every catalog change: a kept connection is handed out
+    ``uses`` times, then closed, so what one backend holds does not grow with the tenants of
+    a fan-out."""
+    with ScratchDatabases(uses=3) as shared:
+        for kept in (shared.session, shared.reading):
+            pids, connections = [], []
+            for _ in range(7):
+                with kept(db_url) as conn:
+                    pids.append(conn.info.backend_pid)
+                    connections.append(conn)
+            assert len(set(pids[:3])) == len(set(pids[3:6])) == 1
+            assert len({pids[0], pids[3], pids[6]}) == 3
+            assert connections[2].closed and connections[5].closed
+
+
 def test_a_kept_connection_the_server_ended_is_replaced_not_handed_on(
     db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
