@@ -21,11 +21,12 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 #: how scratch databases are named: a random suffix each
 PREFIX = "tmplmig_verify_"
-#: times a kept connection is handed out before it is closed instead of kept. A backend keeps
+#: times a kept session is handed out before it is closed instead of kept. A backend keeps
 #: what each tenant's run made it cache (PL/pgSQL functions and their plans, such as the yoyo
 #: lock guard's; relation and type cache entries), and walks every kept plan (and its type
 #: cache) on each catalog change any session commits: one backend serving all the tenants of a
-#: first apply made each tenant's DDL cost more than the last's (2.2x at 1,000 tenants)
+#: first apply made each tenant's DDL cost more than the last's (2.2x at 1,000 tenants). A
+#: check's reading connection runs no tenant's code and caches no plan of its own: it is kept
 USES = 20
 #: an idle connection of a pool and the times it was handed out
 Kept = tuple[psycopg.Connection[Any], int]
@@ -51,8 +52,8 @@ class ScratchDatabases:
     """Scratch databases kept from one check to the next of a run (a fan-out over tenants)
     instead of dropped: creating one costs more than replaying a tenant into it. A database
     is kept only when its check left the catalog as it found it; :meth:`close` drops them.
-    What a replay found is remembered for the run too (:meth:`remember`). A kept connection
-    serves ``uses`` checks or tenants, then is closed (:data:`USES`)."""
+    What a replay found is remembered for the run too (:meth:`remember`). A kept session
+    serves ``uses`` tenants, then is closed (:data:`USES`)."""
 
     def __init__(self, uses: int = USES) -> None:
         self._lock = threading.Lock()
@@ -106,11 +107,13 @@ class ScratchDatabases:
         (``application_name``: what the orphan check of a later run looks for), kept for the
         run's next tenant of that database with its session reset (``RESET ALL``), as
         :meth:`reading` keeps a check's; closed instead when the work left it in a
-        transaction or broken (a backend terminated mid-evolve)."""
+        transaction or broken (a backend terminated mid-evolve), or after ``uses`` tenants."""
         name = dict(parse_qsl(urlsplit(url).query)).get("application_name", "tmplmig")
         key = libpq_url(with_param(url, "application_name", None))
-        reset = sql.SQL("RESET ALL; RESET ROLE; SET application_name TO {}")
-        with self._pooled(self._sessions, key, url, reset.format(sql.Literal(name))) as conn:
+        reset = sql.SQL("RESET ALL; RESET ROLE; SET application_name TO {}").format(
+            sql.Literal(name)
+        )
+        with self._pooled(self._sessions, key, url, reset, self._uses) as conn:
             yield conn
 
     @contextmanager
@@ -120,10 +123,11 @@ class ScratchDatabases:
         key: str,
         url: str,
         reset: sql.Composable | None = None,
+        uses: int | None = None,
     ) -> Iterator[psycopg.Connection[Any]]:
         """An idle connection of ``pool`` under ``key`` (``reset`` first), else a new one to
         ``url``; given back to the pool after, unless the work left it in a transaction or
-        broken or it has served its ``uses``. An idle one that no longer answers (a server
+        broken or handed out ``uses`` times. An idle one that no longer answers (a server
         restarted, a session timed out) is closed and replaced."""
         with self._lock:
             idle = pool.get(key)
@@ -141,7 +145,7 @@ class ScratchDatabases:
         finally:
             used += 1
             if (
-                used >= self._uses
+                (uses is not None and used >= uses)
                 or conn.closed
                 or conn.info.transaction_status != TransactionStatus.IDLE
             ):
