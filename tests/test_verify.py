@@ -287,6 +287,27 @@ def test_a_run_hands_its_kept_session_to_the_next_tenant_reset_and_renamed(
             assert conn.info.backend_pid != pid
 
 
+def test_a_kept_session_serves_its_uses_then_a_new_backend_takes_over(db_url: str) -> None:
+    """A backend keeps what each tenant's run made it cache (PL/pgSQL plans, relation and type
+    cache entries) and walks them on every catalog change: a kept session is handed out
+    ``uses`` times, then closed, so what one backend holds does not grow with the tenants of
+    a fan-out. A check's reading connection, which runs no tenant's code, stays kept."""
+    with ScratchDatabases(uses=3) as shared:
+        pids, sessions = [], []
+        for _ in range(7):
+            with shared.session(db_url) as conn:
+                pids.append(conn.info.backend_pid)
+                sessions.append(conn)
+        assert len(set(pids[:3])) == len(set(pids[3:6])) == 1
+        assert len({pids[0], pids[3], pids[6]}) == 3
+        assert sessions[2].closed and sessions[5].closed
+        readers = []
+        for _ in range(7):
+            with shared.reading(db_url) as conn:
+                readers.append(conn.info.backend_pid)
+        assert len(set(readers)) == 1
+
+
 def test_a_kept_connection_the_server_ended_is_replaced_not_handed_on(
     db_url: str, conn: psycopg.Connection[Any]
 ) -> None:

@@ -21,6 +21,15 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 #: how scratch databases are named: a random suffix each
 PREFIX = "tmplmig_verify_"
+#: times a kept session is handed out before it is closed instead of kept. A backend keeps
+#: what each tenant's run made it cache (PL/pgSQL functions and their plans, such as the yoyo
+#: lock guard's; relation and type cache entries), and walks every kept plan (and its type
+#: cache) on each catalog change any session commits: one backend serving all the tenants of a
+#: first apply made each tenant's DDL cost more than the last's (2.2x at 1,000 tenants). A
+#: check's reading connection runs no tenant's code and caches no plan of its own: it is kept
+USES = 20
+#: an idle connection of a pool and the times it was handed out
+Kept = tuple[psycopg.Connection[Any], int]
 
 
 def create(url: str) -> str:
@@ -43,12 +52,14 @@ class ScratchDatabases:
     """Scratch databases kept from one check to the next of a run (a fan-out over tenants)
     instead of dropped: creating one costs more than replaying a tenant into it. A database
     is kept only when its check left the catalog as it found it; :meth:`close` drops them.
-    What a replay found is remembered for the run too (:meth:`remember`)."""
+    What a replay found is remembered for the run too (:meth:`remember`). A kept session
+    serves ``uses`` tenants, then is closed (:data:`USES`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, uses: int = USES) -> None:
         self._lock = threading.Lock()
-        self._readers: dict[str, list[psycopg.Connection[Any]]] = {}  # libpq URL -> idle ones
-        self._sessions: dict[str, list[psycopg.Connection[Any]]] = {}  # the same, unnamed
+        self._uses = uses
+        self._readers: dict[str, list[Kept]] = {}  # libpq URL -> idle ones
+        self._sessions: dict[str, list[Kept]] = {}  # the same, unnamed
         self._free: dict[str, list[str]] = {}  # server and login (URL netloc) -> names
         self._kept: dict[str, str] = {}  # name -> a URL on its server, to drop it from
         self._computing: dict[Hashable, threading.Lock] = {}
@@ -96,44 +107,52 @@ class ScratchDatabases:
         (``application_name``: what the orphan check of a later run looks for), kept for the
         run's next tenant of that database with its session reset (``RESET ALL``), as
         :meth:`reading` keeps a check's; closed instead when the work left it in a
-        transaction or broken (a backend terminated mid-evolve)."""
+        transaction or broken (a backend terminated mid-evolve), or after ``uses`` tenants."""
         name = dict(parse_qsl(urlsplit(url).query)).get("application_name", "tmplmig")
         key = libpq_url(with_param(url, "application_name", None))
-        reset = sql.SQL("RESET ALL; RESET ROLE; SET application_name TO {}")
-        with self._pooled(self._sessions, key, url, reset.format(sql.Literal(name))) as conn:
+        reset = sql.SQL("RESET ALL; RESET ROLE; SET application_name TO {}").format(
+            sql.Literal(name)
+        )
+        with self._pooled(self._sessions, key, url, reset, self._uses) as conn:
             yield conn
 
     @contextmanager
     def _pooled(
         self,
-        pool: dict[str, list[psycopg.Connection[Any]]],
+        pool: dict[str, list[Kept]],
         key: str,
         url: str,
         reset: sql.Composable | None = None,
+        uses: int | None = None,
     ) -> Iterator[psycopg.Connection[Any]]:
         """An idle connection of ``pool`` under ``key`` (``reset`` first), else a new one to
         ``url``; given back to the pool after, unless the work left it in a transaction or
-        broken. An idle one that no longer answers (a server restarted, a session timed out)
-        is closed and replaced."""
+        broken or handed out ``uses`` times. An idle one that no longer answers (a server
+        restarted, a session timed out) is closed and replaced."""
         with self._lock:
             idle = pool.get(key)
-            conn = idle.pop() if idle else None
+            conn, used = idle.pop() if idle else (None, 0)
         if conn is not None:
             try:
                 conn.execute(reset if reset is not None else "SELECT")
             except psycopg.OperationalError:
                 conn.close()
-                conn = None
+                conn, used = None, 0
         if conn is None:
             conn = connect(url)
         try:
             yield conn
         finally:
-            if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+            used += 1
+            if (
+                (uses is not None and used >= uses)
+                or conn.closed
+                or conn.info.transaction_status != TransactionStatus.IDLE
+            ):
                 conn.close()
             else:
                 with self._lock:
-                    pool.setdefault(key, []).append(conn)
+                    pool.setdefault(key, []).append((conn, used))
 
     def __enter__(self) -> ScratchDatabases:
         return self
@@ -175,7 +194,7 @@ class ScratchDatabases:
             kept, self._kept, self._free = self._kept, {}, {}
             readers, self._readers = self._readers, {}
             sessions, self._sessions = self._sessions, {}
-        for conn in (c for idle in (*readers.values(), *sessions.values()) for c in idle):
+        for conn, _ in (c for idle in (*readers.values(), *sessions.values()) for c in idle):
             conn.close()
         for scratch, url in kept.items():
             drop(url, scratch)
