@@ -388,9 +388,9 @@ def _replaying(rec: record.Record, direction: str) -> Callable[[str], None]:
 def _rebuilt_by(touched: str, problem: Problem) -> bool:
     """Whether the plan's statements ``touched`` rebuild what ``problem`` is about: a function
     only by CREATE OR REPLACE (a body another tenant's evolve replaced in the shared
-    ``tmplmig.keep_column``, for one), a role never (no plan sets its attributes), anything
+    ``tmplmig.keep_column``, for one), a role's attributes never (no plan sets them), anything
     else by any statement naming it."""
-    if problem.kind == "role":
+    if problem.kind == "role" and problem.state == "different":
         return False
     if problem.kind == "function":
         schema, _, name = problem.name.split("(", 1)[0].rpartition(".")
