@@ -410,14 +410,15 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
     from tmplmig.reviewing.verify import check_database  # scratch databases: not for status
 
     naming = rec.naming()
+    memory = CatalogMemory.of(target.tracked_url, naming.texts, naming.names)
     found = check_database(
         target.tracked_url,
         apply_at=_replaying(rec, "apply"),
         rollback_at=_replaying(rec, "rollback"),
         shared=target.scratch,
         naming=naming,
-        memory=CatalogMemory.of(target.tracked_url, naming.texts, naming.names),
-        group_roles=[name for name, path in naming.names if path.startswith("roles.")],
+        memory=memory,
+        group_roles=memory.roles,  # the roles the record's configs name
     )
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
     problems = [p for p in found if not _rebuilt_by(touched, p)]
