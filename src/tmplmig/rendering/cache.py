@@ -100,9 +100,9 @@ def _path(kind: str, key: str, suffix: str) -> Path | None:
     return None if directory is None else directory / f"__tmplmig_{kind}_{key}{suffix}"
 
 
-def read_bytes(kind: str, key: str, suffix: str = ".marshal") -> bytes | None:
-    """The payload kept for ``key`` as written, or None when there is none that can be
-    trusted (see the module's notes)."""
+def read_bytes(kind: str, key: str, suffix: str) -> bytes | None:
+    """The payload kept for ``key`` in a file named with ``suffix`` (its encoding), as
+    written, or None when there is none that can be trusted (see the module's notes)."""
     path = _path(kind, key, suffix)
     if path is None:
         return None
@@ -137,7 +137,7 @@ def write(kind: str, key: str, payload: Any) -> None:
     write_encoded(kind, key, encode(payload), ".json")
 
 
-def write_encoded(kind: str, key: str, text: bytes, suffix: str = ".marshal") -> None:
+def write_encoded(kind: str, key: str, text: bytes, suffix: str) -> None:
     """Keep ``text`` (a payload encoded as ``suffix`` names) for ``key``. The file is a line
     naming the key and the payload's digest, then the payload."""
     path = _path(kind, key, suffix)

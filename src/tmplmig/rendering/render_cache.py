@@ -45,6 +45,8 @@ _RENDERING = (
 #: the dataclasses a kept render holds, each named by its place here
 _KINDS: tuple[type[Any], ...] = (Part, Step, DbObject)
 KIND = "render"
+#: how its entries' files are named: what they hold
+SUFFIX = ".marshal"
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +99,7 @@ def kept(project: Path, config: LoadedConfig) -> dict[str, Part] | None:
 
 @lru_cache(maxsize=64)
 def _kept(key: str) -> dict[str, Part] | None:
-    payload = cache.read_bytes(KIND, key)
+    payload = cache.read_bytes(KIND, key, SUFFIX)
     if payload is None:
         return None
     try:
@@ -123,5 +125,5 @@ def keep(project: Path, config: LoadedConfig, parts: list[Part]) -> None:
         return
     if _made(marshal.loads(encoded)) != tuple(parts):  # not back whole
         return
-    cache.write_encoded(KIND, key, encoded)
+    cache.write_encoded(KIND, key, encoded, SUFFIX)
     _kept.cache_clear()
