@@ -170,6 +170,9 @@ def test_conflicting_tenants_change_nothing_in_the_database(
 def test_a_tenants_check_with_its_peers_runs_once_per_version_of_the_tenant_files(
     sandbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A passed check is remembered with the folder's listing and each file's version: a
+    tenant's own file edited, or a file added, runs it again; a peer edited in place is
+    refused at its own tenant's command, not at an untouched tenant's."""
     checks: list[str] = []
     check = tenants.load_tenants
 
@@ -185,24 +188,57 @@ def test_a_tenants_check_with_its_peers_runs_once_per_version_of_the_tenant_file
     assert resolve(sandbox, "dev", "acme", url).config == load_config(sandbox, "dev", "acme")
     assert resolve(sandbox, "dev", "globex", url).tenant == "globex"
     assert checks == ["dev"]  # the files did not change: the passed check holds
-    add_tenant(sandbox, "initech", {"tenant": {"role_prefix": "globex_"}})
+    add_tenant(sandbox, "initech", {"tenant": {"role_prefix": "globex_"}})  # in place
+    with pytest.raises(ConfigError, match="role 'globex_app_readonly' is also used by"):
+        resolve(sandbox, "dev", "initech", url)
+    with pytest.raises(ConfigError):  # a failed check is not remembered
+        resolve(sandbox, "dev", "initech", url)
+    assert checks == ["dev", "dev", "dev"]
+    assert resolve(sandbox, "dev", "acme", url).tenant == "acme"  # its file and folder as checked
+    assert checks == ["dev", "dev", "dev"]
+    add_tenant(sandbox, "hooli", "")  # the folder's listing changed: every tenant checks again
     with pytest.raises(ConfigError, match="role 'globex_app_readonly' is also used by"):
         resolve(sandbox, "dev", "acme", url)
-    with pytest.raises(ConfigError):  # a failed check is not remembered
-        resolve(sandbox, "dev", "acme", url)
-    assert checks == ["dev", "dev", "dev"]
+    assert checks == ["dev", "dev", "dev", "dev"]
+
+
+def test_a_command_for_one_tenant_after_a_passed_check_lists_no_other_tenant_file(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes it cost the same with one tenant file or 10,000: its own file and the
+    folder are stated, the other files are not."""
+    add_tenant(sandbox, "initech", f"# {uuid.uuid4()}\n")
+    url = "postgresql+psycopg://deployer@localhost/app"  # resolved, never connected to
+    resolve(sandbox, "dev", "acme", url)  # checked with every peer, remembered
+    stated: list[str] = []
+    real_stat = Path.stat
+
+    def stat(path: Path, **kwargs: Any) -> Any:
+        stated.append(path.name)
+        return real_stat(path, **kwargs)
+
+    def scandir(path: Any) -> Any:
+        stated.append(f"listed {Path(path).name}")
+        return real_scandir(path)
+
+    real_scandir = os.scandir
+    monkeypatch.setattr(Path, "stat", stat)
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert resolve(sandbox, "dev", "globex", url).tenant == "globex"
+    assert not {"acme.yaml", "initech.yaml", "listed tenants"} & set(stated)
+    assert {"globex.yaml", "tenants"} <= set(stated)
 
 
 def test_a_tenant_file_rewritten_with_its_size_and_times_kept_is_checked_again(
     sandbox: Path,
 ) -> None:
-    """The remembered check is keyed by what each tenant file's metadata says of its version:
-    a rewrite of the same size whose modification time is set back still moves the change
+    """The remembered check holds each tenant file's version as its metadata says it: a
+    rewrite of the same size whose modification time is set back still moves the change
     time the kernel keeps, so the clash it brings is found."""
     initech = sandbox / "config" / "tenants" / "initech.yaml"
     initech.write_text(f"# {uuid.uuid4()}\nretention:\n  audit_log: 41\n")
     url = "postgresql+psycopg://deployer@localhost/app"  # resolved, never connected to
-    assert resolve(sandbox, "dev", "acme", url).tenant == "acme"  # checked and remembered
+    assert resolve(sandbox, "dev", "initech", url).tenant == "initech"  # checked, remembered
     before = initech.stat()
     clash = "tenant:\n  role_prefix: globex_\n"
     initech.write_text(clash + "#" * (before.st_size - len(clash) - 1) + "\n")
@@ -210,7 +246,7 @@ def test_a_tenant_file_rewritten_with_its_size_and_times_kept_is_checked_again(
     after = initech.stat()
     assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     with pytest.raises(ConfigError, match="role 'globex_app_readonly' is also used by"):
-        resolve(sandbox, "dev", "acme", url)
+        resolve(sandbox, "dev", "initech", url)
 
 
 # --- tracking and isolation on a real server ------------------------------------------------
