@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -18,12 +19,17 @@ def templates(project: Path) -> list[Path]:
     return sorted((project / "templates").glob("*.sql.j2"))
 
 
-def macro_names(project: Path) -> set[str]:
-    source = (project / "templates/_macros.sql.j2").read_text()
-    return {m.name for m in LEX.parse(source).find_all(nodes.Macro)}
+def macro_names(project: Path) -> frozenset[str]:
+    return _macro_names((project / "templates/_macros.sql.j2").read_text())
 
 
-def positional_macro_calls(source: str, macros: set[str]) -> list[str]:
+@lru_cache
+def _macro_names(source: str) -> frozenset[str]:
+    """Names of the macros ``source`` defines (parsed once per text)."""
+    return frozenset(m.name for m in LEX.parse(source).find_all(nodes.Macro))
+
+
+def positional_macro_calls(source: str, macros: frozenset[str]) -> list[str]:
     """Calls of a macro (``m.x(...)`` or, inside the macro file, ``x(...)``) with positional
     arguments."""
     found = []

@@ -17,6 +17,7 @@ import pytest
 from tmplmig.migrating import commands
 from tmplmig.migrating.target import for_rendering
 from tmplmig.migrating.yoyo_bridge import RENDER_CHECK
+from tmplmig.rendering import cache
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import render_part
 from tmplmig.rendering.sqlfilters import RenderError
@@ -31,7 +32,10 @@ def test_bundle_matches_golden_files(project: Path, env: str) -> None:
     assert diff == "", f"rendered SQL changed; review, then update the golden files:\n{diff}"
 
 
-def test_render_is_byte_identical_across_processes(project: Path) -> None:
+def test_render_is_byte_identical_across_processes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(cache.DISABLE_VAR, "1")  # each process renders: none reads a kept one
     script = (
         "import sys, pathlib; from tmplmig.migrating import commands, target\n"
         "b = commands.render_bundle(target.for_rendering(pathlib.Path(sys.argv[1]), 'staging'))\n"

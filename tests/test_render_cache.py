@@ -4,7 +4,6 @@ a fresh process, and an edited template or config file is read again."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -29,19 +28,19 @@ TENANTS: dict[str, dict[str, Any]] = {
 }
 
 _FRESH = (
-    "import dataclasses, pathlib, sys\n"
+    "import pathlib, sys\n"
     "from tmplmig.rendering.config import load_config\n"
     "from tmplmig.rendering.parts import render_all\n"
     "project, tenant = pathlib.Path(sys.argv[1]), sys.argv[2]\n"
     "parts = render_all(project, load_config(project, 'dev', tenant))\n"
-    "sys.stdout.write(repr([dataclasses.astuple(p) for p in parts]))\n"
+    "sys.stdout.write(repr(parts))\n"
 )
 
 
 def rendered(project: Path, tenant: str) -> str:
     """Every part of ``tenant`` in dev, as text that shows every field of every step."""
     parts = render_all(project, load_config(project, "dev", tenant))
-    return repr([dataclasses.astuple(p) for p in parts])
+    return repr(parts)
 
 
 def rendered_fresh(fresh: Forker, project: Path, *tenants: str) -> dict[str, str]:
@@ -76,7 +75,7 @@ def test_many_tenants_in_one_process_render_as_each_does_fresh(
     configs = load_tenants(tenants, "dev")
     assert [c.placement for c in configs] == [c.placement for c in load_tenants(tenants, "dev")]
     in_row = {
-        c.tenant: repr([dataclasses.astuple(p) for p in render_all(tenants, c)]) for c in configs
+        c.tenant: repr(render_all(tenants, c)) for c in configs
     }
     assert in_row == each
 

@@ -76,7 +76,7 @@ def _bundle(target: Target, since: SinceApplied | None = None) -> dict[str, str]
     from tmplmig.reviewing.bundle import build_bundle, bundle_contents  # render verbs only
     from tmplmig.reviewing.review import REVIEW, review_markdown  # pglast: not for apply
 
-    parts = render_all(target.project, target.config)
+    parts = _rendered(target)
     contents = bundle_contents(parts, target.config)
     files = build_bundle(parts, target.config)
     contents[REVIEW] = review_markdown(parts, files, target.config, since)
@@ -723,7 +723,7 @@ def lint(target: Target) -> list[Finding]:
     from tmplmig.reviewing.lint import SquawkMissing, lint_bundle
 
     config = target.config
-    parts = render_all(target.project, config)
+    parts = _rendered(target)
     try:
         return lint_bundle(parts, build_bundle(parts, config), policy(config.settings))
     except SquawkMissing as exc:

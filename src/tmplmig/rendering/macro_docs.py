@@ -12,6 +12,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -77,7 +78,12 @@ def _parse_comment(name: str, comment: str) -> tuple[str, str, str]:
 
 def macro_docs(templates_dir: Path) -> list[MacroDoc]:
     """Every public macro of ``_macros.sql.j2``, in file order."""
-    source = (templates_dir / MACROS).read_text()
+    return list(_documented((templates_dir / MACROS).read_text()))
+
+
+@lru_cache(maxsize=4)
+def _documented(source: str) -> tuple[MacroDoc, ...]:
+    """The public macros of the macro library's ``source`` (parsed once per text)."""
     comments = {m["name"]: m["comment"] for m in _COMMENTED_MACRO.finditer(source)}
     docs = []
     for macro in jinja2.Environment().parse(source).find_all(nodes.Macro):
@@ -87,7 +93,7 @@ def macro_docs(templates_dir: Path) -> list[MacroDoc]:
             raise RenderError(f"templates/{MACROS}: macro {macro.name} has no comment above it")
         description, lock, example = _parse_comment(macro.name, comments[macro.name])
         docs.append(MacroDoc(macro.name, _signature(macro), description, lock, example))
-    return docs
+    return tuple(docs)
 
 
 def example_template(example: str) -> str:

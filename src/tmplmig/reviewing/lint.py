@@ -391,25 +391,40 @@ def _step_at(text: str, line: int, names: list[str]) -> str:
 
 
 def squawk_findings(parts: list[Part], files: list[BundleFile]) -> list[Finding]:
-    """squawk's findings on every bundle file; rollback files without the drop rules."""
+    """squawk's findings on every bundle file; rollback files without the drop rules. The
+    apply and the rollback files are two squawk runs, side by side."""
     steps = {p.id: p.steps for p in parts}
+    by_name = {f.name: f for f in files}
     findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="tmplmig-lint-") as tmp:
         for f in files:
             (Path(tmp) / f.name).write_text(f.text, encoding="utf-8")
-        for direction, excluded in (("apply", ()), ("rollback", ROLLBACK_EXCLUDES)):
-            names = [f.name for f in files if f.direction == direction]
-            if not names:
-                continue
-            command = [squawk_path(), "--reporter", "json", "--pg-version", SQUAWK_PG_VERSION]
-            command += [f"--exclude={','.join(excluded)}"] if excluded else []
-            run = subprocess.run(
-                [*command, *names], cwd=tmp, capture_output=True, text=True, check=False
-            )
-            if run.returncode not in (0, 1) or not run.stdout.strip():
-                raise SquawkMissing(f"squawk failed: {run.stderr.strip() or run.stdout.strip()}")
-            by_name = {f.name: f for f in files}
-            for item in json.loads(run.stdout):
+        runs: list[tuple[str, subprocess.Popen[str]]] = []
+        try:
+            for direction, excluded in (("apply", ()), ("rollback", ROLLBACK_EXCLUDES)):
+                names = [f.name for f in files if f.direction == direction]
+                if not names:
+                    continue
+                command = [squawk_path(), "--reporter", "json", "--pg-version", SQUAWK_PG_VERSION]
+                command += [f"--exclude={','.join(excluded)}"] if excluded else []
+                started = subprocess.Popen(
+                    [*command, *names],
+                    cwd=tmp,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                runs.append((direction, started))
+            outputs = [(direction, run, *run.communicate()) for direction, run in runs]
+        finally:  # one failed to start, or the run was interrupted: none is left running
+            for _, run in runs:
+                if run.poll() is None:
+                    run.kill()
+                    run.wait()
+        for direction, run, stdout, stderr in outputs:
+            if run.returncode not in (0, 1) or not stdout.strip():
+                raise SquawkMissing(f"squawk failed: {stderr.strip() or stdout.strip()}")
+            for item in json.loads(stdout):
                 file = by_name[Path(item["file"]).name]
                 ordered = (
                     steps[file.part]
