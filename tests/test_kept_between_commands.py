@@ -20,6 +20,8 @@ import jinja2
 import pytest
 import yaml
 
+from tmplmig.migrating import commands
+from tmplmig.migrating.target import for_rendering
 from tmplmig.rendering import cache, environment, render_cache
 from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.environment import make_environment
@@ -174,6 +176,19 @@ def test_a_render_read_back_is_the_render(sandbox: Path, kept: Path) -> None:
     render_cache._kept.cache_clear()
     assert render_cache.kept(sandbox, config) == {p.id: p for p in parts}
     assert [render_part(sandbox, p.id, config) for p in parts] == parts
+
+
+def test_the_review_bundle_and_lint_read_the_render_apply_kept(
+    sandbox: Path, kept: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review bundle and a lint of the same templates and settings render once."""
+    target = for_rendering(sandbox, "prod")
+    bundle = commands.render_bundle(target)  # renders, and keeps it
+    assert len(entries(kept, "render")) == 1
+    render_cache._kept.cache_clear()  # as a later process reads it back
+    monkeypatch.setattr(commands, "render_all", lambda *_: pytest.fail("rendered again"))
+    assert commands.render_bundle(target) == bundle
+    assert commands.lint(target) == []
 
 
 def test_an_edited_template_is_rendered_again(sandbox: Path, kept: Path) -> None:
