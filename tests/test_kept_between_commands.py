@@ -191,6 +191,12 @@ def test_the_review_bundle_and_lint_read_the_render_apply_kept(
     assert commands.lint(target) == []
 
 
+def test_lint_keeps_no_render_of_its_own(sandbox: Path, kept: Path) -> None:
+    """Linting a fleet would write a render for every environment and tenant."""
+    assert commands.lint(for_rendering(sandbox, "prod")) == []
+    assert entries(kept, "render") == []
+
+
 def test_an_edited_template_is_rendered_again(sandbox: Path, kept: Path) -> None:
     config = load_config(sandbox, "prod")
     render_cache.keep(sandbox, config, render_all(sandbox, config))
