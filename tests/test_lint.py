@@ -3,6 +3,7 @@ safe variant; the project's own templates carry only the findings named below.""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from tmplmig.migrating import commands
 from tmplmig.migrating.target import for_rendering
 from tmplmig.rendering.config import load_config
 from tmplmig.rendering.parts import Part, Step
+from tmplmig.reviewing import lint
 from tmplmig.reviewing.bundle import BundleFile, build_bundle
 from tmplmig.reviewing.lint import RULES, Finding, lint_bundle
 
@@ -285,3 +287,48 @@ def test_the_readmes_new_migration_recipe_lints_clean_everywhere(
     template.write_text(template.read_text() + recipe)
     findings = commands.lint_envs(sandbox)
     assert findings and all(found == [] for found in findings.values()), findings
+
+
+# --- squawk failing ---------------------------------------------------------------------------
+
+
+def fake_squawk(tmp_path: Path, body: str) -> str:
+    """An executable standing in for squawk: a shell script of ``body``."""
+    script = tmp_path / "squawk"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_squawk_that_fails_is_reported_with_what_it_said(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = fake_squawk(tmp_path, "echo 'unknown flag --pg-version' >&2; exit 2")
+    monkeypatch.setattr(lint, "squawk_path", lambda: failing)
+    with pytest.raises(commands.CommandError, match="squawk failed: unknown flag --pg-version"):
+        commands.lint(for_rendering(project, "dev"))
+
+
+def test_an_interrupted_lint_leaves_no_squawk_running(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both passes run side by side: when waiting for the first is cut short, the other one
+    is stopped too, not left behind."""
+    slow = fake_squawk(tmp_path, "sleep 30")
+    monkeypatch.setattr(lint, "squawk_path", lambda: slow)
+    started: list[subprocess.Popen[str]] = []
+    popen = subprocess.Popen
+
+    def tracked(*args: Any, **kwargs: Any) -> subprocess.Popen[str]:
+        started.append(popen(*args, **kwargs))
+        return started[-1]
+
+    def interrupted(self: subprocess.Popen[str], *args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(popen, "communicate", interrupted)
+    monkeypatch.setattr(subprocess, "Popen", tracked)
+    with pytest.raises(KeyboardInterrupt):
+        commands.lint(for_rendering(project, "dev"))
+    assert len(started) == 2
+    assert all(run.returncode is not None for run in started)  # killed and waited for
