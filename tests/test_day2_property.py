@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -126,12 +127,14 @@ def test_any_sequence_of_tenant_overrides_applies_verified_and_rolls_back_exactl
 
 #: an event trigger that fails the N-th DDL statement the deploying login runs (N armed in
 #: ``failpoint.at``); ``failpoint.seen`` is a sequence, so the count survives the rollback of
-#: the transaction it failed. Event triggers do not fire for roles (cluster-wide objects).
+#: the transaction it failed, and an unlogged one: counting takes no transaction id, which
+#: ``DROP INDEX CONCURRENTLY`` refuses to follow. Event triggers do not fire for roles
+#: (cluster-wide objects).
 FAILPOINT = f"""
 CREATE SCHEMA failpoint;
 CREATE TABLE failpoint.at (n bigint NOT NULL);
 INSERT INTO failpoint.at VALUES (0);
-CREATE SEQUENCE failpoint.seen;
+CREATE UNLOGGED SEQUENCE failpoint.seen;
 CREATE FUNCTION failpoint.fire() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -199,6 +202,11 @@ def applied_and_verified(project: Path, url: str) -> None:
 @example(edits=[], template_edits=[swap_index_columns], failing="apply", at=2)
 @example(edits=[rename_schema("quarantine", 2)], template_edits=[], failing="rollback", at=30)
 @example(edits=[], template_edits=[remove_promotions], failing="apply", at=3)
+# found with more examples: the first DDL statement (yoyo's lock table, which it made on every
+# run and whose failure it swallowed); a rollback after a template edit removed a table
+@example(edits=[], template_edits=[], failing="rollback", at=1)
+@example(edits=[], template_edits=[remove_promotions], failing="rollback", at=1)
+@example(edits=[], template_edits=[remove_promotions], failing="apply", at=2)
 def test_a_failure_at_any_statement_leaves_a_database_both_apply_and_rollback_finish(
     server_dsn: str,
     edits: list[Edit],
@@ -243,3 +251,20 @@ def test_a_failure_at_any_statement_leaves_a_database_both_apply_and_rollback_fi
             commands.rollback(resolve(project, "dev", url=url))
             assert difference(before, snapshot(conn)) == {}
             conn.execute("DROP EVENT TRIGGER failpoint; DROP SCHEMA failpoint CASCADE")
+
+
+def test_a_failure_to_make_yoyos_lock_table_is_reported_as_itself(server_dsn: str) -> None:
+    """yoyo took any error making its lock table for "it exists"; the lock it then could not
+    take read, a minute later, as a run held by someone else."""
+    with fresh_database(server_dsn) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAILPOINT)
+        arm(conn, 1)  # the first DDL statement of a first apply: yoyo's lock table
+        url = url_for(deployer_dsn(dsn))
+        with pytest.raises(
+            psycopg.Error, match=r"injected failure at DDL statement 1 \(CREATE TABLE\)"
+        ):
+            commands.apply(resolve(PROJECT, "dev", url=url))
+        arm(conn, 0)
+        assert len(commands.apply(resolve(PROJECT, "dev", url=url))) == 6
+        commands.rollback(resolve(PROJECT, "dev", url=url))
+        conn.execute("DROP EVENT TRIGGER failpoint; DROP SCHEMA failpoint CASCADE")

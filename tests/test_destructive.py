@@ -195,6 +195,32 @@ def test_an_unprotected_rollback_lists_tables_holding_rows_and_runs(
     assert difference(before, snapshot(conn)) == {}
 
 
+def test_a_rollback_after_a_template_edit_removed_a_table_drops_it_as_recorded_and_says_so(
+    sandbox: Path, db_url: str, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The table is in the record, not in today's render: the rollback's checks take it from
+    the record. Before, its guard called the table "not created by the migrations" and refused
+    every rollback (the evolve that drops it was the only way on); and the rows it would drop
+    were not listed."""
+    before = snapshot(conn)
+    applied_with_80_promotions(sandbox, db_url, conn)
+    remove_promotions(sandbox)
+    protect(sandbox, True)
+    applied = state_of(conn)
+    argv = ["--project", str(sandbox), "rollback", "--env", "dev", "--database", db_url, "--all"]
+    capsys.readouterr()
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "not created by the migrations" not in err
+    assert ("001_baseline", PROMOTIONS, "80") in re.findall(
+        r"^  (\S+): table (\S+), (\d+) rows?", err, re.MULTILINE
+    )
+    after = state_of(conn)
+    assert difference(applied[0], after[0]) == {} and after[1] == applied[1]
+    assert cli.main([*argv, "--allow-data-loss"]) == 0
+    assert difference(before, snapshot(conn)) == {}
+
+
 def test_prod_is_protected_by_default_and_protected_is_validated(
     sandbox: Path,
 ) -> None:

@@ -61,7 +61,6 @@ from tmplmig.rendering.facts import DbObject, to_json
 from tmplmig.rendering.parts import (
     Guarded,
     Part,
-    Step,
     config_digest,
     statement_sql,
     uses_postgres_only_syntax,
@@ -335,27 +334,8 @@ def plan(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]
 
 
 def _as_part(recorded: PartRecord, today: Part) -> Part:
-    """``today``'s part with the steps its record holds: what planning back to it aims at.
-    A guarded direction runs under psql's ``\\if`` (the record keeps guards, not modes)."""
-    steps = []
-    for r in recorded.steps:
-        guards = tuple(
-            (d, g) for d, g in (("apply", r.apply_guard), ("rollback", r.rollback_guard)) if g
-        )
-        steps.append(
-            Step(
-                r.name,
-                r.apply_sql,
-                r.rollback_sql,
-                role=r.role,
-                identity=r.step,
-                kind=r.kind,
-                guards=guards,
-                psql=tuple((d, "if") for d, _ in guards),
-                objects=r.objects or (),
-            )
-        )
-    return replace(today, steps=tuple(steps))
+    """``today``'s part with the steps its record holds: what planning back to it aims at."""
+    return replace(today, steps=tuple(r.as_step() for r in recorded.steps))
 
 
 def _as_record(part: Part, settings: Mapping[str, Any]) -> PartRecord:

@@ -165,6 +165,28 @@ class RecordedStep:
         guard = self.apply_guard if direction == "apply" else self.rollback_guard
         return Guarded(sql, guard) if sql else None
 
+    def as_step(self) -> Step:
+        """The step as it was applied: its recorded SQL, guards (each under psql's ``\\if``: the
+        record keeps guards, not modes), role and objects, and what it is about and creates, as
+        the checks that read a render's steps (a rollback's blockers and locks) look for them."""
+        guards = tuple(
+            (d, g) for d, g in (("apply", self.apply_guard), ("rollback", self.rollback_guard)) if g
+        )
+        named = [_named(o) for o in self.objects or ()]
+        return Step(
+            self.name,
+            self.apply_sql,
+            self.rollback_sql,
+            role=self.role,
+            about=named[0] if named else (),
+            creates=tuple(named[1:]),
+            identity=self.step,
+            kind=self.kind,
+            guards=guards,
+            psql=tuple((d, "if") for d, _ in guards),
+            objects=self.objects or (),
+        )
+
     def _seals(self) -> tuple[str, ...]:
         """The checksums this row may carry: today's format, or the bare sha256 of a row
         written before guards were sealed (over the role), or before roles were recorded."""
@@ -188,6 +210,12 @@ class RecordedStep:
         if self.row_sha256 not in self._seals():
             return f"{self.part}: {self.step}: row checksum mismatch (edited by hand?)"
         return None
+
+
+def _named(o: DbObject) -> tuple[str, ...]:
+    """How a rendered step names ``o`` in ``about`` and ``creates``: a schema, role or extension
+    by its name, anything else by its schema and name."""
+    return (o.kind, o.name) if o.schema is None else (o.kind, o.schema, o.name)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ class AppliedPart:
 
 def as_applied(target: Target, rec: record.Record, rendered: list[Part]) -> list[AppliedPart]:
     """Every part rendered as it was applied (``rec``), so a rollback after a YAML edit checks
-    the objects that are there, not those today's config names."""
+    the objects that are there, not those today's config names; and with the recorded steps
+    a template edit since has removed (the rollback drops what they made too)."""
     parts = []
     today = target.config.settings
     as_today = today.model_dump(mode="json")
@@ -51,6 +52,10 @@ def as_applied(target: Target, rec: record.Record, rendered: list[Part]) -> list
         settings = today if recorded.settings == as_today else settings_of(recorded.settings)
         if settings != today:  # edited since: render as it was applied
             part = render_part(target.project, part.id, replace(target.config, settings=settings))
+        rendered_steps = {s.identity for s in part.steps}
+        gone = tuple(r.as_step() for r in recorded.steps if r.step not in rendered_steps)
+        if gone:
+            part = replace(part, steps=part.steps + gone)
         parts.append(AppliedPart(part, settings.roles.owner))
     return parts
 

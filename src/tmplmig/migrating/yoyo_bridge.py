@@ -265,6 +265,21 @@ class Backend(PostgresqlPsycopgBackend):
         self.create_lock_table()
         self.has_transactional_ddl = True
 
+    def create_lock_table(self) -> None:
+        """Create the lock table when it is missing. yoyo creates it on every run and takes any
+        error for "it exists": a CREATE TABLE that fails each time (an event trigger on DDL
+        sees it), and one that fails for another cause (no CREATE on the tracking schema, say)
+        later reads as a lock held by someone else. A failure stands unless another run made
+        the table meanwhile."""
+        if self.lock_table in self.list_tables():
+            return
+        try:
+            with self.transaction():
+                self.execute(self.format_sql(self.create_lock_table_sql))
+        except self.DatabaseError:
+            if self.lock_table not in self.list_tables():
+                raise
+
     def ensure_internal_schema_updated(self) -> None:
         """Check (and upgrade) yoyo's tables once per backend, not before every migration."""
         if not self._internal_schema_updated:
