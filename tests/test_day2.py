@@ -875,3 +875,20 @@ def test_a_column_moved_between_readers_changes_only_the_grants_that_differ(
     assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
     commands.rollback(resolve(sandbox, "dev", url=db_url))
     assert difference(before, snapshot(conn)) == {}
+
+
+def test_a_part_rolled_back_leaves_no_difference_the_next_evolve_takes_for_drift(
+    sandbox: Path, db_url: str
+) -> None:
+    """002d grants on the schemas and tables 001 made; rolled back, it revokes them, and the
+    server spells out the owner's default privileges where 001 left none. The drift check
+    compared those texts and refused the next evolve as "changed outside tmplmig"."""
+    commands.apply(resolve(sandbox, "dev", url=db_url))
+    commands.rollback(resolve(sandbox, "dev", url=db_url), part="002d_roles_grants")
+    index = sandbox / "templates/002a_indexes.sql.j2"
+    index.write_text(
+        index.read_text().replace('"entity_type, entity_id"', '"entity_id, entity_type"', 1)
+    )
+    applied = commands.apply(resolve(sandbox, "dev", url=db_url))
+    assert applied == ["002a_indexes (evolved)", "002d_roles_grants", "002e_functions"]
+    assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []

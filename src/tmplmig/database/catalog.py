@@ -49,12 +49,17 @@ BODY_MD5 = "pg_catalog.md5(p.prosrc)"
 #: FirstNormalObjectId: objects below it (and their comments) come with PostgreSQL itself
 FIRST_USER_OID = 16384
 
+#: an ACL is read as PostgreSQL applies it: NULL (never granted) as the default it stands
+#: for (``acldefault``), which a GRANT then a REVOKE leaves spelled out: a part rolled back
+#: that had granted on a schema or table is no difference from one that never ran
 QUERIES: dict[str, str] = {
     "schemas": f"""
-        SELECT n.nspname, n.nspacl::text FROM pg_catalog.pg_namespace n
+        SELECT n.nspname, coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))::text
+        FROM pg_catalog.pg_namespace n
         WHERE {USER_SCHEMAS} AND {NOT_TRACKING}""",
     "tables": f"""
-        SELECT n.nspname, c.relname, c.relkind::text, c.relacl::text
+        SELECT n.nspname, c.relname, c.relkind::text, coalesce(c.relacl, pg_catalog.acldefault(
+            (CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char", c.relowner))::text
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {USER_SCHEMAS}
           AND {NOT_YOYO.format(oid="c.oid")}""",
@@ -78,7 +83,8 @@ QUERIES: dict[str, str] = {
         WHERE {USER_SCHEMAS} AND {NOT_YOYO.format(oid="co.conrelid")}""",
     "functions": f"""
         SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
-               p.prosecdef, p.proconfig::text, p.proacl::text, {BODY_MD5}
+               p.prosecdef, p.proconfig::text,
+               coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))::text, {BODY_MD5}
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
         WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_FUNCTION}
           AND p.proname !~ '^{GUARD}(_[0-9a-f]{{12}})?$'""",
