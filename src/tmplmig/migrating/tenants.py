@@ -81,7 +81,7 @@ def _checked_key(project: Path, env: str) -> str | None:
     try:
         environment = [config / "base.yaml", config / f"{env}.yaml"]
         contents = [x for f in environment for x in (f.name, f.read_bytes())]
-        folder = " ".join(map(str, version_of((config / "tenants").stat())))
+        folder = _spelled((config / "tenants").stat())
         return cache.digest(env, cache.source_stamp(*_CHECKING_CODE), *contents, folder)
     except OSError:
         return None
@@ -90,9 +90,7 @@ def _checked_key(project: Path, env: str) -> str | None:
 def _file_version(project: Path, tenant: str) -> str | None:
     """What one tenant file's metadata says of its version, as the check's entry holds it."""
     try:
-        return " ".join(
-            map(str, version_of((project / "config" / "tenants" / f"{tenant}.yaml").stat()))
-        )
+        return _spelled((project / "config" / "tenants" / f"{tenant}.yaml").stat())
     except OSError:
         return None
 
@@ -102,12 +100,18 @@ def _versions(project: Path) -> dict[str, str] | None:
     try:
         with os.scandir(project / "config" / "tenants") as entries:
             return {
-                e.name[: -len(".yaml")]: " ".join(map(str, version_of(e.stat())))
+                e.name[: -len(".yaml")]: _spelled(e.stat())
                 for e in entries
                 if _is_tenant_file(e.name)
             }
     except OSError:
         return None
+
+
+def _spelled(stat: os.stat_result) -> str:
+    """A file's version (:func:`~tmplmig.rendering.config.version_of`) as the check's key and
+    entry spell it."""
+    return " ".join(map(str, version_of(stat)))
 
 
 def _is_tenant_file(name: str) -> bool:
