@@ -269,8 +269,8 @@ class Backend(PostgresqlPsycopgBackend):
         """Create the lock table when it is missing. yoyo creates it on every run and takes any
         error for "it exists": a CREATE TABLE that fails each time (an event trigger on DDL
         sees it), and one that fails for another cause (no CREATE on the tracking schema, say)
-        later reads as a lock held by someone else. A failure stands unless another run made
-        the table meanwhile."""
+        surfaced a step later as ``relation "yoyo_lock" does not exist``. A failure stands
+        unless another run made the table meanwhile."""
         if self.lock_table in self.list_tables():
             return
         try:
