@@ -469,24 +469,20 @@ def _refuse_unfit_roles(conn: psycopg.Connection[Any], target: Target) -> None:
     roles = target.config.settings.roles.model_dump()
     found = existing_roles(conn, sorted(roles.values()))
     for key, name in roles.items():
-        role = found.get(name)
-        why = (
-            None
-            if role is None
-            else (role.unfit_as_owner if key == "owner" else role.unfit_as_group)()
-        )
+        role, owner = found.get(name), key == "owner"
+        why = None if role is None else role.unfit_as_owner() if owner else role.unfit_as_group()
         if why is None:
             continue
         path = ("roles", key)
         whose = (
             "whoever is in it would own every object of this environment or tenant"
-            if key == "owner"
+            if owner
             else "its members are the application's logins, and would hold it too"
         )
         raise ConfigError(
             target.config.source(path),
             path,
-            f"the {'owner' if key == 'owner' else 'group'} role {name!r} already exists and"
+            f"the {'owner' if owner else 'group'} role {name!r} already exists and"
             f" {why} ({whose}); name a role of its own: nothing was applied",
         )
 
