@@ -4,6 +4,7 @@ config once however many migration files render from it."""
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from support.servers import ALL_PARTS, PROJECT
 
 import tmplmig
+from tmplmig import cli
 from tmplmig.migrating import commands, target, tenants, yoyo_bridge
 from tmplmig.migrating.target import resolve
 from tmplmig.rendering.config import LoadedConfig, load_config
@@ -77,6 +79,22 @@ def test_help_imports_nothing_a_command_needs(args: list[str]) -> None:
     )
     assert "usage: tmplmig" in done.stdout
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("fleet", "collecting"), [([], False), (["--all-tenants"], True)], ids=["one target", "fleet"]
+)
+def test_a_command_on_one_target_pauses_the_cycle_collector_and_a_fleet_keeps_it(
+    fleet: list[str], collecting: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One target's run is short and its garbage is freed by reference counting; a fan-out runs
+    as long as its fleet. Either way the process gets its collector back."""
+    seen: list[bool] = []
+    monkeypatch.setitem(cli.VERBS, "status", lambda args: seen.append(gc.isenabled()) or 0)
+    assert gc.isenabled()
+    assert cli.main(["status", "--env", "dev", *fleet]) == 0
+    assert seen == [collecting]
+    assert gc.isenabled()
 
 
 #: what only a verb that changes the database runs: the evolve, the rollback, their locks
