@@ -74,9 +74,7 @@ def test_many_tenants_in_one_process_render_as_each_does_fresh(
     # as a fan-out does: every tenant loaded first (twice), then each rendered
     configs = load_tenants(tenants, "dev")
     assert [c.placement for c in configs] == [c.placement for c in load_tenants(tenants, "dev")]
-    in_row = {
-        c.tenant: repr(render_all(tenants, c)) for c in configs
-    }
+    in_row = {c.tenant: repr(render_all(tenants, c)) for c in configs}
     assert in_row == each
 
 
