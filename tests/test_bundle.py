@@ -57,22 +57,24 @@ def test_bundle_files_and_manifest_are_deterministic(project: Path, tmp_path: Pa
 def test_pgsql_only_for_parts_with_dollar_quoting_or_do_blocks_and_seed_names_otherwise(
     project: Path, bundle: Path
 ) -> None:
-    """Decided per part, so an apply file and its rollback share an extension. 002a-002d
-    (indexes, foreign keys, system tables, roles and grants) render as plain SQL."""
+    """Decided per part, so an apply file and its rollback share an extension. 002a-002c
+    (indexes, foreign keys, system tables) render as plain SQL; 001 and 002d refuse an unfit
+    existing role in a DO block (RAISE), and 002e holds PL/pgSQL functions."""
     texts: dict[str, list[str]] = {}
     for path in bundle.glob("*sql"):
         texts.setdefault(path.name.split(".")[0], []).append(path.read_text())
     for part, files in texts.items():
         ext = "pgsql" if any(uses_postgres_only_syntax(t) for t in files) else "sql"
         assert {f"{part}.{ext}", f"{part}.rollback.{ext}"} <= {p.name for p in bundle.iterdir()}
-    for part in ("002a_indexes", "002b_foreign_keys", "002c_system_tables", "002d_roles_grants"):
+    for part in ("002a_indexes", "002b_foreign_keys", "002c_system_tables"):
         assert (bundle / f"{part}.sql").is_file() and (bundle / f"{part}.rollback.sql").is_file()
-    assert (bundle / "002e_functions.pgsql").is_file()
+    for part in ("001_baseline", "002d_roles_grants", "002e_functions"):
+        assert (bundle / f"{part}.pgsql").is_file()
     plain = [
         g.sql
         for part in commands.render(for_rendering(project, ENV))
         for s in part.steps
-        if s.name.split()[0] in ("index", "foreign", "validate", "role", "privileges", "columns")
+        if s.name.split()[0] in ("index", "foreign", "validate", "privileges", "columns")
         for g in (*s.apply_statements, *s.rollback_statements)
     ]
     assert len(plain) > 40 and not any(uses_postgres_only_syntax(sql) for sql in plain)

@@ -8,8 +8,6 @@ leaving the database as it was.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from support.servers import DEPLOYER, deployer_dsn
+from support.servers import DEPLOYER, deployer_dsn, plain_yoyo_apply
 from support.tenants import add_tenant
 from support.yaml_edits import edit
 
@@ -52,14 +50,6 @@ def error_of(load: Callable[[], object]) -> ConfigError:
 def tables_named_like(conn: psycopg.Connection[Any], pattern: str) -> int:
     row = conn.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE %s", [pattern])
     return row.fetchone()[0]
-
-
-def plain_yoyo_apply(project: Path, url: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Plain ``yoyo apply`` in the project folder, as a user runs it with TMPLMIG_ENV=dev."""
-    environ = {**os.environ, "TMPLMIG_ENV": "dev", **env}
-    environ["PATH"] = f"/tmp/venv/bin{os.pathsep}{environ.get('PATH', '')}"
-    command = ["yoyo", "apply", "--batch", "--database", url, "migrations"]
-    return subprocess.run(command, cwd=project, env=environ, capture_output=True, text=True)
 
 
 # --- numbers that reach SQL ---------------------------------------------------------------

@@ -8,8 +8,10 @@ now be refused by the server. Statements run in transactions that are rolled bac
 from __future__ import annotations
 
 import re
+import secrets
+import subprocess
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from support.deploy import PLAINTEXT, Deployment, deploy
 from support.logins import GROUPS, NO_GROUP, attempt, create_login
-from support.servers import deployer_dsn, dsn_for, url_for
+from support.servers import deployer_dsn, dsn_for, plain_yoyo_apply, url_for
 from support.yaml_edits import edit
 
 from tmplmig.database.catalog import snapshot
@@ -30,6 +32,7 @@ from tmplmig.migrating.target import for_rendering, resolve
 from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.identifiers import SHARED_SCHEMA
 from tmplmig.rendering.parts import render_part
+from tmplmig.reviewing.bundle import MANIFEST, manifest_files
 
 #: a trigger function any login can create: temporary objects need no schema privilege
 SPY = (
@@ -788,3 +791,58 @@ def test_rollback_restores_the_owners_function_defaults_exactly(
     conn.execute("DROP FUNCTION pg_temp.later()")  # the owner's: the rollback would refuse
     commands.rollback(resolve(project, "dev", url=db_url))
     assert set(conn.execute(DEFAULT_ACL).fetchall()) == before
+
+
+def _bundle_with_psql(project: Path, database: str) -> str:
+    """The review bundle run as README tells a DBA, file by file, until one fails; its error."""
+    bundle = project.parent / "bundle"
+    commands.write_render(for_rendering(project, "dev"), bundle)
+    for name in manifest_files((bundle / MANIFEST).read_text(), "apply"):
+        psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", deployer_dsn(database)]
+        done = subprocess.run(
+            [*psql, "-f", str(bundle / name)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            return done.stderr
+    return ""
+
+
+def _plain_yoyo(project: Path, database: str) -> str:
+    return plain_yoyo_apply(project, url_for(deployer_dsn(database))).stderr
+
+
+@pytest.mark.parametrize("run", [_bundle_with_psql, _plain_yoyo], ids=["psql bundle", "plain yoyo"])
+def test_a_login_named_as_a_group_role_gains_nothing_when_psql_or_plain_yoyo_applies(
+    run: Callable[[Path, str], str],
+    sandbox: Path,
+    database: str,
+    conn: psycopg.Connection[Any],
+) -> None:
+    """Someone's LOGIN role bears a group role's name (chosen to wait for its grants, or by
+    chance). ``tmplmig apply`` refuses it before its first statement; psql and plain yoyo run
+    the part that would make it the group, which stops before granting it anything."""
+    group, password = "tmplmig_t_waiting_readonly", secrets.token_urlsafe(18)
+    conn.execute(
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+            sql.Identifier(group), sql.Literal(password)
+        )
+    )
+    comment = sql.SQL("COMMENT ON ROLE {} IS 'tmplmig test login'")  # conftest drops it
+    conn.execute(comment.format(sql.Identifier(group)))
+    edit(sandbox / "config/dev.yaml", lambda d: d.setdefault("roles", {}).update(readonly=group))
+
+    error = run(sandbox, database)
+
+    tables = conn.execute(
+        "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables"
+        " WHERE schemaname = ANY(%s) ORDER BY 1",
+        [list(load_config(sandbox, "dev").settings.schemas.model_dump().values())],
+    ).fetchall()
+    assert tables  # the parts before the group's were applied: there is something to read
+    dsn = make_conninfo(dsn_for(database, conn.info.dbname, user=group), password=password)
+    with psycopg.connect(dsn, autocommit=True) as login:
+        readable = [t for (t,) in tables if attempt(login, f"SELECT FROM {t} LIMIT 1")]
+    assert readable == []
+    assert f"group role {group} may log in or holds SUPERUSER" in error

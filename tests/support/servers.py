@@ -59,6 +59,15 @@ def url_for(dsn: str) -> str:
     return f"postgresql+psycopg://{auth}@{host}:{port}/{p['dbname']}"
 
 
+def plain_yoyo_apply(project: Path, url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Plain ``yoyo apply`` (this environment's) in the project folder, as a user runs it with
+    TMPLMIG_ENV=dev."""
+    yoyo = str(Path(sys.executable).parent / "yoyo")
+    command = [yoyo, "apply", "--batch", "--database", url, "migrations"]
+    environ = {**os.environ, "TMPLMIG_ENV": "dev", **env}
+    return subprocess.run(command, cwd=project, env=environ, capture_output=True, text=True)
+
+
 def run_tmplmig(project: Path, db_url: str, *args: str) -> subprocess.Popen[str]:
     """``tmplmig ARGS`` started as its own process, as CI jobs and deploy pods run it."""
     return subprocess.Popen(

@@ -85,6 +85,19 @@ def with_schema(url: str, schema: str | None) -> str:
     return with_param(url, "schema", schema)
 
 
+#: the session setting a role step's DO block reads: where it is on, an existing role unfit for
+#: its place (able to log in, holding an attribute) is a replay's to report, not to refuse
+REPLAY_SETTING = "tmplmig.replay"
+
+
+def replaying(url: str) -> str:
+    """``url`` whose sessions replay migrations to learn what they create (verify's and the
+    drift check's scratch databases): :data:`REPLAY_SETTING` on, beside its own options."""
+    options = dict(parse_qsl(urlsplit(url).query)).get("options")
+    replay = f"-c {REPLAY_SETTING}=on"
+    return with_param(url, "options", f"{options} {replay}" if options else replay)
+
+
 def application_name(verb: str, env: str, tenant: str | None) -> str:
     """How a run's connections show in ``pg_stat_activity``: ``tmplmig apply prod acme``."""
     name = " ".join(word for word in ("tmplmig", verb, env, tenant) if word)

