@@ -293,7 +293,8 @@ def _in_transaction(conn: psycopg.Connection[Any]) -> bool:
 
 @dataclass(frozen=True)
 class Recorder:
-    """Writes steps of one rendered config: the config row is written once per connection."""
+    """Writes steps of one rendered config; each step's row carries the config's row with it
+    (kept once by its digest), so a step recorded alone never names a config the record lacks."""
 
     config: LoadedConfig
     digest: str
