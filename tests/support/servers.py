@@ -144,10 +144,12 @@ def fresh_database(server_dsn: str) -> Iterator[str]:
     with psycopg.connect(dsn_for(server_dsn, name), autocommit=True) as admin:
         # yoyo keeps its tables in the first schema of the search path
         admin.execute(f'GRANT CREATE ON SCHEMA public TO "{DEPLOYER}"')
-    yield dsn_for(server_dsn, name)
-    with psycopg.connect(server_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        drop_tmplmig_roles(admin)
+    try:
+        yield dsn_for(server_dsn, name)
+    finally:  # a failed test's too: its objects would keep the deploying login from going
+        with psycopg.connect(server_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_tmplmig_roles(admin)
 
 
 def drop_tmplmig_roles(admin: psycopg.Connection[Any]) -> None:
