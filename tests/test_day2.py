@@ -24,6 +24,7 @@ from tmplmig.database.catalog import difference, snapshot
 from tmplmig.database.urls import with_schema
 from tmplmig.migrating import commands, fanout, record
 from tmplmig.migrating.target import for_rendering, resolve
+from tmplmig.rendering.evolve import without_relations
 from tmplmig.reviewing.bundle import manifest_files
 
 #: the record's table of applied steps, as the SQL below names it
@@ -892,3 +893,19 @@ def test_a_part_rolled_back_leaves_no_difference_the_next_evolve_takes_for_drift
     applied = commands.apply(resolve(sandbox, "dev", url=db_url))
     assert applied == ["002a_indexes (evolved)", "002d_roles_grants", "002e_functions"]
     assert commands.verify(resolve(sandbox, "dev", url=db_url)) == []
+
+
+def test_a_dropped_tables_grants_leave_the_record_of_the_steps_that_named_it() -> None:
+    """What another part's record keeps once a part dropped a table (see docs/day2.md): its
+    grants and revokes without the table, a statement naming only it gone whole."""
+    granted = (
+        'REVOKE ALL ON TABLE "s"."kept", "s"."gone" FROM "r";\n'
+        'GRANT SELECT, INSERT ON TABLE "s"."kept", "s"."gone" TO "r";\n'
+        'GRANT SELECT ("c") ON TABLE "s"."gone" TO "r";\n'
+        'GRANT USAGE ON SCHEMA "s" TO "r";'
+    )
+    assert without_relations(granted, {'TABLE "s"."gone"'}.__contains__) == (
+        'REVOKE ALL ON TABLE "s"."kept" FROM "r";\n'
+        'GRANT SELECT, INSERT ON TABLE "s"."kept" TO "r";\n'
+        'GRANT USAGE ON SCHEMA "s" TO "r";'
+    )

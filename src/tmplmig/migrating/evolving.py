@@ -93,6 +93,8 @@ def evolve(
                 else:
                     record.forget(conn, p.part.id, [action.identity])
             recorder.write_part(conn, p.part)
+            if p.moves_others:
+                record.rewrite_others(conn, p.part.id, recorder, p.as_now, p.went_with)
 
 
 def _evolve_in_transaction(
@@ -114,4 +116,7 @@ def _evolve_in_transaction(
                 action.role,
                 p.part.id,
             )
-        record.Recorder.of(target.config).write_part(conn, p.part)
+        recorder = record.Recorder.of(target.config)
+        recorder.write_part(conn, p.part)
+        if p.moves_others:  # in its transaction: a run stopped next leaves no reader stale names
+            record.rewrite_others(conn, p.part.id, recorder, p.as_now, p.went_with)

@@ -56,11 +56,13 @@ from tmplmig.rendering.evolve import (
     rebuild_index,
     reconcile_privileges,
     rename,
+    without_relations,
 )
 from tmplmig.rendering.facts import DbObject, to_json
 from tmplmig.rendering.parts import (
     Guarded,
     Part,
+    Step,
     config_digest,
     statement_sql,
     uses_postgres_only_syntax,
@@ -181,12 +183,47 @@ class Renames:
             {r.old: r.new for r in found if r.is_role},
         )
 
+    def __bool__(self) -> bool:
+        return bool(self.schemas or self.roles)
+
+    def of_step(self, step: Step) -> Step:
+        """``step`` as it reads once the renames ran: its SQL, guards, role, objects and name.
+        A rename moves what the schema holds and keeps what the role owns and was granted, so
+        it describes the same objects."""
+        if not self:
+            return step
+        word = re.compile(
+            "|".join(rf"(?<![\w$]){re.escape(old)}(?![\w$])" for old in self.names)
+        )
+
+        def named(o: DbObject) -> DbObject:
+            if o.kind == "role":
+                return replace(o, name=self.roles.get(o.name, o.name))
+            if o.kind == "schema":
+                return replace(o, name=self.schemas.get(o.name, o.name))
+            return replace(o, schema=self.schemas.get(o.schema or "", o.schema))
+
+        return replace(
+            step,
+            name=word.sub(lambda m: self.names[m[0]], step.name),
+            apply=self.apply_to(step.apply),
+            rollback=None if step.rollback is None else self.apply_to(step.rollback),
+            role=None if step.role is None else self.roles.get(step.role, step.role),
+            guards=tuple((d, self.apply_to(g)) for d, g in step.guards),
+            objects=tuple(named(o) for o in step.objects),
+        )
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Every old name, schema or role, to its new one."""
+        return {**self.roles, **self.schemas}
+
     def apply_to(self, text: str, schema_literals: bool = False) -> str:
         """``text`` as it reads after the renames: quoted names, and role names as literals
         (schema names as literals too with ``schema_literals``: DO blocks that look schemas
         up by name; not by default, since seeded rows hold data that may look like a name)."""
-        names = {**self.roles, **self.schemas}
-        literals = {**self.roles, **self.schemas} if schema_literals else self.roles
+        names = self.names
+        literals = names if schema_literals else self.roles
         text = _QUOTED.sub(
             lambda m: quote_ident(names[m[1]]) if m[1] in names else m[0],
             text,
@@ -195,18 +232,6 @@ class Renames:
             lambda m: quote_literal(literals[m[1]]) if m[1] in literals else m[0],
             text,
         )
-
-
-@dataclass(frozen=True)
-class PartPlan:
-    """What takes one applied part from its record to today's render."""
-
-    part: Part
-    actions: tuple[Action, ...]
-    changes: tuple[StepChange, ...]
-    config: tuple[ConfigChange, ...]
-    #: lines the plan file's header shows (what its destructive actions lose)
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,6 +268,43 @@ class Dropped:
         """Whether a grant's ``TABLE x`` or ``SEQUENCE x`` names a dropped relation."""
         kind, _, name = on.partition(" ")
         return kind in ("TABLE", "SEQUENCE") and name in self.quoted
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    """What takes one applied part from its record to today's render."""
+
+    part: Part
+    actions: tuple[Action, ...]
+    changes: tuple[StepChange, ...]
+    config: tuple[ConfigChange, ...]
+    #: lines the plan file's header shows (what its destructive actions lose)
+    notes: tuple[str, ...] = ()
+    #: the schemas and roles its own steps rename, and the tables it drops: once they ran,
+    #: the other parts' records describe what is there then (:meth:`as_now`)
+    renames: Renames = Renames({}, {})
+    dropped: Dropped = Dropped()
+
+    @property
+    def moves_others(self) -> bool:
+        """Whether it changes what the other parts' records describe."""
+        return bool(self.renames) or bool(self.dropped.tables)
+
+    def went_with(self, recorded: RecordedStep) -> bool:
+        """Whether ``recorded`` (another part's) made only what a table it drops held."""
+        return self.dropped.owner_of(recorded.objects or ()) is not None
+
+    def as_now(self, recorded: RecordedStep) -> Step | None:
+        """``recorded`` (another part's step) as it reads once this plan ran: its names
+        renamed, the dropped tables out of its grants; None when it reads the same."""
+        before = recorded.as_step()
+        step = self.renames.of_step(before)
+        step = replace(
+            step,
+            apply=without_relations(step.apply, self.dropped.names),
+            rollback=step.rollback and without_relations(step.rollback, self.dropped.names),
+        )
+        return None if step == before else step
 
 
 def plan_part(
@@ -325,7 +387,9 @@ def plan(states: list[PartState], settings: Mapping[str, Any]) -> list[PartPlan]
         if state.state != "changed":
             continue
         try:
-            plans.append(plan_part(state, renames, settings, dropped))
+            own = Renames.between([state], settings), Dropped.between([state], renames)
+            planned = plan_part(state, renames, settings, dropped)
+            plans.append(replace(planned, renames=own[0], dropped=own[1]))
         except UnsafeChange as exc:
             unsafe += exc.lines
     if unsafe:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -373,6 +373,36 @@ class Recorder:
             (part.id, [s.identity for s in part.steps]),
         )
         conn.execute(";\n".join([*rows, gone]))
+
+
+def rewrite_others(
+    conn: psycopg.Connection[Any],
+    part: str,
+    recorder: Recorder,
+    rewrite: Callable[[RecordedStep], Step | None],
+    went: Callable[[RecordedStep], bool],
+) -> None:
+    """Record anew, in the caller's transaction, each step of the parts other than ``part``
+    that ``rewrite`` changes (None: as it is), each still linked to its own config, and forget
+    those whose objects ``went``: what ``part`` just ran (a rename, a table dropped) changed
+    what their rows describe, and a reader of the record (a rollback, a replay, the next plan)
+    must not meet the old names or the dropped table's index after a run stops there."""
+    configs = dict(conn.execute(f"SELECT digest, settings FROM {CONFIGS_TABLE}").fetchall())
+
+    def linked(digest: str) -> Recorder:
+        return replace(
+            recorder, digest=digest, settings_json=json.dumps(configs[digest], sort_keys=True)
+        )
+
+    others = _steps(conn, _columns(conn), "WHERE part <> %s", (part,))
+    rows = [forget_sql(conn, s.part, [s.step]) for s in others if went(s)]
+    rows += [
+        linked(s.config_digest).row_sql(conn, s.part, step, s.position)
+        for s in others
+        if not went(s) and (step := rewrite(s)) is not None
+    ]
+    if rows:
+        conn.execute(";\n".join(rows))
 
 
 def forget(conn: psycopg.Connection[Any], part: str, steps: Iterable[str]) -> None:

@@ -109,6 +109,30 @@ def reconcile_privileges(
     return (*resets, *_statements("REVOKE", revokes), *_statements("GRANT", grants))
 
 
+#: one GRANT or REVOKE line that names a list of relations: what comes before the list, the
+#: list, and the grantee clause after it
+_ON_RELATIONS = re.compile(
+    r"^(?P<head>.*\bON (?P<kind>TABLE|SEQUENCE) )(?P<names>.+?)(?P<tail> (?:TO|FROM) \S+;)$"
+)
+
+
+def without_relations(text: str, gone: Callable[[str], bool]) -> str:
+    """``text`` with the relations ``gone`` names (``TABLE x``) left out of its GRANT and REVOKE
+    lines, a line naming only those left out whole: what a step granted on a table dropped
+    since went with the table."""
+    kept: list[str] = []
+    for line in text.splitlines():
+        match = _ON_RELATIONS.match(line.strip())
+        names = _RELATION.findall(match["names"]) if match else []
+        if match is None or ", ".join(names) != match["names"]:
+            kept.append(line)
+            continue
+        left = [n for n in names if not gone(f"{match['kind']} {n}")]
+        if left:
+            kept.append(f"{match['head']}{', '.join(left)}{match['tail']}")
+    return "\n".join(kept)
+
+
 #: a dollar-quoted string: a function's body, where names are text the server does not follow
 _DOLLAR_QUOTED = re.compile(r"(\$[A-Za-z_]*\$)(.*?)\1", re.S)
 
