@@ -192,9 +192,7 @@ class Renames:
         it describes the same objects."""
         if not self:
             return step
-        word = re.compile(
-            "|".join(rf"(?<![\w$]){re.escape(old)}(?![\w$])" for old in self.names)
-        )
+        word = re.compile("|".join(rf"(?<![\w$]){re.escape(old)}(?![\w$])" for old in self.names))
 
         def named(o: DbObject) -> DbObject:
             if o.kind == "role":
