@@ -239,6 +239,10 @@ def applied_and_verified(project: Path, url: str) -> None:
     at=7,
     then="apply",
 )
+# a function's body is text the server does not follow: recorded as it ran, re-created anew
+@example(
+    edits=[rename_schema("production", 2)], template_edits=[], failing="apply", at=2, then="apply"
+)
 @example(
     edits=[rename_role("readwrite", 2), execute("encrypt_data", ["readonly"])],
     template_edits=[],

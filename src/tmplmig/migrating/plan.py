@@ -51,6 +51,7 @@ from tmplmig.rendering.evolve import (
     bodies,
     hidden_difference,
     hide_again,
+    outside_bodies,
     quote_ident,
     quote_literal,
     rebuild_index,
@@ -189,9 +190,21 @@ class Renames:
     def of_step(self, step: Step) -> Step:
         """``step`` as it reads once the renames ran: its SQL, guards, role, objects and name.
         A rename moves what the schema holds and keeps what the role owns and was granted, so
-        it describes the same objects."""
+        it describes the same objects; a function's body and a seeded row's values are text
+        the server does not follow, and stay as they ran (the plan runs them anew)."""
         if not self:
             return step
+
+        def sql(text: str) -> str:
+            if step.kind == "function":
+                return outside_bodies(text, self.apply_to)
+            if step.kind == "row":
+                names = self.names
+                return _QUOTED.sub(
+                    lambda m: quote_ident(names[m[1]]) if m[1] in names else m[0], text
+                )
+            return self.apply_to(text, schema_literals=step.kind in NAME_LOOKUP_KINDS)
+
         word = re.compile("|".join(rf"(?<![\w$]){re.escape(old)}(?![\w$])" for old in self.names))
 
         def named(o: DbObject) -> DbObject:
@@ -204,8 +217,8 @@ class Renames:
         return replace(
             step,
             name=word.sub(lambda m: self.names[m[0]], step.name),
-            apply=self.apply_to(step.apply),
-            rollback=None if step.rollback is None else self.apply_to(step.rollback),
+            apply=sql(step.apply),
+            rollback=None if step.rollback is None else sql(step.rollback),
             role=None if step.role is None else self.roles.get(step.role, step.role),
             guards=tuple((d, self.apply_to(g)) for d, g in step.guards),
             objects=tuple(named(o) for o in step.objects),

@@ -137,6 +137,15 @@ def without_relations(text: str, gone: Callable[[str], bool]) -> str:
 _DOLLAR_QUOTED = re.compile(r"(\$[A-Za-z_]*\$)(.*?)\1", re.S)
 
 
+def outside_bodies(text: str, change: Callable[[str], str]) -> str:
+    """``text`` with ``change`` made to what lies outside its dollar-quoted strings."""
+    pieces, done = [], 0
+    for match in _DOLLAR_QUOTED.finditer(text):
+        pieces += [change(text[done : match.start()]), match[0]]
+        done = match.end()
+    return "".join([*pieces, change(text[done:])])
+
+
 def bodies(text: str) -> list[str]:
     """The dollar-quoted strings of ``text``, in order."""
     return [m[2] for m in _DOLLAR_QUOTED.finditer(text)]
