@@ -121,16 +121,17 @@ def without_relations(text: str, gone: Callable[[str], bool]) -> str:
     lines, a line naming only those left out whole: what a step granted on a table dropped
     since went with the table."""
     kept: list[str] = []
-    for line in text.splitlines():
-        match = _ON_RELATIONS.match(line.strip())
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        match = _ON_RELATIONS.match(body)
         names = _RELATION.findall(match["names"]) if match else []
         if match is None or ", ".join(names) != match["names"]:
             kept.append(line)
             continue
         left = [n for n in names if not gone(f"{match['kind']} {n}")]
         if left:
-            kept.append(f"{match['head']}{', '.join(left)}{match['tail']}")
-    return "\n".join(kept)
+            kept.append(f"{match['head']}{', '.join(left)}{match['tail']}{line[len(body) :]}")
+    return "".join(kept)
 
 
 #: a dollar-quoted string: a function's body, where names are text the server does not follow
