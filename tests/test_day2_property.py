@@ -239,6 +239,9 @@ def applied_and_verified(project: Path, url: str) -> None:
     at=7,
     then="apply",
 )
+# a rollback of 002b stopped after a template edit: yoyo applied again, from today's render,
+# the steps it had rolled back, recording today's positions beside the older rows
+@example(edits=[], template_edits=[remove_promotions], failing="rollback", at=120, then="apply")
 # a function's body is text the server does not follow: recorded as it ran, re-created anew
 @example(
     edits=[rename_schema("production", 2)], template_edits=[], failing="apply", at=2, then="apply"

@@ -55,6 +55,11 @@ RENDER_CHECK = "000_tmplmig_check"
 _rendering: ContextVar[tuple[LoadedConfig, dict[str, Part]] | None] = ContextVar(
     "tmplmig_rendering", default=None
 )
+#: the part whose rollback stopped on an error: yoyo then applies again, from today's render,
+#: the steps of a non-transactional part it had rolled back, which would record today's steps
+#: (their positions, their SQL) beside the rows of what ran before, unplanned; the part is left
+#: as the record says instead, and rollback or apply finishes it
+_rollback_stopped: ContextVar[str | None] = ContextVar("tmplmig_rollback_stopped", default=None)
 
 
 @contextmanager
@@ -205,7 +210,11 @@ class Backend(PostgresqlPsycopgBackend):
         if not migration.use_transactions:
             if gate is not None:
                 gate(self.connection, migration.id)
-            migration.process_steps(self.copy(), direction, force=force)
+            stopped = _rollback_stopped.set(None)
+            try:
+                migration.process_steps(self.copy(), direction, force=force)
+            finally:
+                _rollback_stopped.reset(stopped)
             with self.transaction():
                 track_it()
             return
@@ -373,6 +382,8 @@ def applying(part: Part, s: Step, position: int, recorder: record.Recorder) -> S
     the same attempt (one message in a transactional part)."""
 
     def run(conn: psycopg.Connection[Any]) -> None:
+        if _rollback_stopped.get() == part.id:  # yoyo undoing a rollback that stopped
+            return
         ddl = recorder.config.settings.ddl
         statements = step_statements(s, ddl, "apply")
         if position == 0:  # yoyo runs a part's steps from the first: later ones find the tables
@@ -472,6 +483,14 @@ def rolling_back(part: Part, s: Step, position: int, ddl: Ddl, held: _Recorded) 
             undo(conn)
         except BaseException:
             held.rows = None
+            if not part.transactional and _rollback_stopped.get() != part.id:
+                _rollback_stopped.set(part.id)
+                logger.warning(
+                    "%s: its rollback stopped at %s; the steps it rolled back stay so (the record"
+                    " says which): run rollback again to finish it, or apply to restore it",
+                    part.id,
+                    s.name,
+                )
             raise
         if position == 0:
             held.rows = None
