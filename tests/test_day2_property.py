@@ -242,6 +242,14 @@ def applied_and_verified(project: Path, url: str) -> None:
 # a rollback of 002b stopped after a template edit: yoyo applied again, from today's render,
 # the steps it had rolled back, recording today's positions beside the older rows
 @example(edits=[], template_edits=[remove_promotions], failing="rollback", at=120, then="apply")
+# a constraint's VALIDATE makes nothing to record: it goes with the table it altered
+@example(
+    edits=[],
+    template_edits=[swap_index_columns, remove_promotions],
+    failing="apply",
+    at=2,
+    then="apply",
+)
 # a function's body is text the server does not follow: recorded as it ran, re-created anew
 @example(
     edits=[rename_schema("production", 2)], template_edits=[], failing="apply", at=2, then="apply"

@@ -97,6 +97,8 @@ NAME_LOOKUP_KINDS = frozenset({"columns hidden from"})
 #: steps that make a table or a column, then hide its sensitive columns (after MARK)
 HIDING_KINDS = frozenset({"table", "column"})
 _QUOTED = re.compile(r'"((?:[^"]|"")+)"')
+#: a statement that alters one table, and that table as quoted
+_ALTERED = re.compile(r'^ALTER TABLE (?:IF EXISTS )?("(?:[^"]|"")+"\."(?:[^"]|"")+")\s')
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
 #: the identity of a schema or role step: its kind and the key path of its name
 _NAMED_BY_PATH = re.compile(r"^(schema|role|owner role) \{(schemas|roles)\.([a-z_]+)\}$")
@@ -275,6 +277,11 @@ class Dropped:
             return objects[0].relation
         return None
 
+    @property
+    def quoted_tables(self) -> frozenset[str]:
+        """``TABLE x`` for each relation :meth:`names` knows (as a grant names them)."""
+        return frozenset(f"TABLE {q}" for q in self.quoted)
+
     def names(self, on: str) -> bool:
         """Whether a grant's ``TABLE x`` or ``SEQUENCE x`` names a dropped relation."""
         kind, _, name = on.partition(" ")
@@ -302,8 +309,12 @@ class PartPlan:
         return bool(self.renames) or bool(self.dropped.tables)
 
     def went_with(self, recorded: RecordedStep) -> bool:
-        """Whether ``recorded`` (another part's) made only what a table it drops held."""
-        return self.dropped.owner_of(recorded.objects or ()) is not None
+        """Whether ``recorded`` (another part's) made only what a table it drops held, or,
+        making nothing, only altered that table (a constraint's VALIDATE)."""
+        if recorded.objects:
+            return self.dropped.owner_of(recorded.objects) is not None
+        altered = _ALTERED.match(recorded.apply_sql.strip())
+        return altered is not None and f"TABLE {altered[1]}" in self.dropped.quoted_tables
 
     def as_now(self, recorded: RecordedStep) -> Step | None:
         """``recorded`` (another part's step) as it reads once this plan ran: its names
