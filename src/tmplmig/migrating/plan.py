@@ -201,10 +201,7 @@ class Renames:
             if step.kind == "function":
                 return outside_bodies(text, self.apply_to)
             if step.kind == "row":
-                names = self.names
-                return _QUOTED.sub(
-                    lambda m: quote_ident(names[m[1]]) if m[1] in names else m[0], text
-                )
+                return self._identifiers(text)
             return self.apply_to(text, schema_literals=step.kind in NAME_LOOKUP_KINDS)
 
         word = re.compile("|".join(rf"(?<![\w$]){re.escape(old)}(?![\w$])" for old in self.names))
@@ -231,16 +228,17 @@ class Renames:
         """Every old name, schema or role, to its new one."""
         return {**self.roles, **self.schemas}
 
+    def _identifiers(self, text: str) -> str:
+        """``text`` with its quoted names renamed (literals left as they are)."""
+        names = self.names
+        return _QUOTED.sub(lambda m: quote_ident(names[m[1]]) if m[1] in names else m[0], text)
+
     def apply_to(self, text: str, schema_literals: bool = False) -> str:
         """``text`` as it reads after the renames: quoted names, and role names as literals
         (schema names as literals too with ``schema_literals``: DO blocks that look schemas
         up by name; not by default, since seeded rows hold data that may look like a name)."""
-        names = self.names
-        literals = names if schema_literals else self.roles
-        text = _QUOTED.sub(
-            lambda m: quote_ident(names[m[1]]) if m[1] in names else m[0],
-            text,
-        )
+        literals = self.names if schema_literals else self.roles
+        text = self._identifiers(text)
         return _LITERAL.sub(
             lambda m: quote_literal(literals[m[1]]) if m[1] in literals else m[0],
             text,
@@ -277,11 +275,6 @@ class Dropped:
             return objects[0].relation
         return None
 
-    @property
-    def quoted_tables(self) -> frozenset[str]:
-        """``TABLE x`` for each relation :meth:`names` knows (as a grant names them)."""
-        return frozenset(f"TABLE {q}" for q in self.quoted)
-
     def names(self, on: str) -> bool:
         """Whether a grant's ``TABLE x`` or ``SEQUENCE x`` names a dropped relation."""
         kind, _, name = on.partition(" ")
@@ -314,7 +307,7 @@ class PartPlan:
         if recorded.objects:
             return self.dropped.owner_of(recorded.objects) is not None
         altered = _ALTERED.match(recorded.apply_sql.strip())
-        return altered is not None and f"TABLE {altered[1]}" in self.dropped.quoted_tables
+        return altered is not None and self.dropped.names(f"TABLE {altered[1]}")
 
     def as_now(self, recorded: RecordedStep) -> Step | None:
         """``recorded`` (another part's step) as it reads once this plan ran: its names
