@@ -394,13 +394,12 @@ def rewrite_others(
             recorder, digest=digest, settings_json=json.dumps(configs[digest], sort_keys=True)
         )
 
-    others = _steps(conn, _columns(conn), "WHERE part <> %s", (part,))
-    rows = [forget_sql(conn, s.part, [s.step]) for s in others if went(s)]
-    rows += [
-        linked(s.config_digest).row_sql(conn, s.part, step, s.position)
-        for s in others
-        if not went(s) and (step := rewrite(s)) is not None
-    ]
+    rows = []
+    for s in _steps(conn, _columns(conn), "WHERE part <> %s", (part,)):
+        if went(s):
+            rows.append(forget_sql(conn, s.part, [s.step]))
+        elif (step := rewrite(s)) is not None:
+            rows.append(linked(s.config_digest).row_sql(conn, s.part, step, s.position))
     if rows:
         conn.execute(";\n".join(rows))
 
