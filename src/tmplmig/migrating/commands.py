@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -580,21 +580,40 @@ def planned(target: Target) -> tuple[list[PartState], list[PartPlan]]:
     return states, destructive.checked(plans, losses, limits, "this plan shows")
 
 
+@dataclass(frozen=True)
+class PlanBundle:
+    """A plan as :func:`plan` gives it, and whether it is the same for every tenant of the
+    target's shape, renamed: it renames, drops and loses nothing, so nothing in it was measured
+    in this tenant's database or another's (rows, roles other databases use)."""
+
+    contents: dict[str, str]
+    portable: bool
+
+
+def plan_bundle(target: Target) -> PlanBundle:
+    """:func:`plan`, with whether it is :attr:`PlanBundle.portable`."""
+    from tmplmig.migrating.plan import Renames, UnsafeChange, plan_back, plan_contents
+    from tmplmig.migrating.shared_roles import changed_roles
+
+    states, plans = planned(target)
+    if not plans:
+        return PlanBundle({}, portable=True)
+    settings = target.config.settings.model_dump(mode="json")
+    try:
+        back = plan_back(states, settings)
+    except UnsafeChange as exc:
+        logger.warning("the plan has no rollback section: going back has no safe rule:\n%s", exc)
+        back = []
+    portable = not any(p.moves_others or any(a.drops for a in p.actions) for p in plans)
+    portable = portable and not changed_roles(plans, Renames.between(states, settings))
+    return PlanBundle(plan_contents(plans, target.config, back), portable)
+
+
 def plan(target: Target) -> dict[str, str]:
     """The SQL that takes the applied parts of ``target`` from their record to today's render,
     as a psql-runnable bundle (file name to text, MANIFEST and REVIEW.md included, and a
     rollback section that undoes it); empty when nothing changed."""
-    from tmplmig.migrating.plan import UnsafeChange, plan_back, plan_contents
-
-    states, plans = planned(target)
-    if not plans:
-        return {}
-    try:
-        back = plan_back(states, target.config.settings.model_dump(mode="json"))
-    except UnsafeChange as exc:
-        logger.warning("the plan has no rollback section: going back has no safe rule:\n%s", exc)
-        back = []
-    return plan_contents(plans, target.config, back)
+    return plan_bundle(target).contents
 
 
 def verify(target: Target) -> list[Problem]:

@@ -19,7 +19,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 from tmplmig.database.locking import run_with_lock_discipline, step_statements
 from tmplmig.database.scratch import ScratchDatabases
 from tmplmig.database.urls import connect, named
-from tmplmig.migrating import commands, fleet_status
+from tmplmig.migrating import commands, fleet_plan, fleet_status
 from tmplmig.migrating.rollout import EVERY_TENANT, Rollout
 from tmplmig.migrating.states import PartState
 from tmplmig.migrating.target import CommandError, Target, for_config
@@ -74,6 +74,9 @@ class TenantVerb(Generic[Result]):
     prepares_database: bool = False
     answered_wide: bool = False
     settled: tuple[str, str] | None = None
+    #: for ``plan``: its result from a plan bundle made for another tenant of the target's
+    #: shape and renamed (:mod:`fleet_plan`); None: every tenant is planned on its own
+    reuse: Callable[[Target, dict[str, str]], Result] | None = None
 
     def given(self, **options: Any) -> TenantVerb[Result]:
         """This verb with options of its command bound (rollback's ``part``, say)."""
@@ -99,19 +102,22 @@ APPLY = TenantVerb(commands.apply, _ids("applied", "up to date"), prepares_datab
 ROLLBACK = TenantVerb(commands.rollback, _ids("rolled back", "nothing to do"))
 STATUS = TenantVerb(commands.status, _standing, answered_wide=True)
 #: a plan covers applied parts that changed; pending ones are apply's
-PLAN = TenantVerb(commands.plan, _planned, settled=_planned({}))
+PLAN = TenantVerb(
+    commands.plan, _planned, settled=_planned({}), reuse=lambda _target, contents: contents
+)
 
 
 def writing_plans(out: Path) -> TenantVerb[dict[str, str]]:
     """``plan`` for each tenant, each tenant's plan bundle written under ``out/<tenant>/``."""
 
-    def plan_into(target: Target) -> dict[str, str]:
-        contents = commands.plan(target)
+    def written(target: Target, contents: dict[str, str]) -> dict[str, str]:
         if contents:
             write_bundle(contents, out / str(target.tenant))
         return contents
 
-    return replace(PLAN, command=plan_into)
+    return replace(
+        PLAN, command=lambda target: written(target, commands.plan(target)), reuse=written
+    )
 
 
 def _reason(exc: Exception) -> str:
@@ -254,11 +260,72 @@ def run_all(
             halt(f"canary {', '.join(failed_canaries)} failed")
         rest = [n for n in selected if n not in canaries]
         if (verb.answered_wide or verb.settled is not None) and not halted:
-            rest = _status_by_database(
+            rest, standing = _status_by_database(
                 project, [configs[n] for n in rest], url, report, verb, readers=jobs
             )
+            if verb.reuse is not None and not rollout.stop_on_failure:
+                planning = _Planning(project, url, verb, scratch, allow_shared_roles, pool)
+                rest = planning.by_shape([configs[n] for n in rest], standing, report, jobs)
         list(pool.map(run_one, rest))
     return sorted(outcomes.values(), key=lambda o: o.tenant)
+
+
+@dataclass(frozen=True)
+class _Planning:
+    """``plan --all-tenants`` by shape (:mod:`fleet_plan`): what planning one tenant takes."""
+
+    project: Path
+    url: str | None
+    verb: TenantVerb[Any]
+    scratch: ScratchDatabases
+    allow_shared_roles: frozenset[str]
+    pool: Executor
+
+    def _target(self, config: LoadedConfig) -> Target:
+        target = for_config(self.project, config, self.url)
+        return replace(target, scratch=self.scratch, allow_shared_roles=self.allow_shared_roles)
+
+    def _database(self, config: LoadedConfig) -> str | None:
+        try:
+            return for_config(self.project, config, self.url).yoyo_url
+        except CommandError:  # the tenant's own run reports it
+            return None
+
+    def by_shape(
+        self,
+        configs: list[LoadedConfig],
+        standing: dict[str, list[tuple[str, str]]],
+        report: Callable[[TenantOutcome], None],
+        readers: int,
+    ) -> list[str]:
+        """Report the plans of the tenants of ``configs`` that one plan per group of a shape
+        answers (``standing``: their parts' states); return the others, to run one by one."""
+        groups, left = fleet_plan.groups(configs, standing, self._database)
+        for group in groups:
+            started = time.perf_counter()
+            planned = fleet_plan.plan_group(
+                group, self.pool, lambda c: commands.plan_bundle(self._target(c)), readers
+            )
+            for m, got in planned:
+                if got is None:
+                    left.append(m.tenant)
+                    continue
+                report(self._outcome(m.config, got, started))
+                started = time.perf_counter()
+        return sorted(left)
+
+    def _outcome(
+        self, config: LoadedConfig, got: dict[str, str] | Exception, started: float
+    ) -> TenantOutcome:
+        assert config.tenant is not None and self.verb.reuse is not None
+        try:
+            if isinstance(got, Exception):
+                raise got
+            state, detail = self.verb.outcome(self.verb.reuse(self._target(config), got))
+        except Exception as exc:  # one tenant's failure stops no other
+            state, detail = FAILED, _reason(exc)
+        seconds = time.perf_counter() - started
+        return TenantOutcome(config.tenant, database_of(config), state, detail, seconds)
 
 
 #: the part states after which a plan has nothing to do for a tenant
@@ -272,14 +339,16 @@ def _status_by_database(
     report: Callable[[TenantOutcome], None],
     verb: TenantVerb[Any] = STATUS,
     readers: int = 1,
-) -> list[str]:
+) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
     """Report the status of the tenants of ``configs`` database by database, each database's
     tracking schemas read at once (:mod:`fleet_status`); return the tenants only their own
     run can answer (an unreachable database, a record the server cannot vouch for, ...).
     For another ``verb``, report ``verb.settled`` for the tenants whose parts are all
-    settled, and return the rest to run. ``readers``: connections reading a database at once
-    (:data:`fleet_status.READERS` at most)."""
+    settled, and return the rest to run, with the states read of those it read.
+    ``readers``: connections reading a database at once (:data:`fleet_status.READERS` at
+    most)."""
     left: list[str] = []
+    standing: dict[str, list[tuple[str, str]]] = {}
     databases: dict[str, list[LoadedConfig]] = {}
     for config in configs:
         assert config.tenant is not None
@@ -312,10 +381,11 @@ def _status_by_database(
                 state, detail = verb.settled
             else:
                 left.append(config.tenant)
+                standing[config.tenant] = states
                 continue
             report(TenantOutcome(config.tenant, database_of(config), state, detail, seconds))
     renders.save()
-    return sorted(left)
+    return sorted(left), standing
 
 
 def _counts(outcomes: list[TenantOutcome]) -> dict[str, int]:

@@ -1,0 +1,394 @@
+"""``plan --all-tenants`` by shape: plan one tenant of each shape, rename its plan for the others.
+
+Tenants of one database whose configs differ by their schema and role names only (one
+*shape*, :func:`fleet_status._shape_of`) and whose parts stand alike get one plan, renamed.
+The first two of a group are planned as one tenant is (:func:`commands.plan_bundle`: record,
+drift check, planner); the first's plan renamed must be the second's byte for byte, and rename
+nothing, drop nothing and lose nothing (:attr:`~commands.PlanBundle.portable`), or the group is
+planned tenant by tenant. Every other tenant gets the first's plan renamed when the server finds
+its record and its catalog to be the first's, renamed (:func:`read_digests`):
+
+- its record: every recorded step (SQL both ways, guards, role, objects, position) and the
+  config each was recorded with, its names' prefix replaced by a mark, digested;
+- its catalog: every row the drift check compares (:data:`catalog.QUERIES`: ACLs, index and
+  constraint definitions, validity, columns, function bodies, triggers, roles' attributes,
+  default privileges, comments) of its schemas and roles, its prefix replaced the same way.
+
+Equal digests mean equal texts once renamed (a text holding the mark is never compared), so
+the first's drift check, made against a replay of its record, stands for theirs: a hand-dropped
+index, a revoked grant, an INVALID index or an altered function body in one tenant makes its
+digest differ, and that tenant is planned on its own, where the drift check says what is wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from tmplmig.database import catalog
+from tmplmig.database.urls import connect, named
+from tmplmig.migrating import record
+from tmplmig.migrating.commands import PlanBundle
+from tmplmig.migrating.fleet_status import _common_prefix, _shape_of
+from tmplmig.migrating.tenants import tracking_schema
+from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.parts import config_digest
+from tmplmig.reviewing.bundle import MANIFEST, BundleFile, manifest_files, manifest_text
+
+#: tenants whose digests one statement reads
+BATCH = 50
+#: what a tenant's names' prefix becomes in the texts compared (never in a catalog or record
+#: text the comparison trusts: one holding it is not compared)
+MARK = "\x01"
+
+#: a group's tenants planned on their own at once: the first, and the second that checks its
+#: plan renamed
+CHECKED = 2
+#: the tenants of a group planned on their own, at most, that fail before the first's plan
+#: renamed is checked on one: past them, the group is planned tenant by tenant
+CHECKERS = 3
+
+
+@dataclass(frozen=True)
+class Member:
+    """A tenant as its group sees it: its config, the prefix every one of its schema and role
+    names starts with, and those names."""
+
+    config: LoadedConfig
+    prefix: str
+    names: tuple[str, ...]
+
+    @property
+    def tenant(self) -> str:
+        assert self.config.tenant is not None
+        return self.config.tenant
+
+
+def member(config: LoadedConfig) -> tuple[str, Member] | None:
+    """The shape key of ``config`` and the tenant as a member of its group; None when its names
+    do not rename by substitution or share no prefix."""
+    shaped = _shape_of(config)
+    if shaped is None or config.tenant is None:
+        return None
+    key, names = shaped
+    prefix = _common_prefix(names.values())
+    if not prefix or MARK in prefix:
+        return None
+    return key, Member(config, prefix, tuple(sorted(names.values())))
+
+
+# --- what the server compares ----------------------------------------------------------------
+
+#: a record row as the comparison takes it: every column the plan and the drift check's replay
+#: read but the SQL, quoted; the SQL both ways only for the parts ``%s`` names, the changed ones
+#: (an applied part's apply SQL is today's render, renamed: status compared its digests); and the
+#: config it was recorded with (``c.settings``, once per config)
+_RECORD_ROW = (
+    "pg_catalog.concat_ws(',', pg_catalog.quote_nullable(r.part),"
+    " pg_catalog.quote_nullable(r.step), r.position, pg_catalog.quote_nullable(r.kind),"
+    " pg_catalog.quote_nullable(r.name), pg_catalog.quote_nullable(r.role),"
+    " pg_catalog.quote_nullable(r.apply_guard), pg_catalog.quote_nullable(r.rollback_guard),"
+    " pg_catalog.quote_nullable(r.objects), pg_catalog.quote_nullable(c.settings),"
+    " CASE WHEN r.part = ANY(%s) THEN pg_catalog.quote_nullable(r.apply_sql) || ','"
+    " || pg_catalog.quote_nullable(r.rollback_sql) END)"
+)
+_RECORD = f"""SELECT {{t}} AS t, 'record' AS kind, {_RECORD_ROW} AS row
+FROM {{s}}.{record.STEPS_TABLE} r LEFT JOIN (
+    SELECT digest, CASE WHEN pg_catalog.strpos(settings::text, E'\\x01') > 0 THEN E'\\x01'
+        ELSE pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+            pg_catalog.replace(settings::text, {{p}}, E'\\x01'), 'UTF8')), 'hex') END AS settings
+    FROM {{s}}.{record.CONFIGS_TABLE}
+) c ON c.digest = r.config_digest"""
+
+#: a kind of :data:`catalog.QUERIES`: what narrows it to the batch's names (appended to its
+#: WHERE, ``%s``: the names) and which column names the tenant a row belongs to
+_IN_SCHEMAS = " AND n.nspname = ANY(%s)"
+_OWNED: dict[str, tuple[str, str]] = {
+    "schemas": (_IN_SCHEMAS, "q.c0"),
+    "tables": (_IN_SCHEMAS, "q.c0"),
+    "column_privileges": (_IN_SCHEMAS, "q.c0"),
+    "indexes": (_IN_SCHEMAS, "q.c0"),
+    "constraints": (_IN_SCHEMAS, "q.c0"),
+    "functions": (_IN_SCHEMAS, "q.c0"),
+    "columns": (_IN_SCHEMAS, "q.c0"),
+    "triggers": (
+        " AND t.tgrelid IN (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s))",
+        "pg_catalog.split_part(q.c0, '.', 1)",
+    ),
+    "roles": (" AND r.rolname = ANY(%s)", "q.c0"),
+    "default_privileges": (
+        " WHERE n.nspname = ANY(%s) OR pg_catalog.pg_get_userbyid(d.defaclrole) = ANY(%s)",
+        "coalesce(q.c1, q.c0)",
+    ),
+    "comments": (
+        " AND (ds.objoid IN (SELECT n.oid FROM pg_catalog.pg_namespace n"
+        " WHERE n.nspname = ANY(%s))"
+        " OR ds.objoid IN (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s))"
+        " OR ds.objoid IN (SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n"
+        " ON n.oid = p.pronamespace WHERE n.nspname = ANY(%s))"
+        " OR ds.objoid IN (SELECT co.oid FROM pg_catalog.pg_constraint co"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = co.connamespace WHERE n.nspname = ANY(%s))"
+        " OR ds.objoid IN (SELECT tg.oid FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c"
+        " ON c.oid = tg.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = ANY(%s)))",
+        "",  # its rows name objects in text: matched by any name of a tenant
+    ),
+}
+assert set(_OWNED) == set(catalog.QUERIES)
+
+#: per tenant of the batch (``t``), the digest of its rows with its prefix marked, and
+#: whether one of them held the mark before (then nothing is vouched for)
+_DIGESTS = """SELECT x.t,
+    pg_catalog.md5(pg_catalog.string_agg(x.kind || E'\\x1f' || x.row, E'\\x1e'
+        ORDER BY x.kind, x.row COLLATE "C")),
+    bool_or(x.marked)
+FROM (SELECT DISTINCT o.t, o.kind, pg_catalog.replace(o.row, p.prefix, E'\\x01') AS row,
+        pg_catalog.strpos(o.row, E'\\x01') > 0 AS marked
+    FROM ({rows}) o JOIN unnest(%s::int[], %s::text[]) AS p(t, prefix) USING (t)) x
+GROUP BY x.t"""
+
+
+def _catalog_rows(batch: Sequence[Member]) -> tuple[sql.Composable, list[Any]]:
+    """Every catalog row of the batch's schemas and roles, as (t, kind, row text)."""
+    names = [name for m in batch for name in m.names]
+    owners = [t for t, m in enumerate(batch) for _ in m.names]
+    selects: list[sql.Composable] = []
+    params: list[Any] = []
+    for kind, query in catalog.QUERIES.items():
+        narrowing, owner = _OWNED[kind]
+        query = query.replace(catalog.BODY_MD5, "p.prosrc")
+        columns = ", ".join(f"c{i}" for i in range(len(catalog.COLUMNS[kind][1])))
+        matched = f"{owner} = m.name" if owner else "pg_catalog.strpos(q.c0, m.name) > 0"
+        selects.append(
+            sql.SQL(
+                f"SELECT m.t, '{kind}' AS kind, q::text AS row"
+                f" FROM ({query}{narrowing}) AS q({columns})"
+                " JOIN unnest(%s::text[], %s::int[]) AS m(name, t) ON " + matched
+            )
+        )
+        params += [names] * narrowing.count("%s") + [names, owners]
+    return sql.SQL(" UNION ALL ").join(selects), params
+
+
+def _record_rows(batch: Sequence[Member], changed: list[str]) -> tuple[sql.Composable, list[Any]]:
+    """Every record row of the batch's tracking schemas, as (t, kind, row text)."""
+    rows = sql.SQL(" UNION ALL ").join(
+        sql.SQL(_RECORD).format(
+            t=sql.Literal(t), s=sql.Identifier(tracking_schema(m.tenant)), p=sql.Literal(m.prefix)
+        )
+        for t, m in enumerate(batch)
+    )
+    return rows, [changed] * len(batch)
+
+
+@dataclass(frozen=True)
+class Digests:
+    """One tenant's record and catalog, renamed to its shape and digested."""
+
+    record: str | None
+    catalog: str | None
+
+
+def read_digests(
+    conn: psycopg.Connection[Any], batch: Sequence[Member], changed: list[str]
+) -> list[Digests | None]:
+    """The :class:`Digests` of each member of ``batch``, in one snapshot (``changed``: the parts
+    whose recorded SQL is compared); None for a tenant where a text held the mark."""
+    prefixes = ([t for t in range(len(batch))], [m.prefix for m in batch])
+    rows, params = _catalog_rows(batch)
+    found: list[dict[str, str | None]] = [{} for _ in batch]
+    marked = [False] * len(batch)
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        conn.execute("SET LOCAL search_path TO pg_catalog")  # regclass text: schema-qualified
+        for what, query, args in (
+            ("record", *_record_rows(batch, changed)),
+            ("catalog", rows, params),
+        ):
+            statement = sql.SQL(_DIGESTS).format(rows=query)
+            for t, digest, held in conn.execute(statement, [*args, *prefixes]):
+                found[t][what] = digest
+                marked[t] = marked[t] or bool(held)
+    return [
+        None if marked[t] else Digests(found[t].get("record"), found[t].get("catalog"))
+        for t in range(len(batch))
+    ]
+
+
+def _read_all(
+    database: str, env: str, members: Sequence[Member], changed: list[str]
+) -> list[Digests | None]:
+    with connect(named(database, "plan", env, None)) as conn:
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        conn.execute("SET jit = off")
+        out: list[Digests | None] = []
+        for start in range(0, len(members), BATCH):
+            out += read_digests(conn, members[start : start + BATCH], changed)
+        return out
+
+
+def _read_beside(
+    database: str, env: str, members: Sequence[Member], changed: list[str], readers: int
+) -> Future[list[Digests | None]]:
+    """:func:`read_digests` of every member, ``readers`` connections at once, in threads of
+    their own (the first plans of the group run meanwhile)."""
+    result: Future[list[Digests | None]] = Future()
+    shares = [list(members[n::readers]) for n in range(readers)]
+    answers: dict[str, Digests | None] = {}
+    guard = threading.Lock()
+
+    def read(share: list[Member]) -> None:
+        try:
+            found = _read_all(database, env, share, changed)
+        except BaseException as exc:  # the group is planned tenant by tenant
+            with guard:
+                if not result.done():
+                    result.set_exception(exc)
+            return
+        with guard:
+            answers.update(zip((m.tenant for m in share), found, strict=True))
+            if len(answers) == len(members) and not result.done():
+                result.set_result([answers[m.tenant] for m in members])
+
+    for n, share in enumerate(shares):
+        name = f"tmplmig-plan-read-{n}"
+        threading.Thread(target=read, args=(share,), name=name, daemon=True).start()
+    return result
+
+
+# --- one plan, renamed -----------------------------------------------------------------------
+
+
+def renamed(contents: dict[str, str], first: Member, other: Member) -> dict[str, str]:
+    """``first``'s plan bundle as ``other``'s: its names' prefix, tenant and config digest
+    replaced, and the MANIFEST's digests of the files made anew."""
+    marks = {
+        config_digest(first.config): ("\x00d", config_digest(other.config)),
+        f"tenant: {first.tenant}\n": ("\x00t", f"tenant: {other.tenant}\n"),
+        f", tenant {first.tenant}\n": ("\x00r", f", tenant {other.tenant}\n"),
+    }
+
+    def rename(text: str) -> str:
+        for old, (mark, _) in marks.items():
+            text = text.replace(old, mark)
+        text = text.replace(first.prefix, other.prefix)
+        for mark, new in marks.values():
+            text = text.replace(mark, new)
+        return text
+
+    out = {name: rename(text) for name, text in contents.items() if name != MANIFEST}
+    if MANIFEST in contents:
+        files = [
+            BundleFile(name, name.split(".", 1)[0], direction, out[name])
+            for direction in ("apply", "rollback")
+            for name in manifest_files(contents[MANIFEST], direction)
+        ]
+        out[MANIFEST] = manifest_text(files, other.config)
+    return out
+
+
+#: the part states a group's tenants may have: any other is for the tenant's own plan to name
+_GROUPED = frozenset({"applied", "pending", "changed"})
+
+
+@dataclass(frozen=True)
+class Group:
+    """Tenants of one database and shape whose parts stand alike; ``changed``: the parts the
+    record and today's render differ in."""
+
+    database: str
+    members: list[Member]
+    changed: list[str]
+
+
+def groups(
+    configs: Sequence[LoadedConfig],
+    states: dict[str, Sequence[tuple[str, str]]],
+    database_of: Callable[[LoadedConfig], str | None],
+) -> tuple[list[Group], list[str]]:
+    """The groups of more than :data:`CHECKED` tenants of ``configs`` (``states``: their parts'
+    states, as status reads them), and the other tenants, by name."""
+    keyed: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[Member]] = {}
+    alone: list[str] = []
+    for config in configs:
+        assert config.tenant is not None
+        found, database = member(config), database_of(config)
+        standing = tuple(states.get(config.tenant, ()))
+        if found is None or database is None or not {s for _, s in standing} <= _GROUPED:
+            alone.append(config.tenant)
+            continue
+        key, m = found
+        keyed.setdefault((database, key, standing), []).append(m)
+    out = []
+    for (database, _, standing), members in keyed.items():
+        if len(members) > CHECKED and standing:
+            out.append(Group(database, members, [p for p, s in standing if s == "changed"]))
+        else:
+            alone += [m.tenant for m in members]
+    return out, alone
+
+
+#: what a member of a group gets: its plan bundle's contents, the error its own plan raised,
+#: or None: it is planned on its own
+Planned = dict[str, str] | Exception | None
+
+
+def plan_group(
+    group: Group,
+    pool: Executor,
+    plan_one: Callable[[LoadedConfig], PlanBundle],
+    readers: int = 1,
+) -> Iterator[tuple[Member, Planned]]:
+    """Each member of ``group`` with what it gets (:data:`Planned`). The first is planned by
+    ``plan_one`` (in ``pool``), then the next until one's plan is the first's renamed (at most
+    :data:`CHECKERS` that fail); the others get the first's plan renamed where their digests
+    are the first's."""
+    members = group.members
+    env = members[0].config.env
+    digests = _read_beside(group.database, env, members, group.changed, max(1, readers))
+
+    def planned(m: Member) -> PlanBundle | Exception:
+        try:
+            return plan_one(m.config)
+        except Exception as exc:  # the tenant's outcome
+            return exc
+
+    ahead = [pool.submit(planned, m) for m in members[:CHECKED]]
+    lead = ahead[0].result()
+    yield members[0], lead.contents if isinstance(lead, PlanBundle) else lead
+    checked, at, failed = False, 1, 0
+    while isinstance(lead, PlanBundle) and lead.portable and at < len(members):
+        got = (ahead[at] if at < len(ahead) else pool.submit(planned, members[at])).result()
+        yield members[at], got.contents if isinstance(got, PlanBundle) else got
+        at += 1
+        if isinstance(got, PlanBundle):
+            checked = renamed(lead.contents, members[0], members[at - 1]) == got.contents
+            checked = checked and got.portable
+            break
+        failed += 1
+        if failed == CHECKERS:
+            break
+    rest = members[at:]
+    if not checked or not isinstance(lead, PlanBundle):
+        if at < len(ahead):  # planned already: its result stands
+            got = ahead[at].result()
+            yield members[at], got.contents if isinstance(got, PlanBundle) else got
+            rest = members[at + 1 :]
+        yield from ((m, None) for m in rest)
+        return
+    try:
+        read = dict(zip((m.tenant for m in members), digests.result(), strict=True))
+    except Exception:  # each tenant's own plan reads its database
+        read = {}
+    mine = read.get(members[0].tenant)
+    for m in rest:
+        same = mine is not None and read.get(m.tenant) == mine
+        yield m, renamed(lead.contents, members[0], m) if same else None
