@@ -3,12 +3,12 @@ unchanged tenant costs one catalog read, and any change a check reports is still
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from support.drifts import DRIFTS
 from support.servers import scratch_takes
 from support.tenants import only_tenants
 
@@ -16,82 +16,6 @@ from tmplmig.database import catalog
 from tmplmig.migrating import fanout
 from tmplmig.rendering import cache
 from tmplmig.reviewing.catalog_fingerprint import CatalogMemory, scope_of
-
-Drift = Callable[[psycopg.Connection[Any]], None]
-
-
-def _function(conn: psycopg.Connection[Any], name: str) -> str:
-    row = conn.execute(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p"
-        " WHERE p.pronamespace = 'tb_system'::regnamespace AND p.proname = %s",
-        [name],
-    ).fetchone()
-    assert row is not None
-    return str(row[0])
-
-
-def _rewritten_body(conn: psycopg.Connection[Any]) -> None:
-    definition = conn.execute(
-        "SELECT pg_get_functiondef(%s::regprocedure)", [_function(conn, "purge_expired")]
-    ).fetchone()
-    assert definition is not None
-    head, _, tail = str(definition[0]).rpartition("$function$")
-    conn.execute(head + "-- edited by hand\n$function$" + tail)
-
-
-def _interrupted_drop(conn: psycopg.Connection[Any]) -> None:
-    """``DROP INDEX CONCURRENTLY`` cut short while it waits for a reader: the index is left
-    INVALID by the server's own flag update (``index_set_state_flags``), not by a hand-made
-    ``UPDATE``."""
-    index = "tb_audits.idx_audit_entity"
-    table = conn.execute(
-        "SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = %s::regclass", [index]
-    ).fetchone()
-    assert table is not None
-    with psycopg.connect(conn.info.dsn) as reader:
-        reader.execute(f"SELECT 1 FROM {table[0]} LIMIT 1")  # its lock stays: a transaction
-        # the flag is set and committed first; only the wait for the reader's lock times out
-        conn.execute("SET lock_timeout = '1s'")
-        with pytest.raises(psycopg.errors.LockNotAvailable):
-            conn.execute(f"DROP INDEX CONCURRENTLY {index}")
-        conn.execute("RESET lock_timeout")
-    valid = "SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass"
-    assert conn.execute(valid, [index]).fetchone() == (False,)
-
-
-#: drifts made by hand in tenant tb, and what the check says of each
-DRIFTS: dict[str, tuple[Drift, str]] = {
-    "dropped index": (
-        lambda c: c.execute("DROP INDEX tb_audits.idx_audit_entity"),
-        "index tb_audits.idx_audit_entity: missing",
-    ),
-    "revoked grant": (
-        lambda c: c.execute(
-            f"REVOKE EXECUTE ON FUNCTION {_function(c, 'purge_expired')} FROM tb_app_admin"
-        ),
-        "function tb_system.purge_expired",
-    ),
-    "invalid index": (
-        lambda c: c.execute(
-            "UPDATE pg_index SET indisvalid = false"
-            " WHERE indexrelid = 'tb_audits.idx_audit_entity'::regclass"
-        ),
-        "index tb_audits.idx_audit_entity: INVALID",
-    ),
-    "interrupted drop index concurrently": (
-        _interrupted_drop,
-        "index tb_audits.idx_audit_entity: INVALID",
-    ),
-    "function body": (_rewritten_body, "function tb_system.purge_expired"),
-    "group role made a login": (
-        lambda c: c.execute("ALTER ROLE tb_app_readonly LOGIN"),
-        "role tb_app_readonly: different (can login: expected False, found True)",
-    ),
-    "group role made a superuser": (
-        lambda c: c.execute("ALTER ROLE tb_app_readwrite SUPERUSER"),
-        "role tb_app_readwrite: different (holds SUPERUSER",
-    ),
-}
 
 
 def _answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
@@ -128,7 +52,7 @@ def test_a_change_by_hand_after_a_remembered_check_is_still_caught_for_that_tena
 ) -> None:
     project = _planned_fleet(sandbox, db_url)
     change, said = DRIFTS[drift]
-    change(conn)
+    change(conn, "tb")
     answers = _answers(monkeypatch)
     outcomes = {
         o.tenant: o for o in fanout.run_all(project, "dev", fanout.PLAN, jobs=1, url=db_url)
@@ -139,7 +63,7 @@ def test_a_change_by_hand_after_a_remembered_check_is_still_caught_for_that_tena
         "tc": "planned",
     }
     assert "not planning: the database differs" in outcomes["tb"].detail
-    assert said in outcomes["tb"].detail
+    assert said.format(t="tb") in outcomes["tb"].detail
     # ta and tc were answered from what their first checks remembered; tb's had changed
     assert answers == [True, False, True]
 

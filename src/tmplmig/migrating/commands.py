@@ -431,12 +431,16 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
 
 
 def _checked_plans(
-    target: Target, conn: psycopg.Connection[Any], states: list[PartState], rec: record.Record
+    target: Target,
+    conn: psycopg.Connection[Any],
+    states: list[PartState],
+    rec: record.Record,
+    drift: bool = True,
 ) -> list[PartPlan]:
     """The plan from the record ``rec`` (the states' own) to today's render, once the record
     is known to describe the live database: every part recorded, nothing changed outside
-    tmplmig, and no role other databases use renamed or dropped unless the run acknowledges
-    it."""
+    tmplmig (``drift`` False: the caller checks that), and no role other databases use renamed
+    or dropped unless the run acknowledges it."""
     _refuse_missing(states)
     if not any(s.state == "changed" for s in states):
         return []  # nothing to plan: the planner (and its imports) not needed
@@ -456,7 +460,8 @@ def _checked_plans(
         )
     renames = Renames.between(states, settings)
     refuse_shared_roles(conn, plans, renames, target.allow_shared_roles)
-    _refuse_drift(target, plans, rec)
+    if drift:
+        _refuse_drift(target, plans, rec)
     return plans
 
 
@@ -567,14 +572,16 @@ def status(target: Target) -> list[PartState]:
     return [replace(s, losses=tuple(x for x in losses if x.part == s.id)) for s in states]
 
 
-def planned(target: Target) -> tuple[list[PartState], list[PartPlan]]:
+def planned(target: Target, drift: bool = True) -> tuple[list[PartState], list[PartPlan]]:
     """Where each part of ``target`` stands, and the plans that take the changed ones from
     their record to today's render (destructive actions checked against what they hold now).
-    Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule."""
+    Raises :class:`~tmplmig.migrating.plan.UnsafeChange` for a change with no rule.
+    ``drift`` False leaves the drift check to the caller (:mod:`.fleet_plan` compares the
+    catalog with another tenant's, checked)."""
     with _reading(target, "plan") as (conn, applied, parts):
         rec = record.read(conn)
         states = _states(conn, applied, parts, target, rec)
-        plans = _checked_plans(target, conn, states, rec)
+        plans = _checked_plans(target, conn, states, rec, drift)
         losses = destructive.plan_losses(conn, plans)
     limits = {loss.name: loss.rows for loss in losses}
     return states, destructive.checked(plans, losses, limits, "this plan shows")
@@ -590,12 +597,13 @@ class PlanBundle:
     portable: bool
 
 
-def plan_bundle(target: Target) -> PlanBundle:
-    """:func:`plan`, with whether it is :attr:`PlanBundle.portable`."""
+def plan_bundle(target: Target, drift: bool = True) -> PlanBundle:
+    """:func:`plan`, with whether it is :attr:`PlanBundle.portable`; ``drift``: as
+    :func:`planned`."""
     from tmplmig.migrating.plan import Renames, UnsafeChange, plan_back, plan_contents
     from tmplmig.migrating.shared_roles import changed_roles
 
-    states, plans = planned(target)
+    states, plans = planned(target, drift)
     if not plans:
         return PlanBundle({}, portable=True)
     settings = target.config.settings.model_dump(mode="json")

@@ -291,6 +291,9 @@ class _Planning:
         except CommandError:  # the tenant's own run reports it
             return None
 
+    def _plan_bundle(self, config: LoadedConfig, drift: bool) -> commands.PlanBundle:
+        return commands.plan_bundle(self._target(config), drift)
+
     def by_shape(
         self,
         configs: list[LoadedConfig],
@@ -303,9 +306,7 @@ class _Planning:
         groups, left = fleet_plan.groups(configs, standing, self._database)
         for group in groups:
             started = time.perf_counter()
-            planned = fleet_plan.plan_group(
-                group, self.pool, lambda c: commands.plan_bundle(self._target(c)), readers
-            )
+            planned = fleet_plan.plan_group(group, self.pool, self._plan_bundle, readers)
             for m, got in planned:
                 if got is None:
                     left.append(m.tenant)

@@ -47,12 +47,9 @@ BATCH = 50
 #: text the comparison trusts: one holding it is not compared)
 MARK = "\x01"
 
-#: a group's tenants planned on their own at once: the first, and the second that checks its
+#: a group's tenants planned on their own: the first, and the last, which checks the first's
 #: plan renamed
 CHECKED = 2
-#: the tenants of a group planned on their own, at most, that fail before the first's plan
-#: renamed is checked on one: past them, the group is planned tenant by tenant
-CHECKERS = 3
 
 
 @dataclass(frozen=True)
@@ -229,6 +226,7 @@ def _read_all(
     with connect(named(database, "plan", env, None)) as conn:
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         conn.execute("SET jit = off")
+        conn.execute("SET max_parallel_workers_per_gather = 0")  # the readers are the parallelism
         out: list[Digests | None] = []
         for start in range(0, len(members), BATCH):
             out += read_digests(conn, members[start : start + BATCH], changed)
@@ -301,8 +299,8 @@ _GROUPED = frozenset({"applied", "pending", "changed"})
 
 @dataclass(frozen=True)
 class Group:
-    """Tenants of one database and shape whose parts stand alike; ``changed``: the parts the
-    record and today's render differ in."""
+    """Tenants of one database and shape whose parts stand alike and whose names' prefixes
+    are as long; ``changed``: the parts the record and today's render differ in."""
 
     database: str
     members: list[Member]
@@ -326,7 +324,9 @@ def groups(
             alone.append(config.tenant)
             continue
         key, m = found
-        keyed.setdefault((database, key, standing), []).append(m)
+        # a plan shows names cut to a width (REVIEW.md's statements): one of another length
+        # renamed would be cut elsewhere
+        keyed.setdefault((database, f"{len(m.prefix)}:{key}", standing), []).append(m)
     out = []
     for (database, _, standing), members in keyed.items():
         if len(members) > CHECKED and standing:
@@ -344,51 +344,37 @@ Planned = dict[str, str] | Exception | None
 def plan_group(
     group: Group,
     pool: Executor,
-    plan_one: Callable[[LoadedConfig], PlanBundle],
+    plan_one: Callable[[LoadedConfig, bool], PlanBundle],
     readers: int = 1,
 ) -> Iterator[tuple[Member, Planned]]:
     """Each member of ``group`` with what it gets (:data:`Planned`). The first is planned by
-    ``plan_one`` (in ``pool``), then the next until one's plan is the first's renamed (at most
-    :data:`CHECKERS` that fail); the others get the first's plan renamed where their digests
-    are the first's."""
+    ``plan_one`` (in ``pool``), drift check included; the last too, without it, to check
+    that the first's plan renamed is its own. Every member but the first then gets the first's
+    plan renamed where its digests are the first's."""
     members = group.members
     env = members[0].config.env
     digests = _read_beside(group.database, env, members, group.changed, max(1, readers))
 
-    def planned(m: Member) -> PlanBundle | Exception:
+    def planned(m: Member, drift: bool) -> PlanBundle | Exception:
         try:
-            return plan_one(m.config)
-        except Exception as exc:  # the tenant's outcome
+            return plan_one(m.config, drift)
+        except Exception as exc:  # the first's: its outcome; the second's: planned on its own
             return exc
 
-    ahead = [pool.submit(planned, m) for m in members[:CHECKED]]
+    checker = members[-1]  # the farthest from the first, in name order
+    ahead = [pool.submit(planned, members[0], True), pool.submit(planned, checker, False)]
     lead = ahead[0].result()
     yield members[0], lead.contents if isinstance(lead, PlanBundle) else lead
-    checked, at, failed = False, 1, 0
-    while isinstance(lead, PlanBundle) and lead.portable and at < len(members):
-        got = (ahead[at] if at < len(ahead) else pool.submit(planned, members[at])).result()
-        yield members[at], got.contents if isinstance(got, PlanBundle) else got
-        at += 1
-        if isinstance(got, PlanBundle):
-            checked = renamed(lead.contents, members[0], members[at - 1]) == got.contents
-            checked = checked and got.portable
-            break
-        failed += 1
-        if failed == CHECKERS:
-            break
-    rest = members[at:]
-    if not checked or not isinstance(lead, PlanBundle):
-        if at < len(ahead):  # planned already: its result stands
-            got = ahead[at].result()
-            yield members[at], got.contents if isinstance(got, PlanBundle) else got
-            rest = members[at + 1 :]
-        yield from ((m, None) for m in rest)
-        return
+    check = ahead[1].result()
+    checked = isinstance(lead, PlanBundle) and isinstance(check, PlanBundle)
+    checked = checked and lead.portable and check.portable
+    checked = checked and renamed(lead.contents, members[0], checker) == check.contents
     try:
         read = dict(zip((m.tenant for m in members), digests.result(), strict=True))
     except Exception:  # each tenant's own plan reads its database
         read = {}
     mine = read.get(members[0].tenant)
-    for m in rest:
+    for m in members[1:]:
         same = mine is not None and read.get(m.tenant) == mine
-        yield m, renamed(lead.contents, members[0], m) if same else None
+        ok = checked and same and isinstance(lead, PlanBundle)
+        yield m, renamed(lead.contents, members[0], m) if ok else None
