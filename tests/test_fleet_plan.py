@@ -14,7 +14,7 @@ from support.drifts import DRIFTS
 from support.tenants import only_tenants
 
 from tmplmig.migrating import commands, fanout
-from tmplmig.migrating.target import Target, resolve
+from tmplmig.migrating.target import CommandError, Target, resolve
 
 #: tenants of one shape whose names are as long (their prefixes occur in no other word of the
 #: SQL), and one whose name is longer: the plan's review cuts statements to a width
@@ -136,3 +136,21 @@ def test_a_tenant_whose_record_differs_from_the_firsts_is_planned_on_its_own(
     assert "-- changed config: retention.audit_log: 31 -> 45" in written[RENAMED][plan]
     assert "-- changed config: retention.audit_log: 30 -> 45" in written[LEAD][plan]
     assert written[RENAMED] == commands.plan(resolve(project, "dev", RENAMED, db_url))
+
+
+@pytest.mark.parametrize("drift", ["function body", "revoked grant", "invalid index"])
+def test_drift_after_a_fleet_plan_remembered_the_check_for_a_tenant_is_caught_by_its_apply(
+    drift: str, sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    project = applied_fleet(sandbox, db_url)
+    assert {o.state for o in fleet_plans(project, db_url).values()} == {"planned"}
+    change, said = DRIFTS[drift]
+    change(conn, RENAMED)
+    with pytest.raises(CommandError, match="differs from what tmplmig recorded") as refused:
+        commands.apply(resolve(project, "dev", RENAMED, db_url))
+    assert said.format(t=RENAMED) in str(refused.value)
+    outcomes = fanout.run_all(project, "dev", fanout.APPLY, jobs=2, url=db_url)
+    assert {o.tenant: o.state for o in outcomes} == {
+        **dict.fromkeys(FLEET, "applied"),
+        RENAMED: "failed",
+    }

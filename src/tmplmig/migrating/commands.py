@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
@@ -428,6 +428,25 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
             "not planning: the database differs from what tmplmig recorded as applied"
             " (changed outside tmplmig?):\n  " + "\n  ".join(str(p) for p in problems)
         )
+
+
+def share_drift_check(lead: Target, others: Iterable[Target]) -> bool:
+    """Whether the drift check of ``lead`` passed and its catalog is as it was then; if so,
+    it is remembered as passed for ``others`` too: tenants the caller found holding the
+    record and the catalog of ``lead`` with their own names (:mod:`.fleet_plan`)."""
+    from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
+
+    url = named(lead.tracked_url, "plan", lead.env, lead.tenant)
+    with connect(url) as conn:
+        if lead.tracking_schema is not None:
+            schema = sql.Identifier(lead.tracking_schema)
+            conn.execute(sql.SQL("SET search_path TO {}").format(schema))
+        naming = record.read(conn).naming()
+        memory = CatalogMemory.of(lead.tracked_url, naming.texts, naming.names)
+        if not memory.unchanged(conn):
+            return False
+    memory.share(o.tracked_url for o in others)
+    return True
 
 
 def _checked_plans(

@@ -294,6 +294,10 @@ class _Planning:
     def _plan_bundle(self, config: LoadedConfig, drift: bool) -> commands.PlanBundle:
         return commands.plan_bundle(self._target(config), drift)
 
+    def _share(self, lead: LoadedConfig, others: list[LoadedConfig]) -> bool:
+        targets = [self._target(o) for o in others]
+        return commands.share_drift_check(self._target(lead), targets)
+
     def by_shape(
         self,
         configs: list[LoadedConfig],
@@ -306,7 +310,9 @@ class _Planning:
         groups, left = fleet_plan.groups(configs, standing, self._database)
         for group in groups:
             started = time.perf_counter()
-            planned = fleet_plan.plan_group(group, self.pool, self._plan_bundle, readers)
+            planned = fleet_plan.plan_group(
+                group, self.pool, self._plan_bundle, self._share, readers
+            )
             for m, got in planned:
                 if got is None:
                     left.append(m.tenant)

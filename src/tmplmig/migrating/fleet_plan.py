@@ -345,12 +345,15 @@ def plan_group(
     group: Group,
     pool: Executor,
     plan_one: Callable[[LoadedConfig, bool], PlanBundle],
+    share: Callable[[LoadedConfig, list[LoadedConfig]], bool],
     readers: int = 1,
 ) -> Iterator[tuple[Member, Planned]]:
     """Each member of ``group`` with what it gets (:data:`Planned`). The first is planned by
     ``plan_one`` (in ``pool``), drift check included; the last too, without it, to check
     that the first's plan renamed is its own. Every member but the first then gets the first's
-    plan renamed where its digests are the first's."""
+    plan renamed where its digests are the first's, once ``share`` found the first's drift
+    check remembered and its catalog as it passed, and remembered it for them too (so their
+    apply's drift check is as cheap as the first's)."""
     members = group.members
     env = members[0].config.env
     digests = _read_beside(group.database, env, members, group.changed, max(1, readers))
@@ -374,7 +377,13 @@ def plan_group(
     except Exception:  # each tenant's own plan reads its database
         read = {}
     mine = read.get(members[0].tenant)
+    alike = [m for m in members[1:] if mine is not None and read.get(m.tenant) == mine]
+    if not checked or not isinstance(lead, PlanBundle) or not alike:
+        yield from ((m, None) for m in members[1:])
+        return
+    try:
+        shared = share(members[0].config, [m.config for m in alike])
+    except Exception:  # each tenant's own plan checks its database
+        shared = False
     for m in members[1:]:
-        same = mine is not None and read.get(m.tenant) == mine
-        ok = checked and same and isinstance(lead, PlanBundle)
-        yield m, renamed(lead.contents, members[0], m) if ok else None
+        yield m, renamed(lead.contents, members[0], m) if shared and m in alike else None

@@ -95,11 +95,35 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user.split(":", 1)[0] + at + host))
 
 
-def digest(rows: Snapshot) -> str:
-    """One digest of a snapshot's rows, in an order of their own."""
-    return cache.digest(
-        *(f"{kind}\0{row!r}" for kind in sorted(rows) for row in sorted(rows[kind], key=repr))
-    )
+#: what a tenant's names' prefix becomes in what is remembered (:func:`marked`): tenants of one
+#: shape remember the same entry, which ``plan --all-tenants`` shares among them
+MARK = "\x01"
+#: a name the prefix is taken from: plain, as every character of it is in a JSON text or a repr
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def name_prefix(names: Iterable[str]) -> str:
+    """The prefix every one of ``names`` (a config's schema and role names) starts with, where
+    each is plain and they are more than one; else empty: nothing is marked."""
+    listed = sorted(set(names))
+    if len(listed) < 2 or not all(_PLAIN.fullmatch(n) for n in listed):
+        return ""
+    first, last = listed[0], listed[-1]
+    pairs = enumerate(zip(first, last, strict=False))
+    size = next((i for i, (a, b) in pairs if a != b), len(first))
+    return first[:size]
+
+
+def marked(text: str, prefix: str) -> str:
+    """``text`` (JSON or a repr: it holds no control character itself) with ``prefix``
+    replaced by :data:`MARK`; as is without a prefix."""
+    return text.replace(prefix, MARK) if prefix else text
+
+
+def digest(rows: Snapshot, prefix: str = "") -> str:
+    """One digest of a snapshot's rows, ``prefix`` marked, in an order of the marked rows."""
+    lines = (marked(f"{kind}\0{row!r}", prefix) for kind in rows for row in rows[kind])
+    return cache.digest(*sorted(lines))
 
 
 def scope_of(like: Snapshot) -> Snapshot:
@@ -126,30 +150,50 @@ class CatalogMemory:
     record: str
     #: the roles the record's configs name (their ``roles.`` key paths)
     roles: frozenset[str]
+    #: the prefix of the configs' names, marked in what is remembered (:func:`name_prefix`)
+    prefix: str = ""
+
+    @staticmethod
+    def key_at(url: str) -> str:
+        """The cache key of the memories at ``url`` (the tracked URL, its password left out)."""
+        return cache.digest(_without_password(url), _code())
 
     @classmethod
     def of(
         cls, url: str, texts: Iterable[str | None], names: Iterable[tuple[str, str]]
     ) -> CatalogMemory:
-        """The memory of the check at ``url`` (the tracked URL, its password left out) of the
-        record replaying ``texts`` with the config ``names`` (name, key path)."""
+        """The memory of the check at ``url`` (the tracked URL) of the record replaying
+        ``texts`` with the config ``names`` (name, key path)."""
         names = tuple(names)
-        record = cache.digest(json.dumps([list(texts), [list(n) for n in names]]))
+        prefix = name_prefix(n for n, path in names if path.startswith(("schemas.", "roles.")))
+        record = cache.digest(marked(json.dumps([list(texts), [list(n) for n in names]]), prefix))
         roles = frozenset(name for name, path in names if path.startswith("roles."))
-        return cls(cache.digest(_without_password(url), _code()), record, roles)
+        return cls(cls.key_at(url), record, roles, prefix)
 
     def unchanged(self, conn: psycopg.Connection[Any]) -> bool:
-        """Whether a check of this record passed here and the catalog it compared is as it
-        was then (one scoped read)."""
+        """Whether a check of this record passed here (or at a tenant of its shape that
+        shared it, :meth:`share`) and the catalog it compared is as it was then (one scoped
+        read)."""
         entry = cache.read(KIND, self.key)
         if not isinstance(entry, dict) or entry.get("record") != self.record:
             return False
         try:
-            kept = json.loads(zlib.decompress(base64.b64decode(entry["scope"])))
+            text = zlib.decompress(base64.b64decode(entry["scope"])).decode()
+            kept = json.loads(text.replace(MARK, self.prefix) if self.prefix else text)
             scope = {kind: frozenset(tuple(row) for row in rows) for kind, rows in kept.items()}
         except (AttributeError, KeyError, TypeError, ValueError, binascii.Error, zlib.error):
             return False
-        return digest(snapshot(conn, bodies=True, like=scope)) == entry.get("digest")
+        live = snapshot(conn, bodies=True, like=scope)
+        return digest(live, self.prefix) == entry.get("digest")
+
+    def share(self, urls: Iterable[str]) -> None:
+        """Remember this memory's passing check at ``urls`` too: tenants whose record and
+        catalog were found to be this one's with their own prefix (what is remembered is
+        marked alike); a tenant whose record is not checks in full."""
+        entry = cache.read(KIND, self.key)
+        if isinstance(entry, dict):
+            for url in urls:
+                cache.write(KIND, self.key_at(url), entry)
 
     def widened(
         self, conn: psycopg.Connection[Any], like: Snapshot, texts: Iterable[str | None]
@@ -163,7 +207,7 @@ class CatalogMemory:
         """Remember that the rows ``live`` read ``like`` passed the check of this record (the
         scope compressed: a tenant's names are some 15 kB of JSON, 2 kB so)."""
         scope = {kind: sorted(map(list, rows), key=repr) for kind, rows in scope_of(like).items()}
-        packed = base64.b64encode(zlib.compress(json.dumps(scope).encode())).decode()
-        cache.write(
-            KIND, self.key, {"record": self.record, "scope": packed, "digest": digest(live)}
-        )
+        text = marked(json.dumps(scope), self.prefix)
+        packed = base64.b64encode(zlib.compress(text.encode())).decode()
+        entry = {"record": self.record, "scope": packed, "digest": digest(live, self.prefix)}
+        cache.write(KIND, self.key, entry)
