@@ -1,23 +1,27 @@
 """``plan --all-tenants`` by shape: plan one tenant of each shape, rename its plan for the others.
 
 Tenants of one database whose configs differ by their schema and role names only (one
-*shape*, :func:`fleet_status._shape_of`) and whose parts stand alike get one plan, renamed.
-The first two of a group are planned as one tenant is (:func:`commands.plan_bundle`: record,
-drift check, planner); the first's plan renamed must be the second's byte for byte, and rename
-nothing, drop nothing and lose nothing (:attr:`~commands.PlanBundle.portable`), or the group is
-planned tenant by tenant. Every other tenant gets the first's plan renamed when the server finds
-its record and its catalog to be the first's, renamed (:func:`read_digests`):
+*shape*, :func:`fleet_status._shape_of`), whose names' prefixes are as long, and whose parts
+stand alike (status's wide read) form a group. Its first tenant is planned as one tenant is
+(:func:`commands.plan_bundle`: record, drift check, planner, bundle); so is its last, without
+the drift check, to check that the first's plan renamed (:func:`renamed`) is its own byte for
+byte. The plan must rename nothing, drop nothing and lose nothing
+(:attr:`~commands.PlanBundle.portable`): a row count or a role another database uses is
+measured per tenant. Meanwhile the server reads every member's digests (:func:`read_digests`):
 
-- its record: every recorded step (SQL both ways, guards, role, objects, position) and the
-  config each was recorded with, its names' prefix replaced by a mark, digested;
+- its record: every recorded row (guards, role, objects, position, the config it was recorded
+  with; the SQL of the changed parts), its names' prefix replaced by a mark;
 - its catalog: every row the drift check compares (:data:`catalog.QUERIES`: ACLs, index and
   constraint definitions, validity, columns, function bodies, triggers, roles' attributes,
-  default privileges, comments) of its schemas and roles, its prefix replaced the same way.
+  default privileges, comments) of its schemas and roles, its prefix marked the same way.
 
-Equal digests mean equal texts once renamed (a text holding the mark is never compared), so
-the first's drift check, made against a replay of its record, stands for theirs: a hand-dropped
+A tenant whose digests are the first's holds the first's record and catalog with its own names
+(a text that held the mark is never compared), so the first's drift check stands for its own.
+Once the first's check is found remembered and its catalog still as it passed, it is remembered
+for those tenants too (:meth:`CatalogMemory.share`: their apply's check stays one scoped read),
+and each gets the first's plan renamed. Any other tenant is planned on its own: a hand-dropped
 index, a revoked grant, an INVALID index or an altered function body in one tenant makes its
-digest differ, and that tenant is planned on its own, where the drift check says what is wrong.
+digest differ, and its own drift check says what is wrong.
 """
 
 from __future__ import annotations

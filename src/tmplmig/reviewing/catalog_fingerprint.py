@@ -29,6 +29,13 @@ the digest whatever wrote it:
   or the replayed SQL names and exists;
 - comments: their text.
 
+What is remembered (the record's digest, the scope, the rows' digest) has the prefix its
+configs' schema and role names share replaced by a mark: tenants of one shape whose records and
+catalogs are one another's renamed remember the same entry. ``plan --all-tenants`` writes the
+entry of the tenant it checked for the tenants it found holding the same, renamed
+(:meth:`CatalogMemory.share`, :mod:`tmplmig.migrating.fleet_plan`); each one's next check still
+reads its own catalog and compares its own digest.
+
 The remembered digest is of the rows the passing check itself compared, not of a second read,
 so a change made between the check's read and the remembering is never remembered as
 verified. A false "changed" (a row outside what the check compares, a role created) only
