@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from support.drifts import DRIFTS
 from support.tenants import only_tenants
+from support.yaml_edits import edit
 
 from tmplmig.migrating import commands, fanout
 from tmplmig.migrating.target import CommandError, Target, resolve
@@ -154,3 +155,22 @@ def test_drift_after_a_fleet_plan_remembered_the_check_for_a_tenant_is_caught_by
         **dict.fromkeys(FLEET, "applied"),
         RENAMED: "failed",
     }
+
+
+def test_a_grant_edit_gives_every_tenant_the_plan_its_own_run_makes_whatever_its_names_sort_by(
+    sandbox: Path, db_url: str, tmp_path: Path, planned_alone: list[tuple[str, bool]]
+) -> None:
+    """GRANT and REVOKE lists are sorted by name: tenants whose names sort before and after the
+    names every tenant shares (``public``, ``tmplmig``) get their own order."""
+    names = ["abba", "kilo", "mike", "zulu"]
+    project = only_tenants(sandbox, dict.fromkeys(names, ""))
+    fanout.run_all(project, "dev", fanout.APPLY, jobs=2, url=db_url)
+    edit(
+        project / "config/base.yaml",
+        lambda d: d["privileges"]["execute"].update(encrypt_data=["admin"]),
+    )
+    written = written_plans(project, db_url, tmp_path / "plans")
+    assert planned_alone == [("abba", True), ("zulu", False)]  # kilo and mike: renamed
+    own = {name: commands.plan(resolve(project, "dev", name, db_url)) for name in names}
+    assert written == own
+    assert all("REVOKE" in "".join(plan.values()) for plan in written.values())

@@ -334,6 +334,11 @@ def groups(
     out = []
     for (database, _, standing), members in keyed.items():
         if len(members) > CHECKED and standing:
+            # in the order of their prefixes (all as long): a name another tenant's plan sorts
+            # against (a shared role in a GRANT) sorts before the first's and the last's
+            # prefixed names, between them or after both; when both plans agree, every
+            # member's name lies on their side
+            members.sort(key=lambda m: m.prefix)
             out.append(Group(database, members, [p for p, s in standing if s == "changed"]))
         else:
             alone += [m.tenant for m in members]
@@ -368,7 +373,7 @@ def plan_group(
         except Exception as exc:  # the first's: its outcome; the second's: planned on its own
             return exc
 
-    checker = members[-1]  # the farthest from the first, in name order
+    checker = members[-1]  # the farthest from the first in prefix order (:func:`groups`)
     ahead = [pool.submit(planned, members[0], True), pool.submit(planned, checker, False)]
     lead = ahead[0].result()
     yield members[0], lead.contents if isinstance(lead, PlanBundle) else lead
