@@ -394,5 +394,6 @@ def plan_group(
         shared = share(members[0].config, [m.config for m in alike])
     except Exception:  # each tenant's own plan checks its database
         shared = False
+    given = {m.tenant for m in alike} if shared else set()
     for m in members[1:]:
-        yield m, renamed(lead.contents, members[0], m) if shared and m in alike else None
+        yield m, renamed(lead.contents, members[0], m) if m.tenant in given else None
