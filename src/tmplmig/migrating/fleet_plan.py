@@ -1,7 +1,7 @@
 """``plan --all-tenants`` by shape: plan one tenant of each shape, rename its plan for the others.
 
 Tenants of one database whose configs differ by their schema and role names only (one
-*shape*, :func:`fleet_status._shape_of`), whose names' prefixes are as long, and whose parts
+*shape*, :func:`fleet_status.shape_of`), whose names' prefixes are as long, and whose parts
 stand alike (status's wide read) form a group. Its first tenant is planned as one tenant is
 (:func:`commands.plan_bundle`: record, drift check, planner, bundle); so is its last, without
 the drift check, to check that the first's plan renamed (:func:`renamed`) is its own byte for
@@ -39,18 +39,15 @@ from tmplmig.database import catalog
 from tmplmig.database.urls import connect, named
 from tmplmig.migrating import record
 from tmplmig.migrating.commands import PlanBundle
-from tmplmig.migrating.fleet_status import _common_prefix, _shape_of
+from tmplmig.migrating.fleet_status import shape_of
 from tmplmig.migrating.tenants import tracking_schema
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import config_digest
 from tmplmig.reviewing.bundle import MANIFEST, BundleFile, manifest_files, manifest_text
+from tmplmig.reviewing.catalog_fingerprint import MARK, name_prefix
 
 #: tenants whose digests one statement reads
 BATCH = 50
-#: what a tenant's names' prefix becomes in the texts compared (never in a catalog or record
-#: text the comparison trusts: one holding it is not compared)
-MARK = "\x01"
-
 #: a group's tenants planned on their own: the first, and the last, which checks the first's
 #: plan renamed
 CHECKED = 2
@@ -74,12 +71,12 @@ class Member:
 def member(config: LoadedConfig) -> tuple[str, Member] | None:
     """The shape key of ``config`` and the tenant as a member of its group; None when its names
     do not rename by substitution or share no prefix."""
-    shaped = _shape_of(config)
+    shaped = shape_of(config)
     if shaped is None or config.tenant is None:
         return None
     key, names = shaped
-    prefix = _common_prefix(names.values())
-    if not prefix or MARK in prefix:
+    prefix = name_prefix(names.values())
+    if not prefix:
         return None
     return key, Member(config, prefix, tuple(sorted(names.values())))
 
@@ -144,6 +141,7 @@ _OWNED: dict[str, tuple[str, str]] = {
     ),
 }
 assert set(_OWNED) == set(catalog.QUERIES)
+assert MARK == "\x01"  # the SQL here spells it E'\\x01'
 
 #: per tenant of the batch (``t``), the digest of its rows with its prefix marked, and
 #: whether one of them held the mark before (then nothing is vouched for)

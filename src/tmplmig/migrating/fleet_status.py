@@ -46,6 +46,7 @@ from tmplmig.migrating.tenants import tracking_schema
 from tmplmig.migrating.yoyo_tracking import MIGRATION_TABLE, migration_hash
 from tmplmig.rendering import cache
 from tmplmig.rendering.config import LoadedConfig
+from tmplmig.rendering.identifiers import common_prefix
 from tmplmig.rendering.parts import Part, part_ids, render_all
 
 #: tracking schemas read by one statement: planning grows faster than the schemas it names
@@ -97,17 +98,6 @@ def summary(states: Sequence[tuple[str, str]]) -> tuple[str, str]:
 # --- today's render, once per shape ----------------------------------------------------------
 
 
-def _common_prefix(names: Iterable[str]) -> str:
-    """The longest text every one of ``names`` starts with."""
-    listed = list(names)
-    first, last = min(listed, default=""), max(listed, default="")
-    pairs = enumerate(
-        zip(first, last, strict=False)
-    )  # first is the shorter where one starts the other
-    size = next((i for i, (a, b) in pairs if a != b), len(first))
-    return first[:size]
-
-
 #: what joins the steps' texts of a shape into one text (PostgreSQL text never holds it)
 _SEP = "\0"
 
@@ -148,7 +138,7 @@ class _Shape:
     def _prefix(self) -> str | None:
         """The prefix every name of the first tenant starts with, when it occurs in the texts
         only as the start of a name: renaming is then replacing it."""
-        prefix = _common_prefix(self.names.values())
+        prefix = common_prefix(self.names.values())
         texts = self.identities + _SEP + self.applies
         found = len(self._pattern.findall(texts))
         return prefix if prefix and texts.count(prefix) == found else None
@@ -161,7 +151,7 @@ class _Shape:
     def _prefix_of(self, renamed: dict[str, str]) -> str | None:
         """The prefix that replaces :attr:`_prefix` to rename this shape's names as
         ``renamed`` does (old name: new name), when one does."""
-        prefix = _common_prefix(renamed.values())
+        prefix = common_prefix(renamed.values())
         if self._prefix is None or any(
             new != prefix + old[len(self._prefix) :] for old, new in renamed.items()
         ):
@@ -218,7 +208,7 @@ def units(rendered: list[Part]) -> dict[str, list[Unit]]:
     return {p.id: [(s.identity, record.sha256(s.apply), s.role) for s in p.steps] for p in rendered}
 
 
-def _shape_of(config: LoadedConfig) -> tuple[str, dict[str, str]] | None:
+def shape_of(config: LoadedConfig) -> tuple[str, dict[str, str]] | None:
     """The shape of ``config`` (its settings but for schema and role names) and those names by
     key path; None when its names cannot be renamed by substitution (one is not plain, or is
     part of another, or two are one)."""
@@ -273,7 +263,7 @@ class Renders:
 
     def units(self, config: LoadedConfig) -> dict[str, list[Unit]]:
         """Each part's steps as today's render for ``config`` has them."""
-        shaped = _shape_of(config)
+        shaped = shape_of(config)
         if shaped is None:
             return units(render_all(self.project, config))
         key, names = shaped
@@ -296,7 +286,7 @@ class Renders:
         """Today's render for ``config``: digests from its shape's render renamed, when the
         shape's check passed (the check itself renders), with the roles of the steps
         ``roleless`` names by part left out."""
-        shaped = _shape_of(config)
+        shaped = shape_of(config)
         if shaped is None or (shaped[0] in self.shapes and self.shapes[shaped[0]] is None):
             return Today(lambda: self.units(config))
         shape = self.shapes.get(shaped[0])

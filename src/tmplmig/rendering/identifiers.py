@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 
 from tmplmig.errors import TmplmigError
 
@@ -166,3 +167,12 @@ def check_role_name(name: str) -> str:
     if name.lower() in RESERVED_ROLE_NAMES:
         raise IdentifierError(f"role name {name!r} is reserved")
     return name
+
+
+def common_prefix(names: Iterable[str]) -> str:
+    """The longest text every one of ``names`` starts with."""
+    listed = list(names)
+    first, last = min(listed, default=""), max(listed, default="")
+    pairs = enumerate(zip(first, last, strict=False))  # first is the shorter if one starts both
+    size = next((i for i, (a, b) in pairs if a != b), len(first))
+    return first[:size]

@@ -61,6 +61,7 @@ import psycopg
 from tmplmig.database import catalog
 from tmplmig.database.catalog import Snapshot, snapshot
 from tmplmig.rendering import cache
+from tmplmig.rendering.identifiers import common_prefix
 
 #: the cache entries' kind (:func:`tmplmig.rendering.cache.read`)
 KIND = "verified_catalog"
@@ -112,13 +113,10 @@ _PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 def name_prefix(names: Iterable[str]) -> str:
     """The prefix every one of ``names`` (a config's schema and role names) starts with, where
     each is plain and they are more than one; else empty: nothing is marked."""
-    listed = sorted(set(names))
+    listed = set(names)
     if len(listed) < 2 or not all(_PLAIN.fullmatch(n) for n in listed):
         return ""
-    first, last = listed[0], listed[-1]
-    pairs = enumerate(zip(first, last, strict=False))
-    size = next((i for i, (a, b) in pairs if a != b), len(first))
-    return first[:size]
+    return common_prefix(listed)
 
 
 def marked(text: str, prefix: str) -> str:
