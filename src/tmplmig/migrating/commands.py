@@ -217,6 +217,14 @@ def _reading(
     loaded, no yoyo imported), and every part as rendered today. A tracking schema that does
     not exist yet stays so: nothing was applied there."""
     parts = _rendered(target)
+    with _read_session(target, verb) as conn:
+        yield conn, yoyo_tracking.applied_parts(conn, [p.id for p in parts]), parts
+
+
+@contextmanager
+def _read_session(target: Target, verb: str) -> Iterator[psycopg.Connection[Any]]:
+    """A read-only session on the target's tracking schema, named after ``verb`` and the
+    target (a fan-out's kept one for its database)."""
     url = named(target.tracked_url, verb, target.env, target.tenant)
     session = target.scratch.session(url) if target.scratch is not None else connect(url)
     settings = ["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"]
@@ -227,7 +235,7 @@ def _reading(
         settings.append(search_path.as_string(None))
     with session as conn:
         conn.execute(one_message(settings))
-        yield conn, yoyo_tracking.applied_parts(conn, [p.id for p in parts]), parts
+        yield conn
 
 
 def _loaded(migrations: MigrationList) -> MigrationList:
@@ -436,11 +444,7 @@ def share_drift_check(lead: Target, others: Iterable[Target]) -> bool:
     record and the catalog of ``lead`` with their own names (:mod:`.fleet_plan`)."""
     from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
 
-    url = named(lead.tracked_url, "plan", lead.env, lead.tenant)
-    with connect(url) as conn:
-        if lead.tracking_schema is not None:
-            schema = sql.Identifier(lead.tracking_schema)
-            conn.execute(sql.SQL("SET search_path TO {}").format(schema))
+    with _read_session(lead, "plan") as conn:
         naming = record.read(conn).naming()
         memory = CatalogMemory.of(lead.tracked_url, naming.texts, naming.names)
         if not memory.unchanged(conn):

@@ -2,8 +2,9 @@
 once: the same command function that runs for one target runs for each tenant's.
 
 ``status`` reads every tenant of a database at once (:mod:`fleet_status`); only the tenants
-that read cannot answer run one by one. ``plan`` reads them so too, and runs one by one only
-the tenants that read finds something to plan for (or cannot answer).
+that read cannot answer run one by one. ``plan`` reads them so too; of the tenants that read
+finds something to plan for, one per group of a shape is planned and its plan renamed for the
+others the server finds alike (:mod:`fleet_plan`), and only the rest run one by one.
 
 Tenants of one database run in parallel too: each has its own tracking schema and yoyo
 lock, its own schemas and roles, so none waits for another's run. What they share (the
@@ -286,10 +287,7 @@ class _Planning:
         return replace(target, scratch=self.scratch, allow_shared_roles=self.allow_shared_roles)
 
     def _database(self, config: LoadedConfig) -> str | None:
-        try:
-            return for_config(self.project, config, self.url).yoyo_url
-        except CommandError:  # the tenant's own run reports it
-            return None
+        return _database_url(self.project, config, self.url)
 
     def _plan_bundle(self, config: LoadedConfig, drift: bool) -> commands.PlanBundle:
         return commands.plan_bundle(self._target(config), drift)
@@ -335,6 +333,15 @@ class _Planning:
         return TenantOutcome(config.tenant, database_of(config), state, detail, seconds)
 
 
+def _database_url(project: Path, config: LoadedConfig, url: str | None) -> str | None:
+    """The yoyo URL of the database of ``config``; None where the tenant's own run is to say
+    why there is none."""
+    try:
+        return for_config(project, config, url).yoyo_url
+    except CommandError:
+        return None
+
+
 #: the part states after which a plan has nothing to do for a tenant
 _SETTLED = frozenset({"applied", "pending"})
 
@@ -359,10 +366,7 @@ def _status_by_database(
     databases: dict[str, list[LoadedConfig]] = {}
     for config in configs:
         assert config.tenant is not None
-        try:
-            database = for_config(project, config, url).yoyo_url
-        except CommandError:  # the tenant's own run reports it
-            database = None
+        database = _database_url(project, config, url)
         if database is None:
             left.append(config.tenant)
         else:
