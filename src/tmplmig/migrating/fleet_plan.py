@@ -36,7 +36,8 @@ import psycopg
 from psycopg import sql
 
 from tmplmig.database import catalog
-from tmplmig.database.urls import connect, named
+from tmplmig.database.urls import connect
+from tmplmig.database.urls import named as named_url
 from tmplmig.migrating import record
 from tmplmig.migrating.commands import PlanBundle
 from tmplmig.migrating.fleet_status import shape_of
@@ -84,7 +85,8 @@ def member(config: LoadedConfig) -> tuple[str, Member] | None:
 # --- what the server compares ----------------------------------------------------------------
 
 #: a record row as the comparison takes it: every column the plan and the drift check's replay
-#: read but the SQL, quoted; the SQL both ways only for the parts ``%s`` names, the changed ones
+#: read but the SQL, quoted; the SQL both ways only for the parts ``%(changed)s`` names, the
+#: changed ones
 #: (an applied part's apply SQL is today's render, renamed: status compared its digests); and the
 #: config it was recorded with (``c.settings``, once per config)
 _RECORD_ROW = (
@@ -93,7 +95,7 @@ _RECORD_ROW = (
     " pg_catalog.quote_nullable(r.name), pg_catalog.quote_nullable(r.role),"
     " pg_catalog.quote_nullable(r.apply_guard), pg_catalog.quote_nullable(r.rollback_guard),"
     " pg_catalog.quote_nullable(r.objects), pg_catalog.quote_nullable(c.settings),"
-    " CASE WHEN r.part = ANY(%s) THEN pg_catalog.quote_nullable(r.apply_sql) || ','"
+    " CASE WHEN r.part = ANY(%(changed)s) THEN pg_catalog.quote_nullable(r.apply_sql) || ','"
     " || pg_catalog.quote_nullable(r.rollback_sql) END)"
 )
 _RECORD = f"""SELECT {{t}} AS t, 'record' AS kind, {_RECORD_ROW} AS row
@@ -104,39 +106,53 @@ FROM {{s}}.{record.STEPS_TABLE} r LEFT JOIN (
     FROM {{s}}.{record.CONFIGS_TABLE}
 ) c ON c.digest = r.config_digest"""
 
-#: a kind of :data:`catalog.QUERIES`: what narrows it to the batch's names (appended to its
-#: WHERE, ``%s``: the names) and which column names the tenant a row belongs to
-_IN_SCHEMAS = " AND n.nspname = ANY(%s)"
+#: the names of the objects in one tenant's schemas (%s: the schemas): a shape's tenants
+#: name their relations, functions and constraints alike, so the first's names find every
+#: tenant's objects through the catalog's indexes (name, namespace), not by scanning it
+_NAMES = """SELECT
+    ARRAY(SELECT DISTINCT c.relname::text FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY(%(s)s)),
+    ARRAY(SELECT DISTINCT p.proname::text FROM pg_catalog.pg_proc p
+          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY(%(s)s)),
+    ARRAY(SELECT DISTINCT co.conname::text FROM pg_catalog.pg_constraint co
+          JOIN pg_catalog.pg_namespace n ON n.oid = co.connamespace
+          WHERE n.nspname = ANY(%(s)s))"""
+
+#: the oids of a batch's objects, found by name through the catalog's indexes (name,
+#: namespace): %(ns)s its schemas' oids, %(s)s its role names, %(r)s, %(p)s, %(c)s the relation,
+#: function and constraint names
+_OIDS = """WITH rel AS (SELECT c.oid FROM pg_catalog.pg_class c
+        WHERE c.relname = ANY(%(r)s::name[]) AND c.relnamespace = ANY(%(ns)s::oid[])),
+pro AS (SELECT p.oid FROM pg_catalog.pg_proc p
+        WHERE p.proname = ANY(%(p)s::name[]) AND p.pronamespace = ANY(%(ns)s::oid[])),
+con AS (SELECT co.oid FROM pg_catalog.pg_constraint co
+        WHERE co.conname = ANY(%(c)s::name[]) AND co.connamespace = ANY(%(ns)s::oid[])),
+trg AS (SELECT t.oid FROM pg_catalog.pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM rel))
+SELECT %(ns)s::oid[], ARRAY(SELECT oid FROM rel), ARRAY(SELECT oid FROM pro),
+    ARRAY(SELECT oid FROM con), ARRAY(SELECT oid FROM trg),
+    ARRAY(SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = ANY(%(s)s::name[]))"""
+#: the oids of the batch's schemas (%(s)s: its schema and role names)
+_SCHEMAS = (
+    "SELECT ARRAY(SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY(%(s)s::name[]))"
+)
+
+#: a kind of :data:`catalog.QUERIES`: what narrows it to the batch's objects (appended to its
+#: WHERE; %(ns)s, %(rel)s, %(pro)s, %(con)s, %(trg)s, %(rol)s: their oids, :data:`_OIDS`) and
+#: which column names the tenant a row belongs to
 _OWNED: dict[str, tuple[str, str]] = {
-    "schemas": (_IN_SCHEMAS, "q.c0"),
-    "tables": (_IN_SCHEMAS, "q.c0"),
-    "column_privileges": (_IN_SCHEMAS, "q.c0"),
-    "indexes": (_IN_SCHEMAS, "q.c0"),
-    "constraints": (_IN_SCHEMAS, "q.c0"),
-    "functions": (_IN_SCHEMAS, "q.c0"),
-    "columns": (_IN_SCHEMAS, "q.c0"),
-    "triggers": (
-        " AND t.tgrelid IN (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-        " ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s))",
-        "pg_catalog.split_part(q.c0, '.', 1)",
-    ),
-    "roles": (" AND r.rolname = ANY(%s)", "q.c0"),
-    "default_privileges": (
-        " WHERE n.nspname = ANY(%s) OR pg_catalog.pg_get_userbyid(d.defaclrole) = ANY(%s)",
-        "coalesce(q.c1, q.c0)",
-    ),
+    "schemas": (" AND n.oid = ANY(%(ns)s::oid[])", "q.c0"),
+    "tables": (" AND c.oid = ANY(%(rel)s::oid[])", "q.c0"),
+    "column_privileges": (" AND c.oid = ANY(%(rel)s::oid[])", "q.c0"),
+    "indexes": (" AND i.indexrelid = ANY(%(rel)s::oid[])", "q.c0"),
+    "constraints": (" AND co.oid = ANY(%(con)s::oid[])", "q.c0"),
+    "functions": (" AND p.oid = ANY(%(pro)s::oid[])", "q.c0"),
+    "columns": (" AND c.oid = ANY(%(rel)s::oid[])", "q.c0"),
+    "triggers": (" AND t.oid = ANY(%(trg)s::oid[])", "pg_catalog.split_part(q.c0, '.', 1)"),
+    "roles": (" AND r.oid = ANY(%(rol)s::oid[])", "q.c0"),
+    "default_privileges": (" WHERE d.defaclrole = ANY(%(rol)s::oid[])", "coalesce(q.c1, q.c0)"),
     "comments": (
-        " AND (ds.objoid IN (SELECT n.oid FROM pg_catalog.pg_namespace n"
-        " WHERE n.nspname = ANY(%s))"
-        " OR ds.objoid IN (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-        " ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s))"
-        " OR ds.objoid IN (SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n"
-        " ON n.oid = p.pronamespace WHERE n.nspname = ANY(%s))"
-        " OR ds.objoid IN (SELECT co.oid FROM pg_catalog.pg_constraint co"
-        " JOIN pg_catalog.pg_namespace n ON n.oid = co.connamespace WHERE n.nspname = ANY(%s))"
-        " OR ds.objoid IN (SELECT tg.oid FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c"
-        " ON c.oid = tg.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = ANY(%s)))",
+        " AND ds.objoid = ANY(%(ns)s::oid[] || %(rel)s::oid[] || %(pro)s::oid[]"
+        " || %(con)s::oid[] || %(trg)s::oid[])",
         "",  # its rows name objects in text: matched by any name of a tenant
     ),
 }
@@ -151,16 +167,23 @@ _DIGESTS = """SELECT x.t,
     bool_or(x.marked)
 FROM (SELECT DISTINCT o.t, o.kind, pg_catalog.replace(o.row, p.prefix, E'\\x01') AS row,
         pg_catalog.strpos(o.row, E'\\x01') > 0 AS marked
-    FROM ({rows}) o JOIN unnest(%s::int[], %s::text[]) AS p(t, prefix) USING (t)) x
+    FROM ({rows}) o JOIN unnest(%(ts)s::int[], %(prefixes)s::text[]) AS p(t, prefix) USING (t)) x
 GROUP BY x.t"""
 
 
-def _catalog_rows(batch: Sequence[Member]) -> tuple[sql.Composable, list[Any]]:
-    """Every catalog row of the batch's schemas and roles, as (t, kind, row text)."""
+def _catalog_rows(
+    conn: psycopg.Connection[Any], batch: Sequence[Member], named: tuple[list[str], ...]
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """Every catalog row of the batch's objects (``named``: the relation, function and
+    constraint names a tenant of the shape has), as (t, kind, row text)."""
     names = [name for m in batch for name in m.names]
     owners = [t for t, m in enumerate(batch) for _ in m.names]
+    relations, functions, constraints = named
+    schemas = (conn.execute(_SCHEMAS, {"s": names}).fetchone() or ([],))[0]
+    values = {"s": names, "ns": schemas, "r": relations, "p": functions, "c": constraints}
+    found = conn.execute(_OIDS, values)
+    oids = dict(zip(("ns", "rel", "pro", "con", "trg", "rol"), found.fetchone() or (), strict=True))
     selects: list[sql.Composable] = []
-    params: list[Any] = []
     for kind, query in catalog.QUERIES.items():
         narrowing, owner = _OWNED[kind]
         query = query.replace(catalog.BODY_MD5, "p.prosrc")
@@ -170,14 +193,15 @@ def _catalog_rows(batch: Sequence[Member]) -> tuple[sql.Composable, list[Any]]:
             sql.SQL(
                 f"SELECT m.t, '{kind}' AS kind, q::text AS row"
                 f" FROM ({query}{narrowing}) AS q({columns})"
-                " JOIN unnest(%s::text[], %s::int[]) AS m(name, t) ON " + matched
+                " JOIN unnest(%(names)s::text[], %(owners)s::int[]) AS m(name, t) ON " + matched
             )
         )
-        params += [names] * narrowing.count("%s") + [names, owners]
-    return sql.SQL(" UNION ALL ").join(selects), params
+    return sql.SQL(" UNION ALL ").join(selects), {**oids, "names": names, "owners": owners}
 
 
-def _record_rows(batch: Sequence[Member], changed: list[str]) -> tuple[sql.Composable, list[Any]]:
+def _record_rows(
+    batch: Sequence[Member], changed: list[str]
+) -> tuple[sql.Composable, dict[str, Any]]:
     """Every record row of the batch's tracking schemas, as (t, kind, row text)."""
     rows = sql.SQL(" UNION ALL ").join(
         sql.SQL(_RECORD).format(
@@ -185,7 +209,7 @@ def _record_rows(batch: Sequence[Member], changed: list[str]) -> tuple[sql.Compo
         )
         for t, m in enumerate(batch)
     )
-    return rows, [changed] * len(batch)
+    return rows, {"changed": changed}
 
 
 @dataclass(frozen=True)
@@ -197,23 +221,30 @@ class Digests:
 
 
 def read_digests(
-    conn: psycopg.Connection[Any], batch: Sequence[Member], changed: list[str]
+    conn: psycopg.Connection[Any],
+    batch: Sequence[Member],
+    changed: list[str],
+    named: tuple[list[str], ...],
 ) -> list[Digests | None]:
     """The :class:`Digests` of each member of ``batch``, in one snapshot (``changed``: the parts
-    whose recorded SQL is compared); None for a tenant where a text held the mark."""
-    prefixes = ([t for t in range(len(batch))], [m.prefix for m in batch])
-    rows, params = _catalog_rows(batch)
+    whose recorded SQL is compared; ``named``: the object names of a tenant of the shape,
+    :func:`object_names`); None for a tenant where a text held the mark."""
+    prefixes = {"ts": list(range(len(batch))), "prefixes": [m.prefix for m in batch]}
     found: list[dict[str, str | None]] = [{} for _ in batch]
     marked = [False] * len(batch)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         conn.execute("SET LOCAL search_path TO pg_catalog")  # regclass text: schema-qualified
-        for what, query, args in (
-            ("record", *_record_rows(batch, changed)),
-            ("catalog", rows, params),
+        # every lookup goes by oid or by name and namespace, through the catalog's indexes; the
+        # names every tenant shares match rows of all of them, so the planner would estimate a
+        # scan of the whole catalog, which grows with the tenants, as the cheaper way
+        conn.execute("SET LOCAL enable_seqscan = off")
+        for what, (query, args) in (
+            ("record", _record_rows(batch, changed)),
+            ("catalog", _catalog_rows(conn, batch, named)),
         ):
             statement = sql.SQL(_DIGESTS).format(rows=query)
-            for t, digest, held in conn.execute(statement, [*args, *prefixes]):
+            for t, digest, held in conn.execute(statement, {**args, **prefixes}):
                 found[t][what] = digest
                 marked[t] = marked[t] or bool(held)
     return [
@@ -222,16 +253,33 @@ def read_digests(
     ]
 
 
+def object_names(conn: psycopg.Connection[Any], first: Member) -> tuple[list[str], ...]:
+    """The relation, function and constraint names in the schemas of ``first``."""
+    row = conn.execute(_NAMES, {"s": list(first.names)}).fetchone()
+    return tuple(list(names) for names in row or ([], [], []))
+
+
 def _read_all(
-    database: str, env: str, members: Sequence[Member], changed: list[str]
+    database: str,
+    env: str,
+    members: Sequence[Member],
+    changed: list[str],
+    named: Future[tuple[list[str], ...]],
+    wait: bool = False,
 ) -> list[Digests | None]:
-    with connect(named(database, "plan", env, None)) as conn:
+    """:func:`read_digests` of ``members``, a batch at a time, on a connection of its own, with
+    the object names of the group's first member: read here into ``named``, or (``wait``)
+    taken from it once another reader has."""
+    with connect(named_url(database, "plan", env, None)) as conn:
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         conn.execute("SET jit = off")
         conn.execute("SET max_parallel_workers_per_gather = 0")  # the readers are the parallelism
+        if not wait:
+            named.set_result(object_names(conn, members[0]))
+        names = named.result()
         out: list[Digests | None] = []
         for start in range(0, len(members), BATCH):
-            out += read_digests(conn, members[start : start + BATCH], changed)
+            out += read_digests(conn, members[start : start + BATCH], changed, names)
         return out
 
 
@@ -241,15 +289,21 @@ def _read_beside(
     """:func:`read_digests` of every member, ``readers`` connections at once, in threads of
     their own (the first plans of the group run meanwhile)."""
     result: Future[list[Digests | None]] = Future()
+    named: Future[tuple[list[str], ...]] = Future()  # the first's names: the first reader's
     shares = [list(members[n::readers]) for n in range(readers)]
     answers: dict[str, Digests | None] = {}
     guard = threading.Lock()
 
     def read(share: list[Member]) -> None:
         try:
-            found = _read_all(database, env, share, changed)
+            if share and share[0] is members[0]:
+                found = _read_all(database, env, share, changed, named)
+            else:
+                found = _read_all(database, env, share, changed, named, wait=True)
         except BaseException as exc:  # the group is planned tenant by tenant
             with guard:
+                if not named.done():
+                    named.set_exception(exc)
                 if not result.done():
                     result.set_exception(exc)
             return
