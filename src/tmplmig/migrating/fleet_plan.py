@@ -86,9 +86,8 @@ def member(config: LoadedConfig) -> tuple[str, Member] | None:
 
 #: a record row as the comparison takes it: every column the plan and the drift check's replay
 #: read but the SQL, quoted; the SQL both ways only for the parts ``%(changed)s`` names, the
-#: changed ones
-#: (an applied part's apply SQL is today's render, renamed: status compared its digests); and the
-#: config it was recorded with (``c.settings``, once per config)
+#: changed ones (an applied part's apply SQL is today's render, renamed: status compared its
+#: digests); and the config it was recorded with (``c.settings``, once per config)
 _RECORD_ROW = (
     "pg_catalog.concat_ws(',', pg_catalog.quote_nullable(r.part),"
     " pg_catalog.quote_nullable(r.step), r.position, pg_catalog.quote_nullable(r.kind),"
@@ -106,9 +105,11 @@ FROM {{s}}.{record.STEPS_TABLE} r LEFT JOIN (
     FROM {{s}}.{record.CONFIGS_TABLE}
 ) c ON c.digest = r.config_digest"""
 
-#: the names of the objects in one tenant's schemas (%s: the schemas): a shape's tenants
+#: the names of the objects in one tenant's schemas (%(s)s: the schemas): a shape's tenants
 #: name their relations, functions and constraints alike, so the first's names find every
-#: tenant's objects through the catalog's indexes (name, namespace), not by scanning it
+#: tenant's objects through the catalog's indexes (name, namespace), not by scanning it. An
+#: object of another name is not compared, nor does a tenant's drift check compare it: its
+#: catalog read is narrowed to the names the record's replay made
 _NAMES = """SELECT
     ARRAY(SELECT DISTINCT c.relname::text FROM pg_catalog.pg_class c
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY(%(s)s)),
