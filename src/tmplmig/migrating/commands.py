@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from yoyo.migrations import MigrationList
 
     from tmplmig.migrating.plan import Dropped, PartPlan, Renames
+    from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
+    from tmplmig.reviewing.expected import Naming
     from tmplmig.reviewing.lint import Finding
     from tmplmig.reviewing.review import PartSince, SinceApplied
     from tmplmig.reviewing.verify import Problem
@@ -415,11 +417,10 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
     Differences in objects the plan itself rebuilds are left to it: they are what an
     interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
     """
-    from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
     from tmplmig.reviewing.verify import check_database  # scratch databases: not for status
 
     naming = rec.naming()
-    memory = CatalogMemory.of(target.tracked_url, naming.texts, naming.names)
+    memory = _drift_memory(target, naming)
     found = check_database(
         target.tracked_url,
         apply_at=_replaying(rec, "apply"),
@@ -438,15 +439,20 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
         )
 
 
+def _drift_memory(target: Target, naming: Naming) -> CatalogMemory:
+    """The remembered drift check, at the target's tracking schema, of the record whose
+    replay ``naming`` describes."""
+    from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
+
+    return CatalogMemory.of(target.tracked_url, naming.texts, naming.names)
+
+
 def share_drift_check(lead: Target, others: Iterable[Target]) -> bool:
     """Whether the drift check of ``lead`` passed and its catalog is as it was then; if so,
     it is remembered as passed for ``others`` too: tenants the caller found holding the
     record and the catalog of ``lead`` with their own names (:mod:`.fleet_plan`)."""
-    from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
-
     with _read_session(lead, "plan") as conn:
-        naming = record.read(conn).naming()
-        memory = CatalogMemory.of(lead.tracked_url, naming.texts, naming.names)
+        memory = _drift_memory(lead, record.read(conn).naming())
         if not memory.unchanged(conn):
             return False
     memory.share(o.tracked_url for o in others)
