@@ -144,13 +144,24 @@ def run_tenant(
     assert config.tenant is not None
     tenant, database, started = config.tenant, database_of(config), time.perf_counter()
     try:
-        target = replace(
-            for_config(project, config, url), scratch=scratch, allow_shared_roles=allow_shared_roles
-        )
+        target = _tenant_target(project, config, url, scratch, allow_shared_roles)
         state, detail = verb.outcome(verb.command(target))
     except Exception as exc:  # one tenant's failure (any cause) must not stop the others
         state, detail = FAILED, _reason(exc)
     return TenantOutcome(tenant, database, state, detail, time.perf_counter() - started)
+
+
+def _tenant_target(
+    project: Path,
+    config: LoadedConfig,
+    url: str | None,
+    scratch: ScratchDatabases | None,
+    allow_shared_roles: frozenset[str],
+) -> Target:
+    """The target of one tenant in a fan-out: its drift checks take their scratch databases
+    from ``scratch``, and it may rename or drop the roles of ``allow_shared_roles``."""
+    target = for_config(project, config, url)
+    return replace(target, scratch=scratch, allow_shared_roles=allow_shared_roles)
 
 
 def prepare_database(project: Path, config: LoadedConfig, url: str | None) -> None:
@@ -283,8 +294,7 @@ class _Planning:
     pool: Executor
 
     def _target(self, config: LoadedConfig) -> Target:
-        target = for_config(self.project, config, self.url)
-        return replace(target, scratch=self.scratch, allow_shared_roles=self.allow_shared_roles)
+        return _tenant_target(self.project, config, self.url, self.scratch, self.allow_shared_roles)
 
     def _database(self, config: LoadedConfig) -> str | None:
         return _database_url(self.project, config, self.url)
