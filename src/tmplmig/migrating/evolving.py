@@ -92,9 +92,7 @@ def evolve(
                     recorder.write(conn, p.part.id, p.part.steps[position], position)
                 else:
                     record.forget(conn, p.part.id, [action.identity])
-            recorder.write_part(conn, p.part)
-            if p.moves_others:
-                record.rewrite_others(conn, p.part.id, recorder, p.as_now, p.went_with)
+            _record_part(conn, recorder, p)
 
 
 def _evolve_in_transaction(
@@ -116,7 +114,13 @@ def _evolve_in_transaction(
                 action.role,
                 p.part.id,
             )
-        recorder = record.Recorder.of(target.config)
-        recorder.write_part(conn, p.part)
-        if p.moves_others:  # in its transaction: a run stopped next leaves no reader stale names
-            record.rewrite_others(conn, p.part.id, recorder, p.as_now, p.went_with)
+        _record_part(conn, record.Recorder.of(target.config), p)
+
+
+def _record_part(conn: psycopg.Connection[Any], recorder: record.Recorder, p: PartPlan) -> None:
+    """Record the evolved part as rendered today, and the other parts' steps as they read once
+    it ran (a rename, a table dropped), in the caller's transaction: a run stopped next leaves
+    no reader of the record stale names."""
+    recorder.write_part(conn, p.part)
+    if p.moves_others:
+        record.rewrite_others(conn, p.part.id, recorder, p.as_now, p.went_with)
