@@ -387,19 +387,16 @@ def rewrite_others(
     those whose objects ``went``: what ``part`` just ran (a rename, a table dropped) changed
     what their rows describe, and a reader of the record (a rollback, a replay, the next plan)
     must not meet the old names or the dropped table's index after a run stops there."""
-    configs = dict(conn.execute(f"SELECT digest, settings FROM {CONFIGS_TABLE}").fetchall())
-
-    def linked(digest: str) -> Recorder:
-        return replace(
-            recorder, digest=digest, settings_json=json.dumps(configs[digest], sort_keys=True)
-        )
-
+    linked = {
+        digest: replace(recorder, digest=digest, settings_json=json.dumps(settings, sort_keys=True))
+        for digest, settings in conn.execute(f"SELECT digest, settings FROM {CONFIGS_TABLE}")
+    }
     rows = []
     for s in _steps(conn, _columns(conn), "WHERE part <> %s", (part,)):
         if went(s):
             rows.append(forget_sql(conn, s.part, [s.step]))
         elif (step := rewrite(s)) is not None:
-            rows.append(linked(s.config_digest).row_sql(conn, s.part, step, s.position))
+            rows.append(linked[s.config_digest].row_sql(conn, s.part, step, s.position))
     if rows:
         conn.execute(";\n".join(rows))
 
