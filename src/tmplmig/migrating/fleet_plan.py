@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -67,6 +68,11 @@ class Member:
     def tenant(self) -> str:
         assert self.config.tenant is not None
         return self.config.tenant
+
+    @cached_property
+    def digest(self) -> str:
+        """Its config's digest, as its plan's files show it (the first's, once per group)."""
+        return config_digest(self.config)
 
 
 def member(config: LoadedConfig) -> tuple[str, Member] | None:
@@ -326,7 +332,7 @@ def renamed(contents: dict[str, str], first: Member, other: Member) -> dict[str,
     """``first``'s plan bundle as ``other``'s: its names' prefix, tenant and config digest
     replaced, and the MANIFEST's digests of the files made anew."""
     marks = {
-        config_digest(first.config): ("\x00d", config_digest(other.config)),
+        first.digest: ("\x00d", other.digest),
         f"tenant: {first.tenant}\n": ("\x00t", f"tenant: {other.tenant}\n"),
         f", tenant {first.tenant}\n": ("\x00r", f", tenant {other.tenant}\n"),
     }
