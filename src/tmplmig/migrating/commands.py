@@ -409,19 +409,15 @@ def _rebuilt_by(touched: str, problem: Problem) -> bool:
     return f'"{problem.name.rsplit(".", 1)[-1]}"' in touched
 
 
-def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> None:
-    """Refuse to plan over a database changed outside tmplmig since its record was written:
-    the live database is checked against the recorded SQL replayed in a scratch database,
-    unless it passed for this record and its catalog is as it was then (remembered).
-
-    Differences in objects the plan itself rebuilds are left to it: they are what an
-    interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
-    """
+def _drift(target: Target, rec: record.Record) -> list[Problem]:
+    """What differs between the live database and the record ``rec`` replayed in a scratch
+    database (one of the run's, once per shape), unless it passed for this record and its
+    catalog is as it was then (remembered); a passing check is remembered."""
     from tmplmig.reviewing.verify import check_database  # scratch databases: not for status
 
     naming = rec.naming()
-    memory = _drift_memory(target, naming)
-    found = check_database(
+    memory = _drift_memory(target, rec, naming)
+    return check_database(
         target.tracked_url,
         apply_at=_replaying(rec, "apply"),
         rollback_at=_replaying(rec, "rollback"),
@@ -430,6 +426,17 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
         memory=memory,
         group_roles=memory.roles,  # the roles the record's configs name
     )
+
+
+def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> None:
+    """Refuse to plan over a database changed outside tmplmig since its record was written:
+    the live database is checked against the recorded SQL replayed in a scratch database
+    (:func:`_drift`).
+
+    Differences in objects the plan itself rebuilds are left to it: they are what an
+    interrupted evolve (an index swap cut short) leaves behind, and the plan converges them.
+    """
+    found = _drift(target, rec)
     touched = " ".join(statement_sql(s) for p in plans for a in p.actions for s in a.statements)
     problems = [p for p in found if not _rebuilt_by(touched, p)]
     if problems:
@@ -439,12 +446,32 @@ def _refuse_drift(target: Target, plans: list[PartPlan], rec: record.Record) -> 
         )
 
 
-def _drift_memory(target: Target, naming: Naming) -> CatalogMemory:
-    """The remembered drift check, at the target's tracking schema, of the record whose
-    replay ``naming`` describes."""
+def check_applied(target: Target) -> None:
+    """Check the live database against the record an apply just wrote, so that the next
+    plan's or apply's drift check finds it remembered (the versions of its rows, one cheap
+    read: :mod:`~tmplmig.reviewing.catalog_fingerprint`) instead of replaying it. What it
+    finds is logged, not raised: the apply is done; the next check reports it again."""
+    try:
+        with _read_session(target, "apply") as conn:
+            rec = record.read(conn)
+        problems = _drift(target, rec)
+    except Exception:  # the apply stands; the next check runs in full
+        logger.warning("checking what %s applied failed", target.tracked_url, exc_info=True)
+        return
+    if problems:
+        logger.warning(
+            "after apply, the database differs from its record: %s",
+            "; ".join(str(p) for p in problems),
+        )
+
+
+def _drift_memory(target: Target, rec: record.Record, naming: Naming) -> CatalogMemory:
+    """The remembered drift check, at the target's tracking schema, of the record ``rec``,
+    whose replay ``naming`` describes."""
     from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
 
-    return CatalogMemory.of(target.tracked_url, naming.texts, naming.names)
+    url, schema = target.tracked_url, target.tracking_schema
+    return CatalogMemory.of(url, naming.texts, naming.names, schema, rec.versions)
 
 
 def share_drift_check(lead: Target, others: Iterable[Target]) -> bool:
@@ -452,7 +479,8 @@ def share_drift_check(lead: Target, others: Iterable[Target]) -> bool:
     it is remembered as passed for ``others`` too: tenants the caller found holding the
     record and the catalog of ``lead`` with their own names (:mod:`.fleet_plan`)."""
     with _read_session(lead, "plan") as conn:
-        memory = _drift_memory(lead, record.read(conn).naming())
+        rec = record.read(conn)
+        memory = _drift_memory(lead, rec, rec.naming())
         if not memory.unchanged(conn):
             return False
     memory.share(o.tracked_url for o in others)
@@ -522,7 +550,10 @@ def _refuse_unfit_roles(conn: psycopg.Connection[Any], target: Target) -> None:
 
 
 def apply(
-    target: Target, allow_drop: destructive.Allowed | None = None, replay: bool = False
+    target: Target,
+    allow_drop: destructive.Allowed | None = None,
+    replay: bool = False,
+    check_after: bool = False,
 ) -> list[str]:
     """Evolve the applied parts of ``target`` whose render changed since they were applied,
     then apply every pending migration; return the ids applied and ``<id> (evolved)`` for
@@ -534,7 +565,8 @@ def apply(
     aborts its part when the object holds more by then. The evolve may rename or drop the
     roles of ``target.allow_shared_roles`` although other databases use them. ``replay``: a
     scratch database's (verify's), whose roles the target's own apply made: they are the
-    live target's to check (:func:`verify`), not the replay's to refuse."""
+    live target's to check (:func:`verify`), not the replay's to refuse. ``check_after``:
+    what it applied is checked against its record and remembered (:func:`check_applied`)."""
     from tmplmig.migrating.evolving import evolve  # apply only: status and plan run no plan
 
     refuse = None if replay else partial(_refuse_unfit_roles, target=target)
@@ -554,7 +586,10 @@ def apply(
         _loaded([m for m in migrations if m.id not in applied])
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
-        return [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
+        done = [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
+    if check_after and done:
+        check_applied(target)
+    return done
 
 
 def _from_part(migrations: MigrationList, part: str | None) -> MigrationList:

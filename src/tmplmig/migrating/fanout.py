@@ -99,7 +99,11 @@ def _standing(rows: list[PartState]) -> tuple[str, str]:
     return fleet_status.summary([(r.id, r.state) for r in rows])
 
 
-APPLY = TenantVerb(commands.apply, _ids("applied", "up to date"), prepares_database=True)
+#: a tenant's apply checks what it applied (one replay per shape and run): the next plan's
+#: drift check reads its row versions only
+APPLY = TenantVerb(
+    partial(commands.apply, check_after=True), _ids("applied", "up to date"), prepares_database=True
+)
 ROLLBACK = TenantVerb(commands.rollback, _ids("rolled back", "nothing to do"))
 STATUS = TenantVerb(commands.status, _standing, answered_wide=True)
 #: a plan covers applied parts that changed; pending ones are apply's
@@ -302,6 +306,9 @@ class _Planning:
     def _plan_bundle(self, config: LoadedConfig, drift: bool) -> commands.PlanBundle:
         return commands.plan_bundle(self._target(config), drift)
 
+    def _tracked(self, config: LoadedConfig) -> str:
+        return self._target(config).tracked_url
+
     def _share(self, lead: LoadedConfig, others: list[LoadedConfig]) -> bool:
         targets = [self._target(o) for o in others]
         return commands.share_drift_check(self._target(lead), targets)
@@ -319,7 +326,7 @@ class _Planning:
         for group in groups:
             started = time.perf_counter()
             planned = fleet_plan.plan_group(
-                group, self.pool, self._plan_bundle, self._share, readers
+                group, self.pool, self._plan_bundle, self._share, self._tracked, readers
             )
             for m, got in planned:
                 if got is None:

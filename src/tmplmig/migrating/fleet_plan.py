@@ -45,8 +45,9 @@ from tmplmig.migrating.fleet_status import shape_of
 from tmplmig.migrating.tenants import tracking_schema
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import config_digest
+from tmplmig.reviewing import catalog_fingerprint
 from tmplmig.reviewing.bundle import MANIFEST, BundleFile, manifest_files, manifest_text
-from tmplmig.reviewing.catalog_fingerprint import MARK, name_prefix
+from tmplmig.reviewing.catalog_fingerprint import MARK, CatalogMemory, name_prefix
 
 #: tenants whose digests one statement reads
 BATCH = 50
@@ -179,12 +180,16 @@ GROUP BY x.t"""
 
 
 def _catalog_rows(
-    conn: psycopg.Connection[Any], batch: Sequence[Member], named: tuple[list[str], ...]
+    conn: psycopg.Connection[Any],
+    batch: Sequence[Member],
+    named: tuple[list[str], ...],
+    ts: Sequence[int],
 ) -> tuple[sql.Composable, dict[str, Any]]:
     """Every catalog row of the batch's objects (``named``: the relation, function and
-    constraint names a tenant of the shape has), as (t, kind, row text)."""
+    constraint names a tenant of the shape has), as (t, kind, row text), ``ts`` numbering
+    the batch's members."""
     names = [name for m in batch for name in m.names]
-    owners = [t for t, m in enumerate(batch) for _ in m.names]
+    owners = [t for t, m in zip(ts, batch, strict=True) for _ in m.names]
     relations, functions, constraints = named
     schemas = (conn.execute(_SCHEMAS, {"s": names}).fetchone() or ([],))[0]
     values = {"s": names, "ns": schemas, "r": relations, "p": functions, "c": constraints}
@@ -221,10 +226,13 @@ def _record_rows(
 
 @dataclass(frozen=True)
 class Digests:
-    """One tenant's record and catalog, renamed to its shape and digested."""
+    """One tenant's record, renamed to its shape and digested, and its catalog the same way;
+    or, ``vouched``, not its catalog: its own remembered drift check is of the record it
+    holds and would pass now (:func:`catalog_fingerprint.vouched`)."""
 
     record: str | None
     catalog: str | None
+    vouched: bool = False
 
 
 def read_digests(
@@ -232,30 +240,41 @@ def read_digests(
     batch: Sequence[Member],
     changed: list[str],
     named: tuple[list[str], ...],
+    remembered: Sequence[tuple[str, str]] | None = None,
 ) -> list[Digests | None]:
     """The :class:`Digests` of each member of ``batch``, in one snapshot (``changed``: the parts
     whose recorded SQL is compared; ``named``: the object names of a tenant of the shape,
-    :func:`object_names`); None for a tenant where a text held the mark."""
+    :func:`object_names`); None for a tenant where a text held the mark. A member whose own
+    remembered check (``remembered``: its key and tracking schema) would pass now is not
+    digested: :func:`catalog_fingerprint.vouched`."""
+    entries = [(k, m.prefix, s) for (k, s), m in zip(remembered or (), batch, strict=True)]
     prefixes = {"ts": list(range(len(batch))), "prefixes": [m.prefix for m in batch]}
     found: list[dict[str, str | None]] = [{} for _ in batch]
     marked = [False] * len(batch)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        conn.execute("SET LOCAL jit = off")  # many small lookups
+        # the names as the checks spelled them (the session's search_path)
+        vouched = catalog_fingerprint.vouched(conn, entries) if entries else [False] * len(batch)
         conn.execute("SET LOCAL search_path TO pg_catalog")  # regclass text: schema-qualified
         # every lookup goes by oid or by name and namespace, through the catalog's indexes; the
         # names every tenant shares match rows of all of them, so the planner would estimate a
         # scan of the whole catalog, which grows with the tenants, as the cheaper way
         conn.execute("SET LOCAL enable_seqscan = off")
-        for what, (query, args) in (
-            ("record", _record_rows(batch, changed)),
-            ("catalog", _catalog_rows(conn, batch, named)),
-        ):
+        unvouched = [t for t in range(len(batch)) if not vouched[t]]
+        reads = [("record", _record_rows(batch, changed), prefixes)]
+        if unvouched:
+            valued_batch = [batch[t] for t in unvouched]
+            valued_prefixes = {"ts": unvouched, "prefixes": [m.prefix for m in valued_batch]}
+            rows, args = _catalog_rows(conn, valued_batch, named, unvouched)
+            reads.append(("catalog", (rows, args), valued_prefixes))
+        for what, (query, args), marks in reads:
             statement = sql.SQL(_DIGESTS).format(rows=query)
-            for t, digest, held in conn.execute(statement, {**args, **prefixes}):
+            for t, digest, held in conn.execute(statement, {**args, **marks}):
                 found[t][what] = digest
                 marked[t] = marked[t] or bool(held)
     return [
-        None if marked[t] else Digests(found[t].get("record"), found[t].get("catalog"))
+        None if marked[t] else Digests(found[t].get("record"), found[t].get("catalog"), vouched[t])
         for t in range(len(batch))
     ]
 
@@ -272,11 +291,13 @@ def _read_all(
     members: Sequence[Member],
     changed: list[str],
     named: Future[tuple[list[str], ...]],
+    tracked: Callable[[LoadedConfig], str],
     wait: bool = False,
 ) -> list[Digests | None]:
     """:func:`read_digests` of ``members``, a batch at a time, on a connection of its own, with
     the object names of the group's first member: read here into ``named``, or (``wait``)
-    taken from it once another reader has."""
+    taken from it once another reader has; and with each one's remembered drift check, at
+    its ``tracked`` URL."""
     with connect(named_url(database, "plan", env, None)) as conn:
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         conn.execute("SET jit = off")
@@ -286,12 +307,21 @@ def _read_all(
         names = named.result()
         out: list[Digests | None] = []
         for start in range(0, len(members), BATCH):
-            out += read_digests(conn, members[start : start + BATCH], changed, names)
+            batch = members[start : start + BATCH]
+            remembered = [
+                (CatalogMemory.key_at(tracked(m.config)), tracking_schema(m.tenant)) for m in batch
+            ]
+            out += read_digests(conn, batch, changed, names, remembered)
         return out
 
 
 def _read_beside(
-    database: str, env: str, members: Sequence[Member], changed: list[str], readers: int
+    database: str,
+    env: str,
+    members: Sequence[Member],
+    changed: list[str],
+    readers: int,
+    tracked: Callable[[LoadedConfig], str],
 ) -> Future[list[Digests | None]]:
     """:func:`read_digests` of every member, ``readers`` connections at once, in threads of
     their own (the first plans of the group run meanwhile)."""
@@ -303,10 +333,8 @@ def _read_beside(
 
     def read(share: list[Member]) -> None:
         try:
-            if share and share[0] is members[0]:
-                found = _read_all(database, env, share, changed, named)
-            else:
-                found = _read_all(database, env, share, changed, named, wait=True)
+            first = bool(share) and share[0] is members[0]
+            found = _read_all(database, env, share, changed, named, tracked, wait=not first)
         except BaseException as exc:  # the group is planned tenant by tenant
             with guard:
                 if not named.done():
@@ -414,17 +442,19 @@ def plan_group(
     pool: Executor,
     plan_one: Callable[[LoadedConfig, bool], PlanBundle],
     share: Callable[[LoadedConfig, list[LoadedConfig]], bool],
+    tracked: Callable[[LoadedConfig], str],
     readers: int = 1,
 ) -> Iterator[tuple[Member, Planned]]:
     """Each member of ``group`` with what it gets (:data:`Planned`). The first is planned by
     ``plan_one`` (in ``pool``), drift check included; the last too, without it, to check
     that the first's plan renamed is its own. Every member but the first then gets the first's
-    plan renamed where its digests are the first's, once ``share`` found the first's drift
-    check remembered and its catalog as it passed, and remembered it for them too (so their
-    apply's drift check is as cheap as the first's)."""
+    plan renamed where its record is the first's and either its own drift check (remembered
+    at its ``tracked`` URL) would pass now, or its catalog is the first's: then once ``share``
+    found the first's drift check remembered and its catalog as it passed, and remembered it
+    for them too (so their apply's drift check is as cheap as the first's)."""
     members = group.members
     env = members[0].config.env
-    digests = _read_beside(group.database, env, members, group.changed, max(1, readers))
+    digests = _read_beside(group.database, env, members, group.changed, max(1, readers), tracked)
 
     def planned(m: Member, drift: bool) -> PlanBundle | Exception:
         try:
@@ -445,14 +475,18 @@ def plan_group(
     except Exception:  # each tenant's own plan reads its database
         read = {}
     mine = read.get(members[0].tenant)
-    alike = [m for m in members[1:] if mine is not None and read.get(m.tenant) == mine]
-    if not checked or not isinstance(lead, PlanBundle) or not alike:
+    if not checked or not isinstance(lead, PlanBundle) or mine is None or mine.record is None:
         yield from ((m, None) for m in members[1:])
         return
-    try:
-        shared = share(members[0].config, [m.config for m in alike])
-    except Exception:  # each tenant's own plan checks its database
-        shared = False
-    given = {m.tenant for m in alike} if shared else set()
+    same = [m for m in members[1:] if (d := read.get(m.tenant)) and d.record == mine.record]
+    vouched = {m.tenant for m in same if read[m.tenant].vouched}
+    alike = [m for m in same if m.tenant not in vouched and read[m.tenant].catalog == mine.catalog]
+    shared = False
+    if alike and mine.catalog is not None:
+        try:
+            shared = share(members[0].config, [m.config for m in alike])
+        except Exception:  # each tenant's own plan checks its database
+            shared = False
+    given = vouched | ({m.tenant for m in alike} if shared else set())
     for m in members[1:]:
         yield m, renamed(lead.contents, members[0], m) if m.tenant in given else None

@@ -26,6 +26,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.sql import Literal
 
+from tmplmig.database import catalog_versions
 from tmplmig.errors import TmplmigError
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.facts import DbObject, from_json, to_json
@@ -241,6 +242,9 @@ class Record:
 
     parts: dict[str, PartRecord] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    #: which transactions wrote its rows, digested (:func:`catalog_versions.record_digest`):
+    #: another read finding the same rows the same versions read the same record
+    versions: str = ""
 
     def check(self) -> None:
         """Raise :class:`RecordError` listing every problem, if any."""
@@ -428,10 +432,12 @@ def _steps(
     return [RecordedStep(*row) for row in rows]
 
 
-def _steps_query(columns: frozenset[str], where: str = "") -> str:
+def _steps_query(columns: frozenset[str], where: str = "", versions: bool = False) -> str:
     """The query of :func:`_steps`: every column of :class:`RecordedStep`, NULL where the
-    table (an older tmplmig's) lacks it, in part and position order."""
+    table (an older tmplmig's) lacks it, in part and position order (``versions``: and each
+    row's ``xmin`` as text, last)."""
     selected = ", ".join(c if c in columns else f"NULL AS {c}" for c in _COLUMNS)
+    selected += ", xmin::text" if versions else ""
     return f"SELECT {selected} FROM {STEPS_TABLE} {where} ORDER BY part, position"
 
 
@@ -448,10 +454,16 @@ def read(conn: psycopg.Connection[Any]) -> Record:
         return Record()
     try:
         with conn.cursor() as cur:  # both in one message (no parameters: simple query)
-            cur.execute(f"{_steps_query(columns)};\nSELECT digest, settings FROM {CONFIGS_TABLE};")
-            steps = [RecordedStep(*row) for row in cur.fetchall()]
+            cur.execute(
+                f"{_steps_query(columns, versions=True)};\n"
+                f"SELECT digest, settings, xmin::text FROM {CONFIGS_TABLE};"
+            )
+            rows = cur.fetchall()
+            steps = [RecordedStep(*row[:-1]) for row in rows]
             cur.nextset()
-            configs = dict(cur.fetchall())
+            config_rows = cur.fetchall()
+            configs = {digest: settings for digest, settings, _ in config_rows}
+            xmins = [row[-1] for row in rows] + [row[-1] for row in config_rows]
     except psycopg.Error as exc:
         if _in_transaction(conn):
             conn.rollback()
@@ -472,7 +484,7 @@ def read(conn: psycopg.Connection[Any]) -> Record:
     for part, rows in grouped.items():
         latest = max(rows, key=lambda r: r.applied_at)
         parts[part] = PartRecord(part, tuple(rows), configs.get(latest.config_digest, {}))
-    return Record(parts, tuple(problems))
+    return Record(parts, tuple(problems), catalog_versions.record_digest(xmins))
 
 
 def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

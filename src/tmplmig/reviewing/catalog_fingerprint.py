@@ -49,7 +49,7 @@ import binascii
 import json
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,8 +58,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from tmplmig.database import catalog
+from tmplmig.database import catalog, catalog_versions
 from tmplmig.database.catalog import Snapshot, snapshot
+from tmplmig.database.catalog_versions import one_snapshot
 from tmplmig.rendering import cache
 from tmplmig.rendering.identifiers import common_prefix
 
@@ -71,6 +72,7 @@ _HERE = Path(__file__).parent
 #: are the migrating layer's): another version of any checks afresh
 _CHECKING = (
     Path(catalog.__file__),
+    Path(catalog_versions.__file__),
     _HERE.parent / "database" / "scratch.py",
     Path(__file__),
     _HERE / "verify.py",
@@ -138,11 +140,73 @@ def scope_of(like: Snapshot) -> Snapshot:
     }
 
 
+def _unversioned(entry: dict[str, Any]) -> dict[str, Any]:
+    """A remembered entry without the versions of one tenant's rows."""
+    return {k: v for k, v in entry.items() if k not in ("versions", "record_versions")}
+
+
 def _named_roles(conn: psycopg.Connection[Any], texts: Iterable[str | None]) -> set[str]:
     """The existing roles the SQL ``texts`` may name as a word (:data:`_NAMED_ROLES`)."""
     found = {w for text in texts if text for w in _WORD.findall(text)}
     words = sorted({w.lower() for w in found} | {w.casefold() for w in found})
     return {name for (name,) in conn.execute(_NAMED_ROLES, [words]).fetchall()}
+
+
+def _scope(packed: str, prefix: str) -> Snapshot | None:
+    """A remembered scope (compressed, marked JSON), ``prefix`` restored; None if unreadable."""
+    try:
+        text = zlib.decompress(base64.b64decode(packed)).decode()
+        # left marked (no ``prefix``), its strings hold the mark: a control character
+        kept = json.loads(text.replace(MARK, prefix) if prefix else text, strict=bool(prefix))
+        return {kind: frozenset(tuple(row) for row in rows) for kind, rows in kept.items()}
+    except (AttributeError, TypeError, ValueError, binascii.Error, zlib.error):
+        return None
+
+
+@lru_cache(maxsize=64)
+def _marked_names(packed: str) -> catalog_versions.Names | None:
+    """The names a remembered scope compares, its prefix still marked: tenants of one shape
+    remember the same scope, read once."""
+    scope = _scope(packed, "")
+    return catalog_versions.names_of(scope) if scope is not None else None
+
+
+def remembered_at(key: str, prefix: str) -> tuple[dict[str, Any], Snapshot] | None:
+    """The entry remembered under ``key`` (:meth:`CatalogMemory.key_at`), whatever record it
+    is of, and the scope its check read, ``prefix`` restored; None when there is none."""
+    entry = cache.read(KIND, key)
+    scope = _scope(entry.get("scope"), prefix) if isinstance(entry, dict) else None
+    return (entry, scope) if isinstance(entry, dict) and scope is not None else None
+
+
+def vouched(conn: psycopg.Connection[Any], entries: Sequence[tuple[str, str, str]]) -> list[bool]:
+    """For each tenant, given as the key of its remembered drift check
+    (:meth:`CatalogMemory.key_at`), its names' prefix and its tracking schema: whether that
+    check is of the record it holds and would pass now, found by one statement for all: the
+    record's rows and the catalog rows the check compared are the versions they were when it
+    passed (:meth:`CatalogMemory.unchanged` would answer yes)."""
+    kept = [cache.read(KIND, key) for key, _, _ in entries]
+    names: list[catalog_versions.Names | None] = []
+    for entry, (_, prefix, _) in zip(kept, entries, strict=True):
+        packed = entry.get("scope") if isinstance(entry, dict) else None
+        marked_names = _marked_names(packed) if isinstance(packed, str) else None
+        names.append(marked_names.renamed(MARK, prefix) if marked_names is not None else None)
+    asked = [t for t, n in enumerate(names) if n is not None]
+    if not asked:
+        return [False] * len(entries)
+    found = catalog_versions.digests(conn, [n for n in names if n is not None])
+    records = catalog_versions.record_digests(conn, [entries[t][2] for t in asked])
+    out = [False] * len(entries)
+    for t, versions, record_versions in zip(asked, found, records, strict=True):
+        entry = kept[t]
+        assert isinstance(entry, dict)
+        out[t] = (
+            versions is not None
+            and record_versions is not None
+            and versions == entry.get("versions")
+            and record_versions == entry.get("record_versions")
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -157,6 +221,11 @@ class CatalogMemory:
     roles: frozenset[str]
     #: the prefix of the configs' names, marked in what is remembered (:func:`name_prefix`)
     prefix: str = ""
+    #: the tracking schema holding the record, and the versions of its rows when read
+    #: (:attr:`Record.versions`): remembered with a passing check, when the record still holds
+    #: them then, so that :func:`vouched` can tell the check is of the record a tenant holds
+    tracking: str | None = None
+    record_versions: str = ""
 
     @staticmethod
     def key_at(url: str) -> str:
@@ -165,31 +234,70 @@ class CatalogMemory:
 
     @classmethod
     def of(
-        cls, url: str, texts: Iterable[str | None], names: Iterable[tuple[str, str]]
+        cls,
+        url: str,
+        texts: Iterable[str | None],
+        names: Iterable[tuple[str, str]],
+        tracking: str | None = None,
+        record_versions: str = "",
     ) -> CatalogMemory:
         """The memory of the check at ``url`` (the tracked URL) of the record replaying
-        ``texts`` with the config ``names`` (name, key path)."""
+        ``texts`` with the config ``names`` (name, key path), read from ``tracking`` with
+        its rows at ``record_versions``."""
         names = tuple(names)
         prefix = name_prefix(n for n, path in names if path.startswith(("schemas.", "roles.")))
         record = cache.digest(marked(json.dumps([list(texts), [list(n) for n in names]]), prefix))
         roles = frozenset(name for name, path in names if path.startswith("roles."))
-        return cls(cls.key_at(url), record, roles, prefix)
+        return cls(cls.key_at(url), record, roles, prefix, tracking, record_versions)
+
+    def _versions(self, conn: psycopg.Connection[Any], scope: Snapshot) -> dict[str, str]:
+        """The versions of the rows ``scope`` names (``versions``) and, when the record still
+        holds the rows this memory's record was read from, of those (``record_versions``)."""
+        out: dict[str, str] = {}
+        names = catalog_versions.names_of(scope)
+        found = catalog_versions.digests(conn, [names])[0] if names is not None else None
+        if found is not None:
+            out["versions"] = found
+        if self.tracking is not None and self.record_versions:
+            held = catalog_versions.record_digests(conn, [self.tracking])[0]
+            if held == self.record_versions:
+                out["record_versions"] = held
+        return out
+
+    def _entry(self) -> tuple[dict[str, Any], Snapshot] | None:
+        """The remembered entry of this record, and the scope it read (its prefix restored)."""
+        found = remembered_at(self.key, self.prefix)
+        return found if found is not None and found[0].get("record") == self.record else None
 
     def unchanged(self, conn: psycopg.Connection[Any]) -> bool:
         """Whether a check of this record passed here (or at a tenant of its shape that
-        shared it, :meth:`share`) and the catalog it compared is as it was then (one scoped
-        read)."""
-        entry = cache.read(KIND, self.key)
-        if not isinstance(entry, dict) or entry.get("record") != self.record:
+        shared it, :meth:`share`) and the catalog it compared is as it was then: the versions
+        of its rows as remembered (:mod:`~tmplmig.database.catalog_versions`), else the values
+        themselves (then the versions read beside them are remembered for the next check)."""
+        found = self._entry()
+        if found is None:
             return False
-        try:
-            text = zlib.decompress(base64.b64decode(entry["scope"])).decode()
-            kept = json.loads(text.replace(MARK, self.prefix) if self.prefix else text)
-            scope = {kind: frozenset(tuple(row) for row in rows) for kind, rows in kept.items()}
-        except (AttributeError, KeyError, TypeError, ValueError, binascii.Error, zlib.error):
+        entry, scope = found
+        with one_snapshot(conn):
+            now = self._versions(conn, scope)
+            if "versions" in now and now["versions"] == entry.get("versions"):
+                if now.get("record_versions", "") != entry.get("record_versions", ""):
+                    cache.write(KIND, self.key, {**_unversioned(entry), **now})
+                return True
+            live = snapshot(conn, bodies=True, like=scope)
+        if digest(live, self.prefix) != entry.get("digest"):
             return False
-        live = snapshot(conn, bodies=True, like=scope)
-        return digest(live, self.prefix) == entry.get("digest")
+        if now:
+            cache.write(KIND, self.key, {**_unversioned(entry), **now})
+        return True
+
+    def read(
+        self, conn: psycopg.Connection[Any], like: Snapshot
+    ) -> tuple[Snapshot, dict[str, str]]:
+        """A check's live read of the rows ``like`` names, and the versions of those rows (and
+        of the record's), in one snapshot: what :meth:`remember` keeps when the check passes."""
+        with one_snapshot(conn):
+            return snapshot(conn, bodies=True, like=like), self._versions(conn, scope_of(like))
 
     def share(self, urls: Iterable[str]) -> None:
         """Remember this memory's passing check at ``urls`` too: tenants whose record and
@@ -197,8 +305,9 @@ class CatalogMemory:
         marked alike); a tenant whose record is not checks in full."""
         entry = cache.read(KIND, self.key)
         if isinstance(entry, dict):
+            shared = _unversioned(entry)  # another's next check reads its own values
             for url in urls:
-                cache.write(KIND, self.key_at(url), entry)
+                cache.write(KIND, self.key_at(url), shared)
 
     def widened(
         self, conn: psycopg.Connection[Any], like: Snapshot, texts: Iterable[str | None]
@@ -208,11 +317,14 @@ class CatalogMemory:
         roles = self.roles | _named_roles(conn, texts)
         return like | {"roles": like.get("roles", frozenset()) | {(r, None) for r in roles}}
 
-    def remember(self, like: Snapshot, live: Snapshot) -> None:
-        """Remember that the rows ``live`` read ``like`` passed the check of this record (the
-        scope compressed: a tenant's names are some 15 kB of JSON, 2 kB so)."""
+    def remember(
+        self, like: Snapshot, live: Snapshot, versions: dict[str, str] | None = None
+    ) -> None:
+        """Remember that the rows ``live`` read ``like`` passed the check of this record, with
+        the ``versions`` read beside them (:meth:`read`), if any (the scope compressed: a
+        tenant's names are some 15 kB of JSON, 2 kB so)."""
         scope = {kind: sorted(map(list, rows), key=repr) for kind, rows in scope_of(like).items()}
         text = marked(json.dumps(scope), self.prefix)
         packed = base64.b64encode(zlib.compress(text.encode())).decode()
         entry = {"record": self.record, "scope": packed, "digest": digest(live, self.prefix)}
-        cache.write(KIND, self.key, entry)
+        cache.write(KIND, self.key, {**entry, **(versions or {})})

@@ -260,9 +260,12 @@ def check_database(
         groups = frozenset(group_roles)
         present = expected.get("roles", frozenset()) | {(r, None) for r in (*roles, *groups)}
         like = expected | {"roles": present}
+        versions: dict[str, str] = {}
         if memory is not None:
             like = memory.widened(conn, like, texts or ())
-        live = snapshot(conn, bodies=True, like=like)
+            live, versions = memory.read(conn, like)
+        else:
+            live = snapshot(conn, bodies=True, like=like)
     found = {row[0] for row in live.get("roles", ())}
     # a group role is held to its attributes where it exists; whether it should exist is the
     # replay's and the grants' to say (a record's older configs name it before a rename)
@@ -270,5 +273,5 @@ def check_database(
     missing = [Problem(COLUMNS["roles"][0], r, "missing") for r in sorted(roles) if r not in found]
     problems = compare(_digested(expected), _digested(live)) + missing
     if memory is not None and not problems:
-        memory.remember(like, live)
+        memory.remember(like, live, versions)
     return problems
