@@ -137,6 +137,8 @@ line AS (
     FROM rel CROSS JOIN LATERAL (SELECT a.attrelid, a.attnum, a.xmin, a.attacl
                                  FROM pg_catalog.pg_attribute a
                                  WHERE a.attrelid = rel.oid AND a.attnum > 0 OFFSET 0) a
+    -- an index's own columns: its definition spells its table's (followed as what it names)
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indexrelid = rel.oid)
     UNION ALL SELECT pro.t, pg_catalog.concat_ws(' ', 'p', p.oid, p.xmin,
         coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))), false
     FROM pro CROSS JOIN LATERAL (SELECT p.oid, p.xmin, p.proacl, p.proowner
