@@ -468,10 +468,11 @@ def check_applied(target: Target) -> None:
 def _drift_memory(target: Target, rec: record.Record, naming: Naming) -> CatalogMemory:
     """The remembered drift check, at the target's tracking schema, of the record ``rec``,
     whose replay ``naming`` describes."""
-    from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
+    from tmplmig.reviewing.catalog_fingerprint import MARK, CatalogMemory
 
     url, schema = target.tracked_url, target.tracking_schema
-    return CatalogMemory.of(url, naming.texts, naming.names, schema, rec.versions)
+    memory = CatalogMemory.of(url, naming.texts, naming.names, schema, rec.versions)
+    return replace(memory, record_rows=rec.renamed_digest(memory.prefix, MARK))
 
 
 def share_drift_check(lead: Target, others: Iterable[Target]) -> bool:

@@ -212,14 +212,15 @@ def _catalog_rows(
 
 
 def _record_rows(
-    batch: Sequence[Member], changed: list[str]
+    batch: Sequence[Member], ts: Sequence[int], changed: list[str]
 ) -> tuple[sql.Composable, dict[str, Any]]:
-    """Every record row of the batch's tracking schemas, as (t, kind, row text)."""
+    """Every record row of the batch's tracking schemas, as (t, kind, row text), ``ts``
+    numbering the batch's members."""
     rows = sql.SQL(" UNION ALL ").join(
         sql.SQL(_RECORD).format(
             t=sql.Literal(t), s=sql.Identifier(tracking_schema(m.tenant)), p=sql.Literal(m.prefix)
         )
-        for t, m in enumerate(batch)
+        for t, m in zip(ts, batch, strict=True)
     )
     return rows, {"changed": changed}
 
@@ -227,47 +228,50 @@ def _record_rows(
 @dataclass(frozen=True)
 class Digests:
     """One tenant's record, renamed to its shape and digested, and its catalog the same way;
-    or, ``vouched``, not its catalog: its own remembered drift check is of the record it
-    holds and would pass now (:func:`catalog_fingerprint.vouched`)."""
+    or, when its own remembered drift check is of the record it holds and would pass now
+    (:func:`catalog_fingerprint.vouched`), neither (but the group's first's record): then
+    ``vouched`` is that record's rows, renamed and digested as that check remembered them."""
 
     record: str | None
     catalog: str | None
-    vouched: bool = False
+    vouched: str | None = None
 
 
 def read_digests(
     conn: psycopg.Connection[Any],
     batch: Sequence[Member],
     changed: list[str],
-    named: tuple[list[str], ...],
+    named: Callable[[psycopg.Connection[Any]], tuple[list[str], ...]],
     remembered: Sequence[tuple[str, str]] | None = None,
+    first: Member | None = None,
 ) -> list[Digests | None]:
     """The :class:`Digests` of each member of ``batch``, in one snapshot (``changed``: the parts
     whose recorded SQL is compared; ``named``: the object names of a tenant of the shape,
     :func:`object_names`); None for a tenant where a text held the mark. A member whose own
     remembered check (``remembered``: its key and tracking schema) would pass now is not
-    digested: :func:`catalog_fingerprint.vouched`."""
+    digested (:func:`catalog_fingerprint.vouched`), but for the record of the group's
+    ``first``."""
     entries = [(k, m.prefix, s) for (k, s), m in zip(remembered or (), batch, strict=True)]
-    prefixes = {"ts": list(range(len(batch))), "prefixes": [m.prefix for m in batch]}
     found: list[dict[str, str | None]] = [{} for _ in batch]
     marked = [False] * len(batch)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         conn.execute("SET LOCAL jit = off")  # many small lookups
         # the names as the checks spelled them (the session's search_path)
-        vouched = catalog_fingerprint.vouched(conn, entries) if entries else [False] * len(batch)
+        vouched = catalog_fingerprint.vouched(conn, entries) if entries else [None] * len(batch)
         conn.execute("SET LOCAL search_path TO pg_catalog")  # regclass text: schema-qualified
         # every lookup goes by oid or by name and namespace, through the catalog's indexes; the
         # names every tenant shares match rows of all of them, so the planner would estimate a
         # scan of the whole catalog, which grows with the tenants, as the cheaper way
         conn.execute("SET LOCAL enable_seqscan = off")
-        unvouched = [t for t in range(len(batch)) if not vouched[t]]
-        reads = [("record", _record_rows(batch, changed), prefixes)]
+        unvouched = [t for t in range(len(batch)) if vouched[t] is None]
+        recorded = [t for t, m in enumerate(batch) if vouched[t] is None or m is first]
+        reads = []
+        if recorded:
+            reads.append(("record", *_numbered(_record_rows, batch, recorded, changed)))
         if unvouched:
-            valued_batch = [batch[t] for t in unvouched]
-            valued_prefixes = {"ts": unvouched, "prefixes": [m.prefix for m in valued_batch]}
-            rows, args = _catalog_rows(conn, valued_batch, named, unvouched)
-            reads.append(("catalog", (rows, args), valued_prefixes))
+            names = named(conn)
+            reads.append(("catalog", *_numbered(_catalog_rows, batch, unvouched, conn, names)))
         for what, (query, args), marks in reads:
             statement = sql.SQL(_DIGESTS).format(rows=query)
             for t, digest, held in conn.execute(statement, {**args, **marks}):
@@ -277,6 +281,22 @@ def read_digests(
         None if marked[t] else Digests(found[t].get("record"), found[t].get("catalog"), vouched[t])
         for t in range(len(batch))
     ]
+
+
+def _numbered(
+    rows: Callable[..., tuple[sql.Composable, dict[str, Any]]],
+    batch: Sequence[Member],
+    ts: list[int],
+    *args: Any,
+) -> tuple[tuple[sql.Composable, dict[str, Any]], dict[str, Any]]:
+    """The rows of the members of ``batch`` that ``ts`` numbers (:func:`_record_rows` or
+    :func:`_catalog_rows`), and what marks each one's prefix."""
+    chosen = [batch[t] for t in ts]
+    if rows is _record_rows:
+        query = _record_rows(chosen, ts, *args)
+    else:
+        query = _catalog_rows(args[0], chosen, args[1], ts)
+    return query, {"ts": ts, "prefixes": [m.prefix for m in chosen]}
 
 
 def object_names(conn: psycopg.Connection[Any], first: Member) -> tuple[list[str], ...]:
@@ -290,29 +310,41 @@ def _read_all(
     env: str,
     members: Sequence[Member],
     changed: list[str],
-    named: Future[tuple[list[str], ...]],
+    named: Callable[[psycopg.Connection[Any]], tuple[list[str], ...]],
     tracked: Callable[[LoadedConfig], str],
-    wait: bool = False,
+    first: Member,
 ) -> list[Digests | None]:
     """:func:`read_digests` of ``members``, a batch at a time, on a connection of its own, with
-    the object names of the group's first member: read here into ``named``, or (``wait``)
-    taken from it once another reader has; and with each one's remembered drift check, at
-    its ``tracked`` URL."""
+    the object names of the group's ``first`` member and each one's remembered drift check,
+    at its ``tracked`` URL."""
     with connect(named_url(database, "plan", env, None)) as conn:
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         conn.execute("SET jit = off")
         conn.execute("SET max_parallel_workers_per_gather = 0")  # the readers are the parallelism
-        if not wait:
-            named.set_result(object_names(conn, members[0]))
-        names = named.result()
         out: list[Digests | None] = []
         for start in range(0, len(members), BATCH):
             batch = members[start : start + BATCH]
             remembered = [
                 (CatalogMemory.key_at(tracked(m.config)), tracking_schema(m.tenant)) for m in batch
             ]
-            out += read_digests(conn, batch, changed, names, remembered)
+            out += read_digests(conn, batch, changed, named, remembered, first)
         return out
+
+
+class _FirstNames:
+    """The object names of a group's first member (:func:`object_names`), read once, by the
+    first reader that digests a catalog."""
+
+    def __init__(self, first: Member) -> None:
+        self._first = first
+        self._lock = threading.Lock()
+        self._names: tuple[list[str], ...] | None = None
+
+    def __call__(self, conn: psycopg.Connection[Any]) -> tuple[list[str], ...]:
+        with self._lock:
+            if self._names is None:
+                self._names = object_names(conn, self._first)
+            return self._names
 
 
 def _read_beside(
@@ -326,19 +358,16 @@ def _read_beside(
     """:func:`read_digests` of every member, ``readers`` connections at once, in threads of
     their own (the first plans of the group run meanwhile)."""
     result: Future[list[Digests | None]] = Future()
-    named: Future[tuple[list[str], ...]] = Future()  # the first's names: the first reader's
+    named = _FirstNames(members[0])
     shares = [list(members[n::readers]) for n in range(readers)]
     answers: dict[str, Digests | None] = {}
     guard = threading.Lock()
 
     def read(share: list[Member]) -> None:
         try:
-            first = bool(share) and share[0] is members[0]
-            found = _read_all(database, env, share, changed, named, tracked, wait=not first)
+            found = _read_all(database, env, share, changed, named, tracked, members[0])
         except BaseException as exc:  # the group is planned tenant by tenant
             with guard:
-                if not named.done():
-                    named.set_exception(exc)
                 if not result.done():
                     result.set_exception(exc)
             return
@@ -475,12 +504,25 @@ def plan_group(
     except Exception:  # each tenant's own plan reads its database
         read = {}
     mine = read.get(members[0].tenant)
-    if not checked or not isinstance(lead, PlanBundle) or mine is None or mine.record is None:
+    if not checked or not isinstance(lead, PlanBundle) or mine is None:
         yield from ((m, None) for m in members[1:])
         return
-    same = [m for m in members[1:] if (d := read.get(m.tenant)) and d.record == mine.record]
-    vouched = {m.tenant for m in same if read[m.tenant].vouched}
-    alike = [m for m in same if m.tenant not in vouched and read[m.tenant].catalog == mine.catalog]
+    # a member vouched for holds the first's record renamed, whole, and its own drift check
+    # passes; another, the first's record where it matters to the plan and the first's catalog
+    vouched = {
+        m.tenant
+        for m in members[1:]
+        if (d := read.get(m.tenant)) and d.vouched is not None and d.vouched == mine.vouched
+    }
+    same = [
+        m
+        for m in members[1:]
+        if m.tenant not in vouched
+        and (d := read.get(m.tenant))
+        and d.record is not None
+        and d.record == mine.record
+    ]
+    alike = [m for m in same if read[m.tenant].catalog == mine.catalog]
     shared = False
     if alike and mine.catalog is not None:
         try:

@@ -245,6 +245,29 @@ class Record:
     #: which transactions wrote its rows, digested (:func:`catalog_versions.record_digest`):
     #: another read finding the same rows the same versions read the same record
     versions: str = ""
+    #: the recorded configs by digest
+    configs: dict[str, Any] = field(default_factory=dict)
+
+    def renamed_digest(self, prefix: str, mark: str) -> str:
+        """A digest of every row (all but when it was applied and its seals), ``prefix``
+        replaced by ``mark``: records that are one another's renamed have the same."""
+        settings = {
+            digest: sha256(json.dumps(config, sort_keys=True).replace(prefix, mark))
+            for digest, config in self.configs.items()
+        }
+        rows = sorted(
+            json.dumps(
+                [
+                    *(s.part, s.step, s.position, s.kind, s.name, s.role, s.apply_guard),
+                    *(s.rollback_guard, s.objects_json, s.apply_sql, s.rollback_sql),
+                    settings.get(s.config_digest),
+                ]
+            )
+            for part in self.parts.values()
+            for s in part.steps
+        )
+        text = "\n".join(rows)
+        return sha256(text.replace(prefix, mark) if prefix else text)
 
     def check(self) -> None:
         """Raise :class:`RecordError` listing every problem, if any."""
@@ -484,7 +507,7 @@ def read(conn: psycopg.Connection[Any]) -> Record:
     for part, rows in grouped.items():
         latest = max(rows, key=lambda r: r.applied_at)
         parts[part] = PartRecord(part, tuple(rows), configs.get(latest.config_digest, {}))
-    return Record(parts, tuple(problems), catalog_versions.record_digest(xmins))
+    return Record(parts, tuple(problems), catalog_versions.record_digest(xmins), configs)
 
 
 def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -140,9 +140,13 @@ def scope_of(like: Snapshot) -> Snapshot:
     }
 
 
+#: what a remembered entry holds of one tenant's rows only
+_VERSIONED = ("versions", "record_versions", "record_rows")
+
+
 def _unversioned(entry: dict[str, Any]) -> dict[str, Any]:
     """A remembered entry without the versions of one tenant's rows."""
-    return {k: v for k, v in entry.items() if k not in ("versions", "record_versions")}
+    return {k: v for k, v in entry.items() if k not in _VERSIONED}
 
 
 def _named_roles(conn: psycopg.Connection[Any], texts: Iterable[str | None]) -> set[str]:
@@ -184,7 +188,8 @@ def vouched(conn: psycopg.Connection[Any], entries: Sequence[tuple[str, str, str
     (:meth:`CatalogMemory.key_at`), its names' prefix and its tracking schema: whether that
     check is of the record it holds and would pass now, found by one statement for all: the
     record's rows and the catalog rows the check compared are the versions they were when it
-    passed (:meth:`CatalogMemory.unchanged` would answer yes)."""
+    passed (:meth:`CatalogMemory.unchanged` would answer yes). Each answer is its record's
+    rows, the prefix marked (:attr:`CatalogMemory.record_rows`), or None: not vouched for."""
     kept = [cache.read(KIND, key) for key, _, _ in entries]
     names: list[catalog_versions.Names | None] = []
     for entry, (_, prefix, _) in zip(kept, entries, strict=True):
@@ -193,19 +198,23 @@ def vouched(conn: psycopg.Connection[Any], entries: Sequence[tuple[str, str, str
         names.append(marked_names.renamed(MARK, prefix) if marked_names is not None else None)
     asked = [t for t, n in enumerate(names) if n is not None]
     if not asked:
-        return [False] * len(entries)
+        return [None] * len(entries)
     found = catalog_versions.digests(conn, [n for n in names if n is not None])
     records = catalog_versions.record_digests(conn, [entries[t][2] for t in asked])
-    out = [False] * len(entries)
+    out: list[str | None] = [None] * len(entries)
     for t, versions, record_versions in zip(asked, found, records, strict=True):
         entry = kept[t]
         assert isinstance(entry, dict)
-        out[t] = (
+        rows = entry.get("record_rows")
+        if (
             versions is not None
             and record_versions is not None
             and versions == entry.get("versions")
             and record_versions == entry.get("record_versions")
-        )
+            and isinstance(rows, str)
+            and rows
+        ):
+            out[t] = rows
     return out
 
 
@@ -226,6 +235,10 @@ class CatalogMemory:
     #: them then, so that :func:`vouched` can tell the check is of the record a tenant holds
     tracking: str | None = None
     record_versions: str = ""
+    #: the record's rows, the prefix marked (:meth:`Record.renamed_digest`): remembered with
+    #: the record's versions, so that tenants whose records are one another's renamed are
+    #: told so without reading them
+    record_rows: str = ""
 
     @staticmethod
     def key_at(url: str) -> str:
@@ -262,6 +275,7 @@ class CatalogMemory:
             held = catalog_versions.record_digests(conn, [self.tracking])[0]
             if held == self.record_versions:
                 out["record_versions"] = held
+                out["record_rows"] = self.record_rows
         return out
 
     def _entry(self) -> tuple[dict[str, Any], Snapshot] | None:
@@ -281,7 +295,7 @@ class CatalogMemory:
         with one_snapshot(conn):
             now = self._versions(conn, scope)
             if "versions" in now and now["versions"] == entry.get("versions"):
-                if now.get("record_versions", "") != entry.get("record_versions", ""):
+                if any(now.get(k) != entry.get(k) for k in ("record_versions", "record_rows")):
                     cache.write(KIND, self.key, {**_unversioned(entry), **now})
                 return True
             live = snapshot(conn, bodies=True, like=scope)
