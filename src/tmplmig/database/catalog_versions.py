@@ -31,13 +31,15 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 
-from tmplmig.database.catalog import Snapshot
 from tmplmig.rendering.identifiers import RECORD_CONFIGS_TABLE, RECORD_STEPS_TABLE
+
+if TYPE_CHECKING:  # the catalog module loads yoyo's lock: not for the verbs that only read
+    from tmplmig.database.catalog import Snapshot
 
 #: the version of a row an object names (pg_depend's ``refclassid``, ``refobjid``), with its
 #: schema's (and the column's, for a column); NULL for a kind of object not followed
@@ -299,6 +301,39 @@ def record_digests(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> lis
             s=sql.Identifier(schemas[t]),
             steps=sql.Identifier(RECORD_STEPS_TABLE),
             configs=sql.Identifier(RECORD_CONFIGS_TABLE),
+        )
+        for t in asked
+    )
+    found = dict(conn.execute(query).fetchall())
+    return [found.get(t) for t in range(len(schemas))]
+
+
+def column_digests(
+    conn: psycopg.Connection[Any], schemas: Sequence[str], table: str, column: str
+) -> list[str | None]:
+    """In each of ``schemas``, the digest of ``column``'s values of ``table`` (sorted; one
+    statement, in the caller's snapshot); None where the table is missing."""
+    present = {
+        name
+        for (name,) in conn.execute(
+            "SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY(%s)"
+            " AND pg_catalog.to_regclass(pg_catalog.quote_ident(n.nspname) || '.' || %s)"
+            " IS NOT NULL",
+            [list(schemas), table],
+        )
+    }
+    asked = [t for t, schema in enumerate(schemas) if schema in present]
+    if not asked:
+        return [None] * len(schemas)
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL(
+            "SELECT {t}, pg_catalog.md5(coalesce(pg_catalog.string_agg({c}::text, ','"
+            " ORDER BY {c}::text COLLATE \"C\"), '')) FROM {s}.{table}"
+        ).format(
+            t=sql.Literal(t),
+            c=sql.Identifier(column),
+            s=sql.Identifier(schemas[t]),
+            table=sql.Identifier(table),
         )
         for t in asked
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -37,6 +37,7 @@ from tmplmig.migrating.tenants import database_of, load_tenants
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import render_all
 from tmplmig.reviewing.bundle import MANIFEST, manifest_files, write_bundle
+from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
 
 FAILED = "failed"
 SKIPPED = "skipped"
@@ -276,11 +277,14 @@ def run_all(
             halt(f"canary {', '.join(failed_canaries)} failed")
         rest = [n for n in selected if n not in canaries]
         if (verb.answered_wide or verb.settled is not None) and not halted:
+            planning = None
+            if verb.reuse is not None and not rollout.stop_on_failure:
+                planning = _Planning(project, url, verb, scratch, allow_shared_roles, pool)
+                rest = planning.by_vouching([configs[n] for n in rest], report, jobs)
             rest, standing = _status_by_database(
                 project, [configs[n] for n in rest], url, report, verb, readers=jobs
             )
-            if verb.reuse is not None and not rollout.stop_on_failure:
-                planning = _Planning(project, url, verb, scratch, allow_shared_roles, pool)
+            if planning is not None:
                 rest = planning.by_shape([configs[n] for n in rest], standing, report, jobs)
         list(pool.map(run_one, rest))
     return sorted(outcomes.values(), key=lambda o: o.tenant)
@@ -313,6 +317,55 @@ class _Planning:
         targets = [self._target(o) for o in others]
         return commands.share_drift_check(self._target(lead), targets)
 
+    def by_vouching(
+        self,
+        configs: list[LoadedConfig],
+        report: Callable[[TenantOutcome], None],
+        readers: int,
+    ) -> list[str]:
+        """Report the plans of the tenants of ``configs`` whose remembered drift checks vouch
+        for them, one plan per group renamed (:func:`fleet_plan.plan_vouched`: no wide read);
+        return the others, for status's wide read and :meth:`by_shape`."""
+        tenants: dict[str, list[tuple[fleet_plan.Member, str]]] = {}
+        left: list[str] = []
+        for config in configs:
+            assert config.tenant is not None
+            found, database = fleet_plan.member(config), self._database(config)
+            if found is None or database is None:
+                left.append(config.tenant)
+                continue
+            key = CatalogMemory.key_at(self._target(config).tracked_url)
+            tenants.setdefault(database, []).append((found[1], key))
+        for database, held in tenants.items():
+            try:
+                vouched = fleet_plan.vouch_all(database, held[0][0].config.env, held, readers)
+            except Exception:  # the wide read and each tenant's own plan say what is wrong
+                left += [m.tenant for m, _ in held]
+                continue
+            groups, alone = fleet_plan.vouched_groups([m for m, _ in held], vouched)
+            left += alone
+            for group in groups:
+                left += self._report(
+                    fleet_plan.plan_vouched(group, self.pool, self._plan_bundle), report
+                )
+        return sorted(left)
+
+    def _report(
+        self,
+        planned: Iterator[tuple[fleet_plan.Member, fleet_plan.Planned]],
+        report: Callable[[TenantOutcome], None],
+    ) -> list[str]:
+        """Report what each member got; return those left to plan on their own."""
+        left: list[str] = []
+        started = time.perf_counter()
+        for m, got in planned:
+            if got is None:
+                left.append(m.tenant)
+                continue
+            report(self._outcome(m.config, got, started))
+            started = time.perf_counter()
+        return left
+
     def by_shape(
         self,
         configs: list[LoadedConfig],
@@ -324,16 +377,10 @@ class _Planning:
         answers (``standing``: their parts' states); return the others, to run one by one."""
         groups, left = fleet_plan.groups(configs, standing, self._database)
         for group in groups:
-            started = time.perf_counter()
             planned = fleet_plan.plan_group(
                 group, self.pool, self._plan_bundle, self._share, self._tracked, readers
             )
-            for m, got in planned:
-                if got is None:
-                    left.append(m.tenant)
-                    continue
-                report(self._outcome(m.config, got, started))
-                started = time.perf_counter()
+            left += self._report(planned, report)
         return sorted(left)
 
     def _outcome(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -36,13 +36,15 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tmplmig.database import catalog
+from tmplmig.database import catalog, catalog_versions
+from tmplmig.database.catalog_versions import one_snapshot
 from tmplmig.database.urls import connect
 from tmplmig.database.urls import named as named_url
 from tmplmig.migrating import record
 from tmplmig.migrating.commands import PlanBundle
 from tmplmig.migrating.fleet_status import shape_of
 from tmplmig.migrating.tenants import tracking_schema
+from tmplmig.migrating.yoyo_tracking import MIGRATION_TABLE
 from tmplmig.rendering.config import LoadedConfig
 from tmplmig.rendering.parts import config_digest
 from tmplmig.reviewing import catalog_fingerprint
@@ -466,6 +468,130 @@ def groups(
 Planned = dict[str, str] | Exception | None
 
 
+class _FirstAndChecked:
+    """A group's first member planned by ``plan_one`` (in ``pool``), drift check included, and
+    its last, without it, to check that the first's plan renamed is its own: the last is the
+    farthest from the first in prefix order (:func:`groups`)."""
+
+    def __init__(
+        self,
+        members: Sequence[Member],
+        pool: Executor,
+        plan_one: Callable[[LoadedConfig, bool], PlanBundle],
+    ) -> None:
+        def planned(m: Member, drift: bool) -> PlanBundle | Exception:
+            try:
+                return plan_one(m.config, drift)
+            except Exception as exc:  # the first's: its outcome; the last's: planned on its own
+                return exc
+
+        self.members = members
+        self._ahead = [
+            pool.submit(planned, members[0], True),
+            pool.submit(planned, members[-1], False),
+        ]
+
+    def lead(self) -> PlanBundle | Exception:
+        """The first member's plan, or the error its plan raised."""
+        return self._ahead[0].result()
+
+    def checked(self) -> bool:
+        """Whether the first's plan renamed is the last's byte for byte, and renames, drops
+        and loses nothing (:attr:`PlanBundle.portable`)."""
+        lead, check = self.lead(), self._ahead[1].result()
+        if not isinstance(lead, PlanBundle) or not isinstance(check, PlanBundle):
+            return False
+        if not lead.portable or not check.portable:
+            return False
+        return renamed(lead.contents, self.members[0], self.members[-1]) == check.contents
+
+
+# --- tenants vouched for: no wide read -------------------------------------------------------
+
+
+def vouch_all(
+    database: str,
+    env: str,
+    tenants: Sequence[tuple[Member, str]],
+    readers: int = 1,
+) -> dict[str, str | None]:
+    """For each tenant (a member and the key of its remembered drift check), ``readers``
+    connections at once: what its remembered check vouches for, when it would pass now and
+    the record and yoyo's applied parts are as when it passed
+    (:func:`catalog_fingerprint.vouched`): its record's rows renamed and digested, and the
+    parts yoyo applied; else None."""
+    found: dict[str, str | None] = {}
+    guard = threading.Lock()
+
+    def read(share: Sequence[tuple[Member, str]]) -> None:
+        with connect(named_url(database, "plan", env, None)) as conn:
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            for start in range(0, len(share), BATCH):
+                batch = share[start : start + BATCH]
+                schemas = [tracking_schema(m.tenant) for m, _ in batch]
+                entries = [(key, m.prefix, s) for (m, key), s in zip(batch, schemas, strict=True)]
+                with one_snapshot(conn):
+                    rows = catalog_fingerprint.vouched(conn, entries)
+                    applied = catalog_versions.column_digests(
+                        conn, schemas, MIGRATION_TABLE, "migration_hash"
+                    )
+                with guard:
+                    for (m, _), r, a in zip(batch, rows, applied, strict=True):
+                        found[m.tenant] = f"{r}:{a}" if r is not None and a is not None else None
+
+    shares = [tenants[n::readers] for n in range(readers)]
+    with ThreadPoolExecutor(readers, thread_name_prefix="tmplmig-plan-vouch") as pool:
+        list(pool.map(read, [share for share in shares if share]))
+    return found
+
+
+def vouched_groups(
+    members: Sequence[Member], vouched: dict[str, str | None]
+) -> tuple[list[list[Member]], list[str]]:
+    """The members (of one database) that :func:`plan_vouched` answers, grouped: those with
+    what their checks vouch for alike (record renamed and parts applied), their names'
+    prefixes as long and their shape one, more than :data:`CHECKED` to a group, in prefix
+    order; and the others, by name."""
+    keyed: dict[tuple[str, str], list[Member]] = {}
+    left: list[str] = []
+    for m in members:
+        held = vouched.get(m.tenant)
+        shaped = shape_of(m.config)
+        if held is None or shaped is None:
+            left.append(m.tenant)
+            continue
+        keyed.setdefault((f"{len(m.prefix)}:{shaped[0]}", held), []).append(m)
+    out = []
+    for group in keyed.values():
+        if len(group) > CHECKED:
+            out.append(sorted(group, key=lambda m: m.prefix))
+        else:
+            left += [m.tenant for m in group]
+    return out, left
+
+
+def plan_vouched(
+    members: Sequence[Member], pool: Executor, plan_one: Callable[[LoadedConfig, bool], PlanBundle]
+) -> Iterator[tuple[Member, Planned]]:
+    """Each member of a group of :func:`vouched_groups` with what it gets (:data:`Planned`):
+    the first planned by ``plan_one``, drift check included, the last without it to check the
+    renaming (:class:`_FirstAndChecked`); every other the first's plan renamed, once checked.
+    Their own drift checks would pass (vouched for), their records are the first's renamed and
+    yoyo applied the same parts: what a plan reads of a tenant but row counts and the roles
+    other databases use, which a portable plan does not depend on."""
+    first = _FirstAndChecked(members, pool, plan_one)
+    lead = first.lead()
+    yield members[0], lead.contents if isinstance(lead, PlanBundle) else lead
+    given = isinstance(lead, PlanBundle) and first.checked()
+    for m in members[1:]:
+        yield (
+            m,
+            renamed(lead.contents, members[0], m)
+            if given and isinstance(lead, PlanBundle)
+            else None,
+        )
+
+
 def plan_group(
     group: Group,
     pool: Executor,
@@ -485,20 +611,10 @@ def plan_group(
     env = members[0].config.env
     digests = _read_beside(group.database, env, members, group.changed, max(1, readers), tracked)
 
-    def planned(m: Member, drift: bool) -> PlanBundle | Exception:
-        try:
-            return plan_one(m.config, drift)
-        except Exception as exc:  # the first's: its outcome; the second's: planned on its own
-            return exc
-
-    checker = members[-1]  # the farthest from the first in prefix order (:func:`groups`)
-    ahead = [pool.submit(planned, members[0], True), pool.submit(planned, checker, False)]
-    lead = ahead[0].result()
+    first = _FirstAndChecked(members, pool, plan_one)
+    lead = first.lead()
     yield members[0], lead.contents if isinstance(lead, PlanBundle) else lead
-    check = ahead[1].result()
-    checked = isinstance(lead, PlanBundle) and isinstance(check, PlanBundle)
-    checked = checked and lead.portable and check.portable
-    checked = checked and renamed(lead.contents, members[0], checker) == check.contents
+    checked = first.checked()
     try:
         read = dict(zip((m.tenant for m in members), digests.result(), strict=True))
     except Exception:  # each tenant's own plan reads its database
