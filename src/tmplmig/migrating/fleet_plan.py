@@ -469,15 +469,17 @@ Planned = dict[str, str] | Exception | None
 
 
 class _FirstAndChecked:
-    """A group's first member planned by ``plan_one`` (in ``pool``), drift check included, and
-    its last, without it, to check that the first's plan renamed is its own: the last is the
-    farthest from the first in prefix order (:func:`groups`)."""
+    """A group's first member planned by ``plan_one`` (in ``pool``), drift check included
+    unless ``checked`` already, and its last, without it, to check that the first's plan
+    renamed is its own: the last is the farthest from the first in prefix order
+    (:func:`groups`)."""
 
     def __init__(
         self,
         members: Sequence[Member],
         pool: Executor,
         plan_one: Callable[[LoadedConfig, bool], PlanBundle],
+        checked: bool = False,
     ) -> None:
         def planned(m: Member, drift: bool) -> PlanBundle | Exception:
             try:
@@ -487,7 +489,7 @@ class _FirstAndChecked:
 
         self.members = members
         self._ahead = [
-            pool.submit(planned, members[0], True),
+            pool.submit(planned, members[0], not checked),
             pool.submit(planned, members[-1], False),
         ]
 
@@ -574,12 +576,13 @@ def plan_vouched(
     members: Sequence[Member], pool: Executor, plan_one: Callable[[LoadedConfig, bool], PlanBundle]
 ) -> Iterator[tuple[Member, Planned]]:
     """Each member of a group of :func:`vouched_groups` with what it gets (:data:`Planned`):
-    the first planned by ``plan_one``, drift check included, the last without it to check the
-    renaming (:class:`_FirstAndChecked`); every other the first's plan renamed, once checked.
-    Their own drift checks would pass (vouched for), their records are the first's renamed and
-    yoyo applied the same parts: what a plan reads of a tenant but row counts and the roles
-    other databases use, which a portable plan does not depend on."""
-    first = _FirstAndChecked(members, pool, plan_one)
+    the first planned by ``plan_one``, the last too, to check the renaming
+    (:class:`_FirstAndChecked`); every other the first's plan renamed, once checked. Every
+    member's own drift check would pass (vouched for: the first's is not run again), their
+    records are the first's renamed and yoyo applied the same parts: what a plan reads of a
+    tenant but row counts and the roles other databases use, which a portable plan does not
+    depend on."""
+    first = _FirstAndChecked(members, pool, plan_one, checked=True)
     lead = first.lead()
     yield members[0], lead.contents if isinstance(lead, PlanBundle) else lead
     given = isinstance(lead, PlanBundle) and first.checked()
