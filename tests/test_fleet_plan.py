@@ -25,11 +25,16 @@ FLEET = ["alpha", "bravo", "delta", "hotel", "oscar", "charlie"]
 LEAD, CHECKER, RENAMED = "alpha", "oscar", "delta"
 
 
-def applied_fleet(sandbox: Path, db_url: str, files: dict[str, Any] | None = None) -> Path:
+def applied_fleet(
+    sandbox: Path, db_url: str, files: dict[str, Any] | None = None, checked: bool = True
+) -> Path:
     """The fleet applied (``files``: tenant files other than empty), then a one-value edit of
-    dev.yaml that changes one row of every tenant's 002c."""
+    dev.yaml that changes one row of every tenant's 002c. The apply checks what it applied
+    (``checked``), so the plan vouches for each tenant by its remembered check; else the plan
+    reads every tenant's record and catalog (status's wide read, then the digests)."""
     project = only_tenants(sandbox, {name: (files or {}).get(name, "") for name in FLEET})
-    applied = fanout.run_all(project, "dev", fanout.APPLY, jobs=2, url=db_url)
+    verb = fanout.APPLY.given(check_after=checked)
+    applied = fanout.run_all(project, "dev", verb, jobs=2, url=db_url)
     assert {o.state for o in applied} == {"applied"}
     dev = project / "config/dev.yaml"
     dev.write_text(dev.read_text().replace("audit_log: 30", "audit_log: 45"))
@@ -64,13 +69,20 @@ def written_plans(project: Path, db_url: str, out: Path) -> dict[str, dict[str, 
     }
 
 
+@pytest.mark.parametrize("checked", [True, False], ids=["vouched for", "read"])
 def test_every_tenant_gets_the_plan_its_own_run_makes_and_two_are_planned(
-    sandbox: Path, db_url: str, tmp_path: Path, planned_alone: list[tuple[str, bool]]
+    checked: bool,
+    sandbox: Path,
+    db_url: str,
+    tmp_path: Path,
+    planned_alone: list[tuple[str, bool]],
 ) -> None:
-    project = applied_fleet(sandbox, db_url)
+    project = applied_fleet(sandbox, db_url, checked=checked)
     written = written_plans(project, db_url, tmp_path / "plans")
-    # charlie, alone in its group, is planned as one tenant is
-    assert sorted(planned_alone) == [(LEAD, True), ("charlie", True), (CHECKER, False)]
+    # charlie, alone in its group, is planned as one tenant is; the first checks drift unless
+    # its remembered check was just found passing (vouched for)
+    lead = (LEAD, not checked)
+    assert sorted(planned_alone) == [lead, ("charlie", True), (CHECKER, False)]
     own = {name: commands.plan(resolve(project, "dev", name, db_url)) for name in FLEET}
     assert written == own
     assert f"-- tenant: {RENAMED}\n" in written[RENAMED]["002c_system_tables.plan.sql"]
@@ -96,9 +108,10 @@ def test_drift_in_a_tenant_among_many_is_caught_for_that_tenant_only(
     }
     assert "not planning: the database differs" in outcomes[RENAMED].detail
     assert said.format(t=RENAMED) in outcomes[RENAMED].detail
-    # its catalog is not the first's renamed: its own plan ran, and its drift check said why
+    # its catalog is not the first's renamed: its own plan ran, and its drift check said why;
+    # the first's check was vouched for
     assert sorted(planned_alone) == [
-        (LEAD, True),
+        (LEAD, False),
         ("charlie", True),
         (RENAMED, True),
         (CHECKER, False),
@@ -128,7 +141,7 @@ def test_a_tenant_whose_record_differs_from_the_firsts_is_planned_on_its_own(
     (project / f"config/tenants/{RENAMED}.yaml").write_text("")
     written = written_plans(project, db_url, tmp_path / "plans")
     assert sorted(planned_alone) == [
-        (LEAD, True),
+        (LEAD, False),
         ("charlie", True),
         (RENAMED, True),
         (CHECKER, False),
@@ -170,7 +183,8 @@ def test_a_grant_edit_gives_every_tenant_the_plan_its_own_run_makes_whatever_its
         lambda d: d["privileges"]["execute"].update(encrypt_data=["admin"]),
     )
     written = written_plans(project, db_url, tmp_path / "plans")
-    assert planned_alone == [("abba", True), ("zulu", False)]  # kilo and mike: renamed
+    # kilo and mike: renamed (abba's check vouched for: not run again)
+    assert planned_alone == [("abba", False), ("zulu", False)]
     own = {name: commands.plan(resolve(project, "dev", name, db_url)) for name in names}
     assert written == own
     assert all("REVOKE" in "".join(plan.values()) for plan in written.values())
