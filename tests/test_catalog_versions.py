@@ -15,7 +15,7 @@ from support.tenants import only_tenants
 
 from tmplmig.database.catalog_versions import Names, digests, one_snapshot
 from tmplmig.database.urls import connect
-from tmplmig.migrating import fanout, fleet_plan
+from tmplmig.migrating import commands, fanout, fleet_plan
 from tmplmig.migrating.target import resolve
 from tmplmig.migrating.tenants import tracking_schema
 from tmplmig.rendering.identifiers import RECORD_STEPS_TABLE
@@ -211,3 +211,18 @@ def test_a_reference_to_a_kind_of_object_not_followed_vouches_for_nothing(
         " DEFAULT to_tsvector('elsewhere.words'::regconfig, '')"
     )
     assert versions(conn, own_schema) is None
+
+
+def test_a_check_after_apply_that_fails_leaves_the_apply_done_and_nothing_vouched_for(
+    sandbox: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The apply committed: a check of it that cannot run is logged, and the next plan reads
+    every tenant's catalog instead of trusting what was not checked."""
+
+    def broken(*_: object) -> list[object]:
+        raise psycopg.OperationalError("the scratch database is gone")
+
+    monkeypatch.setattr(commands, "_drift", broken)
+    project = applied(sandbox, db_url)
+    assert "checking what" in caplog.text and "the scratch database is gone" in caplog.text
+    assert vouched_for(project, db_url) == dict.fromkeys(TENANTS, False)

@@ -36,6 +36,19 @@ entry of the tenant it checked for the tenants it found holding the same, rename
 (:meth:`CatalogMemory.share`, :mod:`tmplmig.migrating.fleet_plan`); each one's next check still
 reads its own catalog and compares its own digest.
 
+Beside the digest, a passing check remembers which transaction wrote each row it compared
+(``versions``, :mod:`tmplmig.database.catalog_versions`, read in the same snapshot as the rows)
+and, when the record still holds the rows it was read from, which transactions wrote those
+(``record_versions``) and the record's rows renamed (``record_rows``). The next check of the
+same record first reads those versions (index lookups, nothing spelled out): the same versions
+are the same rows, so it passes without reading the values; other versions (a change by hand,
+a vacuum that rewrote a table) read the values as above, and a pass remembers the new versions.
+:func:`vouched` reads them for many tenants at once: a tenant whose record's and catalog's rows
+are the versions its check passed with would pass its check now, and ``plan --all-tenants``
+plans such tenants once per group (:func:`tmplmig.migrating.fleet_plan.plan_vouched`). A
+fan-out ``apply`` that applied a migration checks what it applied (one replay per shape), so
+the plan that follows finds every tenant's check remembered.
+
 The remembered digest is of the rows the passing check itself compared, not of a second read,
 so a change made between the check's read and the remembering is never remembered as
 verified. A false "changed" (a row outside what the check compares, a role created) only
