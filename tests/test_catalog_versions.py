@@ -102,7 +102,9 @@ def test_a_change_by_hand_unvouches_that_tenant_only(
 def test_what_every_tenant_names_outside_its_schemas_renamed_unvouches_them_all(
     sandbox: Path, db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    """The triggers name ``tmplmig.keep_column``: their definitions spell its new name."""
+    """Every tenant's triggers name ``tmplmig.keep_column``, so every check compares it: renamed
+    by hand, no tenant is vouched for (a reference outside what the check compares is followed:
+    the test below)."""
     project = applied(sandbox, db_url)
     conn.execute("ALTER FUNCTION tmplmig.keep_column() RENAME TO keep_column_by_hand")
     assert vouched_for(project, db_url) == dict.fromkeys(TENANTS, False)

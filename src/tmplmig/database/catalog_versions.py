@@ -41,36 +41,37 @@ from tmplmig.rendering.identifiers import RECORD_CONFIGS_TABLE, RECORD_STEPS_TAB
 if TYPE_CHECKING:  # the catalog module loads yoyo's lock: not for the verbs that only read
     from tmplmig.database.catalog import Snapshot
 
+#: the kinds of object a reference is followed to: catalog, and its schema column
+_FOLLOWED = {
+    "pg_proc": "pronamespace",
+    "pg_type": "typnamespace",
+    "pg_constraint": "connamespace",
+    "pg_collation": "collnamespace",
+    "pg_opclass": "opcnamespace",
+    "pg_extension": "extnamespace",
+}
 #: the version of a row an object names (pg_depend's ``refclassid``, ``refobjid``), with its
 #: schema's (and the column's, for a column); NULL for a kind of object not followed
-_REFERENCED = """CASE d.refclassid
+_REFERENCED = (
+    """CASE d.refclassid
     WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN (
         SELECT pg_catalog.concat_ws('/', c.xmin, n.xmin, (
             SELECT a.xmin FROM pg_catalog.pg_attribute a
             WHERE a.attrelid = c.oid AND a.attnum = d.refobjsubid AND d.refobjsubid <> 0))
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.oid = d.refobjid)
-    WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (
-        SELECT pg_catalog.concat_ws('/', p.xmin, n.xmin) FROM pg_catalog.pg_proc p
-        JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = d.refobjid)
-    WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN (
-        SELECT pg_catalog.concat_ws('/', ty.xmin, n.xmin) FROM pg_catalog.pg_type ty
-        JOIN pg_catalog.pg_namespace n ON n.oid = ty.typnamespace WHERE ty.oid = d.refobjid)
     WHEN 'pg_catalog.pg_namespace'::pg_catalog.regclass THEN (
-        SELECT n.xmin::text FROM pg_catalog.pg_namespace n WHERE n.oid = d.refobjid)
-    WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN (
-        SELECT pg_catalog.concat_ws('/', co.xmin, n.xmin) FROM pg_catalog.pg_constraint co
-        JOIN pg_catalog.pg_namespace n ON n.oid = co.connamespace WHERE co.oid = d.refobjid)
-    WHEN 'pg_catalog.pg_collation'::pg_catalog.regclass THEN (
-        SELECT pg_catalog.concat_ws('/', cl.xmin, n.xmin) FROM pg_catalog.pg_collation cl
-        JOIN pg_catalog.pg_namespace n ON n.oid = cl.collnamespace WHERE cl.oid = d.refobjid)
-    WHEN 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN (
-        SELECT pg_catalog.concat_ws('/', oc.xmin, n.xmin) FROM pg_catalog.pg_opclass oc
-        JOIN pg_catalog.pg_namespace n ON n.oid = oc.opcnamespace WHERE oc.oid = d.refobjid)
-    WHEN 'pg_catalog.pg_extension'::pg_catalog.regclass THEN (
-        SELECT pg_catalog.concat_ws('/', e.xmin, n.xmin) FROM pg_catalog.pg_extension e
-        JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.oid = d.refobjid)
+        SELECT n.xmin::text FROM pg_catalog.pg_namespace n WHERE n.oid = d.refobjid)"""
+    + "".join(
+        f"""
+    WHEN 'pg_catalog.{table}'::pg_catalog.regclass THEN (
+        SELECT pg_catalog.concat_ws('/', o.xmin, n.xmin) FROM pg_catalog.{table} o
+        JOIN pg_catalog.pg_namespace n ON n.oid = o.{schema} WHERE o.oid = d.refobjid)"""
+        for table, schema in _FOLLOWED.items()
+    )
+    + """
     END"""
+)
 
 #: per tenant (``t``) of a batch, the digest of its rows' versions, and whether one of its
 #: objects names a kind of object not followed (then nothing is vouched for). Its schemas,
