@@ -270,10 +270,13 @@ def read_digests(
         recorded = [t for t, m in enumerate(batch) if vouched[t] is None or m is first]
         reads = []
         if recorded:
-            reads.append(("record", *_numbered(_record_rows, batch, recorded, changed)))
+            chosen = [batch[t] for t in recorded]
+            rows = _record_rows(chosen, recorded, changed)
+            reads.append(("record", rows, _marks(chosen, recorded)))
         if unvouched:
-            names = named(conn)
-            reads.append(("catalog", *_numbered(_catalog_rows, batch, unvouched, conn, names)))
+            chosen = [batch[t] for t in unvouched]
+            rows = _catalog_rows(conn, chosen, named(conn), unvouched)
+            reads.append(("catalog", rows, _marks(chosen, unvouched)))
         for what, (query, args), marks in reads:
             statement = sql.SQL(_DIGESTS).format(rows=query)
             for t, digest, held in conn.execute(statement, {**args, **marks}):
@@ -285,20 +288,9 @@ def read_digests(
     ]
 
 
-def _numbered(
-    rows: Callable[..., tuple[sql.Composable, dict[str, Any]]],
-    batch: Sequence[Member],
-    ts: list[int],
-    *args: Any,
-) -> tuple[tuple[sql.Composable, dict[str, Any]], dict[str, Any]]:
-    """The rows of the members of ``batch`` that ``ts`` numbers (:func:`_record_rows` or
-    :func:`_catalog_rows`), and what marks each one's prefix."""
-    chosen = [batch[t] for t in ts]
-    if rows is _record_rows:
-        query = _record_rows(chosen, ts, *args)
-    else:
-        query = _catalog_rows(args[0], chosen, args[1], ts)
-    return query, {"ts": ts, "prefixes": [m.prefix for m in chosen]}
+def _marks(members: Sequence[Member], ts: Sequence[int]) -> dict[str, Any]:
+    """What :data:`_DIGESTS` marks of each of ``members`` (numbered by ``ts``): its prefix."""
+    return {"ts": list(ts), "prefixes": [m.prefix for m in members]}
 
 
 def object_names(conn: psycopg.Connection[Any], first: Member) -> tuple[list[str], ...]:
@@ -534,9 +526,11 @@ def vouch_all(
                 entries = [(key, m.prefix, s) for (m, key), s in zip(batch, schemas, strict=True)]
                 with one_snapshot(conn):
                     rows = catalog_fingerprint.vouched(conn, entries)
-                    applied = catalog_versions.column_digests(
-                        conn, schemas, MIGRATION_TABLE, "migration_hash"
-                    )
+                    applied = [None] * len(batch)
+                    if any(r is not None for r in rows):  # nothing remembered: nothing to read
+                        applied = catalog_versions.column_digests(
+                            conn, schemas, MIGRATION_TABLE, "migration_hash"
+                        )
                 with guard:
                     for (m, _), r, a in zip(batch, rows, applied, strict=True):
                         found[m.tenant] = f"{r}:{a}" if r is not None and a is not None else None
