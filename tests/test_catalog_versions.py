@@ -12,17 +12,19 @@ import psycopg
 import pytest
 from support.drifts import DRIFTS, Drift
 from support.tenants import only_tenants
+from support.yaml_edits import edit
 
 from tmplmig.database.catalog_versions import Names, digests, one_snapshot
 from tmplmig.database.urls import connect
-from tmplmig.migrating import commands, fanout, fleet_plan
+from tmplmig.migrating import commands, evolving, fanout, fleet_plan
 from tmplmig.migrating.target import resolve
 from tmplmig.migrating.tenants import tracking_schema
 from tmplmig.rendering.identifiers import RECORD_STEPS_TABLE
 from tmplmig.reviewing import catalog_fingerprint, verify
 from tmplmig.reviewing.catalog_fingerprint import CatalogMemory
 
-TENANTS = ["ta", "tb", "tc"]
+#: names no word of the templates holds (``ta_`` is in ``data_``): one shape, one prefix each
+TENANTS = ["tb", "tc", "td"]
 
 
 def applied(sandbox: Path, db_url: str) -> Path:
@@ -95,8 +97,8 @@ def test_a_change_by_hand_unvouches_that_tenant_only(
     project = applied(sandbox, db_url)
     assert vouched_for(project, db_url) == dict.fromkeys(TENANTS, True)
     change = DRIFTS[drift][0] if drift in DRIFTS else MORE[drift]
-    change(conn, "tb")
-    assert vouched_for(project, db_url) == {"ta": True, "tb": False, "tc": True}
+    change(conn, "tc")
+    assert vouched_for(project, db_url) == {"tb": True, "tc": False, "td": True}
 
 
 def test_what_every_tenant_names_outside_its_schemas_renamed_unvouches_them_all(
@@ -116,9 +118,9 @@ def test_a_record_rewritten_as_it_was_is_not_the_record_the_check_passed_for(
     """The check vouches for the catalog against one record: rows written again (a ``mark``,
     an edit undone) are another version, so the plan reads them instead."""
     project = applied(sandbox, db_url)
-    steps = f"{tracking_schema('tb')}.{RECORD_STEPS_TABLE}"
+    steps = f"{tracking_schema('tc')}.{RECORD_STEPS_TABLE}"
     conn.execute(f"UPDATE {steps} SET position = position")
-    assert vouched_for(project, db_url) == {"ta": True, "tb": False, "tc": True}
+    assert vouched_for(project, db_url) == {"tb": True, "tc": False, "td": True}
 
 
 def test_vacuum_and_analyze_leave_every_tenant_vouched_for(
@@ -130,14 +132,14 @@ def test_vacuum_and_analyze_leave_every_tenant_vouched_for(
     assert vouched_for(project, db_url) == dict.fromkeys(TENANTS, True)
 
 
-def test_the_plan_after_a_fleet_apply_replays_and_spells_out_no_catalog(
-    sandbox: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The apply checked what it applied: the plan that follows vouches for every tenant by
-    the versions of its rows; no replay, no definition read."""
-    project = applied(sandbox, db_url)
-    dev = project / "config/dev.yaml"
-    dev.write_text(dev.read_text().replace("audit_log: 30", "audit_log: 45"))
+def retention(project: Path, days: int) -> None:
+    """A one-value edit: dev's ``retention.audit_log`` (a row each tenant's evolve upserts)."""
+    edit(project / "config/dev.yaml", lambda data: data["retention"].update(audit_log=days))
+
+
+def plan_reading_nothing(project: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``plan --all-tenants`` plans every tenant with no replay and no definition read: each
+    one's remembered drift check vouches for it by the versions of its rows."""
     replays: list[str] = []
     spelled: list[int] = []
     expected_objects = verify.expected_objects
@@ -156,6 +158,99 @@ def test_the_plan_after_a_fleet_apply_replays_and_spells_out_no_catalog(
     assert {o.tenant: o.state for o in outcomes} == dict.fromkeys(TENANTS, "planned")
     assert replays == []
     assert spelled == []
+
+
+def test_the_plan_after_a_fleet_apply_replays_and_spells_out_no_catalog(
+    sandbox: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The apply checked what it applied: the plan that follows reads nothing more."""
+    project = applied(sandbox, db_url)
+    retention(project, 45)
+    plan_reading_nothing(project, db_url, monkeypatch)
+
+
+def full_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tenants (tracked URLs' keys) whose drift check runs in full from now on: each one
+    that passes is remembered."""
+    checked: list[str] = []
+    remember = CatalogMemory.remember
+    monkeypatch.setattr(
+        CatalogMemory,
+        "remember",
+        lambda self, *a: checked.append(self.key) or remember(self, *a),
+    )
+    return checked
+
+
+def test_a_fleet_evolve_checks_one_tenant_in_full_and_the_next_plan_reads_nothing(
+    sandbox: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The evolve upserted a row and changed no catalog row: the first tenant's check after
+    it replays the new record and passes on the catalog the old one passed on (a verdict);
+    every other tenant is answered by its own rows' versions, and so is the next plan."""
+    project = applied(sandbox, db_url)
+    retention(project, 45)
+    checked = full_checks(monkeypatch)
+    outcomes = fanout.run_all(project, "dev", fanout.APPLY, jobs=1, url=db_url)
+    assert {o.tenant: o.detail for o in outcomes} == dict.fromkeys(
+        TENANTS, "002c_system_tables (evolved)"
+    )
+    assert len(checked) == 1
+    assert vouched_for(project, db_url) == dict.fromkeys(TENANTS, True)
+    retention(project, 46)
+    plan_reading_nothing(project, db_url, monkeypatch)
+
+
+def test_a_change_by_hand_during_a_fleet_evolve_is_caught_for_that_tenant_only(
+    sandbox: Path,
+    db_url: str,
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A grant revoked in one tenant between its evolve and the check after it: its rows are
+    other versions, so its check runs in full and says so; the others are vouched for."""
+    project = applied(sandbox, db_url)
+    retention(project, 45)
+    revoke = DRIFTS["revoked grant"][0]
+    evolve = evolving.evolve
+
+    def evolved_then_revoked(backend: Any, plans: Any, target: Any, parts: Any) -> None:
+        evolve(backend, plans, target, parts)
+        if target.config.tenant == "tc":
+            revoke(conn, "tc")
+
+    monkeypatch.setattr(evolving, "evolve", evolved_then_revoked)
+    fanout.run_all(project, "dev", fanout.APPLY, jobs=1, url=db_url)
+    warned = [r.getMessage() for r in caplog.records if "differs from its record" in r.message]
+    assert len(warned) == 1 and "tc_" in warned[0] and "tb_" not in warned[0]
+    assert vouched_for(project, db_url) == {"tb": True, "tc": False, "td": True}
+    retention(project, 46)
+    outcomes = fanout.run_all(project, "dev", fanout.PLAN, jobs=2, url=db_url)
+    assert {o.tenant: o.state for o in outcomes} == {
+        "tb": "planned",
+        "tc": "failed",
+        "td": "planned",
+    }
+
+
+def test_a_record_evolved_without_its_statements_is_carried_by_no_verdict(
+    sandbox: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An index's columns edited, its new definition recorded but never run: every catalog row
+    is the version its check passed with, yet no check of the new record passed on it, so
+    nothing carries the old check over: each tenant's check after the evolve finds the index."""
+    project = applied(sandbox, db_url)
+    template = project / "templates/002a_indexes.sql.j2"
+    template.write_text(template.read_text().replace('"entity_type, entity_id"', '"entity_id"'))
+    monkeypatch.setattr(evolving, "run_with_lock_discipline", lambda *_, **__: None)
+    outcomes = fanout.run_all(project, "dev", fanout.APPLY, jobs=1, url=db_url)
+    assert {o.detail for o in outcomes} == {"002a_indexes (evolved)"}
+    warned = [r.getMessage() for r in caplog.records if "differs from its record" in r.message]
+    assert sorted(t for t in TENANTS for w in warned if f"{t}_audits.idx_audit_entity" in w) == (
+        TENANTS
+    )
+    assert vouched_for(project, db_url) == dict.fromkeys(TENANTS, False)
 
 
 @pytest.fixture

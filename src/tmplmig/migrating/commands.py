@@ -567,9 +567,10 @@ def apply(
     roles of ``target.allow_shared_roles`` although other databases use them. ``replay``: a
     scratch database's (verify's), whose roles the target's own apply made: they are the
     live target's to check (:func:`verify`), not the replay's to refuse. ``check_after``:
-    when it applied a migration, the database is checked against the record and remembered
-    (:func:`check_applied`); an evolve alone is not (its replay would cost the evolve more
-    than it does: the next plan checks the catalog as before)."""
+    when it applied or evolved anything, the database is checked against the record and
+    remembered (:func:`check_applied`): after an evolve that changed no catalog row, a tenant
+    of a shape already checked is answered by its versions
+    (:meth:`~tmplmig.reviewing.catalog_fingerprint.CatalogMemory.unchanged`)."""
     from tmplmig.migrating.evolving import evolve  # apply only: status and plan run no plan
 
     refuse = None if replay else partial(_refuse_unfit_roles, target=target)
@@ -590,7 +591,7 @@ def apply(
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
         done = [f"{p.part.id} (evolved)" for p in plans] + [m.id for m in pending]
-    if check_after and pending:
+    if check_after and done:
         check_applied(target)
     return done
 

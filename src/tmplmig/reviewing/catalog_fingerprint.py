@@ -74,11 +74,15 @@ import psycopg
 from tmplmig.database import catalog, catalog_versions
 from tmplmig.database.catalog import Snapshot, snapshot
 from tmplmig.database.catalog_versions import one_snapshot
+from tmplmig.database.urls import with_schema
 from tmplmig.rendering import cache
 from tmplmig.rendering.identifiers import common_prefix
 
 #: the cache entries' kind (:func:`tmplmig.rendering.cache.read`)
 KIND = "verified_catalog"
+#: the kind of the verdicts: a check of this record passed on a catalog read as this scope and
+#: digest, in this database (marked: it holds for every tenant of the shape)
+VERDICT = "passing_catalog"
 
 _HERE = Path(__file__).parent
 #: the code whose check a remembered digest stands for (the replay and the record it reads
@@ -252,11 +256,19 @@ class CatalogMemory:
     #: the record's versions, so that tenants whose records are one another's renamed are
     #: told so without reading them
     record_rows: str = ""
+    #: the key of the database's verdicts (:meth:`verdicts_at`); empty: none kept
+    verdicts: str = ""
 
     @staticmethod
     def key_at(url: str) -> str:
         """The cache key of the memories at ``url`` (the tracked URL, its password left out)."""
         return cache.digest(_without_password(url), _code())
+
+    @staticmethod
+    def verdicts_at(url: str) -> str:
+        """The key of the verdicts kept for the database at ``url``, whatever tracking schema it
+        names: its tenants' checks replay on one server and read one catalog."""
+        return cache.digest("verdicts", _without_password(with_schema(url, None)), _code())
 
     @classmethod
     def of(
@@ -274,7 +286,8 @@ class CatalogMemory:
         prefix = name_prefix(n for n, path in names if path.startswith(("schemas.", "roles.")))
         record = cache.digest(marked(json.dumps([list(texts), [list(n) for n in names]]), prefix))
         roles = frozenset(name for name, path in names if path.startswith("roles."))
-        return cls(cls.key_at(url), record, roles, prefix, tracking, record_versions)
+        key, verdicts = cls.key_at(url), cls.verdicts_at(url)
+        return cls(key, record, roles, prefix, tracking, record_versions, verdicts=verdicts)
 
     def _versions(self, conn: psycopg.Connection[Any], scope: Snapshot) -> dict[str, str]:
         """The versions of the rows ``scope`` names (``versions``) and, when the record still
@@ -291,31 +304,45 @@ class CatalogMemory:
                 out["record_rows"] = self.record_rows
         return out
 
+    def _verdict(self, scope: str, rows: str) -> str:
+        """The key of the verdict that this record's check passes on the catalog read as the
+        (packed, marked) ``scope`` whose rows' digest is ``rows``."""
+        return cache.digest(self.verdicts, self.record, scope, rows)
+
     def _entry(self) -> tuple[dict[str, Any], Snapshot] | None:
-        """The remembered entry of this record, and the scope it read (its prefix restored)."""
+        """The remembered entry of a check this record's check would pass where it passed,
+        and the scope it read (its prefix restored): one of this record, or of another one
+        (before an evolve) whose scope and rows' digest a check of this record passed on at a
+        tenant of this shape (a verdict: it compares the same rows with the same expected)."""
         found = remembered_at(self.key, self.prefix)
-        return found if found is not None and found[0].get("record") == self.record else None
+        if found is None or found[0].get("record") == self.record:
+            return found
+        scope, rows = found[0].get("scope"), found[0].get("digest")
+        if not self.verdicts or not isinstance(scope, str) or not isinstance(rows, str):
+            return None
+        return found if cache.read(VERDICT, self._verdict(scope, rows)) is True else None
 
     def unchanged(self, conn: psycopg.Connection[Any]) -> bool:
         """Whether a check of this record passed here (or at a tenant of its shape that
-        shared it, :meth:`share`) and the catalog it compared is as it was then: the versions
-        of its rows as remembered (:mod:`~tmplmig.database.catalog_versions`), else the values
-        themselves (then the versions read beside them are remembered for the next check)."""
+        shared it, :meth:`share`; or a check of the record before an evolve, on a catalog a
+        check of this one passed on: :meth:`_entry`) and the catalog it compared is as it was
+        then: the versions of its rows as remembered
+        (:mod:`~tmplmig.database.catalog_versions`), else the values themselves. A pass
+        remembers this record, with the versions read now, for the next check."""
         found = self._entry()
         if found is None:
             return False
         entry, scope = found
         with one_snapshot(conn):
             now = self._versions(conn, scope)
-            if "versions" in now and now["versions"] == entry.get("versions"):
-                if any(now.get(k) != entry.get(k) for k in ("record_versions", "record_rows")):
-                    cache.write(KIND, self.key, {**_unversioned(entry), **now})
-                return True
-            live = snapshot(conn, bodies=True, like=scope)
-        if digest(live, self.prefix) != entry.get("digest"):
+            same = "versions" in now and now["versions"] == entry.get("versions")
+            if not same:
+                live = snapshot(conn, bodies=True, like=scope)
+        if not same and digest(live, self.prefix) != entry.get("digest"):
             return False
-        if now:
-            cache.write(KIND, self.key, {**_unversioned(entry), **now})
+        kept = {**_unversioned(entry), "record": self.record, **now}
+        if kept != entry:  # this record's, with the versions read now
+            cache.write(KIND, self.key, kept)
         return True
 
     def read(
@@ -353,5 +380,8 @@ class CatalogMemory:
         scope = {kind: sorted(map(list, rows), key=repr) for kind, rows in scope_of(like).items()}
         text = marked(json.dumps(scope), self.prefix)
         packed = base64.b64encode(zlib.compress(text.encode())).decode()
-        entry = {"record": self.record, "scope": packed, "digest": digest(live, self.prefix)}
+        rows = digest(live, self.prefix)
+        entry = {"record": self.record, "scope": packed, "digest": rows}
         cache.write(KIND, self.key, {**entry, **(versions or {})})
+        if self.verdicts:
+            cache.write(VERDICT, self._verdict(packed, rows), True)
