@@ -5,11 +5,13 @@ A round runs, in a database of its own: the first ``apply --all-tenants`` (every
 created), ``status``, then the edit of issue 24 (``retention.experiments`` 730 -> 731 in
 config/base.yaml), ``status`` (every tenant changed), ``plan --all-tenants``, ``apply
 --all-tenants`` (the evolve: one row upsert per tenant), ``status`` and ``plan`` again (nothing to
-plan: the database-wide read answers every tenant), each with ``--jobs``
+plan: the database-wide read answers every tenant), then a second edit (731 -> 732) and its
+``status`` and ``plan`` (the plan a day-2 edit gets after an evolve), each with ``--jobs``
 (default 2). Over ``--rounds`` (default 3) it prints, per command, the median wall time, wall
 time per tenant, one tenant's own time, and the wall time per tenant of the first and of the
 last 10 % of tenants to finish; then the ratios the issue's done-when names, evolve / first
-apply and plan / status, per round (both terms from the same round) and their median.
+apply and plan / status (of the first edit and of the second), per round (both terms from the
+same round) and their median.
 
 Run from the project root (``--rounds 1`` for large N):
     python bench/fleet_edit.py [--tenants 40] [--jobs 2] [--rounds 3] [--shapes 1]
@@ -33,8 +35,8 @@ from tmplmig.database.urls import connect
 from tmplmig.migrating import fanout
 
 PROJECT = Path(__file__).resolve().parent.parent
-#: the edit: key path in config/base.yaml, old and new value
-EDIT = ("retention.experiments", "experiments: 730", "experiments: 731")
+#: the edit: key path in config/base.yaml, its value as shipped, then as each edit leaves it
+EDIT = ("retention.experiments", "experiments: 730", "experiments: 731", "experiments: 732")
 #: the verbs a round runs (bench/tenants.py's, and plan)
 VERBS = {**FANNED, "plan": fanout.PLAN}
 
@@ -59,13 +61,13 @@ def name_tenants(project: Path, prefix: str, count: int, shapes: int) -> None:
         (folder / f"{prefix}{i:0{width}d}.yaml").write_text(text)
 
 
-def edit_base(project: Path) -> None:
-    """Change the one value of issue 24 in config/base.yaml."""
+def edit_base(project: Path, old: str, new: str) -> None:
+    """Change the one value of issue 24 in config/base.yaml from ``old`` to ``new``."""
     base = project / "config" / "base.yaml"
     text = base.read_text()
-    if EDIT[1] not in text:
-        sys.exit(f"{base}: no {EDIT[1]!r} to edit ({EDIT[0]})")
-    base.write_text(text.replace(EDIT[1], EDIT[2], 1))
+    if old not in text:
+        sys.exit(f"{base}: no {old!r} to edit ({EDIT[0]})")
+    base.write_text(text.replace(old, new, 1))
 
 
 @dataclass
@@ -113,7 +115,11 @@ COMMANDS = (
     ("apply (evolve)", "apply"),
     ("status (after)", "status"),
     ("plan (up to date)", "plan"),
+    ("status (second edit)", "status"),
+    ("plan (second edit)", "plan"),
 )
+#: the commands each edit is made before
+EDITS = {"status (changed)": EDIT[1:3], "status (second edit)": EDIT[2:4]}
 
 
 def one_round(
@@ -127,14 +133,14 @@ def one_round(
 ) -> None:
     """The issue's sequence in a database of its own; the edit made after the first status."""
     base = project / "config" / "base.yaml"
-    base.write_text(base.read_text().replace(EDIT[2], EDIT[1], 1))
+    base.write_text(base.read_text().replace(EDIT[3], EDIT[1], 1).replace(EDIT[2], EDIT[1], 1))
     name_tenants(project, f"r{n}t", count, shapes)
     with connect(cluster_dsn) as admin:
         admin.execute(f"CREATE DATABASE fleet_edit_{n}")
     url = cluster_dsn.rsplit("/", 1)[0] + f"/fleet_edit_{n}"
     for label, verb in COMMANDS:
-        if label == "status (changed)":
-            edit_base(project)
+        if label in EDITS:
+            edit_base(project, *EDITS[label])
         run(
             project, url, verb, jobs, rows[label], len(list((project / "config/tenants").iterdir()))
         )
@@ -159,7 +165,9 @@ def main() -> None:
             one_round(project, cluster.dsn, n, count, args.shapes, jobs, rows)
     print(
         f"{count} tenants in one database, --jobs {jobs}, dev, {args.shapes} distinct tenant"
-        f" config(s); edit: {EDIT[0]} {EDIT[1].split()[-1]} -> {EDIT[2].split()[-1]};"
+        f" config(s); edits: {EDIT[0]} "
+        + " -> ".join(value.split()[-1] for value in EDIT[1:])
+        + ";"
         f" medians of {args.rounds} round(s), each in a database of its own\n"
     )
     print(
@@ -176,6 +184,8 @@ def main() -> None:
     walls = {label: row.walls for label, row in rows.items()}
     evolve = [e / a for e, a in zip(walls["apply (evolve)"], walls["first apply"], strict=True)]
     plan = [p / s for p, s in zip(walls["plan"], walls["status (changed)"], strict=True)]
+    again = zip(walls["plan (second edit)"], walls["status (second edit)"], strict=True)
+    second = [p / s for p, s in again]
     settled = zip(walls["plan (up to date)"], walls["status (after)"], strict=True)
     idle = [p / s for p, s in settled]
     print(
@@ -187,6 +197,11 @@ def main() -> None:
         f"plan / status (changed): {median(plan):.2f}x (rounds: "
         + ", ".join(f"{r:.2f}" for r in plan)
         + "; done when <= 2x)"
+    )
+    print(
+        f"plan / status (second edit, after the evolve): {median(second):.2f}x (rounds: "
+        + ", ".join(f"{r:.2f}" for r in second)
+        + ")"
     )
     print(
         f"plan / status, nothing changed: {median(idle):.2f}x (rounds: "

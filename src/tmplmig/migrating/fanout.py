@@ -100,8 +100,8 @@ def _standing(rows: list[PartState]) -> tuple[str, str]:
     return fleet_status.summary([(r.id, r.state) for r in rows])
 
 
-#: a tenant's apply checks what it applied (one replay per shape and run): the next plan's
-#: drift check reads its row versions only
+#: a tenant's apply checks what it applied or evolved (one replay per shape and run): the next
+#: plan's drift check reads its row versions only
 APPLY = TenantVerb(
     partial(commands.apply, check_after=True), _ids("applied", "up to date"), prepares_database=True
 )

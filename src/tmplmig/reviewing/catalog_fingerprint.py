@@ -46,8 +46,16 @@ a vacuum that rewrote a table) read the values as above, and a pass remembers th
 :func:`vouched` reads them for many tenants at once: a tenant whose record's and catalog's rows
 are the versions its check passed with would pass its check now, and ``plan --all-tenants``
 plans such tenants once per group (:func:`tmplmig.migrating.fleet_plan.plan_vouched`). A
-fan-out ``apply`` that applied a migration checks what it applied (one replay per shape), so
+fan-out ``apply`` that applied or evolved anything checks the result (one replay per shape), so
 the plan that follows finds every tenant's check remembered.
+
+A passing check also leaves a verdict (:data:`VERDICT`): this record, marked, passes on a
+catalog read as this scope with this rows' digest, in this database. The check of a record an
+evolve wrote, where the entry remembered is of the record before it, is answered by that
+entry when a verdict of the new record names its scope and digest: the catalog the old check
+passed on is one a check of the new record passed on, at a tenant of the shape. Then the
+versions (or values) are compared as above. An evolve that changed no catalog row (a row
+upserted) so costs one full check per shape, and every other tenant a versions read.
 
 The remembered digest is of the rows the passing check itself compared, not of a second read,
 so a change made between the check's read and the remembering is never remembered as
