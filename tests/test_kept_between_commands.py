@@ -26,6 +26,7 @@ from tmplmig.rendering import cache, environment, render_cache
 from tmplmig.rendering.config import ConfigError, load_config
 from tmplmig.rendering.environment import make_environment
 from tmplmig.rendering.parts import render_all, render_part
+from tmplmig.reviewing.catalog_fingerprint import KIND, VERDICT
 
 
 @pytest.fixture
@@ -129,6 +130,25 @@ def test_the_entries_stay_within_their_budget_the_oldest_written_going_first(
     assert left == [5, 6, 7]  # 3 x 300 kB fit in 1 MB, 4 do not
     assert jinjas.exists() and not compiled.exists()
     assert cache.read("render", f"{7:064d}") == payload
+
+
+def test_drift_memories_go_after_every_render_whatever_their_age(
+    kept: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """10,000 tenants' renders (125 kB each) would push out the first tenants' drift checks
+    (3 kB, a replay each to compute again): those go only when nothing else is left."""
+    monkeypatch.setenv(cache.BUDGET_VAR, "1")
+    monkeypatch.setattr(cache, "_PRUNE_SECONDS", 0)  # checked at every write
+    for n in range(3):
+        cache.write(KIND, f"{n:064d}", {"digest": "d" * 60_000})
+        cache.write(VERDICT, f"{n:064d}", True)
+    for n in range(8):
+        cache.write("render", f"{n:064d}", "y" * 300_000)
+    assert len(entries(kept, "render")) == 2  # 3 of 300 kB fit alone, not beside 3 of 60 kB
+    assert len(entries(kept, KIND)) == len(entries(kept, VERDICT)) == 3
+    monkeypatch.setenv(cache.BUDGET_VAR, "0")
+    cache.write("render", f"{9:064d}", "y")
+    assert entries(kept, KIND) == entries(kept, VERDICT) == []  # last, but they go too
 
 
 def test_the_directory_is_listed_for_pruning_at_most_once_a_minute(

@@ -16,7 +16,10 @@ answer computed again.
 The entries are bounded: past :data:`BUDGET_VAR` megabytes (default
 :data:`DEFAULT_BUDGET_MB`) the oldest written go first, checked at a write when the last
 check, by whichever process, is over a minute old (a fan-out keeps one render per tenant;
-listing the directory costs ~0.1 s).
+listing the directory costs ~0.1 s). The kinds of :data:`LASTING_KINDS` go only after every
+other: a render is some 125 kB and costs a render again, a drift check's memory some 3 kB and
+a replay, so at 10,000 tenants the renders of the last ones would otherwise push out the checks
+of the first.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ DEFAULT_BUDGET_MB = 256
 #: what names tmplmig's entries and the templates it compiled (``environment``'s bytecode
 #: cache, one entry per template name and source); other users of the directory are left alone
 _ENTRY_GLOBS = ("__tmplmig_*.json", "__tmplmig_*.marshal", "__tmplmig_*.cache")
+#: the kinds whose answers cost a database check to compute again, a few kB each: past the
+#: budget they go after every other kind's entries (:mod:`tmplmig.reviewing.catalog_fingerprint`)
+LASTING_KINDS = ("verified_catalog", "passing_catalog")
+_LASTING = tuple(f"__tmplmig_{kind}_" for kind in LASTING_KINDS)
 #: a write's temporary file older than this was left by a process that died writing it
 _STALE_SECONDS = 3600
 
@@ -184,8 +191,8 @@ def _budget() -> int:
 
 def prune(directory: Path) -> list[Path]:
     """Remove the oldest written of tmplmig's entries in ``directory`` until they fit the
-    budget, and temporary files a dead writer left; return the entries removed (an entry
-    removed is only an answer computed again)."""
+    budget, those of :data:`LASTING_KINDS` last, and temporary files a dead writer left;
+    return the entries removed (an entry removed is only an answer computed again)."""
     for temporary in directory.glob("*.tmp"):
         with contextlib.suppress(OSError):
             if time.time() - temporary.stat().st_mtime > _STALE_SECONDS:
@@ -194,9 +201,10 @@ def prune(directory: Path) -> list[Path]:
     for entry in (e for pattern in _ENTRY_GLOBS for e in directory.glob(pattern)):
         with contextlib.suppress(OSError):
             found = entry.stat()
-            entries.append((found.st_mtime_ns, found.st_size, entry))
-    total, budget, removed = sum(size for _, size, _ in entries), _budget(), []
-    for _, size, entry in sorted(entries):
+            lasting = entry.name.startswith(_LASTING)
+            entries.append((lasting, found.st_mtime_ns, found.st_size, entry))
+    total, budget, removed = sum(size for _, _, size, _ in entries), _budget(), []
+    for _, _, size, entry in sorted(entries):
         if total <= budget:
             break
         with contextlib.suppress(OSError):

@@ -86,11 +86,10 @@ from tmplmig.database.urls import with_schema
 from tmplmig.rendering import cache
 from tmplmig.rendering.identifiers import common_prefix
 
-#: the cache entries' kind (:func:`tmplmig.rendering.cache.read`)
-KIND = "verified_catalog"
-#: the kind of the verdicts: a check of this record passed on a catalog read as this scope and
-#: digest, in this database (marked: it holds for every tenant of the shape)
-VERDICT = "passing_catalog"
+#: the cache entries' kind (:func:`tmplmig.rendering.cache.read`), and that of the verdicts:
+#: a check of this record passed on a catalog read as this scope and digest, in this database
+#: (marked: it holds for every tenant of the shape); kept longest (a replay to compute again)
+KIND, VERDICT = cache.LASTING_KINDS
 
 _HERE = Path(__file__).parent
 #: the code whose check a remembered digest stands for (the replay and the record it reads
