@@ -11,6 +11,7 @@ import marshal
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
@@ -132,11 +133,11 @@ def test_the_entries_stay_within_their_budget_the_oldest_written_going_first(
     assert cache.read("render", f"{7:064d}") == payload
 
 
-def test_drift_memories_go_after_every_render_whatever_their_age(
+def test_drift_memories_go_after_the_renders_of_their_day(
     kept: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """10,000 tenants' renders (125 kB each) would push out the first tenants' drift checks
-    (3 kB, a replay each to compute again): those go only when nothing else is left."""
+    (3 kB, a replay each to compute again): those count as written a day later."""
     monkeypatch.setenv(cache.BUDGET_VAR, "1")
     monkeypatch.setattr(cache, "_PRUNE_SECONDS", 0)  # checked at every write
     for n in range(3):
@@ -146,9 +147,11 @@ def test_drift_memories_go_after_every_render_whatever_their_age(
         cache.write("render", f"{n:064d}", "y" * 300_000)
     assert len(entries(kept, "render")) == 2  # 3 of 300 kB fit alone, not beside 3 of 60 kB
     assert len(entries(kept, KIND)) == len(entries(kept, VERDICT)) == 3
-    monkeypatch.setenv(cache.BUDGET_VAR, "0")
-    cache.write("render", f"{9:064d}", "y")
-    assert entries(kept, KIND) == entries(kept, VERDICT) == []  # last, but they go too
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(entries(kept, KIND)[0], (two_days_ago, two_days_ago))
+    cache.write("render", f"{9:064d}", "y" * 300_000)
+    assert len(entries(kept, KIND)) == 2  # older than a day: before today's renders
+    assert len(entries(kept, "render")) == 3  # its room went to one
 
 
 def test_the_directory_is_listed_for_pruning_at_most_once_a_minute(

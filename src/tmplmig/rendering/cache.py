@@ -16,10 +16,11 @@ answer computed again.
 The entries are bounded: past :data:`BUDGET_VAR` megabytes (default
 :data:`DEFAULT_BUDGET_MB`) the oldest written go first, checked at a write when the last
 check, by whichever process, is over a minute old (a fan-out keeps one render per tenant;
-listing the directory costs ~0.1 s). The kinds of :data:`LASTING_KINDS` go only after every
-other: a render is some 125 kB and costs a render again, a drift check's memory some 3 kB and
-a replay, so at 10,000 tenants the renders of the last ones would otherwise push out the checks
-of the first.
+listing the directory costs ~0.1 s). An entry of :data:`LASTING_KINDS` counts as written a
+day later than it was: a render is some 125 kB and costs a render again, a drift check's
+memory some 3 kB and a replay, so the renders of a fan-out's last tenants (10,000 of them)
+do not push out the checks of its first; memories a day old (of code since replaced, say) go
+before today's renders.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ DEFAULT_BUDGET_MB = 256
 #: cache, one entry per template name and source); other users of the directory are left alone
 _ENTRY_GLOBS = ("__tmplmig_*.json", "__tmplmig_*.marshal", "__tmplmig_*.cache")
 #: the kinds whose answers cost a database check to compute again, a few kB each: past the
-#: budget they go after every other kind's entries (:mod:`tmplmig.reviewing.catalog_fingerprint`)
+#: budget they go as if written :data:`LASTING_NS` later
+#: (:mod:`tmplmig.reviewing.catalog_fingerprint`)
 LASTING_KINDS = ("verified_catalog", "passing_catalog")
+LASTING_NS = 24 * 3600 * 10**9
 _LASTING = tuple(f"__tmplmig_{kind}_" for kind in LASTING_KINDS)
 #: a write's temporary file older than this was left by a process that died writing it
 _STALE_SECONDS = 3600
@@ -191,7 +194,8 @@ def _budget() -> int:
 
 def prune(directory: Path) -> list[Path]:
     """Remove the oldest written of tmplmig's entries in ``directory`` until they fit the
-    budget, those of :data:`LASTING_KINDS` last, and temporary files a dead writer left;
+    budget (those of :data:`LASTING_KINDS` as if a day younger), and temporary files a dead
+    writer left;
     return the entries removed (an entry removed is only an answer computed again)."""
     for temporary in directory.glob("*.tmp"):
         with contextlib.suppress(OSError):
@@ -201,10 +205,10 @@ def prune(directory: Path) -> list[Path]:
     for entry in (e for pattern in _ENTRY_GLOBS for e in directory.glob(pattern)):
         with contextlib.suppress(OSError):
             found = entry.stat()
-            lasting = entry.name.startswith(_LASTING)
-            entries.append((lasting, found.st_mtime_ns, found.st_size, entry))
-    total, budget, removed = sum(size for _, _, size, _ in entries), _budget(), []
-    for _, _, size, entry in sorted(entries):
+            written = found.st_mtime_ns + (LASTING_NS if entry.name.startswith(_LASTING) else 0)
+            entries.append((written, found.st_size, entry))
+    total, budget, removed = sum(size for _, size, _ in entries), _budget(), []
+    for _, size, entry in sorted(entries):
         if total <= budget:
             break
         with contextlib.suppress(OSError):
