@@ -195,8 +195,8 @@ def _budget() -> int:
 def prune(directory: Path) -> list[Path]:
     """Remove the oldest written of tmplmig's entries in ``directory`` until they fit the
     budget (those of :data:`LASTING_KINDS` as if a day younger), and temporary files a dead
-    writer left;
-    return the entries removed (an entry removed is only an answer computed again)."""
+    writer left; return the entries removed (an entry removed is only an answer computed
+    again)."""
     for temporary in directory.glob("*.tmp"):
         with contextlib.suppress(OSError):
             if time.time() - temporary.stat().st_mtime > _STALE_SECONDS:
