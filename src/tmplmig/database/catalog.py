@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from tmplmig.database.runlock import GUARD, LOCK_TABLE
+from tmplmig.database.schema_functions import functions
 from tmplmig.rendering.identifiers import (
     RECORD_CONFIGS_TABLE,
     RECORD_STEPS_TABLE,
@@ -200,9 +201,18 @@ def _constraints(rows: frozenset[tuple[Any, ...]]) -> Narrowing:
     return named, [sorted({row[0] for row in rows}), sorted({row[2] for row in rows})]
 
 
+#: the functions of the schemas and names of %s and %s, among the schemas' dependents
+_FUNCTIONS = (
+    " AND p.oid = ANY(ARRAY(SELECT f.oid FROM (SELECT s.oid FROM pg_catalog.pg_namespace s"
+    " WHERE s.nspname = ANY(%s)) s CROSS JOIN (SELECT %s::pg_catalog.name[] AS names) w"
+    f" CROSS JOIN LATERAL ({functions('= s.oid', '= ANY(w.names)')}) f))"
+)
+
+
 def _functions(rows: frozenset[tuple[Any, ...]]) -> Narrowing:
-    names = _NAMED.format(alias="p", table="pg_proc", namespace="pronamespace", name="proname")
-    return names, [sorted({row[0] for row in rows}), sorted({row[1] for row in rows})]
+    """Rows of the functions named by their rows' schema and name
+    (:mod:`~tmplmig.database.schema_functions`: not by name among every tenant's)."""
+    return _FUNCTIONS, [sorted({row[0] for row in rows}), sorted({row[1] for row in rows})]
 
 
 def _triggers(rows: frozenset[tuple[Any, ...]]) -> Narrowing:

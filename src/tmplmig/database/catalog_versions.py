@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
+from tmplmig.database.schema_functions import functions
 from tmplmig.rendering.identifiers import RECORD_CONFIGS_TABLE, RECORD_STEPS_TABLE
 
 if TYPE_CHECKING:  # the catalog module loads yoyo's lock: not for the verbs that only read
@@ -76,7 +77,8 @@ _REFERENCED = (
 #: per tenant (``t``) of a batch, the digest of its rows' versions, and whether one of its
 #: objects names a kind of object not followed (then nothing is vouched for). Its schemas,
 #: relations (by schema and name, or spelled as regclass text), functions (by schema and
-#: name) and roles come as parallel arrays. Every row is looked up through a catalog index
+#: name, among the schema's dependents: :mod:`~tmplmig.database.schema_functions`) and roles
+#: come as parallel arrays. Every row is looked up through a catalog index
 #: (LATERAL: whatever the planner estimates, the catalogs grow with the tenants); what its
 #: objects name among themselves is in the digest already, so only what they name outside
 #: (a type, another schema's table or function) is followed
@@ -95,9 +97,9 @@ rel AS (SELECT DISTINCT u.t, u.oid FROM (
         ) u WHERE u.oid IS NOT NULL),
 pro AS (SELECT u.t, p.oid FROM (SELECT (e->>0)::int AS t, e->>1 AS s, e->>2 AS f
         FROM pg_catalog.jsonb_array_elements(%(f)s::jsonb) e) u
-        CROSS JOIN LATERAL (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.proname = u.f
-            AND p.pronamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n
-                                  WHERE n.nspname = u.s) OFFSET 0) p),
+        CROSS JOIN LATERAL (SELECT n.oid FROM pg_catalog.pg_namespace n
+                            WHERE n.nspname = u.s OFFSET 0) n
+        CROSS JOIN LATERAL (SELECT p.oid FROM ({functions("= n.oid", "= u.f")}) p OFFSET 0) p),
 rol AS (SELECT u.t, r.oid, r.rolname, r.rolcanlogin, r.rolsuper OR r.rolcreaterole
             OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls AS attributes
         FROM (SELECT (e->>0)::int AS t, e->>1 AS name

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from tmplmig.database.schema_functions import functions
 from tmplmig.rendering.facts import DbObject
 
 #: seeded rows are data, not catalog objects: a presence check leaves them out
@@ -20,19 +21,15 @@ CHECKED_KINDS = frozenset(
     | {"extension"}
 )
 
+#: the function of row ``o``, among its schema's dependents (not by name among every tenant's)
+_FUNCTION = functions("= pg_catalog.to_regnamespace(pg_catalog.quote_ident(o.schema))", "= o.name")
 #: whether the object of row ``o`` (columns ``kind``, ``schema``, ``name``, ``own``: its
 #: quoted ``schema.name``, ``rel``: the quoted ``schema.table`` it belongs to) exists now
-PRESENT = """CASE o.kind
+PRESENT = f"""CASE o.kind
     WHEN 'schema' THEN EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = o.name)
     WHEN 'role' THEN EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = o.name)
     WHEN 'extension' THEN EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = o.name)
-    WHEN 'function' THEN EXISTS (  -- found through its schema's dependents: by name alone
-        -- PostgreSQL reads the function of that name of every tenant
-        SELECT FROM pg_catalog.pg_depend d
-        WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-          AND d.refobjid = pg_catalog.to_regnamespace(pg_catalog.quote_ident(o.schema))
-          AND d.refobjsubid = 0 AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-          AND (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) = o.name)
+    WHEN 'function' THEN EXISTS ({_FUNCTION})
     WHEN 'constraint' THEN EXISTS (
         SELECT FROM pg_catalog.pg_constraint
         WHERE conrelid = pg_catalog.to_regclass(o.rel) AND conname = o.name)

@@ -38,6 +38,7 @@ from psycopg import sql
 
 from tmplmig.database import catalog, catalog_versions
 from tmplmig.database.catalog_versions import one_snapshot
+from tmplmig.database.schema_functions import functions
 from tmplmig.database.urls import connect
 from tmplmig.database.urls import named as named_url
 from tmplmig.migrating import record
@@ -129,12 +130,11 @@ _NAMES = """SELECT
           WHERE n.nspname = ANY(%(s)s))"""
 
 #: the oids of a batch's objects, found by name through the catalog's indexes (name,
-#: namespace): %(ns)s its schemas' oids, %(s)s its role names, %(r)s, %(p)s, %(c)s the relation,
-#: function and constraint names
-_OIDS = """WITH rel AS (SELECT c.oid FROM pg_catalog.pg_class c
+#: namespace; functions among their schemas' dependents): %(ns)s its schemas' oids, %(s)s its
+#: role names, %(r)s, %(p)s, %(c)s the relation, function and constraint names
+_OIDS = f"""WITH rel AS (SELECT c.oid FROM pg_catalog.pg_class c
         WHERE c.relname = ANY(%(r)s::name[]) AND c.relnamespace = ANY(%(ns)s::oid[])),
-pro AS (SELECT p.oid FROM pg_catalog.pg_proc p
-        WHERE p.proname = ANY(%(p)s::name[]) AND p.pronamespace = ANY(%(ns)s::oid[])),
+pro AS ({functions("= ANY(%(ns)s::oid[])", "= ANY(%(p)s::name[])")}),
 con AS (SELECT co.oid FROM pg_catalog.pg_constraint co
         WHERE co.conname = ANY(%(c)s::name[]) AND co.connamespace = ANY(%(ns)s::oid[])),
 trg AS (SELECT t.oid FROM pg_catalog.pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM rel))
