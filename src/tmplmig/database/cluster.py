@@ -39,10 +39,23 @@ def find_bindir() -> Path:
     )
 
 
-def _free_port() -> int:
+def _free_port(wanted: int = 0) -> int:
+    """``wanted`` when it is free (0: any free port), else any free port."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", wanted))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _kept_port(root: Path) -> int:
+    """The port a kept cluster had (its URLs key what tmplmig remembers of its databases), when
+    it is still free; else any free port."""
+    try:
+        return _free_port(int((root / "port").read_text()))
+    except (OSError, ValueError):
+        return _free_port()
 
 
 def _run_as() -> str | None:
@@ -109,13 +122,14 @@ def throwaway_cluster(
     ``settings``: more server settings (``-c name=value``), such as a benchmark's
     ``shared_preload_libraries``. ``keep``: a folder the cluster lives in instead of a
     temporary one; it is made there the first time, started again from there later, and
-    only stopped at the end (a benchmark's large database built once, measured many times).
+    only stopped at the end (a benchmark's large database built once, measured many times),
+    on the port it had when that is free.
     """
     bindir = find_bindir()
     user = _run_as()
     root = keep or Path(tempfile.mkdtemp(prefix="tmplmig-pg-"))
     root.mkdir(parents=True, exist_ok=True)
-    datadir, port = root / "data", _free_port()
+    datadir, port = root / "data", _kept_port(root) if keep else _free_port()
     if user:
         shutil.chown(root, user)
     try:
@@ -155,6 +169,8 @@ def throwaway_cluster(
             "60",
             "start",
         )
+        if keep:
+            (root / "port").write_text(str(port))
         try:
             yield Cluster(datadir=datadir, port=port, bindir=bindir, user=user)
         finally:
