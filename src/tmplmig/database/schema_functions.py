@@ -3,8 +3,8 @@
 ``pg_proc``'s index on names leads with the name, then the argument types, then the schema:
 asked for a schema's function by name and schema alone, PostgreSQL reads the function of that
 name of every schema. Schema-per-tenant gives each tenant its own ``encrypt_data``, so such a
-lookup costs more with every tenant (0.03 ms at 1,000 tenants, 0.3 ms or more at 10,000, and
-a drift check looks up nine). Every function depends on its schema in ``pg_depend``, whose
+lookup costs more with every tenant (0.09 ms and 20 index pages at 1,000 tenants, 0.7 ms at
+10,000: docs/benchmarks-tenants.md), and a drift check looks up nine. Every function depends on its schema in ``pg_depend``, whose
 index on what is referenced finds a schema's dependents, a few dozen, whatever the tenants.
 
 A pinned schema (``pg_catalog``) has no dependents recorded: a schema with none at all is
