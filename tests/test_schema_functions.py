@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from tmplmig.database import catalog
 from tmplmig.database.schema_functions import functions
 
 #: one tenant's functions: overloads of one name, another name, and a table beside them
@@ -80,3 +81,20 @@ def test_a_tenants_function_is_found_without_reading_the_index_on_names(
     assert "pg_proc_proname_args_nsp_index" not in tenant
     pinned = _scanned_indexes(conn, "pg_catalog", "now")  # no dependents: read by name
     assert "pg_proc_proname_args_nsp_index" in pinned
+
+
+def test_the_scoped_catalog_read_finds_the_tenants_functions_and_no_others(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """Its own aliases (``s``) beside the fragment's: each must name its own table."""
+    for schema in ("tenant_a", "tenant_b"):
+        conn.execute(TENANT.format(s=schema))
+    narrowed = "SELECT p.oid FROM pg_catalog.pg_proc p WHERE true" + catalog._FUNCTIONS
+    names = ["encrypt_data", "lower", "now"]  # pg_catalog has the last two
+    found = {oid for (oid,) in conn.execute(narrowed, [["tenant_b"], names])}
+    truth = conn.execute(
+        "SELECT pg_catalog.array_agg(oid) FROM pg_catalog.pg_proc"
+        " WHERE pronamespace = 'tenant_b'::regnamespace AND proname = ANY(%s)",
+        [names],
+    ).fetchone()
+    assert found == set(truth[0]) and len(found) == 2
